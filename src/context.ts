@@ -1,0 +1,22 @@
+/**
+ * The services of one running pod, built once at start and passed to every HTTP plugin and
+ * actor that needs them. Several pods can run in one process (tests), so nothing is global.
+ */
+import type { Database } from 'bun:sqlite'
+import type { PodActor } from '../actors/pod'
+import type { Accounts, AttemptLimiter } from './accounts'
+import type { Config } from './config'
+import type { Identity } from './crypto/identity'
+import type { Logger } from './log'
+
+export interface Pod {
+  readonly config: Config
+  readonly log: Logger
+  readonly db: Database
+  readonly identity: Identity
+  readonly accounts: Accounts
+  readonly loginLimiter: AttemptLimiter
+  readonly actors: PodActor
+  readonly startedAt: number
+  readonly version: string
+}

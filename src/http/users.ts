@@ -1,0 +1,52 @@
+/** Accounts over HTTP: registration, login tokens, and who am I. */
+import { Elysia, t } from 'elysia'
+import type { Pod } from '../context'
+import { clientAddress, requireUser } from './auth'
+import { ApiError } from './errors'
+
+/** Body of `POST /api/v1/users` and `POST /api/v1/auth/token`. */
+export const Credentials = t.Object({
+  username: t.String({ minLength: 1, maxLength: 64 }),
+  password: t.String({ minLength: 1, maxLength: 1024 }),
+})
+export type Credentials = typeof Credentials.static
+
+const STATUS = { invalid_username: 400, weak_password: 400, username_taken: 409 } as const
+
+/** Routes for accounts: `/api/v1/users`, `/api/v1/users/me`, `/api/v1/auth/token`. */
+export const users = (pod: Pod) =>
+  new Elysia({ name: 'users', prefix: '/api/v1', seed: pod.identity.fingerprint })
+    .post(
+      '/users',
+      async ({ body, set }) => {
+        if (pod.config.registrations !== 'open')
+          throw new ApiError(403, 'registrations_closed', 'this pod does not take registrations; ask its admin for an account')
+        const result = await pod.accounts.create(body.username, body.password)
+        if ('code' in result) throw new ApiError(STATUS[result.code], result.code, result.message)
+        pod.log.info('user.registered', { username: result.username })
+        set.status = 201
+        return result
+      },
+      { body: Credentials },
+    )
+    .post(
+      '/auth/token',
+      async ({ body, request, server, set }) => {
+        const keys = [`ip:${clientAddress(pod, server, request)}`, `name:${body.username.toLowerCase()}`]
+        const wait = Math.max(...keys.map((k) => pod.loginLimiter.retryAfter(k)))
+        if (wait > 0) {
+          set.headers['retry-after'] = String(wait)
+          throw new ApiError(429, 'too_many_attempts', `too many login attempts; try again in ${wait} s`, { retryAfter: wait })
+        }
+        const user = await pod.accounts.verify(body.username, body.password)
+        if (!user) {
+          for (const k of keys) pod.loginLimiter.hit(k)
+          pod.log.warn('user.login.failed', { username: body.username, client: keys[0] })
+          throw new ApiError(401, 'invalid_credentials', 'wrong user name or password')
+        }
+        for (const k of keys) pod.loginLimiter.clear(k)
+        return pod.accounts.issueToken(user)
+      },
+      { body: Credentials },
+    )
+    .get('/users/me', ({ request }) => requireUser(pod, request))

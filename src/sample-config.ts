@@ -1,0 +1,66 @@
+/** The commented sample configuration that `seedpod init` writes. Every key is at its default. */
+export function sampleConfig(): string {
+  return `# seedpod configuration (TOML). Every key below is shown at its default value.
+# Any key can also be set with a SEEDPOD_* environment variable (SEEDPOD_PORT,
+# SEEDPOD_DATA_DIR, SEEDPOD_RETRY_BASE_MS, ...) or a flag of \`seedpod serve\`;
+# flags win over the environment, which wins over this file.
+
+# The pod's name, shown to friends and on its pages.
+name = "seedpod"
+
+# The public URL of this pod, as browsers and other pods reach it (behind a reverse proxy:
+# the proxy's https:// URL). Defaults to http://localhost:PORT.
+# url = "https://videos.example.org"
+
+# Address and port to listen on.
+host = "0.0.0.0"
+port = 9000
+
+# Where the database, keys and videos live. Back up the keys/ folder: it is the pod's identity.
+dataDir = "./data"
+
+# Pods to ask when making friends at first start (their friends join too, see README).
+friends = []
+
+# "open" lets anyone register; "closed" means accounts are made with \`seedpod user add\`.
+registrations = "closed"
+
+# Refuse a friend revoked for unreliability until an admin lifts it.
+blacklistRevoked = true
+
+# Largest video upload, in bytes (4 GiB).
+maxUploadBytes = 4294967296
+
+# Largest pod-to-pod message the inbox accepts, in bytes (4 MiB).
+maxMessageBytes = 4194304
+
+# Ask visitors to log in before they can watch.
+requireLoginToWatch = false
+
+# Take client addresses from X-Forwarded-For (only behind a reverse proxy you run).
+trustProxy = false
+
+[log]
+level = "info"     # debug, info, warn, error
+format = "auto"    # auto (pretty on a terminal, JSON lines otherwise), pretty, json
+
+# Failed deliveries to a friend are retried \`retries\` times, waiting baseMs * factor^n
+# (n = 0, 1, ...): about 16 hours in all with these defaults.
+[retry]
+baseMs = 2000
+factor = 3
+retries = 10
+
+# A friend's reliability: starts at \`initial\`, +step per delivered request, -step per
+# failed attempt, capped at \`max\`. At 0 the friend is revoked.
+[score]
+initial = 100
+step = 10
+max = 1000
+
+[auth]
+tokenTtlSeconds = 900     # lifetime of a login token
+loginAttempts = 10        # failed logins allowed per address and per user name ...
+loginWindowSeconds = 600  # ... in this many seconds, then 429
+`
+}

@@ -1,0 +1,69 @@
+/**
+ * Starting and stopping one pod: data folder, identity, database, accounts, actors, HTTP.
+ * Several pods can run in one process (the tests do), each with its own services.
+ */
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { startPodActor } from '../actors/pod'
+import pkg from '../package.json'
+import { Accounts, AttemptLimiter } from './accounts'
+import type { Config } from './config'
+import type { Pod } from './context'
+import { loadOrCreateIdentity, loadOrCreateSecret } from './crypto/identity'
+import { openDatabase } from './db'
+import { buildApp } from './http/app'
+import type { Logger } from './log'
+
+/** seedpod's version, from package.json (embedded in the executable). */
+export const VERSION: string = pkg.version
+
+/** A running pod. */
+export interface RunningPod {
+  readonly pod: Pod
+  /** The port it listens on. */
+  readonly port: number
+  /** Stops accepting, lets in-flight requests finish, stops the actors, closes the database. */
+  stop(): Promise<void>
+}
+
+/** Starts a pod from a validated configuration. */
+export async function startPod(config: Config, log: Logger): Promise<RunningPod> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o750 })
+  const { identity, created } = await loadOrCreateIdentity(config.dataDir)
+  if (created) log.info('identity.created', { fingerprint: identity.fingerprint })
+  const db = openDatabase(join(config.dataDir, 'seedpod.db'))
+  const actors = startPodActor({ log })
+  const pod: Pod = {
+    config,
+    log,
+    db,
+    identity,
+    accounts: new Accounts(db, config, loadOrCreateSecret(config.dataDir, 'token.secret')),
+    loginLimiter: new AttemptLimiter(config.auth.loginAttempts, config.auth.loginWindowSeconds * 1000),
+    actors,
+    startedAt: Date.now(),
+    version: VERSION,
+  }
+  const app = buildApp(pod)
+  try {
+    app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: config.maxUploadBytes })
+  } catch (e) {
+    actors.stop()
+    db.close()
+    throw e
+  }
+  log.info('pod.started', { url: config.url, listen: `${config.host}:${config.port}`, fingerprint: identity.fingerprint, version: VERSION })
+  let stopping: Promise<void> | undefined
+  return {
+    pod,
+    port: app.server!.port!,
+    stop: () =>
+      (stopping ??= (async () => {
+        await app.stop()
+        actors.send({ type: 'pod.stop' })
+        actors.stop()
+        db.close()
+        log.info('pod.stopped')
+      })()),
+  }
+}
