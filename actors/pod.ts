@@ -1,18 +1,29 @@
 /**
- * The root actor: the pod. It owns every other actor (friends, tracker, seeder) as
- * children registered in the actor system under a `systemId`, so that they reach each other
- * through the system's in-process mailbox (`system.get(id).send(...)`) instead of globals.
+ * The root actor: the pod. It owns every other actor (friends now; tracker, seeder and
+ * transcoder as they come) as children registered in the actor system under a `systemId`,
+ * so that they reach each other through the system's in-process mailbox
+ * (`system.get('friend:<fingerprint>').send(...)`) instead of globals.
  */
-import { createActor, setup, type ActorRefFrom } from 'xstate'
+import { createActor, enqueueActions, setup, type ActorRefFrom, type AnyActorRef } from 'xstate'
 import type { Logger } from '../src/log'
+import { friendMachine, type FriendEvent, type FriendPorts, type FriendRecord } from './friend'
 
 /** What the pod actor needs from the rest of the server. */
 export interface PodActorInput {
   log: Logger
+  friendPorts: FriendPorts
 }
 
 /** Events the pod actor takes. */
-export type PodEvent = { type: 'pod.stop' }
+export type PodEvent =
+  /** Start (or restart, after a restore or a new friend request) the actor of a friend. */
+  | { type: 'pod.friend.start'; fingerprint: string; record: FriendRecord }
+  /** Stop a friend's actor (unfriended, quit, revoked). */
+  | { type: 'pod.friend.stop'; fingerprint: string }
+  | { type: 'pod.stop' }
+
+/** The system id of a friend's actor. */
+export const friendActorId = (fingerprint: string) => `friend:${fingerprint}`
 
 /** The pod machine: running until told to stop, then it stops its children and ends. */
 export const podMachine = setup({
@@ -21,16 +32,30 @@ export const podMachine = setup({
     context: {} as PodActorInput,
     events: {} as PodEvent,
   },
+  actors: { friend: friendMachine },
 }).createMachine({
   id: 'pod',
   context: ({ input }) => input,
   initial: 'running',
   states: {
     running: {
-      entry: ({ context }) => context.log.debug('actors.started'),
-      on: { 'pod.stop': 'stopped' },
+      on: {
+        'pod.friend.start': {
+          actions: enqueueActions(({ enqueue, event, context }) => {
+            // A child id must be free before it is spawned again.
+            enqueue.stopChild(event.fingerprint)
+            enqueue.spawnChild('friend', {
+              id: event.fingerprint,
+              systemId: friendActorId(event.fingerprint),
+              input: { fingerprint: event.fingerprint, record: event.record, ports: context.friendPorts },
+            })
+          }),
+        },
+        'pod.friend.stop': { actions: enqueueActions(({ enqueue, event }) => enqueue.stopChild(event.fingerprint)) },
+        'pod.stop': 'stopped',
+      },
     },
-    stopped: { type: 'final', entry: ({ context }) => context.log.debug('actors.stopped') },
+    stopped: { type: 'final' },
   },
 })
 
@@ -41,4 +66,12 @@ export function startPodActor(input: PodActorInput): PodActor {
   const actor = createActor(podMachine, { input, systemId: 'pod' })
   actor.start()
   return actor
+}
+
+/** Sends an event to a friend's actor through the system mailbox, if that friend has one. */
+export function tellFriend(pod: AnyActorRef, fingerprint: string, event: FriendEvent): boolean {
+  const friend = pod.system.get(friendActorId(fingerprint))
+  if (!friend) return false
+  friend.send(event)
+  return true
 }

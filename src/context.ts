@@ -7,6 +7,7 @@ import type { PodActor } from '../actors/pod'
 import type { Accounts, AttemptLimiter } from './accounts'
 import type { Config } from './config'
 import type { Identity } from './crypto/identity'
+import type { Friends } from './friends/service'
 import type { Logger } from './log'
 
 export interface Pod {
@@ -17,6 +18,7 @@ export interface Pod {
   readonly accounts: Accounts
   readonly loginLimiter: AttemptLimiter
   readonly actors: PodActor
+  readonly friends: Friends
   readonly startedAt: number
   readonly version: string
 }

@@ -15,6 +15,61 @@ export const MIGRATIONS: readonly string[] = [
      role TEXT NOT NULL CHECK (role IN ('user', 'admin')),
      created_at INTEGER NOT NULL
    );`,
+  // 2: friends, their outboxes, the blacklist, applied message ids, the network's videos
+  `CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   CREATE TABLE friends (
+     fingerprint TEXT PRIMARY KEY,
+     url TEXT NOT NULL,
+     public_key TEXT NOT NULL,
+     name TEXT NOT NULL DEFAULT '',
+     score INTEGER NOT NULL,
+     state TEXT NOT NULL DEFAULT 'active',
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_retry_at INTEGER,
+     last_error TEXT,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE outbox (
+     id INTEGER PRIMARY KEY,
+     friend TEXT NOT NULL REFERENCES friends(fingerprint) ON DELETE CASCADE,
+     type TEXT NOT NULL,
+     data TEXT NOT NULL,
+     batch TEXT,
+     created_at INTEGER NOT NULL
+   );
+   CREATE INDEX outbox_friend ON outbox(friend, id);
+   CREATE TABLE blacklist (
+     fingerprint TEXT PRIMARY KEY,
+     url TEXT NOT NULL,
+     reason TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE applied_messages (
+     sender TEXT NOT NULL,
+     jti TEXT NOT NULL,
+     count INTEGER NOT NULL,
+     received_at INTEGER NOT NULL,
+     PRIMARY KEY (sender, jti)
+   ) WITHOUT ROWID;
+   CREATE TABLE videos (
+     id TEXT PRIMARY KEY,
+     pod_fingerprint TEXT NOT NULL,
+     pod_url TEXT NOT NULL,
+     name TEXT NOT NULL,
+     description TEXT NOT NULL DEFAULT '',
+     uploader TEXT NOT NULL,
+     magnet_uri TEXT NOT NULL,
+     torrent_url TEXT,
+     webseed_urls TEXT NOT NULL DEFAULT '[]',
+     thumbnail_url TEXT,
+     duration REAL,
+     size INTEGER,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE INDEX videos_pod ON videos(pod_fingerprint);
+   CREATE INDEX videos_created ON videos(created_at);`,
 ]
 
 /** The schema version this build of seedpod writes. */

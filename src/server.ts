@@ -11,6 +11,7 @@ import type { Config } from './config'
 import type { Pod } from './context'
 import { loadOrCreateIdentity, loadOrCreateSecret } from './crypto/identity'
 import { openDatabase } from './db'
+import { Friends } from './friends/service'
 import { buildApp } from './http/app'
 import type { Logger } from './log'
 
@@ -32,7 +33,8 @@ export async function startPod(config: Config, log: Logger): Promise<RunningPod>
   const { identity, created } = await loadOrCreateIdentity(config.dataDir)
   if (created) log.info('identity.created', { fingerprint: identity.fingerprint })
   const db = openDatabase(join(config.dataDir, 'seedpod.db'))
-  const actors = startPodActor({ log })
+  const friends = new Friends(db, config, identity, log)
+  const actors = startPodActor({ log, friendPorts: friends.ports })
   const pod: Pod = {
     config,
     log,
@@ -41,6 +43,7 @@ export async function startPod(config: Config, log: Logger): Promise<RunningPod>
     accounts: new Accounts(db, config, loadOrCreateSecret(config.dataDir, 'token.secret')),
     loginLimiter: new AttemptLimiter(config.auth.loginAttempts, config.auth.loginWindowSeconds * 1000),
     actors,
+    friends,
     startedAt: Date.now(),
     version: VERSION,
   }
@@ -52,6 +55,9 @@ export async function startPod(config: Config, log: Logger): Promise<RunningPod>
     db.close()
     throw e
   }
+  // Friends verify this pod's URL when it presents itself, so it must be listening first.
+  friends.attach(actors)
+  friends.onStart().catch((e) => log.error('friends.start.failed', { error: e }))
   log.info('pod.started', { url: config.url, listen: `${config.host}:${config.port}`, fingerprint: identity.fingerprint, version: VERSION })
   let stopping: Promise<void> | undefined
   return {

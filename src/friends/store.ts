@@ -1,0 +1,210 @@
+/**
+ * Friends in SQLite: the friend rows (each friend actor's durable record), the durable
+ * outbox, the blacklist, applied message ids, and pod-wide settings. Every multi-row change
+ * is one transaction; read-modify-write ones are `.immediate`.
+ */
+import type { Database } from 'bun:sqlite'
+import type { JWK } from 'jose'
+import type { FriendRecord, FriendState } from '../../actors/friend'
+import type { Message } from '../crypto/envelope'
+
+/** A friend as stored. */
+export interface Friend extends FriendRecord {
+  fingerprint: string
+  url: string
+  publicKey: JWK
+  name: string
+  createdAt: number
+  /** Messages waiting in its outbox. */
+  queued: number
+}
+
+interface FriendRow {
+  fingerprint: string
+  url: string
+  public_key: string
+  name: string
+  score: number
+  state: FriendState
+  attempts: number
+  next_retry_at: number | null
+  last_error: string | null
+  created_at: number
+  queued: number
+}
+
+const SELECT_FRIEND = `SELECT f.*, (SELECT count(*) FROM outbox o WHERE o.friend = f.fingerprint) AS queued FROM friends f`
+
+const toFriend = (r: FriendRow): Friend => ({
+  fingerprint: r.fingerprint,
+  url: r.url,
+  publicKey: JSON.parse(r.public_key),
+  name: r.name,
+  score: r.score,
+  state: r.state,
+  attempts: r.attempts,
+  nextRetryAt: r.next_retry_at,
+  lastError: r.last_error,
+  createdAt: r.created_at,
+  queued: r.queued,
+})
+
+/** A batch of queued messages, sent (and resent) under one `jti`. */
+export interface Batch {
+  jti: string
+  messages: Message[]
+}
+
+/** Limits on one batch: how many messages and how many bytes of message data. */
+export interface BatchLimits {
+  messages: number
+  bytes: number
+}
+
+/** The SQL side of friendships. */
+export class FriendStore {
+  constructor(private readonly db: Database) {}
+
+  all(): Friend[] {
+    return (this.db.query(`${SELECT_FRIEND} ORDER BY f.created_at, f.fingerprint`).all() as FriendRow[]).map(toFriend)
+  }
+
+  get(fingerprint: string): Friend | undefined {
+    const row = this.db.query(`${SELECT_FRIEND} WHERE f.fingerprint = ?`).get(fingerprint) as FriendRow | null
+    return row ? toFriend(row) : undefined
+  }
+
+  /** Adds a friend, or refreshes the URL, key and name of an existing one (keeping its score). */
+  upsert(f: { fingerprint: string; url: string; publicKey: JWK; name: string }, initialScore: number, now: number): void {
+    this.db
+      .query(
+        `INSERT INTO friends (fingerprint, url, public_key, name, score, state, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6, ?6)
+         ON CONFLICT (fingerprint) DO UPDATE SET url = ?2, public_key = ?3, name = ?4, updated_at = ?6`,
+      )
+      .run(f.fingerprint, f.url, JSON.stringify(f.publicKey), f.name, initialScore, now)
+  }
+
+  /** Saves a friend actor's record. */
+  saveRecord(fingerprint: string, r: FriendRecord, now: number): void {
+    this.db
+      .query('UPDATE friends SET score = ?, state = ?, attempts = ?, next_retry_at = ?, last_error = ?, updated_at = ? WHERE fingerprint = ?')
+      .run(r.score, r.state, r.attempts, r.nextRetryAt, r.lastError, now, fingerprint)
+  }
+
+  setUrl(fingerprint: string, url: string, now: number): void {
+    this.db.query('UPDATE friends SET url = ?, updated_at = ? WHERE fingerprint = ?').run(url, now, fingerprint)
+  }
+
+  /** Removes a friend and its outbox (the caller removes its videos in the same transaction). */
+  remove(fingerprint: string): boolean {
+    return this.db.query('DELETE FROM friends WHERE fingerprint = ?').run(fingerprint).changes > 0
+  }
+
+  /** Queues messages for friends (every friend if `to` is 'all'); returns who got them. */
+  enqueue(to: string[] | 'all', messages: Message[], now: number): string[] {
+    return this.db.transaction(() => {
+      const fps = to === 'all' ? (this.db.query('SELECT fingerprint FROM friends').all() as { fingerprint: string }[]).map((r) => r.fingerprint) : to
+      const insert = this.db.query('INSERT INTO outbox (friend, type, data, created_at) SELECT fingerprint, ?, ?, ? FROM friends WHERE fingerprint = ?')
+      const reached: string[] = []
+      for (const fp of fps) {
+        let changed = 0
+        for (const m of messages) changed += insert.run(m.type, JSON.stringify(m.data ?? null), now, fp).changes
+        if (changed) reached.push(fp)
+      }
+      return reached
+    }).immediate()
+  }
+
+  hasQueued(fingerprint: string): boolean {
+    return this.db.query('SELECT 1 FROM outbox WHERE friend = ? LIMIT 1').get(fingerprint) !== null
+  }
+
+  /**
+   * The batch to send to a friend: the one already sent and not yet acknowledged (same
+   * `jti`, so the receiver can tell a resend), else a new one of the oldest messages.
+   */
+  takeBatch(fingerprint: string, limits: BatchLimits): Batch | undefined {
+    return this.db.transaction(() => {
+      const open = this.db.query('SELECT batch FROM outbox WHERE friend = ? AND batch IS NOT NULL LIMIT 1').get(fingerprint) as { batch: string } | null
+      let jti = open?.batch
+      if (!jti) {
+        const rows = this.db
+          .query('SELECT id, length(data) AS bytes FROM outbox WHERE friend = ? ORDER BY id LIMIT ?')
+          .all(fingerprint, limits.messages) as { id: number; bytes: number }[]
+        if (!rows.length) return undefined
+        let total = 0
+        let last = rows[0]!.id
+        for (const r of rows) {
+          // Always take at least one message, even an oversized one, so the queue moves.
+          if (total > 0 && total + r.bytes > limits.bytes) break
+          total += r.bytes
+          last = r.id
+        }
+        jti = crypto.randomUUID()
+        this.db.query('UPDATE outbox SET batch = ? WHERE friend = ? AND id <= ? AND batch IS NULL').run(jti, fingerprint, last)
+      }
+      const messages = (this.db.query('SELECT type, data FROM outbox WHERE friend = ? AND batch = ? ORDER BY id').all(fingerprint, jti) as { type: string; data: string }[]).map(
+        (r) => ({ type: r.type, data: JSON.parse(r.data) }),
+      )
+      return { jti, messages }
+    }).immediate()
+  }
+
+  /** Drops an acknowledged batch from the outbox. */
+  completeBatch(fingerprint: string, jti: string): number {
+    return this.db.query('DELETE FROM outbox WHERE friend = ? AND batch = ?').run(fingerprint, jti).changes
+  }
+
+  // --- the blacklist -------------------------------------------------------------------
+
+  blacklisted(fingerprint: string): boolean {
+    return this.db.query('SELECT 1 FROM blacklist WHERE fingerprint = ?').get(fingerprint) !== null
+  }
+
+  blacklist(fingerprint: string, url: string, reason: string, now: number): void {
+    this.db
+      .query('INSERT INTO blacklist (fingerprint, url, reason, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (fingerprint) DO UPDATE SET reason = excluded.reason')
+      .run(fingerprint, url, reason, now)
+  }
+
+  blacklistEntries(): { fingerprint: string; url: string; reason: string; since: string }[] {
+    return (this.db.query('SELECT * FROM blacklist ORDER BY created_at').all() as { fingerprint: string; url: string; reason: string; created_at: number }[]).map((r) => ({
+      fingerprint: r.fingerprint,
+      url: r.url,
+      reason: r.reason,
+      since: new Date(r.created_at).toISOString(),
+    }))
+  }
+
+  unblacklist(fingerprint: string): boolean {
+    return this.db.query('DELETE FROM blacklist WHERE fingerprint = ?').run(fingerprint).changes > 0
+  }
+
+  // --- applied message ids -------------------------------------------------------------
+
+  /** Records a message id as applied; false if it was applied before (a resend). */
+  markApplied(sender: string, jti: string, count: number, now: number): boolean {
+    return this.db.query('INSERT OR IGNORE INTO applied_messages (sender, jti, count, received_at) VALUES (?, ?, ?, ?)').run(sender, jti, count, now).changes > 0
+  }
+
+  /** How many messages from a sender were applied (each counted once). */
+  appliedCount(sender: string): number {
+    return (this.db.query('SELECT coalesce(sum(count), 0) AS n FROM applied_messages WHERE sender = ?').get(sender) as { n: number }).n
+  }
+
+  /** Forgets ids older than `before` (a sender retries for about 16 hours at most). */
+  pruneApplied(before: number): void {
+    this.db.query('DELETE FROM applied_messages WHERE received_at < ?').run(before)
+  }
+
+  // --- settings ------------------------------------------------------------------------
+
+  setting(key: string): string | undefined {
+    return (this.db.query('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | null)?.value
+  }
+
+  setSetting(key: string, value: string): void {
+    this.db.query('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value)
+  }
+}
