@@ -1,0 +1,188 @@
+/**
+ * What a file holds, before the pod accepts it as a video: ffprobe for streams and duration,
+ * plus our own cheap look at MP4 box layout (is the index, `moov`, behind the media data?).
+ */
+import { statSync } from 'node:fs'
+import { runTool } from './exec'
+
+/** A playable video, as far as ffprobe can tell. */
+export interface ProbeOk {
+  ok: true
+  /** Length in seconds (container duration, else the video stream's). */
+  durationSeconds: number
+  /** Display size of the first real video stream, in pixels. */
+  width: number
+  height: number
+  /** ffprobe's codec name of the video stream, e.g. `h264`, `vp9`, `av1`. */
+  videoCodec: string
+  /** Codec of the first audio stream, when there is one. */
+  audioCodec?: string
+  /** ffprobe's demuxer name(s), e.g. `mov,mp4,m4a,3gp,3g2,mj2` or `matroska,webm`. */
+  container: string
+  /**
+   * For ISO-BMFF files (MP4/MOV): true when `moov` comes after `mdat`, so a streaming player
+   * must fetch the end of the file before it can play (remux with `remuxFaststart`).
+   * Undefined for other containers, or when the box layout could not be read.
+   */
+  moovAtEnd?: boolean
+  /** File size in bytes. */
+  sizeBytes: number
+}
+
+/** Not a playable video; `reason` is a short sentence fit for the uploader. */
+export interface ProbeFailed {
+  ok: false
+  reason: string
+}
+
+/** The answer of `probeVideo`. */
+export type ProbeResult = ProbeOk | ProbeFailed
+
+/** The part of ffprobe's JSON we read. */
+interface FfprobeJson {
+  streams?: {
+    codec_type?: string
+    codec_name?: string
+    width?: number
+    height?: number
+    duration?: string
+    disposition?: { attached_pic?: number }
+  }[]
+  format?: { format_name?: string; duration?: string }
+}
+
+/** ffprobe reads headers only; a minute is far beyond any honest file. */
+const PROBE_TIMEOUT_MS = 60_000
+
+/**
+ * Probes `path` with ffprobe. Never throws for a bad file: junk bytes, a file without a
+ * video stream, a missing file or any ffprobe error give `{ ok: false, reason }`. Throws only
+ * when ffprobe itself cannot be started (the pod's setup, not the file, is at fault).
+ */
+export async function probeVideo(path: string): Promise<ProbeResult> {
+  let sizeBytes: number
+  try {
+    const st = statSync(path)
+    if (!st.isFile()) return { ok: false, reason: 'not a regular file' }
+    sizeBytes = st.size
+  } catch {
+    return { ok: false, reason: 'file not found' }
+  }
+  if (sizeBytes === 0) return { ok: false, reason: 'the file is empty' }
+
+  const run = await runTool(
+    ['ffprobe', '-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path],
+    PROBE_TIMEOUT_MS,
+  )
+  if (run.timedOut) return { ok: false, reason: 'ffprobe took too long to read the file' }
+  if (run.exitCode !== 0) {
+    // ffprobe's own words ("Invalid data found when processing input") are the best reason,
+    // minus the file path it prefixes them with (a server path means nothing to a client).
+    const last = run.stderr.trim().split('\n').pop() ?? ''
+    const detail = last.replace(path, '').replace(/^:\s*/, '').trim()
+    return { ok: false, reason: `not a readable media file${detail ? ` (${detail})` : ''}` }
+  }
+
+  let info: FfprobeJson
+  try {
+    info = JSON.parse(run.stdout) as FfprobeJson
+  } catch {
+    return { ok: false, reason: 'ffprobe gave unreadable output' }
+  }
+  const streams = info.streams ?? []
+  // Cover art in audio files shows up as a one-frame "video" stream flagged attached_pic:
+  // an MP3 with a picture is not a video.
+  const video = streams.find((s) => s.codec_type === 'video' && s.disposition?.attached_pic !== 1)
+  if (!video) return { ok: false, reason: 'the file has no video stream' }
+  const width = video.width ?? 0
+  const height = video.height ?? 0
+  if (!(width > 0 && height > 0)) return { ok: false, reason: 'the video stream has no picture size' }
+
+  const durationSeconds = positive(info.format?.duration) ?? positive(video.duration)
+  // A still image (a JPEG renamed .mp4 probes as image2/mjpeg) has no duration: not a video.
+  if (durationSeconds === undefined) return { ok: false, reason: 'the video has no duration' }
+
+  const audio = streams.find((s) => s.codec_type === 'audio')
+  const container = info.format?.format_name ?? 'unknown'
+  const result: ProbeOk = {
+    ok: true,
+    durationSeconds,
+    width,
+    height,
+    videoCodec: video.codec_name ?? 'unknown',
+    container,
+    sizeBytes,
+  }
+  if (audio?.codec_name) result.audioCodec = audio.codec_name
+  if (/\b(mov|mp4)\b/.test(container)) {
+    const layout = await mp4MoovAtEnd(path)
+    if (layout !== undefined) result.moovAtEnd = layout
+  }
+  return result
+}
+
+function positive(v: string | undefined): number | undefined {
+  const n = v === undefined ? NaN : Number(v)
+  return Number.isFinite(n) && n > 0 ? n : undefined
+}
+
+/** One top-level ISO-BMFF box: its four-character type, where it starts and its full size. */
+export interface Mp4Box {
+  type: string
+  offset: number
+  size: number
+}
+
+/** A real file has a handful of top-level boxes; a loop this long means garbage. */
+const MAX_TOP_LEVEL_BOXES = 10_000
+
+/**
+ * Lists the top-level boxes of an ISO-BMFF (MP4/MOV) file by reading only their 8- or
+ * 16-byte headers and seeking over the bodies: a few small reads, whatever the file size.
+ * Stops at the first header that does not make sense (returns what it read so far).
+ */
+export async function readMp4TopLevelBoxes(path: string): Promise<Mp4Box[]> {
+  const file = Bun.file(path)
+  const fileSize = file.size
+  const boxes: Mp4Box[] = []
+  let offset = 0
+  while (offset + 8 <= fileSize && boxes.length < MAX_TOP_LEVEL_BOXES) {
+    const header = new DataView(await file.slice(offset, offset + 16).arrayBuffer())
+    if (header.byteLength < 8) break
+    let size = header.getUint32(0)
+    const type = String.fromCharCode(header.getUint8(4), header.getUint8(5), header.getUint8(6), header.getUint8(7))
+    if (!/^[\x20-\x7e]{4}$/.test(type)) break // not a box type: not (or no longer) ISO-BMFF
+    if (size === 1) {
+      // 64-bit "largesize" follows the type: how mdat is written once it passes 4 GiB.
+      if (header.byteLength < 16) break
+      size = Number(header.getBigUint64(8))
+      if (size < 16) break
+    } else if (size === 0) {
+      size = fileSize - offset // "extends to the end of the file"
+    } else if (size < 8) {
+      break
+    }
+    boxes.push({ type, offset, size })
+    offset += size
+  }
+  return boxes
+}
+
+/**
+ * For an MP4/MOV file: true when the `moov` box (the index a player needs before the
+ * first frame) comes after `mdat`, false when it comes before; undefined when the file has
+ * no top-level `moov` or `mdat` we could find (not ISO-BMFF, truncated, or fragmented
+ * without an `mdat` at top level).
+ */
+export async function mp4MoovAtEnd(path: string): Promise<boolean | undefined> {
+  let boxes: Mp4Box[]
+  try {
+    boxes = await readMp4TopLevelBoxes(path)
+  } catch {
+    return undefined
+  }
+  const moov = boxes.find((b) => b.type === 'moov')
+  const mdat = boxes.find((b) => b.type === 'mdat')
+  if (!moov || !mdat) return undefined
+  return moov.offset > mdat.offset
+}
