@@ -8,6 +8,7 @@ import type { Accounts, AttemptLimiter } from './accounts'
 import type { Config } from './config'
 import type { Identity } from './crypto/identity'
 import type { Friends } from './friends/service'
+import type { Videos } from './videos/service'
 import type { Logger } from './log'
 
 export interface Pod {
@@ -19,6 +20,7 @@ export interface Pod {
   readonly loginLimiter: AttemptLimiter
   readonly actors: PodActor
   readonly friends: Friends
+  readonly videos: Videos
   readonly startedAt: number
   readonly version: string
 }

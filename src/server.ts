@@ -12,6 +12,7 @@ import type { Pod } from './context'
 import { loadOrCreateIdentity, loadOrCreateSecret } from './crypto/identity'
 import { openDatabase } from './db'
 import { Friends } from './friends/service'
+import { Videos } from './videos/service'
 import { buildApp } from './http/app'
 import type { Logger } from './log'
 
@@ -44,6 +45,7 @@ export async function startPod(config: Config, log: Logger): Promise<RunningPod>
     loginLimiter: new AttemptLimiter(config.auth.loginAttempts, config.auth.loginWindowSeconds * 1000),
     actors,
     friends,
+    videos: new Videos(db, friends, identity.fingerprint),
     startedAt: Date.now(),
     version: VERSION,
   }

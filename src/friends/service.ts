@@ -112,11 +112,20 @@ export class Friends {
     return this.actors !== undefined && tellFriend(this.actors, fingerprint, { type: 'friend.retry.now' })
   }
 
+  /** Queues messages for friends (inside the caller's transaction, if any); returns who got them. */
+  enqueue(messages: Message[], to: string[] | 'all' = 'all'): string[] {
+    return messages.length ? this.store.enqueue(to, messages, this.now()) : []
+  }
+
+  /** Wakes the actors of the given friends (default: all) to deliver what is queued. */
+  wake(fingerprints: string[] = this.store.all().map((f) => f.fingerprint)): void {
+    if (!this.actors) return
+    for (const fp of fingerprints) tellFriend(this.actors, fp, { type: 'friend.outbox.updated' })
+  }
+
   /** Queues messages for friends and wakes their actors. */
   broadcast(messages: Message[], to: string[] | 'all' = 'all'): void {
-    if (!messages.length) return
-    const reached = this.store.enqueue(to, messages, this.now())
-    for (const fp of reached) if (this.actors) tellFriend(this.actors, fp, { type: 'friend.outbox.updated' })
+    this.wake(this.enqueue(messages, to))
   }
 
   private payload(to: string, jti: string, messages: Message[]): Payload {
