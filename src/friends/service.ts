@@ -169,7 +169,7 @@ export class Friends {
   private async deliver(fingerprint: string): Promise<DeliveryOutcome> {
     const f = this.store.get(fingerprint)
     if (!f) return { kind: 'empty' }
-    const batch = this.store.takeBatch(fingerprint, { messages: 500, bytes: Math.floor(this.config.maxMessageBytes / 2.5) })
+    const batch = this.store.takeBatch(fingerprint, { messages: this.config.delivery.batchMessages, bytes: Math.floor(this.config.maxMessageBytes / 2.5) })
     if (!batch) return { kind: 'empty' }
     const r = await this.post(f, this.payload(fingerprint, batch.jti, batch.messages))
     if (!r.ok) {
