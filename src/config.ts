@@ -25,6 +25,8 @@ export interface Config {
   readonly trustProxy: boolean
   readonly log: { readonly level: LogLevel; readonly format: 'auto' | 'pretty' | 'json' }
   readonly retry: { readonly baseMs: number; readonly factor: number; readonly retries: number }
+  /** Most messages sent to a friend in one request. */
+  readonly delivery: { readonly batchMessages: number }
   readonly score: { readonly initial: number; readonly step: number; readonly max: number }
   readonly auth: {
     readonly tokenTtlSeconds: number
@@ -72,6 +74,9 @@ const SPEC: Spec = {
     level: { kind: 'enum', dflt: 'info', values: ['debug', 'info', 'warn', 'error'] },
     format: { kind: 'enum', dflt: 'auto', values: ['auto', 'pretty', 'json'] },
   },
+  delivery: {
+    batchMessages: { kind: 'int', dflt: 500, min: 1, max: 10_000 },
+  },
   retry: {
     baseMs: { kind: 'int', dflt: 2000, min: 1, max: 24 * 3600 * 1000 },
     factor: { kind: 'number', dflt: 3, min: 1, max: 100 },
@@ -113,6 +118,40 @@ function leaves(spec: Spec, prefix = ''): [string, Field][] {
 const LEAVES = leaves(SPEC)
 const BY_KEY = new Map(LEAVES)
 
+/** Sections (`log`, `retry`, ...) by dotted name, with the keys each holds. */
+const SECTIONS = new Map<string, string[]>()
+for (const [key] of LEAVES) {
+  const parts = key.split('.')
+  for (let i = 1; i < parts.length; i++) {
+    const section = parts.slice(0, i).join('.')
+    SECTIONS.set(section, [...(SECTIONS.get(section) ?? []), key])
+  }
+}
+
+/** Edit distance, for "did you mean" on unknown keys. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i]
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    prev = row
+  }
+  return prev[b.length]!
+}
+
+/** The known key (or variable name) closest to an unknown one, if any is close. */
+function suggestion(key: string): string | undefined {
+  const env = key.startsWith('SEEDPOD_')
+  const plain = (k: string) => k.toLowerCase().replace(/[^a-z0-9.]/g, '')
+  let best: [string, number] | undefined
+  for (const k of LEAVES.map(([k]) => (env ? envName(k) : k))) {
+    const d = distance(plain(key), plain(k))
+    if (d <= Math.max(2, Math.floor(k.length / 4)) && (!best || d < best[1])) best = [k, d]
+  }
+  return best?.[0]
+}
+
 /** The `SEEDPOD_*` variables of an environment, as a layer. Unknown `SEEDPOD_*` names are errors. */
 export function envLayer(env: Record<string, string | undefined>): Layer {
   const byEnv = new Map(LEAVES.map(([k]) => [envName(k), k]))
@@ -124,18 +163,28 @@ export function envLayer(env: Record<string, string | undefined>): Layer {
   return { source: 'environment', values, fromText: true }
 }
 
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EISDIR: 'it is a directory',
+  ENOTDIR: 'a parent is not a directory',
+  ELOOP: 'too many symbolic links',
+}
+
 /** Reads a TOML file as a layer; an unreadable or malformed file is a ConfigError. */
 export function fileLayer(path: string): Layer {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
   } catch (e) {
-    throw new ConfigError([`config file ${path}: cannot be read (${(e as NodeJS.ErrnoException).code ?? e})`])
+    const code = (e as NodeJS.ErrnoException).code
+    const why = code ? `${code}: ${FILE_ERRORS[code] ?? (e as Error).message}` : String(e)
+    throw new ConfigError([`config file = ${JSON.stringify(path)} cannot be read (${why}): expected a readable TOML file`])
   }
   try {
     return { source: path, values: Bun.TOML.parse(text) as Record<string, unknown> }
   } catch (e) {
-    throw new ConfigError([`config file ${path}: not valid TOML (${(e as Error).message})`])
+    throw new ConfigError([`config file = ${JSON.stringify(path)} is not valid TOML (${(e as Error).message}): expected a TOML file, see \`seedpod init\``])
   }
 }
 
@@ -197,7 +246,8 @@ function flatten(values: Record<string, unknown>, prefix = '', out: [string, unk
   for (const [k, v] of Object.entries(values)) {
     const key = prefix + k
     // A table in TOML is a section only where the schema has one; elsewhere it is a wrong type.
-    if (v !== null && typeof v === 'object' && !Array.isArray(v) && !BY_KEY.has(key)) flatten(v as Record<string, unknown>, `${key}.`, out)
+    const table = v !== null && typeof v === 'object' && !Array.isArray(v)
+    if (table && !BY_KEY.has(key)) flatten(v as Record<string, unknown>, `${key}.`, out)
     else out.push([key, v])
   }
   return out
@@ -213,8 +263,18 @@ export function resolveConfig(layers: Layer[]): Config {
   for (const layer of layers) {
     for (const [key, raw] of flatten(layer.values)) {
       const field = BY_KEY.get(key)
+      const section = SECTIONS.get(key)
+      if (section) {
+        problems.push(`${layer.source}: ${key} = ${describe(raw)} is not valid: expected a table [${key}] of ${section.join(', ')}`)
+        continue
+      }
       if (!field) {
-        problems.push(`${layer.source}: unknown key ${key.replace(/^<(.*)>$/, '$1')} (known keys: ${LEAVES.map(([k]) => k).join(', ')})`)
+        const name = key.replace(/^<(.*)>$/, '$1')
+        const near = suggestion(name)
+        problems.push(
+          `${layer.source}: unknown key ${name} = ${describe(raw)}: expected one of the known keys` +
+            (near ? ` (did you mean ${near}?)` : ` (${LEAVES.map(([k]) => k).join(', ')})`),
+        )
         continue
       }
       const r = coerce(field, raw, layer.fromText ?? false)

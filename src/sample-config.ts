@@ -51,6 +51,10 @@ baseMs = 2000
 factor = 3
 retries = 10
 
+# Queued messages for a friend go in batches of at most this many per request.
+[delivery]
+batchMessages = 500
+
 # A friend's reliability: starts at \`initial\`, +step per delivered request, -step per
 # failed attempt, capped at \`max\`. At 0 the friend is revoked.
 [score]
