@@ -84,6 +84,11 @@ export class Accounts {
     return row ? toUser(row) : undefined
   }
 
+  /** Every account, oldest first. */
+  list(): User[] {
+    return (this.db.query('SELECT * FROM users ORDER BY id').all() as UserRow[]).map(toUser)
+  }
+
   /** Number of accounts (the first one made through `seedpod user add` is usually the admin). */
   count(): number {
     return (this.db.query('SELECT count(*) AS n FROM users').get() as { n: number }).n
@@ -126,7 +131,13 @@ export class Accounts {
   }
 }
 
-const DUMMY_HASH = await Bun.password.hash('seedpod timing equaliser', { algorithm: 'argon2id' })
+/**
+ * An argon2id hash with Bun's default cost (the cost every stored hash has), verified
+ * against when the name is unknown. A constant rather than computed at start: hashing takes
+ * a fifth of a second and 64 MiB, which every start of the pod (and of each CLI command)
+ * would pay.
+ */
+const DUMMY_HASH = '$argon2id$v=19$m=65536,t=2,p=1$grZZK9SbP+NzPZ56xS2JdGygWQOn6ugic2nFWvUQsYA$aWJM/4aDndpxoBjipHc6dP7yxQgthoNKv22ZaBVVors'
 
 /**
  * Counts attempts per key in a sliding window (login failures per client address and per

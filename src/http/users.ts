@@ -1,7 +1,7 @@
 /** Accounts over HTTP: registration, login tokens, and who am I. */
 import { Elysia, t } from 'elysia'
 import type { Pod } from '../context'
-import { clientAddress, requireUser } from './auth'
+import { clientAddress, requireAdmin, requireUser } from './auth'
 import { ApiError } from './errors'
 
 /** Body of `POST /api/v1/users` and `POST /api/v1/auth/token`. */
@@ -13,7 +13,10 @@ export type Credentials = typeof Credentials.static
 
 const STATUS = { invalid_username: 400, weak_password: 400, username_taken: 409 } as const
 
-/** Routes for accounts: `/api/v1/users`, `/api/v1/users/me`, `/api/v1/auth/token`. */
+/**
+ * Routes for accounts: `POST /api/v1/users` (register), `GET /api/v1/users` (admin: every
+ * account), `GET /api/v1/users/me`, `POST /api/v1/auth/token` (log in).
+ */
 export const users = (pod: Pod) =>
   new Elysia({ name: 'users', prefix: '/api/v1', seed: pod.identity.fingerprint })
     .post(
@@ -44,9 +47,15 @@ export const users = (pod: Pod) =>
           pod.log.warn('user.login.failed', { username: body.username, client: keys[0] })
           throw new ApiError(401, 'invalid_credentials', 'wrong user name or password')
         }
-        for (const k of keys) pod.loginLimiter.clear(k)
+        // Forget the failures for this name only: clearing the address too would let someone
+        // with one account reset their count between guesses at other people's passwords.
+        pod.loginLimiter.clear(keys[1]!)
         return pod.accounts.issueToken(user)
       },
       { body: Credentials },
     )
+    .get('/users', async ({ request }) => {
+      await requireAdmin(pod, request)
+      return { total: pod.accounts.count(), data: pod.accounts.list() }
+    })
     .get('/users/me', ({ request }) => requireUser(pod, request))
