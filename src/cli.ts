@@ -12,7 +12,9 @@ import { loadOrCreateSecret } from './crypto/identity'
 import { openDatabase } from './db'
 import { createLogger } from './log'
 import { sampleConfig } from './sample-config'
-import { startPod, VERSION } from './server'
+import pkg from '../package.json'
+
+const VERSION: string = pkg.version
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, config: 78 } as const
 
@@ -69,6 +71,9 @@ async function serve(args: string[], env: Record<string, string | undefined>): P
   const { values } = parse(args, SERVE_FLAGS)
   const config = readConfig(values, env)
   const log = createLogger({ level: config.log.level, format: config.log.format })
+  log.debug('config.loaded', { file: (values.config as string | undefined) ?? null, config })
+  // Loaded only to serve: the other commands (and configuration errors) answer faster without it.
+  const { startPod } = await import('./server')
   const running = await startPod(config, log)
   const { promise, resolve: done } = Promise.withResolvers<number>()
   const shutdown = (signal: string) => {
@@ -174,7 +179,9 @@ function systemdUnit(args: string[], env: Record<string, string | undefined>): n
   const configFile = resolve((values.config as string | undefined) ?? '/etc/seedpod/seedpod.toml')
   const dataDir = resolve((values['data-dir'] as string | undefined) ?? (values.config ? readConfig({ config: configFile }, env).dataDir : '/var/lib/seedpod'))
   const user = (values.user as string | undefined) ?? 'seedpod'
-  const exe = process.execPath.endsWith('/bun') ? '/usr/local/bin/seedpod' : process.execPath
+  // Inside the compiled executable the entry point lives in Bun's embedded file system; run
+  // from source (`bun src/cli.ts`), execPath is Bun itself, so point at the usual install place.
+  const exe = Bun.main.startsWith('/$bunfs/') ? process.execPath : '/usr/local/bin/seedpod'
   process.stdout.write(`# seedpod.service: install as /etc/systemd/system/seedpod.service, then
 #   useradd --system --home ${dataDir} --shell /usr/sbin/nologin ${user}
 #   install -d -o ${user} -g ${user} -m 750 ${dataDir}
@@ -217,6 +224,10 @@ WantedBy=multi-user.target
 export async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
   const [command, ...rest] = argv
   try {
+    if (command !== undefined && !command.startsWith('-') && (rest.includes('--help') || rest.includes('-h'))) {
+      process.stdout.write(USAGE)
+      return EXIT.ok
+    }
     switch (command) {
       case undefined:
       case '--help':

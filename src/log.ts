@@ -43,7 +43,8 @@ export function createLogger(opts: {
       const all = { ...base, ...fields }
       if (json) {
         const record: LogFields = { time: new Date().toISOString(), level, event }
-        for (const [k, v] of Object.entries(all)) record[k] = v instanceof Error ? v.message : v
+        // A field never hides the line's own time, level or event.
+        for (const [k, v] of Object.entries(all)) record[k in record ? `_${k}` : k] = v instanceof Error ? v.message : v
         write(JSON.stringify(record))
       } else {
         const time = new Date().toISOString().slice(11, 23)
