@@ -1,0 +1,233 @@
+/**
+ * Accounts over HTTP, on real pods in this process: registration, login tokens, who am I,
+ * wrong credentials, login rate limits, and routes for admins only.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { join } from 'node:path'
+import { Accounts } from '../src/accounts'
+import { loadOrCreateSecret } from '../src/crypto/identity'
+import { openDatabase } from '../src/db'
+import { removeTempDirs, startTestPod, tempDir, testConfig, type TestPod } from './helpers/pods'
+
+afterAll(removeTempDirs)
+
+const PASSWORD = 'correct horse battery'
+
+let pod: TestPod
+let closedPod: TestPod
+
+/** A JSON request to the open pod; `from` sets the client address (the pod trusts X-Forwarded-For). */
+async function call(
+  method: string,
+  path: string,
+  opts: { body?: unknown; token?: string; from?: string; base?: string } = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const headers: Record<string, string> = { 'x-forwarded-for': opts.from ?? '192.0.2.1' }
+  if (opts.body !== undefined) headers['content-type'] = 'application/json'
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`
+  const res = await fetch(`${opts.base ?? pod.base}${path}`, {
+    method,
+    headers,
+    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+  })
+  const text = await res.text()
+  return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers }
+}
+
+const register = (username: string, password = PASSWORD, base?: string) => call('POST', '/api/v1/users', { body: { username, password }, base })
+const login = (username: string, password = PASSWORD, from?: string) => call('POST', '/api/v1/auth/token', { body: { username, password }, from })
+
+beforeAll(async () => {
+  pod = await startTestPod({ registrations: 'open', trustProxy: true, auth: { loginAttempts: 3, loginWindowSeconds: 600 } })
+  closedPod = await startTestPod()
+  // Accounts the tests below log in to (argon2 takes a while: make them at once).
+  const made = await Promise.all(['frank', 'grace', 'ivan', 'judy', 'kate', 'lena'].map((name) => register(name)))
+  expect(made.map((m) => m.status)).toEqual(made.map(() => 201))
+})
+afterAll(async () => {
+  await pod?.stop()
+  await closedPod?.stop()
+})
+
+describe('registration', () => {
+  test('anyone can register on an open pod and becomes a user', async () => {
+    const { status, body } = await register('alice')
+    expect(status).toBe(201)
+    expect(body).toMatchObject({ username: 'alice', role: 'user' })
+    expect(typeof body.id).toBe('number')
+    expect(new Date(body.createdAt).getTime()).toBeGreaterThan(0)
+    expect(JSON.stringify(body)).not.toContain('argon2')
+  })
+
+  test('a taken name is 409, whatever its case', async () => {
+    await register('carol')
+    for (const name of ['carol', 'CAROL', 'Carol']) {
+      const { status, body } = await register(name, 'another long password')
+      expect(status).toBe(409)
+      expect(body.error.code).toBe('username_taken')
+    }
+  })
+
+  test('a weak password is 400, and no account is made', async () => {
+    for (const password of ['short', 'dave-the-best-1', 'password123', '1234567890']) {
+      const { status, body } = await register('dave', password)
+      expect(status).toBe(400)
+      expect(body.error.code).toBe('weak_password')
+    }
+    expect((await register('dave')).status).toBe(201)
+  })
+
+  test('a bad user name is 400', async () => {
+    for (const name of ['ab', 'has space', '-dash', 'dot.', 'é-accent', 'x'.repeat(33)]) {
+      const { status, body } = await register(name)
+      expect(status).toBe(400)
+      expect(body.error.code).toBe('invalid_username')
+    }
+    // Missing fields are refused by the schema, also with 400.
+    const missing = await call('POST', '/api/v1/users', { body: { username: 'erin' } })
+    expect(missing.status).toBe(400)
+    expect(missing.body.error.code).toBe('invalid_request')
+  })
+
+  test('a pod with closed registrations refuses with 403 and makes no account', async () => {
+    const { status, body } = await register('mallory', PASSWORD, closedPod.base)
+    expect(status).toBe(403)
+    expect(body.error.code).toBe('registrations_closed')
+    expect(closedPod.running.pod.accounts.count()).toBe(0)
+  })
+})
+
+describe('login', () => {
+  test('the right password gives a short-lived bearer token that /users/me accepts', async () => {
+    const { status, body } = await login('frank', PASSWORD, '198.51.100.1')
+    expect(status).toBe(200)
+    expect(body.tokenType).toBe('Bearer')
+    expect(body.expiresIn).toBe(pod.config.auth.tokenTtlSeconds)
+    const me = await call('GET', '/api/v1/users/me', { token: body.accessToken })
+    expect(me.status).toBe(200)
+    expect(me.body).toMatchObject({ username: 'frank', role: 'user' })
+  })
+
+  test('user names are matched regardless of case at login too', async () => {
+    const { status } = await login('FRANK', PASSWORD, '198.51.100.2')
+    expect(status).toBe(200)
+  })
+
+  test('/users/me without a token, or with a bad one, is 401', async () => {
+    expect((await call('GET', '/api/v1/users/me')).status).toBe(401)
+    const bad = await call('GET', '/api/v1/users/me', { token: 'not.a.token' })
+    expect(bad.status).toBe(401)
+    expect(bad.body.error.code).toBe('invalid_token')
+  })
+
+  test('a wrong password and an unknown name both give the same 401', async () => {
+    const [wrong, unknown] = await Promise.all([login('grace', 'not the password', '198.51.100.3'), login('nobody-here', PASSWORD, '198.51.100.4')])
+    expect(wrong.status).toBe(401)
+    expect(unknown.status).toBe(401)
+    expect(wrong.body).toEqual(unknown.body)
+    expect(wrong.body.error.code).toBe('invalid_credentials')
+    expect(pod.logs.some((l) => l.event === 'user.login.failed' && l.username === 'grace')).toBe(true)
+  })
+
+  test('a token from another pod is refused', async () => {
+    await closedPod.running.pod.accounts.create('frank', PASSWORD)
+    const res = await fetch(`${closedPod.base}/api/v1/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'frank', password: PASSWORD }),
+    })
+    const { accessToken } = (await res.json()) as { accessToken: string }
+    expect((await call('GET', '/api/v1/users/me', { token: accessToken, base: closedPod.base })).status).toBe(200)
+    expect((await call('GET', '/api/v1/users/me', { token: accessToken })).status).toBe(401)
+  })
+
+  test('a token stops working once its lifetime is over', async () => {
+    const dataDir = join(tempDir(), 'data')
+    const config = testConfig({ dataDir, port: 1 })
+    const { mkdirSync } = await import('node:fs')
+    mkdirSync(dataDir, { recursive: true })
+    const db = openDatabase(join(dataDir, 'seedpod.db'))
+    try {
+      let now = Date.parse('2030-01-01T00:00:00Z')
+      const accounts = new Accounts(db, config, loadOrCreateSecret(dataDir, 'token.secret'), () => now)
+      const user = await accounts.create('henry', PASSWORD)
+      if ('code' in user) throw new Error(user.message)
+      const { accessToken, expiresIn } = await accounts.issueToken(user)
+      now += (expiresIn - 1) * 1000
+      expect((await accounts.userOfToken(accessToken))?.username).toBe('henry')
+      now += 2000
+      expect(await accounts.userOfToken(accessToken)).toBeUndefined()
+    } finally {
+      db.close()
+    }
+  })
+})
+
+describe('login rate limits', () => {
+  test('too many failures from one address give 429 with Retry-After, even for a right password', async () => {
+    const from = '203.0.113.10'
+    const failures = await Promise.all(['ivan', 'someone', 'else'].map((name) => login(name, 'wrong password!', from)))
+    expect(failures.map((f) => f.status)).toEqual([401, 401, 401])
+    const blocked = await login('ivan', PASSWORD, from)
+    expect(blocked.status).toBe(429)
+    expect(blocked.body.error.code).toBe('too_many_attempts')
+    const retryAfter = Number(blocked.headers.get('retry-after'))
+    expect(retryAfter).toBeGreaterThan(0)
+    expect(retryAfter).toBeLessThanOrEqual(600)
+    // Another address is not affected.
+    expect((await login('ivan', PASSWORD, '203.0.113.11')).status).toBe(200)
+  })
+
+  test('too many failures for one name give 429 from any address', async () => {
+    const failures = await Promise.all([1, 2, 3].map((n) => login('judy', 'wrong password!', `203.0.113.${20 + n}`)))
+    expect(failures.map((f) => f.status)).toEqual([401, 401, 401])
+    const blocked = await login('judy', PASSWORD, '203.0.113.99')
+    expect(blocked.status).toBe(429)
+    // Case does not get around it.
+    expect((await login('JUDY', PASSWORD, '203.0.113.98')).status).toBe(429)
+    // Other names from that address still work.
+    expect((await login('ivan', PASSWORD, '203.0.113.99')).status).toBe(200)
+  })
+
+  test('logging in to your own account does not reset your failures against others', async () => {
+    const from = '203.0.113.50'
+    const failures = await Promise.all([login('victim-1', 'guess one!!', from), login('victim-2', 'guess two!!', from)])
+    expect(failures.map((f) => f.status)).toEqual([401, 401])
+    expect((await login('kate', PASSWORD, from)).status).toBe(200)
+    expect((await login('victim-3', 'guess three!!', from)).status).toBe(401)
+    expect((await login('victim-4', 'guess four!!', from)).status).toBe(429)
+  })
+})
+
+describe('admin-only routes', () => {
+  let adminToken: string
+  let userToken: string
+
+  beforeAll(async () => {
+    const made = await pod.running.pod.accounts.create('root', PASSWORD, 'admin')
+    expect('code' in made).toBe(false)
+    adminToken = (await login('root', PASSWORD, '198.51.100.200')).body.accessToken
+    userToken = (await login('lena', PASSWORD, '198.51.100.201')).body.accessToken
+  })
+
+  test('a user is refused with 403', async () => {
+    const { status, body } = await call('GET', '/api/v1/users', { token: userToken })
+    expect(status).toBe(403)
+    expect(body.error.code).toBe('forbidden')
+  })
+
+  test('without a token it is 401', async () => {
+    expect((await call('GET', '/api/v1/users')).status).toBe(401)
+  })
+
+  test('an admin gets the list of accounts, without password hashes', async () => {
+    const { status, body } = await call('GET', '/api/v1/users', { token: adminToken })
+    expect(status).toBe(200)
+    const names = body.data.map((u: { username: string }) => u.username)
+    expect(names).toContain('root')
+    expect(names).toContain('lena')
+    expect(body.total).toBe(names.length)
+    expect(body.data.find((u: { username: string }) => u.username === 'root').role).toBe('admin')
+    expect(JSON.stringify(body)).not.toContain('argon2')
+  })
+})

@@ -1,0 +1,232 @@
+/**
+ * Configuration: defaults, the file < environment < flags order, validation, freezing, and
+ * what `seedpod serve` does with a bad configuration (message, exit 78, nothing created).
+ */
+import { afterAll, describe, expect, test } from 'bun:test'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { ConfigError, configKeys, envName, fileLayer, loadConfig, resolveConfig } from '../src/config'
+import { sampleConfig } from '../src/sample-config'
+import { childEnv, listTree, removeTempDirs, runCli, tempDir } from './helpers/pods'
+
+afterAll(removeTempDirs)
+
+/** The problems a ConfigError lists, or fails the test if the config is accepted. */
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn()
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems
+    throw e
+  }
+  throw new Error('the configuration was accepted')
+}
+
+function writeToml(text: string): string {
+  const file = join(tempDir(), 'seedpod.toml')
+  writeFileSync(file, text)
+  return file
+}
+
+describe('defaults', () => {
+  test('an empty configuration serves on port 9000 with its data in ./data', () => {
+    const c = resolveConfig([])
+    expect(c.port).toBe(9000)
+    expect(c.dataDir).toBe('./data')
+    expect(c.url).toBe('http://localhost:9000')
+    expect(c.registrations).toBe('closed')
+    expect(c.log).toEqual({ level: 'info', format: 'auto' })
+  })
+
+  test('the public URL follows the port unless set, without a trailing slash', () => {
+    expect(resolveConfig([{ source: 't', values: { port: 9100 } }]).url).toBe('http://localhost:9100')
+    expect(resolveConfig([{ source: 't', values: { url: 'https://videos.example.org/' } }]).url).toBe('https://videos.example.org')
+  })
+
+  test('the sample config that `seedpod init` writes holds every key at its default', () => {
+    const file = writeToml(sampleConfig())
+    expect(resolveConfig([fileLayer(file)])).toEqual(resolveConfig([]))
+    const text = sampleConfig()
+    for (const { key } of configKeys()) {
+      const leaf = key.split('.').at(-1)!
+      expect(text).toMatch(new RegExp(`^#? ?${leaf} = `, 'm'))
+    }
+  })
+})
+
+describe('layers', () => {
+  test('flags win over the environment, which wins over the file', () => {
+    const file = writeToml('port = 9001\nname = "from file"\n[retry]\nretries = 4\n')
+    const env = { SEEDPOD_PORT: '9002', SEEDPOD_RETRY_RETRIES: '5', HOME: '/root' }
+    expect(loadConfig({ file, env: {} }).port).toBe(9001)
+    const fromEnv = loadConfig({ file, env })
+    expect([fromEnv.port, fromEnv.name, fromEnv.retry.retries]).toEqual([9002, 'from file', 5])
+    const fromFlags = loadConfig({ file, env, flags: { port: '9003' } })
+    expect([fromFlags.port, fromFlags.retry.retries]).toEqual([9003, 5])
+  })
+
+  test('environment variables are named SEEDPOD_ + the key in upper snake case', () => {
+    expect(envName('retry.baseMs')).toBe('SEEDPOD_RETRY_BASE_MS')
+    const c = loadConfig({
+      env: {
+        SEEDPOD_RETRY_BASE_MS: '500',
+        SEEDPOD_TRUST_PROXY: 'true',
+        SEEDPOD_FRIENDS: 'https://a.example, https://b.example/',
+        SEEDPOD_LOG_LEVEL: 'debug',
+        SEEDPOD_DATA_DIR: '/srv/pod',
+      },
+    })
+    expect(c.retry.baseMs).toBe(500)
+    expect(c.trustProxy).toBe(true)
+    expect(c.friends).toEqual(['https://a.example', 'https://b.example'])
+    expect(c.log.level).toBe('debug')
+    expect(c.dataDir).toBe('/srv/pod')
+  })
+
+  test('every configKeys() entry can be set through its environment variable', () => {
+    const defaults = resolveConfig([])
+    for (const { key, env, dflt } of configKeys()) {
+      if (dflt === undefined || Array.isArray(dflt)) continue
+      // Setting each key to its own default through the environment must be accepted.
+      const c = loadConfig({ env: { [env]: String(dflt) } })
+      expect(key.split('.').reduce((o: any, k) => o[k], c)).toEqual(key.split('.').reduce((o: any, k) => o[k], defaults))
+    }
+  })
+
+  test('the configuration is frozen, sections included', () => {
+    const c = resolveConfig([])
+    expect(Object.isFrozen(c)).toBe(true)
+    expect(Object.isFrozen(c.auth)).toBe(true)
+    expect(Object.isFrozen(c.friends)).toBe(true)
+    expect(() => ((c as { port: number }).port = 1)).toThrow(TypeError)
+    expect(() => ((c.log as { level: string }).level = 'debug')).toThrow(TypeError)
+  })
+})
+
+describe('validation', () => {
+  test('a bad port names the key, the value and the expected range', () => {
+    const [p] = problemsOf(() => loadConfig({ env: { SEEDPOD_PORT: '70000' } }))
+    expect(p).toContain('environment: port = "70000"')
+    expect(p).toContain('expected an integer from 1 to 65535')
+    expect(problemsOf(() => loadConfig({ env: {}, flags: { port: '12.5' } }))[0]).toContain('command line: port = "12.5"')
+  })
+
+  test('a wrong type in the file is refused, even if the text would parse', () => {
+    const file = writeToml('port = "9000"\nblacklistRevoked = "yes"\nfriends = "https://a.example"\n')
+    const problems = problemsOf(() => loadConfig({ file, env: {} }))
+    expect(problems).toHaveLength(3)
+    expect(problems[0]).toBe(`${file}: port = "9000" is not valid: expected an integer from 1 to 65535`)
+    expect(problems[1]).toContain('blacklistRevoked = "yes" is not valid: expected true or false')
+    expect(problems[2]).toContain('friends = "https://a.example" is not valid: expected a list of http(s) URLs')
+  })
+
+  test('a section given as a plain value, or a value given as a table, is a wrong type', () => {
+    const file = writeToml('log = "debug"\n[port]\nvalue = 1\n')
+    const problems = problemsOf(() => loadConfig({ file, env: {} }))
+    expect(problems.some((p) => p.includes('log = "debug" is not valid: expected a table [log] of log.level, log.format'))).toBe(true)
+    expect(problems.some((p) => p.includes('port = {"value":1} is not valid: expected an integer'))).toBe(true)
+  })
+
+  test('unknown keys are errors, with the closest known key suggested', () => {
+    const file = writeToml('data_dir = "/srv"\n[retry]\nbase = 1\n')
+    const problems = problemsOf(() => loadConfig({ file, env: { SEEDPOD_LOGLEVEL: 'debug' } }))
+    expect(problems[0]).toContain('unknown key data_dir = "/srv"')
+    expect(problems[0]).toContain('did you mean dataDir?')
+    expect(problems[1]).toContain('unknown key retry.base = 1')
+    expect(problems[2]).toContain('environment: unknown key SEEDPOD_LOGLEVEL = "debug"')
+    expect(problems[2]).toContain('did you mean SEEDPOD_LOG_LEVEL?')
+  })
+
+  test('bad URLs are refused: other schemes, relative, with a query', () => {
+    for (const url of ['ftp://example.org', 'example.org', 'https://example.org/?a=1', 'https://user:pw@example.org']) {
+      const [p] = problemsOf(() => loadConfig({ env: {}, flags: { url } }))
+      expect(p).toBe(`command line: url = ${JSON.stringify(url)} is not valid: expected an absolute http:// or https:// URL without query or fragment`)
+    }
+    const [p] = problemsOf(() => loadConfig({ env: { SEEDPOD_FRIENDS: 'https://ok.example,not a url' } }))
+    expect(p).toContain('friends = "https://ok.example,not a url" is not valid')
+  })
+
+  test('enumerations list their allowed values', () => {
+    const [p] = problemsOf(() => loadConfig({ env: { SEEDPOD_REGISTRATIONS: 'maybe' } }))
+    expect(p).toBe('environment: registrations = "maybe" is not valid: expected one of "open", "closed"')
+  })
+
+  test('every problem is reported at once, and settings that contradict each other too', () => {
+    expect(problemsOf(() => loadConfig({ env: { SEEDPOD_PORT: 'x', SEEDPOD_NAME: ' ', SEEDPOD_AUTH_LOGIN_ATTEMPTS: '0' } }))).toHaveLength(3)
+    const [p] = problemsOf(() => loadConfig({ env: { SEEDPOD_SCORE_INITIAL: '50', SEEDPOD_SCORE_MAX: '10' } }))
+    expect(p).toContain('score.initial = 50 is not valid: expected at most score.max (10)')
+  })
+
+  test('an unreadable or malformed file is a configuration error naming the file', () => {
+    const dir = tempDir()
+    expect(problemsOf(() => loadConfig({ file: join(dir, 'missing.toml'), env: {} }))[0]).toBe(
+      `config file = "${join(dir, 'missing.toml')}" cannot be read (ENOENT: no such file): expected a readable TOML file`,
+    )
+    expect(problemsOf(() => loadConfig({ file: dir, env: {} }))[0]).toContain('(EISDIR: it is a directory)')
+    const bad = writeToml('port = \n')
+    expect(problemsOf(() => loadConfig({ file: bad, env: {} }))[0]).toContain(`config file = "${bad}" is not valid TOML`)
+  })
+})
+
+describe('seedpod serve with a bad configuration', () => {
+  /** Each case: files to write into an empty folder, the command line, the environment, and what stderr must say. */
+  const cases: { name: string; files?: Record<string, string>; args: string[]; env?: Record<string, string>; says: string[] }[] = [
+    { name: 'bad port flag', args: ['--port', '70000'], says: ['command line: port = "70000"', 'expected an integer from 1 to 65535'] },
+    { name: 'bad port variable', args: [], env: { SEEDPOD_PORT: 'http' }, says: ['environment: port = "http"', 'expected an integer'] },
+    {
+      name: 'unknown key',
+      files: { 'seedpod.toml': 'prot = 9001\n' },
+      args: ['--config', 'seedpod.toml'],
+      says: ['seedpod.toml: unknown key prot = 9001', 'did you mean port?'],
+    },
+    {
+      name: 'wrong type',
+      files: { 'seedpod.toml': 'registrations = true\n' },
+      args: ['--config', 'seedpod.toml'],
+      says: ['registrations = true is not valid', 'expected one of "open", "closed"'],
+    },
+    { name: 'missing file', args: ['--config', 'nowhere.toml'], says: ['config file = "nowhere.toml" cannot be read (ENOENT'] },
+    { name: 'file is a folder', files: { 'conf/.keep': '' }, args: ['--config', 'conf'], says: ['config file = "conf" cannot be read (EISDIR'] },
+    { name: 'path through a file', files: { plain: 'x' }, args: ['--config', 'plain/seedpod.toml'], says: ['cannot be read (ENOTDIR'] },
+    { name: 'malformed file', files: { 'seedpod.toml': '[log\n' }, args: ['--config', 'seedpod.toml'], says: ['is not valid TOML'] },
+    { name: 'bad URL', args: ['--url', 'ftp://pod.example'], says: ['url = "ftp://pod.example" is not valid', 'http:// or https://'] },
+  ]
+
+  for (const c of cases) {
+    test(`${c.name}: says what is wrong, exits 78, creates nothing`, async () => {
+      const dir = tempDir()
+      for (const [name, text] of Object.entries(c.files ?? {})) {
+        mkdirSync(dirname(join(dir, name)), { recursive: true })
+        writeFileSync(join(dir, name), text)
+      }
+      const before = listTree(dir)
+      const { code, stderr } = await runCli(['serve', ...c.args], { cwd: dir, env: childEnv(c.env) })
+      expect(stderr).toContain('configuration error')
+      for (const s of c.says) expect(stderr).toContain(s)
+      expect(code).toBe(78)
+      // No data folder, no key: the default data folder would be ./data here.
+      expect(listTree(dir)).toEqual(before)
+    })
+  }
+
+  test.skipIf(process.getuid?.() === 0)('a config file without read permission (not as root, who reads anything)', async () => {
+    const dir = tempDir()
+    writeFileSync(join(dir, 'seedpod.toml'), 'port = 9001\n', { mode: 0o000 })
+    const { code, stderr } = await runCli(['serve', '--config', 'seedpod.toml'], { cwd: dir })
+    expect(stderr).toContain('cannot be read (EACCES: permission denied)')
+    expect(code).toBe(78)
+    expect(listTree(dir)).toEqual(['seedpod.toml'])
+  })
+
+  test('seedpod user add with a bad configuration creates no data folder either', async () => {
+    const dir = tempDir()
+    const { code, stderr } = await runCli(['user', 'add', 'alice', '--password-stdin'], {
+      cwd: dir,
+      env: childEnv({ SEEDPOD_DATA_DIR: '' }),
+      stdin: 'a long secret 123\n',
+    })
+    expect(stderr).toContain('dataDir = "" is not valid: expected a non-empty string')
+    expect(code).toBe(78)
+    expect(listTree(dir)).toEqual([])
+  })
+})

@@ -1,0 +1,80 @@
+/**
+ * The compiled executable (built once, the way `npm run build` does it) runs from a bare
+ * folder: copied there alone, run with that folder as cwd and a PATH without Bun.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { chmodSync, copyFileSync, existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import pkg from '../package.json'
+import { BUN, Child, listTree, logLines, removeTempDirs, ROOT, tempDir, waitForPod } from './helpers/pods'
+import { freePort } from './helpers/ports'
+
+afterAll(removeTempDirs)
+
+/** A PATH with the usual system folders and not Bun's. */
+const BARE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+
+/** The executable, copied alone into a folder of its own. */
+let bare: { dir: string; exe: string }
+
+beforeAll(async () => {
+  const built = join(tempDir('seedpod-build-'), 'seedpod')
+  const build = Bun.spawn([BUN, join(ROOT, 'src', 'build.ts'), '--outfile', built], { cwd: ROOT, stdout: 'pipe', stderr: 'pipe' })
+  const [code, stderr] = await Promise.all([build.exited, new Response(build.stderr).text()])
+  if (code !== 0) throw new Error(`build failed (${code}):\n${stderr}`)
+  const dir = tempDir('seedpod-bare-')
+  bare = { dir, exe: join(dir, 'seedpod') }
+  copyFileSync(built, bare.exe)
+  chmodSync(bare.exe, 0o755)
+}, 120_000)
+
+function run(exe: string, args: string[], cwd: string): Child {
+  return new Child([exe, ...args], { cwd, env: { PATH: BARE_PATH, HOME: cwd } })
+}
+
+describe('the executable', () => {
+  test('the bare folder really has no Bun and no node_modules to lean on', () => {
+    expect(Bun.which('bun', { PATH: BARE_PATH })).toBeNull()
+    expect(listTree(bare.dir)).toEqual(['seedpod'])
+    for (let d = bare.dir; d !== '/'; d = dirname(d)) expect(existsSync(join(d, 'node_modules'))).toBe(false)
+  })
+
+  test('serves /api/v1/pod from a bare folder, keeps its data in ./data, and exits 0 on SIGTERM', async () => {
+    const { dir, exe } = bare
+    const port = await freePort()
+    const child = run(exe, ['serve', '--host', '127.0.0.1', '--port', String(port), '--log-format', 'json'], dir)
+    try {
+      const info = await waitForPod(`http://127.0.0.1:${port}`, child)
+      expect(info.software).toEqual({ name: 'seedpod', version: pkg.version })
+      expect(info.url).toBe(`http://localhost:${port}`)
+      expect(existsSync(join(dir, 'data', 'keys', 'pod.key'))).toBe(true)
+      child.proc.kill('SIGTERM')
+      expect(await child.exit()).toBe(0)
+      expect(logLines(child.stderr).map((r) => r.event)).toEqual(expect.arrayContaining(['identity.created', 'pod.started', 'pod.stopped']))
+    } finally {
+      child.kill()
+    }
+  })
+
+  test('runs the other commands too: --version, init, a config error (78), systemd-unit naming itself', async () => {
+    // Another empty folder as the working directory, the executable called by its path.
+    const dir = tempDir()
+    const { exe } = bare
+    const version = run(exe, ['--version'], dir)
+    expect(await version.exit()).toBe(0)
+    expect(version.stdout.trim()).toBe(pkg.version)
+
+    const init = run(exe, ['init', 'seedpod.toml'], dir)
+    expect(await init.exit()).toBe(0)
+    expect(existsSync(join(dir, 'seedpod.toml'))).toBe(true)
+
+    const bad = run(exe, ['serve', '--config', 'seedpod.toml', '--port', 'ninety'], dir)
+    expect(await bad.exit()).toBe(78)
+    expect(bad.stderr).toContain('command line: port = "ninety" is not valid')
+    expect(existsSync(join(dir, 'data'))).toBe(false)
+
+    const unit = run(exe, ['systemd-unit'], dir)
+    expect(await unit.exit()).toBe(0)
+    expect(unit.stdout).toContain(`ExecStart=${exe} serve --config /etc/seedpod/seedpod.toml`)
+  })
+})

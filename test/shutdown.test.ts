@@ -1,0 +1,81 @@
+/**
+ * Stopping: SIGTERM or SIGINT stops accepting, lets in-flight requests finish, closes the
+ * database cleanly and exits 0 (the CLI exits 1 if that takes more than 4.5 s, so exit 0
+ * also means "in time").
+ */
+import { afterAll, describe, expect, test } from 'bun:test'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { childEnv, logLines, removeTempDirs, spawnCli, tempDir, waitForPod } from './helpers/pods'
+import { freePort } from './helpers/ports'
+
+afterAll(removeTempDirs)
+
+async function startServe(env: Record<string, string> = {}) {
+  const dir = tempDir()
+  const port = await freePort()
+  const child = spawnCli(['serve', '--host', '127.0.0.1', '--port', String(port), '--log-format', 'json'], { cwd: dir, env: childEnv(env) })
+  const base = `http://127.0.0.1:${port}`
+  await waitForPod(base, child)
+  return { dir, base, child }
+}
+
+/** Waits until the child's log has an event (or the child exits). */
+async function logged(child: { stderr: string; proc: { exitCode: number | null } }, event: string) {
+  while (!child.stderr.includes(`"event":"${event}"`) && child.proc.exitCode === null) await Bun.sleep(10)
+}
+
+describe('stopping', () => {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    test(`${signal}: exits 0, stops listening, and leaves a cleanly closed database`, async () => {
+      const { dir, base, child } = await startServe()
+      try {
+        expect(existsSync(join(dir, 'data', 'seedpod.db-wal'))).toBe(true)
+        child.proc.kill(signal)
+        expect(await child.exit()).toBe(0)
+        const events = logLines(child.stderr).map((r) => r.event)
+        expect(events.slice(-2)).toEqual(['pod.stopping', 'pod.stopped'])
+        expect(logLines(child.stderr).find((r) => r.event === 'pod.stopping')?.signal).toBe(signal)
+        await expect(fetch(`${base}/api/v1/pod`)).rejects.toThrow()
+        // SQLite removes the write-ahead log when the last connection closes properly.
+        expect(existsSync(join(dir, 'data', 'seedpod.db-wal'))).toBe(false)
+      } finally {
+        child.kill()
+      }
+    })
+  }
+
+  test('a request in flight when SIGTERM comes is answered before the pod exits; new ones are refused', async () => {
+    const { base, child } = await startServe({ SEEDPOD_REGISTRATIONS: 'open' })
+    try {
+      // A registration whose body arrives in two parts, the second only after the signal.
+      const { promise: secondPart, resolve: sendSecondPart } = Promise.withResolvers<void>()
+      const body = new ReadableStream<Uint8Array>({
+        async start(controller) {
+          controller.enqueue(new TextEncoder().encode('{"username":"late-alice",'))
+          await secondPart
+          controller.enqueue(new TextEncoder().encode('"password":"correct horse battery"}'))
+          controller.close()
+        },
+      })
+      const answer = fetch(`${base}/api/v1/users`, { method: 'POST', body, headers: { 'content-type': 'application/json' } })
+      // Give the request time to reach the pod (it waits for the rest of its body).
+      await Bun.sleep(300)
+      child.proc.kill('SIGTERM')
+      await logged(child, 'pod.stopping')
+      expect(child.proc.exitCode).toBeNull()
+      await expect(fetch(`${base}/api/v1/pod`)).rejects.toThrow()
+
+      sendSecondPart()
+      const res = await answer
+      expect(res.status).toBe(201)
+      expect(((await res.json()) as { username: string }).username).toBe('late-alice')
+      expect(await child.exit()).toBe(0)
+      const events = logLines(child.stderr).map((r) => r.event)
+      expect(events.indexOf('user.registered')).toBeGreaterThan(events.indexOf('pod.stopping'))
+      expect(events.at(-1)).toBe('pod.stopped')
+    } finally {
+      child.kill()
+    }
+  })
+})
