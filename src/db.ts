@@ -52,24 +52,55 @@ export const MIGRATIONS: readonly string[] = [
      received_at INTEGER NOT NULL,
      PRIMARY KEY (sender, jti)
    ) WITHOUT ROWID;
+   -- Every pod whose videos are in the index (this one included): a pod's videos follow its
+   -- URL, so a move rewrites one row. Video URLs (magnet, torrent, web seed, thumbnail) are
+   -- derived from the pod's URL, the id and the info hash rather than stored: that keeps a
+   -- million-video index small and a move free.
+   CREATE TABLE pods (
+     id INTEGER PRIMARY KEY,
+     fingerprint TEXT NOT NULL UNIQUE,
+     url TEXT NOT NULL
+   );
    CREATE TABLE videos (
-     id TEXT PRIMARY KEY,
-     pod_fingerprint TEXT NOT NULL,
-     pod_url TEXT NOT NULL,
+     seq INTEGER PRIMARY KEY,
+     id TEXT NOT NULL UNIQUE,
+     pod INTEGER NOT NULL REFERENCES pods(id),
      name TEXT NOT NULL,
      description TEXT NOT NULL DEFAULT '',
      uploader TEXT NOT NULL,
-     magnet_uri TEXT NOT NULL,
-     torrent_url TEXT,
-     webseed_urls TEXT NOT NULL DEFAULT '[]',
-     thumbnail_url TEXT,
+     info_hash BLOB NOT NULL,
+     ext TEXT NOT NULL,
      duration REAL,
      size INTEGER,
      created_at INTEGER NOT NULL,
      updated_at INTEGER NOT NULL
    );
-   CREATE INDEX videos_pod ON videos(pod_fingerprint);
-   CREATE INDEX videos_created ON videos(created_at);`,
+   CREATE INDEX videos_pod ON videos(pod);
+   CREATE INDEX videos_created ON videos(created_at);
+   -- Full-text search over name, description and uploader. External content (no second copy
+   -- of the text) and no positions (detail=none): prefix and AND queries, a much smaller index.
+   CREATE VIRTUAL TABLE videos_fts USING fts5(
+     name, description, uploader,
+     content = 'videos', content_rowid = 'seq', detail = none, tokenize = 'unicode61 remove_diacritics 2'
+   );
+   CREATE TRIGGER videos_fts_insert AFTER INSERT ON videos BEGIN
+     INSERT INTO videos_fts (rowid, name, description, uploader) VALUES (new.seq, new.name, new.description, new.uploader);
+   END;
+   CREATE TRIGGER videos_fts_delete AFTER DELETE ON videos BEGIN
+     INSERT INTO videos_fts (videos_fts, rowid, name, description, uploader) VALUES ('delete', old.seq, old.name, old.description, old.uploader);
+   END;
+   CREATE TRIGGER videos_fts_update AFTER UPDATE OF name, description, uploader ON videos BEGIN
+     INSERT INTO videos_fts (videos_fts, rowid, name, description, uploader) VALUES ('delete', old.seq, old.name, old.description, old.uploader);
+     INSERT INTO videos_fts (rowid, name, description, uploader) VALUES (new.seq, new.name, new.description, new.uploader);
+   END;
+   -- The files of this pod's own videos.
+   CREATE TABLE local_videos (
+     video TEXT PRIMARY KEY REFERENCES videos(id) ON DELETE CASCADE,
+     owner INTEGER NOT NULL REFERENCES users(id),
+     mime TEXT NOT NULL,
+     width INTEGER,
+     height INTEGER
+   );`,
 ]
 
 /** The schema version this build of seedpod writes. */

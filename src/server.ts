@@ -45,7 +45,7 @@ export async function startPod(config: Config, log: Logger): Promise<RunningPod>
     loginLimiter: new AttemptLimiter(config.auth.loginAttempts, config.auth.loginWindowSeconds * 1000),
     actors,
     friends,
-    videos: new Videos(db, friends, identity.fingerprint),
+    videos: new Videos(db, friends, identity.fingerprint, config.url),
     startedAt: Date.now(),
     version: VERSION,
   }

@@ -6,6 +6,7 @@ import { describe, expect, test } from 'bun:test'
 import { CompactEncrypt, CompactSign } from 'jose'
 import { CURRENT_VERSION, seal } from '../src/crypto/envelope'
 import { importPeerKey, newIdentity, type Identity } from '../src/crypto/identity'
+import { videoOfRow, videoRowById } from '../src/videos/model'
 import { adminToken, fp, friendsOf, indexIds, netPod, publish, restart, until } from './helpers/network'
 import type { TestPod } from './helpers/pods'
 
@@ -186,7 +187,7 @@ describe('the inbox refuses, changing nothing', () => {
         uploader: 'u',
         podUrl: b.base,
         podFingerprint: fp(b),
-        magnetUri: 'magnet:?',
+        magnetUri: `magnet:?xt=urn:btih:${'ab'.repeat(20)}`,
         torrentUrl: null,
         webseedUrls: [],
         duration: 1,
@@ -337,8 +338,8 @@ describe('leaving and moving', () => {
     expect(b.base).not.toBe(b0.base)
     await until(async () => (await friendsOf(a))[0]?.url === b.config.url, 3000, 'new url at a')
     // The index follows the move.
-    const moved = a.running.pod.db.query('SELECT pod_url FROM videos WHERE id = ?').get(bv.id) as { pod_url: string }
-    expect(moved.pod_url).toBe(b.config.url)
+    const moved = videoRowById(a.running.pod.db, bv.id)!
+    expect(videoOfRow(moved).webseedUrls[0]).toStartWith(`${b.config.url}/static/webseed/`)
     const v = publish(a)
     await until(() => indexIds(b).includes(v.id), 2000, 'a video at moved b')
   })

@@ -12,7 +12,7 @@ import type { Config } from '../config'
 import { CURRENT_VERSION, open, openReply, seal, type Message, type Payload, type Refusal, type ReplyPayload } from '../crypto/envelope'
 import { fingerprintOf, importPeerKey, type Identity } from '../crypto/identity'
 import type { Logger } from '../log'
-import { isVideo, moveVideosOf, removeVideo, removeVideosOf, upsertVideo, videosOf, type Video } from '../videos/model'
+import { isVideo, movePod, removeVideo, removeVideosOf, upsertVideo, videosOf, type Video } from '../videos/model'
 import { chooseFriends, type ListedPod } from './choose'
 import { FriendStore, type Friend } from './store'
 
@@ -265,7 +265,7 @@ export class Friends {
 
   /** Applies one message inside the inbox transaction; returns its result. */
   private apply(sender: string, m: Message, proof: PodInfo | undefined, now: number): unknown {
-    const isFriend = () => this.store.get(sender) !== undefined
+    const friendUrl = () => this.store.get(sender)?.url
     switch (m.type) {
       case 'friend.request': {
         const info = proof!
@@ -281,16 +281,17 @@ export class Friends {
         const old = this.store.get(sender)
         if (!old) return { ok: false, error: 'not_a_friend' }
         this.store.setUrl(sender, proof!.url, now)
-        moveVideosOf(this.db, sender, old.url, proof!.url)
+        movePod(this.db, sender, proof!.url)
         this.log.info('friend.moved', { fingerprint: sender, from: old.url, to: proof!.url })
         return { ok: true }
       }
       case 'video.add':
       case 'video.update': {
-        if (!isFriend()) return { ok: false, error: 'not_a_friend' }
+        const url = friendUrl()
+        if (!url) return { ok: false, error: 'not_a_friend' }
         if (!isVideo(m.data)) return { ok: false, error: 'invalid_video' }
         if (m.data.podFingerprint !== sender) return { ok: false, error: 'not_origin' }
-        return { ok: upsertVideo(this.db, m.data, now) }
+        return { ok: upsertVideo(this.db, m.data, url, now) }
       }
       case 'video.remove': {
         const id = (m.data as { id?: unknown })?.id
@@ -370,7 +371,7 @@ export class Friends {
       const now = this.now()
       this.db.transaction(() => {
         this.store.upsert(info, this.config.score.initial, now)
-        for (const v of videos) upsertVideo(this.db, v, now)
+        for (const v of videos) upsertVideo(this.db, v, info.url, now)
       }).immediate()
       if (!existed) {
         this.startActor(this.store.get(info.fingerprint)!)
@@ -411,8 +412,9 @@ export class Friends {
    */
   async onStart(): Promise<void> {
     const lastUrl = this.store.setting('url')
-    if (lastUrl && lastUrl !== this.config.url && this.store.all().length) {
+    if (lastUrl && lastUrl !== this.config.url) {
       this.log.info('pod.moved', { from: lastUrl, to: this.config.url })
+      movePod(this.db, this.identity.fingerprint, this.config.url)
       this.broadcast([{ type: 'pod.moved', data: { url: this.config.url } }])
     }
     this.store.setSetting('url', this.config.url)

@@ -2,10 +2,14 @@
  * The network index: every video of this pod and of its friends, with the fields of
  * PROTOCOL.md's `Video`. Friends send `video.add`/`video.update`/`video.remove`; a friend may
  * only change videos whose origin it is.
+ *
+ * A row keeps what cannot be derived (id, texts, info hash, file extension, sizes, dates)
+ * and its origin pod; the magnet URI, torrent, web seed and thumbnail URLs are derived from
+ * the origin's current URL, so a million videos stay small and `pod.moved` moves them all.
  */
 import type { Database } from 'bun:sqlite'
-import { t } from 'elysia'
 import { Value } from '@sinclair/typebox/value'
+import { t } from 'elysia'
 
 /** A video as the API and the protocol carry it. */
 export const Video = t.Object({
@@ -15,9 +19,10 @@ export const Video = t.Object({
   uploader: t.String({ minLength: 1, maxLength: 64 }),
   podUrl: t.String({ maxLength: 2048 }),
   podFingerprint: t.String({ minLength: 1, maxLength: 100 }),
-  magnetUri: t.String({ maxLength: 8192 }),
+  magnetUri: t.String({ maxLength: 8192, pattern: 'xt=urn:btih:[0-9a-fA-F]{40}' }),
   torrentUrl: t.Union([t.String({ maxLength: 2048 }), t.Null()]),
   webseedUrls: t.Array(t.String({ maxLength: 2048 }), { maxItems: 32 }),
+  infoHash: t.Optional(t.String({ pattern: '^[0-9a-f]{40}$' })),
   thumbnailUrl: t.Optional(t.Union([t.String({ maxLength: 2048 }), t.Null()])),
   duration: t.Union([t.Number({ minimum: 0 }), t.Null()]),
   size: t.Union([t.Integer({ minimum: 0 }), t.Null()]),
@@ -26,34 +31,48 @@ export const Video = t.Object({
 })
 export type Video = typeof Video.static
 
-/** `video.remove` data. */
-export const VideoRef = t.Object({ id: Video.properties.id })
-export type VideoRef = typeof VideoRef.static
-
 /** Whether a value is a well-formed Video (for data arriving from friends). */
 export function isVideo(v: unknown): v is Video {
   return Value.Check(Video, v) && !Number.isNaN(Date.parse(v.createdAt))
 }
 
-interface VideoRow {
+/** The URLs of a video at its origin pod. */
+export function videoUrls(podUrl: string, id: string, infoHash: string, ext: string, name: string) {
+  const webseed = `${podUrl}/static/webseed/${id}.${ext}`
+  const torrentUrl = `${podUrl}/static/torrents/${infoHash}.torrent`
+  const trackers = [`${podUrl.replace(/^http/, 'ws')}/tracker/socket`, `${podUrl}/tracker/announce`]
+  const e = encodeURIComponent
+  const magnetUri = `magnet:?xt=urn:btih:${infoHash}&dn=${e(name)}${trackers.map((t) => `&tr=${e(t)}`).join('')}&ws=${e(webseed)}&xs=${e(torrentUrl)}`
+  return { webseed, torrentUrl, trackers, magnetUri }
+}
+
+/** A row of the index, with its origin pod. */
+export interface VideoRow {
+  seq: number
   id: string
-  pod_fingerprint: string
-  pod_url: string
   name: string
   description: string
   uploader: string
-  magnet_uri: string
-  torrent_url: string | null
-  webseed_urls: string
-  thumbnail_url: string | null
+  info_hash: Uint8Array
+  ext: string
   duration: number | null
   size: number | null
   created_at: number
   updated_at: number
+  pod_url: string
+  pod_fingerprint: string
 }
 
-/** Turns a row into the API's Video. */
-export function videoOfRow(r: VideoRow): Video {
+/** Columns of `VideoRow`, for queries that join videos (v) with pods (p). */
+export const VIDEO_COLUMNS = 'v.seq, v.id, v.name, v.description, v.uploader, v.info_hash, v.ext, v.duration, v.size, v.created_at, v.updated_at, p.url AS pod_url, p.fingerprint AS pod_fingerprint'
+
+/**
+ * Turns a row into the API's Video. `thumbnailBase` is the pod that serves the thumbnail to
+ * this reader: the origin for friends, this pod (which caches remote thumbnails) for browsers.
+ */
+export function videoOfRow(r: VideoRow, thumbnailBase: string = r.pod_url): Video {
+  const infoHash = Buffer.from(r.info_hash).toString('hex')
+  const urls = videoUrls(r.pod_url, r.id, infoHash, r.ext, r.name)
   return {
     id: r.id,
     name: r.name,
@@ -61,10 +80,11 @@ export function videoOfRow(r: VideoRow): Video {
     uploader: r.uploader,
     podUrl: r.pod_url,
     podFingerprint: r.pod_fingerprint,
-    magnetUri: r.magnet_uri,
-    torrentUrl: r.torrent_url,
-    webseedUrls: JSON.parse(r.webseed_urls),
-    thumbnailUrl: r.thumbnail_url,
+    infoHash,
+    magnetUri: urls.magnetUri,
+    torrentUrl: urls.torrentUrl,
+    webseedUrls: [urls.webseed],
+    thumbnailUrl: `${thumbnailBase}/static/thumbnails/${r.id}.jpg`,
     duration: r.duration,
     size: r.size,
     createdAt: new Date(r.created_at).toISOString(),
@@ -72,57 +92,65 @@ export function videoOfRow(r: VideoRow): Video {
   }
 }
 
+/** The id of a pod in the index, adding it (or refreshing its URL). */
+export function podRow(db: Database, fingerprint: string, url: string): number {
+  return (
+    db.query('INSERT INTO pods (fingerprint, url) VALUES (?, ?) ON CONFLICT (fingerprint) DO UPDATE SET url = excluded.url RETURNING id').get(fingerprint, url) as {
+      id: number
+    }
+  ).id
+}
+
+/** The file extension of a video's web seed (`mp4`, `webm`), from its URL. */
+function extOf(v: Video): string {
+  const last = v.webseedUrls[0]?.split('/').pop() ?? ''
+  const ext = last.includes('.') ? last.split('.').pop()!.toLowerCase() : ''
+  return /^[a-z0-9]{1,5}$/.test(ext) ? ext : 'mp4'
+}
+
 /**
- * Inserts or updates a video of the index. An existing row of another origin is left alone
- * (returns false): a pod cannot overwrite another pod's video by reusing its id.
+ * Inserts or updates a video of the index under its origin pod (`podUrl` is the URL this pod
+ * knows the origin by). An existing row of another origin is left alone (returns false): a pod
+ * cannot overwrite another pod's video by reusing its id.
  */
-export function upsertVideo(db: Database, v: Video, now: number): boolean {
+export function upsertVideo(db: Database, v: Video, podUrl: string, now: number): boolean {
+  const pod = podRow(db, v.podFingerprint, podUrl)
+  const infoHash = Buffer.from(/xt=urn:btih:([0-9a-fA-F]{40})/.exec(v.magnetUri)![1]!, 'hex')
   const res = db
     .query(
-      `INSERT INTO videos (id, pod_fingerprint, pod_url, name, description, uploader, magnet_uri, torrent_url,
-         webseed_urls, thumbnail_url, duration, size, created_at, updated_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-       ON CONFLICT (id) DO UPDATE SET pod_url = ?3, name = ?4, description = ?5, uploader = ?6, magnet_uri = ?7,
-         torrent_url = ?8, webseed_urls = ?9, thumbnail_url = ?10, duration = ?11, size = ?12, updated_at = ?14
-       WHERE videos.pod_fingerprint = ?2`,
+      `INSERT INTO videos (id, pod, name, description, uploader, info_hash, ext, duration, size, created_at, updated_at)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+       ON CONFLICT (id) DO UPDATE SET name = ?3, description = ?4, uploader = ?5, info_hash = ?6, ext = ?7,
+         duration = ?8, size = ?9, updated_at = ?11
+       WHERE videos.pod = ?2`,
     )
-    .run(
-      v.id, v.podFingerprint, v.podUrl, v.name, v.description, v.uploader, v.magnetUri, v.torrentUrl,
-      JSON.stringify(v.webseedUrls), v.thumbnailUrl ?? null, v.duration, v.size, Date.parse(v.createdAt), now,
-    )
+    .run(v.id, pod, v.name, v.description, v.uploader, infoHash, extOf(v), v.duration, v.size, Date.parse(v.createdAt), now)
   return res.changes > 0
 }
 
 /** Removes one video of an origin pod; returns whether it existed. */
 export function removeVideo(db: Database, id: string, podFingerprint: string): boolean {
-  return db.query('DELETE FROM videos WHERE id = ? AND pod_fingerprint = ?').run(id, podFingerprint).changes > 0
+  return db.query('DELETE FROM videos WHERE id = ? AND pod = (SELECT id FROM pods WHERE fingerprint = ?)').run(id, podFingerprint).changes > 0
 }
 
 /** Removes every video of an origin pod (a friendship ended); returns how many. */
 export function removeVideosOf(db: Database, podFingerprint: string): number {
-  return db.query('DELETE FROM videos WHERE pod_fingerprint = ?').run(podFingerprint).changes
+  return db.query('DELETE FROM videos WHERE pod = (SELECT id FROM pods WHERE fingerprint = ?)').run(podFingerprint).changes
 }
 
 /** Every video whose origin is the given pod, oldest first. */
 export function videosOf(db: Database, podFingerprint: string): Video[] {
-  return (db.query('SELECT * FROM videos WHERE pod_fingerprint = ? ORDER BY created_at, id').all(podFingerprint) as VideoRow[]).map(videoOfRow)
+  return (
+    db.query(`SELECT ${VIDEO_COLUMNS} FROM videos v JOIN pods p ON p.id = v.pod WHERE p.fingerprint = ? ORDER BY v.created_at, v.id`).all(podFingerprint) as VideoRow[]
+  ).map((r) => videoOfRow(r))
 }
 
-/** One video of the index by id. */
-export function videoById(db: Database, id: string): Video | undefined {
-  const row = db.query('SELECT * FROM videos WHERE id = ?').get(id) as VideoRow | null
-  return row ? videoOfRow(row) : undefined
+/** One row of the index by id. */
+export function videoRowById(db: Database, id: string): VideoRow | undefined {
+  return (db.query(`SELECT ${VIDEO_COLUMNS} FROM videos v JOIN pods p ON p.id = v.pod WHERE v.id = ?`).get(id) as VideoRow | null) ?? undefined
 }
 
-/** Points a pod's videos at its new URL (after `pod.moved`), keeping paths: web and tracker URLs, plain and percent-encoded. */
-export function moveVideosOf(db: Database, podFingerprint: string, oldUrl: string, newUrl: string): void {
-  const ws = (u: string) => u.replace(/^http/, 'ws')
-  const pairs = [[oldUrl, newUrl], [ws(oldUrl), ws(newUrl)]].flatMap(([a, b]) => [
-    [`${a}/`, `${b}/`],
-    [encodeURIComponent(`${a}/`), encodeURIComponent(`${b}/`)],
-  ]) as [string, string][]
-  const swap = (s: string | null) => (s === null ? null : pairs.reduce((acc, [a, b]) => acc.split(a).join(b), s))
-  const rows = db.query('SELECT * FROM videos WHERE pod_fingerprint = ?').all(podFingerprint) as VideoRow[]
-  const update = db.query('UPDATE videos SET pod_url = ?, magnet_uri = ?, torrent_url = ?, webseed_urls = ?, thumbnail_url = ? WHERE id = ?')
-  for (const r of rows) update.run(newUrl, swap(r.magnet_uri), swap(r.torrent_url), swap(r.webseed_urls), swap(r.thumbnail_url), r.id)
+/** Points a pod's videos at its new URL (after `pod.moved`). */
+export function movePod(db: Database, podFingerprint: string, newUrl: string): void {
+  db.query('UPDATE pods SET url = ? WHERE fingerprint = ?').run(newUrl, podFingerprint)
 }

@@ -11,6 +11,7 @@ export class Videos {
     private readonly db: Database,
     private readonly friends: Friends,
     private readonly fingerprint: string,
+    private readonly url: string,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -18,7 +19,7 @@ export class Videos {
   publish(video: Video, type: 'video.add' | 'video.update' = 'video.add'): void {
     if (video.podFingerprint !== this.fingerprint) throw new Error('only this pod\'s own videos can be published')
     this.db.transaction(() => {
-      upsertVideo(this.db, video, this.now())
+      upsertVideo(this.db, video, this.url, this.now())
       this.friends.enqueue([{ type, data: video }])
     }).immediate()
     this.friends.wake()
