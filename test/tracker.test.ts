@@ -1,0 +1,440 @@
+/**
+ * The pod's BitTorrent tracker, mounted on an Elysia app listening on loopback, driven by real
+ * clients: webtorrent (seeding and downloading over TCP), aria2c, bittorrent-tracker's own
+ * HTTP client, and raw WebSockets speaking the WebTorrent tracker protocol (Bun has no
+ * WebRTC, so the WebSocket client is hand-written: offers are opaque to the tracker anyway).
+ */
+import { afterEach, describe, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Client, type ClientUpdate } from 'bittorrent-tracker'
+import { Elysia } from 'elysia'
+import WebTorrent, { type Torrent } from 'webtorrent'
+import { createLogger } from '../src/log'
+import { compactPeers } from '../src/tracker/compact'
+import { trackerRoutes } from '../src/tracker/routes'
+import { createTracker, REFUSED_REASON, type Tracker } from '../src/tracker/tracker'
+
+const log = createLogger({ level: 'error', format: 'json' })
+/** TCP only: no DHT, LSD, uTP or NAT traversal, so the tracker is the only way peers meet. */
+const WT_OPTS = { dht: false, lsd: false, utp: false, natUpnp: false, natPmp: false, webSeeds: false } as const
+
+/** Everything a test started, torn down in reverse order by afterEach even when it fails. */
+const cleanups: Array<() => unknown> = []
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) {
+    try {
+      await fn()
+    } catch {
+      // keep cleaning
+    }
+  }
+})
+
+interface Fixture {
+  tracker: Tracker
+  allowed: Set<string>
+  port: number
+  announceUrl: string
+  socketUrl: string
+}
+
+/** A tracker serving the infohashes in `allowed`, mounted on an app listening on a free loopback port. */
+function startTracker(opts: { trustProxy?: boolean } = {}): Fixture {
+  const allowed = new Set<string>()
+  const tracker = createTracker({ isAllowed: (h) => allowed.has(h), trustProxy: opts.trustProxy ?? false, log })
+  const app = new Elysia().use(trackerRoutes(tracker)).listen({ hostname: '127.0.0.1', port: 0 })
+  cleanups.push(() => app.stop(true), () => tracker.close())
+  const port = app.server!.port!
+  return {
+    tracker,
+    allowed,
+    port,
+    announceUrl: `http://127.0.0.1:${port}/tracker/announce`,
+    socketUrl: `ws://127.0.0.1:${port}/tracker/socket`,
+  }
+}
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'seedpod-tracker-'))
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+function randomBytes(n: number): Uint8Array {
+  const out = new Uint8Array(n)
+  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65536)))
+  return out
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+/** The WebTorrent tracker protocol carries ids as "binary strings": one char per byte. */
+const bin = (b: Uint8Array) => String.fromCharCode(...b)
+
+function webtorrent(): WebTorrent {
+  const client = new WebTorrent(WT_OPTS)
+  client.on('error', () => {}) // surfaced through the test's own timeouts and assertions
+  cleanups.push(() => new Promise<void>((resolve) => client.destroy(() => resolve())))
+  return client
+}
+
+/** Seeds `data` from a fresh webtorrent client (its own folder: clients share a default one). */
+async function seed(fx: Fixture, data: Uint8Array, name: string): Promise<{ client: WebTorrent; torrent: Torrent }> {
+  const client = webtorrent()
+  const torrent = await new Promise<Torrent>((resolve) => {
+    const t = client.seed(Buffer.from(data), { name, path: tempDir(), announce: [fx.announceUrl] }, resolve)
+    // Allowed as soon as the infohash is known, before the first announce.
+    t.once('infoHash', () => fx.allowed.add(t.infoHash))
+  })
+  return { client, torrent }
+}
+
+async function until(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await Bun.sleep(10)
+  }
+}
+
+/** A WebSocket speaking the WebTorrent tracker protocol by hand, with a queue of received messages. */
+class RawPeer {
+  readonly peerId = randomBytes(20)
+  private readonly inbox: any[] = []
+  private waiter: (() => void) | undefined
+  private constructor(readonly ws: WebSocket) {
+    ws.onmessage = (e) => {
+      this.inbox.push(JSON.parse(String(e.data)))
+      this.waiter?.()
+    }
+  }
+
+  static async connect(url: string): Promise<RawPeer> {
+    const ws = new WebSocket(url)
+    cleanups.push(() => ws.close())
+    await new Promise((resolve, reject) => {
+      ws.onopen = resolve
+      ws.onerror = reject
+    })
+    return new RawPeer(ws)
+  }
+
+  send(msg: object | string): void {
+    this.ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg))
+  }
+
+  announce(infoHash: Uint8Array, extra: Record<string, unknown> = {}): void {
+    this.send({
+      action: 'announce',
+      info_hash: bin(infoHash),
+      peer_id: bin(this.peerId),
+      numwant: 0,
+      uploaded: 0,
+      downloaded: 0,
+      left: 0,
+      event: 'started',
+      offers: [],
+      ...extra,
+    })
+  }
+
+  async next(ms = 3000): Promise<any> {
+    const end = Date.now() + ms
+    while (this.inbox.length === 0) {
+      if (Date.now() > end) throw new Error('no tracker message')
+      await new Promise<void>((resolve) => {
+        this.waiter = resolve
+        setTimeout(resolve, 50)
+      })
+    }
+    return this.inbox.shift()
+  }
+}
+
+/** bittorrent-tracker's own HTTP client, one announce (or scrape), resolving with its answer. */
+function httpClient(fx: Fixture, infoHash: Uint8Array, port: number): Client {
+  const client = new Client({ infoHash, peerId: randomBytes(20), announce: [fx.announceUrl], port })
+  client.on('error', () => {})
+  cleanups.push(() => new Promise<void>((resolve) => client.destroy(() => resolve())))
+  return client
+}
+
+function nextEvent<T>(emitter: { once(name: string, fn: (v: T) => void): unknown }, name: string, ms = 3000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no '${name}' event`)), ms)
+    emitter.once(name, (v: T) => {
+      clearTimeout(timer)
+      resolve(v)
+    })
+  })
+}
+
+describe('HTTP tracker', () => {
+  test('a webtorrent leecher finds a webtorrent seeder through the tracker and downloads over TCP', async () => {
+    const fx = startTracker()
+    const data = randomBytes(600_000)
+    const { torrent: seeded } = await seed(fx, data, 'video.bin')
+    await until(() => fx.tracker.stats().seeders === 1, 5000, 'seeder announce')
+
+    const leecher = webtorrent().add(seeded.torrentFile, { path: tempDir() })
+    await nextEvent(leecher, 'done', 10_000)
+    const got = new Uint8Array(await leecher.files[0]!.arrayBuffer())
+    expect(Buffer.compare(got, data)).toBe(0)
+    // Really transferred (not found on disk): bytes came over a wire.
+    expect(leecher.received).toBeGreaterThanOrEqual(data.length)
+    await until(() => fx.tracker.stats().seeders === 2, 5000, 'leecher completed announce')
+    expect(fx.tracker.stats()).toEqual({ torrents: 1, peers: 2, seeders: 2, leechers: 0 })
+  }, 15_000)
+
+  test('aria2c downloads from a webtorrent seeder it found through the tracker', async () => {
+    const fx = startTracker()
+    const data = randomBytes(400_000)
+    const { torrent } = await seed(fx, data, 'clip.bin')
+    const dir = tempDir()
+    const torrentPath = join(dir, 'clip.torrent')
+    await Bun.write(torrentPath, torrent.torrentFile)
+    const out = join(dir, 'out')
+    const aria = Bun.spawn(
+      [
+        'aria2c',
+        '--no-conf',
+        '--enable-dht=false',
+        '--enable-dht6=false',
+        '--bt-enable-lpd=false',
+        '--enable-peer-exchange=false',
+        '--seed-time=0',
+        '--bt-tracker-connect-timeout=5',
+        '--bt-tracker-timeout=5',
+        '--summary-interval=0',
+        '--file-allocation=none',
+        '--dir',
+        out,
+        torrentPath,
+      ],
+      { stdout: 'pipe', stderr: 'pipe' },
+    )
+    cleanups.push(() => aria.kill())
+    const timer = setTimeout(() => aria.kill(), 12_000)
+    const [code, stdout] = await Promise.all([aria.exited, new Response(aria.stdout).text()])
+    clearTimeout(timer)
+    expect(code, stdout).toBe(0)
+    const got = new Uint8Array(await Bun.file(join(out, 'clip.bin')).arrayBuffer())
+    expect(Buffer.compare(got, data)).toBe(0)
+    // aria2c announced `started`, then `stopped` when it was done: only the seeder is left.
+    expect(torrent.uploaded).toBeGreaterThanOrEqual(data.length)
+    await until(() => fx.tracker.stats().peers === 1, 3000, 'aria2c stopped announce')
+  }, 15_000)
+
+  test('announce and scrape with bittorrent-tracker\'s client: counts and peer lists', async () => {
+    const fx = startTracker()
+    const infoHash = randomBytes(20)
+    fx.allowed.add(hex(infoHash))
+
+    const seeder = httpClient(fx, infoHash, 6001)
+    seeder.start({ left: 0 })
+    const first = await nextEvent<ClientUpdate>(seeder, 'update')
+    expect([first.complete, first.incomplete]).toEqual([1, 0])
+
+    const leecher = httpClient(fx, infoHash, 6002)
+    const peers: string[] = []
+    leecher.on('peer', (addr: string) => peers.push(addr))
+    leecher.start({ left: 1000 })
+    const second = await nextEvent<ClientUpdate>(leecher, 'update')
+    expect([second.complete, second.incomplete]).toEqual([1, 1])
+    // Compact peer list: the seeder at the address the tracker saw, with the port it announced.
+    await until(() => peers.includes('127.0.0.1:6001'), 2000, 'seeder in peer list')
+    expect(fx.tracker.stats()).toEqual({ torrents: 1, peers: 2, seeders: 1, leechers: 1 })
+
+    leecher.scrape()
+    const scrape = await nextEvent<{ complete: number; incomplete: number }>(leecher, 'scrape')
+    expect([scrape.complete, scrape.incomplete]).toEqual([1, 1])
+
+    leecher.stop()
+    await until(() => fx.tracker.stats().leechers === 0, 2000, 'stopped leecher removed')
+    expect(fx.tracker.stats().peers).toBe(1)
+
+    // The video is deleted: its swarm goes, and announces for it are refused from now on.
+    fx.allowed.delete(hex(infoHash))
+    fx.tracker.forget(hex(infoHash))
+    expect(fx.tracker.stats()).toEqual({ torrents: 0, peers: 0, seeders: 0, leechers: 0 })
+    seeder.update()
+    expect((await nextEvent<Error>(seeder, 'warning')).message).toContain(REFUSED_REASON)
+  })
+
+  test('an infohash the pod does not serve is refused with a bencoded failure reason', async () => {
+    const fx = startTracker()
+    const infoHash = randomBytes(20)
+    // Binary info_hash, percent-encoded byte by byte, as BitTorrent clients send it.
+    const pct = (b: Uint8Array) => [...b].map((x) => '%' + x.toString(16).padStart(2, '0')).join('')
+    const query = `info_hash=${pct(infoHash)}&peer_id=${pct(randomBytes(20))}&port=6881&left=0&event=started&compact=1`
+    const res = await fetch(`${fx.announceUrl}?${query}`)
+    expect(res.status).toBe(200)
+    expect(await res.text()).toBe(`d14:failure reason${REFUSED_REASON.length}:${REFUSED_REASON}e`)
+    expect(fx.tracker.stats().torrents).toBe(0)
+
+    // Same query once the infohash is served: counts and a compact peer list, no failure.
+    // (An HTTP peer list includes the announcing peer itself: upstream leaves it to clients.)
+    fx.allowed.add(hex(infoHash))
+    const ok = Buffer.from(await (await fetch(`${fx.announceUrl}?${query}`)).arrayBuffer()).toString('latin1')
+    expect(ok).toStartWith('d8:completei1e10:incompletei0e8:intervali600e5:peers6:\x7f\x00\x00\x01\x1a\xe1')
+    expect(fx.tracker.stats().torrents).toBe(1)
+
+    // bittorrent-tracker's client reports the refusal as a warning carrying the reason.
+    const client = httpClient(fx, randomBytes(20), 6003)
+    client.start()
+    const warning = await nextEvent<Error>(client, 'warning')
+    expect(warning.message).toContain(REFUSED_REASON)
+
+    // Malformed announces are refused too, not crashes.
+    expect(await (await fetch(`${fx.announceUrl}?info_hash=abc`)).text()).toBe('d14:failure reason17:invalid info_hashe')
+  })
+
+  test('X-Forwarded-For: ignored without trustProxy, else its last valid entry; never a crash', async () => {
+    const pct = (b: Uint8Array) => [...b].map((x) => '%' + x.toString(16).padStart(2, '0')).join('')
+    /** Announces a peer on `port` with this X-Forwarded-For, then lists the peers another client is given. */
+    async function seen(fx: Fixture, forwardedFor: string, port: number): Promise<string[]> {
+      const infoHash = randomBytes(20)
+      fx.allowed.add(hex(infoHash))
+      const res = await fetch(`${fx.announceUrl}?info_hash=${pct(infoHash)}&peer_id=${pct(randomBytes(20))}&port=${port}&left=0&event=started&compact=1`, {
+        headers: { 'x-forwarded-for': forwardedFor },
+      })
+      expect(res.status).toBe(200)
+      const peers: string[] = []
+      const client = httpClient(fx, infoHash, 7001)
+      client.on('peer', (addr: string) => peers.push(addr))
+      client.start()
+      await nextEvent(client, 'update')
+      await until(() => peers.length > 1, 2000, 'peer list')
+      // The list also holds the asking client itself (127.0.0.1:7001): upstream does not filter it.
+      return peers.filter((p) => p !== '127.0.0.1:7001')
+    }
+    const direct = startTracker({ trustProxy: false })
+    expect(await seen(direct, '203.0.113.7', 7000)).toEqual(['127.0.0.1:7000'])
+
+    const proxied = startTracker({ trustProxy: true })
+    // A proxy appends the address it saw; whatever the client put before it is not believed.
+    expect(await seen(proxied, '198.51.100.1, 203.0.113.7', 7000)).toEqual(['203.0.113.7:7000'])
+    expect(await seen(proxied, '203.0.113.8, junk', 7000)).toEqual(['203.0.113.8:7000'])
+    // IPv6 peers go to `peers6`.
+    expect(await seen(proxied, '2001:db8::7', 7000)).toEqual(['[2001:db8::7]:7000'])
+    // Upstream would put "abc" in the swarm and then throw (process exit) encoding it; here it
+    // is no address at all, so the TCP peer address is used.
+    expect(await seen(proxied, 'abc', 7000)).toEqual(['127.0.0.1:7000'])
+  })
+
+  test('compact peer lists match BEP 23 / BEP 7 and skip what cannot be encoded', () => {
+    const { peers, peers6 } = compactPeers([
+      { ip: '127.0.0.1', port: 6881 },
+      { ip: '2001:db8::7', port: 443 },
+      { ip: '::', port: 1 },
+      { ip: '1:2:3:4:5:6:7:8', port: 65535 },
+      { ip: '256.1.1.1', port: 80 },
+      { ip: '1.2.3', port: 80 },
+      { ip: '1::2::3', port: 80 },
+      { ip: 'abc', port: 80 },
+      { ip: '10.0.0.1', port: 0 },
+    ])
+    expect([...peers]).toEqual([127, 0, 0, 1, 0x1a, 0xe1])
+    expect(Buffer.from(peers6).toString('hex')).toBe(
+      '20010db8000000000000000000000007' + '01bb' + '00'.repeat(16) + '0001' + '00010002000300040005000600070008' + 'ffff',
+    )
+  })
+
+  test('without a known client address, announces are refused rather than recorded', async () => {
+    const tracker = createTracker({ isAllowed: () => true, trustProxy: false, log })
+    cleanups.push(() => tracker.close())
+    const res = await tracker.handleHttp(new Request('http://pod/tracker/announce?x=1'), 'announce', null)
+    expect(await res.text()).toBe('d14:failure reason22:unknown client addresse')
+  })
+})
+
+describe('WebSocket tracker', () => {
+  test('announces are counted, answered with interval and counts, and a closed socket leaves the swarm', async () => {
+    const fx = startTracker()
+    const infoHash = randomBytes(20)
+    fx.allowed.add(hex(infoHash))
+
+    const a = await RawPeer.connect(fx.socketUrl)
+    a.announce(infoHash, { left: 0 })
+    expect(await a.next()).toEqual({ action: 'announce', interval: 120, info_hash: bin(infoHash), complete: 1, incomplete: 0 })
+
+    const b = await RawPeer.connect(fx.socketUrl)
+    b.announce(infoHash, { left: 5000 })
+    const answer = await b.next()
+    expect([answer.complete, answer.incomplete]).toEqual([1, 1])
+    expect(fx.tracker.stats()).toEqual({ torrents: 1, peers: 2, seeders: 1, leechers: 1 })
+
+    // Closing without a `stopped` announce: the tracker learns it from the socket's close.
+    b.ws.close()
+    await until(() => fx.tracker.stats().peers === 1, 3000, 'closed peer removed')
+    expect(fx.tracker.stats()).toEqual({ torrents: 1, peers: 1, seeders: 1, leechers: 0 })
+
+    // A re-announce shows the new counts to the remaining peer.
+    a.announce(infoHash, { left: 0, event: 'update' })
+    expect(await a.next()).toMatchObject({ complete: 1, incomplete: 0 })
+  })
+
+  test('WebRTC offers and answers are relayed between sockets', async () => {
+    const fx = startTracker()
+    const infoHash = randomBytes(20)
+    fx.allowed.add(hex(infoHash))
+    const seeder = await RawPeer.connect(fx.socketUrl)
+    seeder.announce(infoHash, { left: 0 })
+    await seeder.next()
+
+    const leecher = await RawPeer.connect(fx.socketUrl)
+    const offer = { type: 'offer', sdp: 'v=0 fake sdp' }
+    leecher.announce(infoHash, { left: 100, numwant: 1, offers: [{ offer, offer_id: 'o'.repeat(20) }] })
+    expect(await leecher.next()).toMatchObject({ action: 'announce', complete: 1, incomplete: 1 })
+
+    // The seeder receives the leecher's offer, through the tracker.
+    const relayed = await seeder.next()
+    expect(relayed).toEqual({ action: 'announce', offer, offer_id: 'o'.repeat(20), peer_id: bin(leecher.peerId), info_hash: bin(infoHash) })
+
+    // And its answer goes back to the leecher.
+    const sdpAnswer = { type: 'answer', sdp: 'v=0 fake answer' }
+    seeder.announce(infoHash, { left: 0, event: 'update', answer: sdpAnswer, offer_id: 'o'.repeat(20), to_peer_id: bin(leecher.peerId) })
+    expect(await leecher.next()).toEqual({
+      action: 'announce',
+      answer: sdpAnswer,
+      offer_id: 'o'.repeat(20),
+      peer_id: bin(seeder.peerId),
+      info_hash: bin(infoHash),
+    })
+  })
+
+  test('an unknown infohash and malformed frames are refused with a failure reason', async () => {
+    const fx = startTracker()
+    const infoHash = randomBytes(20)
+    const peer = await RawPeer.connect(fx.socketUrl)
+    peer.announce(infoHash)
+    expect(await peer.next()).toEqual({ action: 'announce', 'failure reason': REFUSED_REASON, info_hash: bin(infoHash) })
+
+    peer.send({ action: 'announce', info_hash: 'short', peer_id: bin(peer.peerId) })
+    expect(await peer.next()).toEqual({ 'failure reason': 'invalid info_hash' })
+    peer.send('not json')
+    expect((await peer.next())['failure reason']).toBeString()
+    peer.send({ action: 'dance' })
+    expect(await peer.next()).toEqual({ 'failure reason': 'invalid action in WS request: dance' })
+    expect(fx.tracker.stats()).toEqual({ torrents: 0, peers: 0, seeders: 0, leechers: 0 })
+    // Still connected: a valid announce after the garbage works.
+    fx.allowed.add(hex(infoHash))
+    peer.announce(infoHash)
+    expect(await peer.next()).toMatchObject({ complete: 1, incomplete: 0 })
+  })
+
+  test('close() ends tracker sockets and refuses new requests', async () => {
+    const fx = startTracker()
+    const infoHash = randomBytes(20)
+    fx.allowed.add(hex(infoHash))
+    const peer = await RawPeer.connect(fx.socketUrl)
+    peer.announce(infoHash)
+    await peer.next()
+    const closed = new Promise<CloseEvent>((resolve) => peer.ws.addEventListener('close', resolve))
+    await fx.tracker.close()
+    expect((await closed).code).toBe(1001)
+    const res = await fetch(`${fx.announceUrl}?info_hash=x`)
+    expect(res.status).toBe(503)
+  })
+})
