@@ -7,11 +7,15 @@
 import { createActor, enqueueActions, setup, type ActorRefFrom, type AnyActorRef } from 'xstate'
 import type { Logger } from '../src/log'
 import { friendMachine, type FriendEvent, type FriendPorts, type FriendRecord } from './friend'
+import { seederLogic, type SeederActorInput } from './seeder'
+import { trackerLogic, type TrackerActorInput } from './tracker'
 
 /** What the pod actor needs from the rest of the server. */
 export interface PodActorInput {
   log: Logger
   friendPorts: FriendPorts
+  tracker: TrackerActorInput
+  seeder: SeederActorInput
 }
 
 /** Events the pod actor takes. */
@@ -32,13 +36,27 @@ export const podMachine = setup({
     context: {} as PodActorInput,
     events: {} as PodEvent,
   },
-  actors: { friend: friendMachine },
+  actors: { friend: friendMachine, tracker: trackerLogic, seeder: seederLogic },
 }).createMachine({
   id: 'pod',
   context: ({ input }) => input,
   initial: 'running',
   states: {
     running: {
+      invoke: [
+        {
+          src: 'tracker',
+          systemId: 'tracker',
+          input: ({ context }) => context.tracker,
+          onError: { actions: ({ context, event }) => context.log.error('tracker.failed', { error: event.error as Error }) },
+        },
+        {
+          src: 'seeder',
+          systemId: 'seeder',
+          input: ({ context }) => context.seeder,
+          onError: { actions: ({ context, event }) => context.log.error('seeder.failed', { error: event.error as Error }) },
+        },
+      ],
       on: {
         'pod.friend.start': {
           actions: enqueueActions(({ enqueue, event, context }) => {

@@ -23,6 +23,8 @@ export interface Config {
   readonly requireLoginToWatch: boolean
   /** Take the client address from `X-Forwarded-For` (only behind a reverse proxy you run). */
   readonly trustProxy: boolean
+  /** TCP port where the pod seeds its videos to BitTorrent clients (0: any free port). */
+  readonly torrentPort: number
   readonly log: { readonly level: LogLevel; readonly format: 'auto' | 'pretty' | 'json' }
   readonly retry: { readonly baseMs: number; readonly factor: number; readonly retries: number }
   /** Most messages sent to a friend in one request. */
@@ -70,6 +72,7 @@ const SPEC: Spec = {
   maxMessageBytes: { kind: 'int', dflt: 4 * 1024 * 1024, min: 1024, max: 1024 * 1024 * 1024 },
   requireLoginToWatch: { kind: 'bool', dflt: false },
   trustProxy: { kind: 'bool', dflt: false },
+  torrentPort: { kind: 'int', dflt: 0, min: 0, max: 65535 },
   log: {
     level: { kind: 'enum', dflt: 'info', values: ['debug', 'info', 'warn', 'error'] },
     format: { kind: 'enum', dflt: 'auto', values: ['auto', 'pretty', 'json'] },

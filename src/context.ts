@@ -9,6 +9,7 @@ import type { Config } from './config'
 import type { Identity } from './crypto/identity'
 import type { Friends } from './friends/service'
 import type { Videos } from './videos/service'
+import type { Tracker } from './tracker/tracker'
 import type { Logger } from './log'
 
 export interface Pod {
@@ -21,6 +22,7 @@ export interface Pod {
   readonly actors: PodActor
   readonly friends: Friends
   readonly videos: Videos
+  readonly tracker: Tracker
   readonly startedAt: number
   readonly version: string
 }

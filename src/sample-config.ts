@@ -40,6 +40,10 @@ requireLoginToWatch = false
 # Take client addresses from X-Forwarded-For (only behind a reverse proxy you run).
 trustProxy = false
 
+# TCP port where the pod seeds its videos to BitTorrent clients; 0 picks a free port at
+# each start (the tracker tells peers which). Fix it to open it in a firewall.
+torrentPort = 0
+
 [log]
 level = "info"     # debug, info, warn, error
 format = "auto"    # auto (pretty on a terminal, JSON lines otherwise), pretty, json

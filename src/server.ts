@@ -12,7 +12,9 @@ import type { Pod } from './context'
 import { loadOrCreateIdentity, loadOrCreateSecret } from './crypto/identity'
 import { openDatabase } from './db'
 import { Friends } from './friends/service'
+import { VideoFiles } from './videos/files'
 import { Videos } from './videos/service'
+import { createTracker } from './tracker/tracker'
 import { buildApp } from './http/app'
 import type { Logger } from './log'
 
@@ -35,7 +37,19 @@ export async function startPod(config: Config, log: Logger): Promise<RunningPod>
   if (created) log.info('identity.created', { fingerprint: identity.fingerprint })
   const db = openDatabase(join(config.dataDir, 'seedpod.db'))
   const friends = new Friends(db, config, identity, log)
-  const actors = startPodActor({ log, friendPorts: friends.ports })
+  const files = new VideoFiles(config.dataDir)
+  files.prepare()
+  const videos = new Videos(db, config, friends, identity.fingerprint, files, log)
+  // The tracker serves this pod's own videos only (mirrors later); the tracker actor keeps the set.
+  const allowed = new Set(videos.localFiles().map((f) => f.infoHash))
+  const tracker = createTracker({ isAllowed: (h) => allowed.has(h), trustProxy: config.trustProxy, log })
+  const actors = startPodActor({
+    log,
+    friendPorts: friends.ports,
+    tracker: { tracker, allowed },
+    seeder: { files: () => videos.localFiles(), port: config.torrentPort, log },
+  })
+  videos.attach(actors)
   const pod: Pod = {
     config,
     log,
@@ -45,13 +59,15 @@ export async function startPod(config: Config, log: Logger): Promise<RunningPod>
     loginLimiter: new AttemptLimiter(config.auth.loginAttempts, config.auth.loginWindowSeconds * 1000),
     actors,
     friends,
-    videos: new Videos(db, friends, identity.fingerprint, config.url),
+    videos,
+    tracker,
     startedAt: Date.now(),
     version: VERSION,
   }
   const app = buildApp(pod)
   try {
-    app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: config.maxUploadBytes })
+    // Room above the upload limit for the multipart envelope; the upload route enforces the limit itself.
+    app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: config.maxUploadBytes + 1024 * 1024 })
   } catch (e) {
     actors.stop()
     db.close()

@@ -5,10 +5,19 @@ import { errors } from './errors'
 import { friendRoutes } from './friends'
 import { podInfo } from './pod'
 import { users } from './users'
+import { staticRoutes, videoRoutes } from './videos'
+import { trackerRoutes } from '../tracker/routes'
 
 /** Builds the Elysia app of one pod (not listening yet: tests call `app.handle`). */
 export function buildApp(pod: Pod) {
-  return new Elysia().use(errors(pod.log)).use(podInfo(pod)).use(users(pod)).use(friendRoutes(pod))
+  return new Elysia()
+    .use(errors(pod.log))
+    .use(podInfo(pod))
+    .use(users(pod))
+    .use(friendRoutes(pod))
+    .use(videoRoutes(pod))
+    .use(staticRoutes(pod))
+    .use(trackerRoutes(pod.tracker))
 }
 
 export type App = ReturnType<typeof buildApp>

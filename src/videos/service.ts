@@ -1,25 +1,95 @@
 /**
- * This pod's side of the network index: its own videos go into the index at once and to
- * every friend's outbox in the same step, so a friend learns of each change exactly once.
+ * This pod's videos: uploads become stored, seeded, indexed and announced videos; edits and
+ * deletions reach every friend. A change to an own video goes into the index and into every
+ * friend's outbox in one transaction, so each friend learns of it exactly once.
  */
 import type { Database } from 'bun:sqlite'
+import { renameSync, rmSync } from 'node:fs'
+import type { AnyActorRef } from 'xstate'
+import type { SeederEvent } from '../../actors/seeder'
+import type { TrackerEvent } from '../../actors/tracker'
+import type { User } from '../accounts'
+import type { Config } from '../config'
+import { writeSecretFile } from '../crypto/identity'
 import type { Friends } from '../friends/service'
-import { removeVideo, upsertVideo, type Video } from './model'
+import { ApiError } from '../http/errors'
+import type { Logger } from '../log'
+import { remuxFaststart } from '../media/faststart'
+import { probeVideo } from '../media/probe'
+import { makeThumbnail } from '../media/thumbnail'
+import { makeTorrent } from '../media/torrent'
+import type { VideoFiles } from './files'
+import { removeVideo, upsertVideo, VIDEO_COLUMNS, videoOfRow, videoRowById, videoUrls, type Video, type VideoRow } from './model'
+import type { ReceivedUpload } from './upload'
+
+/** An own video's file, as the seeder and the web seed need it. */
+export interface LocalFile {
+  id: string
+  infoHash: string
+  path: string
+  torrentPath: string
+  mime: string
+}
+
+/** Limits of the texts a user gives a video. */
+export const NAME_MAX = 120
+export const DESCRIPTION_MAX = 10_000
+
+/** Browser-playable formats the pod stores as they come (transcoding others comes later). */
+const FORMATS: { container: RegExp; codecs: RegExp; ext: string; mime: string }[] = [
+  { container: /mp4|mov/, codecs: /^(h264|hevc|av1|vp9)$/, ext: 'mp4', mime: 'video/mp4' },
+  { container: /webm|matroska/, codecs: /^(vp8|vp9|av1)$/, ext: 'webm', mime: 'video/webm' },
+]
+
+/** A new video id: 11 url-safe characters from 64 random bits. */
+export function newVideoId(): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('base64url')
+}
+
+/** Checks a video's name and description as a user gave them; returns them trimmed. */
+export function checkTexts(fields: { name?: unknown; description?: unknown }, partial = false): { name?: string; description?: string } {
+  const out: { name?: string; description?: string } = {}
+  if (fields.name !== undefined || !partial) {
+    if (typeof fields.name !== 'string' || !fields.name.trim()) throw new ApiError(400, 'invalid_request', 'name: a video needs a name')
+    if (fields.name.trim().length > NAME_MAX) throw new ApiError(400, 'invalid_request', `name: at most ${NAME_MAX} characters`)
+    out.name = fields.name.trim()
+  }
+  if (fields.description !== undefined || !partial) {
+    const d = fields.description ?? ''
+    if (typeof d !== 'string') throw new ApiError(400, 'invalid_request', 'description: must be text')
+    if (d.length > DESCRIPTION_MAX) throw new ApiError(400, 'invalid_request', `description: at most ${DESCRIPTION_MAX} characters`)
+    out.description = d.trim()
+  }
+  return out
+}
 
 export class Videos {
+  private actors?: AnyActorRef
+
   constructor(
     private readonly db: Database,
+    private readonly config: Config,
     private readonly friends: Friends,
     private readonly fingerprint: string,
-    private readonly url: string,
+    readonly files: VideoFiles,
+    private readonly log: Logger,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** Connects to the actor system, where the seeder and the tracker live. */
+  attach(actors: AnyActorRef): void {
+    this.actors = actors
+  }
+
+  private tell(id: 'seeder' | 'tracker', event: SeederEvent | TrackerEvent): void {
+    this.actors?.system.get(id)?.send(event)
+  }
 
   /** Adds or updates one of this pod's videos and tells every friend (`video.add` / `video.update`). */
   publish(video: Video, type: 'video.add' | 'video.update' = 'video.add'): void {
     if (video.podFingerprint !== this.fingerprint) throw new Error('only this pod\'s own videos can be published')
     this.db.transaction(() => {
-      upsertVideo(this.db, video, this.url, this.now())
+      upsertVideo(this.db, video, this.config.url, this.now())
       this.friends.enqueue([{ type, data: video }])
     }).immediate()
     this.friends.wake()
@@ -34,5 +104,131 @@ export class Videos {
     }).immediate()
     if (removed) this.friends.wake()
     return removed
+  }
+
+  /** A video of the index as this pod's readers see it (thumbnails through this pod). */
+  get(id: string): Video | undefined {
+    const row = videoRowById(this.db, id)
+    return row ? videoOfRow(row, this.config.url) : undefined
+  }
+
+  /** Every own video's file (for the seeder and the tracker at start). */
+  localFiles(): LocalFile[] {
+    const rows = this.db
+      .query(`SELECT ${VIDEO_COLUMNS}, l.mime FROM local_videos l JOIN videos v ON v.id = l.video JOIN pods p ON p.id = v.pod ORDER BY v.seq`)
+      .all() as (VideoRow & { mime: string })[]
+    return rows.map((r) => this.fileOf(r, r.mime))
+  }
+
+  /** The file of an own video, or undefined for a remote or unknown id. */
+  localFile(id: string): LocalFile | undefined {
+    const row = this.db.query(`SELECT ${VIDEO_COLUMNS}, l.mime FROM local_videos l JOIN videos v ON v.id = l.video JOIN pods p ON p.id = v.pod WHERE v.id = ?`).get(id) as
+      | (VideoRow & { mime: string })
+      | null
+    return row ? this.fileOf(row, row.mime) : undefined
+  }
+
+  private fileOf(r: VideoRow, mime: string): LocalFile {
+    const infoHash = Buffer.from(r.info_hash).toString('hex')
+    return { id: r.id, infoHash, path: this.files.video(r.id, r.ext), torrentPath: this.files.torrent(infoHash), mime }
+  }
+
+  /**
+   * Turns a received upload into a stored, seeded, indexed and announced video. On any
+   * failure every file it made is removed and nothing is written to the database.
+   */
+  async ingest(user: User, upload: ReceivedUpload): Promise<Video> {
+    const made = [upload.file.path]
+    const placed: string[] = []
+    try {
+      const texts = checkTexts(upload.fields)
+      const probe = await probeVideo(upload.file.path)
+      if (!probe.ok) throw new ApiError(415, 'not_a_video', `the file is not a playable video: ${probe.reason}`)
+      const format = FORMATS.find((f) => f.container.test(probe.container) && f.codecs.test(probe.videoCodec))
+      if (!format)
+        throw new ApiError(415, 'unsupported_format', `a ${probe.videoCodec} video in ${probe.container} does not play in browsers; upload MP4 (H.264) or WebM (VP9)`)
+      let source = upload.file.path
+      if (format.ext === 'mp4' && probe.moovAtEnd) {
+        // The index at the end means a browser must fetch the whole file before playing.
+        const fast = this.files.temp('.mp4')
+        made.push(fast)
+        await remuxFaststart(source, fast)
+        source = fast
+      }
+      const id = newVideoId()
+      const thumb = this.files.temp('.jpg')
+      made.push(thumb)
+      await makeThumbnail(source, thumb, Math.min(1, probe.durationSeconds / 3))
+      const urls = videoUrls(this.config.url, id, '0'.repeat(40), format.ext, texts.name!)
+      const torrent = await makeTorrent({ file: source, name: `${id}.${format.ext}`, announce: urls.trackers, urlList: [urls.webseed] })
+
+      const final = { video: this.files.video(id, format.ext), thumb: this.files.thumbnail(id), torrent: this.files.torrent(torrent.infoHash) }
+      renameSync(source, final.video)
+      placed.push(final.video)
+      renameSync(thumb, final.thumb)
+      placed.push(final.thumb)
+      writeSecretFile(final.torrent, torrent.torrent)
+      placed.push(final.torrent)
+
+      const now = this.now()
+      const video: Video = {
+        id,
+        name: texts.name!,
+        description: texts.description!,
+        uploader: user.username,
+        podUrl: this.config.url,
+        podFingerprint: this.fingerprint,
+        magnetUri: `magnet:?xt=urn:btih:${torrent.infoHash}`,
+        torrentUrl: null,
+        webseedUrls: [urls.webseed],
+        duration: probe.durationSeconds,
+        size: torrent.length,
+        createdAt: new Date(now).toISOString(),
+      }
+      this.db.transaction(() => {
+        upsertVideo(this.db, video, this.config.url, now)
+        this.db.query('INSERT INTO local_videos (video, owner, mime, width, height) VALUES (?, ?, ?, ?, ?)').run(id, user.id, format.mime, probe.width, probe.height)
+        this.friends.enqueue([{ type: 'video.add', data: this.get(id)! }])
+      }).immediate()
+      this.friends.wake()
+      const file = this.localFile(id)!
+      this.tell('tracker', { type: 'tracker.video.added', infoHash: file.infoHash })
+      this.tell('seeder', { type: 'seeder.video.added', file })
+      this.log.info('video.uploaded', { id, name: video.name, uploader: user.username, size: video.size, duration: video.duration })
+      return this.get(id)!
+    } catch (e) {
+      for (const path of [...made, ...placed]) rmSync(path, { force: true })
+      throw e
+    }
+  }
+
+  /** Changes the name or description of an own video (owner or admin) and tells friends. */
+  update(id: string, user: User, fields: { name?: unknown; description?: unknown }): Video {
+    this.mustOwn(id, user)
+    const texts = checkTexts(fields, true)
+    const current = this.get(id)!
+    this.publish({ ...current, ...texts }, 'video.update')
+    return this.get(id)!
+  }
+
+  /** Deletes an own video (owner or admin): files, torrent, row; friends are told. */
+  remove(id: string, user: User): void {
+    const file = this.mustOwn(id, user)
+    this.unpublish(id)
+    for (const path of [file.path, file.torrentPath, this.files.thumbnail(id)]) rmSync(path, { force: true })
+    this.tell('seeder', { type: 'seeder.video.removed', infoHash: file.infoHash })
+    this.tell('tracker', { type: 'tracker.video.removed', infoHash: file.infoHash })
+    this.log.info('video.deleted', { id, by: user.username })
+  }
+
+  private mustOwn(id: string, user: User): LocalFile {
+    const file = this.localFile(id)
+    if (!file) {
+      if (this.get(id)) throw new ApiError(403, 'forbidden', 'this video belongs to another pod; only its origin can change it')
+      throw new ApiError(404, 'not_found', `no video with id ${id}`)
+    }
+    const owner = (this.db.query('SELECT owner FROM local_videos WHERE video = ?').get(id) as { owner: number }).owner
+    if (owner !== user.id && user.role !== 'admin') throw new ApiError(403, 'forbidden', 'only the uploader or an admin can change this video')
+    return file
   }
 }

@@ -1,0 +1,108 @@
+/**
+ * Video routes: the network index (list, search, one video), uploads, edits and deletions
+ * of own videos, and the static files peers and browsers fetch: web seeds (BEP 19, byte
+ * ranges), .torrent files and thumbnails (a friend's fetched from its origin once, then
+ * served from this pod's cache).
+ */
+import { existsSync, statSync } from 'node:fs'
+import { Elysia, t } from 'elysia'
+import type { Pod } from '../context'
+import { writeSecretFile } from '../crypto/identity'
+import { serveFile } from '../media/webseed'
+import { searchVideos, VideoQuery } from '../videos/search'
+import { receiveUpload } from '../videos/upload'
+import { optionalUser, requireUser } from './auth'
+import { ApiError, errorResponse } from './errors'
+
+/** Body of `PATCH`/`PUT /api/v1/videos/:id`. */
+export const VideoEdit = t.Object({
+  name: t.Optional(t.String()),
+  description: t.Optional(t.String()),
+})
+export type VideoEdit = typeof VideoEdit.static
+
+const THUMBNAIL_MAX_BYTES = 2 * 1024 * 1024
+const FILE = /^([A-Za-z0-9_-]{1,64})\.([a-z0-9]{1,5})$/
+const TORRENT = /^([0-9a-f]{40})\.torrent$/
+
+/** Index and upload routes under `/api/v1/videos`. */
+export const videoRoutes = (pod: Pod) =>
+  new Elysia({ name: 'videos', prefix: '/api/v1/videos', seed: pod.identity.fingerprint })
+    .onBeforeHandle(async ({ request }) => {
+      if (pod.config.requireLoginToWatch && request.method === 'GET') await requireUser(pod, request)
+    })
+    .get('/', ({ query }) => searchVideos(pod.db, query, pod.identity.fingerprint, pod.config.url), { query: VideoQuery })
+    .get('/:id', ({ params }) => {
+      const video = pod.videos.get(params.id)
+      if (!video) throw new ApiError(404, 'not_found', `no video with id ${params.id}`)
+      return video
+    })
+    .post(
+      '/',
+      async ({ request, set }) => {
+        const user = await requireUser(pod, request)
+        const upload = await receiveUpload(request, { tmpDir: pod.videos.files.tmp, maxBytes: pod.config.maxUploadBytes })
+        const video = await pod.videos.ingest(user, upload)
+        set.status = 201
+        set.headers.location = `/api/v1/videos/${video.id}`
+        return video
+      },
+      // The upload is streamed to disk by receiveUpload, never parsed into memory.
+      { parse: 'none' },
+    )
+    .patch('/:id', async ({ request, params, body }) => pod.videos.update(params.id, await requireUser(pod, request), body), { body: VideoEdit })
+    .put('/:id', async ({ request, params, body }) => pod.videos.update(params.id, await requireUser(pod, request), body), { body: VideoEdit })
+    .delete('/:id', async ({ request, params, set }) => {
+      pod.videos.remove(params.id, await requireUser(pod, request))
+      set.status = 204
+      return undefined
+    })
+
+/** Fetches a friend's thumbnail from its origin into this pod's cache; false if it cannot. */
+async function cacheRemoteThumbnail(pod: Pod, id: string, path: string): Promise<boolean> {
+  const video = pod.videos.get(id)
+  if (!video) return false
+  try {
+    const res = await fetch(`${video.podUrl}/static/thumbnails/${id}.jpg`, { signal: AbortSignal.timeout(10_000) })
+    if (!res.ok) return false
+    const bytes = new Uint8Array(await res.arrayBuffer())
+    // Only a JPEG of sane size is kept: the origin is a friend, not a trusted file source.
+    if (bytes.length > THUMBNAIL_MAX_BYTES || bytes[0] !== 0xff || bytes[1] !== 0xd8) return false
+    writeSecretFile(path, bytes)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** `/static/webseed/:file`, `/static/torrents/:infoHash.torrent`, `/static/thumbnails/:id.jpg`. */
+export const staticRoutes = (pod: Pod) =>
+  new Elysia({ name: 'static', prefix: '/static', seed: pod.identity.fingerprint })
+    .get('/webseed/:file', ({ request, params }) => {
+      const m = FILE.exec(params.file)
+      const file = m ? pod.videos.localFile(m[1]!) : undefined
+      if (!file || !file.path.endsWith(`.${m![2]}`)) return errorResponse(404, 'not_found', `no video file ${params.file} on this pod`)
+      return serveFile(request, file.path, { contentType: file.mime, cacheControl: 'public, max-age=31536000, immutable' })
+    })
+    .head('/webseed/:file', ({ request, params }) => {
+      const m = FILE.exec(params.file)
+      const file = m ? pod.videos.localFile(m[1]!) : undefined
+      if (!file) return errorResponse(404, 'not_found', `no video file ${params.file} on this pod`)
+      return serveFile(request, file.path, { contentType: file.mime, cacheControl: 'public, max-age=31536000, immutable' })
+    })
+    .get('/torrents/:file', ({ request, params }) => {
+      const m = TORRENT.exec(params.file)
+      const path = m ? pod.videos.files.torrent(m[1]!) : undefined
+      if (!path || !existsSync(path)) return errorResponse(404, 'not_found', `no torrent ${params.file} on this pod`)
+      return serveFile(request, path, { contentType: 'application/x-bittorrent', cacheControl: 'public, max-age=3600' })
+    })
+    .get('/thumbnails/:file', async ({ request, params }) => {
+      const m = /^([A-Za-z0-9_-]{1,64})\.jpg$/.exec(params.file)
+      if (!m) return errorResponse(404, 'not_found', 'no such thumbnail')
+      if (pod.config.requireLoginToWatch) await optionalUser(pod, request)
+      const path = pod.videos.files.thumbnail(m[1]!)
+      if (!existsSync(path) || !statSync(path).isFile()) {
+        if (!(await cacheRemoteThumbnail(pod, m[1]!, path))) return errorResponse(404, 'not_found', 'no thumbnail for this video')
+      }
+      return serveFile(request, path, { contentType: 'image/jpeg', cacheControl: 'public, max-age=86400' })
+    })

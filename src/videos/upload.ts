@@ -1,0 +1,96 @@
+/**
+ * Receiving an upload: the multipart body is parsed as it streams (busboy) and the file part
+ * is written straight to a temporary file, so a 4 GiB video never sits in memory. The
+ * temporary file is removed on every failure; only a complete file is handed on.
+ */
+import { createWriteStream, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import busboy from 'busboy'
+import { ApiError } from '../http/errors'
+
+/** A received upload: its text fields and the file, complete, at `path`. */
+export interface ReceivedUpload {
+  fields: Record<string, string>
+  file: { path: string; size: number; filename: string }
+}
+
+const MAX_FIELD_BYTES = 64 * 1024
+
+/**
+ * Streams a `multipart/form-data` request into `tmpDir`. Throws ApiError: 415 when the body is
+ * not multipart, 413 over `maxBytes`, 400 without a `file` part or when the client aborts.
+ */
+export async function receiveUpload(request: Request, opts: { tmpDir: string; maxBytes: number }): Promise<ReceivedUpload> {
+  const type = request.headers.get('content-type') ?? ''
+  if (!type.toLowerCase().startsWith('multipart/form-data'))
+    throw new ApiError(415, 'unsupported_media_type', 'upload a video as multipart/form-data with the fields file, name and description')
+  // The body's declared size already tells; no need to read a byte of an oversize upload.
+  const declared = Number(request.headers.get('content-length') ?? NaN)
+  if (declared > opts.maxBytes + MAX_FIELD_BYTES * 4)
+    throw new ApiError(413, 'too_large', `a video may have at most ${opts.maxBytes} bytes`)
+  if (!request.body) throw new ApiError(400, 'invalid_request', 'the upload has no body')
+
+  const tmp = join(opts.tmpDir, `${crypto.randomUUID()}.part`)
+  const fields: Record<string, string> = {}
+  let file: ReceivedUpload['file'] | undefined
+  let failure: ApiError | undefined
+  let writing: Promise<void> | undefined
+  let out: ReturnType<typeof createWriteStream> | undefined
+
+  try {
+    const parser = busboy({
+      headers: { 'content-type': type },
+      limits: { files: 1, fileSize: opts.maxBytes, fields: 20, fieldSize: MAX_FIELD_BYTES, parts: 30 },
+    })
+    const source = Readable.fromWeb(request.body as unknown as import('node:stream/web').ReadableStream)
+    parser.on('field', (name, value, info) => {
+      if (info.valueTruncated) failure ??= new ApiError(413, 'too_large', `the field ${name} is too long`)
+      fields[name] = value
+    })
+    parser.on('file', (name, stream, info) => {
+      if (name !== 'file' || file) {
+        stream.resume()
+        return
+      }
+      let size = 0
+      out = createWriteStream(tmp, { flags: 'wx', mode: 0o640 })
+      file = { path: tmp, size: 0, filename: info.filename ?? '' }
+      stream.on('data', (chunk: Buffer) => (size += chunk.length))
+      stream.on('limit', () => {
+        failure ??= new ApiError(413, 'too_large', `a video may have at most ${opts.maxBytes} bytes`)
+        // Stop reading: an oversize upload is not stored past the limit.
+        source.unpipe(parser)
+        source.destroy()
+        stream.resume()
+      })
+      writing = new Promise<void>((resolve, reject) => {
+        out!.on('finish', () => {
+          file!.size = size
+          resolve()
+        })
+        out!.on('error', reject)
+        stream.on('error', reject)
+      })
+      stream.pipe(out)
+    })
+    await new Promise<void>((resolve, reject) => {
+      parser.on('close', resolve)
+      parser.on('error', (e) => reject(new ApiError(400, 'malformed_body', `the multipart body is malformed: ${(e as Error).message}`)))
+      source.on('error', () => reject(failure ?? new ApiError(400, 'aborted', 'the upload was interrupted')))
+      source.on('close', () => {
+        if (failure) reject(failure)
+      })
+      source.pipe(parser)
+    })
+    await writing
+    if (failure) throw failure
+    if (!file) throw new ApiError(400, 'invalid_request', 'the upload needs a file field with the video')
+    if (file.size === 0) throw new ApiError(415, 'not_a_video', 'the uploaded file is empty')
+    return { fields, file }
+  } catch (e) {
+    out?.destroy()
+    rmSync(tmp, { force: true })
+    throw e instanceof ApiError ? e : (failure ?? new ApiError(400, 'aborted', `the upload failed: ${(e as Error).message}`))
+  }
+}
