@@ -18,8 +18,10 @@ export const VideoQuery = t.Object({
   search: t.Optional(t.String({ maxLength: 200 })),
   start: t.Optional(t.Numeric({ minimum: 0, maximum: 1_000_000 })),
   count: t.Optional(t.Numeric({ minimum: 1, maximum: 100 })),
-  sort: t.Optional(t.UnionEnum(SORTS)),
-  scope: t.Optional(t.UnionEnum(['local', 'network'])),
+  // Unions of literals, not t.UnionEnum: Elysia fills a missing UnionEnum with its first value,
+  // which would turn "no sort given" into a sort and "no scope" into scope=local.
+  sort: t.Optional(t.Union(SORTS.map((s) => t.Literal(s)))),
+  scope: t.Optional(t.Union([t.Literal('local'), t.Literal('network')])),
 })
 export type VideoQuery = typeof VideoQuery.static
 
