@@ -64,6 +64,8 @@ declare module 'webtorrent' {
     readonly downloaded: number
     readonly uploaded: number
     readonly received: number
+    /** Open connections; `type` is 'webSeed' for a web seed, 'tcpIncoming'/'tcpOutgoing', 'webrtc', ... */
+    readonly wires: { readonly type: string }[]
     readonly numPeers: number
     readonly path: string
     addPeer(peer: string): boolean
