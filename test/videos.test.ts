@@ -10,7 +10,7 @@ import WebTorrent from 'webtorrent'
 import { mp4MoovAtEnd } from '../src/media/probe'
 import type { Video } from '../src/videos/model'
 import { makeClip, sha256 } from './helpers/clips'
-import { adminToken, indexIds, netPod, until } from './helpers/network'
+import { adminToken, indexIds, netPod, restart, seedVideos, until, uploadVideo, userToken } from './helpers/network'
 import { tempDir, type TestPod } from './helpers/pods'
 
 let clip: string
@@ -21,17 +21,7 @@ beforeAll(async () => {
   clip = await makeClip(work, { seconds: 2 })
 })
 
-async function userToken(p: TestPod, name = `user${Math.floor(Math.random() * 1e9)}`): Promise<string> {
-  const u = await p.running.pod.accounts.create(name, 'correct horse battery staple')
-  if ('code' in u) throw new Error(u.message)
-  return (await p.running.pod.accounts.issueToken(u)).accessToken
-}
-
-function upload(p: TestPod, token: string | undefined, fields: Record<string, string | Blob>): Promise<Response> {
-  const form = new FormData()
-  for (const [k, v] of Object.entries(fields)) form.append(k, v)
-  return fetch(`${p.base}/api/v1/videos`, { method: 'POST', headers: token ? { authorization: `Bearer ${token}` } : {}, body: form })
-}
+const upload = (p: TestPod, token: string | undefined, fields: Record<string, string | Blob>) => uploadVideo(p.base, token, fields)
 
 const clipBlob = () => Bun.file(clip)
 
@@ -238,5 +228,25 @@ describe('changing and deleting', () => {
     expect(readdirSync(join(a.config.dataDir, 'videos'))).toEqual([])
     expect(readdirSync(join(a.config.dataDir, 'torrents'))).toEqual([])
     await until(() => !indexIds(b).includes(video.id), 1000, 'deletion at friend')
+  })
+})
+
+describe('restart', () => {
+  test('a pod restarted with 200 videos serves every web seed and tracks every video again, without re-hashing them', async () => {
+    let a = await netPod({ log: { level: 'debug' } })
+    const videos = await seedVideos({ pod: a.running.pod, base: a.base }, clip, 200)
+    await a.stop()
+    const t0 = performance.now()
+    a = await restart(a)
+    // Serving: a range of the last video's web seed, and the tracker knows it.
+    const last = videos.at(-1)!
+    const range = await fetch(`${a.base}/static/webseed/${last.id}.mp4`, { headers: { range: 'bytes=0-99' } })
+    expect(range.status).toBe(206)
+    console.log(`restart with 200 videos: serving after ${(performance.now() - t0).toFixed(0)} ms`)
+    for (const v of videos) expect((await fetch(`${a.base}/static/webseed/${v.id}.mp4`, { method: 'HEAD' })).status).toBe(200)
+    // The seeder takes every torrent back from its .torrent file (skipVerify: no hashing).
+    await until(() => a.logs.filter((l) => l.event === 'seeder.seeding').length === 200, 20_000, 'seeding all 200')
+    const page = (await (await fetch(`${a.base}/api/v1/videos?scope=local&count=100`)).json()) as { total: number }
+    expect(page.total).toBe(200)
   })
 })

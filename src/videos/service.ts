@@ -139,7 +139,6 @@ export class Videos {
    */
   async ingest(user: User, upload: ReceivedUpload): Promise<Video> {
     const made = [upload.file.path]
-    const placed: string[] = []
     try {
       const texts = checkTexts(upload.fields)
       const probe = await probeVideo(upload.file.path)
@@ -155,17 +154,34 @@ export class Videos {
         await remuxFaststart(source, fast)
         source = fast
       }
-      const id = newVideoId()
       const thumb = this.files.temp('.jpg')
       made.push(thumb)
       await makeThumbnail(source, thumb, Math.min(1, probe.durationSeconds / 3))
-      const urls = videoUrls(this.config.url, id, '0'.repeat(40), format.ext, texts.name!)
-      const torrent = await makeTorrent({ file: source, name: `${id}.${format.ext}`, announce: urls.trackers, urlList: [urls.webseed] })
+      return await this.store(user, { ...texts, ...format, source, thumb, duration: probe.durationSeconds, width: probe.width, height: probe.height })
+    } catch (e) {
+      for (const path of made) rmSync(path, { force: true })
+      throw e
+    }
+  }
 
-      const final = { video: this.files.video(id, format.ext), thumb: this.files.thumbnail(id), torrent: this.files.torrent(torrent.infoHash) }
-      renameSync(source, final.video)
+  /**
+   * Stores a checked, browser-ready video file and its thumbnail (both in tmp/, moved into
+   * place): makes its torrent, writes the rows and announces it to friends, the tracker and
+   * the seeder. On failure the files it placed are removed and no row is written.
+   */
+  async store(
+    user: User,
+    v: { name?: string; description?: string; ext: string; mime: string; source: string; thumb: string; duration: number; width: number; height: number },
+  ): Promise<Video> {
+    const placed: string[] = []
+    try {
+      const id = newVideoId()
+      const urls = videoUrls(this.config.url, id, '0'.repeat(40), v.ext, v.name!)
+      const torrent = await makeTorrent({ file: v.source, name: `${id}.${v.ext}`, announce: urls.trackers, urlList: [urls.webseed] })
+      const final = { video: this.files.video(id, v.ext), thumb: this.files.thumbnail(id), torrent: this.files.torrent(torrent.infoHash) }
+      renameSync(v.source, final.video)
       placed.push(final.video)
-      renameSync(thumb, final.thumb)
+      renameSync(v.thumb, final.thumb)
       placed.push(final.thumb)
       writeSecretFile(final.torrent, torrent.torrent)
       placed.push(final.torrent)
@@ -173,21 +189,21 @@ export class Videos {
       const now = this.now()
       const video: Video = {
         id,
-        name: texts.name!,
-        description: texts.description!,
+        name: v.name!,
+        description: v.description ?? '',
         uploader: user.username,
         podUrl: this.config.url,
         podFingerprint: this.fingerprint,
         magnetUri: `magnet:?xt=urn:btih:${torrent.infoHash}`,
         torrentUrl: null,
         webseedUrls: [urls.webseed],
-        duration: probe.durationSeconds,
+        duration: v.duration,
         size: torrent.length,
         createdAt: new Date(now).toISOString(),
       }
       this.db.transaction(() => {
         upsertVideo(this.db, video, this.config.url, now)
-        this.db.query('INSERT INTO local_videos (video, owner, mime, width, height) VALUES (?, ?, ?, ?, ?)').run(id, user.id, format.mime, probe.width, probe.height)
+        this.db.query('INSERT INTO local_videos (video, owner, mime, width, height) VALUES (?, ?, ?, ?, ?)').run(id, user.id, v.mime, v.width, v.height)
         this.friends.enqueue([{ type: 'video.add', data: this.get(id)! }])
       }).immediate()
       this.friends.wake()
@@ -197,7 +213,7 @@ export class Videos {
       this.log.info('video.uploaded', { id, name: video.name, uploader: user.username, size: video.size, duration: video.duration })
       return this.get(id)!
     } catch (e) {
-      for (const path of [...made, ...placed]) rmSync(path, { force: true })
+      for (const path of placed) rmSync(path, { force: true })
       throw e
     }
   }
