@@ -55,6 +55,20 @@ describe('friend making', () => {
     await until(() => !indexIds(b!).includes(v.id) && !indexIds(c!).includes(v.id), 1000, 'removal at both friends')
   })
 
+  test('a pod with `friends` in its config makes friends at first start, and not again at the next', async () => {
+    const [a, b] = await Promise.all([netPod(), netPod()])
+    await a.running.pod.friends.makeFriends([b.base])
+    let c = await netPod({ friends: [a.base] })
+    await until(async () => (await friendsOf(c)).length === 2, 5000, 'friends from config')
+    expect(await fingerprintsOf(c)).toEqual([fp(a), fp(b)].sort())
+    // An admin ends one friendship; a restart does not quietly make it again.
+    await c.running.pod.friends.unfriend(fp(b))
+    await c.stop()
+    c = await restart(c, { friends: [a.base] })
+    await Bun.sleep(300)
+    expect(await fingerprintsOf(c)).toEqual([fp(a)])
+  })
+
   test('making friends needs an admin, and bad input changes nothing', async () => {
     const a = await netPod()
     const user = await a.running.pod.accounts.create('bob', 'correct horse battery staple')

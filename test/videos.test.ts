@@ -10,7 +10,8 @@ import WebTorrent from 'webtorrent'
 import { mp4MoovAtEnd } from '../src/media/probe'
 import type { Video } from '../src/videos/model'
 import { makeClip, sha256 } from './helpers/clips'
-import { adminToken, indexIds, netPod, restart, seedVideos, until, uploadVideo, userToken } from './helpers/network'
+import { adminToken, indexIds, netPod, restart, until } from './helpers/network'
+import { seedVideos, uploadVideo, userToken } from './helpers/videos'
 import { tempDir, type TestPod } from './helpers/pods'
 
 let clip: string
@@ -183,6 +184,10 @@ describe('getting the video', () => {
     expect(known).toContain('8:interval')
     const unknown = Buffer.from(await (await announce('ab'.repeat(20))).arrayBuffer()).toString('latin1')
     expect(unknown).toContain('failure reason')
+    // Its stats count the video's swarm and the peer that announced.
+    const stats = (await (await fetch(`${pod.base}/api/v1/tracker`)).json()) as { torrents: number; peers: number }
+    expect(stats.torrents).toBeGreaterThanOrEqual(1)
+    expect(stats.peers).toBeGreaterThanOrEqual(1)
   })
 })
 

@@ -26,7 +26,7 @@ function frameText(message: unknown): string | Uint8Array {
   return JSON.stringify(message) ?? ''
 }
 
-/** Elysia plugin mounting `tracker` at `/tracker/socket`, `/tracker/announce`, `/tracker/scrape`. */
+/** Elysia plugin mounting `tracker` at `/tracker/socket`, `/tracker/announce`, `/tracker/scrape`, and its stats at `/api/v1/tracker`. */
 export function trackerRoutes(tracker: Tracker) {
   return new Elysia({ name: 'tracker', seed: tracker.id })
     .derive(({ server, request }): { remote: RemoteAddress | null } => {
@@ -35,6 +35,8 @@ export function trackerRoutes(tracker: Tracker) {
     })
     .get('/tracker/announce', ({ request, remote }) => tracker.handleHttp(request, 'announce', remote))
     .get('/tracker/scrape', ({ request, remote }) => tracker.handleHttp(request, 'scrape', remote))
+    // What the tracker is doing, for admins and monitoring (JSON).
+    .get('/api/v1/tracker', () => tracker.stats())
     .ws('/tracker/socket', {
       open(ws) {
         tracker.websocket.open(ws.raw, { headers: ws.data.headers, remote: ws.data.remote })

@@ -12,7 +12,7 @@ import { resolveConfig } from '../../src/config'
 import { createLogger } from '../../src/log'
 import { startPod } from '../../src/server'
 import { makeClip } from '../helpers/clips'
-import { seedVideos } from '../helpers/network'
+import { seedVideos } from '../helpers/videos'
 
 async function freePort(): Promise<number> {
   const s = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() })

@@ -3,23 +3,20 @@
  * data, wait for a condition, and act as an admin over HTTP.
  */
 import { afterAll } from 'bun:test'
-import { copyFileSync } from 'node:fs'
-import type { Pod } from '../../src/context'
 import type { Video } from '../../src/videos/model'
 import { startTestPod, type TestPod } from './pods'
 import { freePort } from './ports'
 
 const running = new Set<TestPod>()
-let registered = false
+
+// Registered when a test file imports this module, so at file level: a hook registered from
+// inside a beforeAll would run at once in bun:test.
+afterAll(async () => {
+  await Promise.all([...running].map((p) => p.stop()))
+})
 
 /** A pod on a free loopback port whose public URL is `http://127.0.0.1:PORT`; stopped after the file. */
 export async function netPod(values: Record<string, unknown> = {}): Promise<TestPod> {
-  if (!registered) {
-    registered = true
-    afterAll(async () => {
-      await Promise.all([...running].map((p) => p.stop()))
-    })
-  }
   // An undefined value means "choose anew" (a restart on another port).
   const given = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined))
   const port = (given.port as number | undefined) ?? (await freePort())
@@ -97,42 +94,4 @@ export function publish(p: TestPod, fields: Partial<Video> = {}): Video {
   }
   pod.videos.publish(v)
   return v
-}
-
-/** A bearer token of a new (non-admin) account of the pod. */
-export async function userToken(p: TestPod, name = `user${Math.floor(Math.random() * 1e9)}`): Promise<string> {
-  const u = await p.running.pod.accounts.create(name, 'correct horse battery staple')
-  if ('code' in u) throw new Error(u.message)
-  return (await p.running.pod.accounts.issueToken(u)).accessToken
-}
-
-/** Uploads a file through `POST /api/v1/videos`; returns the response. */
-export function uploadVideo(base: string, token: string | undefined, fields: Record<string, string | Blob>): Promise<Response> {
-  const form = new FormData()
-  for (const [k, v] of Object.entries(fields)) form.append(k, v)
-  return fetch(`${base}/api/v1/videos`, { method: 'POST', headers: token ? { authorization: `Bearer ${token}` } : {}, body: form })
-}
-
-/**
- * Adds `count` own videos to a pod quickly: the clip is checked and thumbnailed by a real
- * upload once, then stored again and again through the same `Videos.store` the upload path
- * uses (torrent, files, rows, announcements), without spawning ffmpeg each time.
- */
-export async function seedVideos(p: { pod: Pod; base: string }, clip: string, count: number): Promise<Video[]> {
-  const pod = p.pod
-  const account = await pod.accounts.create(`seeder${Math.floor(Math.random() * 1e9)}`, 'correct horse battery staple')
-  if ('code' in account) throw new Error(account.message)
-  const token = (await pod.accounts.issueToken(account)).accessToken
-  const first = (await (await uploadVideo(p.base, token, { file: Bun.file(clip), name: 'Clip number 0' })).json()) as Video
-  const user = account
-  const local = pod.videos.localFile(first.id)!
-  const videos = [first]
-  for (let i = 1; i < count; i++) {
-    const source = pod.videos.files.temp('.mp4')
-    const thumb = pod.videos.files.temp('.jpg')
-    copyFileSync(local.path, source)
-    copyFileSync(pod.videos.files.thumbnail(first.id), thumb)
-    videos.push(await pod.videos.store(user, { name: `Clip number ${i}`, ext: 'mp4', mime: local.mime, source, thumb, duration: first.duration ?? 0, width: 320, height: 240 }))
-  }
-  return videos
 }
