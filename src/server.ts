@@ -40,6 +40,7 @@ export async function startPod(config: Config, log: Logger): Promise<RunningPod>
   const files = new VideoFiles(config.dataDir)
   files.prepare()
   const videos = new Videos(db, config, friends, identity.fingerprint, files, log)
+  videos.pruneThumbnails()
   // The tracker serves this pod's own videos only (mirrors later); the tracker actor keeps the set.
   const allowed = new Set(videos.localFiles().map((f) => f.infoHash))
   const tracker = createTracker({ isAllowed: (h) => allowed.has(h), trustProxy: config.trustProxy, log })

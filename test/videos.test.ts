@@ -79,6 +79,12 @@ describe('upload', () => {
     await a.stop()
     const cached = await fetch(atFriend.thumbnailUrl!)
     expect(cached.status).toBe(200)
+    // The friendship ends: the friend's next start drops the cached copy with the video.
+    await b.running.pod.friends.unfriend(a.running.pod.identity.fingerprint)
+    expect(indexIds(b)).not.toContain(video.id)
+    await b.stop()
+    await restart(b)
+    expect(readdirSync(join(b.config.dataDir, 'thumbnails'))).toEqual([])
   })
 
   test('junk bytes named .mp4 get 415 and leave nothing; so do a missing file and bad fields', async () => {

@@ -38,6 +38,8 @@ export interface FriendingResult {
 
 const FETCH_TIMEOUT_MS = 10_000
 const DELIVERY_TIMEOUT_MS = 30_000
+/** Telling a friend goodbye is best effort: a dead friend must not hold up a quit. */
+const GOODBYE_TIMEOUT_MS = 5_000
 /** How long applied message ids are remembered to catch resends. */
 const APPLIED_TTL_MS = 30 * 24 * 3600 * 1000
 
@@ -136,6 +138,7 @@ export class Friends {
   private async post(
     peer: { url: string; fingerprint: string; publicKey: JWK },
     payload: Payload,
+    timeoutMs = DELIVERY_TIMEOUT_MS,
   ): Promise<{ ok: true; reply?: ReplyPayload; duplicate?: boolean } | { ok: false; incompatible?: boolean; error: string }> {
     const keys = await this.peerKeys(peer.fingerprint, peer.publicKey)
     const jwe = await seal(payload, this.identity, { fingerprint: peer.fingerprint, encryptKey: keys.encryptKey })
@@ -145,7 +148,7 @@ export class Friends {
         method: 'POST',
         headers: { 'content-type': 'application/jose', accept: 'application/jose, application/json' },
         body: jwe,
-        signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+        signal: AbortSignal.timeout(timeoutMs),
       })
     } catch (e) {
       return { ok: false, error: `cannot reach ${peer.url}: ${(e as Error).message}` }
@@ -390,7 +393,7 @@ export class Friends {
     const f = this.store.get(fingerprint)
     if (!f) return undefined
     this.stopActor(fingerprint)
-    const r = await this.post(f, this.payload(fingerprint, crypto.randomUUID(), [{ type: 'friend.quit', data: {} }])).catch((e: Error) => ({ ok: false, error: e.message }))
+    const r = await this.post(f, this.payload(fingerprint, crypto.randomUUID(), [{ type: 'friend.quit', data: {} }]), GOODBYE_TIMEOUT_MS).catch((e: Error) => ({ ok: false, error: e.message }))
     this.db.transaction(() => {
       removeVideosOf(this.db, fingerprint)
       this.store.remove(fingerprint)

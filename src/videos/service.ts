@@ -4,7 +4,8 @@
  * friend's outbox in one transaction, so each friend learns of it exactly once.
  */
 import type { Database } from 'bun:sqlite'
-import { renameSync, rmSync } from 'node:fs'
+import { readdirSync, renameSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
 import type { AnyActorRef } from 'xstate'
 import type { SeederEvent } from '../../actors/seeder'
 import type { TrackerEvent } from '../../actors/tracker'
@@ -75,6 +76,23 @@ export class Videos {
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /**
+   * Removes cached thumbnails of videos that left the index (a friend removed them, or the
+   * friendship ended) since the last start.
+   */
+  pruneThumbnails(): number {
+    const known = this.db.query('SELECT 1 FROM videos WHERE id = ?')
+    let removed = 0
+    for (const name of readdirSync(this.files.thumbnails)) {
+      const id = name.replace(/\.jpg$/, '')
+      if (!known.get(id)) {
+        rmSync(join(this.files.thumbnails, name), { force: true })
+        removed++
+      }
+    }
+    return removed
+  }
 
   /** Connects to the actor system, where the seeder and the tracker live. */
   attach(actors: AnyActorRef): void {

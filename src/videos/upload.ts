@@ -72,6 +72,8 @@ export async function receiveUpload(request: Request, opts: { tmpDir: string; ma
         out!.on('error', reject)
         stream.on('error', reject)
       })
+      // Observed here so that a failure after the caller gave up is not an unhandled rejection.
+      writing.catch(() => undefined)
       stream.pipe(out)
     })
     await new Promise<void>((resolve, reject) => {
