@@ -91,7 +91,8 @@ export async function receiveUpload(request: Request, opts: { tmpDir: string; ma
     if (file.size === 0) throw new ApiError(415, 'not_a_video', 'the uploaded file is empty')
     return { fields, file }
   } catch (e) {
-    out?.destroy()
+    // The file may still be opening: wait until it is closed, or removing it could come first.
+    if (out && !out.closed) await new Promise<void>((resolve) => out!.once('close', resolve).destroy())
     rmSync(tmp, { force: true })
     throw e instanceof ApiError ? e : (failure ?? new ApiError(400, 'aborted', `the upload failed: ${(e as Error).message}`))
   }
