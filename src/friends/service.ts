@@ -27,6 +27,12 @@ export interface PodInfo {
 /** The answer the inbox gives: a sealed reply, or a JSON body (errors, duplicates). */
 export type InboxAnswer = { status: 200; jose: string } | { status: number; json: unknown }
 
+/**
+ * Applies a message type beyond the core protocol (details, mirrors, ...). It runs inside the
+ * inbox transaction, so it must be synchronous; its return value is the message's result.
+ */
+export type MessageHandler = (sender: Friend, data: unknown, now: number) => unknown
+
 /** What friend making did for one pod. */
 export interface FriendingResult {
   url: string
@@ -55,6 +61,7 @@ export class Friends {
   /** The ports the friend actors run on. */
   readonly ports: FriendPorts
   private readonly keys = new Map<string, PeerKeys>()
+  private readonly handlers = new Map<string, MessageHandler>()
   private actors?: PodActor
 
   constructor(
@@ -107,6 +114,24 @@ export class Friends {
     const keys = { jwk: text, ...(await importPeerKey(jwk)) }
     this.keys.set(fingerprint, keys)
     return keys
+  }
+
+  /** Registers the handler of an extension message type (see MessageHandler). */
+  handle(type: string, handler: MessageHandler): void {
+    this.handlers.set(type, handler)
+  }
+
+  /**
+   * Sends one message straight to a friend, outside the outbox, and returns the result the
+   * friend gave for it: for questions that need an answer now (a video's details), not for
+   * changes that must arrive eventually.
+   */
+  async ask(fingerprint: string, message: Message, timeoutMs = FETCH_TIMEOUT_MS): Promise<{ ok: true; result: unknown } | { ok: false; error: string }> {
+    const f = this.store.get(fingerprint)
+    if (!f) return { ok: false, error: 'not a friend' }
+    const r = await this.post(f, this.payload(fingerprint, crypto.randomUUID(), [message]), timeoutMs)
+    if (!r.ok) return { ok: false, error: r.error }
+    return { ok: true, result: r.reply?.results[0] }
   }
 
   /** Asks a friend's actor to deliver now instead of waiting out its backoff. */
@@ -301,9 +326,13 @@ export class Friends {
         if (typeof id !== 'string') return { ok: false, error: 'invalid_id' }
         return { ok: removeVideo(this.db, id, sender) }
       }
-      default:
+      default: {
+        const handler = this.handlers.get(m.type)
+        const friend = this.store.get(sender)
+        if (handler && friend) return handler(friend, m.data, now)
         // Newer pods may send types this one does not know: say so, apply the rest.
-        return { ok: false, error: 'unknown_type' }
+        return { ok: false, error: handler ? 'not_a_friend' : 'unknown_type' }
+      }
     }
   }
 
