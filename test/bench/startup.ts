@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { compileExecutable, ENTRYPOINT } from '../../src/build'
 import { freePort } from '../helpers/ports'
 
-const RUNS = 7
+const RUNS = 9
 const IDLE_MS = 1000
 const GOAL_START_RATIO = 1.5
 const GOAL_RSS_MB = 120
