@@ -1,6 +1,6 @@
 /**
- * The root actor: the pod. It owns every other actor (friends now; tracker, seeder and
- * transcoder as they come) as children registered in the actor system under a `systemId`,
+ * The root actor: the pod. It owns every other actor (friends, tracker, seeder, transcoder)
+ * as children registered in the actor system under a `systemId`,
  * so that they reach each other through the system's in-process mailbox
  * (`system.get('friend:<fingerprint>').send(...)`) instead of globals.
  */
@@ -9,6 +9,7 @@ import type { Logger } from '../src/log'
 import { friendMachine, type FriendEvent, type FriendPorts, type FriendRecord } from './friend'
 import { seederLogic, type SeederActorInput } from './seeder'
 import { trackerLogic, type TrackerActorInput } from './tracker'
+import { transcoderLogic, type TranscoderActorInput } from './transcoder'
 
 /** What the pod actor needs from the rest of the server. */
 export interface PodActorInput {
@@ -16,6 +17,7 @@ export interface PodActorInput {
   friendPorts: FriendPorts
   tracker: TrackerActorInput
   seeder: SeederActorInput
+  transcoder: TranscoderActorInput
 }
 
 /** Events the pod actor takes. */
@@ -36,7 +38,7 @@ export const podMachine = setup({
     context: {} as PodActorInput,
     events: {} as PodEvent,
   },
-  actors: { friend: friendMachine, tracker: trackerLogic, seeder: seederLogic },
+  actors: { friend: friendMachine, tracker: trackerLogic, seeder: seederLogic, transcoder: transcoderLogic },
 }).createMachine({
   id: 'pod',
   context: ({ input }) => input,
@@ -55,6 +57,12 @@ export const podMachine = setup({
           systemId: 'seeder',
           input: ({ context }) => context.seeder,
           onError: { actions: ({ context, event }) => context.log.error('seeder.failed', { error: event.error as Error }) },
+        },
+        {
+          src: 'transcoder',
+          systemId: 'transcoder',
+          input: ({ context }) => context.transcoder,
+          onError: { actions: ({ context, event }) => context.log.error('transcoder.failed', { error: event.error as Error }) },
         },
       ],
       on: {

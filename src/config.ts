@@ -25,8 +25,12 @@ export interface Config {
   readonly trustProxy: boolean
   /** TCP port where the pod seeds its videos to BitTorrent clients (0: any free port). */
   readonly torrentPort: number
+  /** How long a friend's video's details, fetched from its origin, are served from the cache (0: always ask the origin). */
+  readonly detailsTtlSeconds: number
   readonly log: { readonly level: LogLevel; readonly format: 'auto' | 'pretty' | 'json' }
   readonly retry: { readonly baseMs: number; readonly factor: number; readonly retries: number }
+  /** Renditions made of each upload (heights in pixels, never above the source's). */
+  readonly transcoding: { readonly enabled: boolean; readonly concurrency: number; readonly resolutions: readonly number[] }
   /** Most messages sent to a friend in one request. */
   readonly delivery: { readonly batchMessages: number }
   readonly score: { readonly initial: number; readonly step: number; readonly max: number }
@@ -51,6 +55,7 @@ type Field =
   | { kind: 'string'; dflt: string; nonEmpty?: boolean }
   | { kind: 'url'; dflt: string | undefined }
   | { kind: 'urls'; dflt: string[] }
+  | { kind: 'ints'; dflt: number[]; min: number; max: number }
   | { kind: 'int' | 'number'; dflt: number; min: number; max: number }
   | { kind: 'bool'; dflt: boolean }
   | { kind: 'enum'; dflt: string; values: readonly string[] }
@@ -73,9 +78,15 @@ const SPEC: Spec = {
   requireLoginToWatch: { kind: 'bool', dflt: false },
   trustProxy: { kind: 'bool', dflt: false },
   torrentPort: { kind: 'int', dflt: 0, min: 0, max: 65535 },
+  detailsTtlSeconds: { kind: 'int', dflt: 3600, min: 0, max: 30 * 24 * 3600 },
   log: {
     level: { kind: 'enum', dflt: 'info', values: ['debug', 'info', 'warn', 'error'] },
     format: { kind: 'enum', dflt: 'auto', values: ['auto', 'pretty', 'json'] },
+  },
+  transcoding: {
+    enabled: { kind: 'bool', dflt: true },
+    concurrency: { kind: 'int', dflt: 1, min: 1, max: 16 },
+    resolutions: { kind: 'ints', dflt: [240, 480, 720], min: 144, max: 4320 },
   },
   delivery: {
     batchMessages: { kind: 'int', dflt: 500, min: 1, max: 10_000 },
@@ -224,6 +235,12 @@ function coerce(field: Field, raw: unknown, fromText: boolean): { ok: true; valu
       const urls = list.map(checkUrl)
       if (urls.some((u) => !u)) return { ok: false, expected: 'a list of absolute http(s) URLs' }
       return { ok: true, value: Object.freeze([...new Set(urls as string[])]) }
+    }
+    case 'ints': {
+      const list = fromText && typeof raw === 'string' ? raw.split(',').map((s) => Number(s.trim())) : raw
+      const expected = `a list of integers from ${field.min} to ${field.max}`
+      if (!Array.isArray(list) || list.some((n) => typeof n !== 'number' || !Number.isInteger(n) || n < field.min || n > field.max)) return { ok: false, expected }
+      return { ok: true, value: Object.freeze([...new Set(list as number[])].sort((a, b) => a - b)) }
     }
     case 'int':
     case 'number': {

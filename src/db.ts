@@ -52,22 +52,37 @@ export const MIGRATIONS: readonly string[] = [
      received_at INTEGER NOT NULL,
      PRIMARY KEY (sender, jti)
    ) WITHOUT ROWID;
+   -- The network index: every video of this pod and of its friends, sized for a million videos
+   -- (test/bench/index.ts measures it).
+   --
    -- Every pod whose videos are in the index (this one included): a pod's videos follow its
    -- URL, so a move rewrites one row. Video URLs (magnet, torrent, web seed, thumbnail) are
    -- derived from the pod's URL, the id and the info hash rather than stored: that keeps a
-   -- million-video index small and a move free.
+   -- million-video index small and a move free. Its videos column counts its videos (kept by
+   -- the triggers below), so listing totals need not count a million rows.
    CREATE TABLE pods (
      id INTEGER PRIMARY KEY,
      fingerprint TEXT NOT NULL UNIQUE,
-     url TEXT NOT NULL
+     url TEXT NOT NULL,
+     videos INTEGER NOT NULL DEFAULT 0
    );
+   -- Uploader names, each stored once: a channel has many videos, and 50 characters repeated
+   -- on a million rows would be a tenth of the index. Its videos column counts them; a name
+   -- goes when its last video does (triggers below).
+   CREATE TABLE uploaders (
+     id INTEGER PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     videos INTEGER NOT NULL DEFAULT 0
+   );
+   -- No foreign key on uploader: removing an unused name would then scan every video for it
+   -- (there is no index on the column, which would cost more than it saves).
    CREATE TABLE videos (
      seq INTEGER PRIMARY KEY,
      id TEXT NOT NULL UNIQUE,
      pod INTEGER NOT NULL REFERENCES pods(id),
      name TEXT NOT NULL,
      description TEXT NOT NULL DEFAULT '',
-     uploader TEXT NOT NULL,
+     uploader INTEGER NOT NULL,
      info_hash BLOB NOT NULL,
      ext TEXT NOT NULL,
      duration REAL,
@@ -77,21 +92,50 @@ export const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX videos_pod ON videos(pod);
    CREATE INDEX videos_created ON videos(created_at);
-   -- Full-text search over name, description and uploader. External content (no second copy
-   -- of the text) and no positions (detail=none): prefix and AND queries, a much smaller index.
+   -- What the full-text index holds for a video: its texts, and one token naming its origin pod
+   -- (U+E000 and the pod's id), so that a search of this pod's own videos (scope=local) is an
+   -- AND in the index, not a walk through every match of the network. The texts lose any
+   -- U+E000, so no video can pass for another pod's; search words never contain it
+   -- (src/videos/search.ts keeps letters and digits only).
+   CREATE VIEW videos_text AS
+     SELECT v.seq, replace(v.name, char(57344), '') AS name, replace(v.description, char(57344), '') AS description,
+       replace(u.name, char(57344), '') AS uploader, char(57344) || v.pod AS pod
+     FROM videos v JOIN uploaders u ON u.id = v.uploader;
+   -- Full-text search. External content (no second copy of the text) and no positions
+   -- (detail=none): AND and prefix queries with a much smaller index; relevance (bm25) then
+   -- re-reads the few texts it ranks. The triggers index and unindex exactly what the view
+   -- shows, as FTS5 requires of external content.
    CREATE VIRTUAL TABLE videos_fts USING fts5(
-     name, description, uploader,
-     content = 'videos', content_rowid = 'seq', detail = none, tokenize = 'unicode61 remove_diacritics 2'
+     name, description, uploader, pod,
+     content = 'videos_text', content_rowid = 'seq', detail = none, tokenize = 'unicode61 remove_diacritics 2'
    );
-   CREATE TRIGGER videos_fts_insert AFTER INSERT ON videos BEGIN
-     INSERT INTO videos_fts (rowid, name, description, uploader) VALUES (new.seq, new.name, new.description, new.uploader);
+   CREATE TRIGGER videos_insert AFTER INSERT ON videos BEGIN
+     INSERT INTO videos_fts (rowid, name, description, uploader, pod) SELECT seq, name, description, uploader, pod FROM videos_text WHERE seq = new.seq;
+     UPDATE pods SET videos = videos + 1 WHERE id = new.pod;
+     UPDATE uploaders SET videos = videos + 1 WHERE id = new.uploader;
    END;
-   CREATE TRIGGER videos_fts_delete AFTER DELETE ON videos BEGIN
-     INSERT INTO videos_fts (videos_fts, rowid, name, description, uploader) VALUES ('delete', old.seq, old.name, old.description, old.uploader);
+   CREATE TRIGGER videos_unindex BEFORE DELETE ON videos BEGIN
+     INSERT INTO videos_fts (videos_fts, rowid, name, description, uploader, pod) SELECT 'delete', seq, name, description, uploader, pod FROM videos_text WHERE seq = old.seq;
    END;
-   CREATE TRIGGER videos_fts_update AFTER UPDATE OF name, description, uploader ON videos BEGIN
-     INSERT INTO videos_fts (videos_fts, rowid, name, description, uploader) VALUES ('delete', old.seq, old.name, old.description, old.uploader);
-     INSERT INTO videos_fts (rowid, name, description, uploader) VALUES (new.seq, new.name, new.description, new.uploader);
+   CREATE TRIGGER videos_delete AFTER DELETE ON videos BEGIN
+     UPDATE pods SET videos = videos - 1 WHERE id = old.pod;
+     UPDATE uploaders SET videos = videos - 1 WHERE id = old.uploader;
+     DELETE FROM uploaders WHERE id = old.uploader AND videos = 0;
+   END;
+   CREATE TRIGGER videos_unindex_old BEFORE UPDATE OF name, description, uploader, pod ON videos BEGIN
+     INSERT INTO videos_fts (videos_fts, rowid, name, description, uploader, pod) SELECT 'delete', seq, name, description, uploader, pod FROM videos_text WHERE seq = old.seq;
+   END;
+   CREATE TRIGGER videos_index_new AFTER UPDATE OF name, description, uploader, pod ON videos BEGIN
+     INSERT INTO videos_fts (rowid, name, description, uploader, pod) SELECT seq, name, description, uploader, pod FROM videos_text WHERE seq = new.seq;
+   END;
+   CREATE TRIGGER videos_move AFTER UPDATE OF pod ON videos WHEN old.pod IS NOT new.pod BEGIN
+     UPDATE pods SET videos = videos - 1 WHERE id = old.pod;
+     UPDATE pods SET videos = videos + 1 WHERE id = new.pod;
+   END;
+   CREATE TRIGGER videos_uploader AFTER UPDATE OF uploader ON videos WHEN old.uploader IS NOT new.uploader BEGIN
+     UPDATE uploaders SET videos = videos + 1 WHERE id = new.uploader;
+     UPDATE uploaders SET videos = videos - 1 WHERE id = old.uploader;
+     DELETE FROM uploaders WHERE id = old.uploader AND videos = 0;
    END;
    -- The files of this pod's own videos.
    CREATE TABLE local_videos (
@@ -101,6 +145,43 @@ export const MIGRATIONS: readonly string[] = [
      width INTEGER,
      height INTEGER
    );`,
+  // 3: transcoded renditions of videos (own and friends'), and the durable transcoding queue
+  `CREATE TABLE video_files (
+     video TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+     resolution INTEGER NOT NULL,
+     info_hash BLOB NOT NULL,
+     ext TEXT NOT NULL,
+     size INTEGER NOT NULL,
+     PRIMARY KEY (video, resolution)
+   ) WITHOUT ROWID;
+   CREATE TABLE transcode_jobs (
+     id INTEGER PRIMARY KEY,
+     video TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+     resolution INTEGER NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+     progress REAL NOT NULL DEFAULT 0,
+     error TEXT,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     UNIQUE (video, resolution)
+   );
+   CREATE INDEX transcode_jobs_state ON transcode_jobs(state, id);`,
+  // 4: details of videos (src/videos/details.ts): own videos' full description, tags, license,
+  // language and views; and the copies of friends' videos' details, each with when it was fetched
+  `CREATE TABLE video_details (
+     video TEXT PRIMARY KEY REFERENCES videos(id) ON DELETE CASCADE,
+     description TEXT,
+     tags TEXT,
+     license TEXT,
+     language TEXT,
+     views INTEGER NOT NULL DEFAULT 0,
+     updated_at INTEGER
+   ) WITHOUT ROWID;
+   CREATE TABLE details_cache (
+     video TEXT PRIMARY KEY REFERENCES videos(id) ON DELETE CASCADE,
+     data TEXT NOT NULL,
+     fetched_at INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
 ]
 
 /** The schema version this build of seedpod writes. */

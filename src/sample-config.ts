@@ -44,6 +44,11 @@ trustProxy = false
 # each start (the tracker tells peers which). Fix it to open it in a firewall.
 torrentPort = 0
 
+# How long the details of a friend's video (full description, tags, license, views), fetched
+# from its origin pod, are served from this pod's cache before the origin is asked again, in
+# seconds; 0 asks every time. While the origin is down the cached copy is served anyway.
+detailsTtlSeconds = 3600
+
 [log]
 level = "info"     # debug, info, warn, error
 format = "auto"    # auto (pretty on a terminal, JSON lines otherwise), pretty, json
@@ -54,6 +59,13 @@ format = "auto"    # auto (pretty on a terminal, JSON lines otherwise), pretty, 
 baseMs = 2000
 factor = 3
 retries = 10
+
+# Each upload is also transcoded to these heights (H.264/AAC MP4), never above the source's,
+# one ffmpeg job at a time by default. Viewers pick the one that fits their screen.
+[transcoding]
+enabled = true
+concurrency = 1
+resolutions = [240, 480, 720]
 
 # Queued messages for a friend go in batches of at most this many per request.
 [delivery]

@@ -49,6 +49,7 @@ export async function startPod(config: Config, log: Logger): Promise<RunningPod>
     friendPorts: friends.ports,
     tracker: { tracker, allowed },
     seeder: { files: () => videos.localFiles(), port: config.torrentPort, log },
+    transcoder: videos.transcoderInput(log),
   })
   videos.attach(actors)
   const pod: Pod = {

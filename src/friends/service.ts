@@ -13,6 +13,7 @@ import { CURRENT_VERSION, open, openReply, seal, type Message, type Payload, typ
 import { fingerprintOf, importPeerKey, type Identity } from '../crypto/identity'
 import type { Logger } from '../log'
 import { isVideo, movePod, removeVideo, removeVideosOf, upsertVideo, videosOf, type Video } from '../videos/model'
+import { saveRenditions } from '../videos/renditions'
 import { chooseFriends, type ListedPod } from './choose'
 import { FriendStore, type Friend } from './store'
 
@@ -319,7 +320,9 @@ export class Friends {
         if (!url) return { ok: false, error: 'not_a_friend' }
         if (!isVideo(m.data)) return { ok: false, error: 'invalid_video' }
         if (m.data.podFingerprint !== sender) return { ok: false, error: 'not_origin' }
-        return { ok: upsertVideo(this.db, m.data, url, now) }
+        const ok = upsertVideo(this.db, m.data, url, now)
+        if (ok && m.data.files) saveRenditions(this.db, m.data.id, m.data.files)
+        return { ok }
       }
       case 'video.remove': {
         const id = (m.data as { id?: unknown })?.id
@@ -403,7 +406,7 @@ export class Friends {
       const now = this.now()
       this.db.transaction(() => {
         this.store.upsert(info, this.config.score.initial, now)
-        for (const v of videos) upsertVideo(this.db, v, info.url, now)
+        for (const v of videos) if (upsertVideo(this.db, v, info.url, now) && v.files) saveRenditions(this.db, v.id, v.files)
       }).immediate()
       if (!existed) {
         this.startActor(this.store.get(info.fingerprint)!)

@@ -11,7 +11,7 @@ import { writeSecretFile } from '../crypto/identity'
 import { serveFile } from '../media/webseed'
 import { searchVideos, VideoQuery } from '../videos/search'
 import { receiveUpload } from '../videos/upload'
-import { optionalUser, requireUser } from './auth'
+import { optionalUser, requireAdmin, requireUser } from './auth'
 import { ApiError, errorResponse } from './errors'
 
 /** Body of `PATCH`/`PUT /api/v1/videos/:id`. */
@@ -22,7 +22,8 @@ export const VideoEdit = t.Object({
 export type VideoEdit = typeof VideoEdit.static
 
 const THUMBNAIL_MAX_BYTES = 2 * 1024 * 1024
-const FILE = /^([A-Za-z0-9_-]{1,64})\.([a-z0-9]{1,5})$/
+/** `<id>.<ext>` (an original) or `<id>.<height>.mp4` (a rendition). */
+const FILE = /^([A-Za-z0-9_-]{1,64})(?:\.(\d{2,5}))?\.([a-z0-9]{1,5})$/
 const TORRENT = /^([0-9a-f]{40})\.torrent$/
 
 /** Index and upload routes under `/api/v1/videos`. */
@@ -52,6 +53,11 @@ export const videoRoutes = (pod: Pod) =>
     )
     .patch('/:id', async ({ request, params, body }) => pod.videos.update(params.id, await requireUser(pod, request), body), { body: VideoEdit })
     .put('/:id', async ({ request, params, body }) => pod.videos.update(params.id, await requireUser(pod, request), body), { body: VideoEdit })
+    .post('/:id/transcode', async ({ request, params }) => ({ jobs: pod.videos.transcode(params.id, await requireUser(pod, request)) }))
+    .get('/transcoding/jobs', async ({ request }) => {
+      await requireAdmin(pod, request)
+      return { jobs: pod.videos.jobs() }
+    })
     .delete('/:id', async ({ request, params, set }) => {
       pod.videos.remove(params.id, await requireUser(pod, request))
       set.status = 204
@@ -75,21 +81,19 @@ async function cacheRemoteThumbnail(pod: Pod, id: string, path: string): Promise
   }
 }
 
+/** Serves an own video's file (original or rendition) as a web seed: byte ranges, CORS. */
+function serveWebseed(pod: Pod, request: Request, name: string): Response {
+  const m = FILE.exec(name)
+  const file = m ? pod.videos.localFile(m[1]!, m[2] ? Number(m[2]) : null) : undefined
+  if (!file || !file.path.endsWith(`.${m![3]}`)) return errorResponse(404, 'not_found', `no video file ${name} on this pod`)
+  return serveFile(request, file.path, { contentType: file.mime, cacheControl: 'public, max-age=31536000, immutable' })
+}
+
 /** `/static/webseed/:file`, `/static/torrents/:infoHash.torrent`, `/static/thumbnails/:id.jpg`. */
 export const staticRoutes = (pod: Pod) =>
   new Elysia({ name: 'static', prefix: '/static', seed: pod.identity.fingerprint })
-    .get('/webseed/:file', ({ request, params }) => {
-      const m = FILE.exec(params.file)
-      const file = m ? pod.videos.localFile(m[1]!) : undefined
-      if (!file || !file.path.endsWith(`.${m![2]}`)) return errorResponse(404, 'not_found', `no video file ${params.file} on this pod`)
-      return serveFile(request, file.path, { contentType: file.mime, cacheControl: 'public, max-age=31536000, immutable' })
-    })
-    .head('/webseed/:file', ({ request, params }) => {
-      const m = FILE.exec(params.file)
-      const file = m ? pod.videos.localFile(m[1]!) : undefined
-      if (!file) return errorResponse(404, 'not_found', `no video file ${params.file} on this pod`)
-      return serveFile(request, file.path, { contentType: file.mime, cacheControl: 'public, max-age=31536000, immutable' })
-    })
+    .get('/webseed/:file', ({ request, params }) => serveWebseed(pod, request, params.file))
+    .head('/webseed/:file', ({ request, params }) => serveWebseed(pod, request, params.file))
     .get('/torrents/:file', ({ request, params }) => {
       const m = TORRENT.exec(params.file)
       const path = m ? pod.videos.files.torrent(m[1]!) : undefined

@@ -10,6 +10,7 @@
 import type { Database } from 'bun:sqlite'
 import { Value } from '@sinclair/typebox/value'
 import { t } from 'elysia'
+import { RenditionIn, renditionsOf } from './renditions'
 
 /** A video as the API and the protocol carry it. */
 export const Video = t.Object({
@@ -28,6 +29,8 @@ export const Video = t.Object({
   size: t.Union([t.Integer({ minimum: 0 }), t.Null()]),
   createdAt: t.String({ maxLength: 40 }),
   updatedAt: t.Optional(t.String({ maxLength: 40 })),
+  /** Transcoded renditions (the original is the video itself). */
+  files: t.Optional(t.Array(RenditionIn, { maxItems: 16 })),
 })
 export type Video = typeof Video.static
 
@@ -138,11 +141,11 @@ export function removeVideosOf(db: Database, podFingerprint: string): number {
   return db.query('DELETE FROM videos WHERE pod = (SELECT id FROM pods WHERE fingerprint = ?)').run(podFingerprint).changes
 }
 
-/** Every video whose origin is the given pod, oldest first. */
+/** Every video whose origin is the given pod, oldest first, with its renditions (what a new friend is sent). */
 export function videosOf(db: Database, podFingerprint: string): Video[] {
   return (
     db.query(`SELECT ${VIDEO_COLUMNS} FROM videos v JOIN pods p ON p.id = v.pod WHERE p.fingerprint = ? ORDER BY v.created_at, v.id`).all(podFingerprint) as VideoRow[]
-  ).map((r) => videoOfRow(r))
+  ).map((r) => ({ ...videoOfRow(r), files: renditionsOf(db, r.id) }))
 }
 
 /** One row of the index by id. */

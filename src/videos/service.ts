@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import type { AnyActorRef } from 'xstate'
 import type { SeederEvent } from '../../actors/seeder'
 import type { TrackerEvent } from '../../actors/tracker'
+import type { TranscoderActorInput, TranscoderEvent } from '../../actors/transcoder'
 import type { User } from '../accounts'
 import type { Config } from '../config'
 import { writeSecretFile } from '../crypto/identity'
@@ -22,10 +23,14 @@ import { makeTorrent } from '../media/torrent'
 import type { VideoFiles } from './files'
 import { removeVideo, upsertVideo, VIDEO_COLUMNS, videoOfRow, videoRowById, videoUrls, type Video, type VideoRow } from './model'
 import type { ReceivedUpload } from './upload'
+import { renditionFileName, renditionsOf, renditionUrls, saveRenditions, type Rendition } from './renditions'
+import { targetResolutions, TranscodeQueue, type TranscodeJob } from './transcoding'
 
-/** An own video's file, as the seeder and the web seed need it. */
+/** An own video's file (the original, or a rendition), as the seeder and the web seed need it. */
 export interface LocalFile {
   id: string
+  /** Height of a rendition; null for the original upload. */
+  resolution: number | null
   infoHash: string
   path: string
   torrentPath: string
@@ -75,7 +80,11 @@ export class Videos {
     readonly files: VideoFiles,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.queue = new TranscodeQueue(db, now)
+  }
+
+  private readonly queue: TranscodeQueue
 
   /**
    * Removes cached thumbnails of videos that left the index (a friend removed them, or the
@@ -99,7 +108,7 @@ export class Videos {
     this.actors = actors
   }
 
-  private tell(id: 'seeder' | 'tracker', event: SeederEvent | TrackerEvent): void {
+  private tell(id: 'seeder' | 'tracker' | 'transcoder', event: SeederEvent | TrackerEvent | TranscoderEvent): void {
     this.actors?.system.get(id)?.send(event)
   }
 
@@ -124,31 +133,115 @@ export class Videos {
     return removed
   }
 
-  /** A video of the index as this pod's readers see it (thumbnails through this pod). */
-  get(id: string): Video | undefined {
+  /**
+   * A video of the index as this pod's readers see it: thumbnails through this pod, its
+   * renditions, and for an own video the state of its transcoding jobs.
+   */
+  get(id: string): (Video & { files: Rendition[]; transcoding?: TranscodeJob[] }) | undefined {
     const row = videoRowById(this.db, id)
-    return row ? videoOfRow(row, this.config.url) : undefined
+    if (!row) return undefined
+    const video = videoOfRow(row, this.config.url)
+    const files = renditionsOf(this.db, id).map((f) => ({ ...f, ...renditionUrls(row.pod_url, id, f.resolution, f.infoHash, row.name) }))
+    const jobs = row.pod_fingerprint === this.fingerprint ? this.queue.of(id) : []
+    return jobs.length ? { ...video, files, transcoding: jobs } : { ...video, files }
   }
 
-  /** Every own video's file (for the seeder and the tracker at start). */
+  private static readonly LOCAL = `SELECT ${VIDEO_COLUMNS}, l.mime FROM local_videos l JOIN videos v ON v.id = l.video JOIN pods p ON p.id = v.pod`
+
+  /** Every own video's files, originals and renditions (for the seeder and the tracker at start). */
   localFiles(): LocalFile[] {
-    const rows = this.db
-      .query(`SELECT ${VIDEO_COLUMNS}, l.mime FROM local_videos l JOIN videos v ON v.id = l.video JOIN pods p ON p.id = v.pod ORDER BY v.seq`)
-      .all() as (VideoRow & { mime: string })[]
-    return rows.map((r) => this.fileOf(r, r.mime))
+    const originals = (this.db.query(`${Videos.LOCAL} ORDER BY v.seq`).all() as (VideoRow & { mime: string })[]).map((r) => this.fileOf(r, r.mime))
+    const renditions = this.db
+      .query('SELECT f.video, f.resolution, f.info_hash FROM video_files f JOIN local_videos l ON l.video = f.video ORDER BY f.video, f.resolution')
+      .all() as { video: string; resolution: number; info_hash: Uint8Array }[]
+    return [...originals, ...renditions.map((r) => this.renditionFile(r.video, r.resolution, Buffer.from(r.info_hash).toString('hex')))]
   }
 
-  /** The file of an own video, or undefined for a remote or unknown id. */
-  localFile(id: string): LocalFile | undefined {
-    const row = this.db.query(`SELECT ${VIDEO_COLUMNS}, l.mime FROM local_videos l JOIN videos v ON v.id = l.video JOIN pods p ON p.id = v.pod WHERE v.id = ?`).get(id) as
-      | (VideoRow & { mime: string })
-      | null
+  /** One file of an own video (the original, or the rendition of `resolution`); undefined for remote or unknown ones. */
+  localFile(id: string, resolution: number | null = null): LocalFile | undefined {
+    if (resolution !== null) {
+      const r = this.db.query('SELECT f.info_hash FROM video_files f JOIN local_videos l ON l.video = f.video WHERE f.video = ? AND f.resolution = ?').get(id, resolution) as {
+        info_hash: Uint8Array
+      } | null
+      return r ? this.renditionFile(id, resolution, Buffer.from(r.info_hash).toString('hex')) : undefined
+    }
+    const row = this.db.query(`${Videos.LOCAL} WHERE v.id = ?`).get(id) as (VideoRow & { mime: string }) | null
     return row ? this.fileOf(row, row.mime) : undefined
   }
 
   private fileOf(r: VideoRow, mime: string): LocalFile {
     const infoHash = Buffer.from(r.info_hash).toString('hex')
-    return { id: r.id, infoHash, path: this.files.video(r.id, r.ext), torrentPath: this.files.torrent(infoHash), mime }
+    return { id: r.id, resolution: null, infoHash, path: this.files.video(r.id, r.ext), torrentPath: this.files.torrent(infoHash), mime }
+  }
+
+  private renditionFile(id: string, resolution: number, infoHash: string): LocalFile {
+    return { id, resolution, infoHash, path: join(this.files.videos, renditionFileName(id, resolution)), torrentPath: this.files.torrent(infoHash), mime: 'video/mp4' }
+  }
+
+  /**
+   * Queues (again) the renditions of an own video that are missing or failed (owner or
+   * admin); returns its jobs. Transcoding off: 409.
+   */
+  transcode(id: string, user: User): TranscodeJob[] {
+    this.mustOwn(id, user)
+    if (!this.config.transcoding.enabled) throw new ApiError(409, 'transcoding_disabled', 'transcoding is off on this pod (transcoding.enabled = false)')
+    const height = (this.db.query('SELECT height FROM local_videos WHERE video = ?').get(id) as { height: number | null }).height ?? 0
+    this.db.transaction(() => {
+      this.db.query("DELETE FROM transcode_jobs WHERE video = ? AND state = 'failed'").run(id)
+      const have = new Set(renditionsOf(this.db, id).map((f) => f.resolution))
+      this.queue.enqueue(id, targetResolutions(this.config.transcoding.resolutions, height).filter((r) => !have.has(r)))
+    }).immediate()
+    this.tell('transcoder', { type: 'transcoder.job.added' })
+    return this.queue.of(id)
+  }
+
+  /** Transcoding jobs, unfinished first (admin page). */
+  jobs(): TranscodeJob[] {
+    return this.queue.list()
+  }
+
+  /** What the transcoder actor runs on. */
+  transcoderInput(log: Logger): TranscoderActorInput {
+    return {
+      queue: this.queue,
+      concurrency: this.config.transcoding.concurrency,
+      source: (video) => {
+        const file = this.localFile(video)
+        const row = file && (this.db.query('SELECT duration FROM videos WHERE id = ?').get(video) as { duration: number | null })
+        return file ? { path: file.path, duration: row?.duration ?? 0 } : undefined
+      },
+      tempPath: () => this.files.temp('.mp4'),
+      finish: (job, output) => this.addRendition(job, output),
+      log,
+    }
+  }
+
+  /** Stores a finished rendition: torrent, file, row, job done, and `video.update` to friends. */
+  private async addRendition(job: TranscodeJob, output: string): Promise<void> {
+    const video = this.get(job.video)
+    if (!video) throw new Error('the video was deleted while it was transcoded')
+    const urls = renditionUrls(this.config.url, job.video, job.resolution, '0'.repeat(40), video.name)
+    const torrent = await makeTorrent({ file: output, name: renditionFileName(job.video, job.resolution), announce: videoUrls(this.config.url, job.video, '0'.repeat(40), 'mp4', video.name).trackers, urlList: [urls.webseedUrl] })
+    const file = this.renditionFile(job.video, job.resolution, torrent.infoHash)
+    renameSync(output, file.path)
+    writeSecretFile(file.torrentPath, torrent.torrent)
+    try {
+      this.db.transaction(() => {
+        // The video (and with it the job) may have been deleted while ffmpeg ran.
+        if (!this.queue.exists(job.id)) throw new Error('the video was deleted while it was transcoded')
+        const files = [...renditionsOf(this.db, job.video).filter((f) => f.resolution !== job.resolution), { resolution: job.resolution, infoHash: torrent.infoHash, size: torrent.length }]
+        saveRenditions(this.db, job.video, files.sort((a, b) => a.resolution - b.resolution))
+        this.queue.done(job.id)
+        this.friends.enqueue([{ type: 'video.update', data: this.get(job.video)! }])
+      }).immediate()
+    } catch (e) {
+      rmSync(file.path, { force: true })
+      rmSync(file.torrentPath, { force: true })
+      throw e
+    }
+    this.friends.wake()
+    this.tell('tracker', { type: 'tracker.video.added', infoHash: file.infoHash })
+    this.tell('seeder', { type: 'seeder.video.added', file })
   }
 
   /**
@@ -222,9 +315,11 @@ export class Videos {
       this.db.transaction(() => {
         upsertVideo(this.db, video, this.config.url, now)
         this.db.query('INSERT INTO local_videos (video, owner, mime, width, height) VALUES (?, ?, ?, ?, ?)').run(id, user.id, v.mime, v.width, v.height)
+        if (this.config.transcoding.enabled) this.queue.enqueue(id, targetResolutions(this.config.transcoding.resolutions, v.height))
         this.friends.enqueue([{ type: 'video.add', data: this.get(id)! }])
       }).immediate()
       this.friends.wake()
+      this.tell('transcoder', { type: 'transcoder.job.added' })
       const file = this.localFile(id)!
       this.tell('tracker', { type: 'tracker.video.added', infoHash: file.infoHash })
       this.tell('seeder', { type: 'seeder.video.added', file })
@@ -247,11 +342,15 @@ export class Videos {
 
   /** Deletes an own video (owner or admin): files, torrent, row; friends are told. */
   remove(id: string, user: User): void {
-    const file = this.mustOwn(id, user)
+    this.mustOwn(id, user)
+    const files = this.localFiles().filter((f) => f.id === id)
     this.unpublish(id)
-    for (const path of [file.path, file.torrentPath, this.files.thumbnail(id)]) rmSync(path, { force: true })
-    this.tell('seeder', { type: 'seeder.video.removed', infoHash: file.infoHash })
-    this.tell('tracker', { type: 'tracker.video.removed', infoHash: file.infoHash })
+    rmSync(this.files.thumbnail(id), { force: true })
+    for (const file of files) {
+      for (const path of [file.path, file.torrentPath]) rmSync(path, { force: true })
+      this.tell('seeder', { type: 'seeder.video.removed', infoHash: file.infoHash })
+      this.tell('tracker', { type: 'tracker.video.removed', infoHash: file.infoHash })
+    }
     this.log.info('video.deleted', { id, by: user.username })
   }
 

@@ -1,0 +1,125 @@
+/**
+ * Transcoding: the durable job queue (one row per video and height, in SQLite, so a restart
+ * resumes what was queued or running) and the ffmpeg command each job runs.
+ */
+import type { Database } from 'bun:sqlite'
+
+/** A job as the API shows it. */
+export interface TranscodeJob {
+  id: number
+  video: string
+  resolution: number
+  state: 'queued' | 'running' | 'done' | 'failed'
+  /** 0 to 1. */
+  progress: number
+  error: string | null
+  createdAt: string
+  updatedAt: string
+}
+
+interface JobRow {
+  id: number
+  video: string
+  resolution: number
+  state: TranscodeJob['state']
+  progress: number
+  error: string | null
+  created_at: number
+  updated_at: number
+}
+
+const toJob = (r: JobRow): TranscodeJob => ({
+  id: r.id,
+  video: r.video,
+  resolution: r.resolution,
+  state: r.state,
+  progress: r.progress,
+  error: r.error,
+  createdAt: new Date(r.created_at).toISOString(),
+  updatedAt: new Date(r.updated_at).toISOString(),
+})
+
+/** The heights to make of a source: the configured ones below the source's own height. */
+export function targetResolutions(configured: readonly number[], sourceHeight: number): number[] {
+  return configured.filter((h) => h < sourceHeight)
+}
+
+/**
+ * The ffmpeg command of one job: H.264/AAC MP4 with its index first (streamable), scaled to
+ * `height` keeping the aspect (even width), progress as key=value lines on stdout.
+ */
+export function transcodeArgs(input: string, output: string, height: number): string[] {
+  return [
+    'ffmpeg', '-hide_banner', '-nostdin', '-v', 'error', '-y',
+    '-i', input,
+    '-map', '0:v:0', '-map', '0:a:0?',
+    '-vf', `scale=-2:${height}`,
+    '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p',
+    '-c:a', 'aac', '-b:a', '128k',
+    '-movflags', '+faststart',
+    '-progress', 'pipe:1', '-nostats',
+    output,
+  ]
+}
+
+/** The durable queue of transcoding jobs. */
+export class TranscodeQueue {
+  constructor(
+    private readonly db: Database,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Queues jobs for a video (call inside the transaction that stores the video). */
+  enqueue(video: string, resolutions: readonly number[]): void {
+    const insert = this.db.query("INSERT OR IGNORE INTO transcode_jobs (video, resolution, state, created_at, updated_at) VALUES (?, ?, 'queued', ?, ?)")
+    for (const r of resolutions) insert.run(video, r, this.now(), this.now())
+  }
+
+  /** Puts jobs that were running when the pod stopped back in the queue. */
+  resume(): number {
+    return this.db.query("UPDATE transcode_jobs SET state = 'queued', progress = 0, updated_at = ? WHERE state = 'running'").run(this.now()).changes
+  }
+
+  /** Takes the oldest queued job, marking it running; undefined when none is queued. */
+  claim(): TranscodeJob | undefined {
+    const row = this.db
+      .query(
+        `UPDATE transcode_jobs SET state = 'running', progress = 0, updated_at = ?1
+         WHERE id = (SELECT id FROM transcode_jobs WHERE state = 'queued' ORDER BY id LIMIT 1) RETURNING *`,
+      )
+      .get(this.now()) as JobRow | null
+    return row ? toJob(row) : undefined
+  }
+
+  progress(id: number, progress: number): void {
+    this.db.query("UPDATE transcode_jobs SET progress = ?, updated_at = ? WHERE id = ? AND state = 'running'").run(progress, this.now(), id)
+  }
+
+  /** Marks a job done (inside the transaction that stores its rendition). */
+  done(id: number): void {
+    this.db.query("UPDATE transcode_jobs SET state = 'done', progress = 1, error = NULL, updated_at = ? WHERE id = ?").run(this.now(), id)
+  }
+
+  fail(id: number, error: string): void {
+    this.db.query("UPDATE transcode_jobs SET state = 'failed', error = ?, updated_at = ? WHERE id = ?").run(error, this.now(), id)
+  }
+
+  /** Whether a job still exists (its video may have been deleted while it ran). */
+  exists(id: number): boolean {
+    return this.db.query('SELECT 1 FROM transcode_jobs WHERE id = ?').get(id) !== null
+  }
+
+  /** The jobs of one video. */
+  of(video: string): TranscodeJob[] {
+    return (this.db.query('SELECT * FROM transcode_jobs WHERE video = ? ORDER BY resolution').all(video) as JobRow[]).map(toJob)
+  }
+
+  /** Recent jobs, unfinished first (for the admin page). */
+  list(limit = 100): TranscodeJob[] {
+    return (
+      this.db
+        .query("SELECT * FROM transcode_jobs ORDER BY CASE state WHEN 'running' THEN 0 WHEN 'queued' THEN 1 WHEN 'failed' THEN 2 ELSE 3 END, id DESC LIMIT ?")
+        .all(limit) as JobRow[]
+    ).map(toJob)
+  }
+}
