@@ -42,7 +42,7 @@ describe('transcoding', () => {
     expect(uploaded.transcoding!.map((j) => j.resolution)).toEqual([240, 480])
     const done = await until(async () => {
       const v = await getVideo(a.base, uploaded.id)
-      return v.transcoding!.every((j) => j.state === 'done') && v
+      return v.transcoding!.every((j) => j.state === 'done') ? v : undefined
     }, 60_000, 'renditions')
     expect(done.transcoding!.map((j) => j.progress)).toEqual([1, 1])
     expect(done.files.map((f) => f.resolution)).toEqual([240, 480])
@@ -68,7 +68,7 @@ describe('transcoding', () => {
     // The friend learned the renditions through video.update.
     const atFriend = await until(async () => {
       const v = await getVideo(b.base, uploaded.id)
-      return v.files?.length === 2 && v
+      return v.files?.length === 2 ? v : undefined
     }, 3000, 'renditions at the friend')
     expect(atFriend.files.map((f) => f.webseedUrl)).toEqual(done.files.map((f) => f.webseedUrl))
     // The admin's list of jobs.
@@ -125,7 +125,7 @@ test('a pod killed with SIGKILL in the middle of a job finishes it after a resta
     pod = await spawn()
     const done = await until(async () => {
       const v = await getVideo(base, video.id)
-      return v.transcoding?.[0]?.state === 'done' && v
+      return v.transcoding?.[0]?.state === 'done' ? v : undefined
     }, 90_000, 'job finished after restart')
     expect(done.files.map((f) => f.resolution)).toEqual([240])
     expect(await ffprobeHeight(join(dataDir, 'videos', `${video.id}.240.mp4`))).toBe(240)
