@@ -16,7 +16,7 @@ import { BUN, Child, childEnv, CLI, ROOT, tempDir } from './helpers/pods'
 import { freePort } from './helpers/ports'
 import { uploadVideo, userToken } from './helpers/videos'
 
-type Full = Video & { files: Rendition[]; transcoding?: TranscodeJob[] }
+type Full = Omit<Video, 'files'> & { files: Rendition[]; transcoding?: TranscodeJob[] }
 
 let hd: string
 
