@@ -2,7 +2,7 @@
  * Accounts over HTTP, on real pods in this process: registration, login tokens, who am I,
  * wrong credentials, login rate limits, and routes for admins only.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { join } from 'node:path'
 import { Accounts } from '../src/accounts'
 import { loadOrCreateSecret } from '../src/crypto/identity'
@@ -10,6 +10,8 @@ import { openDatabase } from '../src/db'
 import { removeTempDirs, startTestPod, tempDir, testConfig, type TestPod } from './helpers/pods'
 
 afterAll(removeTempDirs)
+// Real processes on a shared machine: far more than they need, never a timing assertion.
+setDefaultTimeout(60_000)
 
 const PASSWORD = 'correct horse battery'
 
@@ -43,7 +45,7 @@ beforeAll(async () => {
   // Accounts the tests below log in to (argon2 takes a while: make them at once).
   const made = await Promise.all(['frank', 'grace', 'ivan', 'judy', 'kate', 'lena'].map((name) => register(name)))
   expect(made.map((m) => m.status)).toEqual(made.map(() => 201))
-})
+}, 60_000)
 afterAll(async () => {
   await pod?.stop()
   await closedPod?.stop()
@@ -208,7 +210,7 @@ describe('admin-only routes', () => {
     expect('code' in made).toBe(false)
     adminToken = (await login('root', PASSWORD, '198.51.100.200')).body.accessToken
     userToken = (await login('lena', PASSWORD, '198.51.100.201')).body.accessToken
-  })
+  }, 60_000)
 
   test('a user is refused with 403', async () => {
     const { status, body } = await call('GET', '/api/v1/users', { token: userToken })

@@ -2,7 +2,7 @@
  * The `seedpod` command as a user runs it (`bun src/cli.ts ...` child processes): usage
  * errors, init, user add, systemd-unit, and how serve takes its settings and logs.
  */
-import { afterAll, describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pkg from '../package.json'
@@ -11,6 +11,8 @@ import { childEnv, listTree, logLines, removeTempDirs, runCli, spawnCli, tempDir
 import { freePort } from './helpers/ports'
 
 afterAll(removeTempDirs)
+// Real processes on a shared machine: far more than they need, never a timing assertion.
+setDefaultTimeout(60_000)
 
 const PASSWORD = 'correct horse battery'
 
@@ -124,6 +126,15 @@ describe('seedpod user add', () => {
         ['root', 'admin'],
         ['bob', 'user'],
       ])
+      // While the pod runs, too: the new account can log in at once.
+      const late = await runCli(['user', 'add', 'carol', '--password-stdin'], { cwd: dir, stdin: 'late arrival passphrase' })
+      expect(late.code).toBe(0)
+      const carol = await fetch(`${base}/api/v1/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'carol', password: 'late arrival passphrase' }),
+      })
+      expect(carol.status).toBe(200)
     } finally {
       child.proc.kill('SIGTERM')
       expect(await child.exit()).toBe(0)

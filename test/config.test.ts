@@ -2,7 +2,7 @@
  * Configuration: defaults, the file < environment < flags order, validation, freezing, and
  * what `seedpod serve` does with a bad configuration (message, exit 78, nothing created).
  */
-import { afterAll, describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { ConfigError, configKeys, envName, fileLayer, loadConfig, resolveConfig } from '../src/config'
@@ -10,6 +10,8 @@ import { sampleConfig } from '../src/sample-config'
 import { childEnv, listTree, removeTempDirs, runCli, tempDir } from './helpers/pods'
 
 afterAll(removeTempDirs)
+// Real processes on a shared machine: far more than they need, never a timing assertion.
+setDefaultTimeout(60_000)
 
 /** The problems a ConfigError lists, or fails the test if the config is accepted. */
 function problemsOf(fn: () => unknown): string[] {

@@ -3,12 +3,14 @@
  * schema version to the current one.
  */
 import { Database } from 'bun:sqlite'
-import { afterAll, describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { join } from 'node:path'
 import { DatabaseVersionError, MIGRATIONS, openDatabase, SCHEMA_VERSION, schemaVersion } from '../src/db'
 import { removeTempDirs, tempDir } from './helpers/pods'
 
 afterAll(removeTempDirs)
+// Real processes on a shared machine: far more than they need, never a timing assertion.
+setDefaultTimeout(60_000)
 
 /** The schema as SQLite stores it: every table, index and trigger with its SQL. */
 function schemaOf(db: Database): { type: string; name: string; sql: string | null }[] {

@@ -4,7 +4,7 @@
  * tests may make a mount namespace (root, `unshare`), the checkout itself (its node_modules
  * included) is hidden from the executable too, as on a server that never had it.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { chmodSync, copyFileSync, existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import pkg from '../package.json'
@@ -12,6 +12,8 @@ import { BUN, Child, listTree, logLines, removeTempDirs, ROOT, tempDir, waitForP
 import { freePort } from './helpers/ports'
 
 afterAll(removeTempDirs)
+// Real processes on a shared machine: far more than they need, never a timing assertion.
+setDefaultTimeout(60_000)
 
 /** A PATH with the usual system folders and not Bun's. */
 const BARE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'

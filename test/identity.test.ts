@@ -2,7 +2,7 @@
  * The pod's identity: made on first start, kept across restarts, and never silently
  * replaced when the key on disk is damaged.
  */
-import { afterAll, describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { createHash, generateKeyPairSync } from 'node:crypto'
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -10,6 +10,8 @@ import { childEnv, listTree, removeTempDirs, runCli, spawnCli, tempDir, waitForP
 import { freePort } from './helpers/ports'
 
 afterAll(removeTempDirs)
+// Real processes on a shared machine: far more than they need, never a timing assertion.
+setDefaultTimeout(60_000)
 
 /** RFC 7638 thumbprint of an RSA public JWK, computed here from the RFC's rules. */
 function thumbprint(jwk: { e: string; n: string }): string {

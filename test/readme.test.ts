@@ -1,9 +1,12 @@
 /** README.md stays true to the code: its first lines, every configuration key, the usage. */
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { configKeys } from '../src/config'
 import { ROOT, runCli } from './helpers/pods'
+
+// Real processes on a shared machine: far more than they need, never a timing assertion.
+setDefaultTimeout(60_000)
 
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
 

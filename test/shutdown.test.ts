@@ -3,13 +3,15 @@
  * database cleanly and exits 0 (the CLI exits 1 if that takes more than 4.5 s, so exit 0
  * also means "in time").
  */
-import { afterAll, describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { childEnv, logLines, removeTempDirs, spawnCli, tempDir, waitForPod } from './helpers/pods'
 import { freePort } from './helpers/ports'
 
 afterAll(removeTempDirs)
+// Real processes on a shared machine: far more than they need, never a timing assertion.
+setDefaultTimeout(60_000)
 
 async function startServe(env: Record<string, string> = {}) {
   const dir = tempDir()
