@@ -1,8 +1,10 @@
 /**
- * The seeder actor: owns the pod's server-side WebTorrent client, which seeds every own
- * video over TCP so that any BitTorrent client can fetch it (browsers use the web seed and
- * each other). Torrents are re-added from their stored .torrent files without re-hashing
- * the videos, in the background after start, so a restart costs little per video.
+ * The seeder actor: owns the pod's server-side WebTorrent client, which seeds own videos
+ * over TCP so that any BitTorrent client can fetch them (browsers use the web seed and each
+ * other). Seeding is on demand: a restarted pod serves its web seeds at once and seeds a
+ * video over TCP only once someone asks for it (a tracker announce, a watch page) or right
+ * after its upload, so restart cost does not grow with the number of videos. A torrent is
+ * added from its stored .torrent file without re-hashing the video.
  */
 import { readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
@@ -11,45 +13,53 @@ import { fromCallback } from 'xstate'
 import type { Logger } from '../src/log'
 import type { LocalFile } from '../src/videos/service'
 
-export type SeederEvent = { type: 'seeder.video.added'; file: LocalFile } | { type: 'seeder.video.removed'; infoHash: string }
+export type SeederEvent =
+  /** A new own file: seed it now (it is about to be watched). */
+  | { type: 'seeder.video.added'; file: LocalFile }
+  /** Someone asked for this info hash: seed it if it is an own file not seeded yet. */
+  | { type: 'seeder.video.wanted'; infoHash: string }
+  | { type: 'seeder.video.removed'; infoHash: string }
 
 export interface SeederActorInput {
-  /** The own videos to seed at start. */
-  files: () => LocalFile[]
+  /** The own file with this info hash, if any. */
+  find: (infoHash: string) => LocalFile | undefined
   /** TCP port for BitTorrent peers (0: any free port). */
   port: number
   log: Logger
 }
 
-/** Seeds own videos over TCP; destroys the client on stop. */
+/** Seeds own videos over TCP on demand; destroys the client on stop. */
 export const seederLogic = fromCallback<SeederEvent, SeederActorInput>(({ input, receive }) => {
-  const client = new WebTorrent({ dht: false, lsd: false, utp: false, natUpnp: false, natPmp: false, webSeeds: false, torrentPort: input.port })
-  client.on('error', (e: Error) => input.log.error('seeder.error', { error: e }))
-  let stopped = false
+  // Created at the first video to seed: an idle pod does not pay for a BitTorrent client.
+  let client: WebTorrent | undefined
+  const seeding = new Set<string>()
   const add = (file: LocalFile) => {
-    if (stopped || client.torrents.some((t) => t.infoHash === file.infoHash)) return
+    if (seeding.has(file.infoHash)) return
+    seeding.add(file.infoHash)
+    client ??= new WebTorrent({ dht: false, lsd: false, utp: false, natUpnp: false, natPmp: false, webSeeds: false, torrentPort: input.port }).on('error', (e: Error) =>
+      input.log.error('seeder.error', { error: e }),
+    )
     try {
       // skipVerify: the file is the one this pod hashed at upload; do not read it all again.
-      client.add(readFileSync(file.torrentPath), { path: dirname(file.path), skipVerify: true }, (t) =>
-        input.log.debug('seeder.seeding', { infoHash: t.infoHash }),
-      )
+      client.add(readFileSync(file.torrentPath), { path: dirname(file.path), skipVerify: true }, (t) => input.log.debug('seeder.seeding', { infoHash: t.infoHash }))
     } catch (e) {
+      seeding.delete(file.infoHash)
       input.log.error('seeder.add.failed', { infoHash: file.infoHash, error: e as Error })
     }
   }
-  // Start seeding after the pod answers requests, a few torrents at a time.
-  const queue = input.files()
-  const drain = () => {
-    for (const f of queue.splice(0, 20)) add(f)
-    if (queue.length && !stopped) setTimeout(drain, 10)
-  }
-  setTimeout(drain, 0)
   receive((event) => {
-    if (event.type === 'seeder.video.added') add(event.file)
-    else void client.remove(event.infoHash, { destroyStore: false }).catch(() => undefined)
+    switch (event.type) {
+      case 'seeder.video.added':
+        return add(event.file)
+      case 'seeder.video.wanted': {
+        if (seeding.has(event.infoHash)) return
+        const file = input.find(event.infoHash)
+        if (file) add(file)
+        return
+      }
+      case 'seeder.video.removed':
+        if (seeding.delete(event.infoHash)) void client?.remove(event.infoHash, { destroyStore: false }).catch(() => undefined)
+    }
   })
-  return () => {
-    stopped = true
-    client.destroy()
-  }
+  return () => client?.destroy()
 })

@@ -43,12 +43,19 @@ export async function startPod(config: Config, log: Logger): Promise<RunningPod>
   videos.pruneThumbnails()
   // The tracker serves this pod's own videos only (mirrors later); the tracker actor keeps the set.
   const allowed = new Set(videos.localFiles().map((f) => f.infoHash))
-  const tracker = createTracker({ isAllowed: (h) => allowed.has(h), trustProxy: config.trustProxy, log })
+  // An announce for an own video is also a request to seed it (seeding on demand).
+  const wanted = (infoHash: string) => actors.system.get('seeder')?.send({ type: 'seeder.video.wanted', infoHash })
+  const isAllowed = (infoHash: string) => {
+    if (!allowed.has(infoHash)) return false
+    wanted(infoHash)
+    return true
+  }
+  const tracker = createTracker({ isAllowed, trustProxy: config.trustProxy, log })
   const actors = startPodActor({
     log,
     friendPorts: friends.ports,
     tracker: { tracker, allowed },
-    seeder: { files: () => videos.localFiles(), port: config.torrentPort, log },
+    seeder: { find: (infoHash) => videos.localFileByInfoHash(infoHash), port: config.torrentPort, log },
     transcoder: videos.transcoderInput(log),
   })
   videos.attach(actors)

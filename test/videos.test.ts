@@ -243,21 +243,28 @@ describe('changing and deleting', () => {
 })
 
 describe('restart', () => {
-  test('a pod restarted with 200 videos serves every web seed and tracks every video again, without re-hashing them', async () => {
+  test('a pod restarted with 200 videos serves every web seed at once, and seeds over TCP on demand without re-hashing', async () => {
     let a = await netPod({ log: { level: 'debug' } })
     const videos = await seedVideos({ pod: a.running.pod, base: a.base }, clip, 200)
     await a.stop()
     const t0 = performance.now()
     a = await restart(a)
-    // Serving: a range of the last video's web seed, and the tracker knows it.
+    // Serving: a range of the last video's web seed.
     const last = videos.at(-1)!
     const range = await fetch(`${a.base}/static/webseed/${last.id}.mp4`, { headers: { range: 'bytes=0-99' } })
     expect(range.status).toBe(206)
     console.log(`restart with 200 videos: serving after ${(performance.now() - t0).toFixed(0)} ms`)
     for (const v of videos) expect((await fetch(`${a.base}/static/webseed/${v.id}.mp4`, { method: 'HEAD' })).status).toBe(200)
-    // The seeder takes every torrent back from its .torrent file (skipVerify: no hashing).
-    await until(() => a.logs.filter((l) => l.event === 'seeder.seeding').length === 200, 20_000, 'seeding all 200')
     const page = (await (await fetch(`${a.base}/api/v1/videos?scope=local&count=100`)).json()) as { total: number }
     expect(page.total).toBe(200)
+    // Nothing is seeded over TCP until asked: a watch page asks for one video, a tracker announce for another.
+    const seeding = () => a.logs.filter((l) => l.event === 'seeder.seeding').map((l) => l.infoHash)
+    expect(seeding()).toEqual([])
+    await fetch(`${a.base}/api/v1/videos/${videos[3]!.id}`)
+    await until(() => seeding().includes(videos[3]!.infoHash), 5000, 'seeding the watched video')
+    const hash = Array.from(Buffer.from(videos[7]!.infoHash!, 'hex'), (b) => `%${b.toString(16).padStart(2, '0')}`).join('')
+    await fetch(`${a.base}/tracker/announce?info_hash=${hash}&peer_id=-SP0001-abcdefghijkl&port=6881&uploaded=0&downloaded=0&left=100&compact=1&event=started`)
+    await until(() => seeding().includes(videos[7]!.infoHash), 5000, 'seeding the announced video')
+    expect(seeding().length).toBe(2)
   })
 })

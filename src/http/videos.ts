@@ -36,6 +36,7 @@ export const videoRoutes = (pod: Pod) =>
     .get('/:id', ({ params }) => {
       const video = pod.videos.get(params.id)
       if (!video) throw new ApiError(404, 'not_found', `no video with id ${params.id}`)
+      pod.videos.watched(params.id)
       return video
     })
     .post(

@@ -195,6 +195,23 @@ export class Videos {
     return this.queue.of(id)
   }
 
+  /** The own file (original or rendition) with this info hash, if any. */
+  localFileByInfoHash(infoHash: string): LocalFile | undefined {
+    const hash = Buffer.from(infoHash, 'hex')
+    const original = this.db.query(`${Videos.LOCAL} WHERE v.info_hash = ?`).get(hash) as (VideoRow & { mime: string }) | null
+    if (original) return this.fileOf(original, original.mime)
+    const r = this.db.query('SELECT f.video, f.resolution FROM video_files f JOIN local_videos l ON l.video = f.video WHERE f.info_hash = ?').get(hash) as {
+      video: string
+      resolution: number
+    } | null
+    return r ? this.renditionFile(r.video, r.resolution, infoHash) : undefined
+  }
+
+  /** Someone is about to watch a video: if it is an own one, have all its files seeded. */
+  watched(id: string): void {
+    for (const file of this.localFiles().filter((f) => f.id === id)) this.tell('seeder', { type: 'seeder.video.wanted', infoHash: file.infoHash })
+  }
+
   /** Transcoding jobs, unfinished first (admin page). */
   jobs(): TranscodeJob[] {
     return this.queue.list()
