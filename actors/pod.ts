@@ -1,5 +1,6 @@
 /**
- * The root actor: the pod. It owns every other actor (friends, tracker, seeder, transcoder)
+ * The root actor: the pod. It owns every other actor (friends, tracker, seeder, transcoder,
+ * redundancy)
  * as children registered in the actor system under a `systemId`,
  * so that they reach each other through the system's in-process mailbox
  * (`system.get('friend:<fingerprint>').send(...)`) instead of globals.
@@ -9,6 +10,7 @@ import type { Logger } from '../src/log'
 import { friendMachine, type FriendEvent, type FriendPorts, type FriendRecord } from './friend'
 import { seederLogic, type SeederActorInput } from './seeder'
 import { trackerLogic, type TrackerActorInput } from './tracker'
+import { redundancyLogic, type RedundancyActorInput } from './redundancy'
 import { transcoderLogic, type TranscoderActorInput } from './transcoder'
 
 /** What the pod actor needs from the rest of the server. */
@@ -18,6 +20,7 @@ export interface PodActorInput {
   tracker: TrackerActorInput
   seeder: SeederActorInput
   transcoder: TranscoderActorInput
+  redundancy: RedundancyActorInput
 }
 
 /** Events the pod actor takes. */
@@ -38,7 +41,7 @@ export const podMachine = setup({
     context: {} as PodActorInput,
     events: {} as PodEvent,
   },
-  actors: { friend: friendMachine, tracker: trackerLogic, seeder: seederLogic, transcoder: transcoderLogic },
+  actors: { friend: friendMachine, tracker: trackerLogic, seeder: seederLogic, transcoder: transcoderLogic, redundancy: redundancyLogic },
 }).createMachine({
   id: 'pod',
   context: ({ input }) => input,
@@ -63,6 +66,12 @@ export const podMachine = setup({
           systemId: 'transcoder',
           input: ({ context }) => context.transcoder,
           onError: { actions: ({ context, event }) => context.log.error('transcoder.failed', { error: event.error as Error }) },
+        },
+        {
+          src: 'redundancy',
+          systemId: 'redundancy',
+          input: ({ context }) => context.redundancy,
+          onError: { actions: ({ context, event }) => context.log.error('redundancy.failed', { error: event.error as Error }) },
         },
       ],
       on: {

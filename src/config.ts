@@ -29,6 +29,8 @@ export interface Config {
   readonly detailsTtlSeconds: number
   readonly log: { readonly level: LogLevel; readonly format: 'auto' | 'pretty' | 'json' }
   readonly retry: { readonly baseMs: number; readonly factor: number; readonly retries: number }
+  /** Mirroring friends' videos: on or off, how much disk, which videos first. */
+  readonly redundancy: { readonly enabled: boolean; readonly budgetBytes: number; readonly strategy: 'recent' | 'smallest' }
   /** Renditions made of each upload (heights in pixels, never above the source's). */
   readonly transcoding: { readonly enabled: boolean; readonly concurrency: number; readonly resolutions: readonly number[] }
   /** Most messages sent to a friend in one request. */
@@ -82,6 +84,11 @@ const SPEC: Spec = {
   log: {
     level: { kind: 'enum', dflt: 'info', values: ['debug', 'info', 'warn', 'error'] },
     format: { kind: 'enum', dflt: 'auto', values: ['auto', 'pretty', 'json'] },
+  },
+  redundancy: {
+    enabled: { kind: 'bool', dflt: false },
+    budgetBytes: { kind: 'int', dflt: 10 * GIB, min: 0, max: MAX_INT },
+    strategy: { kind: 'enum', dflt: 'recent', values: ['recent', 'smallest'] },
   },
   transcoding: {
     enabled: { kind: 'bool', dflt: true },

@@ -182,6 +182,31 @@ export const MIGRATIONS: readonly string[] = [
      data TEXT NOT NULL,
      fetched_at INTEGER NOT NULL
    ) WITHOUT ROWID;`,
+  // 5: each friend's score over time, for the admin page's chart (bounded per friend by
+  // FriendStore.saveRecord; gone with the friend)
+  `CREATE TABLE friend_scores (
+     fingerprint TEXT NOT NULL REFERENCES friends(fingerprint) ON DELETE CASCADE,
+     at INTEGER NOT NULL,
+     score INTEGER NOT NULL
+   );
+   CREATE INDEX friend_scores_at ON friend_scores(fingerprint, at);`,
+  // 6: redundancy: copies this pod keeps of friends' videos, and every mirror the network
+  // announced (video.mirror), whose web seeds join the video's
+  `CREATE TABLE mirrors (
+     info_hash BLOB PRIMARY KEY,
+     video TEXT NOT NULL,
+     file TEXT NOT NULL,
+     size INTEGER NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('downloading', 'ready')),
+     created_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE TABLE video_mirrors (
+     video TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+     pod INTEGER NOT NULL REFERENCES pods(id),
+     info_hash BLOB NOT NULL,
+     PRIMARY KEY (video, pod, info_hash)
+   ) WITHOUT ROWID;
+   CREATE INDEX video_mirrors_pod ON video_mirrors(pod);`,
 ]
 
 /** The schema version this build of seedpod writes. */

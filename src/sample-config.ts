@@ -60,6 +60,15 @@ baseMs = 2000
 factor = 3
 retries = 10
 
+# Redundancy: keep copies of friends' videos, seed them and serve their web seeds, so they
+# still play when their origin pod is down. Copies are dropped, files and all, beyond the
+# budget, when the origin removes the video, or when the friendship ends.
+# strategy: "recent" (newest videos first) or "smallest" (most videos per byte).
+[redundancy]
+enabled = false
+budgetBytes = 10737418240
+strategy = "recent"
+
 # Each upload is also transcoded to these heights (H.264/AAC MP4), never above the source's,
 # one ffmpeg job at a time by default. Viewers pick the one that fits their screen.
 [transcoding]

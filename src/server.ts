@@ -42,7 +42,7 @@ export async function startPod(config: Config, log: Logger): Promise<RunningPod>
   const videos = new Videos(db, config, friends, identity.fingerprint, files, log)
   videos.pruneThumbnails()
   // The tracker serves this pod's own videos only (mirrors later); the tracker actor keeps the set.
-  const allowed = new Set(videos.localFiles().map((f) => f.infoHash))
+  const allowed = new Set([...videos.localFiles(), ...videos.mirrors.own().filter((m) => m.state === 'ready')].map((f) => f.infoHash))
   // An announce for an own video is also a request to seed it (seeding on demand).
   const wanted = (infoHash: string) => actors.system.get('seeder')?.send({ type: 'seeder.video.wanted', infoHash })
   const isAllowed = (infoHash: string) => {
@@ -55,9 +55,22 @@ export async function startPod(config: Config, log: Logger): Promise<RunningPod>
     log,
     friendPorts: friends.ports,
     tracker: { tracker, allowed },
-    seeder: { find: (infoHash) => videos.localFileByInfoHash(infoHash), port: config.torrentPort, log },
+    seeder: { find: (infoHash) => videos.localFileByInfoHash(infoHash) ?? videos.mirrorFile(infoHash), port: config.torrentPort, log },
     transcoder: videos.transcoderInput(log),
+    redundancy: {
+      ...config.redundancy,
+      store: videos.mirrors,
+      self: { fingerprint: identity.fingerprint, url: config.url },
+      dir: files.mirrors,
+      torrentPath: (infoHash) => files.torrent(infoHash),
+      videoInfo: (id) => videos.mirrorSource(id),
+      broadcast: (messages) => friends.broadcast(messages),
+      log,
+      now: Date.now,
+    },
   })
+  // New videos from friends, or friends gone: the redundancy actor looks again.
+  friends.onChange(() => actors.system.get('redundancy')?.send({ type: 'redundancy.check' }))
   videos.attach(actors)
   const pod: Pod = {
     config,

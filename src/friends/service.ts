@@ -34,6 +34,9 @@ export type InboxAnswer = { status: 200; jose: string } | { status: number; json
  */
 export type MessageHandler = (sender: Friend, data: unknown, now: number) => unknown
 
+/** What changed in the friendships or the index, for services that follow them. */
+export type FriendsChange = { type: 'applied'; sender: string } | { type: 'removed'; fingerprint: string }
+
 /** What friend making did for one pod. */
 export interface FriendingResult {
   url: string
@@ -63,6 +66,7 @@ export class Friends {
   readonly ports: FriendPorts
   private readonly keys = new Map<string, PeerKeys>()
   private readonly handlers = new Map<string, MessageHandler>()
+  private readonly listeners: ((change: FriendsChange) => void)[] = []
   private actors?: PodActor
 
   constructor(
@@ -115,6 +119,15 @@ export class Friends {
     const keys = { jwk: text, ...(await importPeerKey(jwk)) }
     this.keys.set(fingerprint, keys)
     return keys
+  }
+
+  /** Calls `listener` after each applied inbox message and each ended friendship. */
+  onChange(listener: (change: FriendsChange) => void): void {
+    this.listeners.push(listener)
+  }
+
+  private changed(change: FriendsChange): void {
+    for (const l of this.listeners) l(change)
   }
 
   /** Registers the handler of an extension message type (see MessageHandler). */
@@ -220,6 +233,7 @@ export class Friends {
       if (this.config.blacklistRevoked) this.store.blacklist(fingerprint, f.url, reason, this.now())
     }).immediate()
     this.keys.delete(fingerprint)
+    this.changed({ type: 'removed', fingerprint })
     this.log.warn('friend.revoked', { friend: f.url, fingerprint, reason, blacklisted: this.config.blacklistRevoked })
   }
 
@@ -266,11 +280,13 @@ export class Friends {
       this.log.info('friend.added', { friend: after.url, fingerprint: sender, by: 'request' })
     } else if (!after && friend) {
       this.stopActor(sender)
+      this.changed({ type: 'removed', fingerprint: sender })
       this.log.info('friend.quit', { friend: friend.url, fingerprint: sender })
     } else if (after && friend && (after.url !== friend.url || after.state !== 'active')) {
       // It moved, or it is evidently up again: deliver now instead of waiting out a backoff.
       if (this.actors) tellFriend(this.actors, sender, { type: 'friend.retry.now' })
     }
+    this.changed({ type: 'applied', sender })
 
     const keys = await this.peerKeys(sender, senderKey)
     const reply: ReplyPayload = {
@@ -412,6 +428,7 @@ export class Friends {
         this.startActor(this.store.get(info.fingerprint)!)
         this.broadcast(videosOf(this.db, this.identity.fingerprint).map((v) => ({ type: 'video.add', data: v })), [info.fingerprint])
       }
+      this.changed({ type: 'applied', sender: info.fingerprint })
       this.log.info('friend.added', { friend: info.url, fingerprint: info.fingerprint, videos: videos.length, by: 'making' })
       return { url: info.url, fingerprint: info.fingerprint, status: existed ? 'refreshed' : 'added', videos: videos.length }
     } catch (e) {
@@ -431,6 +448,7 @@ export class Friends {
       this.store.remove(fingerprint)
     }).immediate()
     this.keys.delete(fingerprint)
+    this.changed({ type: 'removed', fingerprint })
     this.log.info('friend.removed', { friend: f.url, fingerprint, told: r.ok })
     return { told: r.ok }
   }

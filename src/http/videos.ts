@@ -55,6 +55,11 @@ export const videoRoutes = (pod: Pod) =>
     .patch('/:id', async ({ request, params, body }) => pod.videos.update(params.id, await requireUser(pod, request), body), { body: VideoEdit })
     .put('/:id', async ({ request, params, body }) => pod.videos.update(params.id, await requireUser(pod, request), body), { body: VideoEdit })
     .post('/:id/transcode', async ({ request, params }) => ({ jobs: pod.videos.transcode(params.id, await requireUser(pod, request)) }))
+    .get('/mirrors', async ({ request }) => {
+      await requireAdmin(pod, request)
+      const { enabled, budgetBytes, strategy } = pod.config.redundancy
+      return { enabled, budgetBytes, strategy, usedBytes: pod.videos.mirrors.used(), mirrors: pod.videos.mirrors.own() }
+    })
     .get('/transcoding/jobs', async ({ request }) => {
       await requireAdmin(pod, request)
       return { jobs: pod.videos.jobs() }
@@ -82,10 +87,14 @@ async function cacheRemoteThumbnail(pod: Pod, id: string, path: string): Promise
   }
 }
 
-/** Serves an own video's file (original or rendition) as a web seed: byte ranges, CORS. */
+/** Serves an own video's file (original or rendition), or a copy of a friend's, as a web seed: byte ranges, CORS. */
 function serveWebseed(pod: Pod, request: Request, name: string): Response {
   const m = FILE.exec(name)
-  const file = m ? pod.videos.localFile(m[1]!, m[2] ? Number(m[2]) : null) : undefined
+  const id = m?.[1]
+  const resolution = m?.[2] ? Number(m[2]) : null
+  // An own file, or this pod's copy of a friend's video (redundancy).
+  const copy = id && resolution === null ? pod.videos.mirrors.ownOf(id) : undefined
+  const file = id ? (pod.videos.localFile(id, resolution) ?? (copy && pod.videos.mirrorFile(copy.infoHash))) : undefined
   if (!file || !file.path.endsWith(`.${m![3]}`)) return errorResponse(404, 'not_found', `no video file ${name} on this pod`)
   return serveFile(request, file.path, { contentType: file.mime, cacheControl: 'public, max-age=31536000, immutable' })
 }

@@ -3,6 +3,7 @@
  *   videos/<id>.<ext>        the video (web seed and TCP seeding)
  *   thumbnails/<id>.jpg      thumbnails of own videos, and cached ones of friends' videos
  *   torrents/<infoHash>.torrent
+ *   mirrors/<infoHash>/      copies of friends' videos (redundancy)
  *   tmp/                     uploads and work in progress; emptied at start
  */
 import { mkdirSync, readdirSync, rmSync } from 'node:fs'
@@ -13,17 +14,20 @@ export class VideoFiles {
   readonly thumbnails: string
   readonly torrents: string
   readonly tmp: string
+  /** Copies of friends' videos (redundancy), one folder per info hash. */
+  readonly mirrors: string
 
   constructor(dataDir: string) {
     this.videos = join(dataDir, 'videos')
     this.thumbnails = join(dataDir, 'thumbnails')
     this.torrents = join(dataDir, 'torrents')
     this.tmp = join(dataDir, 'tmp')
+    this.mirrors = join(dataDir, 'mirrors')
   }
 
   /** Creates the folders and removes what an interrupted upload left in tmp/. */
   prepare(): void {
-    for (const dir of [this.videos, this.thumbnails, this.torrents, this.tmp]) mkdirSync(dir, { recursive: true, mode: 0o750 })
+    for (const dir of [this.videos, this.thumbnails, this.torrents, this.tmp, this.mirrors]) mkdirSync(dir, { recursive: true, mode: 0o750 })
     for (const name of readdirSync(this.tmp)) rmSync(join(this.tmp, name), { recursive: true, force: true })
   }
 

@@ -25,6 +25,8 @@ import { removeVideo, upsertVideo, VIDEO_COLUMNS, videoOfRow, videoRowById, vide
 import type { ReceivedUpload } from './upload'
 import { renditionFileName, renditionsOf, renditionUrls, saveRenditions, type Rendition } from './renditions'
 import { targetResolutions, TranscodeQueue, type TranscodeJob } from './transcoding'
+import { MirrorRef, MirrorStore, withMirrors } from './mirrors'
+import { Value } from '@sinclair/typebox/value'
 
 /** An own video's file (the original, or a rendition), as the seeder and the web seed need it. */
 export interface LocalFile {
@@ -82,9 +84,22 @@ export class Videos {
     private readonly now: () => number = Date.now,
   ) {
     this.queue = new TranscodeQueue(db, now)
+    this.mirrors = new MirrorStore(db)
+    // Mirrors announced by friends: their web seeds join the video's (see get()).
+    friends.handle('video.mirror', (sender, data) =>
+      Value.Check(MirrorRef, data) ? { ok: this.mirrors.addKnown(data.id, data.infoHash, sender) } : { ok: false, error: 'invalid_mirror' },
+    )
+    friends.handle('video.unmirror', (sender, data) =>
+      Value.Check(MirrorRef, data) ? { ok: this.mirrors.removeKnown(data.id, data.infoHash, sender.fingerprint) } : { ok: false, error: 'invalid_mirror' },
+    )
+    friends.onChange((change) => {
+      if (change.type === 'removed') this.mirrors.removeKnownOf(change.fingerprint)
+    })
   }
 
   private readonly queue: TranscodeQueue
+  /** Copies of friends' videos kept here, and mirrors the network announced. */
+  readonly mirrors: MirrorStore
 
   /**
    * Removes cached thumbnails of videos that left the index (a friend removed them, or the
@@ -140,7 +155,7 @@ export class Videos {
   get(id: string): (Video & { files: Rendition[]; transcoding?: TranscodeJob[] }) | undefined {
     const row = videoRowById(this.db, id)
     if (!row) return undefined
-    const video = videoOfRow(row, this.config.url)
+    const video = withMirrors(videoOfRow(row, this.config.url), this.mirrors.knownOf(id), `${id}.${row.ext}`)
     const files = renditionsOf(this.db, id).map((f) => ({ ...f, ...renditionUrls(row.pod_url, id, f.resolution, f.infoHash, row.name) }))
     const jobs = row.pod_fingerprint === this.fingerprint ? this.queue.of(id) : []
     return jobs.length ? { ...video, files, transcoding: jobs } : { ...video, files }
@@ -207,9 +222,26 @@ export class Videos {
     return r ? this.renditionFile(r.video, r.resolution, infoHash) : undefined
   }
 
+  /** This pod's ready copy of a friend's video with this info hash, as a file to seed and serve. */
+  mirrorFile(infoHash: string): LocalFile | undefined {
+    const m = this.mirrors.byInfoHash(infoHash)
+    if (!m || m.state !== 'ready') return undefined
+    return { id: m.video, resolution: null, infoHash, path: join(this.files.mirrors, m.file), torrentPath: this.files.torrent(infoHash), mime: m.file.endsWith('.webm') ? 'video/webm' : 'video/mp4' }
+  }
+
+  /** What the redundancy actor needs to copy a video of the index. */
+  mirrorSource(id: string): { fileName: string; torrentUrl: string; mime: string } | undefined {
+    const row = videoRowById(this.db, id)
+    if (!row) return undefined
+    const infoHash = Buffer.from(row.info_hash).toString('hex')
+    return { fileName: `${id}.${row.ext}`, torrentUrl: videoUrls(row.pod_url, id, infoHash, row.ext, row.name).torrentUrl, mime: row.ext === 'webm' ? 'video/webm' : 'video/mp4' }
+  }
+
   /** Someone is about to watch a video: if it is an own one, have all its files seeded. */
   watched(id: string): void {
     for (const file of this.localFiles().filter((f) => f.id === id)) this.tell('seeder', { type: 'seeder.video.wanted', infoHash: file.infoHash })
+    const copy = this.mirrors.ownOf(id)
+    if (copy) this.tell('seeder', { type: 'seeder.video.wanted', infoHash: copy.infoHash })
   }
 
   /** Transcoding jobs, unfinished first (admin page). */
