@@ -1,6 +1,7 @@
 /** The pod's HTTP app: every feature plugin behind one error shape. */
 import { Elysia } from 'elysia'
 import type { Pod } from '../context'
+import { detailsRoutes } from './details'
 import { errors } from './errors'
 import { friendRoutes } from './friends'
 import { podInfo } from './pod'
@@ -16,6 +17,7 @@ export function buildApp(pod: Pod) {
     .use(users(pod))
     .use(friendRoutes(pod))
     .use(videoRoutes(pod))
+    .use(detailsRoutes(pod))
     .use(staticRoutes(pod))
     .use(trackerRoutes(pod.tracker))
 }

@@ -233,7 +233,7 @@ export class VideoDetails {
     if (!row) throw new ApiError(404, 'not_found', `no video with id ${id}`)
     if (row.pod_fingerprint === this.fingerprint) return this.answer(this.ownDetails(row), 'local', this.now(), false)
     const cached = this.cached(id)
-    if (cached && this.now() - cached.fetchedAt < this.config.detailsTtlSeconds * 1000 && this.matchesIndex(cached.details, row))
+    if (cached && this.now() - cached.fetchedAt < this.config.detailsTtlSeconds * 1000 && this.matchesIndex(cached.fetchedAt, row))
       return this.answer(cached.details, 'cache', cached.fetchedAt, false)
 
     let asking = this.asking.get(id)
@@ -262,12 +262,13 @@ export class VideoDetails {
   }
 
   /**
-   * Whether a cached copy agrees with the index: a new description reaches every friend's
-   * index at once (`video.update`), so a copy whose description does not match it is outdated
-   * however young. (An index description may be the full text, written by an upload.)
+   * Whether a cached copy is at least as new as the index row: a new name or description
+   * reaches every friend's index at once (`video.update`, which the origin also sends for a
+   * new full description whose summary did not change), so a copy fetched before the row last
+   * changed is outdated however young. Other details (tags, license, ...) wait out the TTL.
    */
-  private matchesIndex(details: Details, row: VideoRow): boolean {
-    return details.description === row.description || summarize(details.description) === row.description
+  private matchesIndex(fetchedAt: number, row: VideoRow): boolean {
+    return row.updated_at <= fetchedAt
   }
 
   private answer(details: Details, source: DetailsAnswer['source'], fetchedAt: number, stale: boolean): DetailsAnswer {
@@ -323,6 +324,7 @@ export class VideoDetails {
       // A stored description the index no longer matches was replaced by an edit of the index: drop it.
       const stored = current?.description != null && summarize(current.description) === row.description ? current.description : null
       const description = edit.description ?? stored
+      const descriptionChanged = edit.description !== undefined && edit.description !== this.fullDescription(row, current)
       this.db
         .query(
           `INSERT INTO video_details (video, description, tags, license, language, views, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)
@@ -336,9 +338,10 @@ export class VideoDetails {
           edit.language !== undefined ? edit.language : (current?.language ?? null),
           now,
         )
-      if (edit.description !== undefined && summarize(edit.description) !== row.description) {
+      if (descriptionChanged) {
+        // Announced even when the summary stays the same: friends then know their copies are outdated.
         // Nested: publish's own transaction becomes a savepoint of this one, so details and index change together.
-        this.videos.publish({ ...this.videos.get(id)!, description: summarize(edit.description) }, 'video.update')
+        this.videos.publish({ ...this.videos.get(id)!, description: summarize(edit.description!) }, 'video.update')
       }
     }).immediate()
     this.log.info('video.details.updated', { id, by: user.username, fields: Object.keys(edit) })
