@@ -61,6 +61,9 @@ export interface BatchLimits {
   bytes: number
 }
 
+/** Score points kept per friend: the admin chart's history, bounded. */
+export const SCORE_HISTORY_MAX = 500
+
 /** The SQL side of friendships. */
 export class FriendStore {
   constructor(private readonly db: Database) {}
@@ -85,11 +88,32 @@ export class FriendStore {
       .run(f.fingerprint, f.url, JSON.stringify(f.publicKey), f.name, initialScore, now)
   }
 
-  /** Saves a friend actor's record. */
+  /**
+   * Saves a friend actor's record. A score that differs from the last one in the friend's
+   * history (or a first score) is added to it; each friend keeps its latest SCORE_HISTORY_MAX.
+   */
   saveRecord(fingerprint: string, r: FriendRecord, now: number): void {
-    this.db
-      .query('UPDATE friends SET score = ?, state = ?, attempts = ?, next_retry_at = ?, last_error = ?, updated_at = ? WHERE fingerprint = ?')
-      .run(r.score, r.state, r.attempts, r.nextRetryAt, r.lastError, now, fingerprint)
+    this.db.transaction(() => {
+      const changed = this.db
+        .query('UPDATE friends SET score = ?, state = ?, attempts = ?, next_retry_at = ?, last_error = ?, updated_at = ? WHERE fingerprint = ?')
+        .run(r.score, r.state, r.attempts, r.nextRetryAt, r.lastError, now, fingerprint).changes
+      if (!changed) return
+      const last = this.db.query('SELECT score FROM friend_scores WHERE fingerprint = ? ORDER BY at DESC, rowid DESC LIMIT 1').get(fingerprint) as { score: number } | null
+      if (last?.score === r.score) return
+      this.db.query('INSERT INTO friend_scores (fingerprint, at, score) VALUES (?, ?, ?)').run(fingerprint, now, r.score)
+      // Keep the latest points only (the index makes this a short walk per friend).
+      this.db
+        .query(
+          `DELETE FROM friend_scores WHERE fingerprint = ?1 AND rowid IN (
+             SELECT rowid FROM friend_scores WHERE fingerprint = ?1 ORDER BY at DESC, rowid DESC LIMIT -1 OFFSET ?2)`,
+        )
+        .run(fingerprint, SCORE_HISTORY_MAX)
+    })()
+  }
+
+  /** A friend's score history, oldest first (at most SCORE_HISTORY_MAX points). */
+  scoreHistory(fingerprint: string): { at: number; score: number }[] {
+    return this.db.query('SELECT at, score FROM friend_scores WHERE fingerprint = ? ORDER BY at, rowid').all(fingerprint) as { at: number; score: number }[]
   }
 
   setUrl(fingerprint: string, url: string, now: number): void {

@@ -4,6 +4,7 @@ import type { Pod } from '../context'
 import { detailsRoutes } from './details'
 import { errors } from './errors'
 import { friendRoutes } from './friends'
+import { pageRoutes } from './pages'
 import { podInfo } from './pod'
 import { users } from './users'
 import { staticRoutes, videoRoutes } from './videos'
@@ -20,6 +21,7 @@ export function buildApp(pod: Pod) {
     .use(detailsRoutes(pod))
     .use(staticRoutes(pod))
     .use(trackerRoutes(pod.tracker))
+    .use(pageRoutes(pod))
 }
 
 export type App = ReturnType<typeof buildApp>

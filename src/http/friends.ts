@@ -59,6 +59,15 @@ export const friendRoutes = (pod: Pod) =>
         since: new Date(f.createdAt).toISOString(),
       })),
     }))
+    // The admin page's chart: the friend's score over time (the current score if it never changed).
+    .get('/friends/:fingerprint/scores', async ({ request, params }) => {
+      await requireAdmin(pod, request)
+      const friend = pod.friends.store.get(params.fingerprint)
+      if (!friend) throw new ApiError(404, 'not_found', `no friend with fingerprint ${params.fingerprint}`)
+      const points = pod.friends.store.scoreHistory(params.fingerprint)
+      const scores = points.length ? points : [{ at: friend.createdAt, score: friend.score }]
+      return { fingerprint: friend.fingerprint, scores: scores.map((p) => ({ at: new Date(p.at).toISOString(), score: p.score })) }
+    })
     .post(
       '/friends/make',
       async ({ request, body }) => {

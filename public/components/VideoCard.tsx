@@ -1,0 +1,56 @@
+/** A video in a list: thumbnail, duration, title, uploader, pod and age. */
+import { useState } from 'preact/hooks'
+import { boot } from '../lib/boot'
+import { duration, durationWords, fullDate, host, relative } from '../lib/format'
+import type { Video } from '../lib/types'
+
+/** The thumbnail, or a neutral placeholder when there is none (or it does not load). */
+export function Thumbnail({ video }: { video: Video }) {
+  const [failed, setFailed] = useState(false)
+  return (
+    <div class="thumb">
+      {video.thumbnailUrl && !failed ? (
+        // Empty alt: the card's link is named by the title right after the image, so the
+        // picture adds nothing a screen reader should read twice.
+        <img src={video.thumbnailUrl} alt="" loading="lazy" decoding="async" width={320} height={180} onError={() => setFailed(true)} />
+      ) : (
+        <div class="thumb-placeholder" aria-hidden="true">
+          <svg viewBox="0 0 24 24">
+            <path d="M8 5v14l11-7z" />
+          </svg>
+        </div>
+      )}
+      {video.duration !== null && (
+        <span class="thumb-duration">
+          <span aria-hidden="true">{duration(video.duration)}</span>
+          <span class="visually-hidden">, {durationWords(video.duration)}</span>
+        </span>
+      )}
+    </div>
+  )
+}
+
+export function VideoCard({ video }: { video: Video }) {
+  const remote = video.podUrl !== boot.pod.url
+  return (
+    <li class="card">
+      <a class="card-link" href={`/videos/${encodeURIComponent(video.id)}`}>
+        <Thumbnail video={video} />
+        <h3 class="card-title">{video.name}</h3>
+      </a>
+      <p class="card-meta">
+        <span class="uploader">{video.uploader}</span>
+        {remote && (
+          <span class="pod-badge" title={`From ${video.podUrl}`}>
+            <span class="visually-hidden">from </span>
+            {host(video.podUrl)}
+          </span>
+        )}
+        <span aria-hidden="true"> · </span>
+        <time dateTime={video.createdAt} title={fullDate(video.createdAt)}>
+          {relative(video.createdAt)}
+        </time>
+      </p>
+    </li>
+  )
+}

@@ -1,0 +1,44 @@
+/** The API's shapes, as the pages use them (PROTOCOL.md, src/http/*.ts); type-only imports of the server's types. */
+
+/** A video of the network index (`GET /api/v1/videos/:id`): the server's own type. */
+export type { Video } from '../../src/videos/model'
+import type { Video } from '../../src/videos/model'
+
+/** A page of `GET /api/v1/videos`. */
+export interface VideoPage {
+  total: number
+  totalIsLowerBound?: boolean
+  data: Video[]
+}
+
+/** An account (`GET /api/v1/users/me`). */
+export interface User {
+  id: number
+  username: string
+  role: 'user' | 'admin'
+}
+
+/** A friend pod as `GET /api/v1/friends` shows it. */
+export interface Friend {
+  url: string
+  name: string
+  fingerprint: string
+  score: number
+  state: string
+  nextRetryAt: string | null
+  queued: number
+  lastError: string | null
+  attempts?: number
+  since?: string
+}
+
+/** One point of a friend's score history (`GET /api/v1/friends/:fingerprint/scores`). */
+export interface ScorePoint {
+  at: string
+  score: number
+}
+
+/** The JSON the HTML shell carries, and the pod's public settings in it: the server's own types. */
+export type { Boot } from '../../src/http/pages'
+import type { Boot } from '../../src/http/pages'
+export type PodInfo = Boot['pod']

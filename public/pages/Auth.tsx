@@ -1,0 +1,174 @@
+/** Log in and register. After either, the user goes back where they came from (`?next=`). */
+import { useRef, useState } from 'preact/hooks'
+import { PageTitle } from '../components/Layout'
+import { api, ApiError, logIn } from '../lib/api'
+import { boot } from '../lib/boot'
+import { sentence } from '../lib/format'
+import { navigate } from '../lib/router'
+
+/** Where to go after logging in: a path of this pod only (never another site). */
+export function nextPath(query: URLSearchParams): string {
+  const next = query.get('next') ?? '/'
+  return next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/login') && !next.startsWith('/register') ? next : '/'
+}
+
+function Field(props: { id: string; label: string; type: 'text' | 'password'; value: string; autocomplete: string; onInput: (v: string) => void; hint?: string; invalid?: boolean }) {
+  const common = {
+    id: props.id,
+    name: props.id,
+    required: true,
+    value: props.value,
+    autocomplete: props.autocomplete,
+    'aria-invalid': props.invalid || undefined,
+    'aria-describedby': props.hint ? `${props.id}-hint` : undefined,
+    onInput: (e: Event) => props.onInput((e.target as HTMLInputElement).value),
+  }
+  return (
+    <div class="field">
+      <label for={props.id}>{props.label}</label>
+      {/* Two literal inputs: Preact's types tie each input type to its own attributes. */}
+      {props.type === 'password' ? <input type="password" {...common} /> : <input type="text" {...common} />}
+      {props.hint && (
+        <p class="hint" id={`${props.id}-hint`}>
+          {props.hint}
+        </p>
+      )}
+    </div>
+  )
+}
+
+export function Login({ query }: { query: URLSearchParams }) {
+  const [username, setUsername] = useState('')
+  const [password, setPassword] = useState('')
+  const [error, setError] = useState<string | undefined>()
+  const [busy, setBusy] = useState(false)
+  const errorRef = useRef<HTMLParagraphElement>(null)
+  const next = nextPath(query)
+  const mustLogIn = boot.pod.requireLoginToWatch && query.has('next')
+
+  const submit = async (e: Event) => {
+    e.preventDefault()
+    if (!username.trim() || !password) {
+      setError('Enter your user name and password.')
+      return
+    }
+    setBusy(true)
+    setError(undefined)
+    try {
+      await logIn(username.trim(), password)
+      navigate(next, { replace: true })
+    } catch (err) {
+      setBusy(false)
+      const e2 = err as ApiError
+      setError(e2.status === 401 ? 'Wrong user name or password.' : sentence(e2.message))
+      queueMicrotask(() => errorRef.current?.focus())
+    }
+  }
+
+  return (
+    <div class="page page-auth">
+      <div class="auth-card">
+        <PageTitle>Log in</PageTitle>
+        {mustLogIn && <p class="alert alert-info">This pod shows its videos to its members: log in to watch.</p>}
+        <form class="form" onSubmit={submit} noValidate>
+          <Field id="username" label="User name" type="text" autocomplete="username" value={username} onInput={setUsername} invalid={!!error} />
+          <Field id="password" label="Password" type="password" autocomplete="current-password" value={password} onInput={setPassword} invalid={!!error} />
+          {error && (
+            <p class="alert alert-error" role="alert" tabIndex={-1} ref={errorRef}>
+              {error}
+            </p>
+          )}
+          <button type="submit" class="btn btn-primary btn-block" disabled={busy}>
+            {busy ? 'Logging in…' : 'Log in'}
+          </button>
+        </form>
+        {boot.pod.registrations === 'open' && (
+          <p class="auth-switch">
+            New here? <a href={`/register?next=${encodeURIComponent(next)}`}>Create an account</a>
+          </p>
+        )}
+      </div>
+    </div>
+  )
+}
+
+export function Register({ query }: { query: URLSearchParams }) {
+  const [username, setUsername] = useState('')
+  const [password, setPassword] = useState('')
+  const [error, setError] = useState<string | undefined>()
+  const [busy, setBusy] = useState(false)
+  const errorRef = useRef<HTMLParagraphElement>(null)
+  const next = nextPath(query)
+
+  if (boot.pod.registrations !== 'open') {
+    return (
+      <div class="page page-auth">
+        <div class="auth-card">
+          <PageTitle>Register</PageTitle>
+          <p>This pod does not take new accounts. Ask its admin for one, or join another pod: videos are shared across the network.</p>
+          <p>
+            <a href="/login">Log in</a> if you have an account.
+          </p>
+        </div>
+      </div>
+    )
+  }
+
+  const submit = async (e: Event) => {
+    e.preventDefault()
+    if (!username.trim() || !password) {
+      setError('Choose a user name and a password.')
+      return
+    }
+    setBusy(true)
+    setError(undefined)
+    try {
+      await api('/api/v1/users', { body: { username: username.trim(), password } })
+      await logIn(username.trim(), password)
+      navigate(next, { replace: true })
+    } catch (err) {
+      setBusy(false)
+      setError(sentence((err as ApiError).message))
+      queueMicrotask(() => errorRef.current?.focus())
+    }
+  }
+
+  return (
+    <div class="page page-auth">
+      <div class="auth-card">
+        <PageTitle>Create an account</PageTitle>
+        <form class="form" onSubmit={submit} noValidate>
+          <Field
+            id="username"
+            label="User name"
+            type="text"
+            autocomplete="username"
+            value={username}
+            onInput={setUsername}
+            hint="3 to 32 characters: letters, digits, dots, dashes and underscores."
+          />
+          <Field
+            id="password"
+            label="Password"
+            type="password"
+            autocomplete="new-password"
+            value={password}
+            onInput={setPassword}
+            hint="At least 10 characters. A few unrelated words make a strong passphrase."
+          />
+          {error && (
+            <p class="alert alert-error" role="alert" tabIndex={-1} ref={errorRef}>
+              {error}
+            </p>
+          )}
+          <button type="submit" class="btn btn-primary btn-block" disabled={busy}>
+            {busy ? 'Creating your account…' : 'Create account'}
+          </button>
+        </form>
+        <p class="auth-switch">
+          Already registered? <a href={`/login?next=${encodeURIComponent(next)}`}>Log in</a>
+        </p>
+      </div>
+    </div>
+  )
+}

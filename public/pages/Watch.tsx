@@ -1,0 +1,243 @@
+/**
+ * Watch: the video plays from the swarm (player/player.ts) with live numbers: peers,
+ * download and upload speed, and how many bytes came from other viewers and how many from
+ * the web seed. The numbers are also on the panel as data attributes, for tests and benches.
+ */
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
+import { PageTitle } from '../components/Layout'
+import { api, ApiError } from '../lib/api'
+import { boot, takeBootVideo } from '../lib/boot'
+import { bytes, duration, fullDate, host, relative, speed } from '../lib/format'
+import { useSession } from '../lib/session'
+import type { Video } from '../lib/types'
+import { play, type Playback, type PlayerStats } from '../player/player'
+
+const MODE_TEXT: Record<PlayerStats['mode'], string> = {
+  starting: 'Joining the swarm…',
+  peers: 'Streaming from other viewers',
+  urgent: 'Topping up from the web seed',
+  alone: 'No other viewers: streaming from the web seed',
+  done: 'Complete: sharing with other viewers',
+  direct: 'Streaming from the web seed (peer-to-peer needs HTTPS)',
+}
+
+function Stats({ stats, firstFrameMs }: { stats: PlayerStats | undefined; firstFrameMs: number | undefined }) {
+  const s = stats ?? { peers: 0, downloadSpeed: 0, uploadSpeed: 0, fromPeers: 0, fromWebSeed: 0, uploaded: 0, progress: 0, mode: 'starting' as const }
+  const total = s.fromPeers + s.fromWebSeed
+  const share = total ? Math.round((s.fromPeers / total) * 100) : 0
+  return (
+    <section class="stats" aria-labelledby="stats-title">
+      <div class="stats-head">
+        <h2 id="stats-title">Peer-to-peer</h2>
+        <span class={`mode mode-${s.mode}`}>{MODE_TEXT[s.mode]}</span>
+      </div>
+      <dl
+        class="stats-grid"
+        data-testid="p2p-stats"
+        data-peers={s.peers}
+        data-from-peers={s.fromPeers}
+        data-from-webseed={s.fromWebSeed}
+        data-uploaded={s.uploaded}
+        data-progress={s.progress.toFixed(3)}
+        data-mode={s.mode}
+        data-first-frame-ms={firstFrameMs === undefined ? undefined : Math.round(firstFrameMs)}
+      >
+        <div>
+          <dt>Peers</dt>
+          <dd>{s.peers}</dd>
+        </div>
+        <div>
+          <dt>Download</dt>
+          <dd>{speed(s.downloadSpeed)}</dd>
+        </div>
+        <div>
+          <dt>Upload</dt>
+          <dd>{speed(s.uploadSpeed)}</dd>
+        </div>
+        <div>
+          <dt>Shared with others</dt>
+          <dd>{bytes(s.uploaded)}</dd>
+        </div>
+      </dl>
+      <div class="sources">
+        <div
+          class="source-bar"
+          role="img"
+          aria-label={total ? `${share}% of the bytes came from other viewers, ${100 - share}% from the web seed.` : 'Nothing received yet.'}
+        >
+          <span class="source-peers" style={{ width: `${total ? share : 0}%` }} />
+          <span class="source-webseed" style={{ width: `${total ? 100 - share : 0}%` }} />
+        </div>
+        <ul class="source-legend">
+          <li>
+            <span class="swatch swatch-peers" aria-hidden="true" />
+            From peers <strong>{bytes(s.fromPeers)}</strong>
+          </li>
+          <li>
+            <span class="swatch swatch-webseed" aria-hidden="true" />
+            From web seed <strong>{bytes(s.fromWebSeed)}</strong>
+          </li>
+        </ul>
+      </div>
+    </section>
+  )
+}
+
+export function Watch({ id }: { id: string }) {
+  const session = useSession()
+  const [video, setVideo] = useState<Video | undefined>(() => takeBootVideo(id))
+  const [error, setError] = useState<ApiError | undefined>()
+  const [stats, setStats] = useState<PlayerStats | undefined>()
+  const [firstFrame, setFirstFrame] = useState<number | undefined>()
+  const [playError, setPlayError] = useState<string | undefined>()
+  const el = useRef<HTMLVideoElement>(null)
+
+  useEffect(() => {
+    if (video?.id === id) return
+    setVideo(undefined)
+    setError(undefined)
+    const ctl = new AbortController()
+    api<Video>(`/api/v1/videos/${encodeURIComponent(id)}`, { signal: ctl.signal })
+      .then(setVideo)
+      .catch((e) => {
+        if ((e as Error).name !== 'AbortError') setError(e instanceof ApiError ? e : new ApiError(0, 'unknown', 'The video could not be loaded.'))
+      })
+    return () => ctl.abort()
+  }, [id, session?.token])
+
+  useEffect(() => {
+    if (video) document.title = `${video.name} · ${boot.pod.name}`
+  }, [video])
+
+  // A layout effect: it runs right after the render, where a plain effect waits for the next
+  // animation frame (up to 100 ms in a background or headless tab), and playback should not.
+  useLayoutEffect(() => {
+    const v = el.current
+    if (!video || !v) return
+    let playback: Playback | undefined
+    let stopped = false
+    let timer: ReturnType<typeof setInterval> | undefined
+    setFirstFrame(undefined)
+    setPlayError(undefined)
+    // Time to first frame, from the page's start: what the benchmark compares.
+    const rvfc = (v as HTMLVideoElement & { requestVideoFrameCallback?: (cb: () => void) => number }).requestVideoFrameCallback
+    if (rvfc) rvfc.call(v, () => setFirstFrame(performance.now()))
+    else v.addEventListener('loadeddata', () => setFirstFrame(performance.now()), { once: true })
+    play(video, v, { webtorrentUrl: boot.assets.webtorrent, serviceWorkerUrl: boot.assets.serviceWorker })
+      .then((p) => {
+        if (stopped) return p.stop()
+        playback = p
+        setStats(p.stats())
+        timer = setInterval(() => setStats(p.stats()), 500)
+        v.play().catch(() => {
+          // Autoplay refused (no user gesture yet): the controls are there to start it.
+        })
+      })
+      .catch((e) => setPlayError(`The video could not be started: ${(e as Error).message}`))
+    return () => {
+      stopped = true
+      clearInterval(timer)
+      playback?.stop()
+    }
+  }, [video])
+
+  if (error) {
+    const text =
+      error.status === 404 ? 'This video does not exist (any more).' : error.status === 401 ? 'Log in to watch videos on this pod.' : error.message
+    return (
+      <div class="page page-narrow">
+        <PageTitle>Video unavailable</PageTitle>
+        <p class="alert alert-error" role="alert">
+          {text}
+        </p>
+        <p>
+          <a href="/">Back to the videos</a>
+        </p>
+      </div>
+    )
+  }
+
+  const remote = video && video.podUrl !== boot.pod.url
+  return (
+    <div class="page page-watch">
+      <div class="player-frame">
+        <video
+          ref={el}
+          class="player"
+          controls
+          playsInline
+          preload="auto"
+          poster={video?.thumbnailUrl ?? undefined}
+          aria-label={video ? `Video: ${video.name}` : 'Video player'}
+          onError={() => {
+            const code = el.current?.error?.code
+            if (code) setPlayError('The browser could not play this video. It may use a format this browser does not support.')
+          }}
+        />
+      </div>
+      {playError && (
+        <p class="alert alert-error" role="alert">
+          {playError}
+        </p>
+      )}
+      <div class="watch-body">
+        <div class="watch-main">
+          {video ? (
+            <>
+              <PageTitle class="watch-title">{video.name}</PageTitle>
+              <p class="watch-meta">
+                <span class="uploader">{video.uploader}</span>
+                {remote && (
+                  <span class="pod-badge" title={`This video comes from ${video.podUrl}`}>
+                    <span class="visually-hidden">from </span>
+                    {host(video.podUrl)}
+                  </span>
+                )}
+                <span aria-hidden="true"> · </span>
+                <time dateTime={video.createdAt} title={fullDate(video.createdAt)}>
+                  {relative(video.createdAt)}
+                </time>
+                {video.duration !== null && (
+                  <>
+                    <span aria-hidden="true"> · </span>
+                    {duration(video.duration)}
+                  </>
+                )}
+                {video.size !== null && (
+                  <>
+                    <span aria-hidden="true"> · </span>
+                    {bytes(video.size)}
+                  </>
+                )}
+              </p>
+              {video.description && <p class="description">{video.description}</p>}
+              <details class="links">
+                <summary>Links for other players</summary>
+                <ul>
+                  <li>
+                    <a href={video.magnetUri}>Magnet link</a>
+                  </li>
+                  {video.torrentUrl && (
+                    <li>
+                      <a href={video.torrentUrl}>.torrent file</a>
+                    </li>
+                  )}
+                  {video.webseedUrls[0] && (
+                    <li>
+                      <a href={video.webseedUrls[0]}>Direct file (web seed)</a>
+                    </li>
+                  )}
+                </ul>
+              </details>
+            </>
+          ) : (
+            <PageTitle class="watch-title skeleton-text">Loading…</PageTitle>
+          )}
+        </div>
+        <aside class="watch-side" aria-label="Peer-to-peer statistics">
+          <Stats stats={stats} firstFrameMs={firstFrame} />
+        </aside>
+      </div>
+    </div>
+  )
+}

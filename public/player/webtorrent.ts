@@ -1,0 +1,132 @@
+/**
+ * The parts of WebTorrent 3's browser build (`/vendor/webtorrent.min.js`, an ES module the
+ * pod serves) that the player uses, typed from node_modules/webtorrent/lib/*.js. Some are
+ * internals (underscored): the web-seed governor needs the wires' piece maps, the stream
+ * selections and the update loop; they are pinned by the webtorrent version in package.json.
+ */
+
+/** A piece map: `get(i)` tells whether piece i is there. */
+export interface BitFieldLike {
+  get(index: number): boolean
+  set(index: number, value?: boolean): void
+  buffer?: Uint8Array
+}
+
+/** One connection of a torrent: a WebRTC peer, or the web seed (`type: 'webSeed'`). */
+export interface Wire {
+  type: string
+  peerPieces: BitFieldLike
+  /** The remote chokes us: it serves nothing now. */
+  peerChoking: boolean
+  destroyed: boolean
+  requests: unknown[]
+  downloaded: number
+  uploaded: number
+  downloadSpeed(): number
+  uploadSpeed(): number
+  on(event: 'download' | 'upload', listener: (bytes: number) => void): void
+  once(event: 'close', listener: () => void): void
+}
+
+/** A download selection; a stream's starts where the player reads, `from + offset` is its first missing piece. */
+export interface Selection {
+  from: number
+  to: number
+  offset: number
+  priority: number
+  isStreamSelection?: boolean
+}
+
+export interface TorrentFile {
+  name: string
+  path: string
+  length: number
+  /** Sets `elem.src` to the file's URL under the service worker (`/webtorrent/<hash>/<path>`). */
+  streamTo(elem: HTMLMediaElement): HTMLMediaElement
+}
+
+/** The tracker client of a torrent's discovery (bittorrent-tracker): 'update' carries swarm counts. */
+export interface TrackerClient {
+  on(event: 'update', listener: (data: { announce: string; complete: number; incomplete: number }) => void): void
+}
+
+export interface Torrent {
+  infoHash: string
+  name: string
+  length: number
+  pieceLength: number
+  /** Missing pieces are objects, verified ones null. */
+  pieces: (object | null)[]
+  files: TorrentFile[]
+  wires: Wire[]
+  ready: boolean
+  done: boolean
+  destroyed: boolean
+  progress: number
+  downloaded: number
+  uploaded: number
+  downloadSpeed: number
+  uploadSpeed: number
+  bitfield: BitFieldLike
+  discovery?: { tracker?: TrackerClient }
+  addWebSeed(url: string): void
+  destroy(opts?: { destroyStore?: boolean }, cb?: (err?: Error) => void): void
+  on(event: 'ready' | 'done' | 'metadata', listener: () => void): void
+  on(event: 'wire', listener: (wire: Wire) => void): void
+  on(event: 'verified', listener: (index: number) => void): void
+  on(event: 'warning' | 'error', listener: (err: Error | string) => void): void
+  once(event: 'ready', listener: () => void): void
+  // Internals the governor reads or calls (see module doc).
+  _selections: Iterable<Selection>
+  _critical: boolean[]
+  _update(): void
+  _updateInterest(): void
+}
+
+export interface WebTorrentClient {
+  torrents: Torrent[]
+  add(torrentId: string | Uint8Array, opts: Record<string, unknown>, onTorrent?: (t: Torrent) => void): Torrent
+  get(torrentId: string): Promise<Torrent | null>
+  createServer(opts: { controller: ServiceWorkerRegistration }): unknown
+  on(event: 'error' | 'warning', listener: (err: Error | string) => void): void
+  destroy(cb?: () => void): void
+}
+
+export type WebTorrentConstructor = new (opts?: Record<string, unknown>) => WebTorrentClient
+
+let loading: Promise<WebTorrentConstructor> | undefined
+
+/** Web seed URLs the player uses (see `simpleRangeRequests`). */
+export const webSeedUrls = new Set<string>()
+
+/**
+ * WebTorrent's web seed asks for each range with `Cache-Control` and `User-Agent` headers.
+ * Those make every cross-origin request (the web seed of a video from another pod) a CORS
+ * "non-simple" one: the browser first sends an OPTIONS preflight, which a web seed need not
+ * answer (and a pod's does not). With only `Range` (a CORS-safelisted header for a single
+ * range) the GET goes straight out, and the pod's answer carries `Access-Control-Allow-Origin`.
+ * WebTorrent takes `fetch` from the global scope when its module is evaluated, so this wraps
+ * the global once, before loading it, and only touches requests to known web seeds.
+ */
+function simpleRangeRequests(): void {
+  const original = globalThis.fetch.bind(globalThis)
+  globalThis.fetch = ((input: RequestInfo | URL, init?: RequestInit) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : undefined
+    if (url && init?.headers && webSeedUrls.has(url)) {
+      const range = new Headers(init.headers).get('range')
+      return original(url, { ...init, headers: range ? { range } : {} })
+    }
+    return original(input, init)
+  }) as typeof fetch
+}
+
+/** Loads the pod's copy of WebTorrent (once; the watch page's HTML has already preloaded it). */
+export function loadWebTorrent(url: string): Promise<WebTorrentConstructor> {
+  loading ??= (async () => {
+    simpleRangeRequests()
+    // A runtime URL, not a bundled import: the pod serves WebTorrent's own build as it ships.
+    const m = (await import(/* @vite-ignore */ url)) as { default: WebTorrentConstructor }
+    return m.default
+  })()
+  return loading
+}

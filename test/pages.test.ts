@@ -1,0 +1,198 @@
+/**
+ * The pages' server side (src/http/pages.ts, src/build.ts): the HTML shell at every page
+ * route with its boot JSON, the bundled assets, WebTorrent's files, the score history of the
+ * admin chart, and the pages embedded in the compiled executable run from a bare folder.
+ * What the pages do in a browser is test/e2e/browser.test.ts.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { chmodSync, copyFileSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { PAGE_ROUTES, scriptJson, type Boot } from '../src/http/pages'
+import { SCORE_HISTORY_MAX } from '../src/friends/store'
+import { adminToken, netPod, publish } from './helpers/network'
+import { BUN, Child, removeTempDirs, ROOT, tempDir, waitForPod, type TestPod } from './helpers/pods'
+import { freePort } from './helpers/ports'
+import { userToken } from './helpers/videos'
+
+afterAll(removeTempDirs)
+
+/** The boot JSON of an HTML page. */
+function bootOf(html: string): Boot {
+  const m = /<script id="seedpod-boot" type="application\/json">(.*?)<\/script>/s.exec(html)
+  if (!m) throw new Error('no boot JSON in the page')
+  return JSON.parse(m[1]!) as Boot
+}
+
+/** URLs of the page's script and style sheets. */
+function assetsOf(html: string): string[] {
+  return [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]!)
+}
+
+let pod: TestPod
+
+beforeAll(async () => {
+  pod = await netPod({ registrations: 'open', name: 'Pages pod' })
+})
+
+describe('page routes', () => {
+  test('every page route answers the app shell: HTML, CSP, no caching, boot JSON with the pod settings', async () => {
+    for (const route of PAGE_ROUTES) {
+      const res = await fetch(pod.base + route.replace(':id', 'nope'))
+      expect(res.status).toBe(200)
+      expect(res.headers.get('content-type')).toBe('text/html;charset=utf-8')
+      expect(res.headers.get('cache-control')).toBe('no-cache')
+      expect(res.headers.get('content-security-policy')).toContain("script-src 'self'")
+      const html = await res.text()
+      const boot = bootOf(html)
+      expect(boot.pod).toEqual({
+        name: 'Pages pod',
+        url: pod.base,
+        version: pod.running.pod.version,
+        registrations: 'open',
+        requireLoginToWatch: false,
+        maxUploadBytes: pod.config.maxUploadBytes,
+      })
+      expect(boot.assets.serviceWorker).toBe('/sw.min.js')
+      expect(boot.assets.webtorrent).toMatch(/^\/vendor\/webtorrent\.min\.js\?v=\w+$/)
+      expect(boot.video).toBeUndefined()
+      expect(html).toContain('<div id="app">')
+    }
+  })
+
+  test('the bundle: hashed script and style sheet, cached for good, gzipped when asked; unknown assets 404', async () => {
+    const html = await (await fetch(pod.base + '/')).text()
+    const assets = assetsOf(html)
+    expect(assets.some((a) => /^\/assets\/app-\w+\.js$/.test(a))).toBe(true)
+    expect(assets.some((a) => /^\/assets\/app-\w+\.css$/.test(a))).toBe(true)
+    for (const a of assets) {
+      const plain = await fetch(pod.base + a, { headers: { 'accept-encoding': 'identity' } })
+      expect(plain.status).toBe(200)
+      expect(plain.headers.get('content-type')).toMatch(a.endsWith('.js') ? /^text\/javascript/ : /^text\/css/)
+      expect(plain.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
+      const body = await plain.text()
+      expect(body.length).toBeGreaterThan(100)
+      const gz = await fetch(pod.base + a, { headers: { 'accept-encoding': 'gzip' }, decompress: false } as RequestInit)
+      expect(gz.headers.get('content-encoding')).toBe('gzip')
+      expect(new TextDecoder().decode(Bun.gunzipSync(new Uint8Array(await gz.arrayBuffer())))).toBe(body)
+    }
+    expect((await fetch(pod.base + '/assets/app-nothere.js')).status).toBe(404)
+  })
+
+  test("WebTorrent's browser build and service worker come from the pod, as shipped", async () => {
+    const sw = await fetch(pod.base + '/sw.min.js', { headers: { 'accept-encoding': 'identity' } })
+    expect(sw.status).toBe(200)
+    expect(sw.headers.get('content-type')).toStartWith('text/javascript')
+    expect(sw.headers.get('service-worker-allowed')).toBe('/')
+    expect(sw.headers.get('cache-control')).toBe('no-cache')
+    expect(await sw.text()).toBe(readFileSync(join(ROOT, 'node_modules/webtorrent/dist/sw.min.js'), 'utf8'))
+
+    const { assets } = bootOf(await (await fetch(pod.base + '/')).text())
+    const wt = await fetch(pod.base + assets.webtorrent, { headers: { 'accept-encoding': 'identity' } })
+    expect(wt.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
+    expect(await wt.text()).toBe(readFileSync(join(ROOT, 'node_modules/webtorrent/dist/webtorrent.min.js'), 'utf8'))
+    // Without the current version tag it may change: revalidate.
+    expect((await fetch(pod.base + '/vendor/webtorrent.min.js')).headers.get('cache-control')).toBe('no-cache')
+  })
+
+  test('a watch page carries its video (no round trip before playback) and preloads WebTorrent', async () => {
+    const v = publish(pod, { name: 'Sunset </script><script>alert(1)</script> & co' })
+    const html = await (await fetch(`${pod.base}/videos/${v.id}`)).text()
+    const boot = bootOf(html)
+    expect(boot.video).toEqual((await (await fetch(`${pod.base}/api/v1/videos/${v.id}`)).json()) as never)
+    expect(html).toContain(`<link rel="modulepreload" href="${boot.assets.webtorrent}">`)
+    // The name is in the title, escaped; the JSON cannot close its script element.
+    expect(html).toContain('<title>Sunset &#60;/script&#62;&#60;script&#62;alert(1)&#60;/script&#62; &#38; co · Pages pod</title>')
+    expect(html.match(/<\/script>/g)?.length).toBe(2)
+    // Other pages do not preload the player.
+    expect(await (await fetch(pod.base + '/')).text()).not.toContain('modulepreload')
+  })
+
+  test('scriptJson keeps any text inside its <script> element', () => {
+    const tricky = { s: '</script><!-- \u2028\u2029' }
+    const out = scriptJson(tricky)
+    expect(out).not.toContain('<')
+    expect(out).not.toContain('\u2028')
+    expect(JSON.parse(out)).toEqual(tricky)
+  })
+
+  test('with requireLoginToWatch the watch page does not give the video away', async () => {
+    const gated = await netPod({ requireLoginToWatch: true })
+    const v = publish(gated)
+    const boot = bootOf(await (await fetch(`${gated.base}/videos/${v.id}`)).text())
+    expect(boot.pod.requireLoginToWatch).toBe(true)
+    expect(boot.video).toBeUndefined()
+    expect((await fetch(`${gated.base}/api/v1/videos/${v.id}`)).status).toBe(401)
+  })
+})
+
+describe("a friend's score history", () => {
+  test('is recorded when the score changes, bounded, and shown to admins only', async () => {
+    const store = pod.running.pod.friends.store
+    const friend = { fingerprint: `fp-${crypto.randomUUID()}`, url: 'http://127.0.0.1:1', publicKey: { kty: 'RSA' }, name: 'Far pod' }
+    store.upsert(friend, 100, 1000)
+    const base = { state: 'active' as const, attempts: 0, nextRetryAt: null, lastError: null }
+    const url = `${pod.base}/api/v1/friends/${friend.fingerprint}/scores`
+    const admin = { authorization: `Bearer ${await adminToken(pod)}` }
+
+    // Never changed: the current score at the friendship's start.
+    expect(await (await fetch(url, { headers: admin })).json()).toEqual({ fingerprint: friend.fingerprint, scores: [{ at: new Date(1000).toISOString(), score: 100 }] })
+
+    store.saveRecord(friend.fingerprint, { ...base, score: 110 }, 2000)
+    store.saveRecord(friend.fingerprint, { ...base, score: 110, attempts: 1 }, 3000) // same score: no point
+    store.saveRecord(friend.fingerprint, { ...base, score: 100 }, 4000)
+    expect(((await (await fetch(url, { headers: admin })).json()) as { scores: unknown }).scores).toEqual([
+      { at: new Date(2000).toISOString(), score: 110 },
+      { at: new Date(4000).toISOString(), score: 100 },
+    ])
+
+    for (let i = 0; i < SCORE_HISTORY_MAX + 20; i++) store.saveRecord(friend.fingerprint, { ...base, score: i % 2 ? 200 : 190 }, 10_000 + i)
+    const history = store.scoreHistory(friend.fingerprint)
+    expect(history.length).toBe(SCORE_HISTORY_MAX)
+    expect(history.at(-1)).toEqual({ at: 10_000 + SCORE_HISTORY_MAX + 19, score: 200 })
+    expect(history[0]!.at).toBe(10_020)
+
+    expect((await fetch(url)).status).toBe(401)
+    expect((await fetch(url, { headers: { authorization: `Bearer ${await userToken(pod)}` } })).status).toBe(403)
+    expect((await fetch(`${pod.base}/api/v1/friends/unknown/scores`, { headers: admin })).status).toBe(404)
+
+    // The history goes with the friend.
+    store.remove(friend.fingerprint)
+    expect(store.scoreHistory(friend.fingerprint)).toEqual([])
+  })
+})
+
+describe('the compiled executable', () => {
+  test('serves the pages, the bundle and WebTorrent from its embedded files, in a bare folder', async () => {
+    const built = join(tempDir('seedpod-build-'), 'seedpod')
+    const build = Bun.spawn([BUN, join(ROOT, 'src', 'build.ts'), '--outfile', built], { cwd: ROOT, stdout: 'pipe', stderr: 'pipe' })
+    const [code, stderr] = await Promise.all([build.exited, new Response(build.stderr).text()])
+    if (code !== 0) throw new Error(`build failed (${code}):\n${stderr}`)
+    const dir = tempDir('seedpod-bare-')
+    const exe = join(dir, 'seedpod')
+    copyFileSync(built, exe)
+    chmodSync(exe, 0o755)
+    const port = await freePort()
+    const child = new Child([exe, 'serve', '--host', '127.0.0.1', '--port', String(port), '--log-format', 'json'], {
+      cwd: dir,
+      env: { PATH: '/usr/bin:/bin', HOME: dir },
+    })
+    try {
+      const base = `http://127.0.0.1:${port}`
+      await waitForPod(base, child)
+      const html = await (await fetch(`${base}/upload`)).text()
+      expect(bootOf(html).pod.url).toBe(`http://localhost:${port}`)
+      const assets = assetsOf(html)
+      expect(assets.length).toBe(2)
+      for (const a of assets) {
+        const res = await fetch(base + a)
+        expect(res.status).toBe(200)
+        expect((await res.text()).length).toBeGreaterThan(100)
+      }
+      expect((await fetch(`${base}/sw.min.js`)).status).toBe(200)
+      expect((await (await fetch(base + bootOf(html).assets.webtorrent)).arrayBuffer()).byteLength).toBe(readFileSync(join(ROOT, 'node_modules/webtorrent/dist/webtorrent.min.js')).length)
+    } finally {
+      child.kill()
+      await child.exit()
+    }
+  }, 60_000)
+})
