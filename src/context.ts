@@ -8,6 +8,7 @@ import type { Accounts, AttemptLimiter } from './accounts'
 import type { Config } from './config'
 import type { Identity } from './crypto/identity'
 import type { Friends } from './friends/service'
+import type { VideoDetails } from './videos/details'
 import type { Videos } from './videos/service'
 import type { Tracker } from './tracker/tracker'
 import type { Logger } from './log'
@@ -22,6 +23,8 @@ export interface Pod {
   readonly actors: PodActor
   readonly friends: Friends
   readonly videos: Videos
+  /** Details of videos (kept by their origin, cached by the others). */
+  readonly details: VideoDetails
   readonly tracker: Tracker
   readonly startedAt: number
   readonly version: string

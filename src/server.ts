@@ -12,6 +12,7 @@ import type { Pod } from './context'
 import { loadOrCreateIdentity, loadOrCreateSecret } from './crypto/identity'
 import { openDatabase } from './db'
 import { Friends } from './friends/service'
+import { VideoDetails } from './videos/details'
 import { VideoFiles } from './videos/files'
 import { Videos } from './videos/service'
 import { createTracker } from './tracker/tracker'
@@ -82,6 +83,8 @@ export async function startPod(config: Config, log: Logger): Promise<RunningPod>
     actors,
     friends,
     videos,
+    // Constructed before the pod listens: it registers the details message handlers.
+    details: new VideoDetails(db, config, friends, identity.fingerprint, videos, log),
     tracker,
     startedAt: Date.now(),
     version: VERSION,

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { DetailsAnswer } from '../src/videos/details'
-import { SUMMARY_MAX, summarize, videoDetails } from '../src/videos/details'
+import { SUMMARY_MAX, summarize } from '../src/videos/details'
 import type { Video } from '../src/videos/model'
 import { makeClip } from './helpers/clips'
 import { adminToken, fp, indexIds, netPod, publish, restart, until } from './helpers/network'
@@ -82,6 +82,23 @@ describe('own videos', () => {
     const again = (await (await patch(a, video.id, alice, { license: 'Free for non-commercial screenings', language: null })).json()) as DetailsAnswer
     expect(again).toMatchObject({ description: LONG.trim(), tags: ['harbour', 'Sea life'], license: 'Free for non-commercial screenings', language: null })
     await patch(a, video.id, alice, { license: 'CC-BY-SA-4.0', language: 'en' })
+  })
+
+  test('a long description given at upload or in an edit: the index and friends get its summary, the details the full text', async () => {
+    const clip = await makeClip(tempDir(), { seconds: 1 })
+    const res = await uploadVideo(a.base, alice, { file: Bun.file(clip), name: 'Long story', description: LONG })
+    const long = (await res.json()) as Video
+    expect(long.description).toBe(summarize(LONG))
+    expect((await details(a, long.id)).body.description).toBe(LONG.trim())
+    await until(() => indexIds(b).includes(long.id), 5000, 'at the friend')
+    expect((b.running.pod.db.query('SELECT description FROM videos WHERE id = ?').get(long.id) as { description: string }).description).toBe(summarize(LONG))
+    // An edit of the video's description works the same way.
+    const edited = `${LONG} Epilogue.`
+    const put = await fetch(`${a.base}/api/v1/videos/${long.id}`, { method: 'PATCH', headers: auth(alice), body: JSON.stringify({ description: edited }) })
+    expect(((await put.json()) as Video).description).toBe(summarize(edited))
+    expect((await details(a, long.id)).body.description).toBe(edited)
+    // Let the update reach the friend before the next test counts the outbox.
+    await until(() => (a.running.pod.db.query('SELECT count(*) AS n FROM outbox').get() as { n: number }).n === 0, 5000, 'an empty outbox')
   })
 
   test('bad input is a 400 that names the problem, and changes nothing', async () => {
@@ -188,7 +205,7 @@ describe("a friend's video", () => {
     const atFriend = await fetch(`${b.base}/api/v1/videos/${video.id}/views`, { method: 'POST' })
     expect(atFriend.status).toBe(202)
     expect(await atFriend.json()).toEqual({ id: video.id, counted: 'origin' })
-    await until(() => videoDetails(a.running.pod).ofOwn(video.id)?.views === 2, 5000, 'the view counted at the origin')
+    await until(() => a.running.pod.details.ofOwn(video.id)?.views === 2, 5000, 'the view counted at the origin')
     expect((await fetch(`${b.base}/api/v1/videos/no-such-video/views`, { method: 'POST' })).status).toBe(404)
   })
 

@@ -9,12 +9,11 @@
  */
 import { Elysia } from 'elysia'
 import type { Pod } from '../context'
-import { videoDetails } from '../videos/details'
 import { optionalUser, requireUser } from './auth'
 
-/** Details routes under `/api/v1/videos`. Building them registers the pod's details message handlers. */
+/** Details routes under `/api/v1/videos`. */
 export const detailsRoutes = (pod: Pod) => {
-  const details = videoDetails(pod)
+  const details = pod.details
   return new Elysia({ name: 'video-details', prefix: '/api/v1/videos', seed: pod.identity.fingerprint })
     .get('/:id/details', async ({ request, params }) => {
       if (pod.config.requireLoginToWatch) await requireUser(pod, request)

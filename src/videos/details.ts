@@ -18,15 +18,16 @@ import { Value } from '@sinclair/typebox/value'
 import { t } from 'elysia'
 import type { User } from '../accounts'
 import type { Config } from '../config'
-import type { Pod } from '../context'
 import type { Friends } from '../friends/service'
 import type { Friend } from '../friends/store'
 import { ApiError } from '../http/errors'
 import type { Logger } from '../log'
 import { videoRowById, type VideoRow } from './model'
-import { DESCRIPTION_MAX, type Videos } from './service'
+import type { Videos } from './service'
 
 /** The index's description is at most this long; the details keep the full text. */
+/** Longest description a video may have (its details keep it whole). */
+export const DESCRIPTION_MAX = 10_000
 export const SUMMARY_MAX = 300
 export const TAGS_MAX = 20
 export const TAG_MAX = 40
@@ -102,6 +103,17 @@ function checkLanguage(value: string): string {
   } catch {
     throw bad(`language: ${JSON.stringify(value)} is not a valid BCP 47 language tag such as "en" or "pt-BR"`)
   }
+}
+
+/**
+ * Keeps the full text of an own video's description when the index gets only its summary
+ * (call inside the transaction that writes the index row).
+ */
+export function saveFullDescription(db: Database, id: string, description: string, now: number): void {
+  db.query(
+    `INSERT INTO video_details (video, description, views, updated_at) VALUES (?1, ?2, 0, ?3)
+     ON CONFLICT (video) DO UPDATE SET description = ?2, updated_at = ?3`,
+  ).run(id, description, now)
 }
 
 /**
@@ -387,19 +399,4 @@ export class VideoDetails {
     this.log.debug('video.viewed', { id, friend: sender.url })
     return { ok: true, views: this.countView(id) }
   }
-}
-
-const instances = new WeakMap<Pod, VideoDetails>()
-
-/**
- * The VideoDetails of a pod, made on first use. The pod's HTTP app asks for it while the pod
- * starts (buildApp in startPod, before it listens), which registers the message handlers.
- */
-export function videoDetails(pod: Pod): VideoDetails {
-  let d = instances.get(pod)
-  if (!d) {
-    d = new VideoDetails(pod.db, pod.config, pod.friends, pod.identity.fingerprint, pod.videos, pod.log)
-    instances.set(pod, d)
-  }
-  return d
 }

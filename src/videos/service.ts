@@ -26,6 +26,7 @@ import type { ReceivedUpload } from './upload'
 import { renditionFileName, renditionsOf, renditionUrls, saveRenditions, type Rendition } from './renditions'
 import { targetResolutions, TranscodeQueue, type TranscodeJob } from './transcoding'
 import { MirrorRef, MirrorStore, withMirrors } from './mirrors'
+import { DESCRIPTION_MAX, saveFullDescription, summarize } from './details'
 import { Value } from '@sinclair/typebox/value'
 
 /** An own video's file (the original, or a rendition), as the seeder and the web seed need it. */
@@ -41,7 +42,6 @@ export interface LocalFile {
 
 /** Limits of the texts a user gives a video. */
 export const NAME_MAX = 120
-export const DESCRIPTION_MAX = 10_000
 
 /** Browser-playable formats the pod stores as they come (transcoding others comes later). */
 const FORMATS: { container: RegExp; codecs: RegExp; ext: string; mime: string }[] = [
@@ -347,10 +347,12 @@ export class Videos {
       placed.push(final.torrent)
 
       const now = this.now()
+      // The index (and every friend's) gets a summary; the full text stays in this pod's details.
+      const full = v.description ?? ''
       const video: Video = {
         id,
         name: v.name!,
-        description: v.description ?? '',
+        description: summarize(full),
         uploader: user.username,
         podUrl: this.config.url,
         podFingerprint: this.fingerprint,
@@ -363,6 +365,7 @@ export class Videos {
       }
       this.db.transaction(() => {
         upsertVideo(this.db, video, this.config.url, now)
+        if (video.description !== full) saveFullDescription(this.db, id, full, now)
         this.db.query('INSERT INTO local_videos (video, owner, mime, width, height) VALUES (?, ?, ?, ?, ?)').run(id, user.id, v.mime, v.width, v.height)
         if (this.config.transcoding.enabled) this.queue.enqueue(id, targetResolutions(this.config.transcoding.resolutions, v.height))
         this.friends.enqueue([{ type: 'video.add', data: this.get(id)! }])
@@ -385,7 +388,12 @@ export class Videos {
     this.mustOwn(id, user)
     const texts = checkTexts(fields, true)
     const current = this.get(id)!
-    this.publish({ ...current, ...texts }, 'video.update')
+    this.db.transaction(() => {
+      if (texts.description !== undefined && summarize(texts.description) !== texts.description)
+        saveFullDescription(this.db, id, texts.description, this.now())
+      const description = texts.description === undefined ? current.description : summarize(texts.description)
+      this.publish({ ...current, ...texts, description }, 'video.update')
+    }).immediate()
     return this.get(id)!
   }
 
