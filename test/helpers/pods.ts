@@ -1,7 +1,7 @@
 /**
  * Real pods for tests: in-process (`startTestPod`, on a free loopback port) or as child
  * processes of the real CLI (`spawnCli`, `runCli`). Temporary folders are made under the OS
- * temp dir and removed by `removeTempDirs` (each test file's afterAll) or at exit.
+ * temp dir and removed by `removeTempDirs` (each test file's afterAll).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -23,13 +23,12 @@ export function removeTempDirs(): void {
   for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true })
 }
 
-// Whatever a test file forgot (or a crash skipped), the end of the run removes.
-process.once('exit', removeTempDirs)
-
 /**
- * A fresh empty folder under the OS temp dir. Removed by removeTempDirs(): call
- * `afterAll(removeTempDirs)` at the top of the test file (a hook registered from inside
- * beforeAll would run at once in bun:test, so tempDir cannot register it itself).
+ * A fresh empty folder under the OS temp dir. Removed by removeTempDirs(): every test file
+ * that makes temp dirs calls `afterAll(removeTempDirs)` at its top level. tempDir cannot
+ * register that itself: in bun:test a hook registered from inside beforeAll runs at once, a
+ * top-level hook in this (shared) module would run for the first test file only, and
+ * process 'exit' handlers do not run at the end of `bun test`.
  */
 export function tempDir(prefix = 'seedpod-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix))
