@@ -9,9 +9,11 @@ import type { DetailsAnswer } from '../src/videos/details'
 import { SUMMARY_MAX, summarize } from '../src/videos/details'
 import type { Video } from '../src/videos/model'
 import { makeClip } from './helpers/clips'
-import { adminToken, fp, indexIds, netPod, publish, restart, until } from './helpers/network'
+import { adminToken, fp, indexIds, netPod, publish, restart, stopPods, until } from './helpers/network'
 import { removeTempDirs, tempDir, type TestPod } from './helpers/pods'
 import { uploadVideo, userToken } from './helpers/videos'
+
+afterAll(stopPods)
 
 afterAll(removeTempDirs)
 

@@ -2,14 +2,17 @@
  * The durable outbox: a pod killed with SIGKILL in the middle of a fan-out delivers every
  * queued message after it restarts, and each friend applies each message exactly once.
  */
-import { expect, test } from 'bun:test'
+import { afterAll, expect, test } from 'bun:test'
 import { join } from 'node:path'
 import { openDatabase } from '../src/db'
 import { FriendStore } from '../src/friends/store'
 import { upsertVideo, type Video } from '../src/videos/model'
-import { fp, indexIds, netPod, until } from './helpers/network'
-import { BUN, Child, childEnv, CLI, ROOT, tempDir, type TestPod } from './helpers/pods'
+import { fp, indexIds, netPod, stopPods, until } from './helpers/network'
+import { BUN, Child, childEnv, CLI, removeTempDirs, ROOT, tempDir, type TestPod } from './helpers/pods'
 import { freePort } from './helpers/ports'
+
+afterAll(stopPods)
+afterAll(removeTempDirs)
 
 const MESSAGES = 100
 

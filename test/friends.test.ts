@@ -2,13 +2,15 @@
  * Friendships between real pods on loopback: friend making, video announcements, scores,
  * retries and revocation, quitting, moving, and every refusal of the inbox.
  */
-import { describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, test } from 'bun:test'
 import { CompactEncrypt, CompactSign } from 'jose'
 import { CURRENT_VERSION, seal } from '../src/crypto/envelope'
 import { importPeerKey, newIdentity, type Identity } from '../src/crypto/identity'
 import { videoOfRow, videoRowById } from '../src/videos/model'
-import { adminToken, fp, friendsOf, indexIds, netPod, publish, restart, until } from './helpers/network'
+import { adminToken, fp, friendsOf, indexIds, netPod, publish, restart, stopPods, until } from './helpers/network'
 import type { TestPod } from './helpers/pods'
+
+afterAll(stopPods)
 
 const FAST_RETRY = { baseMs: 25, factor: 1, retries: 10 }
 

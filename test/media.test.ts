@@ -163,7 +163,7 @@ describe('remuxFaststart', () => {
   })
 
   test('refuses to remux a file onto itself', async () => {
-    expect(remuxFaststart(moovEnd, moovEnd)).rejects.toThrow(/differ/)
+    await expect(remuxFaststart(moovEnd, moovEnd)).rejects.toThrow(/differ/)
   })
 })
 
@@ -191,7 +191,7 @@ describe('makeThumbnail', () => {
 
   test('a time past the end throws and writes nothing', async () => {
     const out = join(dir, 'thumb-late.jpg')
-    expect(makeThumbnail(fastStart, out, 60)).rejects.toBeInstanceOf(MediaToolError)
+    await expect(makeThumbnail(fastStart, out, 60)).rejects.toBeInstanceOf(MediaToolError)
     expect(existsSync(out)).toBe(false)
   })
 })
@@ -235,7 +235,7 @@ describe('makeTorrent', () => {
     expect(parsed.pieces.length).toBe(32)
     const b = await makeTorrent({ file: blob, name: 'other.bin', announce: [], urlList: [], pieceLength: 32 * 1024 })
     expect(b.infoHash).not.toBe(a.infoHash)
-    expect(makeTorrent({ file: blob, name: 'x', announce: [], urlList: [], pieceLength: 1000 })).rejects.toThrow(/power of two/)
+    await expect(makeTorrent({ file: blob, name: 'x', announce: [], urlList: [], pieceLength: 1000 })).rejects.toThrow(/power of two/)
   })
 
   test('piece length grows with the file, from 256 KiB to 1 MiB', () => {

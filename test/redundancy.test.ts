@@ -3,16 +3,19 @@
  * with video.mirror, and still downloads with its origin stopped; copies go, files and all,
  * beyond the budget, when the origin removes the video, or when the friendship ends.
  */
-import { beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import WebTorrent from 'webtorrent'
 import type { Video } from '../src/videos/model'
 import type { OwnMirror } from '../src/videos/mirrors'
 import { makeClip, sha256 } from './helpers/clips'
-import { adminToken, fp, netPod, restart, until } from './helpers/network'
-import { tempDir, type TestPod } from './helpers/pods'
+import { adminToken, fp, netPod, restart, stopPods, until } from './helpers/network'
+import { removeTempDirs, tempDir, type TestPod } from './helpers/pods'
 import { uploadVideo, userToken } from './helpers/videos'
+
+afterAll(stopPods)
+afterAll(removeTempDirs)
 
 let clip: string
 beforeAll(async () => {

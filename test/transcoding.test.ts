@@ -3,7 +3,7 @@
  * its own torrent and known to friends; a pod killed mid-job finishes it after a restart;
  * a file ffmpeg cannot read fails its job clearly and is left as it was.
  */
-import { beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import WebTorrent from 'webtorrent'
@@ -11,10 +11,13 @@ import type { Rendition } from '../src/videos/renditions'
 import type { TranscodeJob } from '../src/videos/transcoding'
 import type { Video } from '../src/videos/model'
 import { makeClip, sha256 } from './helpers/clips'
-import { adminToken, netPod, restart, until } from './helpers/network'
-import { BUN, Child, childEnv, CLI, ROOT, tempDir } from './helpers/pods'
+import { adminToken, netPod, restart, stopPods, until } from './helpers/network'
+import { BUN, Child, childEnv, CLI, removeTempDirs, ROOT, tempDir } from './helpers/pods'
 import { freePort } from './helpers/ports'
 import { uploadVideo, userToken } from './helpers/videos'
+
+afterAll(stopPods)
+afterAll(removeTempDirs)
 
 type Full = Omit<Video, 'files'> & { files: Rendition[]; transcoding?: TranscodeJob[] }
 

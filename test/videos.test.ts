@@ -3,16 +3,19 @@
  * friend, search, a real BitTorrent client (aria2c) and a WebTorrent client fetching the
  * video, the tracker, and every refusal leaving nothing behind.
  */
-import { beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import WebTorrent from 'webtorrent'
 import { mp4MoovAtEnd } from '../src/media/probe'
 import type { Video } from '../src/videos/model'
 import { makeClip, sha256 } from './helpers/clips'
-import { adminToken, indexIds, netPod, restart, until } from './helpers/network'
+import { adminToken, indexIds, netPod, restart, stopPods, until } from './helpers/network'
 import { seedVideos, uploadVideo, userToken } from './helpers/videos'
-import { tempDir, type TestPod } from './helpers/pods'
+import { removeTempDirs, tempDir, type TestPod } from './helpers/pods'
+
+afterAll(stopPods)
+afterAll(removeTempDirs)
 
 let clip: string
 let work: string

@@ -2,18 +2,20 @@
  * Networks of real pods on loopback for the friendship tests: start, restart on the same
  * data, wait for a condition, and act as an admin over HTTP.
  */
-import { afterAll } from 'bun:test'
 import type { Video } from '../../src/videos/model'
 import { startTestPod, type TestPod } from './pods'
 import { freePort } from './ports'
 
 const running = new Set<TestPod>()
 
-// Registered when a test file imports this module, so at file level: a hook registered from
-// inside a beforeAll would run at once in bun:test.
-afterAll(async () => {
+/**
+ * Stops every pod netPod started and the test file has not stopped. Each test file calls
+ * `afterAll(stopPods)` at its top: this module is loaded once for the whole run, so a hook
+ * registered here would belong to the first file only.
+ */
+export async function stopPods(): Promise<void> {
   await Promise.all([...running].map((p) => p.stop()))
-})
+}
 
 /** A pod on a free loopback port whose public URL is `http://127.0.0.1:PORT`; stopped after the file. */
 export async function netPod(values: Record<string, unknown> = {}): Promise<TestPod> {
