@@ -8,7 +8,7 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import WebTorrent from 'webtorrent'
+import type WebTorrent from 'webtorrent'
 import { fromCallback } from 'xstate'
 import type { Message } from '../src/crypto/envelope'
 import type { Logger } from '../src/log'
@@ -103,6 +103,9 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
       const torrentFile = new Uint8Array(await res.arrayBuffer())
       if (stopped || !downloading.has(c.infoHash)) return
       mkdirSync(join(input.dir, c.infoHash), { recursive: true })
+      // Loaded at the first copy: a pod without redundancy never loads webtorrent for it.
+      const { default: WebTorrent } = await import('webtorrent')
+      if (stopped) return
       client ??= new WebTorrent({ dht: false, lsd: false, utp: false, natUpnp: false, natPmp: false }).on('error', (e: Error) => log.warn('mirror.client.error', { error: e }))
       client.add(torrentFile, { path: join(input.dir, c.infoHash) }, (t) => {
         // The index said which info hash; a torrent file of another is not that video.

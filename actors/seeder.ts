@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
-import WebTorrent from 'webtorrent'
+import type WebTorrent from 'webtorrent'
 import { fromCallback } from 'xstate'
 import type { Logger } from '../src/log'
 import type { LocalFile } from '../src/videos/service'
@@ -30,18 +30,24 @@ export interface SeederActorInput {
 
 /** Seeds own videos over TCP on demand; destroys the client on stop. */
 export const seederLogic = fromCallback<SeederEvent, SeederActorInput>(({ input, receive }) => {
-  // Created at the first video to seed: an idle pod does not pay for a BitTorrent client.
-  let client: WebTorrent | undefined
+  // Loaded and created at the first video to seed: an idle pod, and its start, do not pay for
+  // a BitTorrent client (webtorrent is the largest module the pod has).
+  let client: Promise<WebTorrent> | undefined
+  let stopped = false
   const seeding = new Set<string>()
-  const add = (file: LocalFile) => {
+  const add = async (file: LocalFile) => {
     if (seeding.has(file.infoHash)) return
     seeding.add(file.infoHash)
-    client ??= new WebTorrent({ dht: false, lsd: false, utp: false, natUpnp: false, natPmp: false, webSeeds: false, torrentPort: input.port }).on('error', (e: Error) =>
-      input.log.error('seeder.error', { error: e }),
+    client ??= import('webtorrent').then(({ default: WebTorrent }) =>
+      new WebTorrent({ dht: false, lsd: false, utp: false, natUpnp: false, natPmp: false, webSeeds: false, torrentPort: input.port }).on('error', (e: Error) =>
+        input.log.error('seeder.error', { error: e }),
+      ),
     )
+    const c = await client
+    if (stopped) return
     try {
       // skipVerify: the file is the one this pod hashed at upload; do not read it all again.
-      client.add(readFileSync(file.torrentPath), { path: dirname(file.path), skipVerify: true }, (t) => input.log.debug('seeder.seeding', { infoHash: t.infoHash }))
+      c.add(readFileSync(file.torrentPath), { path: dirname(file.path), skipVerify: true }, (t) => input.log.debug('seeder.seeding', { infoHash: t.infoHash }))
     } catch (e) {
       seeding.delete(file.infoHash)
       input.log.error('seeder.add.failed', { infoHash: file.infoHash, error: e as Error })
@@ -50,16 +56,19 @@ export const seederLogic = fromCallback<SeederEvent, SeederActorInput>(({ input,
   receive((event) => {
     switch (event.type) {
       case 'seeder.video.added':
-        return add(event.file)
+        return void add(event.file)
       case 'seeder.video.wanted': {
         if (seeding.has(event.infoHash)) return
         const file = input.find(event.infoHash)
-        if (file) add(file)
+        if (file) void add(file)
         return
       }
       case 'seeder.video.removed':
-        if (seeding.delete(event.infoHash)) void client?.remove(event.infoHash, { destroyStore: false }).catch(() => undefined)
+        if (seeding.delete(event.infoHash)) void client?.then((c) => c.remove(event.infoHash, { destroyStore: false })).catch(() => undefined)
     }
   })
-  return () => client?.destroy()
+  return () => {
+    stopped = true
+    void client?.then((c) => c.destroy())
+  }
 })
