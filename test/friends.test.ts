@@ -7,7 +7,7 @@ import { CompactEncrypt, CompactSign } from 'jose'
 import { CURRENT_VERSION, seal } from '../src/crypto/envelope'
 import { importPeerKey, newIdentity, type Identity } from '../src/crypto/identity'
 import { videoOfRow, videoRowById } from '../src/videos/model'
-import { adminToken, fp, friendsOf, indexIds, netPod, publish, restart, stopPods, until } from './helpers/network'
+import { adminToken, fp, friendsOf, indexIds, netPod, publish, restart, stopPods, syntheticVideo, until } from './helpers/network'
 import type { TestPod } from './helpers/pods'
 
 afterAll(stopPods)
@@ -194,23 +194,7 @@ describe('the inbox refuses, changing nothing', () => {
     const bIdentity = b.running.pod.identity
     const aKeys = await importPeerKey(a.running.pod.identity.publicJwk)
     const aRecipient = { fingerprint: fp(a), encryptKey: aKeys.encryptKey }
-    const video = (id: string) => ({
-      type: 'video.add',
-      data: {
-        id,
-        name: 'x',
-        description: '',
-        uploader: 'u',
-        podUrl: b.base,
-        podFingerprint: fp(b),
-        magnetUri: `magnet:?xt=urn:btih:${'ab'.repeat(20)}`,
-        torrentUrl: null,
-        webseedUrls: [],
-        duration: 1,
-        size: 1,
-        createdAt: new Date().toISOString(),
-      },
-    })
+    const video = (id: string) => ({ type: 'video.add', data: syntheticVideo(b, { id }) })
     const payload = (over: Record<string, unknown> = {}) => ({
       v: CURRENT_VERSION,
       from: { url: b.base, fingerprint: fp(b) },

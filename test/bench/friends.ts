@@ -17,19 +17,13 @@ import { importPeerKey, newIdentity } from '../../src/crypto/identity'
 import { createLogger } from '../../src/log'
 import { startPod, type RunningPod } from '../../src/server'
 import type { Video } from '../../src/videos/model'
+import { freePort } from '../helpers/ports'
 
 const PODS = 20
 const ROUNDS = 5
 const MESSAGES = 400
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
-
-async function freePort(): Promise<number> {
-  const s = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() })
-  const port = s.port!
-  s.stop(true)
-  return port
-}
 
 async function propagation(dir: string): Promise<void> {
   const log = createLogger({ level: 'error', format: 'json' })

@@ -13,13 +13,7 @@ import { createLogger } from '../../src/log'
 import { startPod } from '../../src/server'
 import { makeClip } from '../helpers/clips'
 import { seedVideos } from '../helpers/videos'
-
-async function freePort(): Promise<number> {
-  const s = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() })
-  const port = s.port!
-  s.stop(true)
-  return port
-}
+import { freePort } from '../helpers/ports'
 
 async function measure(dir: string, clip: string, count: number): Promise<string> {
   const port = await freePort()

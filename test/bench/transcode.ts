@@ -12,6 +12,7 @@ import { startPod } from '../../src/server'
 import { transcodeArgs, type TranscodeJob } from '../../src/videos/transcoding'
 import { makeClip } from '../helpers/clips'
 import { uploadVideo } from '../helpers/videos'
+import { freePort } from '../helpers/ports'
 
 const RUNS = 5
 const HEIGHT = 480
@@ -29,9 +30,7 @@ export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'seedpod-bench-transcode-'))
   try {
     const clip = await makeClip(dir, { seconds: 10, size: '1280x720', faststart: true })
-    const s = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() })
-    const port = s.port!
-    s.stop(true)
+    const port = await freePort()
     const base = `http://127.0.0.1:${port}`
     const config = resolveConfig([
       { source: 'bench', values: { host: '127.0.0.1', port, url: base, dataDir: join(dir, 'pod'), transcoding: { resolutions: [HEIGHT] } } },

@@ -78,8 +78,15 @@ export function indexIds(p: TestPod): string[] {
 let n = 0
 /** Publishes a (synthetic) video of this pod: into its index and to every friend's outbox. */
 export function publish(p: TestPod, fields: Partial<Video> = {}): Video {
+  const v = syntheticVideo(p, fields)
+  p.running.pod.videos.publish(v)
+  return v
+}
+
+/** A well-formed Video of the pod (no file behind it): what its messages would carry. */
+export function syntheticVideo(p: TestPod, fields: Partial<Video> = {}): Video {
   const pod = p.running.pod
-  const v: Video = {
+  return {
     id: `v${Date.now().toString(36)}${n++}`,
     name: 'A test video',
     description: 'made by the friendship tests',
@@ -94,6 +101,4 @@ export function publish(p: TestPod, fields: Partial<Video> = {}): Video {
     createdAt: new Date().toISOString(),
     ...fields,
   }
-  pod.videos.publish(v)
-  return v
 }
