@@ -9,10 +9,12 @@ import { chmodSync, copyFileSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PAGE_ROUTES, scriptJson, type Boot } from '../src/http/pages'
 import { SCORE_HISTORY_MAX } from '../src/friends/store'
-import { adminToken, netPod, publish } from './helpers/network'
+import { adminToken, netPod, publish, stopPods } from './helpers/network'
 import { BUN, Child, removeTempDirs, ROOT, tempDir, waitForPod, type TestPod } from './helpers/pods'
 import { freePort } from './helpers/ports'
 import { userToken } from './helpers/videos'
+
+afterAll(stopPods)
 
 afterAll(removeTempDirs)
 

@@ -10,7 +10,7 @@ export function bytes(n: number | null | undefined): string {
     v /= 1000
     i++
   }
-  return `${i === 0 ? v : v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`
+  return `${i === 0 ? Math.round(v) : v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`
 }
 
 /** `1.2 MB/s`. */

@@ -19,6 +19,7 @@ const MODE_TEXT: Record<PlayerStats['mode'], string> = {
   alone: 'No other viewers: streaming from the web seed',
   done: 'Complete: sharing with other viewers',
   direct: 'Streaming from the web seed (peer-to-peer needs HTTPS)',
+  plain: 'Web seed and peers, unmanaged (comparison mode)',
 }
 
 function Stats({ stats, firstFrameMs }: { stats: PlayerStats | undefined; firstFrameMs: number | undefined }) {
@@ -55,7 +56,7 @@ function Stats({ stats, firstFrameMs }: { stats: PlayerStats | undefined; firstF
           <dd>{speed(s.uploadSpeed)}</dd>
         </div>
         <div>
-          <dt>Shared with others</dt>
+          <dt>Sent to peers</dt>
           <dd>{bytes(s.uploaded)}</dd>
         </div>
       </dl>
@@ -182,9 +183,10 @@ export function Watch({ id }: { id: string }) {
       )}
       <div class="watch-body">
         <div class="watch-main">
-          {video ? (
+          {/* One heading element for loading and loaded: it keeps the focus it got on navigation. */}
+          <PageTitle class={video ? 'watch-title' : 'watch-title skeleton-text'}>{video ? video.name : 'Loading…'}</PageTitle>
+          {video && (
             <>
-              <PageTitle class="watch-title">{video.name}</PageTitle>
               <p class="watch-meta">
                 <span class="uploader">{video.uploader}</span>
                 {remote && (
@@ -230,8 +232,6 @@ export function Watch({ id }: { id: string }) {
                 </ul>
               </details>
             </>
-          ) : (
-            <PageTitle class="watch-title skeleton-text">Loading…</PageTitle>
           )}
         </div>
         <aside class="watch-side" aria-label="Peer-to-peer statistics">

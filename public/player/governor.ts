@@ -9,39 +9,46 @@
  * everything, and the web seed for the allowed pieces only).
  *
  * A piece is allowed when
- *  - it is urgent: in the window just after where the player reads, while
- *    - the player waits for data (start, seek, stall) and no peer delivered it within
- *      `peerWaitMs`, or
- *    - the buffer ahead of the playhead is below `lowWaterSeconds` (until it is back above
- *      `highWaterSeconds`);
+ *  - it is urgent: the player needs it within `horizonSeconds` (`startHorizonSeconds` while
+ *    it waits to start: players buffer a few seconds before the first frame), from the
+ *    first missing piece at the playhead, and
+ *    - the player is playing: peers did not bring it in time, so the web seed does, or
+ *    - the player waits for data (start, seek, stall) and either no connected peer has the
+ *      next piece and the window is a small part of the video (at most `cheapShare`: the
+ *      first seconds of a long video come from the web seed at once, as a plain <video>
+ *      would get them, while peers connect), or peers did not deliver within `peerWaitMs`
+ *      (a short video is worth waiting a moment for a peer rather than taking all of it
+ *      from the origin);
  *  - or no connected peer has it, `graceMs` after the start;
  *  - or the viewer is alone: the tracker counts nobody else who could share (the origin pod's
  *    own seeder speaks TCP, which browsers cannot reach, so it does not count), or no peer
  *    connected within `graceMs`. Then the web seed serves everything, at once.
- * When the buffer is healthy again the window closes; requests in flight finish, no new ones
- * go to the web seed.
+ * With peers that keep ahead of the playhead, nothing is urgent and the web seed stays idle;
+ * its requests in flight finish, no new ones go out.
  *
  * The mask works by giving the web seed wire a `peerPieces` view (an accessor on that one
  * wire object): WebTorrent consults `wire.peerPieces.get(i)` for interest and for every
  * request it makes (lib/torrent.js `_updateWire`, `_updateWireInterest`).
  */
 import { debug } from './debug'
-import type { BitFieldLike, Torrent } from './webtorrent'
+import type { BitFieldLike, Torrent, Wire } from './webtorrent'
 
 /** Tuning; the defaults were measured with test/bench/p2p.ts. */
 export interface GovernorOptions {
   /** How long a waiting player may wait for peers before the web seed serves what it needs. */
   peerWaitMs: number
+  /** A waiting player gets its urgent window from the web seed at once if that is at most this share of the video. */
+  cheapShare: number
   /** After this long, pieces that no connected peer has go to the web seed; with no peer at all, everything does. */
   graceMs: number
-  /** Below this many seconds buffered ahead, the web seed fills the urgent window... */
-  lowWaterSeconds: number
-  /** ...until the buffer is back above this. */
-  highWaterSeconds: number
-  /** Size of the urgent window after the read position, in seconds of video. */
-  urgentSeconds: number
+  /** The web seed serves what the player needs within this many seconds and peers have not brought. */
+  horizonSeconds: number
+  /** The same while the player waits to start (it wants a few seconds before it shows a frame). */
+  startHorizonSeconds: number
   /** How often the mask is recomputed (also on player events and verified pieces). */
   tickMs: number
+  /** The video's duration as the pod knows it (seconds), until the player has read it from the file. */
+  duration?: number
   /**
    * Complete peers in the tracker's counts that browsers cannot use: the origin pod's own
    * seeder (BitTorrent over TCP), announced to its tracker like any peer.
@@ -51,10 +58,10 @@ export interface GovernorOptions {
 
 export const DEFAULT_GOVERNOR: GovernorOptions = {
   peerWaitMs: 1000,
+  cheapShare: 0.15,
   graceMs: 2500,
-  lowWaterSeconds: 3,
-  highWaterSeconds: 8,
-  urgentSeconds: 3,
+  horizonSeconds: 3,
+  startHorizonSeconds: 5,
   tickMs: 250,
   serverSeeders: 1,
 }
@@ -78,11 +85,12 @@ export class WebSeedGovernor {
   private readonly started = performance.now()
   /** Since when the attached player waits for data (undefined: it plays, or none is attached). */
   private waitingSince: number | undefined
-  private lowBuffer = false
   /** Other viewers in the swarm by the tracker's last count; undefined before its first answer. */
   private others: number | undefined
   private urgentFrom = -1
   private urgentTo = -1
+  /** Urgent pieces outside the window (where a waiting player reads elsewhere). */
+  private readonly extra = new Set<number>()
   private timer: ReturnType<typeof setInterval> | undefined
   private readonly unlisten: (() => void)[] = []
   /** The player being fed, if one is attached (without one the torrent downloads in the background). */
@@ -130,7 +138,6 @@ export class WebSeedGovernor {
     for (const u of this.unlisten.splice(0)) u()
     this.video = undefined
     this.waitingSince = undefined
-    this.lowBuffer = false
   }
 
   /** Stops governing for good (torrent done or destroyed). */
@@ -142,7 +149,7 @@ export class WebSeedGovernor {
   /** Whether the web seed may serve piece `i` now. */
   allowed(i: number): boolean {
     if (this.mode === 'alone') return true
-    if (i >= this.urgentFrom && i <= this.urgentTo) return true
+    if ((i >= this.urgentFrom && i <= this.urgentTo) || this.extra.has(i)) return true
     if (this.mode === 'done' || !this.graceOver()) return false
     // Called for every piece on every scheduling pass: no allocation here.
     for (const w of this.torrent.wires) if (w.type !== 'webSeed' && !w.destroyed && w.peerPieces.get(i)) return false
@@ -153,12 +160,31 @@ export class WebSeedGovernor {
     return performance.now() - this.started >= this.opts.graceMs
   }
 
+  /** Whether a connected peer has piece `i`. */
+  private peerHas(i: number): boolean {
+    return this.torrent.wires.some((w) => w.type !== 'webSeed' && !w.destroyed && w.peerPieces.get(i))
+  }
+
   private hasPeers(): boolean {
     return this.torrent.wires.some((w) => w.type !== 'webSeed' && !w.destroyed)
   }
 
+  /**
+   * Makes WebTorrent look at the mask now: interest first (a masked-out web seed was told
+   * "not interested"), then a request pass, run at once: WebTorrent's own `_update` waits for
+   * an idle moment, which a page busy decoding video may not have for 250 ms.
+   */
+  private kick(): void {
+    const t = this.torrent
+    if (t.destroyed || !t.ready) return
+    t._updateInterest()
+    t._updateWireWrapper()
+  }
+
   /** Gives the web seed wire the masked piece map (see module doc). */
-  private mask(wire: { peerPieces: BitFieldLike }): void {
+  private mask(wire: Wire): void {
+    // The web seed answers our interest with an unchoke: ask it at once, not at the next idle moment.
+    wire.on('unchoke', () => queueMicrotask(() => this.kick()))
     let real: BitFieldLike = wire.peerPieces
     const view: BitFieldLike = {
       get: (i) => this.allowed(i) && real.get(i),
@@ -178,20 +204,42 @@ export class WebSeedGovernor {
     })
   }
 
-  /** The first missing piece where the player reads: the earliest stream selection's, else the playhead's. */
-  private readPosition(): number {
+  /** The piece the playhead is in (by the average bitrate), or 0 before the duration is known. */
+  private playheadPiece(): number {
     const t = this.torrent
-    let pos = Infinity
-    for (const s of t._selections) {
-      if (!s.isStreamSelection) continue
-      let p = s.from + s.offset
-      while (p <= s.to && t.bitfield.get(p)) p++
-      if (p <= s.to) pos = Math.min(pos, p)
-    }
-    if (pos !== Infinity) return pos
     const v = this.video
-    if (!v || !Number.isFinite(v.duration) || v.duration <= 0) return 0
-    return Math.min(t.pieces.length - 1, Math.floor(((v.currentTime / v.duration) * t.length) / t.pieceLength))
+    const duration = this.duration()
+    if (!v || !duration) return 0
+    return Math.min(t.pieces.length - 1, Math.floor(((v.currentTime / duration) * t.length) / t.pieceLength))
+  }
+
+  /** The duration: the player's once it knows it, else the pod's, else undefined. */
+  private duration(): number | undefined {
+    const d = this.video?.duration
+    if (d !== undefined && Number.isFinite(d) && d > 0) return d
+    return this.opts.duration && this.opts.duration > 0 ? this.opts.duration : undefined
+  }
+
+  /** The first piece from `i` on that this viewer does not have (pieces.length if none). */
+  private firstMissing(i: number): number {
+    const t = this.torrent
+    while (i < t.pieces.length && t.bitfield.get(i)) i++
+    return i
+  }
+
+  /**
+   * Where the player reads next: the first missing piece of each of WebTorrent's stream
+   * selections (one per range the <video> asked the service worker for). Usually the same
+   * place as the playhead; not when the player first reads an index at the end of the file.
+   */
+  private streamPositions(): number[] {
+    const out: number[] = []
+    for (const s of this.torrent._selections) {
+      if (!s.isStreamSelection) continue
+      const p = this.firstMissing(s.from + s.offset)
+      if (p <= s.to) out.push(p)
+    }
+    return out
   }
 
   /** Recomputes the mask; tells WebTorrent when it changed (or when `kick`). */
@@ -199,7 +247,7 @@ export class WebSeedGovernor {
     const t = this.torrent
     if (t.destroyed) return this.stop()
     if (!t.ready) return
-    const before = `${this.mode}:${this.urgentFrom}:${this.urgentTo}:${this.graceOver()}`
+    const before = `${this.mode}:${this.urgentFrom}:${this.urgentTo}:${[...this.extra]}:${this.graceOver()}`
     if (t.done) {
       this.mode = 'done'
       this.urgentFrom = this.urgentTo = -1
@@ -212,31 +260,41 @@ export class WebSeedGovernor {
       const waiting = v.readyState < 3 || v.seeking
       if (!waiting) this.waitingSince = undefined
       else this.waitingSince ??= now
-      const ahead = bufferedAhead(v)
-      if (waiting) this.lowBuffer = false
-      else if (ahead < this.opts.lowWaterSeconds) this.lowBuffer = true
-      else if (ahead >= this.opts.highWaterSeconds) this.lowBuffer = false
     }
-
     const alone = this.others === 0 || (!this.hasPeers() && this.graceOver())
-    const stalled = this.waitingSince !== undefined && now - this.waitingSince >= this.opts.peerWaitMs
-    const urgent = !alone && (this.lowBuffer || stalled)
+    // The urgent window: from the first piece missing at the playhead to the piece played
+    // `horizonSeconds` from now (byte position by the average bitrate); without any known
+    // duration, just that first missing piece.
+    let from = -1
+    let to = -1
+    this.extra.clear()
+    if (v) {
+      const duration = this.duration()
+      from = this.firstMissing(this.playheadPiece())
+      const horizon = this.waitingSince !== undefined ? this.opts.startHorizonSeconds : this.opts.horizonSeconds
+      to = duration ? Math.min(t.pieces.length - 1, Math.floor((((v.currentTime + horizon) / duration) * t.length) / t.pieceLength)) : from
+      // A waiting player may be reading elsewhere (an index at the end of the file); right
+      // after the window it is just reading on, which is the peers' part.
+      if (this.waitingSince !== undefined) for (const p of this.streamPositions()) if (p < from || p > to + 1) this.extra.add(p)
+    }
+    let urgent = !alone && v !== undefined && (from <= to || this.extra.size > 0)
+    if (urgent && this.waitingSince !== undefined) {
+      const size = Math.max(0, to - from + 1) + this.extra.size
+      const cheap = size / t.pieces.length <= this.opts.cheapShare && !this.peerHas(from < t.pieces.length ? from : [...this.extra][0]!)
+      urgent = cheap || now - this.waitingSince >= this.opts.peerWaitMs
+    }
     this.mode = alone ? 'alone' : urgent ? 'urgent' : 'peers'
     if (urgent) {
-      const duration = v && Number.isFinite(v.duration) && v.duration > 0 ? v.duration : undefined
-      const bytesPerSecond = duration ? t.length / duration : t.pieceLength
-      const pieces = Math.max(1, Math.ceil((this.opts.urgentSeconds * bytesPerSecond) / t.pieceLength))
-      this.urgentFrom = this.readPosition()
-      this.urgentTo = this.urgentFrom + pieces - 1
+      this.urgentFrom = from
+      this.urgentTo = to
     } else {
       this.urgentFrom = this.urgentTo = -1
+      this.extra.clear()
     }
-    const after = `${this.mode}:${this.urgentFrom}:${this.urgentTo}:${this.graceOver()}`
-    if (after !== before) debug('governor', { mode: this.mode, urgent: [this.urgentFrom, this.urgentTo], readyState: v?.readyState, ahead: v && bufferedAhead(v) })
+    const after = `${this.mode}:${this.urgentFrom}:${this.urgentTo}:${[...this.extra]}:${this.graceOver()}`
+    if (after !== before) debug('governor', { mode: this.mode, urgent: [this.urgentFrom, this.urgentTo, ...this.extra], readyState: v?.readyState, t: v?.currentTime, ahead: v && bufferedAhead(v) })
     if (kick || after !== before) {
-      // Interest first (a masked-out web seed was told "not interested"), then new requests.
-      t._updateInterest()
-      t._update()
+      this.kick()
     }
   }
 }

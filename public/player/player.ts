@@ -12,7 +12,8 @@
  */
 import type { Video } from '../lib/types'
 import { debug } from './debug'
-import { WebSeedGovernor, type GovernorMode, type GovernorOptions } from './governor'
+import { MemoryChunkStore } from './memory-store'
+import { DEFAULT_GOVERNOR, WebSeedGovernor, type GovernorMode, type GovernorOptions } from './governor'
 import { loadWebTorrent, webSeedUrls, type Torrent, type WebTorrentClient, type Wire } from './webtorrent'
 
 /** What the stats panel shows, refreshed by the watch page. */
@@ -30,7 +31,7 @@ export interface PlayerStats {
   /** 0..1 of the file held. */
   progress: number
   /** What the web seed is allowed to do; `direct` without peer-to-peer (no service worker). */
-  mode: GovernorMode | 'direct' | 'starting'
+  mode: GovernorMode | 'direct' | 'starting' | 'plain'
 }
 
 /** A video being played; `stop` detaches the element (the torrent keeps seeding). */
@@ -38,6 +39,9 @@ export interface Playback {
   stats(): PlayerStats
   stop(): void
 }
+
+/** Videos up to this size are held in memory (fast to open); larger ones in the origin's private file system. */
+const MEMORY_STORE_MAX = 256 * 1024 * 1024
 
 /** Torrents kept seeding per tab, besides the one playing. */
 const KEEP_SEEDING = 3
@@ -72,13 +76,17 @@ export function registerServiceWorker(url: string): Promise<ServiceWorkerRegistr
   return registration
 }
 
-let client: Promise<WebTorrentClient | undefined> | undefined
+/** Whether this page can stream through a service worker (a secure context: HTTPS or localhost). */
+function canStream(): boolean {
+  return 'serviceWorker' in navigator && window.isSecureContext
+}
 
-/** The tab's WebTorrent client with its stream server, or undefined without a service worker. */
-function getClient(webtorrentUrl: string, swUrl: string): Promise<WebTorrentClient | undefined> {
-  client ??= (async () => {
-    const [WebTorrent, reg] = await Promise.all([loadWebTorrent(webtorrentUrl).then((w) => (debug('webtorrent loaded'), w)), registerServiceWorker(swUrl)])
-    if (!reg) return undefined
+let client: Promise<WebTorrentClient> | undefined
+
+/** The tab's WebTorrent client (made as soon as WebTorrent's code is loaded). */
+function getClient(webtorrentUrl: string): Promise<WebTorrentClient> {
+  client ??= loadWebTorrent(webtorrentUrl).then((WebTorrent) => {
+    debug('webtorrent loaded')
     const c = new WebTorrent({
       // Only the pods' own trackers and web seeds: no public STUN servers (nothing leaves the
       // network of pods), no automatic web seeds (the governor adds and masks them).
@@ -88,10 +96,32 @@ function getClient(webtorrentUrl: string, swUrl: string): Promise<WebTorrentClie
       lsd: false,
     })
     c.on('error', (e) => console.warn('webtorrent:', e))
-    c.createServer({ controller: reg })
     return c
-  })()
+  })
   return client
+}
+
+let server: Promise<boolean> | undefined
+
+/**
+ * The client's stream server, once the service worker controls the page: the torrent does
+ * not wait for it (pieces arrive meanwhile), only handing the file to the <video> does.
+ */
+function streamServer(c: WebTorrentClient, swUrl: string): Promise<boolean> {
+  server ??= registerServiceWorker(swUrl).then((reg) => {
+    if (reg) c.createServer({ controller: reg })
+    return !!reg
+  })
+  return server
+}
+
+/** Whether localStorage `seedpod.webseed` is `plain`: no governor, WebTorrent's own use of the web seed. */
+function plainWebSeed(): boolean {
+  try {
+    return localStorage.getItem('seedpod.webseed') === 'plain'
+  } catch {
+    return false
+  }
 }
 
 /** One governor per torrent: it owns the web seed's mask for the torrent's life. */
@@ -102,11 +132,47 @@ const governors = new WeakMap<Torrent, WebSeedGovernor>()
  * for a known video, its .torrent, before the page has even rendered.
  */
 export function warmUp(opts: PlayOptions, video?: Video): void {
-  getClient(opts.webtorrentUrl, opts.serviceWorkerUrl).catch(() => undefined)
-  if (video) prefetched.set(video.id, torrentFile(video.torrentUrl))
+  if (!canStream()) return
+  registerServiceWorker(opts.serviceWorkerUrl)
+  getClient(opts.webtorrentUrl).catch(() => undefined)
+  if (video) prefetch(video)
+}
+
+/** Starts fetching a video's .torrent and its head start (once; `play` takes them). */
+function prefetch(video: Video): void {
+  if (prefetched.has(video.id)) return
+  prefetched.set(video.id, torrentFile(video.torrentUrl))
+  const start = startBytes(video)
+  if (start) startPrefetched.set(video.id, fetchStart(video.webseedUrls[0]!, start))
 }
 
 const prefetched = new Map<string, Promise<Uint8Array | undefined>>()
+const startPrefetched = new Map<string, Promise<Uint8Array | undefined>>()
+
+/**
+ * How many bytes at the start of the video to fetch from the web seed while WebTorrent is
+ * still loading: the governor's startup window (`startHorizonSeconds` of video), when that is
+ * a small part of the video (`cheapShare`) and the video is held in memory. It is what the
+ * governor would have the web seed serve first anyway, fetched a few hundred milliseconds
+ * sooner. Undefined: no head start (a short video waits for peers instead).
+ */
+function startBytes(video: Video): number | undefined {
+  const webseed = video.webseedUrls[0]
+  if (!webseed || !video.size || !video.duration || plainWebSeed()) return undefined
+  if (video.size > MEMORY_STORE_MAX) return undefined
+  const bytes = Math.ceil((DEFAULT_GOVERNOR.startHorizonSeconds / video.duration) * video.size)
+  return bytes / video.size <= DEFAULT_GOVERNOR.cheapShare ? bytes : undefined
+}
+
+async function fetchStart(url: string, bytes: number): Promise<Uint8Array | undefined> {
+  webSeedUrls.add(url)
+  try {
+    const res = await fetch(url, { headers: { range: `bytes=0-${bytes - 1}` } })
+    return res.status === 206 || res.status === 200 ? new Uint8Array(await res.arrayBuffer()) : undefined
+  } catch {
+    return undefined
+  }
+}
 
 /** Byte counters per source, kept on the torrent across playbacks of the same video. */
 interface Counters {
@@ -168,28 +234,51 @@ export async function play(video: Video, el: HTMLVideoElement, opts: PlayOptions
   // The .torrent (a few KB) is fetched while WebTorrent loads: with it the torrent is ready
   // at once instead of waiting for metadata from peers.
   debug('play', { id: video.id })
+  if (canStream()) prefetch(video)
   const bytes = prefetched.get(video.id) ?? torrentFile(video.torrentUrl)
   prefetched.delete(video.id)
-  const c = await getClient(opts.webtorrentUrl, opts.serviceWorkerUrl)
-  debug('client ready', { serviceWorker: !!c })
   const webseed = video.webseedUrls[0]
-  if (!c) {
+  const direct = (): Playback => {
     if (webseed) el.src = webseed
     return {
       stats: () => ({ peers: 0, downloadSpeed: 0, uploadSpeed: 0, fromPeers: 0, fromWebSeed: 0, uploaded: 0, progress: 0, mode: 'direct' }),
       stop: () => el.removeAttribute('src'),
     }
   }
+  if (!canStream()) return direct()
+  const c = await getClient(opts.webtorrentUrl)
   const infoHash = video.infoHash ?? /xt=urn:btih:([0-9a-fA-F]{40})/.exec(video.magnetUri)?.[1]?.toLowerCase() ?? ''
   let torrent = await c.get(infoHash)
-  if (!torrent) {
+  // Held already (seeding since an earlier visit in this tab): no head start needed.
+  if (torrent) startPrefetched.delete(video.id)
+  else {
     const file = await bytes
     debug('torrent file', { bytes: file?.length })
     // The magnet without its web seed (`ws`): the governor adds it, masked. Its `xs` still
     // lets WebTorrent fetch the .torrent if the fetch above failed.
     const magnet = video.magnetUri.replace(/&ws=[^&]*/g, '')
-    torrent = c.add(file ?? magnet, { announce: trackersOf(video.magnetUri) })
-    count(torrent)
+    const small = video.size !== null && video.size <= MEMORY_STORE_MAX
+    const start = await startPrefetched.get(video.id)
+    startPrefetched.delete(video.id)
+    torrent = c.add(file ?? magnet, {
+      announce: trackersOf(video.magnetUri),
+      ...(small ? { store: MemoryChunkStore, storeOpts: { preload: start } } : {}),
+    })
+    const counted = count(torrent)
+    if (start) {
+      // The head start's pieces that passed the hash check count as web seed bytes.
+      const t = torrent
+      whenReady(t).then(() => {
+        let pieces = 0
+        for (let i = 0; i * t.pieceLength < start.length; i++) {
+          const length = Math.min(t.pieceLength, t.length - i * t.pieceLength)
+          if (i * t.pieceLength + length > start.length || !t.bitfield.get(i)) break
+          counted.fromWebSeed += length
+          pieces++
+        }
+        debug('head start', { bytes: start.length, pieces })
+      })
+    }
     // Keep the tab's seeding bounded: drop the oldest torrents beyond KEEP_SEEDING.
     for (const old of c.torrents.slice(0, Math.max(0, c.torrents.length - KEEP_SEEDING - 1))) old.destroy({ destroyStore: true })
   }
@@ -198,16 +287,27 @@ export async function play(video: Video, el: HTMLVideoElement, opts: PlayOptions
   await whenReady(t)
   debug('torrent ready', { pieces: t.pieces.length, pieceLength: t.pieceLength })
   t.on('wire', (w) => debug('wire', { type: w.type }))
+  t.on('verified', (i) => i < 8 && debug('verified', { piece: i }))
   let governor = governors.get(t)
-  if (!governor && !t.done) {
-    governor = new WebSeedGovernor(t, opts.governor)
-    governors.set(t, governor)
-    if (webseed) {
-      webSeedUrls.add(webseed)
-      t.addWebSeed(webseed)
+  if (!governor && !t.done && !t.wires.some((w) => w.type === 'webSeed')) {
+    // `plain` (for comparisons, test/bench/p2p.ts): the web seed as plain WebTorrent uses it.
+    if (!plainWebSeed()) {
+      governor = new WebSeedGovernor(t, { duration: video.duration ?? undefined, ...opts.governor })
+      governors.set(t, governor)
+    }
+    // Every web seed: the origin's, and those of pods that mirror the video.
+    for (const url of video.webseedUrls) {
+      webSeedUrls.add(url)
+      t.addWebSeed(url)
     }
   }
   governor?.attach(el)
+  // The first pieces are on their way; the <video> can have the file once the worker is there.
+  if (!(await streamServer(c, opts.serviceWorkerUrl))) {
+    governor?.detach()
+    return direct()
+  }
+  debug('stream server ready')
   const file = t.files.reduce((a, b) => (b.length > a.length ? b : a))
   file.streamTo(el)
   el.addEventListener('loadedmetadata', () => debug('loadedmetadata'), { once: true })
@@ -221,7 +321,7 @@ export async function play(video: Video, el: HTMLVideoElement, opts: PlayOptions
       fromWebSeed: counted.fromWebSeed,
       uploaded: t.uploaded,
       progress: t.progress,
-      mode: t.done ? 'done' : (governor?.mode ?? 'starting'),
+      mode: t.done ? 'done' : (governor?.mode ?? (plainWebSeed() ? 'plain' : 'starting')),
     }),
     stop: () => {
       governor?.detach()

@@ -25,6 +25,7 @@ export interface Wire {
   downloadSpeed(): number
   uploadSpeed(): number
   on(event: 'download' | 'upload', listener: (bytes: number) => void): void
+  on(event: 'unchoke' | 'bitfield', listener: () => void): void
   once(event: 'close', listener: () => void): void
 }
 
@@ -79,7 +80,10 @@ export interface Torrent {
   // Internals the governor reads or calls (see module doc).
   _selections: Iterable<Selection>
   _critical: boolean[]
+  /** Schedules a request pass in an idle callback (up to 250 ms later on a busy page). */
   _update(): void
+  /** Runs a request pass now. */
+  _updateWireWrapper(): void
   _updateInterest(): void
 }
 

@@ -30,7 +30,7 @@ export function launch(): Promise<Browser> {
   return chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS })
 }
 
-/** A fresh viewer: its own context (cookies, storage, service worker) and page. */
+/** A fresh viewer: its own context (cookies, storage, service worker) and page, and the page's errors. */
 export async function viewer(browser: Browser, opts: { width?: number; height?: number; mobile?: boolean } = {}): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
   const context = await browser.newContext({
     viewport: { width: opts.width ?? 1280, height: opts.height ?? 800 },
@@ -42,7 +42,8 @@ export async function viewer(browser: Browser, opts: { width?: number; height?: 
   const errors: string[] = []
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`))
   page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()}`)
+    // An API answering 4xx is logged by the browser too; the pages show those errors themselves.
+    if (m.type() === 'error' && !/the server responded with a status of 4\d\d/.test(m.text())) errors.push(`console: ${m.text()}`)
   })
   return { context, page, errors }
 }

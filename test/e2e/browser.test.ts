@@ -1,0 +1,318 @@
+/**
+ * The pages in a real browser (headless Chromium, test/e2e/browser.ts): register and log in,
+ * upload a clip (and the errors for a file too large or not a video), watch it as viewer A
+ * (it plays and seeks), then as viewer B while A stays (B gets bytes from A over WebRTC), and
+ * as viewer C on a friend pod (a remote video: same swarm), search, the admin page with the
+ * friend and its score, a pod that asks for a login first, and the basics of keyboard and
+ * screen-reader use. A screenshot of each page, desktop and phone, goes to test-output/.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Browser, Page } from 'playwright-core'
+import type { Video } from '../../src/videos/model'
+import { indexIds, stopPods, until } from '../helpers/network'
+import { removeTempDirs, startTestPod, tempDir, type TestPod } from '../helpers/pods'
+import { freePort } from '../helpers/ports'
+import { launch, screenshot, viewer } from './browser'
+
+afterAll(stopPods)
+
+afterAll(removeTempDirs)
+
+const PASSWORD = 'correct horse battery staple'
+const PHONE = { width: 390, height: 844, mobile: true }
+/** Per test: a browser step can take seconds on a loaded machine; the whole file stays well under 90 s. */
+const TIMEOUT = 45_000
+
+let browser: Browser
+let origin: TestPod
+let friend: TestPod
+let clip: string
+let video: Video
+/** Viewer A stays on the watch page from its test on, as the seed for B and C. */
+let viewerA: Page
+
+const pods: TestPod[] = []
+
+/** A pod on loopback whose public URL is the address the browser uses; stopped after the file. */
+async function netPod(values: Record<string, unknown>): Promise<TestPod> {
+  const port = await freePort()
+  const p = await startTestPod({ port, url: `http://127.0.0.1:${port}`, ...values })
+  pods.push(p)
+  return p
+}
+
+/** Makes the clip the way the issue says: 10 s of test pattern and tone, H.264/AAC, faststart. */
+async function makeClip(dir: string): Promise<string> {
+  const out = join(dir, 'test-pattern.mp4')
+  const args = ['-hide_banner', '-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25', '-f', 'lavfi', '-i', 'sine', '-t', '10']
+  const p = Bun.spawn(['ffmpeg', ...args, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-movflags', '+faststart', out], { stderr: 'pipe' })
+  if ((await p.exited) !== 0) throw new Error(`ffmpeg failed: ${await new Response(p.stderr).text()}`)
+  return out
+}
+
+/** The P2P numbers the watch page shows (data attributes of its stats panel). */
+async function stats(page: Page): Promise<{ peers: number; fromPeers: number; fromWebseed: number; uploaded: number; mode: string }> {
+  return page.evaluate(() => {
+    const d = (document.querySelector('[data-testid=p2p-stats]') as HTMLElement).dataset
+    return { peers: Number(d.peers), fromPeers: Number(d.fromPeers), fromWebseed: Number(d.fromWebseed), uploaded: Number(d.uploaded), mode: d.mode ?? '' }
+  })
+}
+
+/** Waits until the page's <video> has played past `seconds`. */
+function playedPast(page: Page, seconds: number, timeout = 20_000) {
+  return page.waitForFunction((s) => (document.querySelector('video') as HTMLVideoElement | null)?.currentTime! > s, seconds, { timeout })
+}
+
+/** Logs in through the login page. */
+async function logIn(page: Page, base: string, username: string, next = '/'): Promise<void> {
+  await page.goto(`${base}/login?next=${encodeURIComponent(next)}`)
+  await page.getByLabel('User name').fill(username)
+  await page.getByLabel('Password').fill(PASSWORD)
+  await page.getByRole('button', { name: 'Log in' }).click()
+  await page.locator('.whoami').waitFor()
+}
+
+beforeAll(async () => {
+  const dir = tempDir('seedpod-e2e-')
+  ;[browser, origin, friend, clip] = await Promise.all([
+    launch(),
+    netPod({ registrations: 'open', name: 'Origin pod', maxUploadBytes: 4 * 1024 * 1024 }),
+    netPod({ registrations: 'open', name: 'Friend pod' }),
+    makeClip(dir),
+  ])
+  const made = await origin.running.pod.friends.makeFriends([friend.base])
+  expect(made.map((r) => r.status)).toEqual(['added'])
+  const admin = await origin.running.pod.accounts.create('root', PASSWORD, 'admin')
+  if ('code' in admin) throw new Error(admin.message)
+}, 60_000)
+
+afterAll(async () => {
+  await browser?.close()
+  await Promise.all(pods.map((p) => p.stop()))
+}, 20_000)
+
+describe('the pages in Chromium', () => {
+  test('register, log out and log in through the pages', async () => {
+    const { page, errors, context } = await viewer(browser)
+    await page.goto(`${origin.base}/register`)
+    await screenshot(page, 'register')
+    await page.getByLabel('User name').fill('alice')
+    await page.getByLabel('Password').fill('short')
+    await page.getByRole('button', { name: 'Create account' }).click()
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('at least 10 characters')
+    await page.getByLabel('Password').fill(PASSWORD)
+    await page.getByRole('button', { name: 'Create account' }).click()
+    await page.locator('.whoami', { hasText: 'alice' }).waitFor()
+    expect(new URL(page.url()).pathname).toBe('/')
+
+    await page.getByRole('button', { name: 'Log out' }).click()
+    await page.getByRole('link', { name: 'Log in' }).waitFor()
+    await page.goto(`${origin.base}/login`)
+    await page.getByLabel('User name').fill('alice')
+    await page.getByLabel('Password').fill('wrong password!!')
+    await page.getByRole('button', { name: 'Log in' }).click()
+    await expect(page.getByRole('alert').textContent()).resolves.toBe('Wrong user name or password.')
+    await screenshot(page, 'login')
+    await page.getByLabel('Password').fill(PASSWORD)
+    await page.getByRole('button', { name: 'Log in' }).click()
+    await page.locator('.whoami', { hasText: 'alice' }).waitFor()
+    expect(errors).toEqual([])
+    await context.close()
+  }, TIMEOUT)
+
+  test('upload: a file too large or not a video is refused clearly; the clip is published with a progress bar', async () => {
+    const { page, errors, context } = await viewer(browser)
+    await logIn(page, origin.base, 'alice', '/upload')
+    expect(new URL(page.url()).pathname).toBe('/upload')
+    const dir = tempDir()
+    const input = page.locator('#file-input')
+
+    // Larger than the pod takes (4 MiB here): refused before sending.
+    const big = join(dir, 'holiday.mp4')
+    writeFileSync(big, new Uint8Array(5 * 1024 * 1024))
+    await input.setInputFiles(big)
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('this pod takes videos up to 4.2 MB')
+    // Not a video by its type: refused before sending.
+    const text = join(dir, 'notes.txt')
+    writeFileSync(text, 'not a video')
+    await input.setInputFiles(text)
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('is not a video file')
+    // Named like a video, but junk: the pod's 415, said plainly.
+    const junk = join(dir, 'junk.mp4')
+    writeFileSync(junk, crypto.getRandomValues(new Uint8Array(4096)))
+    await input.setInputFiles(junk)
+    await page.getByRole('button', { name: 'Upload' }).click()
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('not a video the pod can read')
+    await screenshot(page, 'upload-error')
+
+    await page.getByLabel('Name').fill('')
+    await input.setInputFiles(clip)
+    expect(await page.getByLabel('Name').inputValue()).toBe('test-pattern')
+    await page.getByLabel('Name').fill('Test pattern with a tone')
+    await page.getByLabel('Description').fill('Ten seconds of colour bars and a sine wave.')
+    await page.getByRole('button', { name: 'Upload' }).click()
+    await page.getByRole('heading', { name: 'Video published' }).waitFor({ timeout: 30_000 })
+    await screenshot(page, 'upload-done')
+    const href = await page.getByRole('link', { name: 'Watch it' }).getAttribute('href')
+    const id = decodeURIComponent(href!.split('/').pop()!)
+    video = (await (await fetch(`${origin.base}/api/v1/videos/${id}`)).json()) as Video
+    expect(video.name).toBe('Test pattern with a tone')
+    expect(video.uploader).toBe('alice')
+    expect(errors).toEqual([])
+    await context.close()
+  }, TIMEOUT)
+
+  test('viewer A: the watch page plays the video and seeks', async () => {
+    const { page, errors } = await viewer(browser)
+    viewerA = page
+    await page.goto(`${origin.base}/videos/${video.id}`)
+    await page.getByRole('heading', { name: video.name }).waitFor()
+    await playedPast(page, 1)
+    await page.evaluate(() => {
+      ;(document.querySelector('video') as HTMLVideoElement).currentTime = 7
+    })
+    await page.waitForFunction(() => {
+      const v = document.querySelector('video') as HTMLVideoElement
+      return !v.seeking && v.currentTime >= 7.2
+    })
+    // Alone in the swarm, A took the video from the web seed; it now holds all of it.
+    await page.waitForFunction(() => document.querySelector('[data-testid=p2p-stats]')?.getAttribute('data-progress') === '1.000')
+    const s = await stats(page)
+    expect(s.fromWebseed).toBe(video.size!)
+    await screenshot(page, 'watch-alone')
+    expect(errors).toEqual([])
+  }, TIMEOUT)
+
+  test('viewer B, while A stays: B receives the video from A over WebRTC and plays it', async () => {
+    const { page, errors, context } = await viewer(browser)
+    await page.goto(`${origin.base}/videos/${video.id}`)
+    await playedPast(page, 1)
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=p2p-stats]')?.getAttribute('data-from-peers')) > 0)
+    const s = await stats(page)
+    expect(s.peers).toBeGreaterThanOrEqual(1)
+    expect(s.fromPeers).toBe(video.size!)
+    expect(s.fromWebseed).toBe(0)
+    await until(async () => (await stats(viewerA)).uploaded >= video.size!, 5000, 'A to report what it sent')
+    await screenshot(page, 'watch')
+    expect(errors).toEqual([])
+    await context.close()
+  }, TIMEOUT)
+
+  test("viewer C on a friend pod: the remote video plays, and C is in the same swarm as A", async () => {
+    await until(() => indexIds(friend).includes(video.id), 5000, 'the video at the friend pod')
+    const { page, errors, context } = await viewer(browser)
+    await page.goto(`${friend.base}/videos/${video.id}`)
+    await page.getByRole('heading', { name: video.name }).waitFor()
+    expect(await page.locator('.watch-meta .pod-badge').textContent()).toContain(new URL(origin.base).host)
+    await playedPast(page, 1)
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=p2p-stats]')?.getAttribute('data-from-peers')) > 0)
+    expect(errors).toEqual([])
+    await context.close()
+  }, TIMEOUT)
+
+  test('the search box finds the video as you type', async () => {
+    const { page, errors, context } = await viewer(browser)
+    await page.goto(`${origin.base}/`)
+    await page.locator('.card', { hasText: video.name }).waitFor()
+    await screenshot(page, 'home')
+    const search = page.getByRole('searchbox', { name: 'Search videos' })
+    await search.pressSequentially('zebra', { delay: 20 })
+    await page.getByText('No videos match “zebra”.').waitFor()
+    await search.fill('')
+    await search.pressSequentially('patt', { delay: 20 })
+    await page.getByRole('status').filter({ hasText: '1 video match' }).waitFor()
+    expect(await page.locator('.card-title').allTextContents()).toEqual([video.name])
+    expect(new URL(page.url()).search).toBe('?q=patt')
+    await screenshot(page, 'search')
+    // The result leads to the watch page (client-side), whose heading gets the focus.
+    await page.getByRole('link', { name: video.name }).click()
+    await page.waitForFunction(() => document.activeElement?.id === 'page-title')
+    expect(errors).toEqual([])
+    await context.close()
+  }, TIMEOUT)
+
+  test('the admin page lists the friend pod with URL, score, state, queue and a score chart; make friends and quit are there', async () => {
+    const { page, errors, context } = await viewer(browser)
+    await logIn(page, origin.base, 'root', '/admin')
+    const row = page.locator('tr', { hasText: friend.base })
+    await row.waitFor()
+    const score = Number(await row.locator('.score-value').textContent())
+    const apiFriend = (await (await fetch(`${origin.base}/api/v1/friends`)).json()) as { friends: { url: string; score: number }[] }
+    expect(score).toBe(apiFriend.friends.find((f) => f.url === friend.base)!.score)
+    expect(score).toBeGreaterThanOrEqual(100)
+    await expect(row.locator('svg.score-chart').getAttribute('aria-label')).resolves.toContain('Score of Friend pod over time')
+    await expect(row.locator('.state').textContent()).resolves.toBe('active')
+    await page.getByRole('button', { name: 'Make friends' }).waitFor()
+    await page.getByRole('button', { name: 'Quit the network…' }).waitFor()
+    await screenshot(page, 'admin')
+
+    // A bad URL is caught before asking the pod.
+    await page.getByLabel('Pod URLs, one per line').fill('not-a-url')
+    await page.getByRole('button', { name: 'Make friends' }).click()
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('is not a pod URL')
+
+    // A plain user is told the page is for admins.
+    await page.getByRole('button', { name: 'Log out' }).click()
+    await logIn(page, origin.base, 'alice', '/admin')
+    await page.getByText('This page is for the pod’s admins.').waitFor()
+    expect(errors).toEqual([])
+    await context.close()
+  }, TIMEOUT)
+
+  test('a pod with requireLoginToWatch asks for a login before showing videos', async () => {
+    const gated = await netPod({ requireLoginToWatch: true, name: 'Members only' })
+    const { page, errors, context } = await viewer(browser)
+    await page.goto(`${gated.base}/`)
+    await page.getByText('log in to watch').waitFor()
+    expect(new URL(page.url()).pathname).toBe('/login')
+    expect(new URL(page.url()).searchParams.get('next')).toBe('/')
+    expect(errors).toEqual([])
+    await context.close()
+  }, TIMEOUT)
+
+  test('keyboard and screen readers: skip link first, every control labelled, images with alt, focus visible', async () => {
+    const { page, context } = await viewer(browser)
+    for (const path of ['/', `/videos/${video.id}`, '/upload', '/login', '/register']) {
+      await page.goto(origin.base + path)
+      await page.locator('#page-title').waitFor()
+      await page.keyboard.press('Tab')
+      expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content')
+      const unlabelled = await page.evaluate(() =>
+        [...document.querySelectorAll('input:not([type=hidden]), textarea, select, button, a[href], video')]
+          .filter((el) => {
+            const e = el as HTMLInputElement
+            const named = e.labels?.length || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || el.textContent?.trim()
+            return !named
+          })
+          .map((el) => el.outerHTML.slice(0, 80)),
+      )
+      expect(unlabelled).toEqual([])
+      expect(await page.locator('img:not([alt])').count()).toBe(0)
+      expect(await page.locator('h1').count()).toBe(1)
+    }
+    await context.close()
+  }, TIMEOUT)
+
+  test('phone-sized screens: every page fits the width (screenshots)', async () => {
+    const { page, context } = await viewer(browser, PHONE)
+    await logIn(page, origin.base, 'root', '/')
+    for (const [name, path] of [
+      ['home', '/'],
+      ['watch', `/videos/${video.id}`],
+      ['upload', '/upload'],
+      ['admin', '/admin'],
+      ['login', '/login'],
+    ] as const) {
+      await page.goto(origin.base + path)
+      await page.locator('#page-title').waitFor()
+      if (name === 'admin') await page.locator('svg.score-chart').first().waitFor()
+      if (name === 'watch') await playedPast(page, 0.5)
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)
+      expect({ name, overflow }).toEqual({ name, overflow: 0 })
+      await screenshot(page, `phone-${name}`)
+    }
+    await context.close()
+  }, TIMEOUT)
+})
