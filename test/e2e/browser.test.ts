@@ -122,7 +122,7 @@ describe('the pages in Chromium', () => {
     await context.close()
   }, TIMEOUT)
 
-  test('upload: a file too large or not a video is refused clearly; the clip is published with a progress bar', async () => {
+  test('upload: a file too large or not a video (picked or dropped) is refused clearly; the clip is published', async () => {
     const { page, errors, context } = await viewer(browser)
     await logIn(page, origin.base, 'alice', '/upload')
     expect(new URL(page.url()).pathname).toBe('/upload')
@@ -139,6 +139,13 @@ describe('the pages in Chromium', () => {
     writeFileSync(text, 'not a video')
     await input.setInputFiles(text)
     await expect(page.getByRole('alert').textContent()).resolves.toContain('is not a video file')
+    // Dropped on the drop zone: the same checks.
+    await page.evaluate(() => {
+      const dt = new DataTransfer()
+      dt.items.add(new File(['just text'], 'readme.txt', { type: 'text/plain' }))
+      document.querySelector('.dropzone')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }))
+    })
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('“readme.txt” is not a video file')
     // Named like a video, but junk: the pod's 415, said plainly.
     const junk = join(dir, 'junk.mp4')
     writeFileSync(junk, crypto.getRandomValues(new Uint8Array(4096)))
@@ -152,8 +159,16 @@ describe('the pages in Chromium', () => {
     expect(await page.getByLabel('Name').inputValue()).toBe('test-pattern')
     await page.getByLabel('Name').fill('Test pattern with a tone')
     await page.getByLabel('Description').fill('Ten seconds of colour bars and a sine wave.')
+    // The progress bar may come and go quickly on loopback: note that it was there.
+    await page.evaluate(() => {
+      const w = window as unknown as { sawProgress?: boolean }
+      new MutationObserver(() => {
+        if (document.querySelector('progress#upload-progress')) w.sawProgress = true
+      }).observe(document.body, { childList: true, subtree: true })
+    })
     await page.getByRole('button', { name: 'Upload' }).click()
     await page.getByRole('heading', { name: 'Video published' }).waitFor({ timeout: 30_000 })
+    expect(await page.evaluate(() => (window as unknown as { sawProgress?: boolean }).sawProgress)).toBe(true)
     await screenshot(page, 'upload-done')
     const href = await page.getByRole('link', { name: 'Watch it' }).getAttribute('href')
     const id = decodeURIComponent(href!.split('/').pop()!)
