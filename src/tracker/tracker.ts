@@ -11,7 +11,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { isIP } from 'node:net'
-import { type AnnounceParams, type AnnounceResponse, Server, type Swarm, type SwarmPeer, type TrackerHttpRequest } from 'bittorrent-tracker'
+import type { AnnounceParams, AnnounceResponse, Server, Swarm, SwarmPeer, TrackerHttpRequest } from 'bittorrent-tracker'
 import type { Logger } from '../log'
 import { compactPeers } from './compact'
 
@@ -125,19 +125,25 @@ function clientAddress(trustProxy: boolean, forwardedFor: string | undefined, re
  * announces get) and encodes them itself; every other step stays upstream's. Should a later
  * bittorrent-tracker stop calling `_onAnnounce`, this is simply never called and upstream's
  * own encoding applies: slower, same bytes.
+ *
+ * bittorrent-tracker is loaded at the first tracker request, not at the pod's start: most
+ * starts are followed by page views and API calls long before any announce.
  */
-class PodTrackerServer extends Server {
-  override _onAnnounce(params: AnnounceParams, cb: (err: Error | null, response?: AnnounceResponse) => void): void {
-    if (params.compact !== 1) return super._onAnnounce(params, cb)
-    params.compact = -1
-    super._onAnnounce(params, (err, response) => {
-      params.compact = 1
-      if (err || !response) return cb(err)
-      const { peers, peers6 } = compactPeers(response.peers as SwarmPeer[])
-      response.peers = peers
-      response.peers6 = peers6
-      cb(null, response)
-    })
+async function loadServer(): Promise<typeof Server> {
+  const { Server: Upstream } = await import('bittorrent-tracker')
+  return class PodTrackerServer extends Upstream {
+    override _onAnnounce(params: AnnounceParams, cb: (err: Error | null, response?: AnnounceResponse) => void): void {
+      if (params.compact !== 1) return super._onAnnounce(params, cb)
+      params.compact = -1
+      super._onAnnounce(params, (err, response) => {
+        params.compact = 1
+        if (err || !response) return cb(err)
+        const { peers, peers6 } = compactPeers(response.peers as SwarmPeer[])
+        response.peers = peers
+        response.peers6 = peers6
+        cb(null, response)
+      })
+    }
   }
 }
 
@@ -150,6 +156,8 @@ class SocketAdapter extends EventEmitter {
   upgradeReq: TrackerHttpRequest | null
   /** Set by bittorrent-tracker once it has processed the close. */
   destroyed = false
+  /** Frames that arrived before the tracker was loaded and took the socket. */
+  pending: string[] | undefined = []
 
   constructor(
     private readonly ws: TrackerWebSocket,
@@ -200,59 +208,80 @@ class SocketAdapter extends EventEmitter {
  */
 export function createTracker(opts: TrackerOptions): Tracker {
   const { isAllowed, trustProxy, log } = opts
-  const server = new PodTrackerServer({
-    http: false,
-    udp: false,
-    ws: false,
-    stats: false,
-    // The adapters choose the client address themselves (clientAddress): upstream's proxy
-    // handling takes the spoofable first entry and does not validate it.
-    trustProxy: false,
-    interval: (opts.intervalSeconds ?? 600) * 1000,
-    filter(infoHash, _params, cb) {
-      let allowed = false
-      try {
-        allowed = isAllowed(infoHash)
-      } catch (err) {
-        // A broken lookup must not take the tracker down, nor admit everything.
-        log.warn('tracker.filter.failed', { infoHash, error: err })
-      }
-      cb(allowed ? null : new Error(REFUSED_REASON))
-    },
-  })
-  // Client mistakes (bad info_hash, refused infohash, bad JSON) arrive as 'warning': debug
-  // level, since any client on the internet can produce them at will.
-  server.on('warning', (err: Error) => log.debug('tracker.warning', { error: err }))
-  server.on('error', (err: Error) => log.error('tracker.error', { error: err }))
+  let server: Server | undefined
+  let loading: Promise<Server> | undefined
+  const load = () =>
+    (loading ??= loadServer().then((PodTrackerServer) => {
+      server = new PodTrackerServer({
+        http: false,
+        udp: false,
+        ws: false,
+        stats: false,
+        // The adapters choose the client address themselves (clientAddress): upstream's proxy
+        // handling takes the spoofable first entry and does not validate it.
+        trustProxy: false,
+        interval: (opts.intervalSeconds ?? 600) * 1000,
+        filter(infoHash, _params, cb) {
+          let allowed = false
+          try {
+            allowed = isAllowed(infoHash)
+          } catch (err) {
+            // A broken lookup must not take the tracker down, nor admit everything.
+            log.warn('tracker.filter.failed', { infoHash, error: err })
+          }
+          cb(allowed ? null : new Error(REFUSED_REASON))
+        },
+      })
+      // Client mistakes (bad info_hash, refused infohash, bad JSON) arrive as 'warning': debug
+      // level, since any client on the internet can produce them at will.
+      server.on('warning', (err: Error) => log.debug('tracker.warning', { error: err }))
+      server.on('error', (err: Error) => log.error('tracker.error', { error: err }))
+      return server
+    }))
 
   const sockets = new Map<TrackerWebSocket, SocketAdapter>()
   let closed = false
+
+  /** Hands a socket to the tracker, then the frames that came while it loaded. */
+  const attach = (s: Server, socket: SocketAdapter) => {
+    if (socket.destroyed) return
+    s.onWebSocketConnection(socket)
+    const pending = socket.pending ?? []
+    socket.pending = undefined
+    for (const text of pending) socket.emit('message', text)
+  }
 
   const websocket: Tracker['websocket'] = {
     open(ws, info) {
       if (closed) return ws.close(1001, 'tracker closed')
       const socket = new SocketAdapter(ws, info, trustProxy)
       sockets.set(ws, socket)
-      server.onWebSocketConnection(socket)
+      if (server) attach(server, socket)
+      else void load().then((s) => attach(s, socket))
     },
     message(ws, message) {
       const socket = sockets.get(ws)
       if (!socket) return
-      socket.emit('message', typeof message === 'string' ? message : TEXT.decode(message))
+      const text = typeof message === 'string' ? message : TEXT.decode(message)
+      if (socket.pending) socket.pending.push(text)
+      else socket.emit('message', text)
     },
     close(ws) {
       const socket = sockets.get(ws)
       if (!socket) return
       sockets.delete(ws)
-      socket.emit('close')
+      // Not handed to the tracker yet: it never learns of the socket, so nothing to undo.
+      if (socket.pending) socket.destroyed = true
+      else socket.emit('close')
     },
   }
 
-  function handleHttp(request: Request, action: 'announce' | 'scrape', remote: RemoteAddress | null): Promise<Response> {
-    if (closed) return Promise.resolve(failure('tracker closed', 503))
+  async function handleHttp(request: Request, action: 'announce' | 'scrape', remote: RemoteAddress | null): Promise<Response> {
+    if (closed) return failure('tracker closed', 503)
     const headers = request.headers.toJSON() as Record<string, string | undefined>
     const address = clientAddress(trustProxy, headers['x-forwarded-for'], remote)
-    if (!address) return Promise.resolve(failure('unknown client address', 200))
+    if (!address) return failure('unknown client address', 200)
+    const s = server ?? (await load())
     // parse-http.js only reads what follows the first '?', and takes the action from opts.
     const url = request.url
     const q = url.indexOf('?')
@@ -263,7 +292,7 @@ export function createTracker(opts: TrackerOptions): Tracker {
     }
     return new Promise((resolve) => {
       try {
-        server.onHttpRequest(req, { end: (body) => resolve(bencoded(body ?? '')) }, { action })
+        s.onHttpRequest(req, { end: (body) => resolve(bencoded(body ?? '')) }, { action })
       } catch (err) {
         log.warn('tracker.http.failed', { error: err })
         resolve(failure('internal tracker error', 500))
@@ -273,7 +302,7 @@ export function createTracker(opts: TrackerOptions): Tracker {
 
   function stats(): TrackerStats {
     const result: TrackerStats = { torrents: 0, peers: 0, seeders: 0, leechers: 0 }
-    for (const swarm of Object.values(server.torrents) as Swarm[]) {
+    for (const swarm of Object.values(server?.torrents ?? {}) as Swarm[]) {
       // peek() evicts expired peers and fixes complete/incomplete on the way.
       for (const key of swarm.peers.keys) swarm.peers.peek(key)
       result.torrents++
@@ -290,7 +319,7 @@ export function createTracker(opts: TrackerOptions): Tracker {
     handleHttp,
     stats,
     forget(infoHash) {
-      delete server.torrents[infoHash.toLowerCase()]
+      if (server) delete server.torrents[infoHash.toLowerCase()]
     },
     close() {
       if (closed) return Promise.resolve()
@@ -303,7 +332,8 @@ export function createTracker(opts: TrackerOptions): Tracker {
         }
         websocket.close(ws)
       }
-      return new Promise((resolve) => server.close(() => resolve()))
+      const s = server
+      return s ? new Promise((resolve) => s.close(() => resolve())) : Promise.resolve()
     },
   }
 }
