@@ -144,7 +144,8 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
         await start(c)
       }
     } catch (e) {
-      log.error('redundancy.check.failed', { error: e as Error })
+      // A check cut short by the pod stopping (its database closed) is no failure.
+      if (!stopped) log.error('redundancy.check.failed', { error: e as Error })
     } finally {
       running = false
       if (again && !stopped) {

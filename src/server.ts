@@ -42,7 +42,7 @@ export async function startPod(config: Config, log: Logger): Promise<RunningPod>
   files.prepare()
   const videos = new Videos(db, config, friends, identity.fingerprint, files, log)
   videos.pruneThumbnails()
-  // The tracker serves this pod's own videos only (mirrors later); the tracker actor keeps the set.
+  // The tracker serves this pod's own videos and the copies it keeps; the tracker actor keeps the set.
   const allowed = new Set([...videos.localFiles(), ...videos.mirrors.own().filter((m) => m.state === 'ready')].map((f) => f.infoHash))
   // An announce for an own video is also a request to seed it (seeding on demand).
   const wanted = (infoHash: string) => actors.system.get('seeder')?.send({ type: 'seeder.video.wanted', infoHash })
