@@ -184,6 +184,28 @@ describe('getting the video', () => {
     }
   })
 
+  test("a page of another pod may fetch its web seed and torrent: the CORS preflight of WebTorrent's range requests is answered", async () => {
+    // What Chromium sends before WebTorrent's range request from another pod's page.
+    const preflight = (path: string) =>
+      fetch(`${pod.base}${path}`, {
+        method: 'OPTIONS',
+        headers: { Origin: 'https://other-pod.example', 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'cache-control,range,user-agent' },
+      })
+    for (const path of [`/static/webseed/${video.id}.mp4`, `/static/torrents/${video.infoHash}.torrent`]) {
+      const res = await preflight(path)
+      expect({ path, status: res.status }).toEqual({ path, status: 204 })
+      expect(res.headers.get('access-control-allow-origin')).toBe('*')
+      expect(res.headers.get('access-control-allow-methods')).toContain('GET')
+      const allowed = res.headers.get('access-control-allow-headers')!.toLowerCase().split(/\s*,\s*/)
+      for (const h of ['range', 'cache-control', 'user-agent', 'if-none-match', 'if-modified-since', 'if-range']) expect(allowed).toContain(h)
+    }
+    // The GET that follows: the bytes, readable by the other page.
+    const range = await fetch(`${pod.base}/static/webseed/${video.id}.mp4`, { headers: { Origin: 'https://other-pod.example', Range: 'bytes=0-15', 'Cache-Control': 'no-store' } })
+    expect(range.status).toBe(206)
+    expect(range.headers.get('access-control-allow-origin')).toBe('*')
+    expect((await range.arrayBuffer()).byteLength).toBe(16)
+  })
+
   test('the tracker accepts the video and refuses an unknown infohash', async () => {
     const announce = (hash: string) => {
       const infoHash = Array.from(Buffer.from(hash, 'hex'), (b) => `%${b.toString(16).padStart(2, '0')}`).join('')

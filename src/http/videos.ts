@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs'
 import { Elysia, t } from 'elysia'
 import type { Pod } from '../context'
 import { writeSecretFile } from '../crypto/identity'
-import { serveFile } from '../media/webseed'
+import { corsPreflight, serveFile } from '../media/webseed'
 import { searchVideos, VideoQuery } from '../videos/search'
 import { receiveUpload } from '../videos/upload'
 import { optionalUser, requireAdmin, requireUser } from './auth'
@@ -104,6 +104,10 @@ export const staticRoutes = (pod: Pod) =>
   new Elysia({ name: 'static', prefix: '/static', seed: pod.identity.fingerprint })
     .get('/webseed/:file', ({ request, params }) => serveWebseed(pod, request, params.file))
     .head('/webseed/:file', ({ request, params }) => serveWebseed(pod, request, params.file))
+    // Browsers ask before a cross-origin range request with WebTorrent's headers (a video of
+    // another pod, or a mirror's copy): without this answer they never send the GET.
+    .options('/webseed/:file', () => corsPreflight())
+    .options('/torrents/:file', () => corsPreflight())
     .get('/torrents/:file', ({ request, params }) => {
       const m = TORRENT.exec(params.file)
       const path = m ? pod.videos.files.torrent(m[1]!) : undefined

@@ -107,6 +107,31 @@ const CORS_HEADERS: Record<string, string> = {
   'Access-Control-Expose-Headers': 'Content-Range, Content-Length, Accept-Ranges, ETag, Last-Modified',
 }
 
+/**
+ * Request headers a cross-origin reader of a web seed or torrent may send. WebTorrent's web
+ * seed sends `Cache-Control` and `User-Agent` with every range (which makes each request
+ * "non-simple", so the browser asks with a preflight first); `Range` is CORS-safelisted for a
+ * single range only; the conditional ones come from caches and resuming downloads.
+ */
+export const CORS_ALLOW_HEADERS = 'Range, Cache-Control, User-Agent, If-Range, If-None-Match, If-Modified-Since, If-Match, If-Unmodified-Since'
+
+/**
+ * The answer to a CORS preflight (`OPTIONS` with `Access-Control-Request-*`) for a public
+ * file: any origin, GET and HEAD, the headers above, cached by the browser for a day. It does
+ * not depend on the file existing: the GET that follows says 404 itself (with CORS headers).
+ */
+export function corsPreflight(): Response {
+  return new Response(null, {
+    status: 204,
+    headers: {
+      ...CORS_HEADERS,
+      'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
+      'Access-Control-Allow-Headers': CORS_ALLOW_HEADERS,
+      'Access-Control-Max-Age': '86400',
+    },
+  })
+}
+
 function jsonError(status: number, code: string, message: string, extra?: Record<string, string>): Response {
   return Response.json({ error: { code, message } }, { status, headers: { ...CORS_HEADERS, ...extra } })
 }
@@ -127,18 +152,7 @@ function jsonError(status: number, code: string, message: string, extra?: Record
  */
 export function serveFile(request: Request, path: string, opts: ServeFileOptions): Response {
   const method = request.method
-  if (method === 'OPTIONS') {
-    return new Response(null, {
-      status: 204,
-      headers: {
-        ...CORS_HEADERS,
-        'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
-        // Range is only CORS-safelisted for simple single ranges in recent browsers; allow it always.
-        'Access-Control-Allow-Headers': 'Range, If-Range, If-None-Match, If-Modified-Since, If-Match, If-Unmodified-Since',
-        'Access-Control-Max-Age': '86400',
-      },
-    })
-  }
+  if (method === 'OPTIONS') return corsPreflight()
   if (method !== 'GET' && method !== 'HEAD') {
     return jsonError(405, 'method_not_allowed', `${method} is not allowed here`, { Allow: 'GET, HEAD, OPTIONS' })
   }
