@@ -35,6 +35,8 @@ export interface Config {
   readonly transcoding: { readonly enabled: boolean; readonly concurrency: number; readonly resolutions: readonly number[] }
   /** Most messages sent to a friend in one request. */
   readonly delivery: { readonly batchMessages: number }
+  /** WebRTC between viewers: the STUN/TURN servers their browsers use (none by default). */
+  readonly webrtc: { readonly iceServers: readonly string[] }
   readonly score: { readonly initial: number; readonly step: number; readonly max: number }
   readonly auth: {
     readonly tokenTtlSeconds: number
@@ -58,6 +60,7 @@ type Field =
   | { kind: 'url'; dflt: string | undefined }
   | { kind: 'urls'; dflt: string[] }
   | { kind: 'ints'; dflt: number[]; min: number; max: number }
+  | { kind: 'iceUrls'; dflt: string[] }
   | { kind: 'int' | 'number'; dflt: number; min: number; max: number }
   | { kind: 'bool'; dflt: boolean }
   | { kind: 'enum'; dflt: string; values: readonly string[] }
@@ -97,6 +100,9 @@ const SPEC: Spec = {
   },
   delivery: {
     batchMessages: { kind: 'int', dflt: 500, min: 1, max: 10_000 },
+  },
+  webrtc: {
+    iceServers: { kind: 'iceUrls', dflt: [] },
   },
   retry: {
     baseMs: { kind: 'int', dflt: 2000, min: 1, max: 24 * 3600 * 1000 },
@@ -226,6 +232,20 @@ function checkUrl(value: unknown): string | undefined {
   return u.href.replace(/\/+$/, '')
 }
 
+/**
+ * A STUN or TURN server URI as browsers take it in `RTCIceServer.urls` (RFC 7064, RFC 7065):
+ * `stun:host[:port]`, `turn:host[:port][?transport=udp|tcp]` or `turns:...`; the host a name,
+ * an IPv4 address or a bracketed IPv6 one. Returns it as given, or undefined.
+ */
+export function checkIceUrl(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined
+  const m = /^(stun|turns?):(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(?::(\d{1,5}))?(\?transport=(?:udp|tcp))?$/.exec(value)
+  if (!m) return undefined
+  if (m[1] === 'stun' && m[4]) return undefined
+  if (m[3] !== undefined && (Number(m[3]) < 1 || Number(m[3]) > 65535)) return undefined
+  return value
+}
+
 /** Checks one value against its field; returns the typed value or a problem text. */
 function coerce(field: Field, raw: unknown, fromText: boolean): { ok: true; value: unknown } | { ok: false; expected: string } {
   switch (field.kind) {
@@ -242,6 +262,12 @@ function coerce(field: Field, raw: unknown, fromText: boolean): { ok: true; valu
       const urls = list.map(checkUrl)
       if (urls.some((u) => !u)) return { ok: false, expected: 'a list of absolute http(s) URLs' }
       return { ok: true, value: Object.freeze([...new Set(urls as string[])]) }
+    }
+    case 'iceUrls': {
+      const list = fromText && typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : raw
+      const expected = 'a list of STUN/TURN server URLs (stun:host[:port], turn:host[:port][?transport=udp|tcp], turns:...)'
+      if (!Array.isArray(list) || list.some((u) => !checkIceUrl(u))) return { ok: false, expected }
+      return { ok: true, value: Object.freeze([...new Set(list as string[])]) }
     }
     case 'ints': {
       const list = fromText && typeof raw === 'string' ? raw.split(',').map((s) => Number(s.trim())) : raw

@@ -80,6 +80,13 @@ resolutions = [240, 480, 720]
 [delivery]
 batchMessages = 500
 
+# STUN/TURN servers the viewers' browsers use to connect to each other over WebRTC, e.g.
+# ["stun:stun.example.org:3478", "turn:turn.example.org:3478?transport=udp"]. None by default:
+# nothing leaves the network of pods, and viewers on the same network (or with public
+# addresses) still connect; viewers behind NAT need a STUN server to find each other.
+[webrtc]
+iceServers = []
+
 # A friend's reliability: starts at \`initial\`, +step per delivered request, -step per
 # failed attempt, capped at \`max\`. At 0 the friend is revoked.
 [score]

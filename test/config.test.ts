@@ -148,6 +148,18 @@ describe('validation', () => {
     expect(p).toContain('friends = "https://ok.example,not a url" is not valid')
   })
 
+  test('ICE servers: none by default; STUN and TURN URLs from the file or the environment; anything else refused', () => {
+    expect(resolveConfig([]).webrtc.iceServers).toEqual([])
+    const file = writeToml('[webrtc]\niceServers = ["stun:stun.example.org:3478", "turn:[2001:db8::1]:3478?transport=tcp", "turns:turn.example.org"]\n')
+    expect(loadConfig({ file, env: {} }).webrtc.iceServers).toEqual(['stun:stun.example.org:3478', 'turn:[2001:db8::1]:3478?transport=tcp', 'turns:turn.example.org'])
+    expect(loadConfig({ env: { SEEDPOD_WEBRTC_ICE_SERVERS: 'stun:192.0.2.1, stun:stun.example.org' } }).webrtc.iceServers).toEqual(['stun:192.0.2.1', 'stun:stun.example.org'])
+    for (const bad of ['https://stun.example.org', 'stun://stun.example.org', 'stun:', 'stun:host:0', 'stun:host:70000', 'stun:host?transport=udp', 'turn:host?transport=sctp', 'stun:bad host']) {
+      const [p] = problemsOf(() => loadConfig({ env: { SEEDPOD_WEBRTC_ICE_SERVERS: bad } }))
+      expect(p).toBe(`environment: webrtc.iceServers = ${JSON.stringify(bad)} is not valid: expected a list of STUN/TURN server URLs (stun:host[:port], turn:host[:port][?transport=udp|tcp], turns:...)`)
+    }
+    expect(problemsOf(() => loadConfig({ file: writeToml('[webrtc]\niceServers = "stun:stun.example.org"\n'), env: {} }))[0]).toContain('webrtc.iceServers = "stun:stun.example.org" is not valid')
+  })
+
   test('enumerations list their allowed values', () => {
     const [p] = problemsOf(() => loadConfig({ env: { SEEDPOD_REGISTRATIONS: 'maybe' } }))
     expect(p).toBe('environment: registrations = "maybe" is not valid: expected one of "open", "closed"')

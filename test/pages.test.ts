@@ -53,6 +53,7 @@ describe('page routes', () => {
         registrations: 'open',
         requireLoginToWatch: false,
         maxUploadBytes: pod.config.maxUploadBytes,
+        iceServers: [],
       })
       expect(boot.assets.serviceWorker).toBe('/sw.min.js')
       expect(boot.assets.webtorrent).toMatch(/^\/vendor\/webtorrent\.min\.js\?v=\w+$/)
@@ -107,6 +108,16 @@ describe('page routes', () => {
     expect(html.match(/<\/script>/g)?.length).toBe(2)
     // Other pages do not preload the player.
     expect(await (await fetch(pod.base + '/')).text()).not.toContain('modulepreload')
+  })
+
+  test('the ICE servers of webrtc.iceServers reach the pages: in GET /api/v1/pod and in the boot JSON (none by default)', async () => {
+    const info = (await (await fetch(`${pod.base}/api/v1/pod`)).json()) as { webrtc: { iceServers: string[] } }
+    expect(info.webrtc).toEqual({ iceServers: [] })
+    const servers = ['stun:stun.example.org:3478', 'turn:turn.example.org:3478?transport=udp']
+    const withIce = await netPod({ webrtc: { iceServers: servers } })
+    const withInfo = (await (await fetch(`${withIce.base}/api/v1/pod`)).json()) as { webrtc: { iceServers: string[] } }
+    expect(withInfo.webrtc).toEqual({ iceServers: servers })
+    expect(bootOf(await (await fetch(`${withIce.base}/`)).text()).pod.iceServers).toEqual(servers)
   })
 
   test('scriptJson keeps any text inside its <script> element', () => {

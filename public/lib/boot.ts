@@ -9,7 +9,7 @@ function read(): Boot {
     // fall through: a page without boot data still works with defaults
   }
   return {
-    pod: { name: 'seedpod', url: location.origin, version: '', registrations: 'closed', requireLoginToWatch: false, maxUploadBytes: 4 * 1024 ** 3 },
+    pod: { name: 'seedpod', url: location.origin, version: '', registrations: 'closed', requireLoginToWatch: false, maxUploadBytes: 4 * 1024 ** 3, iceServers: [] },
     assets: { webtorrent: '/vendor/webtorrent.min.js', serviceWorker: '/sw.min.js' },
   }
 }

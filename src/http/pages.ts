@@ -35,6 +35,8 @@ export interface Boot {
     registrations: 'open' | 'closed'
     requireLoginToWatch: boolean
     maxUploadBytes: number
+    /** STUN/TURN server URLs for the player's WebRTC connections (config `webrtc.iceServers`). */
+    iceServers: readonly string[]
   }
   /** Assets the app loads later, by their cache-busting URLs. */
   assets: { webtorrent: string; serviceWorker: string }
@@ -174,6 +176,7 @@ export const pageRoutes = (pod: Pod) => {
     registrations: pod.config.registrations,
     requireLoginToWatch: pod.config.requireLoginToWatch,
     maxUploadBytes: pod.config.maxUploadBytes,
+    iceServers: pod.config.webrtc.iceServers,
   }
 
   const page = async (title: string, watch: boolean, video?: Video) => {

@@ -17,6 +17,8 @@ export const podInfo = (pod: Pod) =>
       software: { name: 'seedpod', version: pod.version },
       registrations: pod.config.registrations,
       requireLoginToWatch: pod.config.requireLoginToWatch,
+      // The STUN/TURN servers this pod's pages give WebRTC (config webrtc.iceServers).
+      webrtc: { iceServers: pod.config.webrtc.iceServers },
     }))
     .get('/health', () => {
       pod.db.query('SELECT 1').get()
