@@ -43,6 +43,8 @@ describe('transcoding', () => {
     const uploaded = (await res.json()) as Full
     // Never above the source: 720 is the original itself, 1080 is not made.
     expect(uploaded.transcoding!.map((j) => j.resolution)).toEqual([240, 480])
+    // The original's frame size, which the watch page's quality menu shows.
+    expect([uploaded.width, uploaded.height]).toEqual([1280, 720])
     const done = await until(async () => {
       const v = await getVideo(a.base, uploaded.id)
       return v.transcoding!.every((j) => j.state === 'done') ? v : undefined
@@ -74,9 +76,11 @@ describe('transcoding', () => {
       return v.files?.length === 2 ? v : undefined
     }, 3000, 'renditions at the friend')
     expect(atFriend.files.map((f) => f.webseedUrl)).toEqual(done.files.map((f) => f.webseedUrl))
-    // The admin's list of jobs.
-    const jobs = (await (await fetch(`${a.base}/api/v1/videos/transcoding/jobs`, { headers: { authorization: `Bearer ${await adminToken(a)}` } })).json()) as { jobs: TranscodeJob[] }
-    expect(jobs.jobs.filter((j) => j.video === uploaded.id).length).toBe(2)
+    // The index does not keep the frame size: a friend's video has none.
+    expect(atFriend.height).toBeUndefined()
+    // The admin's list of jobs, with the video's name.
+    const jobs = (await (await fetch(`${a.base}/api/v1/videos/transcoding/jobs`, { headers: { authorization: `Bearer ${await adminToken(a)}` } })).json()) as { jobs: (TranscodeJob & { name: string })[] }
+    expect(jobs.jobs.filter((j) => j.video === uploaded.id).map((j) => j.name)).toEqual(['In high definition', 'In high definition'])
   })
 
   test('a file ffmpeg cannot read fails its job with a clear error and is left untouched', async () => {

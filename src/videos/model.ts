@@ -31,6 +31,13 @@ export const Video = t.Object({
   updatedAt: t.Optional(t.String({ maxLength: 40 })),
   /** Transcoded renditions (the original is the video itself). */
   files: t.Optional(t.Array(RenditionIn, { maxItems: 16 })),
+  /**
+   * The original's frame size in pixels, as its origin probed it: given for the origin's own
+   * videos (and in its `video.add`/`video.update`); the index does not keep it, so a friend's
+   * video has none (the watch page then learns the height from the file itself).
+   */
+  width: t.Optional(t.Integer({ minimum: 1, maximum: 100_000 })),
+  height: t.Optional(t.Integer({ minimum: 1, maximum: 100_000 })),
 })
 export type Video = typeof Video.static
 

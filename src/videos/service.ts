@@ -157,8 +157,12 @@ export class Videos {
     if (!row) return undefined
     const video = withMirrors(videoOfRow(row, this.config.url), this.mirrors.knownOf(id), `${id}.${row.ext}`)
     const files = renditionsOf(this.db, id).map((f) => ({ ...f, ...renditionUrls(row.pod_url, id, f.resolution, f.infoHash, row.name) }))
-    const jobs = row.pod_fingerprint === this.fingerprint ? this.queue.of(id) : []
-    return jobs.length ? { ...video, files, transcoding: jobs } : { ...video, files }
+    if (row.pod_fingerprint !== this.fingerprint) return { ...video, files }
+    // An own video: its frame size (the watch page labels the original with its height), and its jobs.
+    const size = this.db.query('SELECT width, height FROM local_videos WHERE video = ?').get(id) as { width: number | null; height: number | null } | null
+    const own = { ...video, ...(size?.width && size.height ? { width: size.width, height: size.height } : {}), files }
+    const jobs = this.queue.of(id)
+    return jobs.length ? { ...own, transcoding: jobs } : own
   }
 
   private static readonly LOCAL = `SELECT ${VIDEO_COLUMNS}, l.mime FROM local_videos l JOIN videos v ON v.id = l.video JOIN pods p ON p.id = v.pod`
@@ -244,9 +248,13 @@ export class Videos {
     if (copy) this.tell('seeder', { type: 'seeder.video.wanted', infoHash: copy.infoHash })
   }
 
-  /** Transcoding jobs, unfinished first (admin page). */
-  jobs(): TranscodeJob[] {
-    return this.queue.list()
+  /** Transcoding jobs, unfinished first, each with its video's name (admin page). */
+  jobs(): (TranscodeJob & { name?: string })[] {
+    const name = this.db.query('SELECT name FROM videos WHERE id = ?')
+    return this.queue.list().map((j) => {
+      const row = name.get(j.video) as { name: string } | null
+      return row ? { ...j, name: row.name } : j
+    })
   }
 
   /** What the transcoder actor runs on. */
