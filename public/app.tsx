@@ -69,9 +69,10 @@ function App() {
 
 debug('app start')
 interceptLinks()
-const playerAssets = { webtorrentUrl: boot.assets.webtorrent, serviceWorkerUrl: boot.assets.serviceWorker }
-// On a watch page, everything playback needs starts loading now, in parallel. Elsewhere the
+const playerAssets = { webtorrentUrl: boot.assets.webtorrent, serviceWorkerUrl: boot.assets.serviceWorker, iceServers: boot.pod.iceServers }
+// On a watch page, everything playback needs starts loading now, in parallel (the video's own
+// files as soon as the page has measured the player and picked a quality). Elsewhere the
 // service worker is installed early, so that a first watch page starts at once.
-if (location.pathname.startsWith('/videos/')) warmUp(playerAssets, boot.video)
+if (location.pathname.startsWith('/videos/')) warmUp(playerAssets)
 else registerServiceWorker(boot.assets.serviceWorker)
 render(<App />, document.getElementById('app')!)

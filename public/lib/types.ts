@@ -4,6 +4,16 @@
 export type { Video } from '../../src/videos/model'
 import type { Video } from '../../src/videos/model'
 
+/** A transcoding job (`transcoding` of an own video, `GET /api/v1/videos/transcoding/jobs`): the server's own type. */
+export type { TranscodeJob } from '../../src/videos/transcoding'
+import type { TranscodeJob } from '../../src/videos/transcoding'
+
+/** A job of the admin list: with its video's name, while the video exists. */
+export type AdminJob = TranscodeJob & { name?: string }
+
+/** `GET /api/v1/videos/:id` of an own video: with its transcoding jobs. */
+export type OwnVideo = Video & { transcoding?: TranscodeJob[] }
+
 /** A page of `GET /api/v1/videos`. */
 export interface VideoPage {
   total: number

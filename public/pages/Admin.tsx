@@ -1,15 +1,65 @@
 /**
  * Admin: every friend pod with its URL, score (and a chart of it over time), state, queued
  * messages, next retry and last error; and the two network actions, make friends and quit.
- * The list refreshes every few seconds while the page is open.
+ * The list refreshes every few seconds while the page is open. Below, the transcoding jobs
+ * with a progress bar each, refreshed every second while any is waiting or running.
  */
 import { useEffect, useState } from 'preact/hooks'
 import { PageTitle } from '../components/Layout'
 import { ScoreChart } from '../components/ScoreChart'
+import { TranscodeJobList, unfinished, usePollJobs } from '../components/TranscodeJobs'
 import { api, ApiError } from '../lib/api'
 import { fullDate, relative, sentence } from '../lib/format'
 import { useSession } from '../lib/session'
-import type { Friend, ScorePoint } from '../lib/types'
+import type { AdminJob, Friend, ScorePoint } from '../lib/types'
+
+/** Finished jobs shown besides the unfinished ones (the API lists unfinished first). */
+const FINISHED_SHOWN = 10
+
+/** The pod's transcoding queue: unfinished jobs and the latest finished ones. */
+function Transcoding({ refresh }: { refresh: number }) {
+  const [jobs, setJobs] = useState<AdminJob[] | undefined>()
+  const [error, setError] = useState<string | undefined>()
+  usePollJobs(
+    async () => {
+      try {
+        const r = await api<{ jobs: AdminJob[] }>('/api/v1/videos/transcoding/jobs')
+        setJobs(r.jobs)
+        setError(undefined)
+        return r.jobs
+      } catch (e) {
+        setError(e instanceof ApiError ? sentence(e.message) : 'The transcoding jobs could not be loaded.')
+        return undefined
+      }
+    },
+    undefined,
+    1000,
+    [refresh],
+  )
+  const open = jobs?.filter(unfinished) ?? []
+  const shown = jobs ? [...open, ...jobs.filter((j) => !unfinished(j)).slice(0, FINISHED_SHOWN)] : []
+  return (
+    <section aria-labelledby="transcoding-title" class="section">
+      <h2 id="transcoding-title">Transcoding</h2>
+      {error && <p class="error-text">{error}</p>}
+      {jobs && (
+        <p class="muted">
+          {open.length
+            ? `${open.filter((j) => j.state === 'running').length} running, ${open.filter((j) => j.state === 'queued').length} waiting.`
+            : jobs.length
+              ? 'Nothing to do: every job has finished.'
+              : 'No transcoding jobs yet: uploads get smaller versions here.'}
+        </p>
+      )}
+      {shown.length > 0 && (
+        <TranscodeJobList
+          jobs={shown}
+          title={(j) => <a href={`/videos/${encodeURIComponent(j.video)}`}>{(j as AdminJob).name ?? j.video}</a>}
+        />
+      )}
+    </section>
+  )
+}
 
 const REFRESH_MS = 5000
 
@@ -214,6 +264,8 @@ export function Admin() {
         {friends && friends.length > 0 && <FriendsTable friends={friends} history={history} />}
         {friends && friends.length === 0 && <p class="muted">No friends. Make friends below to join a network of pods.</p>}
       </section>
+
+      <Transcoding refresh={tick} />
 
       <div class="admin-actions">
         <section aria-labelledby="make-title" class="card-panel">

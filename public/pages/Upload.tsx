@@ -2,13 +2,16 @@
  * Upload: pick or drop a video, name it, send it with a progress bar (XMLHttpRequest: fetch
  * cannot report upload progress). Errors are said plainly: too large (checked before sending,
  * and the pod's 413), not a video (the file's type, and the pod's 415), not logged in.
+ * Once published, the transcoding of its smaller versions shows, a progress bar per job.
  */
 import { useRef, useState } from 'preact/hooks'
 import { PageTitle } from '../components/Layout'
+import { TranscodeJobList, unfinished, useVideoJobs } from '../components/TranscodeJobs'
+import { api } from '../lib/api'
 import { boot } from '../lib/boot'
 import { bytes } from '../lib/format'
 import { session, setSession, useSession } from '../lib/session'
-import type { Video } from '../lib/types'
+import type { OwnVideo, TranscodeJob } from '../lib/types'
 
 const VIDEO_EXT = /\.(mp4|m4v|mov|webm|mkv|ogv|avi|mpe?g|ts|3gp)$/i
 
@@ -34,7 +37,7 @@ function uploadError(status: number, body: { error?: { code?: string; message?: 
 }
 
 /** Sends the form with XHR and reports progress; resolves to the new video. */
-function send(form: FormData, token: string, onProgress: (sent: number, total: number) => void, xhrRef: { current?: XMLHttpRequest }): Promise<Video> {
+function send(form: FormData, token: string, onProgress: (sent: number, total: number) => void, xhrRef: { current?: XMLHttpRequest }): Promise<OwnVideo> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest()
     xhrRef.current = xhr
@@ -43,7 +46,7 @@ function send(form: FormData, token: string, onProgress: (sent: number, total: n
     xhr.responseType = 'json'
     xhr.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : 0)
     xhr.onload = () => {
-      if (xhr.status === 201) return resolve(xhr.response as Video)
+      if (xhr.status === 201) return resolve(xhr.response as OwnVideo)
       if (xhr.status === 401) setSession(undefined)
       reject(new Error(uploadError(xhr.status, xhr.response)))
     }
@@ -53,7 +56,37 @@ function send(form: FormData, token: string, onProgress: (sent: number, total: n
   })
 }
 
-type Phase = { kind: 'idle' } | { kind: 'sending'; sent: number; total: number } | { kind: 'processing' } | { kind: 'done'; video: Video }
+type Phase = { kind: 'idle' } | { kind: 'sending'; sent: number; total: number } | { kind: 'processing' } | { kind: 'done'; video: OwnVideo }
+
+/** The jobs of an own video as the pod says now; undefined if it could not be asked. */
+async function jobsOf(id: string): Promise<TranscodeJob[] | undefined> {
+  try {
+    return (await api<OwnVideo>(`/api/v1/videos/${encodeURIComponent(id)}`)).transcoding ?? []
+  } catch {
+    return undefined
+  }
+}
+
+/** The new video's transcoding: a progress bar per rendition, polled every second until each is ready or failed. */
+function Transcoding({ video }: { video: OwnVideo }) {
+  const jobs = useVideoJobs(video.id, video.transcoding ?? [], jobsOf)
+  if (!jobs?.length) return null
+  const left = jobs.filter(unfinished).length
+  const failed = jobs.filter((j) => j.state === 'failed').length
+  return (
+    <section class="card-panel transcoding" aria-labelledby="transcoding-title">
+      <h2 id="transcoding-title">Smaller versions</h2>
+      <p class="muted" role="status">
+        {left
+          ? `The pod is making ${jobs.length === 1 ? 'a smaller version' : `${jobs.length} smaller versions`} for small screens and slow connections. The video can be watched meanwhile.`
+          : failed
+            ? `${failed} of ${jobs.length} could not be made; the original plays everywhere.`
+            : 'Every version is ready: viewers get the one that fits their screen.'}
+      </p>
+      <TranscodeJobList jobs={jobs} />
+    </section>
+  )
+}
 
 export function Upload() {
   const s = useSession()
@@ -163,6 +196,7 @@ export function Upload() {
             </button>
           </p>
         </div>
+        <Transcoding video={phase.video} />
       </div>
     )
   }

@@ -2,6 +2,12 @@
  * Watch: the video plays from the swarm (player/player.ts) with live numbers: peers,
  * download and upload speed, and how many bytes came from other viewers and how many from
  * the web seed. The numbers are also on the panel as data attributes, for tests and benches.
+ *
+ * Quality: the original and each rendition (player/sources.ts). The page starts with the
+ * smallest rendition at least as high as the player on this screen (in device pixels), else
+ * the original; the viewer switches with the Quality menu, keeping the position and whether
+ * it was playing. A rendition that no pod answers for (renditions live at their origin only)
+ * gives way to the original, which mirrors may serve.
  */
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import { PageTitle } from '../components/Layout'
@@ -10,7 +16,8 @@ import { boot, takeBootVideo } from '../lib/boot'
 import { bytes, duration, fullDate, host, relative, speed } from '../lib/format'
 import { useSession } from '../lib/session'
 import type { Video } from '../lib/types'
-import { play, type Playback, type PlayerStats } from '../player/player'
+import { play, SourceUnreachable, type Playback, type PlayerStats } from '../player/player'
+import { choicesOf, defaultChoice } from '../player/sources'
 
 const MODE_TEXT: Record<PlayerStats['mode'], string> = {
   starting: 'Joining the swarm…',
@@ -91,7 +98,17 @@ export function Watch({ id }: { id: string }) {
   const [stats, setStats] = useState<PlayerStats | undefined>()
   const [firstFrame, setFirstFrame] = useState<number | undefined>()
   const [playError, setPlayError] = useState<string | undefined>()
+  const [notice, setNotice] = useState<string | undefined>()
+  /** The quality playing: `original` or a rendition's height; undefined until the page picked one. */
+  const [choiceKey, setChoiceKey] = useState<string | undefined>()
+  /** The original's height as the player read it from the file (a friend's video does not say). */
+  const [readHeight, setReadHeight] = useState<number | undefined>()
+  /** Where to take up playback after a switch of quality: position, and whether it was paused. */
+  const resume = useRef<{ time: number; paused: boolean } | undefined>(undefined)
+  /** Whether playback started on this page (an autoplay refused leaves it paused without the viewer's say). */
+  const started = useRef(false)
   const el = useRef<HTMLVideoElement>(null)
+  const choices = video ? choicesOf(video, readHeight) : []
 
   useEffect(() => {
     if (video?.id === id) return
@@ -110,11 +127,23 @@ export function Watch({ id }: { id: string }) {
     if (video) document.title = `${video.name} · ${boot.pod.name}`
   }, [video])
 
+  // The quality that fits: measured on the player itself, once it is laid out.
+  useLayoutEffect(() => {
+    const v = el.current
+    if (!video || !v) return
+    setChoiceKey(defaultChoice(choicesOf(video), v.clientHeight * (window.devicePixelRatio || 1)).key)
+  }, [video])
+
   // A layout effect: it runs right after the render, where a plain effect waits for the next
   // animation frame (up to 100 ms in a background or headless tab), and playback should not.
   useLayoutEffect(() => {
     const v = el.current
-    if (!video || !v) return
+    if (!video || !v || choiceKey === undefined) return
+    const all = choicesOf(video)
+    const choice = all.find((c) => c.key === choiceKey) ?? all[0]!
+    const original = choice.key === 'original'
+    const from = resume.current
+    resume.current = undefined
     let playback: Playback | undefined
     let stopped = false
     let timer: ReturnType<typeof setInterval> | undefined
@@ -124,23 +153,56 @@ export function Watch({ id }: { id: string }) {
     const rvfc = (v as HTMLVideoElement & { requestVideoFrameCallback?: (cb: () => void) => number }).requestVideoFrameCallback
     if (rvfc) rvfc.call(v, () => setFirstFrame(performance.now()))
     else v.addEventListener('loadeddata', () => setFirstFrame(performance.now()), { once: true })
-    play(video, v, { webtorrentUrl: boot.assets.webtorrent, serviceWorkerUrl: boot.assets.serviceWorker })
+    const start = () =>
+      v.play().catch(() => {
+        // Autoplay refused (no user gesture yet): the controls are there to start it.
+      })
+    play(choice.source, v, {
+      webtorrentUrl: boot.assets.webtorrent,
+      serviceWorkerUrl: boot.assets.serviceWorker,
+      iceServers: boot.pod.iceServers,
+      requireReachable: !original,
+    })
       .then((p) => {
         if (stopped) return p.stop()
         playback = p
         setStats(p.stats())
         timer = setInterval(() => setStats(p.stats()), 500)
-        v.play().catch(() => {
-          // Autoplay refused (no user gesture yet): the controls are there to start it.
-        })
+        if (!from) return start()
+        // A switch of quality: the same moment of the video, playing or paused as it was.
+        const restore = () => {
+          if (from.time > 0) v.currentTime = from.time
+          if (!from.paused) start()
+        }
+        if (v.readyState >= HTMLMediaElement.HAVE_METADATA) restore()
+        else v.addEventListener('loadedmetadata', restore, { once: true })
       })
-      .catch((e) => setPlayError(`The video could not be started: ${(e as Error).message}`))
+      .catch((e) => {
+        if (stopped) return
+        if (e instanceof SourceUnreachable && !original) {
+          setNotice(`The ${choice.label} version cannot be reached right now (the pod that made it may be down), so the original plays instead.`)
+          resume.current = from
+          setChoiceKey('original')
+          return
+        }
+        setPlayError(`The video could not be started: ${(e as Error).message}`)
+      })
     return () => {
       stopped = true
       clearInterval(timer)
       playback?.stop()
     }
-  }, [video])
+  }, [video, choiceKey])
+
+  /** Switches quality, remembering where the viewer was. */
+  const choose = (key: string) => {
+    const v = el.current
+    if (key === choiceKey) return
+    // Paused by the viewer (not merely waiting for an autoplay that was refused) stays paused.
+    if (v) resume.current = { time: v.currentTime, paused: v.paused && started.current }
+    setNotice(undefined)
+    setChoiceKey(key)
+  }
 
   if (error) {
     const text =
@@ -174,8 +236,32 @@ export function Watch({ id }: { id: string }) {
             const code = el.current?.error?.code
             if (code) setPlayError('The browser could not play this video. It may use a format this browser does not support.')
           }}
+          onPlay={() => {
+            started.current = true
+          }}
+          onLoadedMetadata={() => {
+            const h = el.current?.videoHeight
+            if (choiceKey === 'original' && h && !video?.height) setReadHeight(h)
+          }}
         />
       </div>
+      {choices.length > 1 && (
+        <div class="player-bar">
+          <label for="quality">Quality</label>
+          <select id="quality" value={choiceKey} onChange={(e) => choose((e.target as HTMLSelectElement).value)}>
+            {choices.map((c) => (
+              <option key={c.key} value={c.key}>
+                {c.label}
+              </option>
+            ))}
+          </select>
+        </div>
+      )}
+      {notice && (
+        <p class="alert alert-info" role="status">
+          {notice}
+        </p>
+      )}
       {playError && (
         <p class="alert alert-error" role="alert">
           {playError}

@@ -4,17 +4,22 @@
  * ends, and seeking asks for the right bytes), and the web-seed governor (governor.ts) that
  * keeps the web seed for what is urgent or what no peer has.
  *
+ * What is played is a Source (sources.ts): a video's original or one of its renditions, each
+ * its own torrent. The original may have several web seeds (its origin's and those of pods
+ * that keep a copy of it) and several .torrent URLs (`xs` of its magnet): the player uses
+ * every one that answers, so a video still plays while its origin pod is down.
+ *
  * One WebTorrent client per tab, kept across page changes: the torrents it holds keep
  * seeding to other viewers while the tab is open (the latest few; older ones are dropped).
  *
  * Without a service worker (a pod served over plain HTTP on a LAN address is not a secure
- * context) the player falls back to the web seed URL itself.
+ * context) the player falls back to a web seed URL itself.
  */
-import type { Video } from '../lib/types'
 import { debug } from './debug'
 import { MemoryChunkStore } from './memory-store'
 import { DEFAULT_GOVERNOR, WebSeedGovernor, type GovernorMode, type GovernorOptions } from './governor'
-import { loadWebTorrent, webSeedUrls, type Torrent, type WebTorrentClient, type Wire } from './webtorrent'
+import type { Source } from './sources'
+import { loadWebTorrent, type Torrent, type WebTorrentClient, type Wire } from './webtorrent'
 
 /** What the stats panel shows, refreshed by the watch page. */
 export interface PlayerStats {
@@ -23,7 +28,7 @@ export interface PlayerStats {
   /** Bytes per second. */
   downloadSpeed: number
   uploadSpeed: number
-  /** Bytes received from other viewers, and from the origin pod's web seed. */
+  /** Bytes received from other viewers, and from web seeds (the origin's and its mirrors'). */
   fromPeers: number
   fromWebSeed: number
   /** Bytes sent to other viewers. */
@@ -40,11 +45,31 @@ export interface Playback {
   stop(): void
 }
 
+/** The source cannot be reached: no .torrent and no web seed answered (see `PlayOptions.requireReachable`). */
+export class SourceUnreachable extends Error {
+  constructor() {
+    super('none of the pods that serve this file answered')
+    this.name = 'SourceUnreachable'
+  }
+}
+
 /** Videos up to this size are held in memory (fast to open); larger ones in the origin's private file system. */
 const MEMORY_STORE_MAX = 256 * 1024 * 1024
 
 /** Torrents kept seeding per tab, besides the one playing. */
 const KEEP_SEEDING = 3
+
+/**
+ * How long a .torrent URL or web seed may take to answer before it counts as down. A pod
+ * that is stopped refuses at once; one whose host is gone may leave the connection hanging.
+ */
+const ANSWER_TIMEOUT_MS = 5000
+
+/** With several .torrent URLs, the next is tried when the one before failed or after this long. */
+const TORRENT_STAGGER_MS = 1500
+
+/** A web seed that did not answer is asked again this often (its pod may come back). */
+const REPROBE_MS = 15_000
 
 let registration: Promise<ServiceWorkerRegistration | undefined> | undefined
 
@@ -83,14 +108,18 @@ function canStream(): boolean {
 
 let client: Promise<WebTorrentClient> | undefined
 
-/** The tab's WebTorrent client (made as soon as WebTorrent's code is loaded). */
-function getClient(webtorrentUrl: string): Promise<WebTorrentClient> {
+/**
+ * The tab's WebTorrent client (made as soon as WebTorrent's code is loaded). Its WebRTC
+ * connections use the pod's ICE servers (config `webrtc.iceServers`), none by default.
+ */
+function getClient(webtorrentUrl: string, iceServers: readonly string[] = []): Promise<WebTorrentClient> {
   client ??= loadWebTorrent(webtorrentUrl).then((WebTorrent) => {
     debug('webtorrent loaded')
     const c = new WebTorrent({
-      // Only the pods' own trackers and web seeds: no public STUN servers (nothing leaves the
-      // network of pods), no automatic web seeds (the governor adds and masks them).
-      tracker: { rtcConfig: { iceServers: [] } },
+      // Only the pods' own trackers and web seeds, and the STUN/TURN servers the pod names:
+      // no public ones (nothing leaves the network of pods unless its admin says so), no
+      // automatic web seeds (the player adds those that answer, the governor masks them).
+      tracker: { rtcConfig: { iceServers: iceServers.map((urls) => ({ urls })) } },
       webSeeds: false,
       dht: false,
       lsd: false,
@@ -127,47 +156,158 @@ function plainWebSeed(): boolean {
 /** One governor per torrent: it owns the web seed's mask for the torrent's life. */
 const governors = new WeakMap<Torrent, WebSeedGovernor>()
 
+/** Torrents whose web seeds are being added (once per torrent, as each answers). */
+const seeded = new WeakSet<Torrent>()
+
+/** Options of `play` and `warmUp`. */
+export interface PlayOptions {
+  webtorrentUrl: string
+  serviceWorkerUrl: string
+  /** STUN/TURN server URLs for WebRTC (the pod's `webrtc.iceServers`). */
+  iceServers?: readonly string[]
+  governor?: Partial<GovernorOptions>
+  /**
+   * Fail with SourceUnreachable when neither a .torrent nor any web seed answers, instead of
+   * waiting for peers: for a rendition, which only its origin serves, when the original
+   * (which mirrors may serve) is there to fall back to.
+   */
+  requireReachable?: boolean
+}
+
 /**
- * Starts what every playback needs (WebTorrent's code, its service worker, the client) and,
- * for a known video, its .torrent, before the page has even rendered.
+ * Starts what every playback needs (WebTorrent's code, its service worker, the client)
+ * before the page has even rendered.
  */
-export function warmUp(opts: PlayOptions, video?: Video): void {
+export function warmUp(opts: PlayOptions): void {
   if (!canStream()) return
   registerServiceWorker(opts.serviceWorkerUrl)
-  getClient(opts.webtorrentUrl).catch(() => undefined)
-  if (video) prefetch(video)
+  getClient(opts.webtorrentUrl, opts.iceServers).catch(() => undefined)
 }
 
-/** Starts fetching a video's .torrent and its head start (once; `play` takes them). */
-function prefetch(video: Video): void {
-  if (prefetched.has(video.id)) return
-  prefetched.set(video.id, torrentFile(video.torrentUrl))
-  const start = startBytes(video)
-  if (start) startPrefetched.set(video.id, fetchStart(video.webseedUrls[0]!, start))
+/** URLs on this page's own pod first (it just answered), then the others in their order. */
+function ownPodFirst(urls: readonly string[]): string[] {
+  const unique = [...new Set(urls)]
+  const own = (u: string) => {
+    try {
+      return new URL(u).origin === location.origin
+    } catch {
+      return false
+    }
+  }
+  return [...unique.filter(own), ...unique.filter((u) => !own(u))]
 }
 
-const prefetched = new Map<string, Promise<Uint8Array | undefined>>()
-const startPrefetched = new Map<string, Promise<Uint8Array | undefined>>()
+/** The .torrent URLs of a source: its `torrentUrl` and every `xs` of its magnet (mirrors add theirs). */
+function torrentUrls(source: Source): string[] {
+  const xs = new URLSearchParams(source.magnetUri.slice(source.magnetUri.indexOf('?') + 1)).getAll('xs')
+  return ownPodFirst([...(source.torrentUrl ? [source.torrentUrl] : []), ...xs].filter((u) => /^https?:\/\//.test(u)))
+}
+
+/** Trackers (`tr`) of a magnet link. */
+function trackersOf(magnet: string): string[] {
+  return new URLSearchParams(magnet.slice(magnet.indexOf('?') + 1)).getAll('tr')
+}
+
+/** What is fetched for a source before its torrent is added (once; `play` takes it). */
+interface Prefetch {
+  /** The .torrent file, from the first of its URLs that answers. */
+  torrent: Promise<Uint8Array | undefined>
+  /** The head start (see `startBytes`) and the web seed it came from. */
+  start: Promise<Uint8Array | undefined> | undefined
+  /** Per web seed URL: whether it answered. */
+  probes: Map<string, Promise<boolean>>
+}
+
+const prefetched = new Map<string, Prefetch>()
+
+/** Starts fetching a source's .torrent, its head start and asking its web seeds (once). */
+function prefetch(source: Source): Prefetch {
+  let p = prefetched.get(source.infoHash)
+  if (p) return p
+  const seeds = ownPodFirst(source.webseedUrls)
+  const bytes = startBytes(source)
+  const start = bytes && seeds[0] ? fetchStart(seeds[0], bytes) : undefined
+  const probes = new Map<string, Promise<boolean>>()
+  seeds.forEach((url, i) => probes.set(url, i === 0 && start ? start.then((b) => !!b || answers(url)) : answers(url)))
+  p = { torrent: firstTorrent(torrentUrls(source)), start, probes }
+  prefetched.set(source.infoHash, p)
+  return p
+}
 
 /**
- * How many bytes at the start of the video to fetch from the web seed while WebTorrent is
- * still loading: the governor's startup window (`startHorizonSeconds` of video), when that is
- * a small part of the video (`cheapShare`) and the video is held in memory. It is what the
+ * `fetch` that gives up when no answer has come within ANSWER_TIMEOUT_MS; once the answer
+ * has come, its body may take as long as it takes (a head start on a slow link).
+ */
+async function fetchSoon(url: string, init: RequestInit = {}): Promise<Response> {
+  const abort = new AbortController()
+  const timer = setTimeout(() => abort.abort(), ANSWER_TIMEOUT_MS)
+  try {
+    return await fetch(url, { ...init, signal: abort.signal })
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Whether a web seed answers (a HEAD request: a simple cross-origin request, no preflight). */
+async function answers(url: string): Promise<boolean> {
+  try {
+    const res = await fetchSoon(url, { method: 'HEAD' })
+    return res.ok
+  } catch {
+    return false
+  }
+}
+
+/** The .torrent from the first URL that answers; the next URL is tried when one fails or is slow. */
+function firstTorrent(urls: string[]): Promise<Uint8Array | undefined> {
+  if (!urls.length) return Promise.resolve(undefined)
+  return new Promise((resolve) => {
+    let pending = urls.length
+    let done = false
+    const next = (i: number) => {
+      if (done || i >= urls.length) return
+      let moved = false
+      const moveOn = () => {
+        if (moved) return
+        moved = true
+        next(i + 1)
+      }
+      const timer = setTimeout(moveOn, TORRENT_STAGGER_MS)
+      fetchSoon(urls[i]!)
+        .then(async (res) => (res.ok ? new Uint8Array(await res.arrayBuffer()) : undefined))
+        .catch(() => undefined)
+        .then((file) => {
+          clearTimeout(timer)
+          if (file && !done) {
+            done = true
+            debug('torrent file', { from: urls[i], bytes: file.length })
+            return resolve(file)
+          }
+          moveOn()
+          if (--pending === 0 && !done) resolve(undefined)
+        })
+    }
+    next(0)
+  })
+}
+
+/**
+ * How many bytes at the start of the file to fetch from a web seed while WebTorrent is still
+ * loading: the governor's startup window (`startHorizonSeconds` of video), when that is a
+ * small part of the video (`cheapShare`) and the video is held in memory. It is what the
  * governor would have the web seed serve first anyway, fetched a few hundred milliseconds
  * sooner. Undefined: no head start (a short video waits for peers instead).
  */
-function startBytes(video: Video): number | undefined {
-  const webseed = video.webseedUrls[0]
-  if (!webseed || !video.size || !video.duration || plainWebSeed()) return undefined
-  if (video.size > MEMORY_STORE_MAX) return undefined
-  const bytes = Math.ceil((DEFAULT_GOVERNOR.startHorizonSeconds / video.duration) * video.size)
-  return bytes / video.size <= DEFAULT_GOVERNOR.cheapShare ? bytes : undefined
+function startBytes(source: Source): number | undefined {
+  if (!source.webseedUrls.length || !source.size || !source.duration || plainWebSeed()) return undefined
+  if (source.size > MEMORY_STORE_MAX) return undefined
+  const bytes = Math.ceil((DEFAULT_GOVERNOR.startHorizonSeconds / source.duration) * source.size)
+  return bytes / source.size <= DEFAULT_GOVERNOR.cheapShare ? bytes : undefined
 }
 
 async function fetchStart(url: string, bytes: number): Promise<Uint8Array | undefined> {
-  webSeedUrls.add(url)
   try {
-    const res = await fetch(url, { headers: { range: `bytes=0-${bytes - 1}` } })
+    const res = await fetchSoon(url, { headers: { range: `bytes=0-${bytes - 1}` } })
     return res.status === 206 || res.status === 200 ? new Uint8Array(await res.arrayBuffer()) : undefined
   } catch {
     return undefined
@@ -200,18 +340,23 @@ function count(torrent: Torrent): Counters {
   return fresh
 }
 
-/** Trackers (`tr`) of a magnet link. */
-function trackersOf(magnet: string): string[] {
-  return new URLSearchParams(magnet.slice(magnet.indexOf('?') + 1)).getAll('tr')
-}
-
-async function torrentFile(url: string | null): Promise<Uint8Array | undefined> {
-  if (!url) return undefined
-  try {
-    const res = await fetch(url)
-    return res.ok ? new Uint8Array(await res.arrayBuffer()) : undefined
-  } catch {
-    return undefined
+/**
+ * Adds each of the source's web seeds to the torrent once it answers. One that does not (its
+ * pod is down) is not added: WebTorrent would hand it pieces whose requests then fail or hang,
+ * holding up playback; it is asked again every REPROBE_MS while the torrent is incomplete.
+ */
+function addWebSeeds(t: Torrent, source: Source, probes: Map<string, Promise<boolean>>): void {
+  if (seeded.has(t)) return
+  seeded.add(t)
+  for (const url of ownPodFirst(source.webseedUrls)) {
+    const attempt = (probe: Promise<boolean>) =>
+      probe.then((ok) => {
+        if (t.destroyed || t.done) return
+        debug('web seed', { url, ok })
+        if (ok) t.addWebSeed(url)
+        else setTimeout(() => attempt(answers(url)), REPROBE_MS)
+      })
+    attempt(probes.get(url) ?? answers(url))
   }
 }
 
@@ -219,49 +364,46 @@ function whenReady(t: Torrent): Promise<void> {
   return t.ready ? Promise.resolve() : new Promise((resolve) => t.once('ready', resolve))
 }
 
-/** Options of `play`. */
-export interface PlayOptions {
-  webtorrentUrl: string
-  serviceWorkerUrl: string
-  governor?: Partial<GovernorOptions>
+/** The first web seed that answers, for playing without WebTorrent. */
+async function firstAnswering(urls: readonly string[]): Promise<string | undefined> {
+  const ordered = ownPodFirst(urls)
+  for (const url of ordered) if (await answers(url)) return url
+  return ordered[0]
 }
 
 /**
- * Plays `video` in `el`: joins its swarm (or reuses the torrent this tab already holds),
- * streams the file into the element and lets the governor hand urgent pieces to the web seed.
+ * Plays `source` in `el`: joins its swarm (or reuses the torrent this tab already holds),
+ * streams the file into the element and lets the governor hand urgent pieces to the web seeds.
  */
-export async function play(video: Video, el: HTMLVideoElement, opts: PlayOptions): Promise<Playback> {
-  // The .torrent (a few KB) is fetched while WebTorrent loads: with it the torrent is ready
-  // at once instead of waiting for metadata from peers.
-  debug('play', { id: video.id })
-  if (canStream()) prefetch(video)
-  const bytes = prefetched.get(video.id) ?? torrentFile(video.torrentUrl)
-  prefetched.delete(video.id)
-  const webseed = video.webseedUrls[0]
-  const direct = (): Playback => {
-    if (webseed) el.src = webseed
+export async function play(source: Source, el: HTMLVideoElement, opts: PlayOptions): Promise<Playback> {
+  debug('play', { infoHash: source.infoHash })
+  const direct = async (): Promise<Playback> => {
+    const url = await firstAnswering(source.webseedUrls)
+    if (url) el.src = url
     return {
       stats: () => ({ peers: 0, downloadSpeed: 0, uploadSpeed: 0, fromPeers: 0, fromWebSeed: 0, uploaded: 0, progress: 0, mode: 'direct' }),
       stop: () => el.removeAttribute('src'),
     }
   }
   if (!canStream()) return direct()
-  const c = await getClient(opts.webtorrentUrl)
-  const infoHash = video.infoHash ?? /xt=urn:btih:([0-9a-fA-F]{40})/.exec(video.magnetUri)?.[1]?.toLowerCase() ?? ''
-  let torrent = await c.get(infoHash)
+  // The .torrent (a few KB), the head start and the web seeds' answers are fetched while
+  // WebTorrent loads: with the .torrent the torrent is ready at once instead of waiting for
+  // metadata from peers.
+  const pre = prefetch(source)
+  prefetched.delete(source.infoHash)
+  const c = await getClient(opts.webtorrentUrl, opts.iceServers)
+  let torrent = await c.get(source.infoHash)
   // Held already (seeding since an earlier visit in this tab): no head start needed.
-  if (torrent) startPrefetched.delete(video.id)
-  else {
-    const file = await bytes
-    debug('torrent file', { bytes: file?.length })
-    // The magnet without its web seed (`ws`): the governor adds it, masked. Its `xs` still
-    // lets WebTorrent fetch the .torrent if the fetch above failed.
-    const magnet = video.magnetUri.replace(/&ws=[^&]*/g, '')
-    const small = video.size !== null && video.size <= MEMORY_STORE_MAX
-    const start = await startPrefetched.get(video.id)
-    startPrefetched.delete(video.id)
+  if (!torrent) {
+    const file = await pre.torrent
+    if (!file && opts.requireReachable && !(await Promise.all(pre.probes.values())).some(Boolean)) throw new SourceUnreachable()
+    // The magnet without its web seeds (`ws`): the player adds those that answer, masked by
+    // the governor. Its `xs` still let WebTorrent fetch the .torrent if the fetches above failed.
+    const magnet = source.magnetUri.replace(/&ws=[^&]*/g, '')
+    const small = source.size !== null && source.size <= MEMORY_STORE_MAX
+    const start = await pre.start
     torrent = c.add(file ?? magnet, {
-      announce: trackersOf(video.magnetUri),
+      announce: trackersOf(source.magnetUri),
       ...(small ? { store: MemoryChunkStore, storeOpts: { preload: start } } : {}),
     })
     const counted = count(torrent)
@@ -289,18 +431,12 @@ export async function play(video: Video, el: HTMLVideoElement, opts: PlayOptions
   t.on('wire', (w) => debug('wire', { type: w.type }))
   t.on('verified', (i) => i < 8 && debug('verified', { piece: i }))
   let governor = governors.get(t)
-  if (!governor && !t.done && !t.wires.some((w) => w.type === 'webSeed')) {
-    // `plain` (for comparisons, test/bench/p2p.ts): the web seed as plain WebTorrent uses it.
-    if (!plainWebSeed()) {
-      governor = new WebSeedGovernor(t, { duration: video.duration ?? undefined, ...opts.governor })
-      governors.set(t, governor)
-    }
-    // Every web seed: the origin's, and those of pods that mirror the video.
-    for (const url of video.webseedUrls) {
-      webSeedUrls.add(url)
-      t.addWebSeed(url)
-    }
+  // `plain` (for comparisons, test/bench/p2p.ts): the web seeds as plain WebTorrent uses them.
+  if (!governor && !t.done && !plainWebSeed()) {
+    governor = new WebSeedGovernor(t, { duration: source.duration ?? undefined, ...opts.governor })
+    governors.set(t, governor)
   }
+  if (!t.done) addWebSeeds(t, source, pre.probes)
   governor?.attach(el)
   // The first pieces are on their way; the <video> can have the file once the worker is there.
   if (!(await streamServer(c, opts.serviceWorkerUrl))) {

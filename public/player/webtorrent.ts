@@ -100,34 +100,9 @@ export type WebTorrentConstructor = new (opts?: Record<string, unknown>) => WebT
 
 let loading: Promise<WebTorrentConstructor> | undefined
 
-/** Web seed URLs the player uses (see `simpleRangeRequests`). */
-export const webSeedUrls = new Set<string>()
-
-/**
- * WebTorrent's web seed asks for each range with `Cache-Control` and `User-Agent` headers.
- * Those make every cross-origin request (the web seed of a video from another pod) a CORS
- * "non-simple" one: the browser first sends an OPTIONS preflight, which a web seed need not
- * answer (and a pod's does not). With only `Range` (a CORS-safelisted header for a single
- * range) the GET goes straight out, and the pod's answer carries `Access-Control-Allow-Origin`.
- * WebTorrent takes `fetch` from the global scope when its module is evaluated, so this wraps
- * the global once, before loading it, and only touches requests to known web seeds.
- */
-function simpleRangeRequests(): void {
-  const original = globalThis.fetch.bind(globalThis)
-  globalThis.fetch = ((input: RequestInfo | URL, init?: RequestInit) => {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : undefined
-    if (url && init?.headers && webSeedUrls.has(url)) {
-      const range = new Headers(init.headers).get('range')
-      return original(url, { ...init, headers: range ? { range } : {} })
-    }
-    return original(input, init)
-  }) as typeof fetch
-}
-
 /** Loads the pod's copy of WebTorrent (once; the watch page's HTML has already preloaded it). */
 export function loadWebTorrent(url: string): Promise<WebTorrentConstructor> {
   loading ??= (async () => {
-    simpleRangeRequests()
     // A runtime URL, not a bundled import: the pod serves WebTorrent's own build as it ships.
     const m = (await import(/* @vite-ignore */ url)) as { default: WebTorrentConstructor }
     return m.default

@@ -1,0 +1,222 @@
+/**
+ * Renditions and mirrors in a real browser (headless Chromium, test/e2e/browser.ts), with two
+ * real pods: A transcodes uploads to 240p and 144p, B keeps copies of its friends' videos.
+ *  - The upload page shows the new video's transcoding, a progress bar per job, until each is
+ *    ready; the admin page lists the jobs with their bars.
+ *  - The watch page picks the quality that fits the player (a phone gets 240p, a desktop the
+ *    original), and the viewer switches with the Quality menu, keeping position and play/pause.
+ *  - With A stopped, B's watch page still plays the video from B's copy, even when A's
+ *    address hangs instead of refusing; a phone, whose 240p lives at A only, is told and gets
+ *    the original.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import type { Browser, Page } from 'playwright-core'
+import type { OwnMirror } from '../../src/videos/mirrors'
+import type { Video } from '../../src/videos/model'
+import { makeClip } from '../helpers/clips'
+import { adminToken, indexIds, netPod, stopPods, until } from '../helpers/network'
+import { removeTempDirs, tempDir, type TestPod } from '../helpers/pods'
+import { launch, screenshot, viewer } from './browser'
+
+afterAll(stopPods)
+
+afterAll(removeTempDirs)
+
+const PASSWORD = 'correct horse battery staple'
+const PHONE = { width: 390, height: 844, mobile: true }
+const TIMEOUT = 45_000
+
+let browser: Browser
+let a: TestPod
+let b: TestPod
+let clip: string
+let video: Video
+
+/** The watch page's <video>: what the viewer sees of it. */
+function player(page: Page): Promise<{ height: number; time: number; paused: boolean; seeking: boolean }> {
+  return page.evaluate(() => {
+    const v = document.querySelector('video.player') as HTMLVideoElement
+    return { height: v.videoHeight, time: v.currentTime, paused: v.paused, seeking: v.seeking }
+  })
+}
+
+/** Waits until the page's <video> has played past `seconds`. */
+function playedPast(page: Page, seconds: number, timeout = 20_000) {
+  return page.waitForFunction((s) => (document.querySelector('video.player') as HTMLVideoElement | null)?.currentTime! > s, seconds, { timeout })
+}
+
+/** Waits until the picture is `height` pixels high (the file of that quality is playing). */
+function showsHeight(page: Page, height: number, timeout = 20_000) {
+  return page.waitForFunction((h) => (document.querySelector('video.player') as HTMLVideoElement | null)?.videoHeight === h, height, { timeout })
+}
+
+async function logIn(page: Page, base: string, username: string, next: string): Promise<void> {
+  await page.goto(`${base}/login?next=${encodeURIComponent(next)}`)
+  await page.getByLabel('User name').fill(username)
+  await page.getByLabel('Password').fill(PASSWORD)
+  await page.getByRole('button', { name: 'Log in' }).click()
+  await page.locator('.whoami').waitFor()
+}
+
+beforeAll(async () => {
+  ;[browser, a, b, clip] = await Promise.all([
+    launch(),
+    netPod({ name: 'Origin pod', transcoding: { resolutions: [144, 240] } }),
+    netPod({ name: 'Mirror pod', redundancy: { enabled: true, budgetBytes: 50_000_000 } }),
+    // 360 lines: renditions of 240 and 144 below it; long enough to switch while it plays.
+    makeClip(tempDir('seedpod-e2e-watch-'), { seconds: 12, size: '480x360', faststart: true, name: 'harbour.mp4' }),
+  ])
+  await b.running.pod.friends.makeFriends([a.base])
+  for (const [name, role] of [['maker', 'user'], ['root', 'admin']] as const) {
+    const u = await a.running.pod.accounts.create(name, PASSWORD, role)
+    if ('code' in u) throw new Error(u.message)
+  }
+}, 60_000)
+
+afterAll(async () => {
+  await browser?.close()
+}, 20_000)
+
+describe('renditions and mirrors in Chromium', () => {
+  test('the upload page shows each transcoding job with a progress bar until its version is ready', async () => {
+    const { page, errors, context } = await viewer(browser)
+    await logIn(page, a.base, 'maker', '/upload')
+    await page.locator('#file-input').setInputFiles(clip)
+    await page.getByLabel('Name').fill('Harbour in three sizes')
+    await page.getByRole('button', { name: 'Upload' }).click()
+    await page.getByRole('heading', { name: 'Video published' }).waitFor({ timeout: 30_000 })
+    const section = page.getByRole('region', { name: 'Smaller versions' })
+    await section.waitFor()
+    // A determinate bar per rendition (a <progress> with a value, not a spinner), labelled with its height.
+    expect(await section.locator('.job label').allTextContents()).toEqual(['144p', '240p'])
+    expect(await section.locator('progress[value]').count()).toBe(2)
+    await page.getByLabel('144p').waitFor()
+    // They move on by themselves (the page polls) until both are ready.
+    await page.waitForFunction(() => [...document.querySelectorAll('.job')].every((j) => j.getAttribute('data-state') === 'done'), null, { timeout: 40_000 })
+    expect(await section.locator('progress').evaluateAll((els) => els.map((e) => (e as HTMLProgressElement).value))).toEqual([100, 100])
+    await section.getByText('Every version is ready').waitFor()
+    await screenshot(page, 'upload-transcoded')
+    const href = await page.getByRole('link', { name: 'Watch it' }).getAttribute('href')
+    video = (await (await fetch(`${a.base}/api/v1/videos/${href!.split('/').pop()}`)).json()) as Video
+    expect(video.height).toBe(360)
+    expect(errors).toEqual([])
+    await context.close()
+  }, TIMEOUT)
+
+  test('the admin page lists the transcoding jobs with their progress bars', async () => {
+    const { page, errors, context } = await viewer(browser)
+    await logIn(page, a.base, 'root', '/admin')
+    const section = page.getByRole('region', { name: 'Transcoding' })
+    await section.locator('.job').first().waitFor()
+    const jobs = section.locator('.job', { hasText: video.name })
+    expect(await jobs.count()).toBe(2)
+    expect(await jobs.locator('.job-state').allTextContents()).toEqual(['ready', 'ready'])
+    expect(await jobs.locator('progress').evaluateAll((els) => els.map((e) => (e as HTMLProgressElement).value))).toEqual([100, 100])
+    await section.getByRole('link', { name: video.name }).first().waitFor()
+    await screenshot(page, 'admin-transcoding')
+    expect(errors).toEqual([])
+    await context.close()
+  }, TIMEOUT)
+
+  test('the watch page picks the quality that fits the screen; the Quality menu switches, keeping position and play/pause', async () => {
+    // A desktop player is over 500 pixels high: no rendition is that high, the original plays.
+    const desktop = await viewer(browser)
+    await desktop.page.goto(`${a.base}/videos/${video.id}`)
+    const menu = desktop.page.getByLabel('Quality')
+    await menu.waitFor()
+    expect(await menu.locator('option').allTextContents()).toEqual(['Original (360p)', '240p', '144p'])
+    expect(await menu.inputValue()).toBe('original')
+    await showsHeight(desktop.page, 360)
+    await desktop.context.close()
+
+    // A phone's player is about 220 pixels high: the 240p version fits.
+    const { page, errors, context } = await viewer(browser, PHONE)
+    await page.goto(`${a.base}/videos/${video.id}`)
+    const quality = page.getByLabel('Quality')
+    await quality.waitFor()
+    expect(await quality.inputValue()).toBe('240')
+    await showsHeight(page, 240)
+    await playedPast(page, 1.5)
+    await screenshot(page, 'watch-quality-phone')
+
+    // Playing, switched with the keyboard to the original: it goes on from where it was.
+    const before = (await player(page)).time
+    await quality.focus()
+    await page.keyboard.press('Home')
+    await showsHeight(page, 360)
+    expect(await quality.inputValue()).toBe('original')
+    await page.waitForFunction((t) => {
+      const v = document.querySelector('video.player') as HTMLVideoElement
+      return !v.paused && !v.seeking && v.currentTime > t
+    }, before)
+
+    // Paused, switched to 144p: still paused, at the same moment.
+    await playedPast(page, before + 0.5)
+    await page.evaluate(() => (document.querySelector('video.player') as HTMLVideoElement).pause())
+    const pausedAt = (await player(page)).time
+    await quality.selectOption({ label: '144p' })
+    await showsHeight(page, 144)
+    await page.waitForFunction(() => !(document.querySelector('video.player') as HTMLVideoElement).seeking)
+    const after = await player(page)
+    expect(after.paused).toBe(true)
+    expect(Math.abs(after.time - pausedAt)).toBeLessThan(0.1)
+    expect(errors).toEqual([])
+    await context.close()
+  }, TIMEOUT)
+
+  test("with the origin stopped, the mirror pod's watch page plays the video from its copy; a phone is told its 240p is out of reach", async () => {
+    const admin = await adminToken(b)
+    await until(
+      async () => {
+        const r = (await (await fetch(`${b.base}/api/v1/videos/mirrors`, { headers: { authorization: `Bearer ${admin}` } })).json()) as { mirrors: OwnMirror[] }
+        return r.mirrors.some((m) => m.video === video.id && m.state === 'ready')
+      },
+      30_000,
+      'a ready copy at the mirror pod',
+    )
+    expect(indexIds(b)).toContain(video.id)
+    await a.stop()
+
+    // What a stopped pod leaves in the console: requests to it fail (the browser's own words).
+    const unexpected = (errors: string[]) => errors.filter((e) => !/net::ERR_|WebSocket connection to/.test(e))
+
+    // The page is there as soon as its HTML is (not waiting for its poster, which the mirror
+    // pod would fetch from the origin): playback does not wait for it either.
+    const open = (page: Page) => page.goto(`${b.base}/videos/${video.id}`, { waitUntil: 'domcontentloaded' })
+    const desktop = await viewer(browser)
+    await open(desktop.page)
+    await desktop.page.getByRole('heading', { name: video.name }).waitFor()
+    await playedPast(desktop.page, 1.5)
+    const s = await desktop.page.evaluate(() => (document.querySelector('[data-testid=p2p-stats]') as HTMLElement).dataset.fromWebseed)
+    expect(Number(s)).toBeGreaterThan(0)
+    // The friend's video does not say its height: the page read it from the file.
+    await desktop.page.getByRole('option', { name: 'Original (360p)' }).waitFor({ state: 'attached' })
+    await screenshot(desktop.page, 'watch-mirror')
+    expect(unexpected(desktop.errors)).toEqual([])
+    await desktop.context.close()
+
+    // Worse than stopped: the origin's address takes connections and never answers (a hung
+    // machine, a proxy in front of a dead pod). Nothing the player asks of it may hold it up.
+    const port = Number(new URL(a.base).port)
+    const hung = Bun.listen({ hostname: '127.0.0.1', port, socket: { data() {} } })
+    try {
+      const again = await viewer(browser)
+      await open(again.page)
+      await playedPast(again.page, 1.5)
+      expect(unexpected(again.errors)).toEqual([])
+      await again.context.close()
+
+      const phone = await viewer(browser, PHONE)
+      await open(phone.page)
+      await phone.page.getByRole('status').filter({ hasText: 'The 240p version cannot be reached right now' }).waitFor({ timeout: 20_000 })
+      expect(await phone.page.getByLabel('Quality').inputValue()).toBe('original')
+      await showsHeight(phone.page, 360)
+      await playedPast(phone.page, 1)
+      await screenshot(phone.page, 'watch-mirror-phone')
+      expect(unexpected(phone.errors)).toEqual([])
+      await phone.context.close()
+    } finally {
+      hung.stop(true)
+    }
+  }, 60_000)
+})
