@@ -4,7 +4,8 @@
  *  - The upload page shows the new video's transcoding, a progress bar per job, until each is
  *    ready; the admin page lists the jobs with their bars.
  *  - The watch page picks the quality that fits the player (a phone gets 240p, a desktop the
- *    original), and the viewer switches with the Quality menu, keeping position and play/pause.
+ *    original), and the viewer switches with the Quality menu, keeping position and play/pause;
+ *    its WebRTC connections use A's ICE servers (config webrtc.iceServers).
  *  - With A stopped, B's watch page still plays the video from B's copy, even when A's
  *    address hangs instead of refusing; a phone, whose 240p lives at A only, is told and gets
  *    the original.
@@ -25,6 +26,7 @@ afterAll(removeTempDirs)
 const PASSWORD = 'correct horse battery staple'
 const PHONE = { width: 390, height: 844, mobile: true }
 const TIMEOUT = 45_000
+const STUN = 'stun:127.0.0.1:3478'
 
 let browser: Browser
 let a: TestPod
@@ -61,7 +63,8 @@ async function logIn(page: Page, base: string, username: string, next: string): 
 beforeAll(async () => {
   ;[browser, a, b, clip] = await Promise.all([
     launch(),
-    netPod({ name: 'Origin pod', transcoding: { resolutions: [144, 240] } }),
+    // Its pages give WebRTC this STUN server (nothing answers there: host candidates still connect).
+    netPod({ name: 'Origin pod', transcoding: { resolutions: [144, 240] }, webrtc: { iceServers: [STUN] } }),
     netPod({ name: 'Mirror pod', redundancy: { enabled: true, budgetBytes: 50_000_000 } }),
     // 360 lines: renditions of 240 and 144 below it; long enough to switch while it plays.
     makeClip(tempDir('seedpod-e2e-watch-'), { seconds: 12, size: '480x360', faststart: true, name: 'harbour.mp4' }),
@@ -121,12 +124,26 @@ describe('renditions and mirrors in Chromium', () => {
   test('the watch page picks the quality that fits the screen; the Quality menu switches, keeping position and play/pause', async () => {
     // A desktop player is over 500 pixels high: no rendition is that high, the original plays.
     const desktop = await viewer(browser)
+    // The WebRTC connections the player makes, as the browser is asked for them.
+    await desktop.page.addInitScript(() => {
+      const Native = RTCPeerConnection
+      const seen: string[] = ((window as unknown as { iceConfigs: string[] }).iceConfigs = [])
+      window.RTCPeerConnection = class extends Native {
+        constructor(config?: RTCConfiguration) {
+          seen.push(JSON.stringify(config?.iceServers ?? []))
+          super(config)
+        }
+      }
+    })
     await desktop.page.goto(`${a.base}/videos/${video.id}`)
     const menu = desktop.page.getByLabel('Quality')
     await menu.waitFor()
     expect(await menu.locator('option').allTextContents()).toEqual(['Original (360p)', '240p', '144p'])
     expect(await menu.inputValue()).toBe('original')
     await showsHeight(desktop.page, 360)
+    // Its peer connections use the pod's ICE servers (config webrtc.iceServers), and only those.
+    const configs = await desktop.page.waitForFunction(() => (window as unknown as { iceConfigs: string[] }).iceConfigs.slice(0, 1).pop())
+    expect(JSON.parse((await configs.jsonValue()) as string)).toEqual([{ urls: STUN }])
     await desktop.context.close()
 
     // A phone's player is about 220 pixels high: the 240p version fits.
