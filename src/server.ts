@@ -15,7 +15,7 @@ import { Friends } from './friends/service'
 import { VideoDetails } from './videos/details'
 import { VideoFiles } from './videos/files'
 import { Videos } from './videos/service'
-import { createTracker } from './tracker/tracker'
+import { createTracker, type AnnounceInfo } from './tracker/tracker'
 import { buildApp } from './http/app'
 import type { Logger } from './log'
 
@@ -44,11 +44,11 @@ export async function startPod(config: Config, log: Logger): Promise<RunningPod>
   videos.pruneThumbnails()
   // The tracker serves this pod's own videos and the copies it keeps; the tracker actor keeps the set.
   const allowed = new Set([...videos.localFiles(), ...videos.mirrors.own().filter((m) => m.state === 'ready')].map((f) => f.infoHash))
-  // An announce for an own video is also a request to seed it (seeding on demand).
-  const wanted = (infoHash: string) => actors.system.get('seeder')?.send({ type: 'seeder.video.wanted', infoHash })
-  const isAllowed = (infoHash: string) => {
+  // A peer that needs an own video is also a request to seed it over TCP (seeding on demand);
+  // seeders (left = 0) and goodbyes ask for nothing.
+  const isAllowed = (infoHash: string, announce: AnnounceInfo) => {
     if (!allowed.has(infoHash)) return false
-    wanted(infoHash)
+    if (announce.left !== 0 && announce.event !== 'stopped') actors.system.get('seeder')?.send({ type: 'seeder.video.wanted', infoHash })
     return true
   }
   const tracker = createTracker({ isAllowed, trustProxy: config.trustProxy, log })

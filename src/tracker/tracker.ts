@@ -78,10 +78,18 @@ export interface Tracker {
   close(): Promise<void>
 }
 
+/** What an announce says of the peer, for `isAllowed` (scrapes say nothing). */
+export interface AnnounceInfo {
+  /** Bytes the peer still needs; 0 for a seeder, undefined when the client did not say. */
+  left?: number
+  /** `started`, `stopped`, `completed`, or undefined for a periodic update. */
+  event?: string
+}
+
 /** Options of {@link createTracker}. */
 export interface TrackerOptions {
   /** True when the lower-case hex infohash is one of this pod's own videos. */
-  isAllowed: (infoHash: string) => boolean
+  isAllowed: (infoHash: string, announce: AnnounceInfo) => boolean
   /**
    * Take the client address from `X-Forwarded-For` (the pod runs behind one reverse proxy that
    * appends to it): the last valid entry, over HTTP and for the WebSocket upgrade alike.
@@ -221,10 +229,11 @@ export function createTracker(opts: TrackerOptions): Tracker {
         // handling takes the spoofable first entry and does not validate it.
         trustProxy: false,
         interval: (opts.intervalSeconds ?? 600) * 1000,
-        filter(infoHash, _params, cb) {
+        filter(infoHash, params, cb) {
           let allowed = false
           try {
-            allowed = isAllowed(infoHash)
+            const left = Number(params.left)
+            allowed = isAllowed(infoHash, { left: Number.isFinite(left) ? left : undefined, event: typeof params.event === 'string' ? params.event : undefined })
           } catch (err) {
             // A broken lookup must not take the tracker down, nor admit everything.
             log.warn('tracker.filter.failed', { infoHash, error: err })
