@@ -107,17 +107,17 @@ export async function writePages(outdir: string = PAGES_OUTDIR): Promise<string>
  * - utp-native (WebTorrent's uTP; the seeder runs with `utp: false`): an empty module;
  * - fs-native-extensions (random-access-file's locking and sparse files): a module that throws.
  */
-export const NATIVE_STUBS: Record<string, string> = {
+export const NATIVE_ABSENT: Record<string, string> = {
   'utp-native': 'module.exports = {}',
   'fs-native-extensions': "throw new Error('fs-native-extensions is not in the seedpod executable')",
 }
 
-const nativeStubs: Bun.BunPlugin = {
-  name: 'seedpod-native-stubs',
+const nativeAbsent: Bun.BunPlugin = {
+  name: 'seedpod-native-absent',
   setup(build) {
-    const filter = new RegExp(`^(${Object.keys(NATIVE_STUBS).join('|')})$`)
-    build.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'native-stub' }))
-    build.onLoad({ filter: /.*/, namespace: 'native-stub' }, (args) => ({ contents: NATIVE_STUBS[args.path]!, loader: 'js' }))
+    const filter = new RegExp(`^(${Object.keys(NATIVE_ABSENT).join('|')})$`)
+    build.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'native-absent' }))
+    build.onLoad({ filter: /.*/, namespace: 'native-absent' }, (args) => ({ contents: NATIVE_ABSENT[args.path]!, loader: 'js' }))
   },
 }
 
@@ -140,7 +140,7 @@ export async function compileExecutable(entrypoint: string, outfile: string): Pr
       bytecode: true,
       format: 'esm',
       files,
-      plugins: [nativeStubs],
+      plugins: [nativeAbsent],
     })
     if (!result.success) throw new Error(`build of ${entrypoint} failed:\n${result.logs.map(String).join('\n')}`)
   } finally {

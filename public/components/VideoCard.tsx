@@ -30,8 +30,26 @@ export function Thumbnail({ video }: { video: Video }) {
   )
 }
 
+/** Uploader, origin pod (when it is not this one) and age: the start of a video's meta line. */
+export function Byline({ video, podTitle }: { video: Video; podTitle: string }) {
+  return (
+    <>
+      <span class="uploader">{video.uploader}</span>
+      {video.podUrl !== boot.pod.url && (
+        <span class="pod-badge" title={podTitle}>
+          <span class="visually-hidden">from </span>
+          {host(video.podUrl)}
+        </span>
+      )}
+      <span aria-hidden="true"> · </span>
+      <time dateTime={video.createdAt} title={fullDate(video.createdAt)}>
+        {relative(video.createdAt)}
+      </time>
+    </>
+  )
+}
+
 export function VideoCard({ video }: { video: Video }) {
-  const remote = video.podUrl !== boot.pod.url
   return (
     <li class="card">
       <a class="card-link" href={`/videos/${encodeURIComponent(video.id)}`}>
@@ -39,17 +57,7 @@ export function VideoCard({ video }: { video: Video }) {
         <h3 class="card-title">{video.name}</h3>
       </a>
       <p class="card-meta">
-        <span class="uploader">{video.uploader}</span>
-        {remote && (
-          <span class="pod-badge" title={`From ${video.podUrl}`}>
-            <span class="visually-hidden">from </span>
-            {host(video.podUrl)}
-          </span>
-        )}
-        <span aria-hidden="true"> · </span>
-        <time dateTime={video.createdAt} title={fullDate(video.createdAt)}>
-          {relative(video.createdAt)}
-        </time>
+        <Byline video={video} podTitle={`From ${video.podUrl}`} />
       </p>
     </li>
   )

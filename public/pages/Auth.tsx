@@ -37,33 +37,46 @@ function Field(props: { id: string; label: string; type: 'text' | 'password'; va
   )
 }
 
-export function Login({ query }: { query: URLSearchParams }) {
+/**
+ * The state of a credentials form: the two fields, the busy flag, and an error that takes
+ * the focus (so screen readers announce it). `act` does the work; `failure` words its error.
+ */
+function useCredentialsForm(empty: string, act: (username: string, password: string) => Promise<void>, failure: (err: ApiError) => string) {
   const [username, setUsername] = useState('')
   const [password, setPassword] = useState('')
   const [error, setError] = useState<string | undefined>()
   const [busy, setBusy] = useState(false)
   const errorRef = useRef<HTMLParagraphElement>(null)
-  const next = nextPath(query)
-  const mustLogIn = boot.pod.requireLoginToWatch && query.has('next')
-
   const submit = async (e: Event) => {
     e.preventDefault()
     if (!username.trim() || !password) {
-      setError('Enter your user name and password.')
+      setError(empty)
       return
     }
     setBusy(true)
     setError(undefined)
     try {
-      await logIn(username.trim(), password)
-      navigate(next, { replace: true })
+      await act(username.trim(), password)
     } catch (err) {
       setBusy(false)
-      const e2 = err as ApiError
-      setError(e2.status === 401 ? 'Wrong user name or password.' : sentence(e2.message))
+      setError(failure(err as ApiError))
       queueMicrotask(() => errorRef.current?.focus())
     }
   }
+  return { username, setUsername, password, setPassword, error, busy, errorRef, submit }
+}
+
+export function Login({ query }: { query: URLSearchParams }) {
+  const next = nextPath(query)
+  const mustLogIn = boot.pod.requireLoginToWatch && query.has('next')
+  const { username, setUsername, password, setPassword, error, busy, errorRef, submit } = useCredentialsForm(
+    'Enter your user name and password.',
+    async (name, pass) => {
+      await logIn(name, pass)
+      navigate(next, { replace: true })
+    },
+    (err) => (err.status === 401 ? 'Wrong user name or password.' : sentence(err.message)),
+  )
 
   return (
     <div class="page page-auth">
@@ -93,12 +106,16 @@ export function Login({ query }: { query: URLSearchParams }) {
 }
 
 export function Register({ query }: { query: URLSearchParams }) {
-  const [username, setUsername] = useState('')
-  const [password, setPassword] = useState('')
-  const [error, setError] = useState<string | undefined>()
-  const [busy, setBusy] = useState(false)
-  const errorRef = useRef<HTMLParagraphElement>(null)
   const next = nextPath(query)
+  const { username, setUsername, password, setPassword, error, busy, errorRef, submit } = useCredentialsForm(
+    'Choose a user name and a password.',
+    async (name, pass) => {
+      await api('/api/v1/users', { body: { username: name, password: pass } })
+      await logIn(name, pass)
+      navigate(next, { replace: true })
+    },
+    (err) => sentence(err.message),
+  )
 
   if (boot.pod.registrations !== 'open') {
     return (
@@ -112,25 +129,6 @@ export function Register({ query }: { query: URLSearchParams }) {
         </div>
       </div>
     )
-  }
-
-  const submit = async (e: Event) => {
-    e.preventDefault()
-    if (!username.trim() || !password) {
-      setError('Choose a user name and a password.')
-      return
-    }
-    setBusy(true)
-    setError(undefined)
-    try {
-      await api('/api/v1/users', { body: { username: username.trim(), password } })
-      await logIn(username.trim(), password)
-      navigate(next, { replace: true })
-    } catch (err) {
-      setBusy(false)
-      setError(sentence((err as ApiError).message))
-      queueMicrotask(() => errorRef.current?.focus())
-    }
   }
 
   return (

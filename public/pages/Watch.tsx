@@ -11,9 +11,10 @@
  */
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import { PageTitle } from '../components/Layout'
+import { Byline } from '../components/VideoCard'
 import { api, ApiError } from '../lib/api'
 import { boot, takeBootVideo } from '../lib/boot'
-import { bytes, duration, fullDate, host, relative, speed } from '../lib/format'
+import { bytes, duration, speed } from '../lib/format'
 import { useSession } from '../lib/session'
 import type { Video } from '../lib/types'
 import { play, SourceUnreachable, type Playback, type PlayerStats } from '../player/player'
@@ -220,7 +221,6 @@ export function Watch({ id }: { id: string }) {
     )
   }
 
-  const remote = video && video.podUrl !== boot.pod.url
   return (
     <div class="page page-watch">
       <div class="player-frame">
@@ -274,17 +274,7 @@ export function Watch({ id }: { id: string }) {
           {video && (
             <>
               <p class="watch-meta">
-                <span class="uploader">{video.uploader}</span>
-                {remote && (
-                  <span class="pod-badge" title={`This video comes from ${video.podUrl}`}>
-                    <span class="visually-hidden">from </span>
-                    {host(video.podUrl)}
-                  </span>
-                )}
-                <span aria-hidden="true"> · </span>
-                <time dateTime={video.createdAt} title={fullDate(video.createdAt)}>
-                  {relative(video.createdAt)}
-                </time>
+                <Byline video={video} podTitle={`This video comes from ${video.podUrl}`} />
                 {video.duration !== null && (
                   <>
                     <span aria-hidden="true"> · </span>
