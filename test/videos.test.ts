@@ -268,9 +268,9 @@ describe('changing and deleting', () => {
 })
 
 describe('restart', () => {
-  test('a pod restarted with 200 videos serves every web seed at once, and seeds over TCP on demand without re-hashing', async () => {
+  test('a pod restarted with 1,000 videos serves every web seed at once, and seeds over TCP on demand without re-hashing', async () => {
     let a = await netPod({ log: { level: 'debug' } })
-    const videos = await seedVideos({ pod: a.running.pod, base: a.base }, clip, 200)
+    const videos = await seedVideos({ pod: a.running.pod, base: a.base }, clip, 1000)
     await a.stop()
     const t0 = performance.now()
     a = await restart(a)
@@ -278,10 +278,10 @@ describe('restart', () => {
     const last = videos.at(-1)!
     const range = await fetch(`${a.base}/static/webseed/${last.id}.mp4`, { headers: { range: 'bytes=0-99' } })
     expect(range.status).toBe(206)
-    console.log(`restart with 200 videos: serving after ${(performance.now() - t0).toFixed(0)} ms`)
+    console.log(`restart with 1000 videos: serving after ${(performance.now() - t0).toFixed(0)} ms`)
     for (const v of videos) expect((await fetch(`${a.base}/static/webseed/${v.id}.mp4`, { method: 'HEAD' })).status).toBe(200)
     const page = (await (await fetch(`${a.base}/api/v1/videos?scope=local&count=100`)).json()) as { total: number }
-    expect(page.total).toBe(200)
+    expect(page.total).toBe(1000)
     // Nothing is seeded over TCP until asked: a watch page asks for one video, a tracker announce for another.
     const seeding = () => a.logs.filter((l) => l.event === 'seeder.seeding').map((l) => l.infoHash)
     expect(seeding()).toEqual([])
