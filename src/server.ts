@@ -108,6 +108,9 @@ export async function startPod(config: Config, log: Logger): Promise<RunningPod>
     port: app.server!.port!,
     stop: () =>
       (stopping ??= (async () => {
+        // Tracker WebSockets stay open as long as their browsers do: close them first, or the
+        // server would wait for them and never stop.
+        await tracker.close()
         await app.stop()
         actors.send({ type: 'pod.stop' })
         actors.stop()

@@ -4,7 +4,7 @@ import { boot } from '../lib/boot'
 import { duration, durationWords, fullDate, host, relative } from '../lib/format'
 import type { Video } from '../lib/types'
 
-/** The thumbnail, or a neutral placeholder when there is none (or it does not load). */
+/** The thumbnail, or a neutral play mark when there is none (or it does not load). */
 export function Thumbnail({ video }: { video: Video }) {
   const [failed, setFailed] = useState(false)
   return (
@@ -14,7 +14,7 @@ export function Thumbnail({ video }: { video: Video }) {
         // picture adds nothing a screen reader should read twice.
         <img src={video.thumbnailUrl} alt="" loading="lazy" decoding="async" width={320} height={180} onError={() => setFailed(true)} />
       ) : (
-        <div class="thumb-placeholder" aria-hidden="true">
+        <div class="thumb-empty" aria-hidden="true">
           <svg viewBox="0 0 24 24">
             <path d="M8 5v14l11-7z" />
           </svg>

@@ -11,16 +11,14 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import type { Video } from '../../src/videos/model'
-import { indexIds, stopPods, until } from '../helpers/network'
-import { removeTempDirs, startTestPod, tempDir, type TestPod } from '../helpers/pods'
-import { freePort } from '../helpers/ports'
-import { launch, screenshot, viewer } from './browser'
+import { makeClip } from '../helpers/clips'
+import { indexIds, netPod, stopPods, until } from '../helpers/network'
+import { removeTempDirs, tempDir, type TestPod } from '../helpers/pods'
+import { launch, logIn, PASSWORD, screenshot, viewer } from './browser'
 
-afterAll(stopPods)
 
 afterAll(removeTempDirs)
 
-const PASSWORD = 'correct horse battery staple'
 const PHONE = { width: 390, height: 844, mobile: true }
 /** Per test: a browser step can take seconds on a loaded machine; the whole file stays well under 90 s. */
 const TIMEOUT = 45_000
@@ -33,24 +31,8 @@ let video: Video
 /** Viewer A stays on the watch page from its test on, as the seed for B and C. */
 let viewerA: Page
 
-const pods: TestPod[] = []
 
-/** A pod on loopback whose public URL is the address the browser uses; stopped after the file. */
-async function netPod(values: Record<string, unknown>): Promise<TestPod> {
-  const port = await freePort()
-  const p = await startTestPod({ port, url: `http://127.0.0.1:${port}`, ...values })
-  pods.push(p)
-  return p
-}
 
-/** Makes the clip the way the issue says: 10 s of test pattern and tone, H.264/AAC, faststart. */
-async function makeClip(dir: string): Promise<string> {
-  const out = join(dir, 'test-pattern.mp4')
-  const args = ['-hide_banner', '-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25', '-f', 'lavfi', '-i', 'sine', '-t', '10']
-  const p = Bun.spawn(['ffmpeg', ...args, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-movflags', '+faststart', out], { stderr: 'pipe' })
-  if ((await p.exited) !== 0) throw new Error(`ffmpeg failed: ${await new Response(p.stderr).text()}`)
-  return out
-}
 
 /** The P2P numbers the watch page shows (data attributes of its stats panel). */
 async function stats(page: Page): Promise<{ peers: number; fromPeers: number; fromWebseed: number; uploaded: number; mode: string }> {
@@ -65,14 +47,6 @@ function playedPast(page: Page, seconds: number, timeout = 20_000) {
   return page.waitForFunction((s) => (document.querySelector('video') as HTMLVideoElement | null)?.currentTime! > s, seconds, { timeout })
 }
 
-/** Logs in through the login page. */
-async function logIn(page: Page, base: string, username: string, next = '/'): Promise<void> {
-  await page.goto(`${base}/login?next=${encodeURIComponent(next)}`)
-  await page.getByLabel('User name').fill(username)
-  await page.getByLabel('Password').fill(PASSWORD)
-  await page.getByRole('button', { name: 'Log in' }).click()
-  await page.locator('.whoami').waitFor()
-}
 
 beforeAll(async () => {
   const dir = tempDir('seedpod-e2e-')
@@ -80,7 +54,8 @@ beforeAll(async () => {
     launch(),
     netPod({ registrations: 'open', name: 'Origin pod', maxUploadBytes: 4 * 1024 * 1024 }),
     netPod({ registrations: 'open', name: 'Friend pod' }),
-    makeClip(dir),
+    // The clip the way the issue says: 10 s of test pattern and tone, H.264/AAC, faststart.
+    makeClip(dir, { seconds: 10, faststart: true, name: 'test-pattern.mp4' }),
   ])
   const made = await origin.running.pod.friends.makeFriends([friend.base])
   expect(made.map((r) => r.status)).toEqual(['added'])
@@ -88,9 +63,10 @@ beforeAll(async () => {
   if ('code' in admin) throw new Error(admin.message)
 }, 60_000)
 
+// The browser goes first: the pods would otherwise wait for its connections.
 afterAll(async () => {
   await browser?.close()
-  await Promise.all(pods.map((p) => p.stop()))
+  await stopPods()
 }, 20_000)
 
 describe('the pages in Chromium', () => {

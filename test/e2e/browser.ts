@@ -55,3 +55,15 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path, fullPage: true })
   return path
 }
+
+/** The password of every account the browser tests make. */
+export const PASSWORD = 'correct horse battery staple'
+
+/** Logs in through the login page, then waits for the page to show who is logged in. */
+export async function logIn(page: Page, base: string, username: string, next = '/'): Promise<void> {
+  await page.goto(`${base}/login?next=${encodeURIComponent(next)}`)
+  await page.getByLabel('User name').fill(username)
+  await page.getByLabel('Password').fill(PASSWORD)
+  await page.getByRole('button', { name: 'Log in' }).click()
+  await page.locator('.whoami').waitFor()
+}

@@ -17,13 +17,12 @@ import type { Video } from '../../src/videos/model'
 import { makeClip } from '../helpers/clips'
 import { adminToken, indexIds, netPod, stopPods, until } from '../helpers/network'
 import { removeTempDirs, tempDir, type TestPod } from '../helpers/pods'
-import { launch, screenshot, viewer } from './browser'
+import { launch, logIn, PASSWORD, screenshot, viewer } from './browser'
 
 afterAll(stopPods)
 
 afterAll(removeTempDirs)
 
-const PASSWORD = 'correct horse battery staple'
 const PHONE = { width: 390, height: 844, mobile: true }
 const TIMEOUT = 45_000
 const STUN = 'stun:127.0.0.1:3478'
@@ -52,13 +51,6 @@ function showsHeight(page: Page, height: number, timeout = 20_000) {
   return page.waitForFunction((h) => (document.querySelector('video.player') as HTMLVideoElement | null)?.videoHeight === h, height, { timeout })
 }
 
-async function logIn(page: Page, base: string, username: string, next: string): Promise<void> {
-  await page.goto(`${base}/login?next=${encodeURIComponent(next)}`)
-  await page.getByLabel('User name').fill(username)
-  await page.getByLabel('Password').fill(PASSWORD)
-  await page.getByRole('button', { name: 'Log in' }).click()
-  await page.locator('.whoami').waitFor()
-}
 
 beforeAll(async () => {
   ;[browser, a, b, clip] = await Promise.all([
