@@ -49,6 +49,15 @@ const FORMATS: { container: RegExp; codecs: RegExp; ext: string; mime: string }[
   { container: /webm|matroska/, codecs: /^(vp8|vp9|av1)$/, ext: 'webm', mime: 'video/webm' },
 ]
 
+/**
+ * A video as friends are sent it: without this pod's transcoding jobs, whose errors quote
+ * ffmpeg (and with it local paths) and which are nobody else's business.
+ */
+function onTheWire<V extends Video & { transcoding?: unknown }>(video: V): Omit<V, 'transcoding'> {
+  const { transcoding: _jobs, ...rest } = video
+  return rest
+}
+
 /** A new video id: 11 url-safe characters from 64 random bits. */
 export function newVideoId(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('base64url')
@@ -132,7 +141,7 @@ export class Videos {
     if (video.podFingerprint !== this.fingerprint) throw new Error('only this pod\'s own videos can be published')
     this.db.transaction(() => {
       upsertVideo(this.db, video, this.config.url, this.now())
-      this.friends.enqueue([{ type, data: video }])
+      this.friends.enqueue([{ type, data: onTheWire(video) }])
     }).immediate()
     this.friends.wake()
   }
@@ -289,7 +298,7 @@ export class Videos {
         const files = [...renditionsOf(this.db, job.video).filter((f) => f.resolution !== job.resolution), { resolution: job.resolution, infoHash: torrent.infoHash, size: torrent.length }]
         saveRenditions(this.db, job.video, files.sort((a, b) => a.resolution - b.resolution))
         this.queue.done(job.id)
-        this.friends.enqueue([{ type: 'video.update', data: this.get(job.video)! }])
+        this.friends.enqueue([{ type: 'video.update', data: onTheWire(this.get(job.video)!) }])
       }).immediate()
     } catch (e) {
       rmSync(file.path, { force: true })
@@ -376,7 +385,7 @@ export class Videos {
         if (video.description !== full) saveFullDescription(this.db, id, full, now)
         this.db.query('INSERT INTO local_videos (video, owner, mime, width, height) VALUES (?, ?, ?, ?, ?)').run(id, user.id, v.mime, v.width, v.height)
         if (this.config.transcoding.enabled) this.queue.enqueue(id, targetResolutions(this.config.transcoding.resolutions, v.height))
-        this.friends.enqueue([{ type: 'video.add', data: this.get(id)! }])
+        this.friends.enqueue([{ type: 'video.add', data: onTheWire(this.get(id)!) }])
       }).immediate()
       this.friends.wake()
       this.tell('transcoder', { type: 'transcoder.job.added' })
