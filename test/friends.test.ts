@@ -278,6 +278,10 @@ describe('the inbox refuses, changing nothing', () => {
     }
     res = await post(await seal(request, stranger, aRecipient))
     expect([res.status, await code(res)]).toEqual([403, 'url_unproven'])
+    // ... or whose URL is not an http(s) pod URL at all (never fetched).
+    const fileUrl = { ...request, messages: [{ type: 'friend.request', data: { url: 'file:///etc', publicKey: stranger.publicJwk, name: 'mallory' } }] }
+    res = await post(await seal(fileUrl, stranger, aRecipient))
+    expect([res.status, await code(res)]).toEqual([403, 'url_unproven'])
 
     // A version this pod does not speak.
     res = await post(await seal(payload({ v: 2 }), bIdentity, aRecipient))

@@ -359,7 +359,11 @@ export class Friends {
 
   /** Fetches and checks `GET {url}/api/v1/pod`: the key's thumbprint must be the fingerprint. */
   async fetchPodInfo(url: string): Promise<PodInfo> {
-    const res = await fetch(`${url.replace(/\/+$/, '')}/api/v1/pod`, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) })
+    // A pod URL comes from other pods: only plain http(s) origins are fetched (no file:, no credentials).
+    const parsed = URL.parse(url)
+    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.username || parsed.password || parsed.search || parsed.hash)
+      throw new Error(`${url} is not an http(s) pod URL`)
+    const res = await fetch(`${url.replace(/\/+$/, '')}/api/v1/pod`, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), redirect: 'error' })
     if (!res.ok) throw new Error(`GET ${url}/api/v1/pod answered ${res.status}`)
     const body = (await res.json()) as Partial<PodInfo>
     if (typeof body.fingerprint !== 'string' || !body.publicKey || typeof body.url !== 'string') throw new Error(`${url} is not a seedpod`)
