@@ -185,6 +185,13 @@ export class Videos {
     return [...originals, ...renditions.map((r) => this.renditionFile(r.video, r.resolution, Buffer.from(r.info_hash).toString('hex')))]
   }
 
+  /** Every file of one own video: the original and its renditions (none for a remote video). */
+  private filesOf(id: string): LocalFile[] {
+    const original = this.localFile(id)
+    if (!original) return []
+    return [original, ...renditionsOf(this.db, id).map((r) => this.renditionFile(id, r.resolution, r.infoHash))]
+  }
+
   /** One file of an own video (the original, or the rendition of `resolution`); undefined for remote or unknown ones. */
   localFile(id: string, resolution: number | null = null): LocalFile | undefined {
     if (resolution !== null) {
@@ -252,7 +259,7 @@ export class Videos {
 
   /** Someone is about to watch a video: if it is an own one, have all its files seeded. */
   watched(id: string): void {
-    for (const file of this.localFiles().filter((f) => f.id === id)) this.tell('seeder', { type: 'seeder.video.wanted', infoHash: file.infoHash })
+    for (const file of this.filesOf(id)) this.tell('seeder', { type: 'seeder.video.wanted', infoHash: file.infoHash })
     const copy = this.mirrors.ownOf(id)
     if (copy) this.tell('seeder', { type: 'seeder.video.wanted', infoHash: copy.infoHash })
   }
@@ -417,7 +424,7 @@ export class Videos {
   /** Deletes an own video (owner or admin): files, torrent, row; friends are told. */
   remove(id: string, user: User): void {
     this.mustOwn(id, user)
-    const files = this.localFiles().filter((f) => f.id === id)
+    const files = this.filesOf(id)
     this.unpublish(id)
     rmSync(this.files.thumbnail(id), { force: true })
     for (const file of files) {
