@@ -310,7 +310,8 @@ export class Friends {
 
   /** Applies one message inside the inbox transaction; returns its result. */
   private apply(sender: string, m: Message, proof: PodInfo | undefined, now: number): unknown {
-    const friendUrl = () => this.store.get(sender)?.url
+    // Per message (a batch may hold a friend.request or friend.quit before it), but cheap.
+    const friendUrl = () => this.store.urlOf(sender)
     switch (m.type) {
       case 'friend.request': {
         const info = proof!

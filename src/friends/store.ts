@@ -77,6 +77,11 @@ export class FriendStore {
     return row ? toFriend(row) : undefined
   }
 
+  /** A friend's URL (undefined for a stranger), without the counts `get` adds. */
+  urlOf(fingerprint: string): string | undefined {
+    return (this.db.query('SELECT url FROM friends WHERE fingerprint = ?').get(fingerprint) as { url: string } | null)?.url
+  }
+
   /** Adds a friend, or refreshes the URL, key and name of an existing one (keeping its score). */
   upsert(f: { fingerprint: string; url: string; publicKey: JWK; name: string }, initialScore: number, now: number): void {
     this.db
