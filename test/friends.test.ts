@@ -286,7 +286,7 @@ describe('the inbox refuses, changing nothing', () => {
     // A version this pod does not speak.
     res = await post(await seal(payload({ v: 2 }), bIdentity, aRecipient))
     expect(res.status).toBe(426)
-    expect(((await res.json()) as { error: { supported: number[] } }).error.supported).toEqual([1])
+    expect(((await res.json()) as { supported: number[] }).supported).toEqual([1])
 
     expect(state()).toBe(before)
     expect(a.running.pod.friends.store.appliedCount(fp(b))).toBe(0)

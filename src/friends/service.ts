@@ -193,10 +193,10 @@ export class Friends {
       return { ok: false, error: `cannot reach ${peer.url}: ${(e as Error).message}` }
     }
     if (res.status !== 200) {
-      const body = (await res.json().catch(() => undefined)) as { error?: { code?: string; message?: string; supported?: number[] } } | undefined
+      const body = (await res.json().catch(() => undefined)) as { error?: { code?: string; message?: string; supported?: number[] }; supported?: number[] } | undefined
       const what = body?.error ? `${body.error.code}: ${body.error.message}` : res.statusText
       if (res.status === 426)
-        return { ok: false, incompatible: true, error: `the friend does not speak protocol ${CURRENT_VERSION} (it speaks ${JSON.stringify(body?.error?.supported ?? '?')})` }
+        return { ok: false, incompatible: true, error: `the friend does not speak protocol ${CURRENT_VERSION} (it speaks ${JSON.stringify(body?.supported ?? body?.error?.supported ?? '?')})` }
       return { ok: false, error: `HTTP ${res.status} from ${peer.url}: ${what}` }
     }
     if (res.headers.get('content-type')?.includes('application/json')) {
@@ -484,6 +484,8 @@ export class Friends {
   }
 }
 
+/** A refusal as JSON; a 426 also says `supported` at the top level, as PROTOCOL.md words it. */
 function refusal(r: Refusal): InboxAnswer {
-  return { status: r.status, json: { error: { code: r.code, message: r.message, ...(r.supported ? { supported: r.supported } : {}) } } }
+  const supported = r.supported ? { supported: r.supported } : {}
+  return { status: r.status, json: { error: { code: r.code, message: r.message, ...supported }, ...supported } }
 }
