@@ -43,7 +43,7 @@ export interface LocalFile {
 /** Limits of the texts a user gives a video. */
 export const NAME_MAX = 120
 
-/** Browser-playable formats the pod stores as they come (transcoding others comes later). */
+/** Formats browsers play, stored as they come; others are refused (transcoding makes smaller copies, it does not convert the original). */
 const FORMATS: { container: RegExp; codecs: RegExp; ext: string; mime: string }[] = [
   { container: /mp4|mov/, codecs: /^(h264|hevc|av1|vp9)$/, ext: 'mp4', mime: 'video/mp4' },
   { container: /webm|matroska/, codecs: /^(vp8|vp9|av1)$/, ext: 'webm', mime: 'video/webm' },
