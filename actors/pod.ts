@@ -34,6 +34,18 @@ export type PodEvent =
 /** The system id of a friend's actor. */
 export const friendActorId = (fingerprint: string) => `friend:${fingerprint}`
 
+/**
+ * A long-lived service child of the pod: registered in the system under its own name (so
+ * others reach it with `system.get(name)`), its input from the pod's, its failure logged.
+ */
+const service = <K extends 'tracker' | 'seeder' | 'transcoder' | 'redundancy'>(name: K) =>
+  ({
+    src: name,
+    systemId: name,
+    input: ({ context }: { context: PodActorInput }) => context[name],
+    onError: { actions: ({ context, event }: { context: PodActorInput; event: { error: unknown } }) => context.log.error(`${name}.failed`, { error: event.error as Error }) },
+  }) as const
+
 /** The pod machine: running until told to stop, then it stops its children and ends. */
 export const podMachine = setup({
   types: {
@@ -48,32 +60,7 @@ export const podMachine = setup({
   initial: 'running',
   states: {
     running: {
-      invoke: [
-        {
-          src: 'tracker',
-          systemId: 'tracker',
-          input: ({ context }) => context.tracker,
-          onError: { actions: ({ context, event }) => context.log.error('tracker.failed', { error: event.error as Error }) },
-        },
-        {
-          src: 'seeder',
-          systemId: 'seeder',
-          input: ({ context }) => context.seeder,
-          onError: { actions: ({ context, event }) => context.log.error('seeder.failed', { error: event.error as Error }) },
-        },
-        {
-          src: 'transcoder',
-          systemId: 'transcoder',
-          input: ({ context }) => context.transcoder,
-          onError: { actions: ({ context, event }) => context.log.error('transcoder.failed', { error: event.error as Error }) },
-        },
-        {
-          src: 'redundancy',
-          systemId: 'redundancy',
-          input: ({ context }) => context.redundancy,
-          onError: { actions: ({ context, event }) => context.log.error('redundancy.failed', { error: event.error as Error }) },
-        },
-      ],
+      invoke: [service('tracker'), service('seeder'), service('transcoder'), service('redundancy')],
       on: {
         'pod.friend.start': {
           actions: enqueueActions(({ enqueue, event, context }) => {
