@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import type WebTorrent from 'webtorrent'
 import { fromCallback } from 'xstate'
 import type { Message } from '../src/crypto/envelope'
+import { lazyImport } from '../src/lazy'
 import type { Logger } from '../src/log'
 import type { MirrorStore, OwnMirror } from '../src/videos/mirrors'
 import type { LocalFile } from '../src/videos/service'
@@ -104,7 +105,7 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
       if (stopped || !downloading.has(c.infoHash)) return
       mkdirSync(join(input.dir, c.infoHash), { recursive: true })
       // Loaded at the first copy: a pod without redundancy never loads webtorrent for it.
-      const { default: WebTorrent } = await import('webtorrent')
+      const { default: WebTorrent } = await lazyImport('webtorrent')
       if (stopped) return
       client ??= new WebTorrent({ dht: false, lsd: false, utp: false, natUpnp: false, natPmp: false }).on('error', (e: Error) => log.warn('mirror.client.error', { error: e }))
       client.add(torrentFile, { path: join(input.dir, c.infoHash) }, (t) => {

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type WebTorrent from 'webtorrent'
 import { fromCallback } from 'xstate'
+import { lazyImport } from '../src/lazy'
 import type { Logger } from '../src/log'
 import type { LocalFile } from '../src/videos/service'
 
@@ -38,12 +39,21 @@ export const seederLogic = fromCallback<SeederEvent, SeederActorInput>(({ input,
   const add = async (file: LocalFile) => {
     if (seeding.has(file.infoHash)) return
     seeding.add(file.infoHash)
-    client ??= import('webtorrent').then(({ default: WebTorrent }) =>
+    client ??= lazyImport('webtorrent').then(({ default: WebTorrent }) =>
       new WebTorrent({ dht: false, lsd: false, utp: false, natUpnp: false, natPmp: false, webSeeds: false, torrentPort: input.port }).on('error', (e: Error) =>
         input.log.error('seeder.error', { error: e }),
       ),
     )
-    const c = await client
+    let c: WebTorrent
+    try {
+      c = await client
+    } catch (e) {
+      // webtorrent could not be loaded: say so, and let a later request try again.
+      client = undefined
+      seeding.delete(file.infoHash)
+      input.log.error('seeder.load.failed', { error: e as Error })
+      return
+    }
     if (stopped) return
     try {
       // skipVerify: the file is the one this pod hashed at upload; do not read it all again.

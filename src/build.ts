@@ -21,6 +21,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { LAZY_MODULES } from './lazy'
 
 const root = join(import.meta.dir, '..')
 
@@ -32,6 +33,14 @@ export const ENTRYPOINT = join(root, 'src', 'cli.ts')
 
 /** The browser app's entry point. */
 export const PAGES_ENTRYPOINT = join(root, 'public', 'app.tsx')
+
+/**
+ * The modules the pod loads at first use (src/lazy.ts): entry points of their own in the
+ * executable, beside the main one, so they are not part of the bundle loaded at start. They
+ * sit below the main entry point's folder, so the relative specifiers of src/lazy.ts find
+ * them in the executable's file system as they do in the checkout.
+ */
+export const LAZY_ENTRYPOINTS = Object.values(LAZY_MODULES).map((spec) => join(root, 'src', spec))
 
 /** The module the executable's build replaces with the list of embedded page files. */
 export const EMBEDDED_MODULE = join(root, 'public', 'embedded.ts')
@@ -123,15 +132,16 @@ const nativeAbsent: Bun.BunPlugin = {
 
 /**
  * Compiles `entrypoint` into a self-contained executable at `outfile`; throws with Bun's
- * messages on failure. The pod's own entry point gets the pages embedded.
+ * messages on failure. The pod's own entry point gets the pages embedded and its lazy modules.
  */
 export async function compileExecutable(entrypoint: string, outfile: string): Promise<void> {
+  const pod = resolve(entrypoint) === ENTRYPOINT
   // A folder of its own for this build's page files: two builds at once (tests) cannot clash.
-  const pagesDir = resolve(entrypoint) === ENTRYPOINT ? mkdtempSync(join(tmpdir(), 'seedpod-pages-')) : undefined
+  const pagesDir = pod ? mkdtempSync(join(tmpdir(), 'seedpod-pages-')) : undefined
   try {
     const files = pagesDir ? { [EMBEDDED_MODULE]: await writePages(pagesDir) } : undefined
     const result = await Bun.build({
-      entrypoints: [entrypoint],
+      entrypoints: pod ? [entrypoint, ...LAZY_ENTRYPOINTS] : [entrypoint],
       // The pod takes its settings from its TOML file, SEEDPOD_* variables and flags only: a
       // .env or bunfig.toml in whatever folder it is started from must not change it.
       compile: { outfile, autoloadDotenv: false, autoloadBunfig: false },

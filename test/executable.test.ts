@@ -8,8 +8,11 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from '
 import { chmodSync, copyFileSync, existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import pkg from '../package.json'
+import { makeClip } from './helpers/clips'
+import { until } from './helpers/network'
 import { BUN, Child, listTree, logLines, removeTempDirs, ROOT, tempDir, waitForPod } from './helpers/pods'
 import { freePort } from './helpers/ports'
+import { uploadVideo } from './helpers/videos'
 
 afterAll(removeTempDirs)
 // Real processes on a shared machine: far more than they need, never a timing assertion.
@@ -45,12 +48,12 @@ const canHideCheckout =
   }).exitCode === 0
 
 /** Runs the executable with a bare PATH, in `cwd`, with the checkout hidden when possible. */
-function run(exe: string, args: string[], cwd: string): Child {
+function run(exe: string, args: string[], cwd: string, stdin?: string): Child {
   const env = { PATH: BARE_PATH, HOME: cwd }
-  if (!canHideCheckout) return new Child([exe, ...args], { cwd, env })
+  if (!canHideCheckout) return new Child([exe, ...args], { cwd, env, stdin })
   // unshare and sh both exec: the executable keeps the child's pid and gets its signals.
   const script = `mount -t tmpfs none '${ROOT}' && exec "$@"`
-  return new Child(['unshare', '-m', '--propagation', 'private', 'sh', '-c', script, 'sh', exe, ...args], { cwd, env })
+  return new Child(['unshare', '-m', '--propagation', 'private', 'sh', '-c', script, 'sh', exe, ...args], { cwd, env, stdin })
 }
 
 describe('the executable', () => {
@@ -100,6 +103,41 @@ describe('the executable', () => {
     const unit = run(exe, ['systemd-unit'], dir)
     expect(await unit.exit()).toBe(0)
     expect(unit.stdout).toContain(`ExecStart=${exe} serve --config /etc/seedpod/seedpod.toml`)
+  })
+
+  test('loads what it loads at first use from inside itself: takes an upload, tracks it and seeds it over TCP', async () => {
+    // The executable keeps uploads (busboy), torrent making, the tracker and webtorrent in
+    // modules of their own, loaded when first needed (src/lazy.ts): each is used here.
+    const dir = tempDir()
+    const add = run(bare.exe, ['user', 'add', 'alice', '--password-stdin', '--data-dir', 'data'], dir, 'correct horse battery staple\n')
+    expect(await add.exit()).toBe(0)
+    const port = await freePort()
+    const child = run(bare.exe, ['serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', 'data', '--log-format', 'json', '--log-level', 'debug'], dir)
+    try {
+      const base = `http://127.0.0.1:${port}`
+      await waitForPod(base, child)
+      const login = await fetch(`${base}/api/v1/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'alice', password: 'correct horse battery staple' }),
+      })
+      const { accessToken } = (await login.json()) as { accessToken: string }
+      const res = await uploadVideo(base, accessToken, { file: Bun.file(await makeClip(dir)), name: 'From the executable' })
+      expect(res.status).toBe(201)
+      const video = (await res.json()) as { infoHash: string; magnetUri: string }
+      expect(video.magnetUri).toContain(`xt=urn:btih:${video.infoHash}`)
+      // A leecher announces: the tracker answers, and the pod starts seeding the video over TCP.
+      const infoHash = Array.from(Buffer.from(video.infoHash, 'hex'), (b) => `%${b.toString(16).padStart(2, '0')}`).join('')
+      const announce = await fetch(`${base}/tracker/announce?info_hash=${infoHash}&peer_id=-SP0001-abcdefghijkl&port=6881&uploaded=0&downloaded=0&left=100&compact=1&event=started`)
+      expect(Buffer.from(await announce.arrayBuffer()).toString('latin1')).toContain('8:interval')
+      await until(() => logLines(child.stderr).some((l) => l.event === 'seeder.seeding' && l.infoHash === video.infoHash), 10_000, 'seeding over TCP')
+      child.proc.kill('SIGTERM')
+      expect(await child.exit()).toBe(0)
+      expect(logLines(child.stderr).filter((l) => l.level === 'error')).toEqual([])
+      expect(child.stderr.trim().split('\n').filter((l) => !l.startsWith('{"time":'))).toEqual([])
+    } finally {
+      child.kill()
+    }
   })
 
   test('ignores a .env and a bunfig.toml in the folder it starts in', async () => {

@@ -4,10 +4,10 @@
  * start without the .torrent (xs), without peers (ws) and to find peers (tr).
  */
 import { statSync } from 'node:fs'
-// These two ship no TypeScript types; the small part of their API we use is typed below.
+import { lazyImport } from '../lazy'
+// parse-torrent and create-torrent (src/lazy/create-torrent.ts) ship no TypeScript types;
+// the small part of their API we use is typed below.
 // @ts-ignore -- untyped module (kept as ts-ignore, not expect-error, in case types appear)
-import createTorrentUntyped from 'create-torrent'
-// @ts-ignore -- untyped module
 import parseTorrentUntyped, { toMagnetURI as toMagnetURIUntyped } from 'parse-torrent'
 
 interface CreateTorrentOptions {
@@ -33,7 +33,6 @@ interface MagnetFields {
   xs?: string
 }
 
-const createTorrent = createTorrentUntyped as CreateTorrent
 const parseTorrent = parseTorrentUntyped as (torrentId: Uint8Array) => Promise<ParsedTorrent>
 const toMagnetURI = toMagnetURIUntyped as (fields: MagnetFields) => string
 
@@ -113,6 +112,7 @@ export async function makeTorrent(opts: MakeTorrentOptions): Promise<MadeTorrent
   // create-torrent streams the path through fs.createReadStream, a piece at a time.
   // announceList is always passed (even empty): without it create-torrent adds public
   // default trackers, which would leak every pod's videos to third parties.
+  const createTorrent = (await lazyImport('createTorrent')).default as CreateTorrent
   const torrent = await new Promise<Uint8Array>((resolve, reject) => {
     createTorrent(
       opts.file,

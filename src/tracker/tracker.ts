@@ -12,6 +12,7 @@
 import { EventEmitter } from 'node:events'
 import { isIP } from 'node:net'
 import type { AnnounceParams, AnnounceResponse, Server, Swarm, SwarmPeer, TrackerHttpRequest } from 'bittorrent-tracker'
+import { lazyImport } from '../lazy'
 import type { Logger } from '../log'
 import { compactPeers } from './compact'
 
@@ -134,11 +135,11 @@ function clientAddress(trustProxy: boolean, forwardedFor: string | undefined, re
  * bittorrent-tracker stop calling `_onAnnounce`, this is simply never called and upstream's
  * own encoding applies: slower, same bytes.
  *
- * bittorrent-tracker is loaded at the first tracker request, not at the pod's start: most
+ * bittorrent-tracker is loaded at the first tracker request (src/lazy.ts), not at the pod's start: most
  * starts are followed by page views and API calls long before any announce.
  */
 async function loadServer(): Promise<typeof Server> {
-  const { Server: Upstream } = await import('bittorrent-tracker')
+  const { Server: Upstream } = await lazyImport('tracker')
   return class PodTrackerServer extends Upstream {
     override _onAnnounce(params: AnnounceParams, cb: (err: Error | null, response?: AnnounceResponse) => void): void {
       if (params.compact !== 1) return super._onAnnounce(params, cb)

@@ -5,9 +5,8 @@
  */
 import { createWriteStream, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { Readable } from 'node:stream'
-import busboy from 'busboy'
 import { ApiError } from '../http/errors'
+import { lazyImport } from '../lazy'
 
 /** A received upload: its text fields and the file, complete, at `path`. */
 export interface ReceivedUpload {
@@ -39,6 +38,7 @@ export async function receiveUpload(request: Request, opts: { tmpDir: string; ma
   let out: ReturnType<typeof createWriteStream> | undefined
 
   try {
+    const { busboy, Readable } = await lazyImport('multipart')
     const parser = busboy({
       headers: { 'content-type': type },
       limits: { files: 1, fileSize: opts.maxBytes, fields: 20, fieldSize: MAX_FIELD_BYTES, parts: 30 },
