@@ -74,8 +74,9 @@ async function serve(args: string[], env: Record<string, string | undefined>): P
   log.debug('config.loaded', { file: (values.config as string | undefined) ?? null, config })
   // Loaded only to serve: the other commands (and configuration errors) answer faster without it.
   const { startPod } = await import('./server')
-  const running = await startPod(config, log)
   const { promise, resolve: done } = Promise.withResolvers<number>()
+  // The pod answers before it has finished starting (server.ts): a signal may come meanwhile,
+  // and must stop it cleanly too, once it has started, rather than kill it half-built.
   const shutdown = (signal: string) => {
     log.info('pod.stopping', { signal })
     // A stuck request or actor must not keep the pod from exiting.
@@ -83,7 +84,7 @@ async function serve(args: string[], env: Record<string, string | undefined>): P
       log.error('pod.stop.timeout', { seconds: 4.5 })
       done(EXIT.failed)
     }, 4500)
-    running.stop().then(
+    starting.then((running) => running.stop()).then(
       () => {
         clearTimeout(timer)
         done(EXIT.ok)
@@ -96,6 +97,8 @@ async function serve(args: string[], env: Record<string, string | undefined>): P
   }
   process.once('SIGTERM', () => shutdown('SIGTERM'))
   process.once('SIGINT', () => shutdown('SIGINT'))
+  const starting = startPod(config, log)
+  await starting
   return promise
 }
 

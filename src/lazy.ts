@@ -1,9 +1,11 @@
 /**
  * Code the pod loads when it needs it, not at start:
- * the largest dependencies, needed only once a peer shows up, a copy is made or a video is
- * uploaded: webtorrent (TCP seeding, copies of friends' videos), bittorrent-tracker (the
- * tracker's server logic), busboy (uploads), create-torrent; each re-exported by a module of
- * its own in src/lazy/.
+ * - the largest dependencies, needed only once a peer shows up, a copy is made or a video
+ *   is uploaded: webtorrent (TCP seeding, copies of friends' videos), bittorrent-tracker
+ *   (the tracker's server logic), busboy (uploads), create-torrent; each re-exported by a
+ *   module of its own in src/lazy/;
+ * - `assemble`: everything but the CLI, the configuration, the identity and the listening
+ *   socket (src/server.ts loads it once the pod listens).
  *
  * In the executable that is what matters: src/build.ts compiles each of them as an entry
  * point of its own, so that their code is not part of the main bundle, which the executable
@@ -13,7 +15,7 @@
  *
  * Each entry point has its own copy of the modules it imports. So the src/lazy/ modules
  * re-export third-party packages only (nothing of the pod's, whose classes `instanceof` must
- * recognise).
+ * recognise), and `assemble` is the only entry point with the pod's services.
  */
 
 /** Each lazy module, by name, relative to this file (from source) or to the bundle (executable). */
@@ -22,6 +24,7 @@ export const LAZY_MODULES = {
   tracker: './lazy/tracker.ts',
   multipart: './lazy/multipart.ts',
   createTorrent: './lazy/create-torrent.ts',
+  assemble: './assemble.ts',
 } as const
 
 interface LazyModules {
@@ -29,6 +32,7 @@ interface LazyModules {
   tracker: typeof import('./lazy/tracker')
   multipart: typeof import('./lazy/multipart')
   createTorrent: typeof import('./lazy/create-torrent')
+  assemble: typeof import('./assemble')
 }
 
 /** Loads a lazy module (once: later calls get the same module). */

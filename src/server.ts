@@ -1,22 +1,20 @@
 /**
- * Starting and stopping one pod: data folder, identity, database, accounts, actors, HTTP.
- * Several pods can run in one process (the tests do), each with its own services.
+ * Starting and stopping one pod. Several pods can run in one process (the tests do), each
+ * with its own services.
+ *
+ * A start has two steps: the pod loads its identity and listens (http/listen.ts: from then on
+ * it answers `GET /api/v1/pod`, and holds other requests), then builds its database, services,
+ * actors and app (assemble.ts, a module loaded only then) and serves them.
  */
 import { mkdirSync } from 'node:fs'
-import { join } from 'node:path'
-import { startPodActor } from '../actors/pod'
 import pkg from '../package.json'
-import { Accounts, AttemptLimiter } from './accounts'
+import type { Assembled } from './assemble'
 import type { Config } from './config'
 import type { Pod } from './context'
-import { loadOrCreateIdentity, loadOrCreateSecret } from './crypto/identity'
-import { openDatabase } from './db'
-import { Friends } from './friends/service'
-import { VideoDetails } from './videos/details'
-import { VideoFiles } from './videos/files'
-import { Videos } from './videos/service'
-import { createTracker, type AnnounceInfo } from './tracker/tracker'
-import { buildApp } from './http/app'
+import { loadOrCreateIdentity } from './crypto/identity'
+import { listen } from './http/listen'
+import { podDocument } from './http/pod-document'
+import { lazyImport } from './lazy'
 import type { Logger } from './log'
 
 /** seedpod's version, from package.json (embedded in the executable). */
@@ -31,90 +29,50 @@ export interface RunningPod {
   stop(): Promise<void>
 }
 
+/**
+ * Lets the event loop run (a macrotask later): between the steps of a start, the server
+ * accepts connections and answers `GET /api/v1/pod`; a promise alone would not let it.
+ */
+const pause = () => new Promise<void>((resolve) => setImmediate(resolve))
+
 /** Starts a pod from a validated configuration. */
 export async function startPod(config: Config, log: Logger): Promise<RunningPod> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o750 })
   const { identity, created } = await loadOrCreateIdentity(config.dataDir)
   if (created) log.info('identity.created', { fingerprint: identity.fingerprint })
-  const db = openDatabase(join(config.dataDir, 'seedpod.db'))
-  const friends = new Friends(db, config, identity, log)
-  const files = new VideoFiles(config.dataDir)
-  files.prepare()
-  const videos = new Videos(db, config, friends, identity.fingerprint, files, log)
-  videos.pruneThumbnails()
-  // The tracker serves this pod's own videos and the copies it keeps; the tracker actor keeps the set.
-  const allowed = new Set([...videos.localFiles(), ...videos.mirrors.own().filter((m) => m.state === 'ready')].map((f) => f.infoHash))
-  // A peer that needs an own video is also a request to seed it over TCP (seeding on demand);
-  // seeders (left = 0) and goodbyes ask for nothing.
-  const isAllowed = (infoHash: string, announce: AnnounceInfo) => {
-    if (!allowed.has(infoHash)) return false
-    if (announce.left !== 0 && announce.event !== 'stopped') actors.system.get('seeder')?.send({ type: 'seeder.video.wanted', infoHash })
-    return true
-  }
-  const tracker = createTracker({ isAllowed, trustProxy: config.trustProxy, log })
-  const actors = startPodActor({
-    log,
-    friendPorts: friends.ports,
-    tracker: { tracker, allowed },
-    seeder: { find: (infoHash) => videos.localFileByInfoHash(infoHash) ?? videos.mirrorFile(infoHash), port: config.torrentPort, log },
-    transcoder: videos.transcoderInput(log),
-    redundancy: {
-      ...config.redundancy,
-      store: videos.mirrors,
-      self: { fingerprint: identity.fingerprint, url: config.url },
-      dir: files.mirrors,
-      torrentPath: (infoHash) => files.torrent(infoHash),
-      videoInfo: (id) => videos.mirrorSource(id),
-      broadcast: (messages) => friends.broadcast(messages),
-      log,
-      now: Date.now,
-    },
-  })
-  // New videos from friends, or friends gone: the redundancy actor looks again.
-  friends.onChange(() => actors.system.get('redundancy')?.send({ type: 'redundancy.check' }))
-  videos.attach(actors)
-  const pod: Pod = {
-    config,
-    log,
-    db,
-    identity,
-    accounts: new Accounts(db, config, loadOrCreateSecret(config.dataDir, 'token.secret')),
-    loginLimiter: new AttemptLimiter(config.auth.loginAttempts, config.auth.loginWindowSeconds * 1000),
-    actors,
-    friends,
-    videos,
-    // Constructed before the pod listens: it registers the details message handlers.
-    details: new VideoDetails(db, config, friends, identity.fingerprint, videos, log),
-    tracker,
-    startedAt: Date.now(),
-    version: VERSION,
-  }
-  const app = buildApp(pod)
-  try {
+  const listener = listen({
+    hostname: config.host,
+    port: config.port,
     // Room above the upload limit for the multipart envelope; the upload route enforces the limit itself.
-    app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: config.maxUploadBytes + 1024 * 1024 })
+    maxRequestBodySize: config.maxUploadBytes + 1024 * 1024,
+    podDocument: podDocument(config, identity, VERSION),
+  })
+  let parts: Assembled
+  try {
+    await pause()
+    const { assemble } = await lazyImport('assemble')
+    await pause()
+    parts = await assemble({ config, log, identity, server: listener.server, version: VERSION, pause })
   } catch (e) {
-    actors.stop()
-    db.close()
+    await listener.fail()
     throw e
   }
-  // Friends verify this pod's URL when it presents itself, so it must be listening first.
-  friends.attach(actors)
-  friends.onStart().catch((e) => log.error('friends.start.failed', { error: e }))
+  const { pod } = parts
+  listener.serve(parts.fetch, parts.websocket)
+  // Friends verify this pod's URL when it presents itself, so it must be served first.
+  parts.start()
   log.info('pod.started', { url: config.url, listen: `${config.host}:${config.port}`, fingerprint: identity.fingerprint, version: VERSION })
   let stopping: Promise<void> | undefined
   return {
     pod,
-    port: app.server!.port!,
+    port: listener.server.port!,
     stop: () =>
       (stopping ??= (async () => {
         // Tracker WebSockets stay open as long as their browsers do: close them first, or the
         // server would wait for them and never stop.
-        await tracker.close()
-        await app.stop()
-        actors.send({ type: 'pod.stop' })
-        actors.stop()
-        db.close()
+        await pod.tracker.close()
+        await listener.server.stop()
+        parts.close()
         log.info('pod.stopped')
       })()),
   }

@@ -32,6 +32,7 @@ describe('stopping', () => {
     test(`${signal}: exits 0, stops listening, and leaves a cleanly closed database`, async () => {
       const { dir, base, child } = await startServe()
       try {
+        await logged(child, 'pod.started')
         expect(existsSync(join(dir, 'data', 'seedpod.db-wal'))).toBe(true)
         child.proc.kill(signal)
         expect(await child.exit()).toBe(0)
@@ -46,6 +47,23 @@ describe('stopping', () => {
       }
     })
   }
+
+  test('SIGTERM while the pod is still starting (it answers /api/v1/pod from its first moment): it finishes starting, then stops cleanly', async () => {
+    const { dir, base, child } = await startServe()
+    try {
+      child.proc.kill('SIGTERM')
+      expect(await child.exit()).toBe(0)
+      const events = logLines(child.stderr).map((r) => r.event)
+      // The signal came before the pod had finished starting (from source that takes ~100 ms).
+      expect(events.indexOf('pod.stopping')).toBeGreaterThanOrEqual(0)
+      expect(events.indexOf('pod.stopping')).toBeLessThan(events.indexOf('pod.started'))
+      expect(events.at(-1)).toBe('pod.stopped')
+      await expect(fetch(`${base}/api/v1/pod`)).rejects.toThrow()
+      expect(existsSync(join(dir, 'data', 'seedpod.db-wal'))).toBe(false)
+    } finally {
+      child.kill()
+    }
+  })
 
   test('a request in flight when SIGTERM comes is answered before the pod exits; new ones are refused', async () => {
     const { base, child } = await startServe({ SEEDPOD_REGISTRATIONS: 'open' })

@@ -1,25 +1,16 @@
 /** What a pod says about itself: identity, protocol versions, health. */
 import { Elysia } from 'elysia'
 import type { Pod } from '../context'
+import { podDocument } from './pod-document'
 
-/** The protocol versions this pod speaks (PROTOCOL.md). */
-export const PROTOCOL = { current: 1, supported: [1] } as const
-
-/** `GET /api/v1/pod` and `GET /api/v1/health`. */
-export const podInfo = (pod: Pod) =>
-  new Elysia({ name: 'pod-info', prefix: '/api/v1', seed: pod.identity.fingerprint })
-    .get('/pod', () => ({
-      url: pod.config.url,
-      name: pod.config.name,
-      fingerprint: pod.identity.fingerprint,
-      publicKey: pod.identity.publicJwk,
-      protocol: PROTOCOL,
-      software: { name: 'seedpod', version: pod.version },
-      registrations: pod.config.registrations,
-      requireLoginToWatch: pod.config.requireLoginToWatch,
-      // The STUN/TURN servers this pod's pages give WebRTC (config webrtc.iceServers).
-      webrtc: { iceServers: pod.config.webrtc.iceServers },
-    }))
+/**
+ * `GET /api/v1/pod` and `GET /api/v1/health`. A listening pod answers the first from Bun's
+ * own routes (listen.ts); this route is what `app.handle` and HEAD requests get.
+ */
+export const podInfo = (pod: Pod) => {
+  const document = podDocument(pod.config, pod.identity, pod.version)
+  return new Elysia({ name: 'pod-info', prefix: '/api/v1', seed: pod.identity.fingerprint })
+    .get('/pod', () => document)
     .get('/health', () => {
       pod.db.query('SELECT 1').get()
       return {
@@ -29,3 +20,4 @@ export const podInfo = (pod: Pod) =>
         actors: pod.actors.getSnapshot().status,
       }
     })
+}

@@ -1,0 +1,140 @@
+/**
+ * The second step of a pod's start (server.ts): everything but its identity and its listening
+ * socket. Database, services, actors and the Elysia app are built here, in a module loaded
+ * only once the pod listens (src/lazy.ts), so that listening waits for none of their code.
+ * The work is done in a few steps with `pause` between them, where the server answers what
+ * it can meanwhile (see http/listen.ts).
+ */
+import { join } from 'node:path'
+import type { Server, WebSocketHandler } from 'bun'
+import { websocket } from 'elysia/ws'
+import { startPodActor } from '../actors/pod'
+import { Accounts, AttemptLimiter } from './accounts'
+import type { Config } from './config'
+import type { Pod } from './context'
+import { loadOrCreateSecret, type Identity } from './crypto/identity'
+import { openDatabase } from './db'
+import { Friends } from './friends/service'
+import { buildApp } from './http/app'
+import type { FetchHandler } from './http/listen'
+import type { Logger } from './log'
+import { createTracker, type AnnounceInfo } from './tracker/tracker'
+import { VideoDetails } from './videos/details'
+import { VideoFiles } from './videos/files'
+import { Videos } from './videos/service'
+
+/** A pod's parts, built and not yet started. */
+export interface Assembled {
+  readonly pod: Pod
+  /** The app's request handler and WebSocket events, for the listening server. */
+  readonly fetch: FetchHandler
+  readonly websocket: WebSocketHandler<any>
+  /** Starts what reaches out to other pods; once the pod is served (friends check its URL). */
+  start(): void
+  /** Stops the actors and closes the database (the server is stopped before). */
+  close(): void
+}
+
+/** What `assemble` needs besides the configuration. */
+export interface AssembleInput {
+  config: Config
+  log: Logger
+  identity: Identity
+  /** Where the pod listens (for WebSocket upgrades). */
+  server: Server<unknown>
+  version: string
+  /** Lets the event loop run between steps. */
+  pause: () => Promise<void>
+}
+
+/** Builds a pod's parts on its identity. */
+export async function assemble(input: AssembleInput): Promise<Assembled> {
+  const db = openDatabase(join(input.config.dataDir, 'seedpod.db'))
+  try {
+    await input.pause()
+    return await assembleOn(db, input)
+  } catch (e) {
+    db.close()
+    throw e
+  }
+}
+
+async function assembleOn(db: ReturnType<typeof openDatabase>, { config, log, identity, server, version, pause }: AssembleInput): Promise<Assembled> {
+  const friends = new Friends(db, config, identity, log)
+  const files = new VideoFiles(config.dataDir)
+  files.prepare()
+  const videos = new Videos(db, config, friends, identity.fingerprint, files, log)
+  videos.pruneThumbnails()
+  // The tracker serves this pod's own videos and the copies it keeps; the tracker actor keeps the set.
+  const allowed = new Set([...videos.localFiles(), ...videos.mirrors.own().filter((m) => m.state === 'ready')].map((f) => f.infoHash))
+  // A peer that needs an own video is also a request to seed it over TCP (seeding on demand);
+  // seeders (left = 0) and goodbyes ask for nothing.
+  const isAllowed = (infoHash: string, announce: AnnounceInfo) => {
+    if (!allowed.has(infoHash)) return false
+    if (announce.left !== 0 && announce.event !== 'stopped') actors.system.get('seeder')?.send({ type: 'seeder.video.wanted', infoHash })
+    return true
+  }
+  const tracker = createTracker({ isAllowed, trustProxy: config.trustProxy, log })
+  const actors = startPodActor({
+    log,
+    friendPorts: friends.ports,
+    tracker: { tracker, allowed },
+    seeder: { find: (infoHash) => videos.localFileByInfoHash(infoHash) ?? videos.mirrorFile(infoHash), port: config.torrentPort, log },
+    transcoder: videos.transcoderInput(log),
+    redundancy: {
+      ...config.redundancy,
+      store: videos.mirrors,
+      self: { fingerprint: identity.fingerprint, url: config.url },
+      dir: files.mirrors,
+      torrentPath: (infoHash) => files.torrent(infoHash),
+      videoInfo: (id) => videos.mirrorSource(id),
+      broadcast: (messages) => friends.broadcast(messages),
+      log,
+      now: Date.now,
+    },
+  })
+  try {
+    await pause()
+    // New videos from friends, or friends gone: the redundancy actor looks again.
+    friends.onChange(() => actors.system.get('redundancy')?.send({ type: 'redundancy.check' }))
+    videos.attach(actors)
+    const pod: Pod = {
+      config,
+      log,
+      db,
+      identity,
+      accounts: new Accounts(db, config, loadOrCreateSecret(config.dataDir, 'token.secret')),
+      loginLimiter: new AttemptLimiter(config.auth.loginAttempts, config.auth.loginWindowSeconds * 1000),
+      actors,
+      friends,
+      videos,
+      // Constructed before the pod is served: it registers the details message handlers.
+      details: new VideoDetails(db, config, friends, identity.fingerprint, videos, log),
+      tracker,
+      startedAt: Date.now(),
+      version,
+    }
+    await pause()
+    const app = buildApp(pod).compile()
+    // What Elysia's own listen does: its WebSocket routes upgrade through `app.server`.
+    app.server = server
+    return {
+      pod,
+      fetch: app.fetch,
+      // Elysia declares its own copy of Bun's WebSocket types, which TypeScript tells apart.
+      websocket: websocket as unknown as WebSocketHandler<any>,
+      start() {
+        friends.attach(actors)
+        friends.onStart().catch((e) => log.error('friends.start.failed', { error: e }))
+      },
+      close() {
+        actors.send({ type: 'pod.stop' })
+        actors.stop()
+        db.close()
+      },
+    }
+  } catch (e) {
+    actors.stop()
+    throw e
+  }
+}
