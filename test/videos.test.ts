@@ -206,6 +206,30 @@ describe('getting the video', () => {
     expect((await range.arrayBuffer()).byteLength).toBe(16)
   })
 
+  test("?head=N serves the file's first N bytes as a resource of their own (the watch page's quick start)", async () => {
+    const url = `${pod.base}/static/webseed/${video.id}.mp4`
+    const whole = new Uint8Array(await (await fetch(url)).arrayBuffer())
+    const head = await fetch(`${url}?head=1000`)
+    expect(head.status).toBe(200)
+    expect(head.headers.get('content-length')).toBe('1000')
+    expect(new Uint8Array(await head.arrayBuffer())).toEqual(whole.subarray(0, 1000))
+    // What a <video> asks: from 0 on. It gets the head, told that the resource ends there.
+    const media = await fetch(`${url}?head=1000`, { headers: { Range: 'bytes=0-' } })
+    expect(media.status).toBe(206)
+    expect(media.headers.get('content-range')).toBe('bytes 0-999/1000')
+    // Another resource than the whole file: another validator (caches must not mix them up).
+    const headTag = head.headers.get('etag')
+    expect(headTag).toBeTruthy()
+    expect(headTag).not.toBe((await fetch(url, { method: 'HEAD' })).headers.get('etag'))
+    expect((await fetch(`${url}?head=1000`, { headers: { Range: 'bytes=1000-' } })).status).toBe(416)
+    // More than the file: the whole file.
+    expect((await (await fetch(`${url}?head=${whole.length * 2}`)).arrayBuffer()).byteLength).toBe(whole.length)
+    for (const bad of ['0', '-5', 'abc', '1e3', '']) {
+      const res = await fetch(`${url}?head=${bad}`)
+      expect({ bad, status: res.status, code: ((await res.json()) as { error: { code: string } }).error.code }).toEqual({ bad, status: 400, code: 'invalid_request' })
+    }
+  })
+
   test('the tracker accepts the video and refuses an unknown infohash', async () => {
     const announce = (hash: string) => {
       const infoHash = Array.from(Buffer.from(hash, 'hex'), (b) => `%${b.toString(16).padStart(2, '0')}`).join('')

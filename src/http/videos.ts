@@ -96,7 +96,15 @@ function serveWebseed(pod: Pod, request: Request, name: string): Response {
   const copy = id && resolution === null ? pod.videos.mirrors.ownOf(id) : undefined
   const file = id ? (pod.videos.localFile(id, resolution) ?? (copy && pod.videos.mirrorFile(copy.infoHash))) : undefined
   if (!file || !file.path.endsWith(`.${m![3]}`)) return errorResponse(404, 'not_found', `no video file ${name} on this pod`)
-  return serveFile(request, file.path, { contentType: file.mime, cacheControl: 'public, max-age=31536000, immutable' })
+  // `?head=N`: the file's first N bytes, as a resource of their own: what a watch page plays
+  // while WebTorrent gets ready (src/http/pages.ts), the browser asking no further than that.
+  const head = new URL(request.url).searchParams.get('head')
+  if (head !== null && !/^[1-9]\d{0,15}$/.test(head)) return errorResponse(400, 'invalid_request', `head must be a positive number of bytes, not ${JSON.stringify(head)}`)
+  return serveFile(request, file.path, {
+    contentType: file.mime,
+    cacheControl: 'public, max-age=31536000, immutable',
+    ...(head === null ? {} : { head: Number(head) }),
+  })
 }
 
 /** `/static/webseed/:file`, `/static/torrents/:infoHash.torrent`, `/static/thumbnails/:id.jpg`. */

@@ -18,6 +18,8 @@ export interface ServeFileOptions {
   contentType: string
   /** A Cache-Control value; none is sent when omitted. */
   cacheControl?: string
+  /** Serve only the first `head` bytes, as a resource of that length (a video's quick start). */
+  head?: number
 }
 
 /** The outcome of reading a Range header against a file of known size. */
@@ -145,6 +147,7 @@ function jsonError(status: number, code: string, message: string, extra?: Record
  * - If-None-Match / If-Modified-Since: 304; If-Match / If-Unmodified-Since: 412;
  *   If-Range with a stale validator: the whole file, 200.
  * - OPTIONS: a CORS preflight answer; other methods: 405.
+ * - `opts.head`: the file is answered as if it ended after that many bytes.
  * - A missing file (or a directory): 404 `{ error: { code: 'not_found', message } }`.
  * Every answer carries CORS headers (any origin), and file answers `Accept-Ranges: bytes`,
  * ETag and Last-Modified. The body is `Bun.file(path).slice(...)`, which Bun sends with
@@ -159,8 +162,9 @@ export function serveFile(request: Request, path: string, opts: ServeFileOptions
 
   const st = statSync(path, { throwIfNoEntry: false })
   if (!st || !st.isFile()) return jsonError(404, 'not_found', 'no such file')
-  const size = st.size
-  const etag = fileEtag(st)
+  const size = opts.head === undefined ? st.size : Math.min(st.size, opts.head)
+  // The head of a file is another resource than the file: another validator.
+  const etag = size === st.size ? fileEtag(st) : fileEtag(st).replace(/"$/, `-${size}"`)
   // HTTP dates have whole seconds: compare validators at that precision, or a client sending
   // back our own Last-Modified would never match.
   const mtimeSec = Math.floor(st.mtimeMs / 1000) * 1000
