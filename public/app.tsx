@@ -17,6 +17,7 @@ import { Upload } from './pages/Upload'
 import { Watch } from './pages/Watch'
 import { debug } from './player/debug'
 import { registerServiceWorker, warmUp } from './player/player'
+import { quickStartShown } from './player/quick'
 
 const TITLES: Record<string, string> = { '/upload': 'Upload', '/login': 'Log in', '/register': 'Register', '/admin': 'Network' }
 
@@ -73,6 +74,11 @@ const playerAssets = { webtorrentUrl: boot.assets.webtorrent, serviceWorkerUrl: 
 // On a watch page, everything playback needs starts loading now, in parallel (the video's own
 // files as soon as the page has measured the player and picked a quality). Elsewhere the
 // service worker is installed early, so that a first watch page starts at once.
-if (location.pathname.startsWith('/videos/')) warmUp(playerAssets)
-else registerServiceWorker(boot.assets.serviceWorker)
-render(<App />, document.getElementById('app')!)
+// A watch page's HTML may carry a quick start (player/quick.ts): the app runs once it has
+// shown its first frame, which it would otherwise hold up.
+quickStartShown().then(() => {
+  debug('app render')
+  if (location.pathname.startsWith('/videos/')) warmUp(playerAssets)
+  else registerServiceWorker(boot.assets.serviceWorker)
+  render(<App />, document.getElementById('app')!)
+})

@@ -110,6 +110,25 @@ describe('page routes', () => {
     expect(await (await fetch(pod.base + '/')).text()).not.toContain('modulepreload')
   })
 
+  test('a watch page of a long video carries its quick start: a <video> of its first five seconds from the web seed; a short one does not', async () => {
+    const long = publish(pod, { name: 'Long "take" <one>', size: 8_000_000, duration: 40 })
+    const html = await (await fetch(`${pod.base}/videos/${long.id}`)).text()
+    const tag = /<video id="seedpod-quick"[^>]*>/.exec(html)?.[0]
+    expect(tag).toBeDefined()
+    // 5 s of 40 s at its average bit rate: 1,000,000 bytes, asked of its web seed.
+    expect(tag).toContain(`data-bytes="1000000"`)
+    const webseed = bootOf(html).video!.webseedUrls[0]!
+    expect(webseed).toEndWith(`/static/webseed/${long.id}.mp4`)
+    expect(tag).toContain(`src="${webseed}?head=1000000"`)
+    expect(tag).toContain('aria-label="Video: Long &#34;take&#34; &#60;one&#62;"')
+    expect(tag).toContain(' autoplay ')
+    // Five seconds of a 20 s video are a quarter of it: peers may well have it, so no head start.
+    for (const fields of [{ size: 8_000_000, duration: 20 }, { size: 8_000_000, duration: null }]) {
+      const short = publish(pod, fields)
+      expect(await (await fetch(`${pod.base}/videos/${short.id}`)).text()).not.toContain('seedpod-quick')
+    }
+  })
+
   test('the ICE servers of webrtc.iceServers reach the pages: in GET /api/v1/pod and in the boot JSON (none by default)', async () => {
     const info = (await (await fetch(`${pod.base}/api/v1/pod`)).json()) as { webrtc: { iceServers: string[] } }
     expect(info.webrtc).toEqual({ iceServers: [] })

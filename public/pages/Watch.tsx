@@ -18,6 +18,7 @@ import { bytes, duration, speed } from '../lib/format'
 import { useSession } from '../lib/session'
 import type { Video } from '../lib/types'
 import { play, SourceUnreachable, type Playback, type PlayerStats } from '../player/player'
+import { takeQuickStart, type QuickStart } from '../player/quick'
 import { choicesOf, defaultChoice } from '../player/sources'
 
 const MODE_TEXT: Record<PlayerStats['mode'], string> = {
@@ -108,8 +109,68 @@ export function Watch({ id }: { id: string }) {
   const resume = useRef<{ time: number; paused: boolean } | undefined>(undefined)
   /** Whether playback started on this page (an autoplay refused leaves it paused without the viewer's say). */
   const started = useRef(false)
-  const el = useRef<HTMLVideoElement>(null)
+  const frame = useRef<HTMLDivElement>(null)
+  const el = useRef<HTMLVideoElement | null>(null)
+  /** The page's quick start, taken over and not yet handed to the player (player/quick.ts). */
+  const quick = useRef<QuickStart | undefined>(undefined)
   const choices = video ? choicesOf(video, readHeight) : []
+
+  // The player element is made here, not rendered: on a page that came with a quick start it
+  // is that <video>, playing already, moved into place (moved within the same task, it plays on).
+  useLayoutEffect(() => {
+    const box = frame.current
+    if (!box) return
+    const q = takeQuickStart(id)
+    const v = q?.el ?? document.createElement('video')
+    v.removeAttribute('id')
+    v.className = 'player'
+    v.controls = true
+    v.playsInline = true
+    v.preload = 'auto'
+    box.append(v)
+    document.querySelector('.quick-start')?.remove()
+    if (q) {
+      quick.current = q
+      started.current = v.currentTime > 0 || !v.paused
+    }
+    el.current = v
+    return () => {
+      v.remove()
+      el.current = null
+    }
+  }, [])
+
+  useLayoutEffect(() => {
+    const v = el.current
+    if (!v) return
+    if (video?.thumbnailUrl) v.poster = video.thumbnailUrl
+    else v.removeAttribute('poster')
+    v.setAttribute('aria-label', video ? `Video: ${video.name}` : 'Video player')
+  }, [video])
+
+  useEffect(() => {
+    const v = el.current
+    if (!v) return
+    const onError = () => {
+      // The quick start plays a file cut short: how it ends is not the video's failure.
+      if (v.error?.code && !v.currentSrc.includes('head=')) setPlayError('The browser could not play this video. It may use a format this browser does not support.')
+    }
+    const onPlay = () => {
+      started.current = true
+    }
+    const onLoadedMetadata = () => {
+      const h = v.videoHeight
+      if (choiceKey === 'original' && h && !video?.height) setReadHeight(h)
+    }
+    v.addEventListener('error', onError)
+    v.addEventListener('play', onPlay)
+    v.addEventListener('loadedmetadata', onLoadedMetadata)
+    return () => {
+      v.removeEventListener('error', onError)
+      v.removeEventListener('play', onPlay)
+      v.removeEventListener('loadedmetadata', onLoadedMetadata)
+    }
+  }, [choiceKey, video])
 
   useEffect(() => {
     if (video?.id === id) return
@@ -148,11 +209,15 @@ export function Watch({ id }: { id: string }) {
     let playback: Playback | undefined
     let stopped = false
     let timer: ReturnType<typeof setInterval> | undefined
-    setFirstFrame(undefined)
+    const q = from ? undefined : quick.current
+    quick.current = undefined
+    setFirstFrame(q?.firstFrameAt)
     setPlayError(undefined)
     // Time to first frame, from the page's start: what the benchmark compares.
     const rvfc = (v as HTMLVideoElement & { requestVideoFrameCallback?: (cb: () => void) => number }).requestVideoFrameCallback
-    if (rvfc) rvfc.call(v, () => setFirstFrame(performance.now()))
+    if (q?.firstFrameAt !== undefined) {
+      // Shown already, by the quick start.
+    } else if (rvfc) rvfc.call(v, () => setFirstFrame(performance.now()))
     else v.addEventListener('loadeddata', () => setFirstFrame(performance.now()), { once: true })
     const start = () =>
       v.play().catch(() => {
@@ -163,13 +228,15 @@ export function Watch({ id }: { id: string }) {
       serviceWorkerUrl: boot.assets.serviceWorker,
       iceServers: boot.pod.iceServers,
       requireReachable: !original,
+      ...(q ? { quickStart: { bytes: q.bytes, src: q.src } } : {}),
     })
       .then((p) => {
         if (stopped) return p.stop()
         playback = p
         setStats(p.stats())
         timer = setInterval(() => setStats(p.stats()), 500)
-        if (!from) return start()
+        // A quick start the viewer paused stays paused.
+        if (!from) return v.paused && started.current ? undefined : start()
         // A switch of quality: the same moment of the video, playing or paused as it was.
         const restore = () => {
           if (from.time > 0) v.currentTime = from.time
@@ -223,28 +290,7 @@ export function Watch({ id }: { id: string }) {
 
   return (
     <div class="page page-watch">
-      <div class="player-frame">
-        <video
-          ref={el}
-          class="player"
-          controls
-          playsInline
-          preload="auto"
-          poster={video?.thumbnailUrl ?? undefined}
-          aria-label={video ? `Video: ${video.name}` : 'Video player'}
-          onError={() => {
-            const code = el.current?.error?.code
-            if (code) setPlayError('The browser could not play this video. It may use a format this browser does not support.')
-          }}
-          onPlay={() => {
-            started.current = true
-          }}
-          onLoadedMetadata={() => {
-            const h = el.current?.videoHeight
-            if (choiceKey === 'original' && h && !video?.height) setReadHeight(h)
-          }}
-        />
-      </div>
+      <div class="player-frame" ref={frame} />
       {choices.length > 1 && (
         <div class="player-bar">
           <label for="quality">Quality</label>

@@ -17,7 +17,8 @@
  */
 import { debug } from './debug'
 import { MemoryChunkStore } from './memory-store'
-import { DEFAULT_GOVERNOR, WebSeedGovernor, type GovernorMode, type GovernorOptions } from './governor'
+import { WebSeedGovernor, type GovernorMode, type GovernorOptions } from './governor'
+import { headStartBytes } from './head-start'
 import type { Source } from './sources'
 import { loadWebTorrent, type Torrent, type WebTorrentClient, type Wire } from './webtorrent'
 
@@ -172,6 +173,18 @@ export interface PlayOptions {
    * (which mirrors may serve) is there to fall back to.
    */
   requireReachable?: boolean
+  /**
+   * The element is playing the page's quick start (quick.ts): the first `bytes` of the file,
+   * from the web seed. No head start is fetched then; the player takes over from it at the
+   * same moment once the stream is ready.
+   */
+  quickStart?: QuickStartInfo
+}
+
+/** The quick start playing in the element: its URL (the web seed's `?head=`) and length. */
+export interface QuickStartInfo {
+  src: string
+  bytes: number
 }
 
 /**
@@ -214,22 +227,29 @@ interface Prefetch {
   torrent: Promise<Uint8Array | undefined>
   /** The head start (see `startBytes`) and the web seed it came from. */
   start: Promise<Uint8Array | undefined> | undefined
+  /** Whether the head start came from the browser's cache: the quick start's bytes, counted already. */
+  startCached: Promise<boolean>
   /** Per web seed URL: whether it answered. */
   probes: Map<string, Promise<boolean>>
 }
 
 const prefetched = new Map<string, Prefetch>()
 
-/** Starts fetching a source's .torrent, its head start and asking its web seeds (once). */
-function prefetch(source: Source): Prefetch {
+/**
+ * Starts fetching a source's .torrent, its head start and asking its web seeds (once). With a
+ * quick start of the same file, the head start is the quick start's own URL: the browser
+ * has it in its cache, having just played it.
+ */
+function prefetch(source: Source, quick?: QuickStartInfo): Prefetch {
   let p = prefetched.get(source.infoHash)
   if (p) return p
   const seeds = ownPodFirst(source.webseedUrls)
-  const bytes = startBytes(source)
-  const start = bytes && seeds[0] ? fetchStart(seeds[0], bytes) : undefined
+  const bytes = quick ? undefined : startBytes(source)
+  const cachedHead = quick && seeds.includes(withoutQuery(quick.src)) ? fetchCached(quick.src) : undefined
+  const start = cachedHead ? cachedHead.then((h) => h.body) : bytes && seeds[0] ? fetchStart(seeds[0], bytes) : undefined
   const probes = new Map<string, Promise<boolean>>()
   seeds.forEach((url, i) => probes.set(url, i === 0 && start ? start.then((b) => !!b || answers(url)) : answers(url)))
-  p = { torrent: firstTorrent(torrentUrls(source)), start, probes }
+  p = { torrent: firstTorrent(torrentUrls(source)), start, startCached: cachedHead?.then((h) => h.cached) ?? Promise.resolve(false), probes }
   prefetched.set(source.infoHash, p)
   return p
 }
@@ -299,10 +319,34 @@ function firstTorrent(urls: string[]): Promise<Uint8Array | undefined> {
  * sooner. Undefined: no head start (a short video waits for peers instead).
  */
 function startBytes(source: Source): number | undefined {
-  if (!source.webseedUrls.length || !source.size || !source.duration || plainWebSeed()) return undefined
-  if (source.size > MEMORY_STORE_MAX) return undefined
-  const bytes = Math.ceil((DEFAULT_GOVERNOR.startHorizonSeconds / source.duration) * source.size)
-  return bytes / source.size <= DEFAULT_GOVERNOR.cheapShare ? bytes : undefined
+  if (!source.webseedUrls.length || plainWebSeed()) return undefined
+  if (!source.size || source.size > MEMORY_STORE_MAX) return undefined
+  return headStartBytes(source.size, source.duration)
+}
+
+function withoutQuery(url: string): string {
+  const u = new URL(url, location.href)
+  u.search = ''
+  return u.href
+}
+
+/**
+ * Fetches `url` (a quick start's, which the browser holds) and tells whether it came from the
+ * browser's cache: Resource Timing says 0 bytes transferred. Unknown counts as not cached.
+ */
+async function fetchCached(url: string): Promise<{ body?: Uint8Array; cached: boolean }> {
+  try {
+    const res = await fetchSoon(url)
+    if (!res.ok) return { cached: false }
+    const body = new Uint8Array(await res.arrayBuffer())
+    const timing = performance
+      .getEntriesByName(res.url, 'resource')
+      .filter((e) => (e as PerformanceResourceTiming).initiatorType === 'fetch')
+      .at(-1) as PerformanceResourceTiming | undefined
+    return { body, cached: timing?.transferSize === 0 }
+  } catch {
+    return { cached: false }
+  }
 }
 
 async function fetchStart(url: string, bytes: number): Promise<Uint8Array | undefined> {
@@ -371,6 +415,32 @@ async function firstAnswering(urls: readonly string[]): Promise<string | undefin
   return ordered[0]
 }
 
+/** Where a playback that is handed over got to, and whether the viewer had paused it. */
+interface Position {
+  time: number
+  viewerPaused: boolean
+}
+
+/** Takes up a position in a newly set source once its metadata is there. */
+function takeUp(el: HTMLVideoElement, at: Position): void {
+  const go = () => {
+    if (at.time > 0) el.currentTime = at.time
+    if (!at.viewerPaused) el.play().catch(() => undefined)
+  }
+  if (el.readyState >= HTMLMediaElement.HAVE_METADATA) go()
+  else el.addEventListener('loadedmetadata', go, { once: true })
+}
+
+/**
+ * Ends the quick start playing in `el`: where it got to (ended: it played all it had, not
+ * paused by the viewer). Its `autoplay` goes: the player starts the next source itself,
+ * and autoplay would start it over a viewer's pause.
+ */
+function endQuickStart(el: HTMLVideoElement): Position {
+  el.autoplay = false
+  return { time: el.currentTime, viewerPaused: el.paused && !el.ended && el.currentTime > 0 }
+}
+
 /**
  * Plays `source` in `el`: joins its swarm (or reuses the torrent this tab already holds),
  * streams the file into the element and lets the governor hand urgent pieces to the web seeds.
@@ -379,7 +449,9 @@ export async function play(source: Source, el: HTMLVideoElement, opts: PlayOptio
   debug('play', { infoHash: source.infoHash })
   const direct = async (): Promise<Playback> => {
     const url = await firstAnswering(source.webseedUrls)
+    const at = opts.quickStart ? endQuickStart(el) : undefined
     if (url) el.src = url
+    if (url && at) takeUp(el, at)
     return {
       stats: () => ({ peers: 0, downloadSpeed: 0, uploadSpeed: 0, fromPeers: 0, fromWebSeed: 0, uploaded: 0, progress: 0, mode: 'direct' }),
       stop: () => el.removeAttribute('src'),
@@ -389,7 +461,7 @@ export async function play(source: Source, el: HTMLVideoElement, opts: PlayOptio
   // The .torrent (a few KB), the head start and the web seeds' answers are fetched while
   // WebTorrent loads: with the .torrent the torrent is ready at once instead of waiting for
   // metadata from peers.
-  const pre = prefetch(source)
+  const pre = prefetch(source, opts.quickStart)
   prefetched.delete(source.infoHash)
   const c = await getClient(opts.webtorrentUrl, opts.iceServers)
   let torrent = await c.get(source.infoHash)
@@ -402,12 +474,15 @@ export async function play(source: Source, el: HTMLVideoElement, opts: PlayOptio
     const magnet = source.magnetUri.replace(/&ws=[^&]*/g, '')
     const small = source.size !== null && source.size <= MEMORY_STORE_MAX
     const start = await pre.start
+    const startCached = await pre.startCached
     torrent = c.add(file ?? magnet, {
       announce: trackersOf(source.magnetUri),
       ...(small ? { store: MemoryChunkStore, storeOpts: { preload: start } } : {}),
     })
     const counted = count(torrent)
-    if (start) {
+    // What the quick start played came from the web seed (the browser may have taken less).
+    if (opts.quickStart) counted.fromWebSeed += Math.min(opts.quickStart.bytes, source.size ?? Infinity)
+    if (start && !startCached) {
       // The head start's pieces that passed the hash check count as web seed bytes.
       const t = torrent
       whenReady(t).then(() => {
@@ -445,7 +520,9 @@ export async function play(source: Source, el: HTMLVideoElement, opts: PlayOptio
   }
   debug('stream server ready')
   const file = t.files.reduce((a, b) => (b.length > a.length ? b : a))
+  const at = opts.quickStart ? endQuickStart(el) : undefined
   file.streamTo(el)
+  if (at) takeUp(el, at)
   el.addEventListener('loadedmetadata', () => debug('loadedmetadata'), { once: true })
   el.addEventListener('playing', () => debug('playing'), { once: true })
   return {

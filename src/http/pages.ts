@@ -22,6 +22,7 @@ import { bundlePages, type PageBundle } from '../build'
 import type { Pod } from '../context'
 import type { Logger } from '../log'
 import type { Video } from '../videos/model'
+import { headStartBytes } from '../../public/player/head-start'
 
 /** The routes that answer with the app's HTML (the app routes in the browser). */
 export const PAGE_ROUTES = ['/', '/videos/:id', '/upload', '/login', '/register', '/admin'] as const
@@ -125,8 +126,24 @@ const CSP = [
   "form-action 'self'",
 ].join('; ')
 
+/**
+ * The quick start of a watch page (public/player/quick.ts): a `<video>` of the head start of
+ * the video (its first seconds, `?head=` of its web seed), for the browser to play while it
+ * loads the app. None for a video too short for a head start (it waits for peers), or
+ * without size, duration or web seed.
+ */
+function quickStart(video: Video | undefined): string {
+  const url = video?.webseedUrls[0]
+  const bytes = headStartBytes(video?.size, video?.duration)
+  if (!video || !url || !bytes) return ''
+  const src = new URL(url)
+  src.searchParams.set('head', String(bytes))
+  const poster = video.thumbnailUrl ? ` poster="${escapeHtml(video.thumbnailUrl)}"` : ''
+  return `<div class="quick-start"><video id="seedpod-quick" class="player" autoplay playsinline preload="auto"${poster} aria-label="${escapeHtml(`Video: ${video.name}`)}" data-video="${escapeHtml(video.id)}" data-bytes="${bytes}" src="${escapeHtml(src.href)}"></video></div>\n`
+}
+
 function shell(p: Pages, boot: Boot, title: string, watch: boolean): string {
-  // On a watch page the player needs WebTorrent at once: fetch it alongside the app.
+  // On a watch page the player needs WebTorrent soon: fetch it alongside the app.
   const preload = watch ? `<link rel="modulepreload" href="${p.webtorrent.url}">` : ''
   return `<!doctype html>
 <html lang="en">
@@ -142,7 +159,7 @@ ${preload}
 <script id="seedpod-boot" type="application/json">${scriptJson(boot)}</script>
 </head>
 <body>
-<div id="app"><noscript><p class="noscript">seedpod needs JavaScript to play videos peer to peer.</p></noscript></div>
+${quickStart(boot.video)}<div id="app"><noscript><p class="noscript">seedpod needs JavaScript to play videos peer to peer.</p></noscript></div>
 </body>
 </html>
 `

@@ -15,8 +15,10 @@
  * `<video src=WEB-SEED-URL>` is timed the same way, in a fresh context too.
  *
  * Goals: >= 60% of the five viewers' bytes from peers; their median time to first frame at
- * most 1.5x the plain page's median. The same run is repeated with the web seed as plain
- * WebTorrent uses it (no governor; localStorage `seedpod.webseed = plain`) for comparison,
+ * most 1.5x the plain page's median (a watch page starts with its quick start: the first
+ * seconds from the web seed, public/player/quick.ts). The same run is repeated with the web
+ * seed as plain WebTorrent uses it (no governor; localStorage `seedpod.webseed = plain`; the
+ * quick start as well) for comparison,
  * and three of the governed run's viewers come back to the video in a new page of their
  * context (service worker installed, code cached): their first frame is reported too.
  *
