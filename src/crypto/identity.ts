@@ -3,10 +3,14 @@
  * Pods know each other by the key's fingerprint (RFC 7638 JWK thumbprint), so the URL can
  * change without breaking a friendship. A key that cannot be read stops the start: a pod
  * must never quietly take a new identity, which its friends would not recognise.
+ *
+ * Plain WebCrypto, with the algorithms jose gives PS256 and RSA-OAEP-256 (the keys go to jose
+ * for signing and encryption, src/crypto/envelope.ts): loading the identity is on the way to
+ * a pod's first answer, before which the pod loads no more code than it must.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importJWK, importPKCS8, type JWK } from 'jose'
+import type { JWK } from 'jose'
 
 /** The RSA key size for new identities. */
 export const KEY_BITS = 2048
@@ -28,9 +32,28 @@ export function publicPart(jwk: JWK): JWK {
   return { kty: 'RSA', n: jwk.n, e: jwk.e }
 }
 
-/** RFC 7638 thumbprint (SHA-256, base64url) of a public key. */
-export function fingerprintOf(jwk: JWK): Promise<string> {
-  return calculateJwkThumbprint(publicPart(jwk), 'sha256')
+/** What jose's PS256 and RSA-OAEP-256 are in WebCrypto. */
+const PS256 = { name: 'RSA-PSS', hash: 'SHA-256' } as const
+const RSA_OAEP_256 = { name: 'RSA-OAEP', hash: 'SHA-256' } as const
+
+/** RFC 7638 thumbprint (SHA-256, base64url) of a public key: the hash of its required members, in order. */
+export async function fingerprintOf(jwk: JWK): Promise<string> {
+  if (typeof jwk.n !== 'string' || typeof jwk.e !== 'string') throw new IdentityError('the key is not an RSA public key')
+  const canonical = JSON.stringify({ e: jwk.e, kty: 'RSA', n: jwk.n })
+  return Buffer.from(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(canonical))).toString('base64url')
+}
+
+const PEM = /-----BEGIN PRIVATE KEY-----([A-Za-z0-9+/=\s]+)-----END PRIVATE KEY-----/
+
+function pemToDer(pem: string): Uint8Array<ArrayBuffer> {
+  const body = PEM.exec(pem)?.[1]
+  if (!body) throw new IdentityError('not a PKCS#8 PEM private key')
+  return new Uint8Array(Buffer.from(body.replace(/\s+/g, ''), 'base64'))
+}
+
+function derToPem(der: ArrayBuffer): string {
+  const lines = Buffer.from(der).toString('base64').match(/.{1,64}/g)!.join('\n')
+  return `-----BEGIN PRIVATE KEY-----\n${lines}\n-----END PRIVATE KEY-----\n`
 }
 
 /** Writes a file that only the owner may read, atomically (temp file + rename). */
@@ -43,9 +66,10 @@ export function writeSecretFile(path: string, data: string | Uint8Array): void {
 
 /** Builds an Identity from a PKCS#8 PEM private key. */
 export async function identityFromPem(pem: string): Promise<Identity> {
-  const signKey = await importPKCS8(pem, 'PS256', { extractable: true })
-  const decryptKey = await importPKCS8(pem, 'RSA-OAEP-256')
-  const publicJwk = publicPart(await exportJWK(signKey))
+  const der = pemToDer(pem)
+  const signKey = await crypto.subtle.importKey('pkcs8', der, PS256, true, ['sign'])
+  const decryptKey = await crypto.subtle.importKey('pkcs8', der, RSA_OAEP_256, false, ['decrypt', 'unwrapKey'])
+  const publicJwk = publicPart((await crypto.subtle.exportKey('jwk', signKey)) as JWK)
   if (!publicJwk.n || Buffer.from(publicJwk.n, 'base64url').length * 8 < KEY_BITS)
     throw new IdentityError(`the key is shorter than ${KEY_BITS} bits`)
   return Object.freeze({ fingerprint: await fingerprintOf(publicJwk), publicJwk: Object.freeze(publicJwk), signKey, decryptKey })
@@ -53,8 +77,11 @@ export async function identityFromPem(pem: string): Promise<Identity> {
 
 /** Creates a fresh identity (first start, and tests). Returns the identity and its PEM. */
 export async function newIdentity(): Promise<{ identity: Identity; pem: string }> {
-  const { privateKey } = await generateKeyPair('PS256', { modulusLength: KEY_BITS, extractable: true })
-  const pem = await exportPKCS8(privateKey)
+  const { privateKey } = (await crypto.subtle.generateKey({ ...PS256, modulusLength: KEY_BITS, publicExponent: new Uint8Array([1, 0, 1]) }, true, [
+    'sign',
+    'verify',
+  ])) as CryptoKeyPair
+  const pem = derToPem((await crypto.subtle.exportKey('pkcs8', privateKey)) as ArrayBuffer)
   return { identity: await identityFromPem(pem), pem }
 }
 
@@ -91,8 +118,8 @@ export async function loadOrCreateIdentity(dataDir: string): Promise<{ identity:
 export async function importPeerKey(jwk: JWK): Promise<{ verifyKey: CryptoKey; encryptKey: CryptoKey }> {
   const pub = publicPart(jwk)
   return {
-    verifyKey: (await importJWK(pub, 'PS256')) as CryptoKey,
-    encryptKey: (await importJWK(pub, 'RSA-OAEP-256')) as CryptoKey,
+    verifyKey: await crypto.subtle.importKey('jwk', pub as JsonWebKey, PS256, true, ['verify']),
+    encryptKey: await crypto.subtle.importKey('jwk', pub as JsonWebKey, RSA_OAEP_256, true, ['encrypt', 'wrapKey']),
   }
 }
 
