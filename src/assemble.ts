@@ -3,25 +3,36 @@
  * socket. Database, services, actors and the Elysia app are built here, in a module loaded
  * only once the pod listens (src/lazy.ts), so that listening waits for none of their code.
  * The work is done in a few steps with `pause` between them, where the server answers what
- * it can meanwhile (see http/listen.ts).
+ * it can meanwhile (see http/listen.ts). For the same reason this module imports the pod's
+ * code with `import()` step by step, not at its top: bundled, each such module is still part
+ * of this entry point but is run only when a step first asks for it, so that loading the
+ * entry point is one short step and running its code is spread over the others.
  */
 import { join } from 'node:path'
 import type { Server, WebSocketHandler } from 'bun'
-import { websocket } from 'elysia/ws'
-import { startPodActor } from '../actors/pod'
-import { Accounts, AttemptLimiter } from './accounts'
+import type { Accounts } from './accounts'
 import type { Config } from './config'
 import type { Pod } from './context'
-import { loadOrCreateSecret, type Identity } from './crypto/identity'
-import { openDatabase } from './db'
-import { Friends } from './friends/service'
-import { buildApp } from './http/app'
+import type { Identity } from './crypto/identity'
+import type { Database } from 'bun:sqlite'
 import type { FetchHandler } from './http/listen'
 import type { Logger } from './log'
-import { createTracker, type AnnounceInfo } from './tracker/tracker'
-import { VideoDetails } from './videos/details'
-import { VideoFiles } from './videos/files'
-import { Videos } from './videos/service'
+import type { AnnounceInfo } from './tracker/tracker'
+
+/**
+ * The accounts of the pod whose data is in `config.dataDir`, for `seedpod user add`
+ * (src/cli.ts), which works on the database without a running pod. `close` closes it.
+ */
+export async function openAccounts(config: Config): Promise<{ accounts: Accounts; close(): void }> {
+  const [{ Accounts }, { openDatabase }, { loadOrCreateSecret }] = await Promise.all([import('./accounts'), import('./db'), import('./crypto/identity')])
+  const db = openDatabase(join(config.dataDir, 'seedpod.db'))
+  try {
+    return { accounts: new Accounts(db, config, loadOrCreateSecret(config.dataDir, 'token.secret')), close: () => db.close() }
+  } catch (e) {
+    db.close()
+    throw e
+  }
+}
 
 /** A pod's parts, built and not yet started. */
 export interface Assembled {
@@ -49,6 +60,7 @@ export interface AssembleInput {
 
 /** Builds a pod's parts on its identity. */
 export async function assemble(input: AssembleInput): Promise<Assembled> {
+  const { openDatabase } = await import('./db')
   const db = openDatabase(join(input.config.dataDir, 'seedpod.db'))
   try {
     await input.pause()
@@ -59,7 +71,14 @@ export async function assemble(input: AssembleInput): Promise<Assembled> {
   }
 }
 
-async function assembleOn(db: ReturnType<typeof openDatabase>, { config, log, identity, server, version, pause }: AssembleInput): Promise<Assembled> {
+async function assembleOn(db: Database, { config, log, identity, server, version, pause }: AssembleInput): Promise<Assembled> {
+  const [{ Friends }, { VideoFiles }, { Videos }, { createTracker }] = await Promise.all([
+    import('./friends/service'),
+    import('./videos/files'),
+    import('./videos/service'),
+    import('./tracker/tracker'),
+  ])
+  await pause()
   const friends = new Friends(db, config, identity, log)
   const files = new VideoFiles(config.dataDir)
   files.prepare()
@@ -75,6 +94,8 @@ async function assembleOn(db: ReturnType<typeof openDatabase>, { config, log, id
     return true
   }
   const tracker = createTracker({ isAllowed, trustProxy: config.trustProxy, log })
+  await pause()
+  const { startPodActor } = await import('../actors/pod')
   const actors = startPodActor({
     log,
     friendPorts: friends.ports,
@@ -95,6 +116,13 @@ async function assembleOn(db: ReturnType<typeof openDatabase>, { config, log, id
   })
   try {
     await pause()
+    const [{ Accounts, AttemptLimiter }, { loadOrCreateSecret }, { VideoDetails }, { buildApp }, { websocket }] = await Promise.all([
+      import('./accounts'),
+      import('./crypto/identity'),
+      import('./videos/details'),
+      import('./http/app'),
+      import('elysia/ws'),
+    ])
     // New videos from friends, or friends gone: the redundancy actor looks again.
     friends.onChange(() => actors.system.get('redundancy')?.send({ type: 'redundancy.check' }))
     videos.attach(actors)

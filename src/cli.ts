@@ -4,12 +4,10 @@
  * unit. Exit codes: 0 done, 1 failed, 2 usage error, 78 configuration error (EX_CONFIG).
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util'
-import { Accounts } from './accounts'
 import { ConfigError, loadConfig, type Config } from './config'
-import { loadOrCreateSecret } from './crypto/identity'
-import { openDatabase } from './db'
+import { lazyImport } from './lazy'
 import { createLogger } from './log'
 import { sampleConfig } from './sample-config'
 import pkg from '../package.json'
@@ -162,9 +160,9 @@ async function userAdd(args: string[], env: Record<string, string | undefined>):
   const config = readConfig(values, env)
   const password = await readPassword(Boolean(values['password-stdin']))
   mkdirSync(config.dataDir, { recursive: true, mode: 0o750 })
-  const db = openDatabase(join(config.dataDir, 'seedpod.db'))
+  // The pod's own code (accounts, database), kept out of the CLI's bundle (src/lazy.ts).
+  const { accounts, close } = await (await lazyImport('assemble')).openAccounts(config)
   try {
-    const accounts = new Accounts(db, config, loadOrCreateSecret(config.dataDir, 'token.secret'))
     const result = await accounts.create(name, password, values.admin ? 'admin' : 'user')
     if ('code' in result) {
       console.error(`seedpod user add: ${result.message}`)
@@ -173,7 +171,7 @@ async function userAdd(args: string[], env: Record<string, string | undefined>):
     console.log(`created ${result.role} ${result.username}`)
     return EXIT.ok
   } finally {
-    db.close()
+    close()
   }
 }
 

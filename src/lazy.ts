@@ -5,7 +5,8 @@
  *   (the tracker's server logic), busboy (uploads), create-torrent; each re-exported by a
  *   module of its own in src/lazy/;
  * - `assemble`: everything but the CLI, the configuration, the identity and the listening
- *   socket (src/server.ts loads it once the pod listens).
+ *   socket (src/server.ts loads it once the pod listens; `seedpod user add` takes the
+ *   accounts and the database from it).
  *
  * In the executable that is what matters: src/build.ts compiles each of them as an entry
  * point of its own, so that their code is not part of the main bundle, which the executable
