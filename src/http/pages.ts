@@ -139,7 +139,7 @@ function quickStart(video: Video | undefined): string {
   const src = new URL(url)
   src.searchParams.set('head', String(bytes))
   const poster = video.thumbnailUrl ? ` poster="${escapeHtml(video.thumbnailUrl)}"` : ''
-  return `<div class="quick-start"><video id="seedpod-quick" class="player" autoplay playsinline preload="auto"${poster} aria-label="${escapeHtml(`Video: ${video.name}`)}" data-video="${escapeHtml(video.id)}" data-bytes="${bytes}" src="${escapeHtml(src.href)}"></video></div>\n`
+  return `<div class="quick-start"><video id="seedpod-quick" class="player" controls autoplay playsinline preload="auto"${poster} aria-label="${escapeHtml(`Video: ${video.name}`)}" data-video="${escapeHtml(video.id)}" data-bytes="${bytes}" src="${escapeHtml(src.href)}"></video></div>\n`
 }
 
 function shell(p: Pages, boot: Boot, title: string, watch: boolean): string {
