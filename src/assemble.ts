@@ -95,7 +95,17 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   }
   const tracker = createTracker({ isAllowed, trustProxy: config.trustProxy, log })
   await pause()
-  const { startPodActor } = await import('../actors/pod')
+  const [{ startPodActor }, { Accounts, AttemptLimiter }, { loadOrCreateSecret }, { VideoDetails }, { buildApp }, { websocket }] = await Promise.all([
+    import('../actors/pod'),
+    import('./accounts'),
+    import('./crypto/identity'),
+    import('./videos/details'),
+    import('./http/app'),
+    import('elysia/ws'),
+  ])
+  await pause()
+  // From here to serving, nothing waits: the actors start, and find the services attached
+  // and the app answering, in one go.
   const actors = startPodActor({
     log,
     friendPorts: friends.ports,
@@ -115,14 +125,6 @@ async function assembleOn(db: Database, { config, log, identity, server, version
     },
   })
   try {
-    await pause()
-    const [{ Accounts, AttemptLimiter }, { loadOrCreateSecret }, { VideoDetails }, { buildApp }, { websocket }] = await Promise.all([
-      import('./accounts'),
-      import('./crypto/identity'),
-      import('./videos/details'),
-      import('./http/app'),
-      import('elysia/ws'),
-    ])
     // New videos from friends, or friends gone: the redundancy actor looks again.
     friends.onChange(() => actors.system.get('redundancy')?.send({ type: 'redundancy.check' }))
     videos.attach(actors)
@@ -142,7 +144,6 @@ async function assembleOn(db: Database, { config, log, identity, server, version
       startedAt: Date.now(),
       version,
     }
-    await pause()
     const app = buildApp(pod).compile()
     // What Elysia's own listen does: its WebSocket routes upgrade through `app.server`.
     app.server = server
