@@ -14,6 +14,9 @@
  *
  * Without a service worker (a pod served over plain HTTP on a LAN address is not a secure
  * context) the player falls back to a web seed URL itself.
+ *
+ * On a page loaded with a quick start (quick.ts), the element is already playing the video's
+ * first seconds from the web seed: the player hands it over to the stream at the same moment.
  */
 import { debug } from './debug'
 import { MemoryChunkStore } from './memory-store'
@@ -245,7 +248,9 @@ function prefetch(source: Source, quick?: QuickStartInfo): Prefetch {
   if (p) return p
   const seeds = ownPodFirst(source.webseedUrls)
   const bytes = quick ? undefined : startBytes(source)
-  const cachedHead = quick && seeds.includes(withoutQuery(quick.src)) ? fetchCached(quick.src) : undefined
+  // Only for a torrent held in memory, the only store a head start is given to.
+  const small = source.size !== null && source.size <= MEMORY_STORE_MAX
+  const cachedHead = quick && small && seeds.includes(withoutQuery(quick.src)) ? fetchCached(quick.src) : undefined
   const start = cachedHead ? cachedHead.then((h) => h.body) : bytes && seeds[0] ? fetchStart(seeds[0], bytes) : undefined
   const probes = new Map<string, Promise<boolean>>()
   seeds.forEach((url, i) => probes.set(url, i === 0 && start ? start.then((b) => !!b || answers(url)) : answers(url)))
