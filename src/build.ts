@@ -67,6 +67,8 @@ export async function bundlePages(): Promise<PageBundle> {
     entrypoints: [PAGES_ENTRYPOINT],
     target: 'browser',
     format: 'esm',
+    // The app (public/main.tsx) is a chunk of its own, loaded after a watch page's quick start.
+    splitting: true,
     minify: true,
     sourcemap: 'linked',
     // Hashed names: the HTML (never cached) names them, so they can be cached forever.

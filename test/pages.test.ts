@@ -106,8 +106,10 @@ describe('page routes', () => {
     // The name is in the title, escaped; the JSON cannot close its script element.
     expect(html).toContain('<title>Sunset &#60;/script&#62;&#60;script&#62;alert(1)&#60;/script&#62; &#38; co · Pages pod</title>')
     expect(html.match(/<\/script>/g)?.length).toBe(2)
-    // Other pages do not preload the player.
-    expect(await (await fetch(pod.base + '/')).text()).not.toContain('modulepreload')
+    // Other pages do not preload the player; every page preloads the app's own chunk.
+    const home = await (await fetch(pod.base + '/')).text()
+    expect(home).not.toContain(`<link rel="modulepreload" href="${boot.assets.webtorrent}">`)
+    expect(home).toMatch(/<link rel="modulepreload" href="\/assets\/main-[a-z0-9]+\.js">/)
   })
 
   test('a watch page of a long video carries its quick start: a <video> of its first five seconds from the web seed; a short one does not', async () => {
@@ -122,6 +124,8 @@ describe('page routes', () => {
     expect(tag).toContain(`src="${webseed}?head=1000000"`)
     expect(tag).toContain('aria-label="Video: Long &#34;take&#34; &#60;one&#62;"')
     expect(tag).toContain(' autoplay ')
+    // Nothing is preloaded that would hold the first frame up: the app and WebTorrent come after it.
+    expect(html).not.toContain('modulepreload')
     // Five seconds of a 20 s video are a quarter of it: peers may well have it, so no head start.
     for (const fields of [{ size: 8_000_000, duration: 20 }, { size: 8_000_000, duration: null }]) {
       const short = publish(pod, fields)
@@ -214,7 +218,8 @@ describe('the compiled executable', () => {
       const html = await (await fetch(`${base}/upload`)).text()
       expect(bootOf(html).pod.url).toBe(`http://localhost:${port}`)
       const assets = assetsOf(html)
-      expect(assets.length).toBe(2)
+      // The app's entry point, its chunk (main.tsx) and its style sheet.
+      expect(assets.length).toBe(3)
       for (const a of assets) {
         const res = await fetch(base + a)
         expect(res.status).toBe(200)

@@ -55,8 +55,9 @@ interface Asset {
 interface Pages {
   /** Bundled files by name (`/assets/<name>`). */
   assets: Map<string, Asset>
-  /** URL of the app's script and of its style sheets. */
+  /** URL of the app's script, of its chunks (the app itself, main.tsx) and of its style sheets. */
   script: string
+  chunks: string[]
   styles: string[]
   webtorrent: { url: string; asset: Asset }
   sw: Asset
@@ -81,6 +82,7 @@ async function loadPages(): Promise<Pages> {
   return {
     assets,
     script: `/assets/${entry.name}`,
+    chunks: files.filter((f) => f.kind === 'chunk' && f.name.endsWith('.js')).map((f) => `/assets/${f.name}`),
     styles: files.filter((f) => f.name.endsWith('.css')).map((f) => `/assets/${f.name}`),
     webtorrent: {
       url: `/vendor/webtorrent.min.js?v=${versionTag(wtBytes)}`,
@@ -139,12 +141,16 @@ function quickStart(video: Video | undefined): string {
   const src = new URL(url)
   src.searchParams.set('head', String(bytes))
   const poster = video.thumbnailUrl ? ` poster="${escapeHtml(video.thumbnailUrl)}"` : ''
-  return `<div class="quick-start"><video id="seedpod-quick" class="player" controls autoplay playsinline preload="auto"${poster} aria-label="${escapeHtml(`Video: ${video.name}`)}" data-video="${escapeHtml(video.id)}" data-bytes="${bytes}" src="${escapeHtml(src.href)}"></video></div>\n`
+  return `<div class="quick-start"><video id="seedpod-quick" class="player" autoplay playsinline preload="auto"${poster} aria-label="${escapeHtml(`Video: ${video.name}`)}" data-video="${escapeHtml(video.id)}" data-bytes="${bytes}" src="${escapeHtml(src.href)}"></video></div>\n`
 }
 
 function shell(p: Pages, boot: Boot, title: string, watch: boolean): string {
-  // On a watch page the player needs WebTorrent soon: fetch it alongside the app.
-  const preload = watch ? `<link rel="modulepreload" href="${p.webtorrent.url}">` : ''
+  const quick = quickStart(boot.video)
+  // The app's chunks are fetched alongside its entry point, and on a watch page WebTorrent
+  // too, which the player needs soon; with a quick start, all of them once its first frame is
+  // up (compiling them would hold that frame up).
+  const preloads = quick ? [] : [...p.chunks, ...(watch ? [p.webtorrent.url] : [])]
+  const preload = preloads.map((url) => `<link rel="modulepreload" href="${url}">`).join('\n')
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -159,7 +165,7 @@ ${preload}
 <script id="seedpod-boot" type="application/json">${scriptJson(boot)}</script>
 </head>
 <body>
-${quickStart(boot.video)}<div id="app"><noscript><p class="noscript">seedpod needs JavaScript to play videos peer to peer.</p></noscript></div>
+${quick}<div id="app"><noscript><p class="noscript">seedpod needs JavaScript to play videos peer to peer.</p></noscript></div>
 </body>
 </html>
 `

@@ -1,0 +1,76 @@
+/**
+ * The browser app of a pod, routed on the client: `/` (latest videos, search), `/videos/:id`
+ * (watch), `/upload`, `/login`, `/register`, `/admin`. Loaded and run by app.tsx.
+ */
+import { render } from 'preact'
+import { useEffect, useRef } from 'preact/hooks'
+import { Layout, PageTitle } from './components/Layout'
+import { boot } from './lib/boot'
+import { interceptLinks, navigate, useRoute } from './lib/router'
+import { useSession } from './lib/session'
+import { Admin } from './pages/Admin'
+import { Login, Register } from './pages/Auth'
+import { Home } from './pages/Home'
+import { Upload } from './pages/Upload'
+import { Watch } from './pages/Watch'
+import { debug } from './player/debug'
+import { registerServiceWorker, warmUp } from './player/player'
+
+const TITLES: Record<string, string> = { '/upload': 'Upload', '/login': 'Log in', '/register': 'Register', '/admin': 'Network' }
+
+function NotFound() {
+  return (
+    <div class="page page-narrow">
+      <PageTitle>Page not found</PageTitle>
+      <p>
+        There is nothing at this address. <a href="/">See the latest videos</a>.
+      </p>
+    </div>
+  )
+}
+
+function App() {
+  const route = useRoute()
+  const session = useSession()
+  const first = useRef(true)
+  const { path, query } = route
+  const watch = /^\/videos\/([^/]+)$/.exec(path)
+  // A pod that wants a login before watching sends anonymous viewers to the login page.
+  const gated = boot.pod.requireLoginToWatch && !session && (path === '/' || watch !== null)
+
+  useEffect(() => {
+    if (gated) navigate(`/login?next=${encodeURIComponent(path + location.search)}`, { replace: true })
+  }, [gated, path])
+
+  useEffect(() => {
+    if (!watch) document.title = TITLES[path] ? `${TITLES[path]} · ${boot.pod.name}` : boot.pod.name
+    // After a client-side navigation, move focus to the new page's heading so that keyboard
+    // and screen-reader users start there (a full page load starts at the top anyway).
+    if (first.current) {
+      first.current = false
+      return
+    }
+    ;(document.getElementById('page-title') ?? document.getElementById('main'))?.focus({ preventScroll: true })
+  }, [path])
+
+  let page
+  if (gated) page = null
+  else if (path === '/') page = <Home query={query} />
+  else if (watch) page = <Watch key={watch[1]} id={decodeURIComponent(watch[1]!)} />
+  else if (path === '/upload') page = <Upload />
+  else if (path === '/login') page = <Login query={query} />
+  else if (path === '/register') page = <Register query={query} />
+  else if (path === '/admin') page = <Admin />
+  else page = <NotFound />
+  return <Layout path={path}>{page}</Layout>
+}
+
+debug('app render')
+interceptLinks()
+const playerAssets = { webtorrentUrl: boot.assets.webtorrent, serviceWorkerUrl: boot.assets.serviceWorker, iceServers: boot.pod.iceServers }
+// On a watch page, everything playback needs starts loading now, in parallel (the video's own
+// files as soon as the page has measured the player and picked a quality). Elsewhere the
+// service worker is installed early, so that a first watch page starts at once.
+if (location.pathname.startsWith('/videos/')) warmUp(playerAssets)
+else registerServiceWorker(boot.assets.serviceWorker)
+render(<App />, document.getElementById('app')!)
