@@ -60,6 +60,9 @@ export class SourceUnreachable extends Error {
 /** Videos up to this size are held in memory (fast to open); larger ones in the origin's private file system. */
 const MEMORY_STORE_MAX = 256 * 1024 * 1024
 
+/** Whether a source's torrent is held in memory (the only store a head start is given to). */
+const inMemory = (source: Source) => source.size !== null && source.size > 0 && source.size <= MEMORY_STORE_MAX
+
 /** Torrents kept seeding per tab, besides the one playing. */
 const KEEP_SEEDING = 3
 
@@ -248,9 +251,7 @@ function prefetch(source: Source, quick?: QuickStartInfo): Prefetch {
   if (p) return p
   const seeds = ownPodFirst(source.webseedUrls)
   const bytes = quick ? undefined : startBytes(source)
-  // Only for a torrent held in memory, the only store a head start is given to.
-  const small = source.size !== null && source.size <= MEMORY_STORE_MAX
-  const cachedHead = quick && small && seeds.includes(withoutQuery(quick.src)) ? fetchCached(quick.src) : undefined
+  const cachedHead = quick && inMemory(source) && seeds.includes(withoutQuery(quick.src)) ? fetchCached(quick.src) : undefined
   const start = cachedHead ? cachedHead.then((h) => h.body) : bytes && seeds[0] ? fetchStart(seeds[0], bytes) : undefined
   const probes = new Map<string, Promise<boolean>>()
   seeds.forEach((url, i) => probes.set(url, i === 0 && start ? start.then((b) => !!b || answers(url)) : answers(url)))
@@ -325,7 +326,7 @@ function firstTorrent(urls: string[]): Promise<Uint8Array | undefined> {
  */
 function startBytes(source: Source): number | undefined {
   if (!source.webseedUrls.length || plainWebSeed()) return undefined
-  if (!source.size || source.size > MEMORY_STORE_MAX) return undefined
+  if (!inMemory(source)) return undefined
   return headStartBytes(source.size, source.duration)
 }
 
@@ -477,12 +478,11 @@ export async function play(source: Source, el: HTMLVideoElement, opts: PlayOptio
     // The magnet without its web seeds (`ws`): the player adds those that answer, masked by
     // the governor. Its `xs` still let WebTorrent fetch the .torrent if the fetches above failed.
     const magnet = source.magnetUri.replace(/&ws=[^&]*/g, '')
-    const small = source.size !== null && source.size <= MEMORY_STORE_MAX
     const start = await pre.start
     const startCached = await pre.startCached
     torrent = c.add(file ?? magnet, {
       announce: trackersOf(source.magnetUri),
-      ...(small ? { store: MemoryChunkStore, storeOpts: { preload: start } } : {}),
+      ...(inMemory(source) ? { store: MemoryChunkStore, storeOpts: { preload: start } } : {}),
     })
     const counted = count(torrent)
     // What the quick start played came from the web seed (the browser may have taken less).
