@@ -6,7 +6,7 @@
  * (`system.get('friend:<fingerprint>').send(...)`) instead of globals.
  */
 import { createActor, enqueueActions, setup, type ActorRefFrom, type AnyActorRef } from 'xstate'
-import type { Logger } from '../src/log'
+import type { Logger } from '../src/shared/log'
 import { friendMachine, type FriendEvent, type FriendPorts, type FriendRecord } from './friend'
 import { seederLogic, type SeederActorInput } from './seeder'
 import { trackerLogic, type TrackerActorInput } from './tracker'

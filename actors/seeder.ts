@@ -10,8 +10,8 @@ import { readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type WebTorrent from 'webtorrent'
 import { fromCallback } from 'xstate'
-import { lazyImport } from '../src/lazy'
-import type { Logger } from '../src/log'
+import { lazyImport } from '../src/app/lazy'
+import type { Logger } from '../src/shared/log'
 import type { LocalFile } from '../src/videos/service'
 
 export type SeederEvent =

@@ -4,7 +4,7 @@
  * through the system mailbox (`system.get('tracker')`).
  */
 import { fromCallback } from 'xstate'
-import type { Tracker } from '../src/tracker/tracker'
+import type { Tracker } from '../src/torrents/tracker'
 
 export type TrackerEvent = { type: 'tracker.video.added'; infoHash: string } | { type: 'tracker.video.removed'; infoHash: string }
 

@@ -6,9 +6,9 @@
  */
 import { rmSync } from 'node:fs'
 import { fromCallback } from 'xstate'
-import type { Logger } from '../src/log'
+import type { Logger } from '../src/shared/log'
 import { stderrTail } from '../src/media/exec'
-import { transcodeArgs, type TranscodeJob, type TranscodeQueue } from '../src/videos/transcoding'
+import { transcodeArgs, type TranscodeJob, type TranscodeQueue } from '../src/transcoding/queue'
 
 export type TranscoderEvent = { type: 'transcoder.job.added' }
 

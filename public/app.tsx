@@ -1,5 +1,5 @@
 /**
- * The browser app of a pod (built by Bun, see src/build.ts): this entry point, and the app
+ * The browser app of a pod (built by Bun, see src/app/build.ts): this entry point, and the app
  * itself (main.tsx) in a chunk of its own.
  *
  * A watch page's HTML may carry a quick start (player/quick.ts): the browser plays the

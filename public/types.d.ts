@@ -3,7 +3,7 @@
 /** Style sheets imported for their side effect (Bun bundles them into the page's CSS). */
 declare module '*.css'
 
-/** WebTorrent's prebuilt browser files, imported `with { type: 'file' }` by src/http/pages.ts: a path. */
+/** WebTorrent's prebuilt browser files, imported `with { type: 'file' }` by src/pages/routes.ts: a path. */
 declare module 'webtorrent/dist/*.js' {
   const path: string
   export default path

@@ -4,9 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { join } from 'node:path'
-import { Accounts } from '../src/accounts'
-import { loadOrCreateSecret } from '../src/crypto/identity'
-import { openDatabase } from '../src/db'
+import { Accounts } from '../src/accounts/service'
+import { loadOrCreateSecret } from '../src/identity/keys'
+import { openDatabase } from '../src/shared/db'
 import { removeTempDirs, startTestPod, tempDir, testConfig, type TestPod } from './helpers/pods'
 
 afterAll(removeTempDirs)

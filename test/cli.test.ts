@@ -1,12 +1,12 @@
 /**
- * The `seedpod` command as a user runs it (`bun src/cli.ts ...` child processes): usage
+ * The `seedpod` command as a user runs it (`bun src/app/cli.ts ...` child processes): usage
  * errors, init, user add, systemd-unit, and how serve takes its settings and logs.
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pkg from '../package.json'
-import { sampleConfig } from '../src/sample-config'
+import { sampleConfig } from '../src/app/sample-config'
 import { childEnv, listTree, logLines, removeTempDirs, runCli, spawnCli, tempDir, waitForPod } from './helpers/pods'
 import { freePort } from './helpers/ports'
 

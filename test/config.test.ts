@@ -5,8 +5,8 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { ConfigError, configKeys, envName, fileLayer, loadConfig, resolveConfig } from '../src/config'
-import { sampleConfig } from '../src/sample-config'
+import { ConfigError, configKeys, envName, fileLayer, loadConfig, resolveConfig } from '../src/shared/config'
+import { sampleConfig } from '../src/app/sample-config'
 import { childEnv, listTree, removeTempDirs, runCli, tempDir } from './helpers/pods'
 
 afterAll(removeTempDirs)

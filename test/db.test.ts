@@ -5,7 +5,7 @@
 import { Database } from 'bun:sqlite'
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { join } from 'node:path'
-import { DatabaseVersionError, MIGRATIONS, openDatabase, SCHEMA_VERSION, schemaVersion } from '../src/db'
+import { DatabaseVersionError, MIGRATIONS, openDatabase, SCHEMA_VERSION, schemaVersion } from '../src/shared/db'
 import { removeTempDirs, tempDir } from './helpers/pods'
 
 afterAll(removeTempDirs)

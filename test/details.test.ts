@@ -5,8 +5,8 @@
  * the cached copy (stale, with its age) while A is stopped.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import type { DetailsAnswer } from '../src/videos/details'
-import { SUMMARY_MAX, summarize } from '../src/videos/details'
+import type { DetailsAnswer } from '../src/details/service'
+import { SUMMARY_MAX, summarize } from '../src/details/service'
 import type { Video } from '../src/videos/model'
 import { makeClip } from './helpers/clips'
 import { adminToken, fp, indexIds, netPod, publish, restart, stopPods, until } from './helpers/network'

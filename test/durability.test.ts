@@ -4,7 +4,7 @@
  */
 import { afterAll, expect, test } from 'bun:test'
 import { join } from 'node:path'
-import { openDatabase } from '../src/db'
+import { openDatabase } from '../src/shared/db'
 import { FriendStore } from '../src/friends/store'
 import { upsertVideo, type Video } from '../src/videos/model'
 import { fp, indexIds, netPod, stopPods, until } from './helpers/network'

@@ -26,7 +26,7 @@ let bare: { dir: string; exe: string }
 
 beforeAll(async () => {
   const built = join(tempDir('seedpod-build-'), 'seedpod')
-  const build = Bun.spawn([BUN, join(ROOT, 'src', 'build.ts'), '--outfile', built], { cwd: ROOT, stdout: 'pipe', stderr: 'pipe' })
+  const build = Bun.spawn([BUN, join(ROOT, 'src', 'app', 'build.ts'), '--outfile', built], { cwd: ROOT, stdout: 'pipe', stderr: 'pipe' })
   const [code, stderr] = await Promise.all([build.exited, new Response(build.stderr).text()])
   if (code !== 0) throw new Error(`build failed (${code}):\n${stderr}`)
   const dir = tempDir('seedpod-bare-')
@@ -107,7 +107,7 @@ describe('the executable', () => {
 
   test('loads what it loads at first use from inside itself: takes an upload, tracks it and seeds it over TCP', async () => {
     // The executable keeps uploads (busboy), torrent making, the tracker and webtorrent in
-    // modules of their own, loaded when first needed (src/lazy.ts): each is used here.
+    // modules of their own, loaded when first needed (src/app/lazy.ts): each is used here.
     const dir = tempDir()
     const add = run(bare.exe, ['user', 'add', 'alice', '--password-stdin', '--data-dir', 'data'], dir, 'correct horse battery staple\n')
     expect(await add.exit()).toBe(0)

@@ -4,8 +4,8 @@
  */
 import { afterAll, describe, expect, test } from 'bun:test'
 import { CompactEncrypt, CompactSign } from 'jose'
-import { CURRENT_VERSION, seal } from '../src/crypto/envelope'
-import { importPeerKey, newIdentity, type Identity } from '../src/crypto/identity'
+import { CURRENT_VERSION, seal } from '../src/federation/envelope'
+import { importPeerKey, newIdentity, type Identity } from '../src/identity/keys'
 import { videoOfRow, videoRowById } from '../src/videos/model'
 import { adminToken, fp, friendsOf, indexIds, netPod, publish, restart, stopPods, syntheticVideo, until } from './helpers/network'
 import type { TestPod } from './helpers/pods'

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { createHash, generateKeyPairSync } from 'node:crypto'
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { identityFromPem, importPeerKey } from '../src/crypto/identity'
+import { identityFromPem, importPeerKey } from '../src/identity/keys'
 import { childEnv, listTree, removeTempDirs, runCli, spawnCli, tempDir, waitForPod } from './helpers/pods'
 import { freePort } from './helpers/ports'
 

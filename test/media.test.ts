@@ -17,8 +17,8 @@ import { MediaToolError } from '../src/media/exec'
 import { remuxFaststart } from '../src/media/faststart'
 import { mp4MoovAtEnd, probeVideo, readMp4TopLevelBoxes } from '../src/media/probe'
 import { makeThumbnail } from '../src/media/thumbnail'
-import { choosePieceLength, makeTorrent } from '../src/media/torrent'
-import { parseRange, serveFile } from '../src/media/webseed'
+import { choosePieceLength, makeTorrent } from '../src/torrents/torrent-file'
+import { parseRange, serveFile } from '../src/torrents/webseed'
 
 let dir: string
 /** 2 s 320x240 H.264 + AAC, default mp4 layout: moov written last. */

@@ -1,5 +1,5 @@
 /**
- * The pages' server side (src/http/pages.ts, src/build.ts): the HTML shell at every page
+ * The pages' server side (src/pages/routes.ts, src/app/build.ts): the HTML shell at every page
  * route with its boot JSON, the bundled assets, WebTorrent's files, the score history of the
  * admin chart, and the pages embedded in the compiled executable run from a bare folder.
  * What the pages do in a browser is test/e2e/browser.test.ts.
@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { chmodSync, copyFileSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { PAGE_ROUTES, scriptJson, type Boot } from '../src/http/pages'
+import { PAGE_ROUTES, scriptJson, type Boot } from '../src/pages/routes'
 import { SCORE_HISTORY_MAX } from '../src/friends/store'
 import { adminToken, netPod, publish, stopPods } from './helpers/network'
 import { BUN, Child, removeTempDirs, ROOT, tempDir, waitForPod, type TestPod } from './helpers/pods'
@@ -200,7 +200,7 @@ describe("a friend's score history", () => {
 describe('the compiled executable', () => {
   test('serves the pages, the bundle and WebTorrent from its embedded files, in a bare folder', async () => {
     const built = join(tempDir('seedpod-build-'), 'seedpod')
-    const build = Bun.spawn([BUN, join(ROOT, 'src', 'build.ts'), '--outfile', built], { cwd: ROOT, stdout: 'pipe', stderr: 'pipe' })
+    const build = Bun.spawn([BUN, join(ROOT, 'src', 'app', 'build.ts'), '--outfile', built], { cwd: ROOT, stdout: 'pipe', stderr: 'pipe' })
     const [code, stderr] = await Promise.all([build.exited, new Response(build.stderr).text()])
     if (code !== 0) throw new Error(`build failed (${code}):\n${stderr}`)
     const dir = tempDir('seedpod-bare-')

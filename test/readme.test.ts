@@ -2,7 +2,7 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { configKeys } from '../src/config'
+import { configKeys } from '../src/shared/config'
 import { ROOT, runCli } from './helpers/pods'
 
 // Real processes on a shared machine: far more than they need, never a timing assertion.

@@ -7,7 +7,7 @@
 import { Database } from 'bun:sqlite'
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
-import { openDatabase } from '../src/db'
+import { openDatabase } from '../src/shared/db'
 import { removeVideo, removeVideosOf, upsertVideo, videosOf, videoUrls, type Video } from '../src/videos/model'
 import { ftsQuery, SEARCH_LIMITS, searchVideos, VideoQuery, type SearchLimits } from '../src/videos/search'
 

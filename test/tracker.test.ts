@@ -11,10 +11,10 @@ import { join } from 'node:path'
 import { Client, type ClientUpdate } from 'bittorrent-tracker'
 import { Elysia } from 'elysia'
 import WebTorrent, { type Torrent } from 'webtorrent'
-import { createLogger } from '../src/log'
-import { compactPeers } from '../src/tracker/compact'
-import { trackerRoutes } from '../src/tracker/routes'
-import { createTracker, REFUSED_REASON, type Tracker } from '../src/tracker/tracker'
+import { createLogger } from '../src/shared/log'
+import { compactPeers } from '../src/torrents/compact'
+import { trackerRoutes } from '../src/torrents/tracker-routes'
+import { createTracker, REFUSED_REASON, type Tracker } from '../src/torrents/tracker'
 
 const log = createLogger({ level: 'error', format: 'json' })
 /** TCP only: no DHT, LSD, uTP or NAT traversal, so the tracker is the only way peers meet. */

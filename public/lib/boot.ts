@@ -1,4 +1,4 @@
-/** The JSON the pod put in the page (`<script id="seedpod-boot">`, see src/http/pages.ts). */
+/** The JSON the pod put in the page (`<script id="seedpod-boot">`, see src/pages/routes.ts). */
 import type { Boot } from './types'
 
 function read(): Boot {

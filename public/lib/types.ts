@@ -5,8 +5,8 @@ export type { Video } from '../../src/videos/model'
 import type { Video } from '../../src/videos/model'
 
 /** A transcoding job (`transcoding` of an own video, `GET /api/v1/videos/transcoding/jobs`): the server's own type. */
-export type { TranscodeJob } from '../../src/videos/transcoding'
-import type { TranscodeJob } from '../../src/videos/transcoding'
+export type { TranscodeJob } from '../../src/transcoding/queue'
+import type { TranscodeJob } from '../../src/transcoding/queue'
 
 /** A job of the admin list: with its video's name, while the video exists. */
 export type AdminJob = TranscodeJob & { name?: string }
@@ -49,6 +49,6 @@ export interface ScorePoint {
 }
 
 /** The JSON the HTML shell carries, and the pod's public settings in it: the server's own types. */
-export type { Boot } from '../../src/http/pages'
-import type { Boot } from '../../src/http/pages'
+export type { Boot } from '../../src/pages/routes'
+import type { Boot } from '../../src/pages/routes'
 export type PodInfo = Boot['pod']

@@ -1,7 +1,7 @@
 /**
  * The head start of a video: its first seconds (the governor's startup window), fetched from
  * the web seed before WebTorrent is there. The watch page's HTML plays exactly these bytes
- * (`?head=` of the web seed, src/http/pages.ts) and the player fetches them for the torrent:
+ * (`?head=` of the web seed, src/pages/routes.ts) and the player fetches them for the torrent:
  * both ask this module how many there are.
  */
 import { DEFAULT_GOVERNOR } from './governor'

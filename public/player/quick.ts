@@ -1,7 +1,7 @@
 /**
  * The quick start of a watch page. A fresh browser needs most of a second before WebTorrent,
  * its service worker and the stream through it can show a frame, where a bare `<video>`
- * shows one in a fraction of that. So the HTML of a watch page (src/http/pages.ts) carries a
+ * shows one in a fraction of that. So the HTML of a watch page (src/pages/routes.ts) carries a
  * `<video>` of the video's head start (the web seed's `?head=`: its first seconds, the bytes
  * the governor would have the web seed serve first anyway), which the browser starts playing
  * while it loads the app. The app waits for that first frame before it runs (rendering and

@@ -6,7 +6,7 @@
 import type { Database } from 'bun:sqlite'
 import type { JWK } from 'jose'
 import type { FriendRecord, FriendState } from '../../actors/friend'
-import type { Message } from '../crypto/envelope'
+import type { Message } from '../federation/envelope'
 
 /** A friend as stored. */
 export interface Friend extends FriendRecord {

@@ -10,7 +10,7 @@
 import type { Database } from 'bun:sqlite'
 import { Value } from '@sinclair/typebox/value'
 import { t } from 'elysia'
-import { INDEX_SAMPLE_EVERY } from '../db'
+import { INDEX_SAMPLE_EVERY } from '../shared/db'
 import { RenditionIn, renditionsOf } from './renditions'
 
 /** A video as the API and the protocol carry it. */
@@ -77,7 +77,7 @@ export interface VideoRow {
 /**
  * Columns of `VideoRow`, for queries that join videos (v) with pods (p). The uploader's name
  * is looked up by its key (names are stored once, in `uploaders`), only for the rows returned;
- * a NULL extension is mp4 (see src/db.ts).
+ * a NULL extension is mp4 (see src/shared/db.ts).
  */
 export const VIDEO_COLUMNS =
   "v.seq, v.id, v.name, v.description, (SELECT name FROM uploaders WHERE id = v.uploader) AS uploader, v.info_hash, coalesce(v.ext, 'mp4') AS ext, v.duration, v.size, v.created_at, v.updated_at, p.url AS pod_url, p.fingerprint AS pod_fingerprint"
@@ -110,7 +110,7 @@ export function videoOfRow(r: VideoRow, thumbnailBase: string = r.pod_url): Vide
 
 /**
  * The FTS5 query for every video of a pod (by its id in `pods`): its token, which videos_text
- * (src/db.ts) adds to each video's text. How the index finds a pod's videos: it has no index
+ * (src/shared/db.ts) adds to each video's text. How the index finds a pod's videos: it has no index
  * on the pod column.
  */
 export function podMatch(pod: number): string {
@@ -148,7 +148,7 @@ function extOf(v: Video): string {
  * cannot overwrite another pod's video by reusing its id.
  *
  * A new video is indexed for search (and sampled, and counted) here rather than by triggers
- * (see src/db.ts: FTS5 writes out its pending terms at every statement savepoint), so every
+ * (see src/shared/db.ts: FTS5 writes out its pending terms at every statement savepoint), so every
  * statement below is a single-row write, and no savepoint is opened inside a caller's
  * transaction.
  */

@@ -8,7 +8,7 @@
  * - a query matching more than `rank` videos is not ranked by relevance or sorted by name
  *   (that would score or sort every match) but walked newest-first, cut at the page;
  * - its total is counted up to `count` matches only;
- * - how many videos a word is in is known in advance, from the index's sample (src/db.ts). A
+ * - how many videos a word is in is known in advance, from the index's sample (src/shared/db.ts). A
  *   word in more than `weigh` videos is left out of relevance, for which bm25 would first
  *   count them all; a typed prefix covering more than `prefix` videos stands for its
  *   `prefixWords` most common completions and itself, instead of FTS5 merging the lists of
@@ -16,12 +16,12 @@
  * - listings without search take their total from the per-pod counts the index keeps, and
  *   by name sort at most `rank` videos;
  * - a search of this pod's own videos (scope=local) is an AND with the pod's token in the FTS
- *   index (src/db.ts), not a filter over every match of the network.
+ *   index (src/shared/db.ts), not a filter over every match of the network.
  * Whenever a bound cut the search short, `totalIsLowerBound` says so.
  */
 import type { Database } from 'bun:sqlite'
 import { t } from 'elysia'
-import { INDEX_SAMPLE_EVERY } from '../db'
+import { INDEX_SAMPLE_EVERY } from '../shared/db'
 import { podMatch, VIDEO_COLUMNS, videoOfRow, type Video, type VideoRow } from './model'
 
 export const SORTS = ['-createdAt', 'createdAt', 'name', '-name', 'relevance'] as const

@@ -5,8 +5,8 @@
  */
 import { createWriteStream, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { ApiError } from '../http/errors'
-import { lazyImport } from '../lazy'
+import { ApiError } from '../shared/errors'
+import { lazyImport } from '../app/lazy'
 
 /** A received upload: its text fields and the file, complete, at `path`. */
 export interface ReceivedUpload {

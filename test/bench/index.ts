@@ -27,7 +27,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Database } from 'bun:sqlite'
-import { openDatabase } from '../../src/db'
+import { openDatabase } from '../../src/shared/db'
 import { upsertVideo, videoUrls, type Video } from '../../src/videos/model'
 import { SEARCH_LIMITS, searchVideos, type VideoQuery } from '../../src/videos/search'
 

@@ -6,14 +6,14 @@
  *     also makes the pod's RSA key);
  *  2. resident memory after a second of idling (goal: seedpod <= 120 MB).
  * The pod answers `/api/v1/pod` as soon as it listens, before its database, actors and app
- * are built (src/http/listen.ts); so the time to the first answer of a route that needs all
+ * are built (src/app/listen.ts); so the time to the first answer of a route that needs all
  * of them (`GET /api/v1/videos`) is measured too, and printed beside it (no goal).
  * Several runs, interleaved, median reported; a warm-up run of each first (page cache).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { compileExecutable, ENTRYPOINT } from '../../src/build'
+import { compileExecutable, ENTRYPOINT } from '../../src/app/build'
 import { freePort } from '../helpers/ports'
 
 const RUNS = 9

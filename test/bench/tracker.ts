@@ -1,6 +1,6 @@
 /**
  * Tracker throughput: announces per second against seedpod's tracker (bittorrent-tracker's
- * logic mounted on Elysia/Bun, `src/tracker/`) and against bittorrent-tracker's own
+ * logic mounted on Elysia/Bun, `src/torrents/`) and against bittorrent-tracker's own
  * standalone server on Node, with the same load generator.
  *
  * Both servers run as child processes, so neither shares an event loop with the load
@@ -39,9 +39,9 @@ process.stdin.on('end', () => process.exit(0)).resume()
 /** The seedpod child: the real module and plugin on an Elysia app, nothing else. */
 async function serve(): Promise<void> {
   const { Elysia } = await import('elysia')
-  const { createLogger } = await import('../../src/log')
-  const { createTracker } = await import('../../src/tracker/tracker')
-  const { trackerRoutes } = await import('../../src/tracker/routes')
+  const { createLogger } = await import('../../src/shared/log')
+  const { createTracker } = await import('../../src/torrents/tracker')
+  const { trackerRoutes } = await import('../../src/torrents/tracker-routes')
   const allowed = new Set(INFO_HASHES)
   const tracker = createTracker({ isAllowed: (h) => allowed.has(h), trustProxy: false, log: createLogger({ level: 'error', format: 'json' }) })
   const app = new Elysia().use(trackerRoutes(tracker)).listen({ hostname: '127.0.0.1', port: 0 })

@@ -16,7 +16,7 @@ import { chmodSync, existsSync, readFileSync, mkdirSync, mkdtempSync, openSync, 
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { serveFile } from '../../src/media/webseed'
+import { serveFile } from '../../src/torrents/webseed'
 
 const NGINX = '/usr/sbin/nginx'
 const MiB = 1024 * 1024

@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { Browser, Page } from 'playwright-core'
-import type { OwnMirror } from '../../src/videos/mirrors'
+import type { OwnMirror } from '../../src/redundancy/store'
 import type { Video } from '../../src/videos/model'
 import { makeClip } from '../helpers/clips'
 import { adminToken, indexIds, netPod, stopPods, until } from '../helpers/network'

@@ -6,13 +6,13 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { resolveConfig, type Config } from '../../src/config'
-import { createLogger } from '../../src/log'
-import { startPod, type RunningPod } from '../../src/server'
+import { resolveConfig, type Config } from '../../src/shared/config'
+import { createLogger } from '../../src/shared/log'
+import { startPod, type RunningPod } from '../../src/app/server'
 import { freePort } from './ports'
 
 export const ROOT = join(import.meta.dir, '..', '..')
-export const CLI = join(ROOT, 'src', 'cli.ts')
+export const CLI = join(ROOT, 'src', 'app', 'cli.ts')
 /** Bun itself: the tests run under it. */
 export const BUN = process.execPath
 
@@ -106,12 +106,12 @@ export class Child {
   }
 }
 
-/** Starts `bun src/cli.ts ARGS` in `cwd`. */
+/** Starts `bun src/app/cli.ts ARGS` in `cwd`. */
 export function spawnCli(args: string[], opts: { cwd: string; env?: Record<string, string>; stdin?: string }): Child {
   return new Child([BUN, CLI, ...args], { cwd: opts.cwd, env: opts.env ?? childEnv(), stdin: opts.stdin })
 }
 
-/** Runs `bun src/cli.ts ARGS` to its end. */
+/** Runs `bun src/app/cli.ts ARGS` to its end. */
 export async function runCli(
   args: string[],
   opts: { cwd: string; env?: Record<string, string>; stdin?: string },

@@ -3,7 +3,7 @@
  * import here, so benches can use it too.)
  */
 import { copyFileSync } from 'node:fs'
-import type { Pod } from '../../src/context'
+import type { Pod } from '../../src/app/pod'
 import type { Video } from '../../src/videos/model'
 import type { TestPod } from './pods'
 

@@ -1,0 +1,169 @@
+/**
+ * The second step of a pod's start (server.ts): everything but its identity and its listening
+ * socket. Database, services, actors and the Elysia app are built here, in a module loaded
+ * only once the pod listens (src/app/lazy.ts), so that listening waits for none of their code.
+ * The work is done in a few steps with `pause` between them, where the server answers what
+ * it can meanwhile (see listen.ts). For the same reason this module imports the pod's
+ * code with `import()` step by step, not at its top: bundled, each such module is still part
+ * of this entry point but is run only when a step first asks for it, so that loading the
+ * entry point is one short step and running its code is spread over the others.
+ */
+import { join } from 'node:path'
+import type { Server, WebSocketHandler } from 'bun'
+import type { Accounts } from '../accounts/service'
+import type { Config } from '../shared/config'
+import type { Pod } from './pod'
+import type { Identity } from '../identity/keys'
+import type { Database } from 'bun:sqlite'
+import type { FetchHandler } from './listen'
+import type { Logger } from '../shared/log'
+import type { AnnounceInfo } from '../torrents/tracker'
+
+/**
+ * The accounts of the pod whose data is in `config.dataDir`, for `seedpod user add`
+ * (src/app/cli.ts), which works on the database without a running pod. `close` closes it.
+ */
+export async function openAccounts(config: Config): Promise<{ accounts: Accounts; close(): void }> {
+  const [{ Accounts }, { openDatabase }, { loadOrCreateSecret }] = await Promise.all([import('../accounts/service'), import('../shared/db'), import('../identity/keys')])
+  const db = openDatabase(join(config.dataDir, 'seedpod.db'))
+  try {
+    return { accounts: new Accounts(db, config, loadOrCreateSecret(config.dataDir, 'token.secret')), close: () => db.close() }
+  } catch (e) {
+    db.close()
+    throw e
+  }
+}
+
+/** A pod's parts, built and not yet started. */
+export interface Assembled {
+  readonly pod: Pod
+  /** The app's request handler and WebSocket events, for the listening server. */
+  readonly fetch: FetchHandler
+  readonly websocket: WebSocketHandler<any>
+  /** Starts what reaches out to other pods; once the pod is served (friends check its URL). */
+  start(): void
+  /** Stops the actors and closes the database (the server is stopped before). */
+  close(): void
+}
+
+/** What `assemble` needs besides the configuration. */
+export interface AssembleInput {
+  config: Config
+  log: Logger
+  identity: Identity
+  /** Where the pod listens (for WebSocket upgrades). */
+  server: Server<unknown>
+  version: string
+  /** Lets the event loop run between steps. */
+  pause: () => Promise<void>
+}
+
+/** Builds a pod's parts on its identity. */
+export async function assemble(input: AssembleInput): Promise<Assembled> {
+  const { openDatabase } = await import('../shared/db')
+  const db = openDatabase(join(input.config.dataDir, 'seedpod.db'))
+  try {
+    await input.pause()
+    return await assembleOn(db, input)
+  } catch (e) {
+    db.close()
+    throw e
+  }
+}
+
+async function assembleOn(db: Database, { config, log, identity, server, version, pause }: AssembleInput): Promise<Assembled> {
+  const [{ Friends }, { VideoFiles }, { Videos }, { createTracker }] = await Promise.all([
+    import('../friends/service'),
+    import('../videos/files'),
+    import('../videos/service'),
+    import('../torrents/tracker'),
+  ])
+  await pause()
+  const friends = new Friends(db, config, identity, log)
+  const files = new VideoFiles(config.dataDir)
+  files.prepare()
+  const videos = new Videos(db, config, friends, identity.fingerprint, files, log)
+  videos.pruneThumbnails()
+  // The tracker serves this pod's own videos and the copies it keeps; the tracker actor keeps the set.
+  const allowed = new Set([...videos.localFiles(), ...videos.mirrors.own().filter((m) => m.state === 'ready')].map((f) => f.infoHash))
+  // A peer that needs an own video is also a request to seed it over TCP (seeding on demand);
+  // seeders (left = 0) and goodbyes ask for nothing.
+  const isAllowed = (infoHash: string, announce: AnnounceInfo) => {
+    if (!allowed.has(infoHash)) return false
+    if (announce.left !== 0 && announce.event !== 'stopped') actors.system.get('seeder')?.send({ type: 'seeder.video.wanted', infoHash })
+    return true
+  }
+  const tracker = createTracker({ isAllowed, trustProxy: config.trustProxy, log })
+  await pause()
+  const [{ startPodActor }, { Accounts, AttemptLimiter }, { loadOrCreateSecret }, { VideoDetails }, { buildApp }, { websocket }] = await Promise.all([
+    import('../../actors/pod'),
+    import('../accounts/service'),
+    import('../identity/keys'),
+    import('../details/service'),
+    import('./http'),
+    import('elysia/ws'),
+  ])
+  await pause()
+  // From here to serving, nothing waits: the actors start, and find the services attached
+  // and the app answering, in one go.
+  const actors = startPodActor({
+    log,
+    friendPorts: friends.ports,
+    tracker: { tracker, allowed },
+    seeder: { find: (infoHash) => videos.localFileByInfoHash(infoHash) ?? videos.mirrorFile(infoHash), port: config.torrentPort, log },
+    transcoder: videos.transcoderInput(log),
+    redundancy: {
+      ...config.redundancy,
+      store: videos.mirrors,
+      self: { fingerprint: identity.fingerprint, url: config.url },
+      dir: files.mirrors,
+      torrentPath: (infoHash) => files.torrent(infoHash),
+      videoInfo: (id) => videos.mirrorSource(id),
+      broadcast: (messages) => friends.broadcast(messages),
+      log,
+      now: Date.now,
+    },
+  })
+  try {
+    // New videos from friends, or friends gone: the redundancy actor looks again.
+    friends.onChange(() => actors.system.get('redundancy')?.send({ type: 'redundancy.check' }))
+    videos.attach(actors)
+    const pod: Pod = {
+      config,
+      log,
+      db,
+      identity,
+      accounts: new Accounts(db, config, loadOrCreateSecret(config.dataDir, 'token.secret')),
+      loginLimiter: new AttemptLimiter(config.auth.loginAttempts, config.auth.loginWindowSeconds * 1000),
+      actors,
+      friends,
+      videos,
+      // Constructed before the pod is served: it registers the details message handlers.
+      details: new VideoDetails(db, config, friends, identity.fingerprint, videos, log),
+      tracker,
+      startedAt: Date.now(),
+      version,
+    }
+    const app = buildApp(pod).compile()
+    // What Elysia's own listen does: its WebSocket routes upgrade through `app.server`.
+    app.server = server
+    return {
+      pod,
+      fetch: app.fetch,
+      // Elysia declares its own copy of Bun's WebSocket types, which TypeScript tells apart.
+      websocket: websocket as unknown as WebSocketHandler<any>,
+      start() {
+        friends.attach(actors)
+        friends.onStart().catch((e) => log.error('friends.start.failed', { error: e }))
+      },
+      close() {
+        actors.send({ type: 'pod.stop' })
+        actors.stop()
+        db.close()
+      },
+    }
+  } catch (e) {
+    actors.stop()
+    throw e
+  }
+}

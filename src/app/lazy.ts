@@ -1,0 +1,43 @@
+/**
+ * Code the pod loads when it needs it, not at start:
+ * - the largest dependencies, needed only once a peer shows up, a copy is made or a video
+ *   is uploaded: webtorrent (TCP seeding, copies of friends' videos), bittorrent-tracker
+ *   (the tracker's server logic), busboy (uploads), create-torrent; each re-exported by a
+ *   module of its own in src/app/lazy/;
+ * - `assemble`: everything but the CLI, the configuration, the identity and the listening
+ *   socket (src/app/server.ts loads it once the pod listens; `seedpod user add` takes the
+ *   accounts and the database from it).
+ *
+ * In the executable that is what matters: src/app/build.ts compiles each of them as an entry
+ * point of its own, so that their code is not part of the main bundle, which the executable
+ * loads whole at every start (webtorrent and bittorrent-tracker alone added about 10 ms to
+ * each). The specifier below is not a literal on purpose: a literal `import('webtorrent')` is
+ * followed by the bundler and inlined into the bundle that has it.
+ *
+ * Each entry point has its own copy of the modules it imports. So the src/app/lazy/ modules
+ * re-export third-party packages only (nothing of the pod's, whose classes `instanceof` must
+ * recognise), and `assemble` is the only entry point with the pod's services.
+ */
+
+/** Each lazy module, by name, relative to this file (from source) or to the bundle (executable). */
+export const LAZY_MODULES = {
+  webtorrent: './lazy/webtorrent.ts',
+  tracker: './lazy/tracker.ts',
+  multipart: './lazy/multipart.ts',
+  createTorrent: './lazy/create-torrent.ts',
+  assemble: './assemble.ts',
+} as const
+
+interface LazyModules {
+  webtorrent: typeof import('./lazy/webtorrent')
+  tracker: typeof import('./lazy/tracker')
+  multipart: typeof import('./lazy/multipart')
+  createTorrent: typeof import('./lazy/create-torrent')
+  assemble: typeof import('./assemble')
+}
+
+/** Loads a lazy module (once: later calls get the same module). */
+export function lazyImport<K extends keyof LazyModules>(name: K): Promise<LazyModules[K]> {
+  const specifier: string = LAZY_MODULES[name]
+  return import(specifier)
+}

@@ -1,3 +1,0 @@
-/** busboy (multipart parsing) and the Node stream it reads, loaded at the first upload through src/lazy.ts. */
-export { default as busboy } from 'busboy'
-export { Readable } from 'node:stream'

@@ -1,2 +1,0 @@
-/** bittorrent-tracker's server, loaded at first use through src/lazy.ts (and not part of the executable's main bundle). */
-export { Server } from 'bittorrent-tracker'

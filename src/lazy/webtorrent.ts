@@ -1,2 +1,0 @@
-/** webtorrent, loaded at first use through src/lazy.ts (and not part of the executable's main bundle). */
-export { default } from 'webtorrent'

@@ -1,0 +1,165 @@
+/**
+ * Redundancy in SQLite: the copies this pod keeps of friends' videos (`mirrors`), and every
+ * mirror the network announced with `video.mirror` (`video_mirrors`), whose web seeds and
+ * trackers join the video's own so that it still plays when its origin is down.
+ */
+import type { Database } from 'bun:sqlite'
+import { t } from 'elysia'
+import { podRow, type Video } from '../videos/model'
+
+/** `video.mirror` / `video.unmirror` data. */
+export const MirrorRef = t.Object({
+  id: t.String({ minLength: 1, maxLength: 64 }),
+  infoHash: t.String({ pattern: '^[0-9a-f]{40}$' }),
+})
+export type MirrorRef = typeof MirrorRef.static
+
+/** A copy this pod keeps. */
+export interface OwnMirror {
+  infoHash: string
+  video: string
+  /** Path of the file, relative to the data folder's mirrors/ folder. */
+  file: string
+  size: number
+  state: 'downloading' | 'ready'
+  createdAt: number
+}
+
+interface MirrorRow {
+  info_hash: Uint8Array
+  video: string
+  file: string
+  size: number
+  state: OwnMirror['state']
+  created_at: number
+}
+
+const toMirror = (r: MirrorRow): OwnMirror => ({
+  infoHash: Buffer.from(r.info_hash).toString('hex'),
+  video: r.video,
+  file: r.file,
+  size: r.size,
+  state: r.state,
+  createdAt: r.created_at,
+})
+
+/** A mirror of a video somewhere in the network, as its web seed needs it. */
+export interface KnownMirror {
+  podUrl: string
+  fingerprint: string
+  infoHash: string
+}
+
+export class MirrorStore {
+  constructor(private readonly db: Database) {}
+
+  /** The copies this pod keeps, oldest first. */
+  own(): OwnMirror[] {
+    return (this.db.query('SELECT * FROM mirrors ORDER BY created_at').all() as MirrorRow[]).map(toMirror)
+  }
+
+  /** This pod's ready copy of a video, if any. */
+  ownOf(video: string): OwnMirror | undefined {
+    const row = this.db.query("SELECT * FROM mirrors WHERE video = ? AND state = 'ready'").get(video) as MirrorRow | null
+    return row ? toMirror(row) : undefined
+  }
+
+  byInfoHash(infoHash: string): OwnMirror | undefined {
+    const row = this.db.query('SELECT * FROM mirrors WHERE info_hash = ?').get(Buffer.from(infoHash, 'hex')) as MirrorRow | null
+    return row ? toMirror(row) : undefined
+  }
+
+  /** Bytes used (and reserved by downloads) by this pod's copies. */
+  used(): number {
+    return (this.db.query('SELECT coalesce(sum(size), 0) AS n FROM mirrors').get() as { n: number }).n
+  }
+
+  startDownload(m: { infoHash: string; video: string; file: string; size: number }, now: number): void {
+    this.db
+      .query("INSERT INTO mirrors (info_hash, video, file, size, state, created_at) VALUES (?, ?, ?, ?, 'downloading', ?)")
+      .run(Buffer.from(m.infoHash, 'hex'), m.video, m.file, m.size, now)
+  }
+
+  markReady(infoHash: string): void {
+    this.db.query("UPDATE mirrors SET state = 'ready' WHERE info_hash = ?").run(Buffer.from(infoHash, 'hex'))
+  }
+
+  drop(infoHash: string): void {
+    this.db.query('DELETE FROM mirrors WHERE info_hash = ?').run(Buffer.from(infoHash, 'hex'))
+  }
+
+  /** Copies whose video left the index (removed at its origin, or the friendship ended). */
+  orphans(): OwnMirror[] {
+    return (this.db.query('SELECT m.* FROM mirrors m WHERE NOT EXISTS (SELECT 1 FROM videos v WHERE v.id = m.video)').all() as MirrorRow[]).map(toMirror)
+  }
+
+  /**
+   * Friends' videos worth a copy, best first by the strategy: not this pod's, not mirrored
+   * yet, of known size within `room` bytes.
+   */
+  candidates(self: string, room: number, strategy: 'recent' | 'smallest', limit: number): { id: string; infoHash: string; size: number }[] {
+    const order = strategy === 'smallest' ? 'v.size ASC' : 'v.created_at DESC'
+    return (
+      this.db
+        .query(
+          `SELECT v.id, v.info_hash, v.size FROM videos v JOIN pods p ON p.id = v.pod
+           WHERE p.fingerprint != ?1 AND v.size IS NOT NULL AND v.size <= ?2
+             AND NOT EXISTS (SELECT 1 FROM mirrors m WHERE m.video = v.id)
+           ORDER BY ${order} LIMIT ?3`,
+        )
+        .all(self, room, limit) as { id: string; info_hash: Uint8Array; size: number }[]
+    ).map((r) => ({ id: r.id, infoHash: Buffer.from(r.info_hash).toString('hex'), size: r.size }))
+  }
+
+  /**
+   * Records a mirror announced by a pod. Only the video's own file counts (the original's
+   * info hash); returns false for an unknown video or another info hash.
+   */
+  addKnown(video: string, infoHash: string, pod: { fingerprint: string; url: string }): boolean {
+    const hash = Buffer.from(infoHash, 'hex')
+    const matches = this.db.query('SELECT 1 FROM videos WHERE id = ? AND info_hash = ?').get(video, hash)
+    if (!matches) return false
+    this.db.query('INSERT OR IGNORE INTO video_mirrors (video, pod, info_hash) VALUES (?, ?, ?)').run(video, podRow(this.db, pod.fingerprint, pod.url), hash)
+    return true
+  }
+
+  removeKnown(video: string, infoHash: string, fingerprint: string): boolean {
+    return (
+      this.db
+        .query('DELETE FROM video_mirrors WHERE video = ? AND info_hash = ? AND pod = (SELECT id FROM pods WHERE fingerprint = ?)')
+        .run(video, Buffer.from(infoHash, 'hex'), fingerprint).changes > 0
+    )
+  }
+
+  /** Forgets every mirror a pod announced (the friendship ended). */
+  removeKnownOf(fingerprint: string): void {
+    this.db.query('DELETE FROM video_mirrors WHERE pod = (SELECT id FROM pods WHERE fingerprint = ?)').run(fingerprint)
+  }
+
+  /** The mirrors of a video known to this pod (its own copy included). */
+  knownOf(video: string): KnownMirror[] {
+    return (
+      this.db.query('SELECT p.url, p.fingerprint, m.info_hash FROM video_mirrors m JOIN pods p ON p.id = m.pod WHERE m.video = ? ORDER BY p.id').all(video) as {
+        url: string
+        fingerprint: string
+        info_hash: Uint8Array
+      }[]
+    ).map((r) => ({ podUrl: r.url, fingerprint: r.fingerprint, infoHash: Buffer.from(r.info_hash).toString('hex') }))
+  }
+}
+
+/**
+ * A video with its mirrors' web seeds and trackers added (web seeds in `webseedUrls` and as
+ * `ws`, trackers as `tr`, their .torrent as further `xs`), so a viewer plays it from the
+ * mirrors when its origin is down.
+ */
+export function withMirrors<V extends Video>(video: V, mirrors: KnownMirror[], fileName: string): V {
+  const others = mirrors.filter((m) => m.infoHash === video.infoHash && m.fingerprint !== video.podFingerprint)
+  if (!others.length) return video
+  const e = encodeURIComponent
+  const webseeds = others.map((m) => `${m.podUrl}/static/webseed/${fileName}`)
+  const extra = others
+    .map((m, i) => `&ws=${e(webseeds[i]!)}&tr=${e(`${m.podUrl.replace(/^http/, 'ws')}/tracker/socket`)}&tr=${e(`${m.podUrl}/tracker/announce`)}&xs=${e(`${m.podUrl}/static/torrents/${m.infoHash}.torrent`)}`)
+    .join('')
+  return { ...video, webseedUrls: [...video.webseedUrls, ...webseeds], magnetUri: video.magnetUri + extra }
+}

@@ -1,0 +1,140 @@
+/**
+ * Torrents for published videos: a single-file .torrent with the pod's tracker(s) and web
+ * seed URL(s), its info hash, and a magnet link that carries everything a client needs to
+ * start without the .torrent (xs), without peers (ws) and to find peers (tr).
+ */
+import { statSync } from 'node:fs'
+import { lazyImport } from '../app/lazy'
+// parse-torrent and create-torrent (src/app/lazy/create-torrent.ts) ship no TypeScript types;
+// the small part of their API we use is typed below.
+// @ts-ignore -- untyped module (kept as ts-ignore, not expect-error, in case types appear)
+import parseTorrentUntyped, { toMagnetURI as toMagnetURIUntyped } from 'parse-torrent'
+
+interface CreateTorrentOptions {
+  name: string
+  announceList: string[][]
+  urlList: string[]
+  pieceLength: number
+  createdBy?: string
+  creationDate?: Date
+  comment?: string
+  onProgress?: (hashed: number, total: number) => void
+}
+type CreateTorrent = (input: string, opts: CreateTorrentOptions, cb: (err: Error | null, torrent?: Uint8Array) => void) => void
+interface ParsedTorrent {
+  infoHash: string
+  length?: number
+}
+interface MagnetFields {
+  infoHash: string
+  name?: string
+  announce?: string[]
+  urlList?: string[]
+  xs?: string
+}
+
+const parseTorrent = parseTorrentUntyped as (torrentId: Uint8Array) => Promise<ParsedTorrent>
+const toMagnetURI = toMagnetURIUntyped as (fields: MagnetFields) => string
+
+/** What `makeTorrent` needs. */
+export interface MakeTorrentOptions {
+  /** Path of the (single) file to hash; it is streamed, never read whole into memory. */
+  file: string
+  /** The torrent's name (`info.name`, and `dn` in the magnet): the file name clients save as. */
+  name: string
+  /** Tracker URLs (`announce-list`, one tier each, and `tr` in the magnet). May be empty. */
+  announce: string[]
+  /**
+   * Web seed URLs (BEP 19 `url-list`, and `ws` in the magnet). Give the full URL of the file:
+   * BEP 19 says a URL ending in `/` gets the name appended, but WebTorrent 3 does not do
+   * that for single-file torrents and would request the directory URL itself.
+   */
+  urlList: string[]
+  /** Where the .torrent will be served: put in the magnet as `xs` (exact source). */
+  torrentUrl?: string
+  /** Override the piece length (a power of two, at least 16 KiB). Default: `choosePieceLength`. */
+  pieceLength?: number
+  /** Creation date written in the .torrent (does not change the info hash). Default: now. */
+  creationDate?: Date
+  /** Progress while hashing: bytes hashed so far and the total. */
+  onProgress?: (hashed: number, total: number) => void
+}
+
+/** What `makeTorrent` produced. */
+export interface MadeTorrent {
+  /** The v1 info hash, 40 lowercase hex digits. */
+  infoHash: string
+  /** The bencoded .torrent file. */
+  torrent: Uint8Array
+  /** `magnet:?xt=urn:btih:...&dn=...&tr=...&ws=...&xs=...` */
+  magnetURI: string
+  pieceLength: number
+  /** Size of the file in bytes. */
+  length: number
+}
+
+const KiB = 1024
+const MiB = 1024 * KiB
+
+/**
+ * The piece length for a file of `size` bytes, tuned for streaming video:
+ * - A player can only show bytes of a piece once the whole piece has arrived and its hash
+ *   checks out, so small pieces mean a fast first frame and fast seeks: 256 KiB arrives in
+ *   well under a second even on a slow link. (libtorrent-based clients also ask a web seed
+ *   for whole pieces per HTTP request; WebTorrent asks per 16 KiB block either way.)
+ * - Each piece costs 20 bytes in the .torrent (which every viewer downloads first), one bit
+ *   in every peer's bitfield messages and one request on the wire; so bigger files get bigger
+ *   pieces to keep the count around a thousand to a few thousand.
+ * We never go past 1 MiB: beyond that, startup and seek latency suffer for little gain
+ * (a 4 GiB file still has only 4096 pieces, an 80 KiB .torrent).
+ */
+export function choosePieceLength(size: number): number {
+  if (size <= 128 * MiB) return 256 * KiB // up to 512 pieces
+  if (size <= 512 * MiB) return 512 * KiB // up to 1024 pieces
+  return 1 * MiB
+}
+
+/**
+ * Hashes `file` into a single-file torrent with the given trackers and web seeds, and
+ * returns its info hash, the .torrent bytes and a magnet link (with `xs` = `torrentUrl`
+ * when given, `ws` = each web seed, `tr` = each tracker). The info hash depends only on the
+ * name, the piece length and the bytes, so the same file gives the same hash every time.
+ */
+export async function makeTorrent(opts: MakeTorrentOptions): Promise<MadeTorrent> {
+  const st = statSync(opts.file) // throws ENOENT with the path: clearer than create-torrent's
+  if (!st.isFile()) throw new Error(`makeTorrent: not a file: ${opts.file}`)
+  if (!opts.name || /[/\\]/.test(opts.name)) throw new Error(`makeTorrent: bad name ${JSON.stringify(opts.name)}`)
+  const pieceLength = opts.pieceLength ?? choosePieceLength(st.size)
+  if (!Number.isInteger(pieceLength) || pieceLength < 16 * KiB || (pieceLength & (pieceLength - 1)) !== 0) {
+    throw new Error(`makeTorrent: piece length must be a power of two >= 16 KiB, got ${pieceLength}`)
+  }
+
+  // create-torrent streams the path through fs.createReadStream, a piece at a time.
+  // announceList is always passed (even empty): without it create-torrent adds public
+  // default trackers, which would leak every pod's videos to third parties.
+  const createTorrent = (await lazyImport('createTorrent')).default as CreateTorrent
+  const torrent = await new Promise<Uint8Array>((resolve, reject) => {
+    createTorrent(
+      opts.file,
+      {
+        name: opts.name,
+        announceList: opts.announce.map((url) => [url]),
+        urlList: opts.urlList,
+        pieceLength,
+        createdBy: 'seedpod',
+        creationDate: opts.creationDate ?? new Date(),
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      },
+      (err, buf) => (err || !buf ? reject(err ?? new Error('create-torrent gave nothing')) : resolve(new Uint8Array(buf))),
+    )
+  })
+  const parsed = await parseTorrent(torrent)
+  const magnetURI = toMagnetURI({
+    infoHash: parsed.infoHash,
+    name: opts.name,
+    announce: opts.announce,
+    urlList: opts.urlList,
+    ...(opts.torrentUrl ? { xs: opts.torrentUrl } : {}),
+  })
+  return { infoHash: parsed.infoHash, torrent, magnetURI, pieceLength, length: parsed.length ?? st.size }
+}
