@@ -1,8 +1,9 @@
 /**
  * One friend pod, as an actor that owns its score, its outbox delivery, its retry backoff
- * and its revocation. Side effects (sending a batch, saving the record, revoking) are ports
- * given in the input, so the machine runs the same against a real database and network as
- * in a test with a SimulatedClock.
+ * and its revocation. Its side effects (sending a batch, saving the record, revoking, asking
+ * whether anything is queued) are declared here with placeholders and provided by the pod
+ * (`friendMachine.provide(...)`, src/friends/actor.ts), so the machine runs the same against
+ * a real database and network as in a test with a SimulatedClock and fakes.
  *
  * Timers are not restored from snapshots, so the record keeps the absolute `nextRetryAt`:
  * a friend actor re-created after a restart computes its remaining wait from it.
@@ -29,30 +30,35 @@ export interface FriendRecord {
   state: FriendState
 }
 
-/** The side effects a friend actor performs, and its settings. */
-export interface FriendPorts {
-  /** Sends the next batch of queued messages (or resends the unanswered one). */
-  deliver(fingerprint: string): Promise<DeliveryOutcome>
-  hasQueued(fingerprint: string): boolean
-  persist(fingerprint: string, record: FriendRecord): void
-  /** Ends the friendship: drops the friend and its videos, blacklists it if configured. */
-  revoke(fingerprint: string, reason: string): void
-  now(): number
+/** A friend actor's settings: how it retries and scores, and its clock. */
+export interface FriendSettings {
   readonly retry: RetryPolicyConfig
   readonly score: { readonly step: number; readonly max: number }
-  /** How long an `incompatible` friend waits before it is tried again (it may have upgraded). */
-  readonly incompatibleRecheckMs: number
+  /** How long an `incompatible` friend waits before it is tried again (it may have upgraded); default: the policy's longest wait. */
+  readonly incompatibleRecheckMs?: number
+  /** The time `nextRetryAt` is kept in (the actor clock's, in tests). */
+  now(): number
 }
 
 export interface FriendInput {
   fingerprint: string
   record: FriendRecord
-  ports: FriendPorts
+  settings: FriendSettings
 }
 
 interface FriendContext extends FriendRecord {
   fingerprint: string
-  ports: FriendPorts
+  settings: FriendSettings
+}
+
+/** What the `save` and `revoke` actions are given. */
+export interface FriendSave {
+  fingerprint: string
+  record: FriendRecord
+}
+export interface FriendRevoke {
+  fingerprint: string
+  reason: string
 }
 
 /** Events a friend actor takes (through `system.get('friend:<fingerprint>')`). */
@@ -65,13 +71,13 @@ export type FriendEvent =
 // setTimeout cannot wait longer than this; a longer wait is simply re-armed on wake-up.
 const MAX_TIMER_MS = 2 ** 31 - 1
 
-const record = (c: FriendContext, state: FriendState): FriendRecord => ({
-  score: c.score,
-  attempts: c.attempts,
-  nextRetryAt: c.nextRetryAt,
-  lastError: c.lastError,
-  state,
-})
+/** The `save` action's params in `state`: the record as it is now. */
+const saved =
+  (state: FriendState) =>
+  ({ context: c }: { context: FriendContext }): FriendSave => ({
+    fingerprint: c.fingerprint,
+    record: { score: c.score, attempts: c.attempts, nextRetryAt: c.nextRetryAt, lastError: c.lastError, state },
+  })
 
 /** The friend machine. Spawn it by its name, `friend`, from the pod actor. */
 export const friendMachine = setup({
@@ -80,28 +86,43 @@ export const friendMachine = setup({
     context: {} as FriendContext,
     events: {} as FriendEvent,
   },
+  // Ports: provided by the pod (and by tests). Unprovided, they fail loudly instead of doing nothing.
   actors: {
-    deliver: fromPromise<DeliveryOutcome, { fingerprint: string; ports: FriendPorts }>(({ input }) => input.ports.deliver(input.fingerprint)),
+    /** Sends the next batch of queued messages (or resends the unanswered one). */
+    deliver: fromPromise<DeliveryOutcome, { fingerprint: string }>(async () => {
+      throw new Error('friendMachine: the deliver port is not provided')
+    }),
   },
   guards: {
     wasInBackoff: ({ context }) => context.state === 'backoff',
     wasIncompatible: ({ context }) => context.state === 'incompatible',
-    hasQueued: ({ context }) => context.ports.hasQueued(context.fingerprint),
+    /** Whether messages are queued for this friend. */
+    hasQueued: (_, _params: { fingerprint: string }): boolean => {
+      throw new Error('friendMachine: the hasQueued port is not provided')
+    },
     scoreDepleted: ({ context }) => context.score <= 0,
   },
   delays: {
     retryDelay: ({ context }) =>
-      context.nextRetryAt === null ? MAX_TIMER_MS : Math.min(MAX_TIMER_MS, Math.max(0, context.nextRetryAt - context.ports.now())),
-    incompatibleRecheck: ({ context }) => Math.min(MAX_TIMER_MS, context.ports.incompatibleRecheckMs),
+      context.nextRetryAt === null ? MAX_TIMER_MS : Math.min(MAX_TIMER_MS, Math.max(0, context.nextRetryAt - context.settings.now())),
+    incompatibleRecheck: ({ context }) => {
+      const { retry, incompatibleRecheckMs } = context.settings
+      return Math.min(MAX_TIMER_MS, incompatibleRecheckMs ?? retryDelay(retry, retry.retries) ?? retry.baseMs)
+    },
   },
   actions: {
-    save: ({ context }, state: FriendState) => context.ports.persist(context.fingerprint, record(context, state)),
-    revoke: ({ context }) =>
-      context.ports.revoke(context.fingerprint, `score reached 0 after ${context.attempts} failed attempts (last: ${context.lastError ?? 'unknown'})`),
+    /** Saves the durable record. */
+    save: (_, _params: FriendSave) => {
+      throw new Error('friendMachine: the save port is not provided')
+    },
+    /** Ends the friendship: drops the friend and its videos, blacklists it if configured. */
+    revoke: (_, _params: FriendRevoke) => {
+      throw new Error('friendMachine: the revoke port is not provided')
+    },
   },
 }).createMachine({
   id: 'friend',
-  context: ({ input }) => ({ ...input.record, fingerprint: input.fingerprint, ports: input.ports }),
+  context: ({ input }) => ({ ...input.record, fingerprint: input.fingerprint, settings: input.settings }),
   initial: 'restoring',
   states: {
     restoring: {
@@ -112,20 +133,20 @@ export const friendMachine = setup({
       ],
     },
     idle: {
-      entry: { type: 'save', params: 'active' },
-      always: { guard: 'hasQueued', target: 'delivering' },
+      entry: { type: 'save', params: saved('active') },
+      always: { guard: { type: 'hasQueued', params: ({ context }) => ({ fingerprint: context.fingerprint }) }, target: 'delivering' },
       on: { 'friend.outbox.updated': 'delivering', 'friend.retry.now': 'delivering' },
     },
     delivering: {
       invoke: {
         src: 'deliver',
-        input: ({ context }) => ({ fingerprint: context.fingerprint, ports: context.ports }),
+        input: ({ context }) => ({ fingerprint: context.fingerprint }),
         onDone: [
           {
             guard: ({ event }) => event.output.kind === 'delivered',
             target: 'idle',
             actions: assign(({ context }) => ({
-              score: Math.min(context.ports.score.max, context.score + context.ports.score.step),
+              score: Math.min(context.settings.score.max, context.score + context.settings.score.step),
               attempts: 0,
               nextRetryAt: null,
               lastError: null,
@@ -144,25 +165,34 @@ export const friendMachine = setup({
     },
     failed: {
       entry: assign(({ context }) => {
-        const delay = retryDelay(context.ports.retry, context.attempts)
+        const delay = retryDelay(context.settings.retry, context.attempts)
         return {
-          score: Math.max(0, context.score - context.ports.score.step),
+          score: Math.max(0, context.score - context.settings.score.step),
           attempts: context.attempts + 1,
-          nextRetryAt: delay === null ? null : context.ports.now() + delay,
+          nextRetryAt: delay === null ? null : context.settings.now() + delay,
         }
       }),
       always: [{ guard: 'scoreDepleted', target: 'revoked' }, { target: 'backoff' }],
     },
     backoff: {
-      entry: { type: 'save', params: 'backoff' },
+      entry: { type: 'save', params: saved('backoff') },
       after: { retryDelay: 'delivering' },
       on: { 'friend.retry.now': 'delivering' },
     },
     incompatible: {
-      entry: { type: 'save', params: 'incompatible' },
+      entry: { type: 'save', params: saved('incompatible') },
       after: { incompatibleRecheck: 'delivering' },
       on: { 'friend.retry.now': 'delivering' },
     },
-    revoked: { type: 'final', entry: 'revoke' },
+    revoked: {
+      type: 'final',
+      entry: {
+        type: 'revoke',
+        params: ({ context }) => ({
+          fingerprint: context.fingerprint,
+          reason: `score reached 0 after ${context.attempts} failed attempts (last: ${context.lastError ?? 'unknown'})`,
+        }),
+      },
+    },
   },
 })

@@ -1,22 +1,28 @@
 /**
- * The root actor: the pod. It owns every other actor (friends, tracker, seeder, transcoder,
- * redundancy)
- * as children registered in the actor system under a `systemId`,
- * so that they reach each other through the system's in-process mailbox
- * (`system.get('friend:<fingerprint>').send(...)`) instead of globals.
+ * The root actor: the pod. It owns every other actor (one per friend, and the tracker,
+ * seeder, transcoder and redundancy services) as its children, and is the one address the
+ * rest of the pod sends events to: `pod.friend.*` events start, stop and wake friends' actors,
+ * and `seeder.*`, `tracker.*`, `transcoder.*` and `redundancy.*` events go on to that child.
+ * Events sent before the actor starts wait in its mailbox, so none is lost to start order.
+ *
+ * The friend machine's effects are provided by the pod when it is assembled
+ * (`podMachine.provide({ actors: { friend: friendMachine.provide(...) } })`); the service
+ * children get their ports in the pod's input.
  */
-import { createActor, enqueueActions, setup, type ActorRefFrom, type AnyActorRef } from 'xstate'
-import type { Logger } from '../src/shared/log'
-import { friendMachine, type FriendEvent, type FriendPorts, type FriendRecord } from './friend'
-import { seederLogic, type SeederActorInput } from './seeder'
-import { trackerLogic, type TrackerActorInput } from './tracker'
-import { redundancyLogic, type RedundancyActorInput } from './redundancy'
-import { transcoderLogic, type TranscoderActorInput } from './transcoder'
+import { enqueueActions, sendTo, setup, type ActorRefFrom } from 'xstate'
+import { friendMachine, type FriendEvent, type FriendRecord, type FriendSettings } from './friend'
+import type { ActorLog } from './ports'
+import { redundancyLogic, type RedundancyActorInput, type RedundancyEvent } from './redundancy'
+import { seederLogic, type SeederActorInput, type SeederEvent } from './seeder'
+import { trackerLogic, type TrackerActorInput, type TrackerEvent } from './tracker'
+import { transcoderLogic, type TranscoderActorInput, type TranscoderEvent } from './transcoder'
 
-/** What the pod actor needs from the rest of the server. */
+/** What the pod actor needs from the rest of the pod. */
 export interface PodActorInput {
-  log: Logger
-  friendPorts: FriendPorts
+  log: ActorLog
+  /** The stored friends, read when the pod starts: each gets its actor. */
+  storedFriends: () => { fingerprint: string; record: FriendRecord }[]
+  friendSettings: FriendSettings
   tracker: TrackerActorInput
   seeder: SeederActorInput
   transcoder: TranscoderActorInput
@@ -25,25 +31,33 @@ export interface PodActorInput {
 
 /** Events the pod actor takes. */
 export type PodEvent =
-  /** Start (or restart, after a restore or a new friend request) the actor of a friend. */
+  /** Start (or restart, after a new friend request) the actor of a friend. */
   | { type: 'pod.friend.start'; fingerprint: string; record: FriendRecord }
   /** Stop a friend's actor (unfriended, quit, revoked). */
   | { type: 'pod.friend.stop'; fingerprint: string }
+  /** An event for a friend's actor; dropped when that friend has none (it is no friend). */
+  | { type: 'pod.friend.tell'; fingerprint: string; event: FriendEvent }
+  | SeederEvent
+  | TrackerEvent
+  | TranscoderEvent
+  | RedundancyEvent
   | { type: 'pod.stop' }
 
-/** The system id of a friend's actor. */
-export const friendActorId = (fingerprint: string) => `friend:${fingerprint}`
+/** Where the rest of the pod sends events (the pod actor, started or not yet). */
+export interface PodEvents {
+  send(event: PodEvent): void
+}
 
 /**
- * A long-lived service child of the pod: registered in the system under its own name (so
- * others reach it with `system.get(name)`), its input from the pod's, its failure logged.
+ * A long-lived service child of the pod: its id is its name, its input from the pod's, its
+ * failure logged.
  */
 const service = <K extends 'tracker' | 'seeder' | 'transcoder' | 'redundancy'>(name: K) =>
   ({
     src: name,
-    systemId: name,
+    id: name,
     input: ({ context }: { context: PodActorInput }) => context[name],
-    onError: { actions: ({ context, event }: { context: PodActorInput; event: { error: unknown } }) => context.log.error(`${name}.failed`, { error: event.error as Error }) },
+    onError: { actions: ({ context, event }: { context: PodActorInput; event: { error: unknown } }) => context.log.error(`${name}.failed`, { error: event.error }) },
   }) as const
 
 /** The pod machine: running until told to stop, then it stops its children and ends. */
@@ -61,19 +75,29 @@ export const podMachine = setup({
   states: {
     running: {
       invoke: [service('tracker'), service('seeder'), service('transcoder'), service('redundancy')],
+      // Scores, outboxes and retry times come from the database: a restarted pod goes on where it was.
+      entry: enqueueActions(({ enqueue, context }) => {
+        for (const f of context.storedFriends())
+          enqueue.spawnChild('friend', { id: f.fingerprint, input: { fingerprint: f.fingerprint, record: f.record, settings: context.friendSettings } })
+      }),
       on: {
         'pod.friend.start': {
           actions: enqueueActions(({ enqueue, event, context }) => {
             // A child id must be free before it is spawned again.
             enqueue.stopChild(event.fingerprint)
-            enqueue.spawnChild('friend', {
-              id: event.fingerprint,
-              systemId: friendActorId(event.fingerprint),
-              input: { fingerprint: event.fingerprint, record: event.record, ports: context.friendPorts },
-            })
+            enqueue.spawnChild('friend', { id: event.fingerprint, input: { fingerprint: event.fingerprint, record: event.record, settings: context.friendSettings } })
           }),
         },
         'pod.friend.stop': { actions: enqueueActions(({ enqueue, event }) => enqueue.stopChild(event.fingerprint)) },
+        'pod.friend.tell': {
+          actions: enqueueActions(({ enqueue, event, self }) => {
+            if (self.getSnapshot().children[event.fingerprint]) enqueue.sendTo(event.fingerprint, event.event)
+          }),
+        },
+        'seeder.*': { actions: sendTo('seeder', ({ event }) => event) },
+        'tracker.*': { actions: sendTo('tracker', ({ event }) => event) },
+        'transcoder.*': { actions: sendTo('transcoder', ({ event }) => event) },
+        'redundancy.*': { actions: sendTo('redundancy', ({ event }) => event) },
         'pod.stop': 'stopped',
       },
     },
@@ -81,19 +105,5 @@ export const podMachine = setup({
   },
 })
 
+/** The pod's actor. */
 export type PodActor = ActorRefFrom<typeof podMachine>
-
-/** Starts the actor system with the pod as its root (`system.get('pod')`). */
-export function startPodActor(input: PodActorInput): PodActor {
-  const actor = createActor(podMachine, { input, systemId: 'pod' })
-  actor.start()
-  return actor
-}
-
-/** Sends an event to a friend's actor through the system mailbox, if that friend has one. */
-export function tellFriend(pod: AnyActorRef, fingerprint: string, event: FriendEvent): boolean {
-  const friend = pod.system.get(friendActorId(fingerprint))
-  if (!friend) return false
-  friend.send(event)
-  return true
-}

@@ -10,19 +10,48 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type WebTorrent from 'webtorrent'
 import { fromCallback } from 'xstate'
-import type { Message } from '../src/federation/envelope'
-import { lazyImport } from '../src/app/lazy'
-import type { Logger } from '../src/shared/log'
-import type { MirrorStore, OwnMirror } from '../src/redundancy/store'
-import type { LocalFile } from '../src/videos/service'
+import type { ActorLog, LoadWebTorrent, SeedFile } from './ports'
+import type { SeederEvent } from './seeder'
+import type { TrackerEvent } from './tracker'
 
 export type RedundancyEvent = { type: 'redundancy.check' }
+
+/** A copy this pod keeps. */
+export interface OwnMirror {
+  infoHash: string
+  video: string
+  /** Path of the file, relative to the data folder's mirrors/ folder. */
+  file: string
+  size: number
+  state: 'downloading' | 'ready'
+  createdAt: number
+}
+
+/** The messages the redundancy actor has friends told. */
+export type MirrorMessage = { type: 'video.mirror' | 'video.unmirror'; data: { id: string; infoHash: string } }
+
+/** The durable side of redundancy, as the actor uses it (src/redundancy/store.ts). */
+export interface MirrorPort {
+  /** The copies this pod keeps, oldest first. */
+  own(): OwnMirror[]
+  /** Copies whose video left the index. */
+  orphans(): OwnMirror[]
+  /** Bytes used (and reserved by downloads) by this pod's copies. */
+  used(): number
+  /** Friends' videos worth a copy, best first by the strategy, within `room` bytes. */
+  candidates(self: string, room: number, strategy: 'recent' | 'smallest', limit: number): { id: string; infoHash: string; size: number }[]
+  startDownload(m: OwnMirror, now: number): void
+  markReady(infoHash: string): void
+  drop(infoHash: string): void
+  addKnown(video: string, infoHash: string, pod: { fingerprint: string; url: string }): boolean
+  removeKnown(video: string, infoHash: string, fingerprint: string): boolean
+}
 
 export interface RedundancyActorInput {
   enabled: boolean
   budgetBytes: number
   strategy: 'recent' | 'smallest'
-  store: MirrorStore
+  store: MirrorPort
   /** This pod's fingerprint and URL (its own copies are mirrors of the network too). */
   self: { fingerprint: string; url: string }
   /** Folder of the copies (`<data>/mirrors`). */
@@ -30,10 +59,13 @@ export interface RedundancyActorInput {
   /** Where a copy's .torrent is kept (served at /static/torrents/). */
   torrentPath: (infoHash: string) => string
   /** What a video of the index needs for a copy: file name and the origin's torrent URL. */
-  videoInfo: (id: string) => { fileName: string; torrentUrl: string; mime: string } | undefined
+  videoInfo: (id: string) => { fileName: string; torrentUrl: string } | undefined
+  /** Fetches the origin's .torrent of a video (through the pod's outbound client). */
+  fetchTorrent: (url: string) => Promise<Uint8Array>
   /** Queues messages for every friend. */
-  broadcast: (messages: Message[]) => void
-  log: Logger
+  broadcast: (messages: MirrorMessage[]) => void
+  loadWebTorrent: LoadWebTorrent
+  log: ActorLog
   now: () => number
   /** How often the actor looks for work without being told (ms). */
   intervalMs?: number
@@ -43,7 +75,8 @@ const PARALLEL_DOWNLOADS = 2
 /** A copy that failed is not tried again for this long. */
 const RETRY_AFTER_MS = 10 * 60_000
 
-export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInput>(({ input, receive, system }) => {
+/** Keeps copies within the budget; tells the seeder and the tracker (through the pod) of each copy that comes or goes. */
+export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInput, SeederEvent | TrackerEvent>(({ input, receive, sendBack }) => {
   const { store, log } = input
   let client: WebTorrent | undefined
   const downloading = new Map<string, OwnMirror>()
@@ -52,14 +85,7 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
   let running = false
   let again = false
 
-  const fileOf = (m: OwnMirror): LocalFile => ({
-    id: m.video,
-    resolution: null,
-    infoHash: m.infoHash,
-    path: join(input.dir, m.file),
-    torrentPath: input.torrentPath(m.infoHash),
-    mime: m.file.endsWith('.webm') ? 'video/webm' : 'video/mp4',
-  })
+  const fileOf = (m: OwnMirror): SeedFile => ({ infoHash: m.infoHash, path: join(input.dir, m.file), torrentPath: input.torrentPath(m.infoHash) })
 
   const drop = (m: OwnMirror, reason: string) => {
     if (downloading.delete(m.infoHash)) void client?.remove(m.infoHash, { destroyStore: false }).catch(() => undefined)
@@ -67,8 +93,8 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
     rmSync(input.torrentPath(m.infoHash), { force: true })
     store.drop(m.infoHash)
     store.removeKnown(m.video, m.infoHash, input.self.fingerprint)
-    system.get('seeder')?.send({ type: 'seeder.video.removed', infoHash: m.infoHash })
-    system.get('tracker')?.send({ type: 'tracker.video.removed', infoHash: m.infoHash })
+    sendBack({ type: 'seeder.video.removed', infoHash: m.infoHash })
+    sendBack({ type: 'tracker.video.removed', infoHash: m.infoHash })
     if (m.state === 'ready') input.broadcast([{ type: 'video.unmirror', data: { id: m.video, infoHash: m.infoHash } }])
     log.info('mirror.dropped', { video: m.video, infoHash: m.infoHash, reason })
   }
@@ -81,8 +107,8 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
     store.markReady(m.infoHash)
     store.addKnown(m.video, m.infoHash, input.self)
     const ready = { ...m, state: 'ready' as const }
-    system.get('tracker')?.send({ type: 'tracker.video.added', infoHash: m.infoHash })
-    system.get('seeder')?.send({ type: 'seeder.video.added', file: fileOf(ready) })
+    sendBack({ type: 'tracker.video.added', infoHash: m.infoHash })
+    sendBack({ type: 'seeder.video.added', file: fileOf(ready) })
     input.broadcast([{ type: 'video.mirror', data: { id: m.video, infoHash: m.infoHash } }])
     log.info('mirror.ready', { video: m.video, infoHash: m.infoHash, size: m.size })
   }
@@ -99,15 +125,13 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
       log.warn('mirror.failed', { video: c.id, error })
     }
     try {
-      const res = await fetch(info.torrentUrl, { signal: AbortSignal.timeout(10_000) })
-      if (!res.ok) throw new Error(`the origin answered ${res.status} for the torrent`)
-      const torrentFile = new Uint8Array(await res.arrayBuffer())
+      const torrentFile = await input.fetchTorrent(info.torrentUrl)
       if (stopped || !downloading.has(c.infoHash)) return
       mkdirSync(join(input.dir, c.infoHash), { recursive: true })
       // Loaded at the first copy: a pod without redundancy never loads webtorrent for it.
-      const { default: WebTorrent } = await lazyImport('webtorrent')
+      const WebTorrent = await input.loadWebTorrent()
       if (stopped) return
-      client ??= new WebTorrent({ dht: false, lsd: false, utp: false, natUpnp: false, natPmp: false }).on('error', (e: Error) => log.warn('mirror.client.error', { error: e }))
+      client ??= new WebTorrent({ dht: false, lsd: false, utp: false, natUpnp: false, natPmp: false }).on('error', (e: Error) => log.warn('mirror.client.error', { error: e.message }))
       client.add(torrentFile, { path: join(input.dir, c.infoHash) }, (t) => {
         // The index said which info hash; a torrent file of another is not that video.
         if (t.infoHash !== c.infoHash) return fail('the origin served a torrent of another info hash')
@@ -146,7 +170,7 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
       }
     } catch (e) {
       // A check cut short by the pod stopping (its database closed) is no failure.
-      if (!stopped) log.error('redundancy.check.failed', { error: e as Error })
+      if (!stopped) log.error('redundancy.check.failed', { error: e })
     } finally {
       running = false
       if (again && !stopped) {

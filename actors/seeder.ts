@@ -10,23 +10,22 @@ import { readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type WebTorrent from 'webtorrent'
 import { fromCallback } from 'xstate'
-import { lazyImport } from '../src/app/lazy'
-import type { Logger } from '../src/shared/log'
-import type { LocalFile } from '../src/videos/service'
+import type { ActorLog, LoadWebTorrent, SeedFile } from './ports'
 
 export type SeederEvent =
   /** A new own file: seed it now (it is about to be watched). */
-  | { type: 'seeder.video.added'; file: LocalFile }
+  | { type: 'seeder.video.added'; file: SeedFile }
   /** Someone asked for this info hash: seed it if it is an own file not seeded yet. */
   | { type: 'seeder.video.wanted'; infoHash: string }
   | { type: 'seeder.video.removed'; infoHash: string }
 
 export interface SeederActorInput {
   /** The own file with this info hash, if any. */
-  find: (infoHash: string) => LocalFile | undefined
+  find: (infoHash: string) => SeedFile | undefined
   /** TCP port for BitTorrent peers (0: any free port). */
   port: number
-  log: Logger
+  loadWebTorrent: LoadWebTorrent
+  log: ActorLog
 }
 
 /** Seeds own videos over TCP on demand; destroys the client on stop. */
@@ -36,10 +35,10 @@ export const seederLogic = fromCallback<SeederEvent, SeederActorInput>(({ input,
   let client: Promise<WebTorrent> | undefined
   let stopped = false
   const seeding = new Set<string>()
-  const add = async (file: LocalFile) => {
+  const add = async (file: SeedFile) => {
     if (seeding.has(file.infoHash)) return
     seeding.add(file.infoHash)
-    client ??= lazyImport('webtorrent').then(({ default: WebTorrent }) =>
+    client ??= input.loadWebTorrent().then((WebTorrent) =>
       new WebTorrent({ dht: false, lsd: false, utp: false, natUpnp: false, natPmp: false, webSeeds: false, torrentPort: input.port }).on('error', (e: Error) =>
         input.log.error('seeder.error', { error: e }),
       ),
@@ -51,7 +50,7 @@ export const seederLogic = fromCallback<SeederEvent, SeederActorInput>(({ input,
       // webtorrent could not be loaded: say so, and let a later request try again.
       client = undefined
       seeding.delete(file.infoHash)
-      input.log.error('seeder.load.failed', { error: e as Error })
+      input.log.error('seeder.load.failed', { error: e })
       return
     }
     if (stopped) return
@@ -60,7 +59,7 @@ export const seederLogic = fromCallback<SeederEvent, SeederActorInput>(({ input,
       c.add(readFileSync(file.torrentPath), { path: dirname(file.path), skipVerify: true }, (t) => input.log.debug('seeder.seeding', { infoHash: t.infoHash }))
     } catch (e) {
       seeding.delete(file.infoHash)
-      input.log.error('seeder.add.failed', { infoHash: file.infoHash, error: e as Error })
+      input.log.error('seeder.add.failed', { infoHash: file.infoHash, error: e })
     }
   }
   receive((event) => {

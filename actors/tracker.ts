@@ -1,15 +1,15 @@
 /**
- * The tracker actor: owns the pod's BitTorrent tracker and the set of info hashes it
- * serves (this pod's own videos). The videos service tells it of uploads and deletions
- * through the system mailbox (`system.get('tracker')`).
+ * The tracker actor: keeps the set of info hashes the pod's tracker serves (its own videos
+ * and the copies it keeps) in step with uploads, deletions and copies, and closes the
+ * tracker when the pod stops.
  */
 import { fromCallback } from 'xstate'
-import type { Tracker } from '../src/torrents/tracker'
 
 export type TrackerEvent = { type: 'tracker.video.added'; infoHash: string } | { type: 'tracker.video.removed'; infoHash: string }
 
+/** What the tracker actor needs: the tracker's own controls and the set its filter reads. */
 export interface TrackerActorInput {
-  tracker: Tracker
+  tracker: { forget(infoHash: string): void; close(): Promise<void> | void }
   /** The info hashes the tracker accepts; the tracker's filter reads this same set. */
   allowed: Set<string>
 }

@@ -1,6 +1,6 @@
 /**
- * The browser app of a pod (built by Bun, see src/app/build.ts): this entry point, and the app
- * itself (main.tsx) in a chunk of its own.
+ * The browser app of a pod (bundled by Bun, see src/pages/bundle.ts): this entry point, and
+ * the app itself (main.tsx) in a chunk of its own.
  *
  * A watch page's HTML may carry a quick start (player/quick.ts): the browser plays the
  * video's first seconds while it loads the page. The app's code is loaded and run once that

@@ -14,7 +14,7 @@ import { Home } from './pages/Home'
 import { Upload } from './pages/Upload'
 import { Watch } from './pages/Watch'
 import { debug } from './player/debug'
-import { registerServiceWorker, warmUp } from './player/player'
+import { registerServiceWorker, warmUp } from './player/client'
 
 const TITLES: Record<string, string> = { '/upload': 'Upload', '/login': 'Log in', '/register': 'Register', '/admin': 'Network' }
 

@@ -116,10 +116,14 @@ describe('login', () => {
   })
 
   test('/users/me without a token, or with a bad one, is 401', async () => {
-    expect((await call('GET', '/api/v1/users/me')).status).toBe(401)
+    const none = await call('GET', '/api/v1/users/me')
+    expect(none.status).toBe(401)
+    // Every 401 says how to authenticate (RFC 6750), and a bad token says that it was the token.
+    expect(none.headers.get('www-authenticate')).toBe('Bearer realm="seedpod"')
     const bad = await call('GET', '/api/v1/users/me', { token: 'not.a.token' })
     expect(bad.status).toBe(401)
     expect(bad.body.error.code).toBe('invalid_token')
+    expect(bad.headers.get('www-authenticate')).toBe('Bearer realm="seedpod", error="invalid_token"')
   })
 
   test('a wrong password and an unknown name both give the same 401', async () => {

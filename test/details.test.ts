@@ -5,8 +5,8 @@
  * the cached copy (stale, with its age) while A is stopped.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import type { DetailsAnswer } from '../src/details/service'
-import { SUMMARY_MAX, summarize } from '../src/details/service'
+import type { DetailsAnswer } from '../src/details/model'
+import { SUMMARY_MAX, summarize } from '../src/details/model'
 import type { Video } from '../src/videos/model'
 import { makeClip } from './helpers/clips'
 import { adminToken, fp, indexIds, netPod, publish, restart, stopPods, until } from './helpers/network'
@@ -44,7 +44,7 @@ const askedOfA = () => a.logs.filter((l) => l.event === 'video.details.asked' &&
 beforeAll(async () => {
   const clip = await makeClip(tempDir(), { seconds: 1 })
   ;[a, b] = await Promise.all([netPod(), netPod({ detailsTtlSeconds: 3600 })])
-  await b.running.pod.friends.makeFriends([a.base])
+  await b.running.pod.making.makeFriends([a.base])
   alice = await userToken(a, 'alice')
   const res = await uploadVideo(a.base, alice, { file: Bun.file(clip), name: 'Harbour at dusk', description: 'Gulls and ferries' })
   expect(res.status).toBe(201)

@@ -40,7 +40,7 @@ test('SIGKILL during a fan-out of 100 messages: after restart every friend has a
 
   // Make friends while the pod runs, then stop it cleanly.
   let pod = await spawnPod(dataDir, port)
-  for (const f of friends) expect((await f.running.pod.friends.makeFriends([url]))[0]!.status).toBe('added')
+  for (const f of friends) expect((await f.running.pod.making.makeFriends([url]))[0]!.status).toBe('added')
   pod.proc.kill('SIGTERM')
   expect(await pod.proc.exited).toBe(0)
 

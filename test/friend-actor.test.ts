@@ -4,8 +4,8 @@
  * same actor runs for real in friends.test.ts.)
  */
 import { describe, expect, test } from 'bun:test'
-import { createActor, SimulatedClock } from 'xstate'
-import { friendMachine, type DeliveryOutcome, type FriendPorts, type FriendRecord } from '../actors/friend'
+import { createActor, fromPromise, SimulatedClock } from 'xstate'
+import { friendMachine, type DeliveryOutcome, type FriendRecord } from '../actors/friend'
 import { retryDelay } from '../actors/retry'
 
 const DEFAULTS = { retry: { baseMs: 2000, factor: 3, retries: 10 }, score: { step: 10, max: 1000 } }
@@ -21,25 +21,27 @@ function harness(opts: { record?: Partial<FriendRecord>; up?: boolean; incompati
     saved: [] as FriendRecord[],
     revoked: undefined as string | undefined,
   }
-  const ports: FriendPorts = {
-    async deliver(): Promise<DeliveryOutcome> {
-      state.attemptsAt.push(clock.now())
-      if (!state.queued) return { kind: 'empty' }
-      if (state.incompatible) return { kind: 'incompatible', error: 'speaks protocol [2]' }
-      if (!state.up) return { kind: 'failed', error: 'connection refused' }
-      state.queued = 0
-      return { kind: 'delivered', count: 1 }
+  // The machine's effects, provided as the pod provides its own (src/friends/actor.ts).
+  const machine = friendMachine.provide({
+    actors: {
+      deliver: fromPromise<DeliveryOutcome, { fingerprint: string }>(async () => {
+        state.attemptsAt.push(clock.now())
+        if (!state.queued) return { kind: 'empty' }
+        if (state.incompatible) return { kind: 'incompatible', error: 'speaks protocol [2]' }
+        if (!state.up) return { kind: 'failed', error: 'connection refused' }
+        state.queued = 0
+        return { kind: 'delivered', count: 1 }
+      }),
     },
-    hasQueued: () => state.queued > 0,
-    persist: (_fp, r) => state.saved.push(r),
-    revoke: (_fp, reason) => (state.revoked = reason),
-    now: () => clock.now(),
-    retry: DEFAULTS.retry,
-    score: opts.score ?? DEFAULTS.score,
-    incompatibleRecheckMs: 3600_000,
-  }
+    guards: { hasQueued: () => state.queued > 0 },
+    actions: {
+      save: (_, { record }) => void state.saved.push(record),
+      revoke: (_, { reason }) => void (state.revoked = reason),
+    },
+  })
+  const settings = { now: () => clock.now(), retry: DEFAULTS.retry, score: opts.score ?? DEFAULTS.score, incompatibleRecheckMs: 3600_000 }
   const record: FriendRecord = { score: 100, attempts: 0, nextRetryAt: null, lastError: null, state: 'active', ...opts.record }
-  const actor = createActor(friendMachine, { clock, input: { fingerprint: 'fp', record, ports } })
+  const actor = createActor(machine, { clock, input: { fingerprint: 'fp', record, settings } })
   actor.start()
   return { clock, state, actor, last: () => state.saved.at(-1)! }
 }

@@ -4,7 +4,8 @@
  */
 import { afterAll, describe, expect, test } from 'bun:test'
 import { CompactEncrypt, CompactSign } from 'jose'
-import { CURRENT_VERSION, seal } from '../src/federation/envelope'
+import { seal } from '../src/federation/envelope'
+import { CURRENT_VERSION } from '../src/federation/versions'
 import { importPeerKey, newIdentity, type Identity } from '../src/identity/keys'
 import { videoOfRow, videoRowById } from '../src/videos/model'
 import { adminToken, fp, friendsOf, indexIds, netPod, publish, restart, stopPods, syntheticVideo, until } from './helpers/network'
@@ -19,7 +20,7 @@ const fingerprintsOf = async (p: TestPod) => (await friendsOf(p)).map((f) => f.f
 describe('friend making', () => {
   test("the 2015 design's example: asking pod1, pod2 and pod3 befriends those three and pod5, not pod4", async () => {
     const [p1, p2, p3, p4, p5, fresh] = await Promise.all(Array.from({ length: 6 }, () => netPod()))
-    const make = (p: TestPod, others: TestPod[]) => p.running.pod.friends.makeFriends(others.map((o) => o.base))
+    const make = (p: TestPod, others: TestPod[]) => p.running.pod.making.makeFriends(others.map((o) => o.base))
     await make(p1!, [p2!, p3!, p4!, p5!])
     await make(p2!, [p3!, p5!])
     await make(p3!, [p5!])
@@ -46,7 +47,7 @@ describe('friend making', () => {
   test('a new friend sends its videos back; later videos reach every friend within a second', async () => {
     const [a, b, c] = await Promise.all([netPod(), netPod(), netPod()])
     const old = publish(b!)
-    await a!.running.pod.friends.makeFriends([b!.base, c!.base])
+    await a!.running.pod.making.makeFriends([b!.base, c!.base])
     expect(indexIds(a!)).toContain(old.id)
     const t0 = Date.now()
     const v = publish(a!, { name: 'Sunset over the harbour' })
@@ -59,7 +60,7 @@ describe('friend making', () => {
 
   test('a pod with `friends` in its config makes friends at first start, and not again at the next', async () => {
     const [a, b] = await Promise.all([netPod(), netPod()])
-    await a.running.pod.friends.makeFriends([b.base])
+    await a.running.pod.making.makeFriends([b.base])
     let c = await netPod({ friends: [a.base] })
     await until(async () => (await friendsOf(c)).length === 2, 5000, 'friends from config')
     expect(await fingerprintsOf(c)).toEqual([fp(a), fp(b)].sort())
@@ -98,7 +99,7 @@ describe('scores, retries and revocation', () => {
   test('a friend that goes down loses 10 per failed attempt, is revoked at 0 with its videos gone, and is refused afterwards', async () => {
     const a = await netPod({ retry: FAST_RETRY })
     let b = await netPod({ retry: FAST_RETRY })
-    await a.running.pod.friends.makeFriends([b.base])
+    await a.running.pod.making.makeFriends([b.base])
     const bv = publish(b)
     await until(() => indexIds(a).includes(bv.id), 2000, 'b video at a')
     await b.stop()
@@ -121,7 +122,7 @@ describe('scores, retries and revocation', () => {
 
     // b comes back: its messages and requests are refused.
     b = await restart(b)
-    const again = await b.running.pod.friends.makeFriends([a.base])
+    const again = await b.running.pod.making.makeFriends([a.base])
     expect(again[0]).toMatchObject({ status: 'failed' })
     expect(again[0]!.error).toContain('403')
     expect(await friendsOf(a)).toEqual([])
@@ -130,7 +131,7 @@ describe('scores, retries and revocation', () => {
     const lift = await fetch(`${a.base}/api/v1/blacklist/${fp(b)}`, { method: 'DELETE', headers: { authorization: `Bearer ${await adminToken(a)}` } })
     expect(lift.status).toBe(200)
     // (b never learned it was revoked, so on its side the friendship is refreshed.)
-    const third = await b.running.pod.friends.makeFriends([a.base])
+    const third = await b.running.pod.making.makeFriends([a.base])
     expect(['added', 'refreshed']).toContain(third[0]!.status)
     expect((await friendsOf(a)).map((f) => f.fingerprint)).toEqual([fp(b)])
   })
@@ -139,7 +140,7 @@ describe('scores, retries and revocation', () => {
     const retry = { baseMs: 150, factor: 1, retries: 10 }
     const a = await netPod({ retry, score: { initial: 100, step: 10, max: 120 } })
     let b = await netPod({ retry })
-    await a.running.pod.friends.makeFriends([b.base])
+    await a.running.pod.making.makeFriends([b.base])
     await b.stop()
     const queued = [publish(a), publish(a)]
     const down = await until(async () => (await friendsOf(a)).find((f) => f.score <= 70), 5000, 'score 70')
@@ -165,7 +166,7 @@ describe('scores, retries and revocation', () => {
   test('a friend speaking another protocol version shows as incompatible and is not scored down', async () => {
     const a = await netPod({ retry: FAST_RETRY })
     const b = await netPod()
-    await a.running.pod.friends.makeFriends([b.base])
+    await a.running.pod.making.makeFriends([b.base])
     const port = b.config.port
     await b.stop()
     // In b's place, a pod of a future protocol that answers 426 to version 1.
@@ -190,7 +191,7 @@ describe('scores, retries and revocation', () => {
 describe('the inbox refuses, changing nothing', () => {
   async function setup() {
     const [a, b] = await Promise.all([netPod(), netPod()])
-    await a.running.pod.friends.makeFriends([b.base])
+    await a.running.pod.making.makeFriends([b.base])
     const bIdentity = b.running.pod.identity
     const aKeys = await importPeerKey(a.running.pod.identity.publicJwk)
     const aRecipient = { fingerprint: fp(a), encryptKey: aKeys.encryptKey }
@@ -310,7 +311,7 @@ describe('leaving and moving', () => {
     const [a, b, c] = await Promise.all([netPod(), netPod(), netPod()])
     publish(b)
     publish(c)
-    await a.running.pod.friends.makeFriends([b.base, c.base])
+    await a.running.pod.making.makeFriends([b.base, c.base])
     expect(indexIds(a).length).toBe(2)
     const token = await adminToken(a)
     const quit = await fetch(`${a.base}/api/v1/friends/quit`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })
@@ -321,7 +322,7 @@ describe('leaving and moving', () => {
     expect(await fingerprintsOf(b)).not.toContain(fp(a))
     expect(await fingerprintsOf(c)).not.toContain(fp(a))
 
-    await a.running.pod.friends.makeFriends([b.base, c.base])
+    await a.running.pod.making.makeFriends([b.base, c.base])
     expect(indexIds(a).length).toBe(2)
     const del = await fetch(`${a.base}/api/v1/friends/${fp(b)}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })
     expect(del.status).toBe(200)
@@ -334,7 +335,7 @@ describe('leaving and moving', () => {
 
   test('pod.moved: a pod restarted on another port tells its friends, who deliver there from then on', async () => {
     const [a, b0] = await Promise.all([netPod(), netPod()])
-    await a.running.pod.friends.makeFriends([b0.base])
+    await a.running.pod.making.makeFriends([b0.base])
     const bv = publish(b0)
     await until(() => indexIds(a).includes(bv.id), 2000, 'b video at a')
     await b0.stop()

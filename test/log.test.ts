@@ -56,10 +56,4 @@ describe('log', () => {
     log.error('x.error')
     expect(lines.map((l) => JSON.parse(l).event)).toEqual(['x.warn', 'x.error'])
   })
-
-  test('child loggers add their fields to every line', () => {
-    const { log, lines } = capture({ format: 'json' })
-    log.child({ friend: 'abc' }).child({ video: 7 }).info('video.announced', { size: 10 })
-    expect(JSON.parse(lines[0]!)).toMatchObject({ friend: 'abc', video: 7, size: 10, event: 'video.announced' })
-  })
 })

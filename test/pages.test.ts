@@ -5,7 +5,7 @@
  * What the pages do in a browser is test/e2e/browser.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { chmodSync, copyFileSync, readFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PAGE_ROUTES, scriptJson, type Boot } from '../src/pages/routes'
 import { SCORE_HISTORY_MAX } from '../src/friends/store'
@@ -157,7 +157,18 @@ describe('page routes', () => {
     const boot = bootOf(await (await fetch(`${gated.base}/videos/${v.id}`)).text())
     expect(boot.pod.requireLoginToWatch).toBe(true)
     expect(boot.video).toBeUndefined()
-    expect((await fetch(`${gated.base}/api/v1/videos/${v.id}`)).status).toBe(401)
+    // Every route that shows a video asks for the login, thumbnails included; with it, they answer.
+    writeFileSync(gated.running.pod.videos.files.thumbnail(v.id), new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]))
+    const token = await userToken(gated)
+    const routes = [`/api/v1/videos`, `/api/v1/videos/${v.id}`, `/api/v1/videos/${v.id}/details`, `/static/thumbnails/${v.id}.jpg`]
+    for (const path of routes) {
+      const anonymous = await fetch(gated.base + path)
+      expect([path, anonymous.status, anonymous.headers.get('www-authenticate')]).toEqual([path, 401, 'Bearer realm="seedpod"'])
+      const member = await fetch(gated.base + path, { headers: { authorization: `Bearer ${token}` } })
+      expect([path, member.status]).toEqual([path, 200])
+    }
+    const views = await fetch(`${gated.base}/api/v1/videos/${v.id}/views`, { method: 'POST' })
+    expect(views.status).toBe(401)
   })
 })
 

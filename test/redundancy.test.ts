@@ -8,7 +8,7 @@ import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import WebTorrent from 'webtorrent'
 import type { Video } from '../src/videos/model'
-import type { OwnMirror } from '../src/redundancy/store'
+import type { OwnMirror } from '../actors/redundancy'
 import { makeClip, sha256 } from './helpers/clips'
 import { adminToken, fp, netPod, restart, stopPods, until } from './helpers/network'
 import { removeTempDirs, tempDir, type TestPod } from './helpers/pods'
@@ -32,7 +32,7 @@ const getVideo = async (p: TestPod, id: string) => (await (await fetch(`${p.base
 
 async function setup() {
   const [a, b] = await Promise.all([netPod(), netPod(REDUNDANT)])
-  await b.running.pod.friends.makeFriends([a.base])
+  await b.running.pod.making.makeFriends([a.base])
   const video = (await (await uploadVideo(a.base, await userToken(a), { file: Bun.file(clip), name: 'Worth keeping' })).json()) as Video
   const copy = await until(async () => (await mirrorsOf(b)).mirrors.find((m) => m.video === video.id && m.state === 'ready'), 20_000, 'a ready copy')
   return { a, b, video, copy }

@@ -37,7 +37,7 @@ const getVideo = async (base: string, id: string) => (await (await fetch(`${base
 describe('transcoding', () => {
   test('a 720p clip gives 240p and 480p renditions, each playable from its own torrent, known to friends', async () => {
     const [a, b] = await Promise.all([netPod({ transcoding: { resolutions: [240, 480, 720, 1080] } }), netPod()])
-    await b.running.pod.friends.makeFriends([a.base])
+    await b.running.pod.making.makeFriends([a.base])
     const res = await uploadVideo(a.base, await userToken(a), { file: Bun.file(hd), name: 'In high definition' })
     expect(res.status).toBe(201)
     const uploaded = (await res.json()) as Full

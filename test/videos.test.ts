@@ -40,7 +40,7 @@ function footprint(p: TestPod): string {
 describe('upload', () => {
   test('an uploaded clip is stored playable-while-downloading, indexed, searchable and at a friend within a second', async () => {
     const [a, b] = await Promise.all([netPod(), netPod()])
-    await b.running.pod.friends.makeFriends([a.base])
+    await b.running.pod.making.makeFriends([a.base])
     const res = await upload(a, await userToken(a, 'alice'), { file: clipBlob(), name: 'Harbour at dusk', description: 'Gulls circling the lighthouse' })
     expect(res.status).toBe(201)
     const video = (await res.json()) as Video
@@ -263,7 +263,7 @@ describe('changing and deleting', () => {
 
   test('an edit and a delete reach every friend; only the owner or an admin may', async () => {
     const [a, b] = await Promise.all([netPod(), netPod()])
-    await b.running.pod.friends.makeFriends([a.base])
+    await b.running.pod.making.makeFriends([a.base])
     const owner = await userToken(a, 'carol')
     const video = (await (await upload(a, owner, { file: clipBlob(), name: 'Old name' })).json()) as Video
     await until(() => indexIds(b).includes(video.id), 1000, 'video at friend')

@@ -2,17 +2,19 @@
 import { useState } from 'preact/hooks'
 import { boot } from '../lib/boot'
 import { duration, durationWords, fullDate, host, relative } from '../lib/format'
+import { useThumbnail } from '../lib/thumbnail'
 import type { Video } from '../lib/types'
 
 /** The thumbnail, or a neutral play mark when there is none (or it does not load). */
-export function Thumbnail({ video }: { video: Video }) {
+function Thumbnail({ video }: { video: Video }) {
   const [failed, setFailed] = useState(false)
+  const src = useThumbnail(video.thumbnailUrl)
   return (
     <div class="thumb">
-      {video.thumbnailUrl && !failed ? (
+      {src && !failed ? (
         // Empty alt: the card's link is named by the title right after the image, so the
         // picture adds nothing a screen reader should read twice.
-        <img src={video.thumbnailUrl} alt="" loading="lazy" decoding="async" width={320} height={180} onError={() => setFailed(true)} />
+        <img src={src} alt="" loading="lazy" decoding="async" width={320} height={180} onError={() => setFailed(true)} />
       ) : (
         <div class="thumb-empty" aria-hidden="true">
           <svg viewBox="0 0 24 24">

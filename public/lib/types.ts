@@ -1,4 +1,4 @@
-/** The API's shapes, as the pages use them (PROTOCOL.md, src/http/*.ts); type-only imports of the server's types. */
+/** The API's shapes, as the pages use them (docs/protocol.md and the features' routes); type-only imports of the server's types. */
 
 /** A video of the network index (`GET /api/v1/videos/:id`): the server's own type. */
 export type { Video } from '../../src/videos/model'

@@ -7,7 +7,7 @@ import { sentence } from '../lib/format'
 import { navigate } from '../lib/router'
 
 /** Where to go after logging in: a path of this pod only (never another site). */
-export function nextPath(query: URLSearchParams): string {
+function nextPath(query: URLSearchParams): string {
   const next = query.get('next') ?? '/'
   return next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/login') && !next.startsWith('/register') ? next : '/'
 }

@@ -16,7 +16,7 @@ import type { OwnVideo, TranscodeJob } from '../lib/types'
 const VIDEO_EXT = /\.(mp4|m4v|mov|webm|mkv|ogv|avi|mpe?g|ts|3gp)$/i
 
 /** Why a file cannot be uploaded, before sending it; undefined if it may be. */
-export function checkFile(file: File, maxBytes: number): string | undefined {
+function checkFile(file: File, maxBytes: number): string | undefined {
   if (file.size > maxBytes) return `“${file.name}” is ${bytes(file.size)}; this pod takes videos up to ${bytes(maxBytes)}.`
   if (file.size === 0) return `“${file.name}” is empty.`
   const typed = file.type !== ''

@@ -16,6 +16,7 @@ import { api, ApiError } from '../lib/api'
 import { boot, takeBootVideo } from '../lib/boot'
 import { bytes, duration, speed } from '../lib/format'
 import { useSession } from '../lib/session'
+import { useThumbnail } from '../lib/thumbnail'
 import type { Video } from '../lib/types'
 import { play, SourceUnreachable, type Playback, type PlayerStats } from '../player/player'
 import { takeQuickStart, type QuickStart } from '../player/quick'
@@ -114,6 +115,7 @@ export function Watch({ id }: { id: string }) {
   /** The page's quick start, taken over and not yet handed to the player (player/quick.ts). */
   const quick = useRef<QuickStart | undefined>(undefined)
   const choices = video ? choicesOf(video, readHeight) : []
+  const poster = useThumbnail(video?.thumbnailUrl)
 
   // The player element is made here, not rendered: on a page that came with a quick start it
   // is that <video>, playing already, moved into place (moved within the same task, it plays on).
@@ -143,10 +145,10 @@ export function Watch({ id }: { id: string }) {
   useLayoutEffect(() => {
     const v = el.current
     if (!v) return
-    if (video?.thumbnailUrl) v.poster = video.thumbnailUrl
+    if (poster) v.poster = poster
     else v.removeAttribute('poster')
     v.setAttribute('aria-label', video ? `Video: ${video.name}` : 'Video player')
-  }, [video])
+  }, [video, poster])
 
   useEffect(() => {
     const v = el.current

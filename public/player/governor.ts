@@ -30,47 +30,28 @@
  * wire object): WebTorrent consults `wire.peerPieces.get(i)` for interest and for every
  * request it makes (lib/torrent.js `_updateWire`, `_updateWireInterest`).
  */
+import { DEFAULT_GOVERNOR, type GovernorOptions } from '../../src/shared/playback'
 import { debug } from './debug'
 import type { BitFieldLike, Torrent, Wire } from './webtorrent'
 
-/** Tuning; the defaults were measured with test/bench/p2p.ts. */
-export interface GovernorOptions {
-  /** How long a waiting player may wait for peers before the web seed serves what it needs. */
-  peerWaitMs: number
-  /** A waiting player gets its urgent window from the web seed at once if that is at most this share of the video. */
-  cheapShare: number
-  /** After this long, pieces that no connected peer has go to the web seed; with no peer at all, everything does. */
-  graceMs: number
-  /** The web seed serves what the player needs within this many seconds and peers have not brought. */
-  horizonSeconds: number
-  /** The same while the player waits to start (it wants a few seconds before it shows a frame). */
-  startHorizonSeconds: number
-  /** How often the mask is recomputed (also on player events and verified pieces). */
-  tickMs: number
-  /** The video's duration as the pod knows it (seconds), until the player has read it from the file. */
-  duration?: number
-  /**
-   * Complete peers in the tracker's counts that browsers cannot use: the origin pod's own
-   * seeder (BitTorrent over TCP), announced to its tracker like any peer.
-   */
-  serverSeeders: number
-}
-
-export const DEFAULT_GOVERNOR: GovernorOptions = {
-  peerWaitMs: 1000,
-  cheapShare: 0.15,
-  graceMs: 2500,
-  horizonSeconds: 3,
-  startHorizonSeconds: 5,
-  tickMs: 250,
-  serverSeeders: 1,
+/**
+ * Whether localStorage `seedpod.webseed` is `plain`: no governor, WebTorrent's own use of the
+ * web seed, for comparing the two (test/bench/p2p.ts sets it). Without it no head start is
+ * fetched either: plain WebTorrent would not have one.
+ */
+export function plainWebSeed(): boolean {
+  try {
+    return localStorage.getItem('seedpod.webseed') === 'plain'
+  } catch {
+    return false
+  }
 }
 
 /** What the governor is doing, for the stats panel. */
 export type GovernorMode = 'peers' | 'urgent' | 'alone' | 'done'
 
 /** Seconds of media buffered ahead of the playhead (0 when nothing is). */
-export function bufferedAhead(video: HTMLMediaElement): number {
+function bufferedAhead(video: HTMLMediaElement): number {
   const t = video.currentTime
   const b = video.buffered
   for (let i = 0; i < b.length; i++) {
@@ -80,6 +61,10 @@ export function bufferedAhead(video: HTMLMediaElement): number {
   return 0
 }
 
+/**
+ * Masks the web seed wires of one torrent (see module doc). It lives as long as the torrent
+ * (the player keeps one per torrent); `attach` and `detach` follow the <video> playing it.
+ */
 export class WebSeedGovernor {
   private readonly opts: GovernorOptions
   private readonly started = performance.now()

@@ -4,8 +4,22 @@
  * private file system, whose setup and first scan of a new torrent cost a few hundred
  * milliseconds before playback can start; memory costs nothing to open.
  */
+import type { Source } from './sources'
+
+/** Videos up to this size are held in memory (fast to open); larger ones in the origin's private file system. */
+const MEMORY_STORE_MAX = 256 * 1024 * 1024
+
+/**
+ * Whether a source's torrent is held in memory. It is also the only store a head start is
+ * given to (`preload`), so the head start is fetched only for these.
+ */
+export function inMemory(source: Source): boolean {
+  return source.size !== null && source.size > 0 && source.size <= MEMORY_STORE_MAX
+}
+
 type Callback<T = void> = (err: Error | null, value?: T) => void
 
+/** The store WebTorrent is given (`store: MemoryChunkStore`) for a source held in memory. */
 export class MemoryChunkStore {
   private chunks: (Uint8Array | undefined)[] = []
   private closed = false

@@ -7,17 +7,21 @@
  * while it loads the app. The app waits for that first frame before it runs (rendering and
  * WebTorrent's code would hold up the page's only thread meanwhile); then the watch page
  * takes the element over and the player hands it to the peer-to-peer stream, at the same
- * moment of the video (player.ts).
+ * moment of the video (player.ts, handover.ts).
  */
 
-/** The quick start the page's HTML carried. */
-export interface QuickStart {
-  el: HTMLVideoElement
-  videoId: string
+/** What the player is told of a quick start playing in its element (`PlayOptions.quickStart`). */
+export interface QuickStartInfo {
   /** Its URL: the web seed's, with `?head=`. */
   src: string
   /** How many bytes of the file it plays (all from the web seed). */
   bytes: number
+}
+
+/** The quick start the page's HTML carried. */
+export interface QuickStart extends QuickStartInfo {
+  el: HTMLVideoElement
+  videoId: string
   /** When its first frame was shown (`performance.now()`), if it was. */
   firstFrameAt?: number
 }

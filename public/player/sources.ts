@@ -17,7 +17,7 @@ export interface Source {
 }
 
 /** One entry of the quality menu. */
-export interface Choice {
+interface Choice {
   /** `original`, or the rendition's height (`240`): stable across reloads of the video. */
   key: string
   /** What the menu says: `Original (720p)` (`Original` while its height is unknown), `480p`. */
@@ -28,12 +28,20 @@ export interface Choice {
 }
 
 /** The info hash of a magnet URI (lower case), or '' if it has none. */
-export function infoHashOf(magnetUri: string): string {
+function infoHashOf(magnetUri: string): string {
   return /xt=urn:btih:([0-9a-fA-F]{40})/.exec(magnetUri)?.[1]?.toLowerCase() ?? ''
 }
 
+/**
+ * Every value of parameter `key` of a magnet URI, in order: `xs` (.torrent URLs), `tr`
+ * (trackers), `ws` (web seeds) may each occur several times.
+ */
+export function magnetParams(magnetUri: string, key: string): string[] {
+  return new URLSearchParams(magnetUri.slice(magnetUri.indexOf('?') + 1)).getAll(key)
+}
+
 /** A video's original file as a Source. */
-export function originalSource(video: Video): Source {
+function originalSource(video: Video): Source {
   return {
     infoHash: video.infoHash ?? infoHashOf(video.magnetUri),
     magnetUri: video.magnetUri,

@@ -30,7 +30,7 @@ export interface Wire {
 }
 
 /** A download selection; a stream's starts where the player reads, `from + offset` is its first missing piece. */
-export interface Selection {
+interface Selection {
   from: number
   to: number
   offset: number
@@ -38,7 +38,8 @@ export interface Selection {
   isStreamSelection?: boolean
 }
 
-export interface TorrentFile {
+/** A file of a torrent (the player streams the largest). */
+interface TorrentFile {
   name: string
   path: string
   length: number
@@ -47,10 +48,11 @@ export interface TorrentFile {
 }
 
 /** The tracker client of a torrent's discovery (bittorrent-tracker): 'update' carries swarm counts. */
-export interface TrackerClient {
+interface TrackerClient {
   on(event: 'update', listener: (data: { announce: string; complete: number; incomplete: number }) => void): void
 }
 
+/** A torrent the tab's client holds: downloading, or seeding to other viewers. */
 export interface Torrent {
   infoHash: string
   name: string
@@ -87,6 +89,7 @@ export interface Torrent {
   _updateInterest(): void
 }
 
+/** The tab's WebTorrent client (player/client.ts). */
 export interface WebTorrentClient {
   torrents: Torrent[]
   add(torrentId: string | Uint8Array, opts: Record<string, unknown>, onTorrent?: (t: Torrent) => void): Torrent
@@ -96,7 +99,7 @@ export interface WebTorrentClient {
   destroy(cb?: () => void): void
 }
 
-export type WebTorrentConstructor = new (opts?: Record<string, unknown>) => WebTorrentClient
+type WebTorrentConstructor = new (opts?: Record<string, unknown>) => WebTorrentClient
 
 let loading: Promise<WebTorrentConstructor> | undefined
 

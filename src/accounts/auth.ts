@@ -1,44 +1,56 @@
-/** Who is asking: bearer tokens, roles, and the client's address for rate limits. */
-import type { Server } from 'bun'
-import type { User } from './service'
-import type { Pod } from '../app/pod'
-import { ApiError } from '../shared/errors'
+/**
+ * Who is asking, as an Elysia macro: a route says `{ auth: 'user' }` or `{ auth: 'admin' }`
+ * and gets the logged-in `user`, or `{ watch: true }` for a route that shows a video (the
+ * pod's `requireLoginToWatch` is checked here and nowhere else) and gets `viewer`, the user
+ * or undefined. A bad token is refused on every route that reads one.
+ */
+import { Elysia } from 'elysia'
+import type { Config } from '../shared/config'
+import { DomainError } from '../shared/errors'
+import type { Accounts, User } from './service'
 
 /** The bearer token of a request (RFC 6750 header), if any. */
-export function bearerToken(request: Request): string | undefined {
+function bearerToken(request: Request): string | undefined {
   const h = request.headers.get('authorization')
   const m = h?.match(/^Bearer\s+(\S+)$/i)
   return m?.[1]
 }
 
-/** The logged-in user, or undefined for an anonymous request. A bad token is a 401. */
-export async function optionalUser(pod: Pod, request: Request): Promise<User | undefined> {
+/** The logged-in user, or undefined for an anonymous request. A bad token is refused. */
+async function userOf(accounts: Accounts, request: Request): Promise<User | undefined> {
   const token = bearerToken(request)
   if (!token) return undefined
-  const user = await pod.accounts.userOfToken(token)
-  if (!user) throw new ApiError(401, 'invalid_token', 'the access token is invalid or expired; log in again')
+  const user = await accounts.userOfToken(token)
+  if (!user) throw new DomainError('unauthenticated', 'invalid_token', 'the access token is invalid or expired; log in again')
   return user
 }
 
-/** The logged-in user; 401 without valid credentials. */
-export async function requireUser(pod: Pod, request: Request): Promise<User> {
-  const user = await optionalUser(pod, request)
-  if (!user) throw new ApiError(401, 'unauthenticated', 'log in first: send Authorization: Bearer <token> from POST /api/v1/auth/token')
-  return user
-}
+const mustLogIn = () => new DomainError('unauthenticated', 'unauthenticated', 'log in first: send Authorization: Bearer <token> from POST /api/v1/auth/token')
 
-/** The logged-in admin; 401 without credentials, 403 for a user who is not an admin. */
-export async function requireAdmin(pod: Pod, request: Request): Promise<User> {
-  const user = await requireUser(pod, request)
-  if (user.role !== 'admin') throw new ApiError(403, 'forbidden', 'this action is for admins only')
-  return user
-}
+/** Whether an anonymous visitor may see this pod's videos. */
+export const anonymousMayWatch = (config: Config) => !config.requireLoginToWatch
 
-/** The client's address: the socket's, or with `trustProxy` the first `X-Forwarded-For` hop. */
-export function clientAddress(pod: Pod, server: Server<unknown> | null, request: Request): string {
-  if (pod.config.trustProxy) {
-    const forwarded = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim()
-    if (forwarded) return forwarded
-  }
-  return server?.requestIP(request)?.address ?? 'unknown'
-}
+/** The auth macros of one pod's routes. */
+export const auth = (accounts: Accounts, config: Config, seed: string) =>
+  new Elysia({ name: 'auth', seed }).macro({
+    /** A logged-in user (`'user'`) or an admin (`'admin'`). */
+    auth: (role: 'user' | 'admin') => ({
+      async resolve({ request }) {
+        const user = await userOf(accounts, request)
+        if (!user) throw mustLogIn()
+        if (role === 'admin' && user.role !== 'admin') throw new DomainError('forbidden', 'forbidden', 'this action is for admins only')
+        return { user }
+      },
+    }),
+    /** Anyone who may watch this pod's videos: anyone, or with `requireLoginToWatch` a logged-in user. */
+    watch: {
+      async resolve({ request }) {
+        const viewer = await userOf(accounts, request)
+        if (!viewer && !anonymousMayWatch(config)) throw mustLogIn()
+        return { viewer }
+      },
+    },
+  })
+
+/** The auth plugin, as the feature routes `.use` it. */
+export type AuthMacros = ReturnType<typeof auth>

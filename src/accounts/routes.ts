@@ -1,8 +1,11 @@
 /** Accounts over HTTP: registration, login tokens, and who am I. */
 import { Elysia, t } from 'elysia'
-import type { Pod } from '../app/pod'
-import { clientAddress, requireAdmin, requireUser } from './auth'
-import { ApiError } from '../shared/errors'
+import { clientAddress } from '../shared/client-address'
+import type { Config } from '../shared/config'
+import { DomainError } from '../shared/errors'
+import type { Logger } from '../shared/log'
+import type { AuthMacros } from './auth'
+import type { Accounts, AttemptLimiter } from './service'
 
 /** Body of `POST /api/v1/users` and `POST /api/v1/auth/token`. */
 export const Credentials = t.Object({
@@ -11,22 +14,33 @@ export const Credentials = t.Object({
 })
 export type Credentials = typeof Credentials.static
 
-const STATUS = { invalid_username: 400, weak_password: 400, username_taken: 409 } as const
+const KIND = { invalid_username: 'invalid', weak_password: 'invalid', username_taken: 'conflict' } as const
+
+/** What the account routes use. */
+export interface AccountRoutesDeps {
+  fingerprint: string
+  config: Config
+  accounts: Accounts
+  loginLimiter: AttemptLimiter
+  log: Logger
+  auth: AuthMacros
+}
 
 /**
  * Routes for accounts: `POST /api/v1/users` (register), `GET /api/v1/users` (admin: every
  * account), `GET /api/v1/users/me`, `POST /api/v1/auth/token` (log in).
  */
-export const users = (pod: Pod) =>
-  new Elysia({ name: 'users', prefix: '/api/v1', seed: pod.identity.fingerprint })
+export const users = ({ fingerprint, config, accounts, loginLimiter, log, auth }: AccountRoutesDeps) =>
+  new Elysia({ name: 'users', prefix: '/api/v1', seed: fingerprint })
+    .use(auth)
     .post(
       '/users',
       async ({ body, set }) => {
-        if (pod.config.registrations !== 'open')
-          throw new ApiError(403, 'registrations_closed', 'this pod does not take registrations; ask its admin for an account')
-        const result = await pod.accounts.create(body.username, body.password)
-        if ('code' in result) throw new ApiError(STATUS[result.code], result.code, result.message)
-        pod.log.info('user.registered', { username: result.username })
+        if (config.registrations !== 'open')
+          throw new DomainError('forbidden', 'registrations_closed', 'this pod does not take registrations; ask its admin for an account')
+        const result = await accounts.create(body.username, body.password)
+        if ('code' in result) throw new DomainError(KIND[result.code], result.code, result.message)
+        log.info('user.registered', { username: result.username })
         set.status = 201
         return result
       },
@@ -34,28 +48,25 @@ export const users = (pod: Pod) =>
     )
     .post(
       '/auth/token',
-      async ({ body, request, server, set }) => {
-        const keys = [`ip:${clientAddress(pod, server, request)}`, `name:${body.username.toLowerCase()}`]
-        const wait = Math.max(...keys.map((k) => pod.loginLimiter.retryAfter(k)))
+      async ({ body, request, server }) => {
+        const keys = [`ip:${clientAddress(config.trustProxy, request.headers.get('x-forwarded-for'), server?.requestIP(request)?.address)}`, `name:${body.username.toLowerCase()}`]
+        const wait = Math.max(...keys.map((k) => loginLimiter.retryAfter(k)))
         if (wait > 0) {
-          set.headers['retry-after'] = String(wait)
-          throw new ApiError(429, 'too_many_attempts', `too many login attempts; try again in ${wait} s`, { retryAfter: wait })
+          // The error layer sends `Retry-After` from `retryAfter`.
+          throw new DomainError('rate_limited', 'too_many_attempts', `too many login attempts; try again in ${wait} s`, { retryAfter: wait })
         }
-        const user = await pod.accounts.verify(body.username, body.password)
+        const user = await accounts.verify(body.username, body.password)
         if (!user) {
-          for (const k of keys) pod.loginLimiter.hit(k)
-          pod.log.warn('user.login.failed', { username: body.username, client: keys[0] })
-          throw new ApiError(401, 'invalid_credentials', 'wrong user name or password')
+          for (const k of keys) loginLimiter.hit(k)
+          log.warn('user.login.failed', { username: body.username, client: keys[0] })
+          throw new DomainError('unauthenticated', 'invalid_credentials', 'wrong user name or password')
         }
         // Forget the failures for this name only: clearing the address too would let someone
         // with one account reset their count between guesses at other people's passwords.
-        pod.loginLimiter.clear(keys[1]!)
-        return pod.accounts.issueToken(user)
+        loginLimiter.clear(keys[1]!)
+        return accounts.issueToken(user)
       },
       { body: Credentials },
     )
-    .get('/users', async ({ request }) => {
-      await requireAdmin(pod, request)
-      return { total: pod.accounts.count(), data: pod.accounts.list() }
-    })
-    .get('/users/me', ({ request }) => requireUser(pod, request))
+    .get('/users', () => ({ total: accounts.count(), data: accounts.list() }), { auth: 'admin' })
+    .get('/users/me', ({ user }) => user, { auth: 'user' })

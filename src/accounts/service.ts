@@ -34,13 +34,13 @@ const USERNAME = /^[a-z0-9][a-z0-9_.-]{1,30}[a-z0-9]$/i
 const COMMON = new Set(['password', 'password1', 'password123', '1234567890', '12345678', 'qwertyuiop', 'iloveyou', 'letmein123', 'seedpod123', 'administrator'])
 
 /** Checks a user name: 3 to 32 letters, digits, `_`, `.` or `-`, starting and ending with a letter or digit. */
-export function checkUsername(username: string): AccountProblem | undefined {
+function checkUsername(username: string): AccountProblem | undefined {
   if (!USERNAME.test(username))
     return { code: 'invalid_username', message: 'a user name has 3 to 32 characters: letters, digits, "_", "." or "-", starting and ending with a letter or digit' }
 }
 
 /** Checks a password: at least 10 characters, not the user name, not a well-known password. */
-export function checkPassword(password: string, username: string): AccountProblem | undefined {
+function checkPassword(password: string, username: string): AccountProblem | undefined {
   if (password.length < 10) return { code: 'weak_password', message: 'the password must have at least 10 characters' }
   if (password.length > 1024) return { code: 'weak_password', message: 'the password must have at most 1024 characters' }
   if (password.toLowerCase().includes(username.toLowerCase()) || COMMON.has(password.toLowerCase()))

@@ -17,7 +17,8 @@ import type { Identity } from '../identity/keys'
 import type { Database } from 'bun:sqlite'
 import type { FetchHandler } from './listen'
 import type { Logger } from '../shared/log'
-import type { AnnounceInfo } from '../torrents/tracker'
+import type { PodEvents } from '../../actors/pod'
+import type { InboxPeers } from '../federation/inbox'
 
 /**
  * The accounts of the pod whose data is in `config.dataDir`, for `seedpod user add`
@@ -72,98 +73,118 @@ export async function assemble(input: AssembleInput): Promise<Assembled> {
 }
 
 async function assembleOn(db: Database, { config, log, identity, server, version, pause }: AssembleInput): Promise<Assembled> {
-  const [{ Friends }, { VideoFiles }, { Videos }, { createTracker }] = await Promise.all([
-    import('../friends/service'),
-    import('../videos/files'),
-    import('../videos/service'),
-    import('../torrents/tracker'),
-  ])
+  const [{ Friends }, { FriendMaking, fetchPodInfo }, { provideFriendMachine }, { Inbox }, { Transport }, { VideoFiles }, { Videos }, { MirrorStore }, { TranscodeQueue }, { createTracker }] =
+    await Promise.all([
+      import('../friends/service'),
+      import('../friends/making'),
+      import('../friends/actor'),
+      import('../federation/inbox'),
+      import('../federation/transport'),
+      import('../videos/files'),
+      import('../videos/service'),
+      import('../redundancy/store'),
+      import('../transcoding/queue'),
+      import('../torrents/tracker'),
+    ])
   await pause()
-  const friends = new Friends(db, config, identity, log)
+  const [{ podMachine }, { createActor }, { Transcoding }, { Redundancy }, { Accounts, AttemptLimiter }, { loadOrCreateSecret }, { VideoDetails }, { buildApp }, { websocket }, { lazyImport }] =
+    await Promise.all([
+      import('../../actors/pod'),
+      import('xstate'),
+      import('../transcoding/service'),
+      import('../redundancy/service'),
+      import('../accounts/service'),
+      import('../identity/keys'),
+      import('../details/service'),
+      import('./http'),
+      import('elysia/ws'),
+      import('./lazy'),
+    ])
+  await pause()
+  const now = Date.now
+  const self = { fingerprint: identity.fingerprint, url: config.url }
   const files = new VideoFiles(config.dataDir)
   files.prepare()
-  const videos = new Videos(db, config, friends, identity.fingerprint, files, log)
+  const mirrors = new MirrorStore(db)
+  const queue = new TranscodeQueue(db, now)
+  const loadWebTorrent = () => lazyImport('webtorrent').then((m) => m.default)
+
+  // The services send events to the pod actor, which runs on their effects: they are made
+  // first, with a port that reaches the actor (made right after them, before anything can
+  // send), and the actor is started last; events sent meanwhile wait in its mailbox.
+  const events: PodEvents = { send: (event) => actors.send(event) }
+  const transport = new Transport(identity, config.url, now)
+  const peers: InboxPeers = { get: (fp) => friends.store.get(fp), blacklisted: (fp) => friends.store.blacklisted(fp), markApplied: (...a) => friends.store.markApplied(...a) }
+  const inbox = new Inbox(db, identity, transport, peers, fetchPodInfo, now)
+  const friends = new Friends(db, config, identity.fingerprint, log, transport, inbox, events, now)
+  const videos = new Videos(db, config, friends, identity.fingerprint, files, mirrors, queue, inbox, events, log, now)
+  const transcoding = new Transcoding(db, config, videos, friends, queue, events)
+  const redundancy = new Redundancy(db, config, self, files, mirrors, inbox, friends)
   videos.pruneThumbnails()
   // The tracker serves this pod's own videos and the copies it keeps; the tracker actor keeps the set.
-  const allowed = new Set([...videos.localFiles(), ...videos.mirrors.own().filter((m) => m.state === 'ready')].map((f) => f.infoHash))
+  const allowed = new Set([...videos.localFiles(), ...mirrors.own().filter((m) => m.state === 'ready')].map((f) => f.infoHash))
   // A peer that needs an own video is also a request to seed it over TCP (seeding on demand);
   // seeders (left = 0) and goodbyes ask for nothing.
-  const isAllowed = (infoHash: string, announce: AnnounceInfo) => {
-    if (!allowed.has(infoHash)) return false
-    if (announce.left !== 0 && announce.event !== 'stopped') actors.system.get('seeder')?.send({ type: 'seeder.video.wanted', infoHash })
-    return true
-  }
-  const tracker = createTracker({ isAllowed, trustProxy: config.trustProxy, log })
-  await pause()
-  const [{ startPodActor }, { Accounts, AttemptLimiter }, { loadOrCreateSecret }, { VideoDetails }, { buildApp }, { websocket }] = await Promise.all([
-    import('../../actors/pod'),
-    import('../accounts/service'),
-    import('../identity/keys'),
-    import('../details/service'),
-    import('./http'),
-    import('elysia/ws'),
-  ])
-  await pause()
-  // From here to serving, nothing waits: the actors start, and find the services attached
-  // and the app answering, in one go.
-  const actors = startPodActor({
+  const tracker = createTracker({
+    isAllowed: (infoHash, announce) => {
+      if (!allowed.has(infoHash)) return false
+      if (announce.left !== 0 && announce.event !== 'stopped') events.send({ type: 'seeder.video.wanted', infoHash })
+      return true
+    },
+    trustProxy: config.trustProxy,
     log,
-    friendPorts: friends.ports,
-    tracker: { tracker, allowed },
-    seeder: { find: (infoHash) => videos.localFileByInfoHash(infoHash) ?? videos.mirrorFile(infoHash), port: config.torrentPort, log },
-    transcoder: videos.transcoderInput(log),
-    redundancy: {
-      ...config.redundancy,
-      store: videos.mirrors,
-      self: { fingerprint: identity.fingerprint, url: config.url },
-      dir: files.mirrors,
-      torrentPath: (infoHash) => files.torrent(infoHash),
-      videoInfo: (id) => videos.mirrorSource(id),
-      broadcast: (messages) => friends.broadcast(messages),
+  })
+  const actors = createActor(podMachine.provide({ actors: { friend: provideFriendMachine(friends, now) } }), {
+    systemId: 'pod',
+    input: {
       log,
-      now: Date.now,
+      storedFriends: () => friends.storedFriends(),
+      friendSettings: { retry: config.retry, score: config.score, now },
+      tracker: { tracker, allowed },
+      seeder: { find: (infoHash) => videos.localFileByInfoHash(infoHash) ?? redundancy.mirrorFile(infoHash), port: config.torrentPort, loadWebTorrent, log },
+      transcoder: transcoding.actorInput(log),
+      redundancy: redundancy.actorInput(log, loadWebTorrent),
     },
   })
-  try {
-    // New videos from friends, or friends gone: the redundancy actor looks again.
-    friends.onChange(() => actors.system.get('redundancy')?.send({ type: 'redundancy.check' }))
-    videos.attach(actors)
-    const pod: Pod = {
-      config,
-      log,
-      db,
-      identity,
-      accounts: new Accounts(db, config, loadOrCreateSecret(config.dataDir, 'token.secret')),
-      loginLimiter: new AttemptLimiter(config.auth.loginAttempts, config.auth.loginWindowSeconds * 1000),
-      actors,
-      friends,
-      videos,
-      // Constructed before the pod is served: it registers the details message handlers.
-      details: new VideoDetails(db, config, friends, identity.fingerprint, videos, log),
-      tracker,
-      startedAt: Date.now(),
-      version,
-    }
-    const app = buildApp(pod).compile()
-    // What Elysia's own listen does: its WebSocket routes upgrade through `app.server`.
-    app.server = server
-    return {
-      pod,
-      fetch: app.fetch,
-      // Elysia declares its own copy of Bun's WebSocket types, which TypeScript tells apart.
-      websocket: websocket as unknown as WebSocketHandler<any>,
-      start() {
-        friends.attach(actors)
-        friends.onStart().catch((e) => log.error('friends.start.failed', { error: e }))
-      },
-      close() {
-        actors.send({ type: 'pod.stop' })
-        actors.stop()
-        db.close()
-      },
-    }
-  } catch (e) {
-    actors.stop()
-    throw e
+  // New videos from friends, or friends gone: the redundancy actor looks again.
+  friends.onChange(() => actors.send({ type: 'redundancy.check' }))
+  await pause()
+  const pod: Pod = {
+    config,
+    log,
+    db,
+    identity,
+    accounts: new Accounts(db, config, loadOrCreateSecret(config.dataDir, 'token.secret')),
+    loginLimiter: new AttemptLimiter(config.auth.loginAttempts, config.auth.loginWindowSeconds * 1000),
+    actors,
+    inbox,
+    friends,
+    making: new FriendMaking(db, config, identity, friends, log, now),
+    videos,
+    transcoding,
+    redundancy,
+    // Constructed before the pod is served: it registers the details message handlers.
+    details: new VideoDetails(db, config, friends, identity.fingerprint, videos, inbox, log),
+    tracker,
+    startedAt: Date.now(),
+    version,
+  }
+  const app = buildApp(pod).compile()
+  // What Elysia's own listen does: its WebSocket routes upgrade through `app.server`.
+  app.server = server
+  return {
+    pod,
+    fetch: app.fetch,
+    // Elysia declares its own copy of Bun's WebSocket types, which TypeScript tells apart.
+    websocket: websocket as unknown as WebSocketHandler<any>,
+    start() {
+      actors.start()
+      pod.making.onStart().catch((e) => log.error('friends.start.failed', { error: e }))
+    },
+    close() {
+      actors.send({ type: 'pod.stop' })
+      actors.stop()
+      db.close()
+    },
   }
 }

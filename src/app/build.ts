@@ -8,31 +8,29 @@
  * `compileExecutable` is also what the tests and the benchmark use, so that what they run is
  * built exactly the way releases are.
  *
- * Pages: the browser app in public/ (Preact, TSX) is bundled by `bundlePages`. Run from
- * source, the pod bundles it in memory at start (src/pages/routes.ts), so `npm start` and
- * `npm test` need no build step. For the executable, the bundle is written to a temporary
- * folder and public/embedded.ts is replaced, for this compilation only (Bun.build's `files`
- * override), by a module that imports every bundled file `with { type: 'file' }`: that is
- * what makes `bun build --compile` embed them, and gives the pod their paths inside the
- * executable. Nothing generated is ever imported by committed code, so a clean checkout
+ * Pages: the browser app in public/ (Preact, TSX) is bundled by `bundlePages`
+ * (src/pages/bundle.ts), which the pod run from source calls too, in memory at start, so
+ * `npm start` and `npm test` need no build step. For the executable, the bundle is written to
+ * a temporary folder and public/embedded.ts is replaced, for this compilation only
+ * (Bun.build's `files` override), by a module that imports every bundled file `with { type:
+ * 'file' }`: that is what makes `bun build --compile` embed them, and gives the pod their
+ * paths inside the executable. Nothing generated is ever imported by committed code, so a clean checkout
  * type-checks and runs.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { bundlePages } from '../pages/bundle'
 import { LAZY_MODULES } from './lazy'
 
 const root = join(import.meta.dir, '..', '..')
 
 /** Where `npm run build` writes the executable. */
-export const DEFAULT_OUTFILE = join(root, 'dist', 'seedpod')
+const DEFAULT_OUTFILE = join(root, 'dist', 'seedpod')
 
 /** The pod's entry point. */
 export const ENTRYPOINT = join(root, 'src', 'app', 'cli.ts')
-
-/** The browser app's entry point. */
-export const PAGES_ENTRYPOINT = join(root, 'public', 'app.tsx')
 
 /**
  * The modules the pod loads at first use (src/app/lazy.ts): entry points of their own in the
@@ -40,62 +38,20 @@ export const PAGES_ENTRYPOINT = join(root, 'public', 'app.tsx')
  * sit below the main entry point's folder, so the relative specifiers of src/app/lazy.ts find
  * them in the executable's file system as they do in the checkout.
  */
-export const LAZY_ENTRYPOINTS = Object.values(LAZY_MODULES).map((spec) => join(root, 'src', 'app', spec))
+const LAZY_ENTRYPOINTS = Object.values(LAZY_MODULES).map((spec) => join(root, 'src', 'app', spec))
 
 /** The module the executable's build replaces with the list of embedded page files. */
-export const EMBEDDED_MODULE = join(root, 'public', 'embedded.ts')
+const EMBEDDED_MODULE = join(root, 'public', 'embedded.ts')
 
 /** Where `--pages-only` writes the bundle, to look at (gitignored). */
-export const PAGES_OUTDIR = join(root, 'public', 'dist')
-
-/** One file of the page bundle, served by the pod at `/assets/<name>`. */
-export interface PageFile {
-  /** File name, with its content hash: `app-1a2b3c4d.js`. */
-  name: string
-  /** `entry-point` (the app's script), `chunk`, `asset` or `sourcemap`. */
-  kind: string
-  /** Content-Type to serve it with. */
-  type: string
-}
-
-/** The bundle in memory: each file's description and bytes. */
-export type PageBundle = (PageFile & { body: Blob })[]
-
-/** Bundles public/ for browsers; throws with Bun's messages on failure. */
-export async function bundlePages(): Promise<PageBundle> {
-  const result = await Bun.build({
-    entrypoints: [PAGES_ENTRYPOINT],
-    target: 'browser',
-    format: 'esm',
-    // The app (public/main.tsx) is a chunk of its own, loaded after a watch page's quick start.
-    splitting: true,
-    minify: true,
-    sourcemap: 'linked',
-    // Hashed names: the HTML (never cached) names them, so they can be cached forever.
-    naming: { entry: '[name]-[hash].[ext]', chunk: '[name]-[hash].[ext]', asset: '[name]-[hash].[ext]' },
-    define: { 'process.env.NODE_ENV': '"production"' },
-    throw: false,
-  })
-  if (!result.success) throw new Error(`bundling ${PAGES_ENTRYPOINT} failed:\n${result.logs.map(String).join('\n')}`)
-  return result.outputs.map((o) => {
-    const name = o.path.replace(/^\.\//, '')
-    return { name, kind: o.kind, type: contentType(name, o.type), body: o }
-  })
-}
-
-function contentType(name: string, given: string): string {
-  if (name.endsWith('.map')) return 'application/json;charset=utf-8'
-  if (name.endsWith('.js')) return 'text/javascript;charset=utf-8'
-  if (name.endsWith('.css')) return 'text/css;charset=utf-8'
-  return given || 'application/octet-stream'
-}
+const PAGES_OUTDIR = join(root, 'public', 'dist')
 
 /**
  * Writes the bundle to `outdir` (emptied first) and returns the source of the module that
  * stands in for public/embedded.ts in the executable: it imports each file `with { type:
  * 'file' }` (so `bun build --compile` embeds it) and exports the list with their paths.
  */
-export async function writePages(outdir: string = PAGES_OUTDIR): Promise<string> {
+async function writePages(outdir: string = PAGES_OUTDIR): Promise<string> {
   const bundle = await bundlePages()
   rmSync(outdir, { recursive: true, force: true })
   mkdirSync(outdir, { recursive: true })
@@ -118,7 +74,7 @@ export async function writePages(outdir: string = PAGES_OUTDIR): Promise<string>
  * - utp-native (WebTorrent's uTP; the seeder runs with `utp: false`): an empty module;
  * - fs-native-extensions (random-access-file's locking and sparse files): a module that throws.
  */
-export const NATIVE_ABSENT: Record<string, string> = {
+const NATIVE_ABSENT: Record<string, string> = {
   'utp-native': 'module.exports = {}',
   'fs-native-extensions': "throw new Error('fs-native-extensions is not in the seedpod executable')",
 }

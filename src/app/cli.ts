@@ -7,14 +7,12 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util'
 import { ConfigError, loadConfig, type Config } from '../shared/config'
-import { lazyImport } from './lazy'
 import { createLogger } from '../shared/log'
 import { sampleConfig } from './sample-config'
-import pkg from '../../package.json'
+import { VERSION } from '../shared/version'
 
-const VERSION: string = pkg.version
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, config: 78 } as const
+const EXIT = { ok: 0, failed: 1, usage: 2, config: 78 } as const
 
 const USAGE = `seedpod ${VERSION}: a federated, peer-to-peer video pod
 
@@ -161,7 +159,8 @@ async function userAdd(args: string[], env: Record<string, string | undefined>):
   const password = await readPassword(Boolean(values['password-stdin']))
   mkdirSync(config.dataDir, { recursive: true, mode: 0o750 })
   // The pod's own code (accounts, database), kept out of the CLI's bundle (src/app/lazy.ts).
-  const { accounts, close } = await (await lazyImport('assemble')).openAccounts(config)
+  const { loadAssemble } = await import('./server')
+  const { accounts, close } = await (await loadAssemble()).openAccounts(config)
   try {
     const result = await accounts.create(name, password, values.admin ? 'admin' : 'user')
     if ('code' in result) {

@@ -1,27 +1,60 @@
-/** The pod's HTTP app: every feature plugin behind one error shape. */
+/**
+ * The pod's HTTP app: every feature's routes behind one error shape, each given the
+ * services it uses and the auth macros.
+ */
 import { Elysia } from 'elysia'
-import type { Pod } from './pod'
-import { detailsRoutes } from '../details/routes'
-import { errors } from '../shared/errors'
-import { friendRoutes } from '../friends/routes'
-import { pageRoutes } from '../pages/routes'
-import { podInfo } from '../identity/routes'
+import { auth } from '../accounts/auth'
 import { users } from '../accounts/routes'
-import { staticRoutes, videoRoutes } from '../videos/routes'
+import { detailsRoutes } from '../details/routes'
+import { inboxRoutes } from '../federation/routes'
+import { friendRoutes } from '../friends/routes'
+import { podDocument } from '../identity/document'
+import { podInfo } from '../identity/routes'
+import { pageRoutes } from '../pages/routes'
+import { redundancyRoutes } from '../redundancy/routes'
+import { torrentRoutes } from '../torrents/routes'
 import { trackerRoutes } from '../torrents/tracker-routes'
+import { transcodingRoutes } from '../transcoding/routes'
+import { thumbnailRoutes, videoRoutes } from '../videos/routes'
+import { errors } from './errors'
+import type { Pod } from './pod'
 
 /** Builds the Elysia app of one pod (not listening yet: tests call `app.handle`). */
 export function buildApp(pod: Pod) {
+  const { config, log, identity, accounts, loginLimiter, inbox, friends, making, videos, transcoding, redundancy, details, version } = pod
+  const fingerprint = identity.fingerprint
+  const macros = auth(accounts, config, fingerprint)
   return new Elysia()
-    .use(errors(pod.log))
-    .use(podInfo(pod))
-    .use(users(pod))
-    .use(friendRoutes(pod))
-    .use(videoRoutes(pod))
-    .use(detailsRoutes(pod))
-    .use(staticRoutes(pod))
+    .use(errors(log))
+    .use(
+      podInfo({
+        fingerprint,
+        document: podDocument(config, identity, version),
+        health: () => {
+          pod.db.query('SELECT 1').get()
+          return { version, uptimeSeconds: Math.round((Date.now() - pod.startedAt) / 1000), actors: pod.actors.getSnapshot().status }
+        },
+      }),
+    )
+    .use(users({ fingerprint, config, accounts, loginLimiter, log, auth: macros }))
+    .use(inboxRoutes({ fingerprint, inbox, maxMessageBytes: config.maxMessageBytes, log }))
+    .use(friendRoutes({ fingerprint, friends, making, log, auth: macros }))
+    .use(redundancyRoutes({ fingerprint, redundancy, auth: macros }))
+    .use(transcodingRoutes({ fingerprint, transcoding, auth: macros }))
+    .use(videoRoutes({ config, fingerprint, videos, auth: macros }))
+    .use(detailsRoutes({ fingerprint, details, auth: macros }))
+    .use(thumbnailRoutes({ fingerprint, videos, auth: macros }))
+    .use(
+      torrentRoutes({
+        fingerprint,
+        // An own file, or this pod's copy of a friend's video (redundancy).
+        file: (id, resolution) => {
+          const copy = resolution === null ? redundancy.store.ownOf(id) : undefined
+          return videos.localFile(id, resolution) ?? (copy && redundancy.mirrorFile(copy.infoHash))
+        },
+        torrentPath: (infoHash) => videos.files.torrent(infoHash),
+      }),
+    )
     .use(trackerRoutes(pod.tracker))
-    .use(pageRoutes(pod))
+    .use(pageRoutes({ fingerprint, config, version, log, video: (id) => videos.get(id) }))
 }
-
-export type App = ReturnType<typeof buildApp>

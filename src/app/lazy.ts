@@ -6,7 +6,8 @@
  *   module of its own in src/app/lazy/;
  * - `assemble`: everything but the CLI, the configuration, the identity and the listening
  *   socket (src/app/server.ts loads it once the pod listens; `seedpod user add` takes the
- *   accounts and the database from it).
+ *   accounts and the database from it). Only its specifier is here: this module is imported
+ *   by features (for the vendor modules), so naming assemble's type here would make a cycle.
  *
  * In the executable that is what matters: src/app/build.ts compiles each of them as an entry
  * point of its own, so that their code is not part of the main bundle, which the executable
@@ -28,16 +29,16 @@ export const LAZY_MODULES = {
   assemble: './assemble.ts',
 } as const
 
-interface LazyModules {
+/** The third-party modules, by name (`assemble` is the pod's own: loadAssemble in server.ts). */
+interface VendorModules {
   webtorrent: typeof import('./lazy/webtorrent')
   tracker: typeof import('./lazy/tracker')
   multipart: typeof import('./lazy/multipart')
   createTorrent: typeof import('./lazy/create-torrent')
-  assemble: typeof import('./assemble')
 }
 
-/** Loads a lazy module (once: later calls get the same module). */
-export function lazyImport<K extends keyof LazyModules>(name: K): Promise<LazyModules[K]> {
+/** Loads a lazy third-party module (once: later calls get the same module). */
+export function lazyImport<K extends keyof VendorModules>(name: K): Promise<VendorModules[K]> {
   const specifier: string = LAZY_MODULES[name]
   return import(specifier)
 }

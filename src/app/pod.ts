@@ -1,17 +1,22 @@
 /**
- * The services of one running pod, built once at start and passed to every HTTP plugin and
- * actor that needs them. Several pods can run in one process (tests), so nothing is global.
+ * The parts of one running pod, built once at start (assemble.ts). Several pods can run in
+ * one process (tests), so nothing is global. Routes do not get this: each feature's routes
+ * are given the few services they use (http.ts).
  */
 import type { Database } from 'bun:sqlite'
 import type { PodActor } from '../../actors/pod'
 import type { Accounts, AttemptLimiter } from '../accounts/service'
-import type { Config } from '../shared/config'
-import type { Identity } from '../identity/keys'
-import type { Friends } from '../friends/service'
 import type { VideoDetails } from '../details/service'
-import type { Videos } from '../videos/service'
-import type { Tracker } from '../torrents/tracker'
+import type { Inbox } from '../federation/inbox'
+import type { FriendMaking } from '../friends/making'
+import type { Friends } from '../friends/service'
+import type { Identity } from '../identity/keys'
+import type { Redundancy } from '../redundancy/service'
+import type { Config } from '../shared/config'
 import type { Logger } from '../shared/log'
+import type { Tracker } from '../torrents/tracker'
+import type { Transcoding } from '../transcoding/service'
+import type { Videos } from '../videos/service'
 
 export interface Pod {
   readonly config: Config
@@ -21,8 +26,12 @@ export interface Pod {
   readonly accounts: Accounts
   readonly loginLimiter: AttemptLimiter
   readonly actors: PodActor
+  readonly inbox: Inbox
   readonly friends: Friends
+  readonly making: FriendMaking
   readonly videos: Videos
+  readonly transcoding: Transcoding
+  readonly redundancy: Redundancy
   /** Details of videos (kept by their origin, cached by the others). */
   readonly details: VideoDetails
   readonly tracker: Tracker

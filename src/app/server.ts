@@ -7,18 +7,22 @@
  * actors and app (assemble.ts, a module loaded only then) and serves them.
  */
 import { mkdirSync } from 'node:fs'
-import pkg from '../../package.json'
+import { VERSION } from '../shared/version'
 import type { Assembled } from './assemble'
 import type { Config } from '../shared/config'
 import type { Pod } from './pod'
 import { loadOrCreateIdentity } from '../identity/keys'
 import { listen } from './listen'
 import { podDocument } from '../identity/document'
-import { lazyImport } from './lazy'
+import { LAZY_MODULES } from './lazy'
 import type { Logger } from '../shared/log'
 
-/** seedpod's version, from package.json (embedded in the executable). */
-export const VERSION: string = pkg.version
+
+/** Loads the pod's code (once), kept out of the main bundle: see src/app/lazy.ts. */
+export function loadAssemble(): Promise<typeof import('./assemble')> {
+  const specifier: string = LAZY_MODULES.assemble
+  return import(specifier)
+}
 
 /** A running pod. */
 export interface RunningPod {
@@ -50,7 +54,7 @@ export async function startPod(config: Config, log: Logger): Promise<RunningPod>
   let parts: Assembled
   try {
     await pause()
-    const { assemble } = await lazyImport('assemble')
+    const { assemble } = await loadAssemble()
     await pause()
     parts = await assemble({ config, log, identity, server: listener.server, version: VERSION, pause })
   } catch (e) {

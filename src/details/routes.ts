@@ -8,25 +8,23 @@
  * - `POST /api/v1/videos/:id/views`: counts one view (at the origin).
  */
 import { Elysia } from 'elysia'
-import type { Pod } from '../app/pod'
-import { optionalUser, requireUser } from '../accounts/auth'
+import type { AuthMacros } from '../accounts/auth'
+import type { VideoDetails } from './service'
 
 /** Details routes under `/api/v1/videos`. */
-export const detailsRoutes = (pod: Pod) => {
-  const details = pod.details
-  return new Elysia({ name: 'video-details', prefix: '/api/v1/videos', seed: pod.identity.fingerprint })
-    .get('/:id/details', async ({ request, params }) => {
-      if (pod.config.requireLoginToWatch) await requireUser(pod, request)
-      return details.get(params.id)
-    })
-    .patch('/:id/details', async ({ request, params, body }) => details.update(params.id, await requireUser(pod, request), body))
-    .post('/:id/views', async ({ request, params, set }) => {
+export const detailsRoutes = ({ fingerprint, details, auth }: { fingerprint: string; details: VideoDetails; auth: AuthMacros }) =>
+  new Elysia({ name: 'video-details', prefix: '/api/v1/videos', seed: fingerprint })
+    .use(auth)
+    .get('/:id/details', ({ params }) => details.get(params.id), { watch: true })
+    .patch('/:id/details', ({ params, body, user }) => details.update(params.id, user, body), { auth: 'user' })
+    .post(
+      '/:id/views',
+      ({ params, set }) => {
+        const counted = details.view(params.id)
+        // A friend's video: the view is queued for its origin, not counted yet.
+        set.status = counted.counted === 'origin' ? 202 : 200
+        return counted
+      },
       // Anyone who may watch may count a view; a bad token is still refused.
-      if (pod.config.requireLoginToWatch) await requireUser(pod, request)
-      else await optionalUser(pod, request)
-      const counted = details.view(params.id)
-      // A friend's video: the view is queued for its origin, not counted yet.
-      set.status = counted.counted === 'origin' ? 202 : 200
-      return counted
-    })
-}
+      { watch: true },
+    )

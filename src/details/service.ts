@@ -1,7 +1,7 @@
 /**
  * A video's details: the longer fields that stay at the origin pod (full description, tags,
  * license, language, view count), while the network index carries only the short fields of
- * PROTOCOL.md's `Video`.
+ * the protocol's `Video` (docs/protocol.md).
  *
  * - The origin keeps its own videos' details in `video_details` and answers friends'
  *   `video.details` questions (signed and encrypted: they come through the inbox).
@@ -15,157 +15,15 @@
  */
 import type { Database } from 'bun:sqlite'
 import { Value } from '@sinclair/typebox/value'
-import { t } from 'elysia'
 import type { User } from '../accounts/service'
-import type { Config } from '../shared/config'
+import type { Inbox, KnownPeer } from '../federation/inbox'
 import type { Friends } from '../friends/service'
-import type { Friend } from '../friends/store'
-import { ApiError } from '../shared/errors'
+import type { Config } from '../shared/config'
+import { DomainError } from '../shared/errors'
 import type { Logger } from '../shared/log'
 import { videoRowById, type VideoRow } from '../videos/model'
 import type { Videos } from '../videos/service'
-
-/** The index's description is at most this long; the details keep the full text. */
-/** Longest description a video may have (its details keep it whole). */
-export const DESCRIPTION_MAX = 10_000
-export const SUMMARY_MAX = 300
-export const TAGS_MAX = 20
-export const TAG_MAX = 40
-export const LICENSE_MAX = 100
-/** Longest language tag accepted (RFC 5646 advises supporting at least 35 characters). */
-export const LANGUAGE_MAX = 35
-/**
- * Licenses offered by name (matched case-insensitively and stored as written here); any other
- * single-line text up to LICENSE_MAX characters is kept as it is.
- */
-export const LICENSES = ['CC-BY-4.0', 'CC-BY-SA-4.0', 'CC-BY-NC-4.0', 'CC-BY-NC-SA-4.0', 'CC-BY-ND-4.0', 'CC-BY-NC-ND-4.0', 'CC0-1.0', 'all-rights-reserved'] as const
-/** How long a user's request waits for the origin before the cached copy (or an error) is served. */
-export const ORIGIN_TIMEOUT_MS = 5_000
-
-/** The fields a PATCH may set. */
-const EDITABLE = ['description', 'tags', 'license', 'language'] as const
-
-/** A video's details as its origin knows them; also the result of `video.details`. */
-export const Details = t.Object({
-  id: t.String({ minLength: 1, maxLength: 64 }),
-  description: t.String({ maxLength: DESCRIPTION_MAX }),
-  tags: t.Array(t.String({ minLength: 1, maxLength: TAG_MAX }), { maxItems: TAGS_MAX }),
-  license: t.Union([t.String({ minLength: 1, maxLength: LICENSE_MAX }), t.Null()]),
-  language: t.Union([t.String({ minLength: 1, maxLength: LANGUAGE_MAX }), t.Null()]),
-  views: t.Integer({ minimum: 0 }),
-  /** When the uploader last changed them; null if never. */
-  updatedAt: t.Union([t.String({ maxLength: 40 }), t.Null()]),
-})
-export type Details = typeof Details.static
-
-/** What `GET /api/v1/videos/:id/details` answers: the details and where they came from. */
-export interface DetailsAnswer extends Details {
-  /** `local`: an own video; `origin`: just asked; `cache`: the copy this pod keeps. */
-  source: 'local' | 'origin' | 'cache'
-  /** When this copy was read at the origin (now for `local` and `origin`). */
-  fetchedAt: string
-  ageSeconds: number
-  /** A cached copy older than `detailsTtlSeconds`, served because the origin did not answer. */
-  stale: boolean
-}
-
-/** The changes a valid PATCH body asks for (absent: unchanged; null: cleared). */
-export interface DetailsEdit {
-  description?: string
-  tags?: string[]
-  license?: string | null
-  language?: string | null
-}
-
-/**
- * The index's short form of a description: the whole text if it fits in SUMMARY_MAX
- * characters, else its beginning cut at a word (when one ends late enough) and an ellipsis.
- */
-export function summarize(description: string): string {
-  const text = description.trim()
-  if (text.length <= SUMMARY_MAX) return text
-  const head = text.slice(0, SUMMARY_MAX - 1)
-  const space = head.search(/\s\S*$/)
-  return `${(space >= SUMMARY_MAX / 2 ? head.slice(0, space) : head).trimEnd()}…`
-}
-
-const bad = (message: string) => new ApiError(400, 'invalid_request', message)
-
-/** A BCP 47 language tag, canonicalized (`pt-br` -> `pt-BR`); throws a 400 otherwise. */
-function checkLanguage(value: string): string {
-  const tag = value.trim()
-  // A 2-3 letter primary language: BCP 47 also allows 5-8 letter ones, but none is registered,
-  // and "english" would otherwise pass.
-  if (tag.length > LANGUAGE_MAX || !/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/.test(tag))
-    throw bad(`language: ${JSON.stringify(value)} is not a BCP 47 language tag such as "en" or "pt-BR"`)
-  try {
-    return Intl.getCanonicalLocales(tag)[0]!
-  } catch {
-    throw bad(`language: ${JSON.stringify(value)} is not a valid BCP 47 language tag such as "en" or "pt-BR"`)
-  }
-}
-
-/**
- * Keeps the full text of an own video's description when the index gets only its summary
- * (call inside the transaction that writes the index row).
- */
-export function saveFullDescription(db: Database, id: string, description: string, now: number): void {
-  db.query(
-    `INSERT INTO video_details (video, description, views, updated_at) VALUES (?1, ?2, 0, ?3)
-     ON CONFLICT (video) DO UPDATE SET description = ?2, updated_at = ?3`,
-  ).run(id, description, now)
-}
-
-/**
- * Checks a PATCH body and returns the changes, trimmed and canonical. Any problem is a 400
- * naming the field, and nothing is changed.
- */
-export function checkDetailsEdit(body: unknown): DetailsEdit {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw bad(`the body must be a JSON object with any of ${EDITABLE.join(', ')}`)
-  const b = body as Record<string, unknown>
-  for (const key of Object.keys(b)) {
-    if (key === 'views') throw bad('views: counted by the pod (POST /api/v1/videos/:id/views), not set')
-    if (!(EDITABLE as readonly string[]).includes(key)) throw bad(`${key}: not a field of a video's details (expected ${EDITABLE.join(', ')})`)
-  }
-  if (!EDITABLE.some((k) => b[k] !== undefined)) throw bad(`nothing to change: give any of ${EDITABLE.join(', ')}`)
-  const out: DetailsEdit = {}
-  if (b.description !== undefined) {
-    if (typeof b.description !== 'string') throw bad('description: must be text')
-    if (b.description.trim().length > DESCRIPTION_MAX) throw bad(`description: at most ${DESCRIPTION_MAX} characters`)
-    out.description = b.description.trim()
-  }
-  if (b.tags !== undefined) {
-    if (!Array.isArray(b.tags)) throw bad('tags: must be a list of texts, e.g. ["music", "live"]')
-    const tags: string[] = []
-    b.tags.forEach((tag, i) => {
-      if (typeof tag !== 'string') throw bad(`tags[${i}]: must be text`)
-      const clean = tag.trim().replace(/\s+/g, ' ')
-      if (!clean) throw bad(`tags[${i}]: empty`)
-      if (clean.length > TAG_MAX) throw bad(`tags[${i}]: at most ${TAG_MAX} characters`)
-      if (/[\p{Cc},]/u.test(clean)) throw bad(`tags[${i}]: no commas or control characters`)
-      // The same tag twice (in any case) is kept once.
-      if (!tags.some((t) => t.toLowerCase() === clean.toLowerCase())) tags.push(clean)
-    })
-    if (tags.length > TAGS_MAX) throw bad(`tags: at most ${TAGS_MAX} tags`)
-    out.tags = tags
-  }
-  if (b.license !== undefined) {
-    if (b.license === null || b.license === '') out.license = null
-    else {
-      if (typeof b.license !== 'string') throw bad(`license: must be text: one of ${LICENSES.join(', ')}, or a short text of your own`)
-      const text = b.license.trim()
-      if (!text || text.length > LICENSE_MAX) throw bad(`license: 1 to ${LICENSE_MAX} characters (one of ${LICENSES.join(', ')}, or a short text of your own)`)
-      if (/\p{Cc}/u.test(text)) throw bad('license: one line of text, without control characters')
-      out.license = LICENSES.find((l) => l.toLowerCase() === text.toLowerCase()) ?? text
-    }
-  }
-  if (b.language !== undefined) {
-    if (b.language === null || b.language === '') out.language = null
-    else if (typeof b.language !== 'string') throw bad('language: must be a BCP 47 language tag such as "en" or "pt-BR"')
-    else out.language = checkLanguage(b.language)
-  }
-  return out
-}
+import { checkDetailsEdit, Details, ORIGIN_TIMEOUT_MS, summarize, type DetailsAnswer } from './model'
 
 interface DetailsRow {
   description: string | null
@@ -189,20 +47,13 @@ export class VideoDetails {
     private readonly friends: Friends,
     private readonly fingerprint: string,
     private readonly videos: Videos,
+    inbox: Inbox,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
   ) {
     // Registered at construction, which happens while the pod starts, before it listens.
-    friends.handle('video.details', (sender, data) => this.onDetailsAsked(sender, data))
-    friends.handle('video.viewed', (sender, data) => this.onViewed(sender, data))
-  }
-
-  /** The row of an own video, or a 404 / 403 ApiError. */
-  private ownRow(id: string, what: string): VideoRow {
-    const row = videoRowById(this.db, id)
-    if (!row) throw new ApiError(404, 'not_found', `no video with id ${id}`)
-    if (row.pod_fingerprint !== this.fingerprint) throw new ApiError(403, 'forbidden', `this video belongs to another pod; only its origin can ${what}`)
-    return row
+    inbox.on('video.details', ({ id }, { friend }) => this.onDetailsAsked(id, friend!))
+    inbox.on('video.viewed', ({ id }, { friend }) => this.onViewed(id, friend!.url))
   }
 
   /** The details of an own video (from the index row and `video_details`). */
@@ -242,7 +93,7 @@ export class VideoDetails {
    */
   async get(id: string): Promise<DetailsAnswer> {
     const row = videoRowById(this.db, id)
-    if (!row) throw new ApiError(404, 'not_found', `no video with id ${id}`)
+    if (!row) throw new DomainError('not_found', 'not_found', `no video with id ${id}`)
     if (row.pod_fingerprint === this.fingerprint) return this.answer(this.ownDetails(row), 'local', this.now(), false)
     const cached = this.cached(id)
     if (cached && this.now() - cached.fetchedAt < this.config.detailsTtlSeconds * 1000 && this.matchesIndex(cached.fetchedAt, row))
@@ -259,15 +110,15 @@ export class VideoDetails {
       // The origin says the video is gone: the index will hear of it (video.remove); a copy
       // of its details must not outlive that answer.
       this.db.query('DELETE FROM details_cache WHERE video = ?').run(id)
-      throw new ApiError(404, 'not_found', `the origin pod (${row.pod_url}) no longer has video ${id}`)
+      throw new DomainError('not_found', 'not_found', `the origin pod (${row.pod_url}) no longer has video ${id}`)
     }
     const copy = this.cached(id)
     if (copy) {
       this.log.info('video.details.stale', { id, origin: row.pod_url, ageSeconds: Math.floor((this.now() - copy.fetchedAt) / 1000), error: asked.error })
       return this.answer(copy.details, 'cache', copy.fetchedAt, true)
     }
-    throw new ApiError(
-      asked.timeout ? 504 : 502,
+    throw new DomainError(
+      asked.timeout ? 'upstream_timeout' : 'upstream_failed',
       'origin_unreachable',
       `the details of this video live on its origin pod (${row.pod_url}), which did not answer, and this pod has no copy of them yet: ${asked.error}`,
     )
@@ -326,9 +177,8 @@ export class VideoDetails {
    * in full and to the index (and so to every friend) as its summary.
    */
   update(id: string, user: User, body: unknown): DetailsAnswer {
-    const row = this.ownRow(id, 'change its details')
-    const owner = this.db.query('SELECT owner FROM local_videos WHERE video = ?').get(id) as { owner: number } | null
-    if (owner?.owner !== user.id && user.role !== 'admin') throw new ApiError(403, 'forbidden', 'only the uploader or an admin can change this video')
+    this.videos.mustOwn(id, user)
+    const row = videoRowById(this.db, id)!
     const edit = checkDetailsEdit(body)
     const now = this.now()
     this.db.transaction(() => {
@@ -366,7 +216,7 @@ export class VideoDetails {
    */
   view(id: string): { id: string; counted: 'local'; views: number } | { id: string; counted: 'origin' } {
     const row = videoRowById(this.db, id)
-    if (!row) throw new ApiError(404, 'not_found', `no video with id ${id}`)
+    if (!row) throw new DomainError('not_found', 'not_found', `no video with id ${id}`)
     if (row.pod_fingerprint === this.fingerprint) return { id, counted: 'local', views: this.countView(id) }
     this.friends.broadcast([{ type: 'video.viewed', data: { id } }], [row.pod_fingerprint])
     return { id, counted: 'origin' }
@@ -383,20 +233,16 @@ export class VideoDetails {
   // --- what friends ask (inside the inbox transaction) -----------------------------------
 
   /** `video.details` `{ id }` -> `{ ok: true, details }`, or `{ ok: false, error: 'not_found' }` for a video that is not this pod's. */
-  private onDetailsAsked(sender: Friend, data: unknown): unknown {
-    const id = (data as { id?: unknown } | null)?.id
-    if (typeof id !== 'string') return { ok: false, error: 'invalid_id' }
+  private onDetailsAsked(id: string, friend: KnownPeer): unknown {
     const details = this.ofOwn(id)
-    this.log.debug('video.details.asked', { id, friend: sender.url, fingerprint: sender.fingerprint, found: details !== undefined })
+    this.log.debug('video.details.asked', { id, friend: friend.url, fingerprint: friend.fingerprint, found: details !== undefined })
     return details ? { ok: true, details } : { ok: false, error: 'not_found' }
   }
 
   /** `video.viewed` `{ id }`: one view of an own video, seen through a friend. */
-  private onViewed(sender: Friend, data: unknown): unknown {
-    const id = (data as { id?: unknown } | null)?.id
-    if (typeof id !== 'string') return { ok: false, error: 'invalid_id' }
+  private onViewed(id: string, friend: string): unknown {
     if (!this.ofOwn(id)) return { ok: false, error: 'not_found' }
-    this.log.debug('video.viewed', { id, friend: sender.url })
+    this.log.debug('video.viewed', { id, friend })
     return { ok: true, views: this.countView(id) }
   }
 }

@@ -1,20 +1,18 @@
 /**
- * Pod-to-pod messages (PROTOCOL.md, "Messages"): a JSON payload signed as a compact JWS
+ * Pod-to-pod messages (docs/protocol.md, "Envelope"): a JSON payload signed as a compact JWS
  * (PS256, `kid` = sender's fingerprint), encrypted as a compact JWE to the recipient
  * (RSA-OAEP-256 + A256GCM, `kid` = recipient's fingerprint, `cty: JWT`).
  *
  * Opening never throws for bad input: it returns a result union whose refusal carries the
- * HTTP status and error code the inbox answers with.
+ * kind and error code the inbox answers with.
  */
 import { CompactEncrypt, CompactSign, compactDecrypt, compactVerify, decodeProtectedHeader, type JWK } from 'jose'
 import { fingerprintOf, importPeerKey, type Identity } from '../identity/keys'
 
-/** Protocol versions this build speaks. */
-export const SUPPORTED_VERSIONS = [1] as const
-export const CURRENT_VERSION = 1
+import { SUPPORTED_VERSIONS } from './versions'
 
 /** Largest allowed distance between a message's `iat` and the receiver's clock. */
-export const MAX_CLOCK_SKEW_SECONDS = 300
+const MAX_CLOCK_SKEW_SECONDS = 300
 
 /** One change inside a message. */
 export interface Message {
@@ -44,10 +42,10 @@ export interface ReplyPayload {
   results: unknown[]
 }
 
-/** A refusal, with the status and code the inbox answers with. */
+/** A refusal: its kind (the inbox's route maps it to the protocol's status) and code. */
 export interface Refusal {
   ok: false
-  status: 400 | 401 | 403 | 426
+  kind: 'invalid' | 'unauthenticated' | 'forbidden' | 'unsupported_version' | 'rate_limited'
   code: string
   message: string
   supported?: readonly number[]
@@ -68,7 +66,7 @@ export type KeyLookup = (fingerprint: string) => SenderKey | Refusal | undefined
 const enc = new TextEncoder()
 const dec = new TextDecoder()
 
-const refuse = (status: Refusal['status'], code: string, message: string, extra: Partial<Refusal> = {}): Refusal => ({ ok: false, status, code, message, ...extra })
+const refuse = (kind: Refusal['kind'], code: string, message: string, extra: Partial<Refusal> = {}): Refusal => ({ ok: false, kind, code, message, ...extra })
 
 /** Signs a payload as the sender and encrypts it to the recipient's key. */
 export async function seal(payload: object, sender: Identity, recipient: { fingerprint: string; encryptKey: CryptoKey }): Promise<string> {
@@ -84,14 +82,14 @@ export async function seal(payload: object, sender: Identity, recipient: { finge
 async function decrypt(jwe: string, me: Identity): Promise<{ ok: true; jws: string } | Refusal> {
   try {
     const header = decodeProtectedHeader(jwe)
-    if (header.kid !== undefined && header.kid !== me.fingerprint) return refuse(401, 'wrong_recipient', 'the message is encrypted to another pod')
+    if (header.kid !== undefined && header.kid !== me.fingerprint) return refuse('unauthenticated', 'wrong_recipient', 'the message is encrypted to another pod')
     const { plaintext } = await compactDecrypt(jwe, me.decryptKey, {
       keyManagementAlgorithms: ['RSA-OAEP-256'],
       contentEncryptionAlgorithms: ['A256GCM'],
     })
     return { ok: true, jws: dec.decode(plaintext) }
   } catch {
-    return refuse(401, 'undecryptable', 'the message does not decrypt with this pod\'s key (truncated, tampered, or for another key)')
+    return refuse('unauthenticated', 'undecryptable', 'the message does not decrypt with this pod\'s key (truncated, tampered, or for another key)')
   }
 }
 
@@ -100,12 +98,12 @@ function unverifiedClaims(jws: string): { kid: string; payload: Record<string, u
   try {
     const header = decodeProtectedHeader(jws)
     const part = jws.split('.')[1]
-    if (typeof header.kid !== 'string' || header.alg !== 'PS256' || !part) return refuse(401, 'bad_signature', 'the inner signature is not a PS256 JWS with a kid')
+    if (typeof header.kid !== 'string' || header.alg !== 'PS256' || !part) return refuse('unauthenticated', 'bad_signature', 'the inner signature is not a PS256 JWS with a kid')
     const payload = JSON.parse(dec.decode(Buffer.from(part, 'base64url')))
-    if (!payload || typeof payload !== 'object' || Array.isArray(payload)) return refuse(400, 'malformed_payload', 'the payload is not a JSON object')
+    if (!payload || typeof payload !== 'object' || Array.isArray(payload)) return refuse('invalid', 'malformed_payload', 'the payload is not a JSON object')
     return { kid: header.kid, payload }
   } catch {
-    return refuse(400, 'malformed_payload', 'the signed payload is not readable JSON')
+    return refuse('invalid', 'malformed_payload', 'the signed payload is not readable JSON')
   }
 }
 
@@ -138,9 +136,9 @@ export async function open(jwe: string, me: Identity, lookup: KeyLookup, nowMs: 
   if ('ok' in claims) return claims
   const { kid, payload } = claims
   if (!SUPPORTED_VERSIONS.includes(payload.v as 1))
-    return refuse(426, 'unsupported_version', `protocol version ${JSON.stringify(payload.v)} is not supported`, { supported: SUPPORTED_VERSIONS })
+    return refuse('unsupported_version', 'unsupported_version', `protocol version ${JSON.stringify(payload.v)} is not supported`, { supported: SUPPORTED_VERSIONS })
   const shape = checkPayload(payload)
-  if (shape) return refuse(400, 'malformed_payload', shape)
+  if (shape) return refuse('invalid', 'malformed_payload', shape)
   const p = payload as unknown as Payload
 
   let key = await lookup(kid)
@@ -149,20 +147,20 @@ export async function open(jwe: string, me: Identity, lookup: KeyLookup, nowMs: 
   if (!key) {
     // Only a friend request may come from a stranger, and it must carry the key that signed it.
     const req = p.messages.length === 1 && p.messages[0]!.type === 'friend.request' ? (p.messages[0]!.data as { publicKey?: JWK }) : undefined
-    if (!req?.publicKey || typeof req.publicKey !== 'object') return refuse(403, 'not_a_friend', 'the sender is not a friend of this pod')
+    if (!req?.publicKey || typeof req.publicKey !== 'object') return refuse('forbidden', 'not_a_friend', 'the sender is not a friend of this pod')
     try {
-      if ((await fingerprintOf(req.publicKey)) !== kid) return refuse(401, 'key_mismatch', 'the key in the friend request is not the one that signed it')
+      if ((await fingerprintOf(req.publicKey)) !== kid) return refuse('unauthenticated', 'key_mismatch', 'the key in the friend request is not the one that signed it')
       key = { verifyKey: (await importPeerKey(req.publicKey)).verifyKey }
       newcomerKey = req.publicKey
     } catch {
-      return refuse(400, 'malformed_payload', 'the friend request carries an unusable public key')
+      return refuse('invalid', 'malformed_payload', 'the friend request carries an unusable public key')
     }
   }
-  if (!(await verify(d.jws, key.verifyKey))) return refuse(401, 'bad_signature', 'the signature does not match the sender\'s key')
-  if (p.from.fingerprint !== kid) return refuse(401, 'sender_mismatch', 'from.fingerprint is not the key that signed the message')
-  if (p.to !== me.fingerprint) return refuse(401, 'wrong_recipient', 'the message is addressed to another pod')
+  if (!(await verify(d.jws, key.verifyKey))) return refuse('unauthenticated', 'bad_signature', 'the signature does not match the sender\'s key')
+  if (p.from.fingerprint !== kid) return refuse('unauthenticated', 'sender_mismatch', 'from.fingerprint is not the key that signed the message')
+  if (p.to !== me.fingerprint) return refuse('unauthenticated', 'wrong_recipient', 'the message is addressed to another pod')
   if (Math.abs(p.iat - nowMs / 1000) > MAX_CLOCK_SKEW_SECONDS)
-    return refuse(401, 'stale', `iat is more than ${MAX_CLOCK_SKEW_SECONDS} s away from this pod's clock`)
+    return refuse('unauthenticated', 'stale', `iat is more than ${MAX_CLOCK_SKEW_SECONDS} s away from this pod's clock`)
   return newcomerKey ? { ok: true, payload: p, newcomerKey } : { ok: true, payload: p }
 }
 

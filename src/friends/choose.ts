@@ -1,4 +1,4 @@
-/** The friend-choosing rule of PROTOCOL.md, as a pure function. */
+/** The friend-choosing rule (docs/protocol.md, "Friend making"), as a pure function. */
 
 /** A pod as friend lists name it. */
 export interface ListedPod {

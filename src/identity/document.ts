@@ -1,13 +1,14 @@
 /**
- * What a pod says about itself at `GET /api/v1/pod` (PROTOCOL.md): fixed for the life of the
+ * What a pod says about itself at `GET /api/v1/pod` (docs/protocol.md, "The pod document"): fixed for the life of the
  * process (configuration and identity), so it is made once. Kept free of Elysia: the pod
  * answers it before its app exists (listen.ts).
  */
 import type { Config } from '../shared/config'
 import type { Identity } from './keys'
 
-/** The protocol versions this pod speaks (PROTOCOL.md). */
-export const PROTOCOL = { current: 1, supported: [1] } as const
+import { CURRENT_VERSION, SUPPORTED_VERSIONS } from '../federation/versions'
+
+const PROTOCOL = { current: CURRENT_VERSION, supported: SUPPORTED_VERSIONS }
 
 /** The body of `GET /api/v1/pod`. */
 export function podDocument(config: Config, identity: Identity, version: string) {

@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import type { JWK } from 'jose'
 
 /** The RSA key size for new identities. */
-export const KEY_BITS = 2048
+const KEY_BITS = 2048
 
 /** A pod's key pair, imported once for each use WebCrypto binds a key to. */
 export interface Identity {
@@ -25,10 +25,10 @@ export interface Identity {
 }
 
 /** The identity key could not be read or used. */
-export class IdentityError extends Error {}
+class IdentityError extends Error {}
 
 /** The public part of an RSA JWK, in a canonical shape. */
-export function publicPart(jwk: JWK): JWK {
+function publicPart(jwk: JWK): JWK {
   return { kty: 'RSA', n: jwk.n, e: jwk.e }
 }
 

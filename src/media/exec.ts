@@ -34,12 +34,21 @@ export function stderrTail(stderr: string, maxLines = 12, maxChars = 2000): stri
   return lines.length > maxChars ? lines.slice(-maxChars) : lines
 }
 
+/** How a tool run may be followed and ended early. */
+export interface RunOptions {
+  /** Called with each line the tool writes to stdout (ffmpeg's `-progress pipe:1`), as it comes. */
+  onStdoutLine?: (line: string) => void
+  /** Kills the tool when aborted (the pod is stopping). */
+  signal?: AbortSignal
+}
+
 /**
  * Runs `cmd` to completion and collects its output. Never rejects for a non-zero exit:
- * the caller decides what a failure means; rejects only when the tool cannot be started. `timeoutMs` guards against inputs crafted or
- * broken enough to make ffmpeg spin forever; the process is killed and `timedOut` is set.
+ * the caller decides what a failure means; rejects only when the tool cannot be started.
+ * `timeoutMs` guards against inputs crafted or broken enough to make ffmpeg spin forever:
+ * the process is killed and `timedOut` is set.
  */
-export async function runTool(cmd: string[], timeoutMs: number): Promise<ToolRun> {
+export async function runTool(cmd: string[], timeoutMs: number, opts: RunOptions = {}): Promise<ToolRun> {
   // stdin is closed: ffmpeg reads keys from stdin ("q" to quit) and would otherwise
   // compete with a test runner or a pod's terminal for it.
   let proc: ReturnType<typeof Bun.spawn<'ignore', 'pipe', 'pipe'>>
@@ -54,14 +63,28 @@ export async function runTool(cmd: string[], timeoutMs: number): Promise<ToolRun
     timedOut = true
     proc.kill('SIGKILL')
   }, timeoutMs)
+  const kill = () => proc.kill('SIGKILL')
+  opts.signal?.addEventListener('abort', kill, { once: true })
   try {
-    const [stdout, stderr, exitCode] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ])
+    const [stdout, stderr, exitCode] = await Promise.all([readLines(proc.stdout, opts.onStdoutLine), new Response(proc.stderr).text(), proc.exited])
     return { exitCode, stdout, stderr, timedOut }
   } finally {
     clearTimeout(timer)
+    opts.signal?.removeEventListener('abort', kill)
   }
+}
+
+/** Reads a stream to its end; with `onLine`, hands over each line as it arrives and keeps none. */
+async function readLines(stream: ReadableStream<Uint8Array>, onLine?: (line: string) => void): Promise<string> {
+  if (!onLine) return new Response(stream).text()
+  const decoder = new TextDecoder()
+  let buffered = ''
+  for await (const chunk of stream) {
+    buffered += decoder.decode(chunk, { stream: true })
+    const lines = buffered.split('\n')
+    buffered = lines.pop()!
+    for (const line of lines) onLine(line)
+  }
+  if (buffered) onLine(buffered)
+  return ''
 }

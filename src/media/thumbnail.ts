@@ -6,7 +6,7 @@ import { MediaToolError, runTool, stderrTail } from './exec'
 import { tempSibling } from './faststart'
 
 /** Thumbnails are for lists: wider only costs bytes on every page view. */
-export const THUMBNAIL_MAX_WIDTH = 640
+const THUMBNAIL_MAX_WIDTH = 640
 
 /** Seeking and decoding one frame; generous, but a hung ffmpeg must not hold an upload. */
 const THUMBNAIL_TIMEOUT_MS = 60_000

@@ -5,9 +5,9 @@
  *
  * Where the assets come from: inside the compiled executable, from the files embedded at
  * build time (public/embedded.ts, replaced by src/app/build.ts); run from source, from a bundle
- * Bun makes in memory when the first pod of the process starts (about 100-300 ms, in the
- * background; a page request waits for it). Either way nothing is read from the working
- * directory, so the executable works from a bare folder.
+ * Bun makes in memory (bundle.ts) when the first pod of the process starts (about 100-300
+ * ms, in the background; a page request waits for it). Either way nothing is read from the
+ * working directory, so the executable works from a bare folder.
  *
  * The HTML shell carries a little JSON for the app to start without a round trip: the pod's
  * public settings and, on a watch page, the video (unless the pod asks for a login first).
@@ -18,11 +18,12 @@ import { Elysia } from 'elysia'
 import webtorrentPath from 'webtorrent/dist/webtorrent.min.js' with { type: 'file' }
 import swPath from 'webtorrent/dist/sw.min.js' with { type: 'file' }
 import { embedded } from '../../public/embedded'
-import { bundlePages, type PageBundle } from '../app/build'
-import type { Pod } from '../app/pod'
+import { anonymousMayWatch } from '../accounts/auth'
+import type { Config } from '../shared/config'
 import type { Logger } from '../shared/log'
+import { headStartBytes } from '../shared/playback'
 import type { Video } from '../videos/model'
-import { headStartBytes } from '../../public/player/head-start'
+import { bundlePages, type PageBundle } from './bundle'
 
 /** The routes that answer with the app's HTML (the app routes in the browser). */
 export const PAGE_ROUTES = ['/', '/videos/:id', '/upload', '/login', '/register', '/admin'] as const
@@ -132,7 +133,8 @@ const CSP = [
  * The quick start of a watch page (public/player/quick.ts): a `<video>` of the head start of
  * the video (its first seconds, `?head=` of its web seed), for the browser to play while it
  * loads the app. None for a video too short for a head start (it waits for peers), or
- * without size, duration or web seed.
+ * without size, duration or web seed. The player then fetches the same bytes for the
+ * torrent, from the browser's cache: both take their length from src/shared/playback.ts.
  */
 function quickStart(video: Video | undefined): string {
   const url = video?.webseedUrls[0]
@@ -187,23 +189,33 @@ function notFound(what: string): Response {
   return Response.json({ error: { code: 'not_found', message: `no ${what}` } }, { status: 404 })
 }
 
+/** What the page routes use. */
+export interface PageRoutesDeps {
+  fingerprint: string
+  config: Config
+  version: string
+  log: Logger
+  /** A video of the index, as the API shows it. */
+  video(id: string): Video | undefined
+}
+
 /** Elysia plugin: the page routes, `/assets/*`, `/vendor/webtorrent.min.js` and `/sw.min.js`. */
-export const pageRoutes = (pod: Pod) => {
+export const pageRoutes = ({ fingerprint, config, version, log, video: videoOf }: PageRoutesDeps) => {
   // Start bundling now, in the background, so that the first page does not wait for it.
-  pages(pod.log).catch(() => undefined)
+  pages(log).catch(() => undefined)
 
   const podBoot: Boot['pod'] = {
-    name: pod.config.name,
-    url: pod.config.url,
-    version: pod.version,
-    registrations: pod.config.registrations,
-    requireLoginToWatch: pod.config.requireLoginToWatch,
-    maxUploadBytes: pod.config.maxUploadBytes,
-    iceServers: pod.config.webrtc.iceServers,
+    name: config.name,
+    url: config.url,
+    version: version,
+    registrations: config.registrations,
+    requireLoginToWatch: config.requireLoginToWatch,
+    maxUploadBytes: config.maxUploadBytes,
+    iceServers: config.webrtc.iceServers,
   }
 
   const page = async (title: string, watch: boolean, video?: Video) => {
-    const p = await pages(pod.log)
+    const p = await pages(log)
     const boot: Boot = { pod: podBoot, assets: { webtorrent: p.webtorrent.url, serviceWorker: '/sw.min.js' }, ...(video ? { video } : {}) }
     return new Response(shell(p, boot, title, watch), {
       headers: {
@@ -217,29 +229,29 @@ export const pageRoutes = (pod: Pod) => {
     })
   }
 
-  const app = new Elysia({ name: 'pages', seed: pod.identity.fingerprint })
+  const app = new Elysia({ name: 'pages', seed: fingerprint })
   for (const route of PAGE_ROUTES) {
     if (route === '/videos/:id') continue
-    app.get(route, () => page(pod.config.name, false))
+    app.get(route, () => page(config.name, false))
   }
   return app
     .get('/videos/:id', ({ params }) => {
       // The video goes into the page (no extra round trip before playback) unless the pod
       // wants a login first: then the app asks for it with the user's token.
-      const video = pod.config.requireLoginToWatch ? undefined : pod.videos.get(params.id)
-      return page(video ? `${video.name} · ${pod.config.name}` : pod.config.name, true, video)
+      const video = anonymousMayWatch(config) ? videoOf(params.id) : undefined
+      return page(video ? `${video.name} · ${config.name}` : config.name, true, video)
     })
     .get('/assets/:name', async ({ request, params }) => {
-      const asset = (await pages(pod.log)).assets.get(params.name)
+      const asset = (await pages(log)).assets.get(params.name)
       if (!asset) return notFound(`asset ${params.name}`)
       return send(request, asset, 'public, max-age=31536000, immutable')
     })
     .get('/vendor/webtorrent.min.js', async ({ request, query }) => {
-      const wt = (await pages(pod.log)).webtorrent
+      const wt = (await pages(log)).webtorrent
       // The URL the pages use carries the content's hash: that one may be cached for good.
       const current = `/vendor/webtorrent.min.js?v=${query.v}` === wt.url
       return send(request, wt.asset, current ? 'public, max-age=31536000, immutable' : 'no-cache')
     })
     // Its scope is the whole pod (its fetch handler only takes /webtorrent/ URLs).
-    .get('/sw.min.js', async ({ request }) => send(request, (await pages(pod.log)).sw, 'no-cache', { 'service-worker-allowed': '/' }))
+    .get('/sw.min.js', async ({ request }) => send(request, (await pages(log)).sw, 'no-cache', { 'service-worker-allowed': '/' }))
 }

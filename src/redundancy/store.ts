@@ -4,26 +4,9 @@
  * trackers join the video's own so that it still plays when its origin is down.
  */
 import type { Database } from 'bun:sqlite'
-import { t } from 'elysia'
+import type { MirrorPort, OwnMirror } from '../../actors/redundancy'
+import { sourceParams, webseedUrl } from '../shared/urls'
 import { podRow, type Video } from '../videos/model'
-
-/** `video.mirror` / `video.unmirror` data. */
-export const MirrorRef = t.Object({
-  id: t.String({ minLength: 1, maxLength: 64 }),
-  infoHash: t.String({ pattern: '^[0-9a-f]{40}$' }),
-})
-export type MirrorRef = typeof MirrorRef.static
-
-/** A copy this pod keeps. */
-export interface OwnMirror {
-  infoHash: string
-  video: string
-  /** Path of the file, relative to the data folder's mirrors/ folder. */
-  file: string
-  size: number
-  state: 'downloading' | 'ready'
-  createdAt: number
-}
 
 interface MirrorRow {
   info_hash: Uint8Array
@@ -50,7 +33,8 @@ export interface KnownMirror {
   infoHash: string
 }
 
-export class MirrorStore {
+/** The mirror tables; also the redundancy actor's store port. */
+export class MirrorStore implements MirrorPort {
   constructor(private readonly db: Database) {}
 
   /** The copies this pod keeps, oldest first. */
@@ -156,10 +140,6 @@ export class MirrorStore {
 export function withMirrors<V extends Video>(video: V, mirrors: KnownMirror[], fileName: string): V {
   const others = mirrors.filter((m) => m.infoHash === video.infoHash && m.fingerprint !== video.podFingerprint)
   if (!others.length) return video
-  const e = encodeURIComponent
-  const webseeds = others.map((m) => `${m.podUrl}/static/webseed/${fileName}`)
-  const extra = others
-    .map((m, i) => `&ws=${e(webseeds[i]!)}&tr=${e(`${m.podUrl.replace(/^http/, 'ws')}/tracker/socket`)}&tr=${e(`${m.podUrl}/tracker/announce`)}&xs=${e(`${m.podUrl}/static/torrents/${m.infoHash}.torrent`)}`)
-    .join('')
-  return { ...video, webseedUrls: [...video.webseedUrls, ...webseeds], magnetUri: video.magnetUri + extra }
+  const extra = others.map((m) => sourceParams(m.podUrl, fileName, m.infoHash)).join('')
+  return { ...video, webseedUrls: [...video.webseedUrls, ...others.map((m) => webseedUrl(m.podUrl, fileName))], magnetUri: video.magnetUri + extra }
 }

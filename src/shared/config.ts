@@ -180,7 +180,7 @@ function suggestion(key: string): string | undefined {
 }
 
 /** The `SEEDPOD_*` variables of an environment, as a layer. Unknown `SEEDPOD_*` names are errors. */
-export function envLayer(env: Record<string, string | undefined>): Layer {
+function envLayer(env: Record<string, string | undefined>): Layer {
   const byEnv = new Map(LEAVES.map(([k]) => [envName(k), k]))
   const values: Record<string, unknown> = {}
   for (const [name, value] of Object.entries(env)) {
@@ -237,7 +237,7 @@ function checkUrl(value: unknown): string | undefined {
  * `stun:host[:port]`, `turn:host[:port][?transport=udp|tcp]` or `turns:...`; the host a name,
  * an IPv4 address or a bracketed IPv6 one. Returns it as given, or undefined.
  */
-export function checkIceUrl(value: unknown): string | undefined {
+function checkIceUrl(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined
   const m = /^(stun|turns?):(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(?::(\d{1,5}))?(\?transport=(?:udp|tcp))?$/.exec(value)
   if (!m) return undefined

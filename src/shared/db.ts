@@ -271,7 +271,7 @@ export function schemaVersion(db: Database): number {
 }
 
 /** Applies every migration above the database's version, up to `to`. */
-export function migrate(db: Database, to: number = SCHEMA_VERSION): void {
+function migrate(db: Database, to: number = SCHEMA_VERSION): void {
   const from = schemaVersion(db)
   if (from > SCHEMA_VERSION)
     throw new DatabaseVersionError(

@@ -2,21 +2,16 @@
  * One line per event: readable on a terminal, JSON lines elsewhere (journald, files, log
  * shippers). Events are dot-named (`pod.started`, `friend.delivery.failed`).
  */
+import type { ActorLog, ActorLogFields } from '../../actors/ports'
 import type { LogLevel } from './config'
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 }
 const COLOR: Record<LogLevel, string> = { debug: '\x1b[90m', info: '\x1b[36m', warn: '\x1b[33m', error: '\x1b[31m' }
 
-export type LogFields = Record<string, unknown>
+export type LogFields = ActorLogFields
 
-/** A logger bound to a level and a format; `child` adds fields to every line. */
-export interface Logger {
-  debug(event: string, fields?: LogFields): void
-  info(event: string, fields?: LogFields): void
-  warn(event: string, fields?: LogFields): void
-  error(event: string, fields?: LogFields): void
-  child(fields: LogFields): Logger
-}
+/** A logger bound to a level and a format: the one the actors declare they log to. */
+export type Logger = ActorLog
 
 function pretty(v: unknown): string {
   if (v instanceof Error) return JSON.stringify(v.message)
@@ -37,10 +32,8 @@ export function createLogger(opts: {
   const write = opts.write ?? ((line: string) => process.stderr.write(line + '\n'))
   const json = opts.format === 'json' || (opts.format === 'auto' && !(opts.isTTY ?? process.stderr.isTTY))
   const min = ORDER[opts.level]
-  const make = (base: LogFields): Logger => {
-    const emit = (level: LogLevel) => (event: string, fields: LogFields = {}) => {
+  const emit = (level: LogLevel) => (event: string, all: LogFields = {}) => {
       if (ORDER[level] < min) return
-      const all = { ...base, ...fields }
       if (json) {
         const record: LogFields = { time: new Date().toISOString(), level, event }
         // A field never hides the line's own time, level or event.
@@ -52,13 +45,5 @@ export function createLogger(opts: {
         write(`${time} ${COLOR[level]}${level.toUpperCase().padEnd(5)}\x1b[0m ${event}${rest ? ' ' + rest : ''}`)
       }
     }
-    return {
-      debug: emit('debug'),
-      info: emit('info'),
-      warn: emit('warn'),
-      error: emit('error'),
-      child: (fields) => make({ ...base, ...fields }),
-    }
-  }
-  return make({})
+  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') }
 }

@@ -8,7 +8,7 @@ import { lazyImport } from '../app/lazy'
 // parse-torrent and create-torrent (src/app/lazy/create-torrent.ts) ship no TypeScript types;
 // the small part of their API we use is typed below.
 // @ts-ignore -- untyped module (kept as ts-ignore, not expect-error, in case types appear)
-import parseTorrentUntyped, { toMagnetURI as toMagnetURIUntyped } from 'parse-torrent'
+import parseTorrentUntyped from 'parse-torrent'
 
 interface CreateTorrentOptions {
   name: string
@@ -25,16 +25,8 @@ interface ParsedTorrent {
   infoHash: string
   length?: number
 }
-interface MagnetFields {
-  infoHash: string
-  name?: string
-  announce?: string[]
-  urlList?: string[]
-  xs?: string
-}
 
 const parseTorrent = parseTorrentUntyped as (torrentId: Uint8Array) => Promise<ParsedTorrent>
-const toMagnetURI = toMagnetURIUntyped as (fields: MagnetFields) => string
 
 /** What `makeTorrent` needs. */
 export interface MakeTorrentOptions {
@@ -50,8 +42,6 @@ export interface MakeTorrentOptions {
    * that for single-file torrents and would request the directory URL itself.
    */
   urlList: string[]
-  /** Where the .torrent will be served: put in the magnet as `xs` (exact source). */
-  torrentUrl?: string
   /** Override the piece length (a power of two, at least 16 KiB). Default: `choosePieceLength`. */
   pieceLength?: number
   /** Creation date written in the .torrent (does not change the info hash). Default: now. */
@@ -66,8 +56,6 @@ export interface MadeTorrent {
   infoHash: string
   /** The bencoded .torrent file. */
   torrent: Uint8Array
-  /** `magnet:?xt=urn:btih:...&dn=...&tr=...&ws=...&xs=...` */
-  magnetURI: string
   pieceLength: number
   /** Size of the file in bytes. */
   length: number
@@ -96,8 +84,7 @@ export function choosePieceLength(size: number): number {
 
 /**
  * Hashes `file` into a single-file torrent with the given trackers and web seeds, and
- * returns its info hash, the .torrent bytes and a magnet link (with `xs` = `torrentUrl`
- * when given, `ws` = each web seed, `tr` = each tracker). The info hash depends only on the
+ * returns its info hash and the .torrent bytes (magnet links are src/shared/urls.ts's). The info hash depends only on the
  * name, the piece length and the bytes, so the same file gives the same hash every time.
  */
 export async function makeTorrent(opts: MakeTorrentOptions): Promise<MadeTorrent> {
@@ -129,12 +116,5 @@ export async function makeTorrent(opts: MakeTorrentOptions): Promise<MadeTorrent
     )
   })
   const parsed = await parseTorrent(torrent)
-  const magnetURI = toMagnetURI({
-    infoHash: parsed.infoHash,
-    name: opts.name,
-    announce: opts.announce,
-    urlList: opts.urlList,
-    ...(opts.torrentUrl ? { xs: opts.torrentUrl } : {}),
-  })
-  return { infoHash: parsed.infoHash, torrent, magnetURI, pieceLength, length: parsed.length ?? st.size }
+  return { infoHash: parsed.infoHash, torrent, pieceLength, length: parsed.length ?? st.size }
 }

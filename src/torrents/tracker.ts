@@ -1,7 +1,7 @@
 /**
  * The pod's BitTorrent tracker: bittorrent-tracker's server logic, without its own HTTP, UDP
  * or WebSocket listeners, fed by the pod's single Bun server so the tracker shares the pod's
- * port (PROTOCOL.md: `/tracker/socket`, `/tracker/announce`).
+ * port (docs/protocol.md: `/tracker/socket`, `/tracker/announce`).
  *
  * bittorrent-tracker speaks Node: `onHttpRequest(req, res)` wants an `http.IncomingMessage`
  * and a `ServerResponse`, `onWebSocketConnection(socket)` wants a `ws` WebSocket. This module
@@ -10,7 +10,7 @@
  * swarm bookkeeping and WebRTC offer relaying stay upstream's.
  */
 import { EventEmitter } from 'node:events'
-import { isIP } from 'node:net'
+import { clientAddress } from '../shared/client-address'
 import type { AnnounceParams, AnnounceResponse, Server, Swarm, SwarmPeer, TrackerHttpRequest } from 'bittorrent-tracker'
 import { lazyImport } from '../app/lazy'
 import type { Logger } from '../shared/log'
@@ -105,29 +105,6 @@ const TEXT = new TextDecoder()
 const EMPTY_HEADERS: Record<string, string | undefined> = {}
 
 /** bittorrent-tracker strips `::ffff:` only when it does not trust the proxy; do it always. */
-function plainAddress(address: string): string {
-  return address.startsWith('::ffff:') ? address.slice(7) : address
-}
-
-/**
- * The address peers should connect to. Without `trustProxy`, the TCP peer. With it, the
- * last valid `X-Forwarded-For` entry: the one our own reverse proxy appended (entries to its
- * left are whatever the client sent, so taking the first, as upstream does, lets any client
- * put any address in the swarm). Only real IP literals are taken: upstream passes the header
- * on unchecked, and one announce with `X-Forwarded-For: abc` makes its compact encoder throw
- * from a timer callback, killing the process.
- */
-function clientAddress(trustProxy: boolean, forwardedFor: string | undefined, remote: RemoteAddress | null | undefined): string {
-  if (trustProxy && forwardedFor) {
-    const entries = forwardedFor.split(',')
-    for (let i = entries.length - 1; i >= 0; i--) {
-      const ip = entries[i]!.trim()
-      if (isIP(ip)) return plainAddress(ip)
-    }
-  }
-  return plainAddress(remote?.address ?? '')
-}
-
 /**
  * bittorrent-tracker's server with a faster compact peer list (see compact.ts). The override
  * asks upstream's `_onAnnounce` for the stored peer objects (`compact: -1`, what WebSocket
@@ -179,7 +156,7 @@ class SocketAdapter extends EventEmitter {
     this.upgradeReq = {
       url: '/',
       headers,
-      connection: { remoteAddress: clientAddress(trustProxy, headers['x-forwarded-for'], remote), remotePort: remote.port || undefined },
+      connection: { remoteAddress: clientAddress(trustProxy, headers['x-forwarded-for'], remote?.address), remotePort: remote.port || undefined },
     }
   }
 
@@ -289,7 +266,7 @@ export function createTracker(opts: TrackerOptions): Tracker {
   async function handleHttp(request: Request, action: 'announce' | 'scrape', remote: RemoteAddress | null): Promise<Response> {
     if (closed) return failure('tracker closed', 503)
     const headers = request.headers.toJSON() as Record<string, string | undefined>
-    const address = clientAddress(trustProxy, headers['x-forwarded-for'], remote)
+    const address = clientAddress(trustProxy, headers['x-forwarded-for'], remote?.address)
     if (!address) return failure('unknown client address', 200)
     const s = server ?? (await load())
     // parse-http.js only reads what follows the first '?', and takes the action from opts.

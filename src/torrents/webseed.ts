@@ -75,7 +75,7 @@ export function parseRange(header: string | null, size: number): RangeRequest {
  * seed files are written once (temp file, then rename), so same size and mtime means same
  * bytes; and only a strong validator lets If-Range resume a download.
  */
-export function fileEtag(st: Pick<Stats, 'size' | 'mtimeMs'>): string {
+function fileEtag(st: Pick<Stats, 'size' | 'mtimeMs'>): string {
   return `"${Math.floor(st.mtimeMs).toString(16)}-${st.size.toString(16)}"`
 }
 
@@ -115,7 +115,7 @@ const CORS_HEADERS: Record<string, string> = {
  * "non-simple", so the browser asks with a preflight first); `Range` is CORS-safelisted for a
  * single range only; the conditional ones come from caches and resuming downloads.
  */
-export const CORS_ALLOW_HEADERS = 'Range, Cache-Control, User-Agent, If-Range, If-None-Match, If-Modified-Since, If-Match, If-Unmodified-Since'
+const CORS_ALLOW_HEADERS = 'Range, Cache-Control, User-Agent, If-Range, If-None-Match, If-Modified-Since, If-Match, If-Unmodified-Since'
 
 /**
  * The answer to a CORS preflight (`OPTIONS` with `Access-Control-Request-*`) for a public

@@ -1,6 +1,6 @@
 /**
- * Transcoding: the durable job queue (one row per video and height, in SQLite, so a restart
- * resumes what was queued or running) and the ffmpeg command each job runs.
+ * The durable queue of transcoding jobs: one row per video and height, in SQLite, so a
+ * restart resumes what was queued or running.
  */
 import type { Database } from 'bun:sqlite'
 
@@ -42,24 +42,6 @@ const toJob = (r: JobRow): TranscodeJob => ({
 /** The heights to make of a source: the configured ones below the source's own height. */
 export function targetResolutions(configured: readonly number[], sourceHeight: number): number[] {
   return configured.filter((h) => h < sourceHeight)
-}
-
-/**
- * The ffmpeg command of one job: H.264/AAC MP4 with its index first (streamable), scaled to
- * `height` keeping the aspect (even width), progress as key=value lines on stdout.
- */
-export function transcodeArgs(input: string, output: string, height: number): string[] {
-  return [
-    'ffmpeg', '-hide_banner', '-nostdin', '-v', 'error', '-y',
-    '-i', input,
-    '-map', '0:v:0', '-map', '0:a:0?',
-    '-vf', `scale=-2:${height}`,
-    '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p',
-    '-c:a', 'aac', '-b:a', '128k',
-    '-movflags', '+faststart',
-    '-progress', 'pipe:1', '-nostats',
-    output,
-  ]
 }
 
 /** The durable queue of transcoding jobs. */

@@ -1,6 +1,6 @@
 /**
  * The network index: every video of this pod and of its friends, with the fields of
- * PROTOCOL.md's `Video`. Friends send `video.add`/`video.update`/`video.remove`; a friend may
+ * the protocol's `Video` (docs/protocol.md). Friends send `video.add`/`video.update`/`video.remove`; a friend may
  * only change videos whose origin it is.
  *
  * A row keeps what cannot be derived (id, texts, info hash, file extension, sizes, dates)
@@ -11,6 +11,7 @@ import type { Database } from 'bun:sqlite'
 import { Value } from '@sinclair/typebox/value'
 import { t } from 'elysia'
 import { INDEX_SAMPLE_EVERY } from '../shared/db'
+import { magnetUri, thumbnailUrl, torrentUrl, trackerUrls, webseedUrl } from '../shared/urls'
 import { RenditionIn, renditionsOf } from './renditions'
 
 /** A video as the API and the protocol carry it. */
@@ -49,12 +50,8 @@ export function isVideo(v: unknown): v is Video {
 
 /** The URLs of a video at its origin pod. */
 export function videoUrls(podUrl: string, id: string, infoHash: string, ext: string, name: string) {
-  const webseed = `${podUrl}/static/webseed/${id}.${ext}`
-  const torrentUrl = `${podUrl}/static/torrents/${infoHash}.torrent`
-  const trackers = [`${podUrl.replace(/^http/, 'ws')}/tracker/socket`, `${podUrl}/tracker/announce`]
-  const e = encodeURIComponent
-  const magnetUri = `magnet:?xt=urn:btih:${infoHash}&dn=${e(name)}${trackers.map((t) => `&tr=${e(t)}`).join('')}&ws=${e(webseed)}&xs=${e(torrentUrl)}`
-  return { webseed, torrentUrl, trackers, magnetUri }
+  const file = `${id}.${ext}`
+  return { webseed: webseedUrl(podUrl, file), torrentUrl: torrentUrl(podUrl, infoHash), trackers: trackerUrls(podUrl), magnetUri: magnetUri(podUrl, file, infoHash, name) }
 }
 
 /** A row of the index, with its origin pod. */
@@ -100,7 +97,7 @@ export function videoOfRow(r: VideoRow, thumbnailBase: string = r.pod_url): Vide
     magnetUri: urls.magnetUri,
     torrentUrl: urls.torrentUrl,
     webseedUrls: [urls.webseed],
-    thumbnailUrl: `${thumbnailBase}/static/thumbnails/${r.id}.jpg`,
+    thumbnailUrl: thumbnailUrl(thumbnailBase, r.id),
     duration: r.duration,
     size: r.size,
     createdAt: new Date(r.created_at).toISOString(),

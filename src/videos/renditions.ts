@@ -5,6 +5,7 @@
  */
 import type { Database } from 'bun:sqlite'
 import { t } from 'elysia'
+import { magnetUri, torrentUrl, webseedUrl } from '../shared/urls'
 
 /** A rendition as the protocol carries it (the URLs are derived by whoever reads it). */
 export const RenditionIn = t.Object({
@@ -26,12 +27,8 @@ export const renditionFileName = (id: string, resolution: number) => `${id}.${re
 
 /** The URLs of a rendition at its origin pod. */
 export function renditionUrls(podUrl: string, id: string, resolution: number, infoHash: string, name: string): Omit<Rendition, keyof RenditionIn> {
-  const webseedUrl = `${podUrl}/static/webseed/${renditionFileName(id, resolution)}`
-  const torrentUrl = `${podUrl}/static/torrents/${infoHash}.torrent`
-  const e = encodeURIComponent
-  const trackers = [`${podUrl.replace(/^http/, 'ws')}/tracker/socket`, `${podUrl}/tracker/announce`]
-  const magnetUri = `magnet:?xt=urn:btih:${infoHash}&dn=${e(`${name} (${resolution}p)`)}${trackers.map((tr) => `&tr=${e(tr)}`).join('')}&ws=${e(webseedUrl)}&xs=${e(torrentUrl)}`
-  return { magnetUri, torrentUrl, webseedUrl }
+  const file = renditionFileName(id, resolution)
+  return { magnetUri: magnetUri(podUrl, file, infoHash, `${name} (${resolution}p)`), torrentUrl: torrentUrl(podUrl, infoHash), webseedUrl: webseedUrl(podUrl, file) }
 }
 
 /** Replaces the renditions the index knows of a video. */

@@ -1,18 +1,20 @@
 /**
  * Video routes: the network index (list, search, one video), uploads, edits and deletions
- * of own videos, and the static files peers and browsers fetch: web seeds (BEP 19, byte
- * ranges), .torrent files and thumbnails (a friend's fetched from its origin once, then
- * served from this pod's cache).
+ * of own videos, and thumbnails (a friend's fetched from its origin once, then served from
+ * this pod's cache).
  */
 import { existsSync, statSync } from 'node:fs'
 import { Elysia, t } from 'elysia'
-import type { Pod } from '../app/pod'
+import type { AuthMacros } from '../accounts/auth'
+import { errorResponse } from '../app/errors'
 import { writeSecretFile } from '../identity/keys'
-import { corsPreflight, serveFile } from '../torrents/webseed'
-import { searchVideos, VideoQuery } from './search'
+import type { Config } from '../shared/config'
+import { DomainError } from '../shared/errors'
+import { thumbnailUrl } from '../shared/urls'
+import { serveFile } from '../torrents/webseed'
+import { VideoQuery } from './search'
+import type { Videos } from './service'
 import { receiveUpload } from './upload'
-import { optionalUser, requireAdmin, requireUser } from '../accounts/auth'
-import { ApiError, errorResponse } from '../shared/errors'
 
 /** Body of `PATCH`/`PUT /api/v1/videos/:id`. */
 export const VideoEdit = t.Object({
@@ -22,60 +24,60 @@ export const VideoEdit = t.Object({
 export type VideoEdit = typeof VideoEdit.static
 
 const THUMBNAIL_MAX_BYTES = 2 * 1024 * 1024
-/** `<id>.<ext>` (an original) or `<id>.<height>.mp4` (a rendition). */
-const FILE = /^([A-Za-z0-9_-]{1,64})(?:\.(\d{2,5}))?\.([a-z0-9]{1,5})$/
-const TORRENT = /^([0-9a-f]{40})\.torrent$/
+
+/** What the video routes use. */
+export interface VideoRoutesDeps {
+  config: Config
+  fingerprint: string
+  videos: Videos
+  auth: AuthMacros
+}
 
 /** Index and upload routes under `/api/v1/videos`. */
-export const videoRoutes = (pod: Pod) =>
-  new Elysia({ name: 'videos', prefix: '/api/v1/videos', seed: pod.identity.fingerprint })
-    .onBeforeHandle(async ({ request }) => {
-      if (pod.config.requireLoginToWatch && request.method === 'GET') await requireUser(pod, request)
-    })
-    .get('/', ({ query }) => searchVideos(pod.db, query, pod.identity.fingerprint, pod.config.url), { query: VideoQuery })
-    .get('/:id', ({ params }) => {
-      const video = pod.videos.get(params.id)
-      if (!video) throw new ApiError(404, 'not_found', `no video with id ${params.id}`)
-      pod.videos.watched(params.id)
-      return video
-    })
+export const videoRoutes = ({ config, fingerprint, videos, auth }: VideoRoutesDeps) =>
+  new Elysia({ name: 'videos', prefix: '/api/v1/videos', seed: fingerprint })
+    .use(auth)
+    .get('/', ({ query }) => videos.search(query), { query: VideoQuery, watch: true })
+    .get(
+      '/:id',
+      ({ params }) => {
+        const video = videos.get(params.id)
+        if (!video) throw new DomainError('not_found', 'not_found', `no video with id ${params.id}`)
+        videos.watched(params.id)
+        return video
+      },
+      { watch: true },
+    )
     .post(
       '/',
-      async ({ request, set }) => {
-        const user = await requireUser(pod, request)
-        const upload = await receiveUpload(request, { tmpDir: pod.videos.files.tmp, maxBytes: pod.config.maxUploadBytes })
-        const video = await pod.videos.ingest(user, upload)
+      async ({ request, set, user }) => {
+        const upload = await receiveUpload(request, { tmpDir: videos.files.tmp, maxBytes: config.maxUploadBytes })
+        const video = await videos.ingest(user, upload)
         set.status = 201
         set.headers.location = `/api/v1/videos/${video.id}`
         return video
       },
       // The upload is streamed to disk by receiveUpload, never parsed into memory.
-      { parse: 'none' },
+      { parse: 'none', auth: 'user' },
     )
-    .patch('/:id', async ({ request, params, body }) => pod.videos.update(params.id, await requireUser(pod, request), body), { body: VideoEdit })
-    .put('/:id', async ({ request, params, body }) => pod.videos.update(params.id, await requireUser(pod, request), body), { body: VideoEdit })
-    .post('/:id/transcode', async ({ request, params }) => ({ jobs: pod.videos.transcode(params.id, await requireUser(pod, request)) }))
-    .get('/mirrors', async ({ request }) => {
-      await requireAdmin(pod, request)
-      const { enabled, budgetBytes, strategy } = pod.config.redundancy
-      return { enabled, budgetBytes, strategy, usedBytes: pod.videos.mirrors.used(), mirrors: pod.videos.mirrors.own() }
-    })
-    .get('/transcoding/jobs', async ({ request }) => {
-      await requireAdmin(pod, request)
-      return { jobs: pod.videos.jobs() }
-    })
-    .delete('/:id', async ({ request, params, set }) => {
-      pod.videos.remove(params.id, await requireUser(pod, request))
-      set.status = 204
-      return undefined
-    })
+    .patch('/:id', ({ params, body, user }) => videos.update(params.id, user, body), { body: VideoEdit, auth: 'user' })
+    .put('/:id', ({ params, body, user }) => videos.update(params.id, user, body), { body: VideoEdit, auth: 'user' })
+    .delete(
+      '/:id',
+      ({ params, set, user }) => {
+        videos.remove(params.id, user)
+        set.status = 204
+        return undefined
+      },
+      { auth: 'user' },
+    )
 
 /** Fetches a friend's thumbnail from its origin into this pod's cache; false if it cannot. */
-async function cacheRemoteThumbnail(pod: Pod, id: string, path: string): Promise<boolean> {
-  const video = pod.videos.get(id)
+async function cacheRemoteThumbnail(videos: Videos, id: string, path: string): Promise<boolean> {
+  const video = videos.get(id)
   if (!video) return false
   try {
-    const res = await fetch(`${video.podUrl}/static/thumbnails/${id}.jpg`, { signal: AbortSignal.timeout(10_000) })
+    const res = await fetch(thumbnailUrl(video.podUrl, id), { signal: AbortSignal.timeout(10_000), redirect: 'error' })
     if (!res.ok) return false
     const bytes = new Uint8Array(await res.arrayBuffer())
     // Only a JPEG of sane size is kept: the origin is a friend, not a trusted file source.
@@ -87,48 +89,18 @@ async function cacheRemoteThumbnail(pod: Pod, id: string, path: string): Promise
   }
 }
 
-/** Serves an own video's file (original or rendition), or a copy of a friend's, as a web seed: byte ranges, CORS. */
-function serveWebseed(pod: Pod, request: Request, name: string): Response {
-  const m = FILE.exec(name)
-  const id = m?.[1]
-  const resolution = m?.[2] ? Number(m[2]) : null
-  // An own file, or this pod's copy of a friend's video (redundancy).
-  const copy = id && resolution === null ? pod.videos.mirrors.ownOf(id) : undefined
-  const file = id ? (pod.videos.localFile(id, resolution) ?? (copy && pod.videos.mirrorFile(copy.infoHash))) : undefined
-  if (!file || !file.path.endsWith(`.${m![3]}`)) return errorResponse(404, 'not_found', `no video file ${name} on this pod`)
-  // `?head=N`: the file's first N bytes, as a resource of their own: what a watch page plays
-  // while WebTorrent gets ready (src/pages/routes.ts), the browser asking no further than that.
-  const head = new URL(request.url).searchParams.get('head')
-  if (head !== null && !/^[1-9]\d{0,15}$/.test(head)) return errorResponse(400, 'invalid_request', `head must be a positive number of bytes, not ${JSON.stringify(head)}`)
-  return serveFile(request, file.path, {
-    contentType: file.mime,
-    cacheControl: 'public, max-age=31536000, immutable',
-    ...(head === null ? {} : { head: Number(head) }),
-  })
-}
-
-/** `/static/webseed/:file`, `/static/torrents/:infoHash.torrent`, `/static/thumbnails/:id.jpg`. */
-export const staticRoutes = (pod: Pod) =>
-  new Elysia({ name: 'static', prefix: '/static', seed: pod.identity.fingerprint })
-    .get('/webseed/:file', ({ request, params }) => serveWebseed(pod, request, params.file))
-    .head('/webseed/:file', ({ request, params }) => serveWebseed(pod, request, params.file))
-    // Browsers ask before a cross-origin range request with WebTorrent's headers (a video of
-    // another pod, or a mirror's copy): without this answer they never send the GET.
-    .options('/webseed/:file', () => corsPreflight())
-    .options('/torrents/:file', () => corsPreflight())
-    .get('/torrents/:file', ({ request, params }) => {
-      const m = TORRENT.exec(params.file)
-      const path = m ? pod.videos.files.torrent(m[1]!) : undefined
-      if (!path || !existsSync(path)) return errorResponse(404, 'not_found', `no torrent ${params.file} on this pod`)
-      return serveFile(request, path, { contentType: 'application/x-bittorrent', cacheControl: 'public, max-age=3600' })
-    })
-    .get('/thumbnails/:file', async ({ request, params }) => {
+/** `/static/thumbnails/:id.jpg`: a video's thumbnail, for whoever may watch it. */
+export const thumbnailRoutes = ({ fingerprint, videos, auth }: Pick<VideoRoutesDeps, 'fingerprint' | 'videos' | 'auth'>) =>
+  new Elysia({ name: 'thumbnails', prefix: '/static', seed: fingerprint }).use(auth).get(
+    '/thumbnails/:file',
+    async ({ request, params }) => {
       const m = /^([A-Za-z0-9_-]{1,64})\.jpg$/.exec(params.file)
       if (!m) return errorResponse(404, 'not_found', 'no such thumbnail')
-      if (pod.config.requireLoginToWatch) await optionalUser(pod, request)
-      const path = pod.videos.files.thumbnail(m[1]!)
+      const path = videos.files.thumbnail(m[1]!)
       if (!existsSync(path) || !statSync(path).isFile()) {
-        if (!(await cacheRemoteThumbnail(pod, m[1]!, path))) return errorResponse(404, 'not_found', 'no thumbnail for this video')
+        if (!(await cacheRemoteThumbnail(videos, m[1]!, path))) return errorResponse(404, 'not_found', 'no thumbnail for this video')
       }
       return serveFile(request, path, { contentType: 'image/jpeg', cacheControl: 'public, max-age=86400' })
-    })
+    },
+    { watch: true },
+  )

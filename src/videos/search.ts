@@ -24,7 +24,7 @@ import { t } from 'elysia'
 import { INDEX_SAMPLE_EVERY } from '../shared/db'
 import { podMatch, VIDEO_COLUMNS, videoOfRow, type Video, type VideoRow } from './model'
 
-export const SORTS = ['-createdAt', 'createdAt', 'name', '-name', 'relevance'] as const
+const SORTS = ['-createdAt', 'createdAt', 'name', '-name', 'relevance'] as const
 
 /**
  * Query string of `GET /api/v1/videos`. Unions of literals, not t.UnionEnum: Elysia fills an

@@ -6,15 +6,13 @@
 import type { Database } from 'bun:sqlite'
 import { readdirSync, renameSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import type { AnyActorRef } from 'xstate'
-import type { SeederEvent } from '../../actors/seeder'
-import type { TrackerEvent } from '../../actors/tracker'
-import type { TranscoderActorInput, TranscoderEvent } from '../../actors/transcoder'
+import type { PodEvents } from '../../actors/pod'
+import type { Inbox, InboxContext } from '../federation/inbox'
 import type { User } from '../accounts/service'
 import type { Config } from '../shared/config'
 import { writeSecretFile } from '../identity/keys'
 import type { Friends } from '../friends/service'
-import { ApiError } from '../shared/errors'
+import { DomainError } from '../shared/errors'
 import type { Logger } from '../shared/log'
 import { remuxFaststart } from '../media/faststart'
 import { probeVideo } from '../media/probe'
@@ -22,12 +20,12 @@ import { makeThumbnail } from '../media/thumbnail'
 import { makeTorrent } from '../torrents/torrent-file'
 import type { VideoFiles } from './files'
 import { removeVideo, upsertVideo, VIDEO_COLUMNS, videoOfRow, videoRowById, videoUrls, type Video, type VideoRow } from './model'
+import { searchVideos, type VideoPage, type VideoQuery } from './search'
 import type { ReceivedUpload } from './upload'
 import { renditionFileName, renditionsOf, renditionUrls, saveRenditions, type Rendition } from './renditions'
-import { targetResolutions, TranscodeQueue, type TranscodeJob } from '../transcoding/queue'
-import { MirrorRef, MirrorStore, withMirrors } from '../redundancy/store'
-import { DESCRIPTION_MAX, saveFullDescription, summarize } from '../details/service'
-import { Value } from '@sinclair/typebox/value'
+import { targetResolutions, type TranscodeJob, type TranscodeQueue } from '../transcoding/queue'
+import { withMirrors, type MirrorStore } from '../redundancy/store'
+import { DESCRIPTION_MAX, saveFullDescription, summarize } from '../details/model'
 
 /** An own video's file (the original, or a rendition), as the seeder and the web seed need it. */
 export interface LocalFile {
@@ -41,7 +39,7 @@ export interface LocalFile {
 }
 
 /** Limits of the texts a user gives a video. */
-export const NAME_MAX = 120
+const NAME_MAX = 120
 
 /** Formats browsers play, stored as they come; others are refused (transcoding makes smaller copies, it does not convert the original). */
 const FORMATS: { container: RegExp; codecs: RegExp; ext: string; mime: string }[] = [
@@ -53,62 +51,60 @@ const FORMATS: { container: RegExp; codecs: RegExp; ext: string; mime: string }[
  * A video as friends are sent it: without this pod's transcoding jobs, whose errors quote
  * ffmpeg (and with it local paths) and which are nobody else's business.
  */
-function onTheWire<V extends Video & { transcoding?: unknown }>(video: V): Omit<V, 'transcoding'> {
+export function onTheWire<V extends Video & { transcoding?: unknown }>(video: V): Omit<V, 'transcoding'> {
   const { transcoding: _jobs, ...rest } = video
   return rest
 }
 
 /** A new video id: 11 url-safe characters from 64 random bits. */
-export function newVideoId(): string {
+function newVideoId(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('base64url')
 }
 
 /** Checks a video's name and description as a user gave them; returns them trimmed. */
-export function checkTexts(fields: { name?: unknown; description?: unknown }, partial = false): { name?: string; description?: string } {
+function checkTexts(fields: { name?: unknown; description?: unknown }, partial = false): { name?: string; description?: string } {
   const out: { name?: string; description?: string } = {}
   if (fields.name !== undefined || !partial) {
-    if (typeof fields.name !== 'string' || !fields.name.trim()) throw new ApiError(400, 'invalid_request', 'name: a video needs a name')
-    if (fields.name.trim().length > NAME_MAX) throw new ApiError(400, 'invalid_request', `name: at most ${NAME_MAX} characters`)
+    if (typeof fields.name !== 'string' || !fields.name.trim()) throw new DomainError('invalid', 'invalid_request', 'name: a video needs a name')
+    if (fields.name.trim().length > NAME_MAX) throw new DomainError('invalid', 'invalid_request', `name: at most ${NAME_MAX} characters`)
     out.name = fields.name.trim()
   }
   if (fields.description !== undefined || !partial) {
     const d = fields.description ?? ''
-    if (typeof d !== 'string') throw new ApiError(400, 'invalid_request', 'description: must be text')
-    if (d.length > DESCRIPTION_MAX) throw new ApiError(400, 'invalid_request', `description: at most ${DESCRIPTION_MAX} characters`)
+    if (typeof d !== 'string') throw new DomainError('invalid', 'invalid_request', 'description: must be text')
+    if (d.length > DESCRIPTION_MAX) throw new DomainError('invalid', 'invalid_request', `description: at most ${DESCRIPTION_MAX} characters`)
     out.description = d.trim()
   }
   return out
 }
 
+/** This pod's videos and the index's video messages. */
 export class Videos {
-  private actors?: AnyActorRef
-
   constructor(
     private readonly db: Database,
     private readonly config: Config,
     private readonly friends: Friends,
     private readonly fingerprint: string,
     readonly files: VideoFiles,
+    /** Copies of friends' videos kept here, and mirrors the network announced. */
+    private readonly mirrors: MirrorStore,
+    private readonly queue: TranscodeQueue,
+    inbox: Inbox,
+    private readonly actors: PodEvents,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
   ) {
-    this.queue = new TranscodeQueue(db, now)
-    this.mirrors = new MirrorStore(db)
-    // Mirrors announced by friends: their web seeds join the video's (see get()).
-    friends.handle('video.mirror', (sender, data) =>
-      Value.Check(MirrorRef, data) ? { ok: this.mirrors.addKnown(data.id, data.infoHash, sender) } : { ok: false, error: 'invalid_mirror' },
-    )
-    friends.handle('video.unmirror', (sender, data) =>
-      Value.Check(MirrorRef, data) ? { ok: this.mirrors.removeKnown(data.id, data.infoHash, sender.fingerprint) } : { ok: false, error: 'invalid_mirror' },
-    )
-    friends.onChange((change) => {
-      if (change.type === 'removed') this.mirrors.removeKnownOf(change.fingerprint)
-    })
+    // The network index: a friend announces, changes and removes its own videos only.
+    const upsert = (v: Video, { sender, friend, now }: InboxContext) => {
+      if (v.podFingerprint !== sender) return { ok: false, error: 'not_origin' }
+      const ok = upsertVideo(this.db, v, friend!.url, now)
+      if (ok && v.files) saveRenditions(this.db, v.id, v.files)
+      return { ok }
+    }
+    inbox.on('video.add', upsert)
+    inbox.on('video.update', upsert)
+    inbox.on('video.remove', ({ id }, { sender }) => ({ ok: removeVideo(this.db, id, sender) }))
   }
-
-  private readonly queue: TranscodeQueue
-  /** Copies of friends' videos kept here, and mirrors the network announced. */
-  readonly mirrors: MirrorStore
 
   /**
    * Removes cached thumbnails of videos that left the index (a friend removed them, or the
@@ -127,13 +123,9 @@ export class Videos {
     return removed
   }
 
-  /** Connects to the actor system, where the seeder and the tracker live. */
-  attach(actors: AnyActorRef): void {
-    this.actors = actors
-  }
-
-  private tell(id: 'seeder' | 'tracker' | 'transcoder', event: SeederEvent | TrackerEvent | TranscoderEvent): void {
-    this.actors?.system.get(id)?.send(event)
+  /** A page of the network index (search, sort, scope). */
+  search(query: VideoQuery): VideoPage {
+    return searchVideos(this.db, query, this.fingerprint, this.config.url)
   }
 
   /** Adds or updates one of this pod's videos and tells every friend (`video.add` / `video.update`). */
@@ -209,25 +201,8 @@ export class Videos {
     return { id: r.id, resolution: null, infoHash, path: this.files.video(r.id, r.ext), torrentPath: this.files.torrent(infoHash), mime }
   }
 
-  private renditionFile(id: string, resolution: number, infoHash: string): LocalFile {
+  renditionFile(id: string, resolution: number, infoHash: string): LocalFile {
     return { id, resolution, infoHash, path: join(this.files.videos, renditionFileName(id, resolution)), torrentPath: this.files.torrent(infoHash), mime: 'video/mp4' }
-  }
-
-  /**
-   * Queues (again) the renditions of an own video that are missing or failed (owner or
-   * admin); returns its jobs. Transcoding off: 409.
-   */
-  transcode(id: string, user: User): TranscodeJob[] {
-    this.mustOwn(id, user)
-    if (!this.config.transcoding.enabled) throw new ApiError(409, 'transcoding_disabled', 'transcoding is off on this pod (transcoding.enabled = false)')
-    const height = (this.db.query('SELECT height FROM local_videos WHERE video = ?').get(id) as { height: number | null }).height ?? 0
-    this.db.transaction(() => {
-      this.db.query("DELETE FROM transcode_jobs WHERE video = ? AND state = 'failed'").run(id)
-      const have = new Set(renditionsOf(this.db, id).map((f) => f.resolution))
-      this.queue.enqueue(id, targetResolutions(this.config.transcoding.resolutions, height).filter((r) => !have.has(r)))
-    }).immediate()
-    this.tell('transcoder', { type: 'transcoder.job.added' })
-    return this.queue.of(id)
   }
 
   /** The own file (original or rendition) with this info hash, if any. */
@@ -242,79 +217,11 @@ export class Videos {
     return r ? this.renditionFile(r.video, r.resolution, infoHash) : undefined
   }
 
-  /** This pod's ready copy of a friend's video with this info hash, as a file to seed and serve. */
-  mirrorFile(infoHash: string): LocalFile | undefined {
-    const m = this.mirrors.byInfoHash(infoHash)
-    if (!m || m.state !== 'ready') return undefined
-    return { id: m.video, resolution: null, infoHash, path: join(this.files.mirrors, m.file), torrentPath: this.files.torrent(infoHash), mime: m.file.endsWith('.webm') ? 'video/webm' : 'video/mp4' }
-  }
-
-  /** What the redundancy actor needs to copy a video of the index. */
-  mirrorSource(id: string): { fileName: string; torrentUrl: string; mime: string } | undefined {
-    const row = videoRowById(this.db, id)
-    if (!row) return undefined
-    const infoHash = Buffer.from(row.info_hash).toString('hex')
-    return { fileName: `${id}.${row.ext}`, torrentUrl: videoUrls(row.pod_url, id, infoHash, row.ext, row.name).torrentUrl, mime: row.ext === 'webm' ? 'video/webm' : 'video/mp4' }
-  }
-
   /** Someone is about to watch a video: if it is an own one, have all its files seeded. */
   watched(id: string): void {
-    for (const file of this.filesOf(id)) this.tell('seeder', { type: 'seeder.video.wanted', infoHash: file.infoHash })
+    for (const file of this.filesOf(id)) this.actors.send({ type: 'seeder.video.wanted', infoHash: file.infoHash })
     const copy = this.mirrors.ownOf(id)
-    if (copy) this.tell('seeder', { type: 'seeder.video.wanted', infoHash: copy.infoHash })
-  }
-
-  /** Transcoding jobs, unfinished first, each with its video's name (admin page). */
-  jobs(): (TranscodeJob & { name?: string })[] {
-    const name = this.db.query('SELECT name FROM videos WHERE id = ?')
-    return this.queue.list().map((j) => {
-      const row = name.get(j.video) as { name: string } | null
-      return row ? { ...j, name: row.name } : j
-    })
-  }
-
-  /** What the transcoder actor runs on. */
-  transcoderInput(log: Logger): TranscoderActorInput {
-    return {
-      queue: this.queue,
-      concurrency: this.config.transcoding.concurrency,
-      source: (video) => {
-        const file = this.localFile(video)
-        const row = file && (this.db.query('SELECT duration FROM videos WHERE id = ?').get(video) as { duration: number | null })
-        return file ? { path: file.path, duration: row?.duration ?? 0 } : undefined
-      },
-      tempPath: () => this.files.temp('.mp4'),
-      finish: (job, output) => this.addRendition(job, output),
-      log,
-    }
-  }
-
-  /** Stores a finished rendition: torrent, file, row, job done, and `video.update` to friends. */
-  private async addRendition(job: TranscodeJob, output: string): Promise<void> {
-    const video = this.get(job.video)
-    if (!video) throw new Error('the video was deleted while it was transcoded')
-    const urls = renditionUrls(this.config.url, job.video, job.resolution, '0'.repeat(40), video.name)
-    const torrent = await makeTorrent({ file: output, name: renditionFileName(job.video, job.resolution), announce: videoUrls(this.config.url, job.video, '0'.repeat(40), 'mp4', video.name).trackers, urlList: [urls.webseedUrl] })
-    const file = this.renditionFile(job.video, job.resolution, torrent.infoHash)
-    renameSync(output, file.path)
-    writeSecretFile(file.torrentPath, torrent.torrent)
-    try {
-      this.db.transaction(() => {
-        // The video (and with it the job) may have been deleted while ffmpeg ran.
-        if (!this.queue.exists(job.id)) throw new Error('the video was deleted while it was transcoded')
-        const files = [...renditionsOf(this.db, job.video).filter((f) => f.resolution !== job.resolution), { resolution: job.resolution, infoHash: torrent.infoHash, size: torrent.length }]
-        saveRenditions(this.db, job.video, files.sort((a, b) => a.resolution - b.resolution))
-        this.queue.done(job.id)
-        this.friends.enqueue([{ type: 'video.update', data: onTheWire(this.get(job.video)!) }])
-      }).immediate()
-    } catch (e) {
-      rmSync(file.path, { force: true })
-      rmSync(file.torrentPath, { force: true })
-      throw e
-    }
-    this.friends.wake()
-    this.tell('tracker', { type: 'tracker.video.added', infoHash: file.infoHash })
-    this.tell('seeder', { type: 'seeder.video.added', file })
+    if (copy) this.actors.send({ type: 'seeder.video.wanted', infoHash: copy.infoHash })
   }
 
   /**
@@ -326,10 +233,10 @@ export class Videos {
     try {
       const texts = checkTexts(upload.fields)
       const probe = await probeVideo(upload.file.path)
-      if (!probe.ok) throw new ApiError(415, 'not_a_video', `the file is not a playable video: ${probe.reason}`)
+      if (!probe.ok) throw new DomainError('unsupported_media', 'not_a_video', `the file is not a playable video: ${probe.reason}`)
       const format = FORMATS.find((f) => f.container.test(probe.container) && f.codecs.test(probe.videoCodec))
       if (!format)
-        throw new ApiError(415, 'unsupported_format', `a ${probe.videoCodec} video in ${probe.container} does not play in browsers; upload MP4 (H.264) or WebM (VP9)`)
+        throw new DomainError('unsupported_media', 'unsupported_format', `a ${probe.videoCodec} video in ${probe.container} does not play in browsers; upload MP4 (H.264) or WebM (VP9)`)
       let source = upload.file.path
       if (format.ext === 'mp4' && probe.moovAtEnd) {
         // The index at the end means a browser must fetch the whole file before playing.
@@ -395,10 +302,10 @@ export class Videos {
         this.friends.enqueue([{ type: 'video.add', data: onTheWire(this.get(id)!) }])
       }).immediate()
       this.friends.wake()
-      this.tell('transcoder', { type: 'transcoder.job.added' })
+      this.actors.send({ type: 'transcoder.job.added' })
       const file = this.localFile(id)!
-      this.tell('tracker', { type: 'tracker.video.added', infoHash: file.infoHash })
-      this.tell('seeder', { type: 'seeder.video.added', file })
+      this.actors.send({ type: 'tracker.video.added', infoHash: file.infoHash })
+      this.actors.send({ type: 'seeder.video.added', file })
       this.log.info('video.uploaded', { id, name: video.name, uploader: user.username, size: video.size, duration: video.duration })
       return this.get(id)!
     } catch (e) {
@@ -429,20 +336,21 @@ export class Videos {
     rmSync(this.files.thumbnail(id), { force: true })
     for (const file of files) {
       for (const path of [file.path, file.torrentPath]) rmSync(path, { force: true })
-      this.tell('seeder', { type: 'seeder.video.removed', infoHash: file.infoHash })
-      this.tell('tracker', { type: 'tracker.video.removed', infoHash: file.infoHash })
+      this.actors.send({ type: 'seeder.video.removed', infoHash: file.infoHash })
+      this.actors.send({ type: 'tracker.video.removed', infoHash: file.infoHash })
     }
     this.log.info('video.deleted', { id, by: user.username })
   }
 
-  private mustOwn(id: string, user: User): LocalFile {
+  /** An own video's original, if `user` may change it (its uploader or an admin); else a not_found or forbidden error. */
+  mustOwn(id: string, user: User): LocalFile {
     const file = this.localFile(id)
     if (!file) {
-      if (this.get(id)) throw new ApiError(403, 'forbidden', 'this video belongs to another pod; only its origin can change it')
-      throw new ApiError(404, 'not_found', `no video with id ${id}`)
+      if (this.get(id)) throw new DomainError('forbidden', 'forbidden', 'this video belongs to another pod; only its origin can change it')
+      throw new DomainError('not_found', 'not_found', `no video with id ${id}`)
     }
     const owner = (this.db.query('SELECT owner FROM local_videos WHERE video = ?').get(id) as { owner: number }).owner
-    if (owner !== user.id && user.role !== 'admin') throw new ApiError(403, 'forbidden', 'only the uploader or an admin can change this video')
+    if (owner !== user.id && user.role !== 'admin') throw new DomainError('forbidden', 'forbidden', 'only the uploader or an admin can change this video')
     return file
   }
 }

@@ -5,7 +5,7 @@
  */
 import { createWriteStream, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { ApiError } from '../shared/errors'
+import { DomainError } from '../shared/errors'
 import { lazyImport } from '../app/lazy'
 
 /** A received upload: its text fields and the file, complete, at `path`. */
@@ -17,23 +17,23 @@ export interface ReceivedUpload {
 const MAX_FIELD_BYTES = 64 * 1024
 
 /**
- * Streams a `multipart/form-data` request into `tmpDir`. Throws ApiError: 415 when the body is
+ * Streams a `multipart/form-data` request into `tmpDir`. Throws DomainError: 415 when the body is
  * not multipart, 413 over `maxBytes`, 400 without a `file` part or when the client aborts.
  */
 export async function receiveUpload(request: Request, opts: { tmpDir: string; maxBytes: number }): Promise<ReceivedUpload> {
   const type = request.headers.get('content-type') ?? ''
   if (!type.toLowerCase().startsWith('multipart/form-data'))
-    throw new ApiError(415, 'unsupported_media_type', 'upload a video as multipart/form-data with the fields file, name and description')
+    throw new DomainError('unsupported_media', 'unsupported_media_type', 'upload a video as multipart/form-data with the fields file, name and description')
   // The body's declared size already tells; no need to read a byte of an oversize upload.
   const declared = Number(request.headers.get('content-length') ?? NaN)
   if (declared > opts.maxBytes + MAX_FIELD_BYTES * 4)
-    throw new ApiError(413, 'too_large', `a video may have at most ${opts.maxBytes} bytes`)
-  if (!request.body) throw new ApiError(400, 'invalid_request', 'the upload has no body')
+    throw new DomainError('too_large', 'too_large', `a video may have at most ${opts.maxBytes} bytes`)
+  if (!request.body) throw new DomainError('invalid', 'invalid_request', 'the upload has no body')
 
   const tmp = join(opts.tmpDir, `${crypto.randomUUID()}.part`)
   const fields: Record<string, string> = {}
   let file: ReceivedUpload['file'] | undefined
-  let failure: ApiError | undefined
+  let failure: DomainError | undefined
   let writing: Promise<void> | undefined
   let out: ReturnType<typeof createWriteStream> | undefined
 
@@ -45,7 +45,7 @@ export async function receiveUpload(request: Request, opts: { tmpDir: string; ma
     })
     const source = Readable.fromWeb(request.body as unknown as import('node:stream/web').ReadableStream)
     parser.on('field', (name, value, info) => {
-      if (info.valueTruncated) failure ??= new ApiError(413, 'too_large', `the field ${name} is too long`)
+      if (info.valueTruncated) failure ??= new DomainError('too_large', 'too_large', `the field ${name} is too long`)
       fields[name] = value
     })
     parser.on('file', (name, stream, info) => {
@@ -58,7 +58,7 @@ export async function receiveUpload(request: Request, opts: { tmpDir: string; ma
       file = { path: tmp, size: 0, filename: info.filename ?? '' }
       stream.on('data', (chunk: Buffer) => (size += chunk.length))
       stream.on('limit', () => {
-        failure ??= new ApiError(413, 'too_large', `a video may have at most ${opts.maxBytes} bytes`)
+        failure ??= new DomainError('too_large', 'too_large', `a video may have at most ${opts.maxBytes} bytes`)
         // Stop reading: an oversize upload is not stored past the limit.
         source.unpipe(parser)
         source.destroy()
@@ -78,8 +78,8 @@ export async function receiveUpload(request: Request, opts: { tmpDir: string; ma
     })
     await new Promise<void>((resolve, reject) => {
       parser.on('close', resolve)
-      parser.on('error', (e) => reject(new ApiError(400, 'malformed_body', `the multipart body is malformed: ${(e as Error).message}`)))
-      source.on('error', () => reject(failure ?? new ApiError(400, 'aborted', 'the upload was interrupted')))
+      parser.on('error', (e) => reject(new DomainError('invalid', 'malformed_body', `the multipart body is malformed: ${(e as Error).message}`)))
+      source.on('error', () => reject(failure ?? new DomainError('invalid', 'aborted', 'the upload was interrupted')))
       source.on('close', () => {
         if (failure) reject(failure)
       })
@@ -87,13 +87,13 @@ export async function receiveUpload(request: Request, opts: { tmpDir: string; ma
     })
     await writing
     if (failure) throw failure
-    if (!file) throw new ApiError(400, 'invalid_request', 'the upload needs a file field with the video')
-    if (file.size === 0) throw new ApiError(415, 'not_a_video', 'the uploaded file is empty')
+    if (!file) throw new DomainError('invalid', 'invalid_request', 'the upload needs a file field with the video')
+    if (file.size === 0) throw new DomainError('unsupported_media', 'not_a_video', 'the uploaded file is empty')
     return { fields, file }
   } catch (e) {
     // The file may still be opening: wait until it is closed, or removing it could come first.
     if (out && !out.closed) await new Promise<void>((resolve) => out!.once('close', resolve).destroy())
     rmSync(tmp, { force: true })
-    throw e instanceof ApiError ? e : (failure ?? new ApiError(400, 'aborted', `the upload failed: ${(e as Error).message}`))
+    throw e instanceof DomainError ? e : (failure ?? new DomainError('invalid', 'aborted', `the upload failed: ${(e as Error).message}`))
   }
 }

@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { compactDecrypt, compactVerify } from 'jose'
 import { resolveConfig } from '../../src/shared/config'
-import { CURRENT_VERSION, open, seal } from '../../src/federation/envelope'
+import { open, seal } from '../../src/federation/envelope'
+import { CURRENT_VERSION } from '../../src/federation/versions'
 import { importPeerKey, newIdentity } from '../../src/identity/keys'
 import { createLogger } from '../../src/shared/log'
 import { startPod, type RunningPod } from '../../src/app/server'
@@ -35,7 +36,7 @@ async function propagation(dir: string): Promise<void> {
   }
   try {
     // Each new pod asks pod 0, whose list names everyone before it: a full mesh.
-    for (const p of pods.slice(1)) await p.pod.friends.makeFriends([pods[0]!.pod.config.url])
+    for (const p of pods.slice(1)) await p.pod.making.makeFriends([pods[0]!.pod.config.url])
     const friendsOf0 = pods[0]!.pod.friends.store.all().length
     if (friendsOf0 !== PODS - 1) throw new Error(`expected ${PODS - 1} friends, got ${friendsOf0}`)
 

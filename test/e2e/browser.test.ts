@@ -57,7 +57,7 @@ beforeAll(async () => {
     // The clip the way the issue says: 10 s of test pattern and tone, H.264/AAC, faststart.
     makeClip(dir, { seconds: 10, faststart: true, name: 'test-pattern.mp4' }),
   ])
-  const made = await origin.running.pod.friends.makeFriends([friend.base])
+  const made = await origin.running.pod.making.makeFriends([friend.base])
   expect(made.map((r) => r.status)).toEqual(['added'])
   const admin = await origin.running.pod.accounts.create('root', PASSWORD, 'admin')
   if ('code' in admin) throw new Error(admin.message)

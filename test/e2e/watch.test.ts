@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { Browser, Page } from 'playwright-core'
-import type { OwnMirror } from '../../src/redundancy/store'
+import type { OwnMirror } from '../../actors/redundancy'
 import type { Video } from '../../src/videos/model'
 import { makeClip } from '../helpers/clips'
 import { adminToken, indexIds, netPod, stopPods, until } from '../helpers/network'
@@ -61,7 +61,7 @@ beforeAll(async () => {
     // 360 lines: renditions of 240 and 144 below it; long enough to switch while it plays.
     makeClip(tempDir('seedpod-e2e-watch-'), { seconds: 12, size: '480x360', faststart: true, name: 'harbour.mp4' }),
   ])
-  await b.running.pod.friends.makeFriends([a.base])
+  await b.running.pod.making.makeFriends([a.base])
   for (const [name, role] of [['maker', 'user'], ['root', 'admin']] as const) {
     const u = await a.running.pod.accounts.create(name, PASSWORD, role)
     if ('code' in u) throw new Error(u.message)

@@ -1,0 +1,140 @@
+/**
+ * The inbox (docs/protocol.md, "Inbox"): opens a sealed payload, checks its messages against
+ * the registry (src/federation/messages.ts), proves the URLs that `friend.request` and
+ * `pod.moved` claim, and applies every message in one transaction, each through the handler
+ * its feature registered. Nothing is applied twice (`jti`), and a payload refused for any
+ * reason changes nothing.
+ */
+import type { Database } from 'bun:sqlite'
+import type { JWK } from 'jose'
+import type { Identity } from '../identity/keys'
+import { open, type Message, type Refusal } from './envelope'
+import { isKnownType, messageProblem, type MessageData, type MessageType } from './messages'
+import type { Peer, Transport } from './transport'
+
+/** What `GET {url}/api/v1/pod` tells about a pod, checked. */
+export interface PodInfo extends Peer {
+  name: string
+}
+
+/** A peer this pod knows, as the inbox sees it (a friend). */
+export interface KnownPeer extends Peer {
+  name: string
+}
+
+/** What the inbox needs to know of peers: the friends feature's store. */
+export interface InboxPeers {
+  get(fingerprint: string): KnownPeer | undefined
+  blacklisted(fingerprint: string): boolean
+  /** Records a payload's `jti` as applied; false if it was already. */
+  markApplied(sender: string, jti: string, count: number, now: number): boolean
+}
+
+/** What a handler knows of the message it applies. */
+export interface InboxContext {
+  sender: string
+  /** The sender as a friend, as it is now (a `friend.request` earlier in the batch may have made it one). */
+  friend: KnownPeer | undefined
+  /** The checked pod document of the URL a `friend.request` or `pod.moved` claims. */
+  proof: PodInfo | undefined
+  now: number
+}
+
+/** Applies one message of a type inside the inbox transaction (so it is synchronous); returns its result. */
+export type Handler<K extends MessageType> = (data: MessageData<K>, ctx: InboxContext) => unknown
+
+/** How a handler is registered. */
+export interface HandlerOptions {
+  /** Whether a non-friend may send it (only `friend.request`); default false: answered `not_a_friend`. */
+  fromStrangers?: boolean
+}
+
+/** After a payload was applied: the sender before it, for those who follow friendships. */
+export type AppliedListener = (sender: string, before: KnownPeer | undefined) => void
+
+/** The inbox's answer: a sealed reply, or a refusal (its route maps the kind to a status). */
+export type InboxAnswer = { ok: true; jose: string } | { ok: true; duplicate: true } | Refusal
+
+/** The message types whose `data.url` must serve the sender's key before anything is applied. */
+const PROVEN: ReadonlySet<string> = new Set(['friend.request', 'pod.moved'])
+
+const refuse = (kind: Refusal['kind'], code: string, message: string): Refusal => ({ ok: false, kind, code, message })
+
+/** One pod's inbox. */
+export class Inbox {
+  private readonly handlers = new Map<string, { apply: Handler<any>; fromStrangers: boolean }>()
+  private readonly listeners: AppliedListener[] = []
+
+  constructor(
+    private readonly db: Database,
+    private readonly identity: Identity,
+    private readonly transport: Transport,
+    private readonly peers: InboxPeers,
+    /** Fetches and checks a pod's document (the URL proof). */
+    private readonly prove: (url: string) => Promise<PodInfo>,
+    private readonly now: () => number,
+  ) {}
+
+  /** Registers the handler of a message type; each type has exactly one. */
+  on<K extends MessageType>(type: K, apply: Handler<K>, opts: HandlerOptions = {}): void {
+    if (this.handlers.has(type)) throw new Error(`a handler for ${type} is registered already`)
+    this.handlers.set(type, { apply, fromStrangers: opts.fromStrangers ?? false })
+  }
+
+  /** Calls `listener` after each applied payload. */
+  onApplied(listener: AppliedListener): void {
+    this.listeners.push(listener)
+  }
+
+  /** Handles one sealed payload posted to this pod's inbox. */
+  async receive(jwe: string): Promise<InboxAnswer> {
+    const opened = await open(jwe, this.identity, (kid) => this.senderKey(kid), this.now())
+    if (!opened.ok) return opened
+    const p = opened.payload
+    const sender = p.from.fingerprint
+    for (const [i, m] of p.messages.entries()) {
+      const problem = messageProblem(m)
+      if (problem) return refuse('invalid', 'invalid_message', `message ${i}: ${problem}`)
+    }
+    const before = this.peers.get(sender)
+    const senderKey: JWK = opened.newcomerKey ?? before!.publicKey
+
+    // Checks that need the network come first, outside the transaction.
+    const proofs = new Map<Message, PodInfo>()
+    for (const m of p.messages) {
+      if (!PROVEN.has(m.type)) continue
+      const url = (m.data as { url: string }).url
+      const info = await this.prove(url).catch((e: Error) => e)
+      if (info instanceof Error || info.fingerprint !== sender)
+        return refuse('forbidden', 'url_unproven', `${url} does not serve this sender's key${info instanceof Error ? ` (${info.message})` : ''}`)
+      proofs.set(m, info)
+    }
+    if (!before && !proofs.size) return refuse('forbidden', 'not_a_friend', 'the sender is not a friend of this pod')
+
+    const now = this.now()
+    const results = this.db.transaction(() => {
+      if (!this.peers.markApplied(sender, p.jti, p.messages.length, now)) return undefined
+      return p.messages.map((m) => this.apply(sender, m, proofs.get(m), now))
+    }).immediate()
+    if (!results) return { ok: true, duplicate: true }
+    for (const l of this.listeners) l(sender, before)
+    return { ok: true, jose: await this.transport.sealReply(sender, senderKey, p.jti, results) }
+  }
+
+  private async senderKey(kid: string) {
+    if (this.peers.blacklisted(kid)) return refuse('forbidden', 'blacklisted', 'this pod refuses the sender (blacklisted)')
+    const f = this.peers.get(kid)
+    return f ? { verifyKey: (await this.transport.keysOf(kid, f.publicKey)).verifyKey } : undefined
+  }
+
+  /** Applies one (validated) message; returns its result. */
+  private apply(sender: string, m: Message, proof: PodInfo | undefined, now: number): unknown {
+    // Newer pods may send types this one does not know: say so, apply the rest.
+    const handler = isKnownType(m.type) ? this.handlers.get(m.type) : undefined
+    if (!handler) return { ok: false, error: 'unknown_type' }
+    // Per message: a batch may hold a friend.request or friend.quit before it.
+    const friend = this.peers.get(sender)
+    if (!friend && !handler.fromStrangers) return { ok: false, error: 'not_a_friend' }
+    return handler.apply(m.data, { sender, friend, proof, now })
+  }
+}

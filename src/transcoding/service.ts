@@ -1,0 +1,104 @@
+/**
+ * Transcoding: smaller renditions of own videos, made by the transcoder actor from the
+ * durable queue (queue.ts) with ffmpeg (ffmpeg.ts), stored beside the original as files of
+ * their own with their own torrents, and announced to friends with `video.update`.
+ */
+import type { Database } from 'bun:sqlite'
+import { renameSync, rmSync } from 'node:fs'
+import type { PodEvents } from '../../actors/pod'
+import type { TranscoderActorInput, TranscoderJob } from '../../actors/transcoder'
+import type { User } from '../accounts/service'
+import { writeSecretFile } from '../identity/keys'
+import type { Friends } from '../friends/service'
+import type { Config } from '../shared/config'
+import { DomainError } from '../shared/errors'
+import type { Logger } from '../shared/log'
+import { trackerUrls } from '../shared/urls'
+import { makeTorrent } from '../torrents/torrent-file'
+import { renditionFileName, renditionsOf, renditionUrls, saveRenditions } from '../videos/renditions'
+import { onTheWire, type Videos } from '../videos/service'
+import { transcode } from './ffmpeg'
+import { targetResolutions, type TranscodeJob, type TranscodeQueue } from './queue'
+
+/** Transcoding of one pod's videos. */
+export class Transcoding {
+  constructor(
+    private readonly db: Database,
+    private readonly config: Config,
+    private readonly videos: Videos,
+    private readonly friends: Friends,
+    readonly queue: TranscodeQueue,
+    private readonly actors: PodEvents,
+  ) {}
+
+  /**
+   * Queues (again) the renditions of an own video that are missing or failed (owner or
+   * admin); returns its jobs. Transcoding off: a conflict.
+   */
+  requeue(id: string, user: User): TranscodeJob[] {
+    this.videos.mustOwn(id, user)
+    if (!this.config.transcoding.enabled) throw new DomainError('conflict', 'transcoding_disabled', 'transcoding is off on this pod (transcoding.enabled = false)')
+    const height = (this.db.query('SELECT height FROM local_videos WHERE video = ?').get(id) as { height: number | null }).height ?? 0
+    this.db.transaction(() => {
+      this.db.query("DELETE FROM transcode_jobs WHERE video = ? AND state = 'failed'").run(id)
+      const have = new Set(renditionsOf(this.db, id).map((f) => f.resolution))
+      this.queue.enqueue(id, targetResolutions(this.config.transcoding.resolutions, height).filter((r) => !have.has(r)))
+    }).immediate()
+    this.actors.send({ type: 'transcoder.job.added' })
+    return this.queue.of(id)
+  }
+
+  /** Transcoding jobs, unfinished first, each with its video's name (admin page). */
+  jobs(): (TranscodeJob & { name?: string })[] {
+    const name = this.db.query('SELECT name FROM videos WHERE id = ?')
+    return this.queue.list().map((j) => {
+      const row = name.get(j.video) as { name: string } | null
+      return row ? { ...j, name: row.name } : j
+    })
+  }
+
+  /** What the transcoder actor runs on. */
+  actorInput(log: Logger): TranscoderActorInput {
+    return {
+      queue: this.queue,
+      concurrency: this.config.transcoding.concurrency,
+      source: (video) => {
+        const file = this.videos.localFile(video)
+        const row = file && (this.db.query('SELECT duration FROM videos WHERE id = ?').get(video) as { duration: number | null })
+        return file ? { path: file.path, duration: row?.duration ?? 0 } : undefined
+      },
+      tempPath: () => this.videos.files.temp('.mp4'),
+      transcode: (job, source, output, onProgress, signal) => transcode(source, output, job.resolution, onProgress, signal),
+      finish: (job, output) => this.addRendition(job, output),
+      log,
+    }
+  }
+
+  /** Stores a finished rendition: torrent, file, row, job done, and `video.update` to friends. */
+  private async addRendition(job: TranscoderJob, output: string): Promise<void> {
+    const video = this.videos.get(job.video)
+    if (!video) throw new Error('the video was deleted while it was transcoded')
+    const urls = renditionUrls(this.config.url, job.video, job.resolution, '0'.repeat(40), video.name)
+    const torrent = await makeTorrent({ file: output, name: renditionFileName(job.video, job.resolution), announce: trackerUrls(this.config.url), urlList: [urls.webseedUrl] })
+    const file = this.videos.renditionFile(job.video, job.resolution, torrent.infoHash)
+    renameSync(output, file.path)
+    writeSecretFile(file.torrentPath, torrent.torrent)
+    try {
+      this.db.transaction(() => {
+        // The video (and with it the job) may have been deleted while ffmpeg ran.
+        if (!this.queue.exists(job.id)) throw new Error('the video was deleted while it was transcoded')
+        const files = [...renditionsOf(this.db, job.video).filter((f) => f.resolution !== job.resolution), { resolution: job.resolution, infoHash: torrent.infoHash, size: torrent.length }]
+        saveRenditions(this.db, job.video, files.sort((a, b) => a.resolution - b.resolution))
+        this.queue.done(job.id)
+        this.friends.enqueue([{ type: 'video.update', data: onTheWire(this.videos.get(job.video)!) }])
+      }).immediate()
+    } catch (e) {
+      rmSync(file.path, { force: true })
+      rmSync(file.torrentPath, { force: true })
+      throw e
+    }
+    this.friends.wake()
+    this.actors.send({ type: 'tracker.video.added', infoHash: file.infoHash })
+    this.actors.send({ type: 'seeder.video.added', file })
+  }
+}
