@@ -17,6 +17,8 @@ export type DeliveryOutcome =
   | { kind: 'empty' }
   | { kind: 'failed'; error: string }
   | { kind: 'incompatible'; error: string }
+  /** The friend asked to slow down (429): wait as long as it said, no score lost. */
+  | { kind: 'throttled'; retryInMs: number; error: string }
 
 /** States as `GET /api/v1/friends` shows them. */
 export type FriendState = 'active' | 'backoff' | 'incompatible' | 'revoked'
@@ -157,6 +159,14 @@ export const friendMachine = setup({
             guard: ({ event }) => event.output.kind === 'incompatible',
             target: 'incompatible',
             actions: assign(({ event }) => ({ lastError: (event.output as { error: string }).error, nextRetryAt: null })),
+          },
+          {
+            guard: ({ event }) => event.output.kind === 'throttled',
+            target: 'backoff',
+            actions: assign(({ context, event }) => {
+              const out = event.output as { retryInMs: number; error: string }
+              return { lastError: out.error, nextRetryAt: context.settings.now() + out.retryInMs }
+            }),
           },
           { target: 'failed', actions: assign(({ event }) => ({ lastError: (event.output as { error: string }).error })) },
         ],

@@ -1,6 +1,6 @@
 /**
  * The root actor: the pod. It owns every other actor (one per friend, and the tracker,
- * seeder, transcoder and redundancy services) as its children, and is the one address the
+ * seeder, transcoder, redundancy and housekeeper services) as its children, and is the one address the
  * rest of the pod sends events to: `pod.friend.*` events start, stop and wake friends' actors,
  * and `seeder.*`, `tracker.*`, `transcoder.*` and `redundancy.*` events go on to that child.
  * Events sent before the actor starts wait in its mailbox, so none is lost to start order.
@@ -11,6 +11,7 @@
  */
 import { enqueueActions, sendTo, setup, type ActorRefFrom } from 'xstate'
 import { friendMachine, type FriendEvent, type FriendRecord, type FriendSettings } from './friend'
+import { housekeeperLogic, type HousekeeperInput } from './housekeeper'
 import type { ActorLog } from './ports'
 import { redundancyLogic, type RedundancyActorInput, type RedundancyEvent } from './redundancy'
 import { seederLogic, type SeederActorInput, type SeederEvent } from './seeder'
@@ -27,6 +28,7 @@ export interface PodActorInput {
   seeder: SeederActorInput
   transcoder: TranscoderActorInput
   redundancy: RedundancyActorInput
+  housekeeper: HousekeeperInput
 }
 
 /** Events the pod actor takes. */
@@ -52,7 +54,7 @@ export interface PodEvents {
  * A long-lived service child of the pod: its id is its name, its input from the pod's, its
  * failure logged.
  */
-const service = <K extends 'tracker' | 'seeder' | 'transcoder' | 'redundancy'>(name: K) =>
+const service = <K extends 'tracker' | 'seeder' | 'transcoder' | 'redundancy' | 'housekeeper'>(name: K) =>
   ({
     src: name,
     id: name,
@@ -67,14 +69,14 @@ export const podMachine = setup({
     context: {} as PodActorInput,
     events: {} as PodEvent,
   },
-  actors: { friend: friendMachine, tracker: trackerLogic, seeder: seederLogic, transcoder: transcoderLogic, redundancy: redundancyLogic },
+  actors: { friend: friendMachine, tracker: trackerLogic, seeder: seederLogic, transcoder: transcoderLogic, redundancy: redundancyLogic, housekeeper: housekeeperLogic },
 }).createMachine({
   id: 'pod',
   context: ({ input }) => input,
   initial: 'running',
   states: {
     running: {
-      invoke: [service('tracker'), service('seeder'), service('transcoder'), service('redundancy')],
+      invoke: [service('tracker'), service('seeder'), service('transcoder'), service('redundancy'), service('housekeeper')],
       // Scores, outboxes and retry times come from the database: a restarted pod goes on where it was.
       entry: enqueueActions(({ enqueue, context }) => {
         for (const f of context.storedFriends())

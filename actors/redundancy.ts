@@ -58,10 +58,16 @@ export interface RedundancyActorInput {
   dir: string
   /** Where a copy's .torrent is kept (served at /static/torrents/). */
   torrentPath: (infoHash: string) => string
-  /** What a video of the index needs for a copy: file name and the origin's torrent URL. */
-  videoInfo: (id: string) => { fileName: string; torrentUrl: string } | undefined
-  /** Fetches the origin's .torrent of a video (through the pod's outbound client). */
-  fetchTorrent: (url: string) => Promise<Uint8Array>
+  /** The file name a copy of a video of the index gets, undefined when it left the index. */
+  fileName: (id: string) => string | undefined
+  /**
+   * Fetches and checks the origin's .torrent of a video: the torrent to hand webtorrent (its
+   * trackers and web seeds are the origin's own, whatever the file said), the file to keep, and
+   * the info hash and length it really has.
+   */
+  loadTorrent: (id: string) => Promise<{ torrent: object; file: Uint8Array; infoHash: string; length: number }>
+  /** Peer addresses webtorrent must not connect to (private ranges, unless the pod allows them). */
+  blocklist?: { start: string; end: string }[]
   /** Queues messages for every friend. */
   broadcast: (messages: MirrorMessage[]) => void
   loadWebTorrent: LoadWebTorrent
@@ -114,9 +120,9 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
   }
 
   const start = async (c: { id: string; infoHash: string; size: number }) => {
-    const info = input.videoInfo(c.id)
-    if (!info) return
-    const m: OwnMirror = { infoHash: c.infoHash, video: c.id, file: `${c.infoHash}/${info.fileName}`, size: c.size, state: 'downloading', createdAt: input.now() }
+    const fileName = input.fileName(c.id)
+    if (!fileName) return
+    const m: OwnMirror = { infoHash: c.infoHash, video: c.id, file: `${c.infoHash}/${fileName}`, size: c.size, state: 'downloading', createdAt: input.now() }
     store.startDownload(m, m.createdAt)
     downloading.set(c.infoHash, m)
     const fail = (error: string) => {
@@ -125,18 +131,23 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
       log.warn('mirror.failed', { video: c.id, error })
     }
     try {
-      const torrentFile = await input.fetchTorrent(info.torrentUrl)
+      const loaded = await input.loadTorrent(c.id)
       if (stopped || !downloading.has(c.infoHash)) return
+      // The index said which info hash and size (what the budget reserved): a torrent of
+      // another hash is not that video, and one of another length would overrun the budget.
+      if (loaded.infoHash !== c.infoHash) return fail('the origin served a torrent of another info hash')
+      if (loaded.length !== c.size) return fail(`the torrent has ${loaded.length} bytes, not the ${c.size} the origin declared`)
       mkdirSync(join(input.dir, c.infoHash), { recursive: true })
       // Loaded at the first copy: a pod without redundancy never loads webtorrent for it.
       const WebTorrent = await input.loadWebTorrent()
       if (stopped) return
-      client ??= new WebTorrent({ dht: false, lsd: false, utp: false, natUpnp: false, natPmp: false }).on('error', (e: Error) => log.warn('mirror.client.error', { error: e.message }))
-      client.add(torrentFile, { path: join(input.dir, c.infoHash) }, (t) => {
-        // The index said which info hash; a torrent file of another is not that video.
-        if (t.infoHash !== c.infoHash) return fail('the origin served a torrent of another info hash')
+      client ??= new WebTorrent({ dht: false, lsd: false, utp: false, natUpnp: false, natPmp: false, ...(input.blocklist ? { blocklist: input.blocklist } : {}) }).on(
+        'error',
+        (e: Error) => log.warn('mirror.client.error', { error: e.message }),
+      )
+      client.add(loaded.torrent as never, { path: join(input.dir, c.infoHash) }, (t) => {
         log.info('mirror.downloading', { video: c.id, infoHash: c.infoHash })
-        t.on('done', () => finish(m, torrentFile))
+        t.on('done', () => finish(m, loaded.file))
         t.on('error', (e: Error) => fail(e.message))
       })
     } catch (e) {

@@ -25,11 +25,12 @@ export interface TranscoderQueue {
   /** The next queued job, marked running; undefined when none is queued. */
   claim(): TranscoderJob | undefined
   progress(id: number, fraction: number): void
-  fail(id: number, error: string): void
+  /** Marks a job failed: `error` is what anyone may read, `detail` (the tool's words) what admins may. */
+  fail(id: number, error: string, detail?: string): void
 }
 
 /** What a run of the transcoding tool came to. */
-export type TranscodeOutcome = { ok: true } | { ok: false; error: string }
+export type TranscodeOutcome = { ok: true } | { ok: false; error: string; detail?: string }
 
 /** What the transcoder needs from the pod. */
 export interface TranscoderActorInput {
@@ -71,8 +72,13 @@ export const transcoderLogic = fromCallback<TranscoderEvent, TranscoderActorInpu
     const outcome = await input.transcode(job, source, output, onProgress, abort.signal).finally(() => running.delete(job.id))
     // Ended by a stop: the job stays 'running' in the database and is resumed at the next start.
     if (stopped) return rmSync(output, { force: true })
+    if (!outcome.ok) {
+      rmSync(output, { force: true })
+      input.queue.fail(job.id, outcome.error, outcome.detail)
+      input.log.warn('transcoder.job.failed', { job: job.id, video: job.video, error: outcome.error, detail: outcome.detail })
+      return
+    }
     try {
-      if (!outcome.ok) throw new Error(outcome.error)
       await input.finish(job, output)
       input.log.info('transcoder.job.done', { job: job.id, video: job.video, resolution: job.resolution })
     } catch (e) {

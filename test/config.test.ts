@@ -80,9 +80,20 @@ describe('layers', () => {
     })
     expect(c.retry.baseMs).toBe(500)
     expect(c.trustProxy).toBe(true)
-    expect(c.friends).toEqual(['https://a.example', 'https://b.example'])
+    // SEEDPOD_FRIENDS is the name of earlier releases for friends.pods: still read.
+    expect(c.friends.pods).toEqual(['https://a.example', 'https://b.example'])
     expect(c.log.level).toBe('debug')
     expect(c.dataDir).toBe('/srv/pod')
+  })
+
+  test('a config file of the previous release (friends = [...]) still works; friends is now a table', () => {
+    const old = resolveConfig([{ source: 'old.toml', values: Bun.TOML.parse('friends = ["https://a.example/"]\n') as Record<string, unknown> }])
+    expect(old.friends.pods).toEqual(['https://a.example'])
+    expect(old.friends.admission).toBe('open')
+    const now = resolveConfig([{ source: 'new.toml', values: Bun.TOML.parse('[friends]\npods = ["https://b.example"]\nadmission = "approval"\n') as Record<string, unknown> }])
+    expect(now.friends).toMatchObject({ pods: ['https://b.example'], admission: 'approval' })
+    expect(loadConfig({ env: { SEEDPOD_FRIENDS_ADMISSION: 'closed' } }).friends.admission).toBe('closed')
+    expect(() => loadConfig({ env: { SEEDPOD_FRIENDS_ADMISSION: 'sometimes' } })).toThrow('one of "open", "approval", "closed"')
   })
 
   test('every configKeys() entry can be set through its environment variable', () => {
@@ -119,7 +130,7 @@ describe('validation', () => {
     expect(problems).toHaveLength(3)
     expect(problems[0]).toBe(`${file}: port = "9000" is not valid: expected an integer from 1 to 65535`)
     expect(problems[1]).toContain('blacklistRevoked = "yes" is not valid: expected true or false')
-    expect(problems[2]).toContain('friends = "https://a.example" is not valid: expected a list of http(s) URLs')
+    expect(problems[2]).toContain('friends.pods = "https://a.example" is not valid: expected a list of http(s) URLs')
   })
 
   test('a section given as a plain value, or a value given as a table, is a wrong type', () => {
@@ -145,7 +156,7 @@ describe('validation', () => {
       expect(p).toBe(`command line: url = ${JSON.stringify(url)} is not valid: expected an absolute http:// or https:// URL without query or fragment`)
     }
     const [p] = problemsOf(() => loadConfig({ env: { SEEDPOD_FRIENDS: 'https://ok.example,not a url' } }))
-    expect(p).toContain('friends = "https://ok.example,not a url" is not valid')
+    expect(p).toContain('friends.pods = "https://ok.example,not a url" is not valid')
   })
 
   test('ICE servers: none by default; STUN and TURN URLs from the file or the environment; anything else refused', () => {

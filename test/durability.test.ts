@@ -52,7 +52,8 @@ test('SIGKILL during a fan-out of 100 messages: after restart every friend has a
   const origin = (await (await fetch(`${friends[0]!.base}/api/v1/friends`)).json()) as { friends: { fingerprint: string }[] }
   const podFingerprint = origin.friends[0]!.fingerprint
   const videos: Video[] = Array.from({ length: MESSAGES }, (_, i) => ({
-    id: `fanout${i}`,
+    // Ids of this pod start with its fingerprint (friends refuse others).
+    id: `${podFingerprint.slice(0, 16)}fanout${i}`,
     name: `Fan-out video ${i}`,
     description: '',
     uploader: 'alice',
@@ -87,7 +88,7 @@ test('SIGKILL during a fan-out of 100 messages: after restart every friend has a
       // Each applied exactly once (resent batches were recognised by their jti) ...
       expect(applied(f)).toBe(MESSAGES)
       // ... and every video is in its index.
-      expect(indexIds(f).filter((id) => id.startsWith('fanout')).length).toBe(MESSAGES)
+      expect(indexIds(f).filter((id) => id.startsWith(`${podFingerprint.slice(0, 16)}fanout`)).length).toBe(MESSAGES)
       expect(fp(f)).toBeString()
     }
     // The sender's outbox empties once the last replies are in.

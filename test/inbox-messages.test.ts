@@ -9,7 +9,7 @@ import { openReply, seal } from '../src/federation/envelope'
 import { MESSAGES } from '../src/federation/messages'
 import { CURRENT_VERSION } from '../src/federation/versions'
 import { importPeerKey } from '../src/identity/keys'
-import { fp, netPod, stopPods, syntheticVideo } from './helpers/network'
+import { fp, netPod, stopPods, syntheticVideo, videoId } from './helpers/network'
 
 afterAll(stopPods)
 
@@ -21,7 +21,7 @@ describe('the inbox validates every message against the registry', async () => {
   const bIdentity = b.running.pod.identity
   const aKeys = await importPeerKey(a.running.pod.identity.publicJwk)
   const aRecipient = { fingerprint: fp(a), encryptKey: aKeys.encryptKey }
-  const video = syntheticVideo(b, { id: 'registry1' })
+  const video = syntheticVideo(b, { id: videoId(b, 'registry1') })
   const hash = video.magnetUri.match(/btih:([0-9a-f]{40})/)![1]!
 
   /** For each known type: data that fits, and data that does not (beside the plain wrong kinds tried for all). */
@@ -54,7 +54,7 @@ describe('the inbox validates every message against the registry', async () => {
       const before = state()
       for (const bad of [cases[type].bad, null, 'text', 7, [cases[type].good]]) {
         // A well-formed message first: the whole payload is refused, so it is not applied either.
-        const { res } = await post([{ type: 'video.add', data: syntheticVideo(b, { id: `first${Math.random().toString(36).slice(2, 8)}` }) }, { type, data: bad }])
+        const { res } = await post([{ type: 'video.add', data: syntheticVideo(b, { id: videoId(b, `first${Math.random().toString(36).slice(2, 8)}`) }) }, { type, data: bad }])
         expect(res.status).toBe(400)
         const body = (await res.json()) as { error: { code: string; message: string } }
         expect(body.error.code).toBe('invalid_message')
@@ -72,15 +72,15 @@ describe('the inbox validates every message against the registry', async () => {
     const bKeys = await importPeerKey(a.running.pod.identity.publicJwk)
     const reply = await openReply(await res.text(), bIdentity, { fingerprint: fp(a), verifyKey: bKeys.verifyKey }, jti, Date.now())
     expect(reply.ok).toBe(true)
-    expect(a.running.pod.db.query("SELECT 1 FROM videos WHERE id = 'registry1'").get()).not.toBeNull()
+    expect(a.running.pod.db.query('SELECT 1 FROM videos WHERE id = ?').get(video.id)).not.toBeNull()
   })
 
   test('an unknown type is answered unknown_type and the rest of the payload applied', async () => {
-    const { res, jti } = await post([{ type: 'video.sparkle', data: 'anything' }, { type: 'video.remove', data: { id: 'registry1' } }])
+    const { res, jti } = await post([{ type: 'video.sparkle', data: 'anything' }, { type: 'video.remove', data: { id: video.id } }])
     expect(res.status).toBe(200)
     const bKeys = await importPeerKey(a.running.pod.identity.publicJwk)
     const reply = await openReply(await res.text(), bIdentity, { fingerprint: fp(a), verifyKey: bKeys.verifyKey }, jti, Date.now())
     expect(reply.ok && reply.reply.results).toEqual([{ ok: false, error: 'unknown_type' }, { ok: true }])
-    expect(a.running.pod.db.query("SELECT 1 FROM videos WHERE id = 'registry1'").get()).toBeNull()
+    expect(a.running.pod.db.query('SELECT 1 FROM videos WHERE id = ?').get(video.id)).toBeNull()
   })
 })

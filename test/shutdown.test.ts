@@ -68,17 +68,20 @@ describe('stopping', () => {
   test('a request in flight when SIGTERM comes is answered before the pod exits; new ones are refused', async () => {
     const { base, child } = await startServe({ SEEDPOD_REGISTRATIONS: 'open' })
     try {
-      // A registration whose body arrives in two parts, the second only after the signal.
+      // A registration whose body arrives in two parts, the second only after the signal (its
+      // length said up front: the pod takes small bodies only with a Content-Length).
       const { promise: secondPart, resolve: sendSecondPart } = Promise.withResolvers<void>()
+      const parts = ['{"username":"late-alice",', '"password":"correct horse battery"}'].map((p) => new TextEncoder().encode(p))
       const body = new ReadableStream<Uint8Array>({
         async start(controller) {
-          controller.enqueue(new TextEncoder().encode('{"username":"late-alice",'))
+          controller.enqueue(parts[0]!)
           await secondPart
-          controller.enqueue(new TextEncoder().encode('"password":"correct horse battery"}'))
+          controller.enqueue(parts[1]!)
           controller.close()
         },
       })
-      const answer = fetch(`${base}/api/v1/users`, { method: 'POST', body, headers: { 'content-type': 'application/json' } })
+      const length = String(parts[0]!.length + parts[1]!.length)
+      const answer = fetch(`${base}/api/v1/users`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'content-length': length } })
       // Give the request time to reach the pod (it waits for the rest of its body).
       await Bun.sleep(300)
       child.proc.kill('SIGTERM')

@@ -42,6 +42,12 @@ export const auth = (accounts: Accounts, config: Config, seed: string) =>
         return { user }
       },
     }),
+    /** Anyone, known by name when logged in: for routes that show admins more. */
+    identify: {
+      async resolve({ request }) {
+        return { viewer: await userOf(accounts, request) }
+      },
+    },
     /** Anyone who may watch this pod's videos: anyone, or with `requireLoginToWatch` a logged-in user. */
     watch: {
       async resolve({ request }) {

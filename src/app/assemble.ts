@@ -18,7 +18,6 @@ import type { Database } from 'bun:sqlite'
 import type { FetchHandler } from './listen'
 import type { Logger } from '../shared/log'
 import type { PodEvents } from '../../actors/pod'
-import type { InboxPeers } from '../federation/inbox'
 
 /**
  * The accounts of the pod whose data is in `config.dataDir`, for `seedpod user add`
@@ -73,10 +72,14 @@ export async function assemble(input: AssembleInput): Promise<Assembled> {
 }
 
 async function assembleOn(db: Database, { config, log, identity, server, version, pause }: AssembleInput): Promise<Assembled> {
-  const [{ Friends }, { FriendMaking, fetchPodInfo }, { provideFriendMachine }, { Inbox }, { Transport }, { VideoFiles }, { Videos }, { MirrorStore }, { TranscodeQueue }, { createTracker }] =
+  const [{ Friends }, { FriendStore }, { Admission }, { FriendMaking }, { fetchPodInfo }, { createOutbound }, { provideFriendMachine }, { Inbox }, { Transport }, { VideoFiles }, { Videos }, { MirrorStore }, { TranscodeQueue }, { createTracker }] =
     await Promise.all([
       import('../friends/service'),
+      import('../friends/store'),
+      import('../friends/admission'),
       import('../friends/making'),
+      import('../federation/pod-info'),
+      import('../shared/outbound'),
       import('../friends/actor'),
       import('../federation/inbox'),
       import('../federation/transport'),
@@ -113,13 +116,24 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   // first, with a port that reaches the actor (made right after them, before anything can
   // send), and the actor is started last; events sent meanwhile wait in its mailbox.
   const events: PodEvents = { send: (event) => actors.send(event) }
-  const transport = new Transport(identity, config.url, now)
-  const peers: InboxPeers = { get: (fp) => friends.store.get(fp), blacklisted: (fp) => friends.store.blacklisted(fp), markApplied: (...a) => friends.store.markApplied(...a) }
-  const inbox = new Inbox(db, identity, transport, peers, fetchPodInfo, now)
-  const friends = new Friends(db, config, identity.fingerprint, log, transport, inbox, events, now)
-  const videos = new Videos(db, config, friends, identity.fingerprint, files, mirrors, queue, inbox, events, log, now)
+  // Everything fetched from other pods goes through this one client (src/shared/outbound.ts).
+  const outbound = createOutbound({
+    allowPrivateAddresses: config.network.allowPrivateAddresses,
+    selfUrl: config.url,
+    selfFingerprint: identity.fingerprint,
+    timeoutMs: config.network.fetchTimeoutMs,
+    maxBytes: 1024 * 1024,
+    failureTtlMs: 10_000,
+  })
+  const transport = new Transport(identity, config.url, outbound, 3 * config.network.fetchTimeoutMs, now)
+  const friendStore = new FriendStore(db)
+  const admission = new Admission(config.friends, friendStore, now)
+  const inbox = new Inbox(db, identity, transport, friendStore, admission, (url) => fetchPodInfo(outbound, url), now)
+  const friends = new Friends(db, config, identity.fingerprint, log, friendStore, admission, transport, inbox, events, now)
+  const videos = new Videos(db, config, friends, identity.fingerprint, files, mirrors, queue, inbox, events, outbound, log, now)
   const transcoding = new Transcoding(db, config, videos, friends, queue, events)
-  const redundancy = new Redundancy(db, config, self, files, mirrors, inbox, friends)
+  const redundancy = new Redundancy(db, config, self, files, mirrors, inbox, friends, outbound)
+  const details = new VideoDetails(db, config, friends, identity.fingerprint, videos, inbox, log)
   videos.pruneThumbnails()
   // The tracker serves this pod's own videos and the copies it keeps; the tracker actor keeps the set.
   const allowed = new Set([...videos.localFiles(), ...mirrors.own().filter((m) => m.state === 'ready')].map((f) => f.infoHash))
@@ -144,6 +158,12 @@ async function assembleOn(db: Database, { config, log, identity, server, version
       seeder: { find: (infoHash) => videos.localFileByInfoHash(infoHash) ?? redundancy.mirrorFile(infoHash), port: config.torrentPort, loadWebTorrent, log },
       transcoder: transcoding.actorInput(log),
       redundancy: redundancy.actorInput(log, loadWebTorrent),
+      housekeeper: {
+        log,
+        chores: [
+          { name: 'applied-messages', everyMs: 60_000, run: () => friends.pruneApplied() },
+        ],
+      },
     },
   })
   // New videos from friends, or friends gone: the redundancy actor looks again.
@@ -159,12 +179,11 @@ async function assembleOn(db: Database, { config, log, identity, server, version
     actors,
     inbox,
     friends,
-    making: new FriendMaking(db, config, identity, friends, log, now),
+    making: new FriendMaking(db, config, identity, friends, outbound, log, now),
     videos,
     transcoding,
     redundancy,
-    // Constructed before the pod is served: it registers the details message handlers.
-    details: new VideoDetails(db, config, friends, identity.fingerprint, videos, inbox, log),
+    details,
     tracker,
     startedAt: Date.now(),
     version,

@@ -16,6 +16,7 @@ export const STATUS: Readonly<Record<ErrorKind, number>> = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  length_required: 411,
   too_large: 413,
   unsupported_media: 415,
   unsupported_version: 426,
@@ -45,7 +46,7 @@ export function errorResponse(status: number, code: string, message: string, ext
 }
 
 /** The Response of a domain error. */
-function domainErrorResponse(e: DomainError): Response {
+export function domainErrorResponse(e: DomainError): Response {
   return errorResponse(STATUS[e.kind], e.code, e.message, e.extra)
 }
 

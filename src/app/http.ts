@@ -16,7 +16,8 @@ import { torrentRoutes } from '../torrents/routes'
 import { trackerRoutes } from '../torrents/tracker-routes'
 import { transcodingRoutes } from '../transcoding/routes'
 import { thumbnailRoutes, videoRoutes } from '../videos/routes'
-import { errors } from './errors'
+import { domainErrorResponse, errors } from './errors'
+import { checkBody } from './limits'
 import type { Pod } from './pod'
 
 /** Builds the Elysia app of one pod (not listening yet: tests call `app.handle`). */
@@ -26,6 +27,11 @@ export function buildApp(pod: Pod) {
   const macros = auth(accounts, config, fingerprint)
   return new Elysia()
     .use(errors(log))
+    // Every body is bounded by its route's limit before it is read (limits.ts).
+    .onRequest(({ request }) => {
+      const refused = checkBody(config, request)
+      if (refused) return domainErrorResponse(refused)
+    })
     .use(
       podInfo({
         fingerprint,
@@ -37,7 +43,7 @@ export function buildApp(pod: Pod) {
       }),
     )
     .use(users({ fingerprint, config, accounts, loginLimiter, log, auth: macros }))
-    .use(inboxRoutes({ fingerprint, inbox, maxMessageBytes: config.maxMessageBytes, log }))
+    .use(inboxRoutes({ fingerprint, inbox, maxMessageBytes: config.maxMessageBytes, trustProxy: config.trustProxy, log }))
     .use(friendRoutes({ fingerprint, friends, making, log, auth: macros }))
     .use(redundancyRoutes({ fingerprint, redundancy, auth: macros }))
     .use(transcodingRoutes({ fingerprint, transcoding, auth: macros }))

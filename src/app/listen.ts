@@ -15,6 +15,9 @@
  */
 import type { Server, WebSocketHandler } from 'bun'
 
+/** The largest WebSocket frame the pod takes; a larger one closes the socket (1009). */
+export const WEBSOCKET_MAX_FRAME_BYTES = 64 * 1024
+
 /** What the server hands requests to once the pod is assembled (an Elysia app's `fetch`). */
 export type FetchHandler = (request: Request) => Response | Promise<Response>
 
@@ -62,6 +65,9 @@ export function listen(opts: ListenOptions): Listener {
     // WebSockets are opened only by the app (an upgrade in one of its routes), so `events`
     // is always there by the time one of these runs.
     websocket: {
+      // The only WebSocket is the tracker's: announces carry at most 5 WebRTC offers (about
+      // 10 KiB); Bun's default of 16 MiB would let any visitor make the pod buffer that much.
+      maxPayloadLength: WEBSOCKET_MAX_FRAME_BYTES,
       open: (ws) => events?.open?.(ws),
       message: (ws, message) => events?.message?.(ws, message),
       drain: (ws) => events?.drain?.(ws),

@@ -19,9 +19,6 @@ port = 9000
 # Where the database, keys and videos live. Back up the keys/ folder: it is the pod's identity.
 dataDir = "./data"
 
-# Pods to ask when making friends at first start (their friends join too, see README).
-friends = []
-
 # "open" lets anyone register; "closed" means accounts are made with \`seedpod user add\`.
 registrations = "closed"
 
@@ -48,6 +45,26 @@ torrentPort = 0
 # from its origin pod, are served from this pod's cache before the origin is asked again, in
 # seconds; 0 asks every time. While the origin is down the cached copy is served anyway.
 detailsTtlSeconds = 3600
+
+# Friends: the pods to ask when making friends at first start (their friends join too, see
+# README), and who may befriend this pod. admission: "open" (any pod that proves its URL,
+# within the limits below), "approval" (an admin accepts each request on the admin page) or
+# "closed" (no new friends).
+[friends]
+pods = []
+admission = "open"
+requestsPerHour = 20              # friend requests taken per source address per hour
+maxFriends = 200
+maxVideosPerFriend = 100000       # videos of one friend kept in the index
+messagesPerMinute = 600           # payloads the inbox takes per minute from one friend ...
+messagesPerMinutePerAddress = 1200  # ... and from one address (429 beyond)
+
+# What the pod fetches from other pods. By default never a loopback, private, link-local
+# or unique-local address, even where a friend's name resolves to one: set
+# allowPrivateAddresses = true only for pods on one machine or a LAN you run.
+[network]
+allowPrivateAddresses = false
+fetchTimeoutMs = 10000
 
 [log]
 level = "info"     # debug, info, warn, error

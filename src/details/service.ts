@@ -53,7 +53,7 @@ export class VideoDetails {
   ) {
     // Registered at construction, which happens while the pod starts, before it listens.
     inbox.on('video.details', ({ id }, { friend }) => this.onDetailsAsked(id, friend!))
-    inbox.on('video.viewed', ({ id }, { friend }) => this.onViewed(id, friend!.url))
+    inbox.on('video.viewed', ({ id, count }, { friend }) => this.onViewed(id, count ?? 1, friend!.url))
   }
 
   /** The details of an own video (from the index row and `video_details`). */
@@ -218,15 +218,15 @@ export class VideoDetails {
     const row = videoRowById(this.db, id)
     if (!row) throw new DomainError('not_found', 'not_found', `no video with id ${id}`)
     if (row.pod_fingerprint === this.fingerprint) return { id, counted: 'local', views: this.countView(id) }
-    this.friends.broadcast([{ type: 'video.viewed', data: { id } }], [row.pod_fingerprint])
+    this.friends.addView(row.pod_fingerprint, id)
     return { id, counted: 'origin' }
   }
 
-  private countView(id: string): number {
+  private countView(id: string, count = 1): number {
     return (
       this.db
-        .query('INSERT INTO video_details (video, views) VALUES (?, 1) ON CONFLICT (video) DO UPDATE SET views = views + 1 RETURNING views')
-        .get(id) as { views: number }
+        .query('INSERT INTO video_details (video, views) VALUES (?1, ?2) ON CONFLICT (video) DO UPDATE SET views = views + ?2 RETURNING views')
+        .get(id, count) as { views: number }
     ).views
   }
 
@@ -239,10 +239,10 @@ export class VideoDetails {
     return details ? { ok: true, details } : { ok: false, error: 'not_found' }
   }
 
-  /** `video.viewed` `{ id }`: one view of an own video, seen through a friend. */
-  private onViewed(id: string, friend: string): unknown {
+  /** `video.viewed` `{ id, count? }`: views of an own video, seen through a friend. */
+  private onViewed(id: string, count: number, friend: string): unknown {
     if (!this.ofOwn(id)) return { ok: false, error: 'not_found' }
-    this.log.debug('video.viewed', { id, friend })
-    return { ok: true, views: this.countView(id) }
+    this.log.debug('video.viewed', { id, friend, count })
+    return { ok: true, views: this.countView(id, count) }
   }
 }

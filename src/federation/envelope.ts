@@ -12,7 +12,7 @@ import { fingerprintOf, importPeerKey, type Identity } from '../identity/keys'
 import { SUPPORTED_VERSIONS } from './versions'
 
 /** Largest allowed distance between a message's `iat` and the receiver's clock. */
-const MAX_CLOCK_SKEW_SECONDS = 300
+export const MAX_CLOCK_SKEW_SECONDS = 300
 
 /** One change inside a message. */
 export interface Message {
@@ -49,6 +49,8 @@ export interface Refusal {
   code: string
   message: string
   supported?: readonly number[]
+  /** With `rate_limited`: how long to wait before trying again, in seconds. */
+  retryAfter?: number
 }
 
 /** A peer's public key, imported for verifying its signatures. */

@@ -28,11 +28,23 @@ export interface InboxPeers {
   blacklisted(fingerprint: string): boolean
   /** Records a payload's `jti` as applied; false if it was already. */
   markApplied(sender: string, jti: string, count: number, now: number): boolean
+  /** Whether a payload's `jti` was applied (read before any outbound work). */
+  isApplied(sender: string, jti: string): boolean
+}
+
+/** Limits the inbox applies before it does any work for a payload (the friends feature's admission). */
+export interface InboxGate {
+  /** Before anything is decrypted: a refusal for this source address (too many payloads). */
+  fromAddress(address: string): Refusal | undefined
+  /** Before any outbound work: a refusal for this sender (its rate, or, for a stranger, the admission rules). */
+  admit(sender: string, friend: KnownPeer | undefined, messages: readonly Message[], address: string): Refusal | undefined
 }
 
 /** What a handler knows of the message it applies. */
 export interface InboxContext {
   sender: string
+  /** Where the payload came from (the client address). */
+  address: string
   /** The sender as a friend, as it is now (a `friend.request` earlier in the batch may have made it one). */
   friend: KnownPeer | undefined
   /** The checked pod document of the URL a `friend.request` or `pod.moved` claims. */
@@ -70,6 +82,7 @@ export class Inbox {
     private readonly identity: Identity,
     private readonly transport: Transport,
     private readonly peers: InboxPeers,
+    private readonly gate: InboxGate,
     /** Fetches and checks a pod's document (the URL proof). */
     private readonly prove: (url: string) => Promise<PodInfo>,
     private readonly now: () => number,
@@ -86,8 +99,10 @@ export class Inbox {
     this.listeners.push(listener)
   }
 
-  /** Handles one sealed payload posted to this pod's inbox. */
-  async receive(jwe: string): Promise<InboxAnswer> {
+  /** Handles one sealed payload posted to this pod's inbox from `address`. */
+  async receive(jwe: string, address: string): Promise<InboxAnswer> {
+    const flood = this.gate.fromAddress(address)
+    if (flood) return flood
     const opened = await open(jwe, this.identity, (kid) => this.senderKey(kid), this.now())
     if (!opened.ok) return opened
     const p = opened.payload
@@ -96,13 +111,19 @@ export class Inbox {
       const problem = messageProblem(m)
       if (problem) return refuse('invalid', 'invalid_message', `message ${i}: ${problem}`)
     }
+    const toProve = p.messages.filter((m) => PROVEN.has(m.type))
+    // One proof is one outbound fetch: a payload gets at most one.
+    if (toProve.length > 1) return refuse('invalid', 'too_many_proofs', 'a payload holds at most one friend.request or pod.moved')
+    // A resend is answered from the database, before anything costs a fetch.
+    if (this.peers.isApplied(sender, p.jti)) return { ok: true, duplicate: true }
     const before = this.peers.get(sender)
+    const refused = this.gate.admit(sender, before, p.messages, address)
+    if (refused) return refused
     const senderKey: JWK = opened.newcomerKey ?? before!.publicKey
 
-    // Checks that need the network come first, outside the transaction.
+    // The check that needs the network comes first, outside the transaction.
     const proofs = new Map<Message, PodInfo>()
-    for (const m of p.messages) {
-      if (!PROVEN.has(m.type)) continue
+    for (const m of toProve) {
       const url = (m.data as { url: string }).url
       const info = await this.prove(url).catch((e: Error) => e)
       if (info instanceof Error || info.fingerprint !== sender)
@@ -114,7 +135,7 @@ export class Inbox {
     const now = this.now()
     const results = this.db.transaction(() => {
       if (!this.peers.markApplied(sender, p.jti, p.messages.length, now)) return undefined
-      return p.messages.map((m) => this.apply(sender, m, proofs.get(m), now))
+      return p.messages.map((m) => this.apply(sender, m, proofs.get(m), address, now))
     }).immediate()
     if (!results) return { ok: true, duplicate: true }
     for (const l of this.listeners) l(sender, before)
@@ -128,13 +149,13 @@ export class Inbox {
   }
 
   /** Applies one (validated) message; returns its result. */
-  private apply(sender: string, m: Message, proof: PodInfo | undefined, now: number): unknown {
+  private apply(sender: string, m: Message, proof: PodInfo | undefined, address: string, now: number): unknown {
     // Newer pods may send types this one does not know: say so, apply the rest.
     const handler = isKnownType(m.type) ? this.handlers.get(m.type) : undefined
     if (!handler) return { ok: false, error: 'unknown_type' }
     // Per message: a batch may hold a friend.request or friend.quit before it.
     const friend = this.peers.get(sender)
     if (!friend && !handler.fromStrangers) return { ok: false, error: 'not_a_friend' }
-    return handler.apply(m.data, { sender, friend, proof, now })
+    return handler.apply(m.data, { sender, address, friend, proof, now })
   }
 }

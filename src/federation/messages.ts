@@ -30,7 +30,8 @@ export const MESSAGES = {
   'video.mirror': MirrorRef,
   'video.unmirror': MirrorRef,
   'video.details': VideoRef,
-  'video.viewed': VideoRef,
+  // `count` (new, optional): views since the last message; older pods send none (one view).
+  'video.viewed': t.Object({ id: t.String({ minLength: 1, maxLength: 64 }), count: t.Optional(t.Integer({ minimum: 1, maximum: 1_000_000 })) }),
 } as const
 
 export type MessageType = keyof typeof MESSAGES

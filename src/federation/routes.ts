@@ -5,39 +5,26 @@
  */
 import { Elysia } from 'elysia'
 import { STATUS, errorResponse } from '../app/errors'
+import { readLimited } from '../shared/body'
+import { clientAddress } from '../shared/client-address'
 import type { Logger } from '../shared/log'
 import type { Inbox } from './inbox'
 
-/** Reads a request body up to `limit` bytes; undefined if it is larger. */
-async function readLimited(request: Request, limit: number): Promise<string | undefined> {
-  const declared = Number(request.headers.get('content-length') ?? NaN)
-  if (declared > limit) return undefined
-  if (!request.body) return ''
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for await (const chunk of request.body) {
-    size += chunk.byteLength
-    if (size > limit) return undefined
-    chunks.push(chunk)
-  }
-  return Buffer.concat(chunks).toString('utf8')
-}
-
 /** The inbox route of one pod. */
-export const inboxRoutes = ({ fingerprint, inbox, maxMessageBytes, log }: { fingerprint: string; inbox: Inbox; maxMessageBytes: number; log: Logger }) =>
+export const inboxRoutes = ({ fingerprint, inbox, maxMessageBytes, trustProxy, log }: { fingerprint: string; inbox: Inbox; maxMessageBytes: number; trustProxy: boolean; log: Logger }) =>
   new Elysia({ name: 'inbox', prefix: '/api/v1', seed: fingerprint }).post(
     '/pod/inbox',
-    async ({ request }) => {
+    async ({ request, server }) => {
       const type = request.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase()
       if (type !== 'application/jose') return errorResponse(415, 'unsupported_media_type', 'the inbox takes one compact JWE as application/jose')
-      const body = await readLimited(request, maxMessageBytes)
-      if (body === undefined) return errorResponse(413, 'too_large', `a message may have at most ${maxMessageBytes} bytes`)
-      const answer = await inbox.receive(body.trim())
+      const bytes = await readLimited(request, maxMessageBytes)
+      if (bytes === undefined) return errorResponse(413, 'too_large', `a message may have at most ${maxMessageBytes} bytes`)
+      const answer = await inbox.receive(new TextDecoder().decode(bytes).trim(), clientAddress(trustProxy, request.headers.get('x-forwarded-for'), server?.requestIP(request)?.address))
       if (answer.ok) return 'jose' in answer ? new Response(answer.jose, { headers: { 'content-type': 'application/jose' } }) : Response.json({ ok: true, duplicate: true })
       log.warn('inbox.refused', { kind: answer.kind, error: answer.code })
       // A 426 also says `supported` at the top level, as the protocol words it.
       const supported = answer.supported ? { supported: answer.supported } : undefined
-      const res = errorResponse(STATUS[answer.kind], answer.code, answer.message, supported)
+      const res = errorResponse(STATUS[answer.kind], answer.code, answer.message, supported ?? (answer.retryAfter ? { retryAfter: answer.retryAfter } : undefined))
       return supported ? Response.json({ ...(await res.json()), ...supported }, { status: res.status, headers: res.headers }) : res
     },
     // The inbox reads the raw body itself (size limit, exact bytes).

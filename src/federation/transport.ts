@@ -7,6 +7,7 @@
 import type { JWK } from 'jose'
 import type { Identity } from '../identity/keys'
 import { importPeerKey } from '../identity/keys'
+import { parseJson, type Outbound } from '../shared/outbound'
 import { openReply, seal, type Message, type Payload, type ReplyPayload } from './envelope'
 import { CURRENT_VERSION } from './versions'
 
@@ -18,7 +19,7 @@ export interface Peer {
 }
 
 /** What posting a payload came to. */
-export type PostResult = { ok: true; reply?: ReplyPayload; duplicate?: boolean } | { ok: false; incompatible?: boolean; error: string }
+export type PostResult = { ok: true; reply?: ReplyPayload; duplicate?: boolean } | { ok: false; incompatible?: boolean; throttledMs?: number; error: string }
 
 /** A peer's key, imported for both uses. */
 export interface PeerKeys {
@@ -27,8 +28,16 @@ export interface PeerKeys {
   encryptKey: CryptoKey
 }
 
-/** How long a delivery may take (large batches to slow pods). */
-const DELIVERY_TIMEOUT_MS = 30_000
+/** A reply holds at most a pod's video list (the answer to `friend.request`): bounded all the same. */
+const REPLY_MAX_BYTES = 64 * 1024 * 1024
+/** How long a 429 without a usable `Retry-After` makes the sender wait. */
+const DEFAULT_THROTTLE_MS = 60_000
+
+/** A `Retry-After` header (seconds, RFC 9110) in milliseconds, bounded to an hour. */
+function retryAfterMs(header: string | null): number {
+  const seconds = Number(header)
+  return Number.isFinite(seconds) && seconds > 0 ? Math.min(3600, seconds) * 1000 : DEFAULT_THROTTLE_MS
+}
 
 /** The pod's side of sending messages. */
 export class Transport {
@@ -37,6 +46,9 @@ export class Transport {
   constructor(
     private readonly identity: Identity,
     private readonly selfUrl: string,
+    private readonly outbound: Outbound,
+    /** How long a delivery may take (large batches to slow pods). */
+    private readonly deliveryTimeoutMs: number,
     private readonly now: () => number,
   ) {}
 
@@ -69,33 +81,29 @@ export class Transport {
   }
 
   /** Sends one sealed payload to a pod's inbox and opens its reply. */
-  async post(peer: Peer, payload: Payload, timeoutMs = DELIVERY_TIMEOUT_MS): Promise<PostResult> {
+  async post(peer: Peer, payload: Payload, timeoutMs = this.deliveryTimeoutMs): Promise<PostResult> {
     const keys = await this.keysOf(peer.fingerprint, peer.publicKey)
     const jwe = await seal(payload, this.identity, { fingerprint: peer.fingerprint, encryptKey: keys.encryptKey })
-    let res: Response
-    try {
-      res = await fetch(`${peer.url}/api/v1/pod/inbox`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/jose', accept: 'application/jose, application/json' },
-        body: jwe,
-        redirect: 'error',
-        signal: AbortSignal.timeout(timeoutMs),
-      })
-    } catch (e) {
-      return { ok: false, error: `cannot reach ${peer.url}: ${(e as Error).message}` }
-    }
+    const res = await this.outbound.post(`${peer.url}/api/v1/pod/inbox`, jwe, {
+      contentType: 'application/jose',
+      accept: 'application/jose, application/json',
+      maxBytes: REPLY_MAX_BYTES,
+      timeoutMs,
+    })
+    if (!res.ok) return { ok: false, error: `cannot reach ${peer.url}: ${res.message}` }
+    const json = () => parseJson(res.body) as { error?: { code?: unknown; supported?: unknown }; supported?: unknown; duplicate?: unknown } | undefined
     if (res.status !== 200) {
-      const body = (await res.json().catch(() => undefined)) as { error?: { code?: string; message?: string; supported?: number[] }; supported?: number[] } | undefined
-      const what = body?.error ? `${body.error.code}: ${body.error.message}` : res.statusText
+      const body = json()
       if (res.status === 426)
-        return { ok: false, incompatible: true, error: `the friend does not speak protocol ${CURRENT_VERSION} (it speaks ${JSON.stringify(body?.supported ?? body?.error?.supported ?? '?')})` }
-      return { ok: false, error: `HTTP ${res.status} from ${peer.url}: ${what}` }
+        return { ok: false, incompatible: true, error: `the friend does not speak protocol ${CURRENT_VERSION} (it speaks ${JSON.stringify(body?.supported ?? body?.error?.supported ?? '?').slice(0, 100)})` }
+      if (res.status === 429) return { ok: false, throttledMs: retryAfterMs(res.headers.get('retry-after')), error: `${peer.url} asks to slow down (429)` }
+      // Only the code: the friend's own words are not ours to repeat.
+      const code = typeof body?.error?.code === 'string' ? `: ${body.error.code.slice(0, 60)}` : ''
+      return { ok: false, error: `HTTP ${res.status} from ${peer.url}${code}` }
     }
-    if (res.headers.get('content-type')?.includes('application/json')) {
-      const body = (await res.json().catch(() => undefined)) as { duplicate?: boolean } | undefined
-      return body?.duplicate === true ? { ok: true, duplicate: true } : { ok: false, error: 'the friend answered 200 without a signed reply' }
-    }
-    const r = await openReply(await res.text(), this.identity, { fingerprint: peer.fingerprint, verifyKey: keys.verifyKey }, payload.jti, this.now())
+    if (res.headers.get('content-type')?.includes('application/json'))
+      return json()?.duplicate === true ? { ok: true, duplicate: true } : { ok: false, error: 'the friend answered 200 without a signed reply' }
+    const r = await openReply(new TextDecoder().decode(res.body), this.identity, { fingerprint: peer.fingerprint, verifyKey: keys.verifyKey }, payload.jti, this.now())
     return r.ok ? { ok: true, reply: r.reply } : { ok: false, error: `the friend's reply was rejected: ${r.reason}` }
   }
 }

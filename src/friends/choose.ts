@@ -1,10 +1,5 @@
 /** The friend-choosing rule (docs/protocol.md, "Friend making"), as a pure function. */
-
-/** A pod as friend lists name it. */
-export interface ListedPod {
-  url: string
-  fingerprint: string
-}
+import type { ListedPod } from '../federation/pod-info'
 
 /**
  * Which pods to befriend: every asked pod that answered, plus every pod named in at least

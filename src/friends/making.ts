@@ -6,46 +6,24 @@
  */
 import type { Database } from 'bun:sqlite'
 import type { PodInfo } from '../federation/inbox'
+import { fetchFriendList, fetchPodInfo, type ListedPod } from '../federation/pod-info'
 import type { Identity } from '../identity/keys'
-import { fingerprintOf } from '../identity/keys'
+import { checkPodUrl, type Outbound } from '../shared/outbound'
 import type { Config } from '../shared/config'
 import type { Logger } from '../shared/log'
 import { isVideo, movePod, upsertVideo, type Video } from '../videos/model'
 import { saveRenditions } from '../videos/renditions'
-import { chooseFriends, type ListedPod } from './choose'
+import { chooseFriends } from './choose'
 import type { Friends } from './service'
 
 /** What friend making did for one pod. */
 export interface FriendingResult {
   url: string
   fingerprint?: string
-  status: 'added' | 'refreshed' | 'failed' | 'skipped'
+  /** `pending`: the pod takes friends on its admin's approval, and the request waits for it. */
+  status: 'added' | 'refreshed' | 'pending' | 'failed' | 'skipped'
   videos?: number
   error?: string
-}
-
-const FETCH_TIMEOUT_MS = 10_000
-
-/** Fetches and checks `GET {url}/api/v1/pod`: the key's thumbprint must be the fingerprint. */
-export async function fetchPodInfo(url: string): Promise<PodInfo> {
-  // A pod URL comes from other pods: only plain http(s) origins are fetched (no file:, no credentials).
-  const parsed = URL.parse(url)
-  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.username || parsed.password || parsed.search || parsed.hash)
-    throw new Error(`${url} is not an http(s) pod URL`)
-  const res = await fetch(`${url.replace(/\/+$/, '')}/api/v1/pod`, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), redirect: 'error' })
-  if (!res.ok) throw new Error(`GET ${url}/api/v1/pod answered ${res.status}`)
-  const body = (await res.json()) as Partial<PodInfo>
-  if (typeof body.fingerprint !== 'string' || !body.publicKey || typeof body.url !== 'string') throw new Error(`${url} is not a seedpod`)
-  if ((await fingerprintOf(body.publicKey)) !== body.fingerprint) throw new Error(`${url} announces a fingerprint that is not its key's`)
-  return { url: body.url.replace(/\/+$/, ''), name: typeof body.name === 'string' ? body.name : '', fingerprint: body.fingerprint, publicKey: body.publicKey }
-}
-
-async function fetchFriendList(url: string): Promise<ListedPod[]> {
-  const res = await fetch(`${url}/api/v1/pod/friends`, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), redirect: 'error' })
-  if (!res.ok) throw new Error(`GET ${url}/api/v1/pod/friends answered ${res.status}`)
-  const body = (await res.json()) as { friends?: unknown }
-  if (!Array.isArray(body.friends)) throw new Error(`${url} gave no friend list`)
-  return body.friends.filter((f): f is ListedPod => typeof f?.url === 'string' && typeof f?.fingerprint === 'string')
 }
 
 /** Friend making for one pod. */
@@ -55,6 +33,7 @@ export class FriendMaking {
     private readonly config: Config,
     private readonly identity: Identity,
     private readonly friends: Friends,
+    private readonly outbound: Outbound,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
   ) {}
@@ -64,11 +43,11 @@ export class FriendMaking {
    * pod named in at least half of the lists, never itself.
    */
   async makeFriends(urls: readonly string[]): Promise<FriendingResult[]> {
-    const asked = [...new Set(urls.map((u) => u.replace(/\/+$/, '')))]
+    const asked = [...new Set(urls.map((u) => { const c = checkPodUrl(u); return c.ok ? c.url : u }))]
     const answers = await Promise.all(
       asked.map(async (url) => {
         try {
-          const [info, list] = await Promise.all([fetchPodInfo(url), fetchFriendList(url)])
+          const [info, list] = await Promise.all([fetchPodInfo(this.outbound, url), fetchFriendList(this.outbound, url)])
           return { url, info, list }
         } catch (e) {
           return { url, error: (e as Error).message }
@@ -96,13 +75,21 @@ export class FriendMaking {
   private async befriend(target: ListedPod, known?: PodInfo): Promise<FriendingResult> {
     const store = this.friends.store
     if (store.blacklisted(target.fingerprint)) return { url: target.url, fingerprint: target.fingerprint, status: 'skipped', error: 'blacklisted' }
+    // The same cap as for requests made to this pod (src/friends/admission.ts).
+    if (!store.get(target.fingerprint) && store.count() >= this.config.friends.maxFriends)
+      return { url: target.url, fingerprint: target.fingerprint, status: 'skipped', error: 'too_many_friends' }
     try {
-      const info = known ?? (await fetchPodInfo(target.url))
+      const info = known ?? (await fetchPodInfo(this.outbound, target.url))
       if (info.fingerprint !== target.fingerprint) throw new Error(`${target.url} now has another key than its friends list says`)
       const { transport } = this.friends
       const request = { type: 'friend.request', data: { url: this.config.url, publicKey: this.identity.publicJwk, name: this.config.name } }
       const r = await transport.post(info, transport.payload(info.fingerprint, crypto.randomUUID(), [request]))
       if (!r.ok) throw new Error(r.error)
+      const answer = r.reply?.results[0] as { ok?: unknown; error?: unknown; videos?: unknown[] } | undefined
+      if (answer?.ok === false && answer.error === 'pending') {
+        this.log.info('friend.request.waiting', { friend: info.url, fingerprint: info.fingerprint })
+        return { url: info.url, fingerprint: info.fingerprint, status: 'pending' }
+      }
       const videos = ((r.reply?.results[0] as { videos?: unknown[] } | undefined)?.videos ?? []).filter(isVideo).filter((v: Video) => v.podFingerprint === info.fingerprint)
       const existed = store.get(info.fingerprint) !== undefined
       const now = this.now()
@@ -119,6 +106,15 @@ export class FriendMaking {
     }
   }
 
+  /** Accepts a waiting friend request: this pod presents itself to the requester, which makes them friends. */
+  async accept(fingerprint: string): Promise<FriendingResult | undefined> {
+    const request = this.friends.store.request(fingerprint)
+    if (!request) return undefined
+    const result = await this.befriend({ url: request.url, fingerprint })
+    if (result.status === 'added' || result.status === 'refreshed') this.friends.store.removeRequest(fingerprint)
+    return result
+  }
+
   /**
    * At start: makes friends from the config the first time, and tells friends when this
    * pod's URL changed since the last start (`pod.moved`, delivered through the outbox).
@@ -132,8 +128,8 @@ export class FriendMaking {
       this.friends.broadcast([{ type: 'pod.moved', data: { url: this.config.url } }])
     }
     store.setSetting('url', this.config.url)
-    if (this.config.friends.length && !store.setting('friendsMadeAt')) {
-      const results = await this.makeFriends(this.config.friends)
+    if (this.config.friends.pods.length && !store.setting('friendsMadeAt')) {
+      const results = await this.makeFriends(this.config.friends.pods)
       // Pods that were all down are asked again at the next start.
       if (results.some((r) => r.status === 'added' || r.status === 'refreshed')) store.setSetting('friendsMadeAt', new Date(this.now()).toISOString())
     }

@@ -27,20 +27,26 @@ export const friendRoutes = ({ fingerprint, friends, making, log, auth }: Friend
   new Elysia({ name: 'friends', prefix: '/api/v1', seed: fingerprint })
     .use(auth)
     .get('/pod/friends', () => ({ friends: friends.store.all().map((f) => ({ url: f.url, fingerprint: f.fingerprint })) }))
-    .get('/friends', () => ({
-      friends: friends.store.all().map((f) => ({
-        url: f.url,
-        name: f.name,
-        fingerprint: f.fingerprint,
-        score: f.score,
-        state: f.state,
-        nextRetryAt: f.nextRetryAt === null ? null : new Date(f.nextRetryAt).toISOString(),
-        queued: f.queued,
-        lastError: f.lastError,
-        attempts: f.attempts,
-        since: new Date(f.createdAt).toISOString(),
-      })),
-    }))
+    // The friend list shows everyone each friend's state; what went wrong (which may quote
+    // another server) only to admins.
+    .get(
+      '/friends',
+      ({ viewer }) => ({
+        friends: friends.store.all().map((f) => ({
+          url: f.url,
+          name: f.name,
+          fingerprint: f.fingerprint,
+          score: f.score,
+          state: f.state,
+          nextRetryAt: f.nextRetryAt === null ? null : new Date(f.nextRetryAt).toISOString(),
+          queued: f.queued,
+          ...(viewer?.role === 'admin' ? { lastError: f.lastError } : {}),
+          attempts: f.attempts,
+          since: new Date(f.createdAt).toISOString(),
+        })),
+      }),
+      { identify: true },
+    )
     // The admin page's chart: the friend's score over time (the current score if it never changed).
     .get(
       '/friends/:fingerprint/scores',
@@ -69,6 +75,30 @@ export const friendRoutes = ({ fingerprint, friends, making, log, auth }: Friend
       ({ params }) => {
         if (!friends.retryNow(params.fingerprint)) throw new DomainError('not_found', 'not_found', `no friend with fingerprint ${params.fingerprint}`)
         return { retrying: params.fingerprint }
+      },
+      { auth: 'admin' },
+    )
+    // Friend requests waiting for an admin (friends.admission = "approval").
+    .get(
+      '/friends/requests',
+      () => ({ requests: friends.store.requests().map(({ publicKey: _key, createdAt, ...r }) => ({ ...r, since: new Date(createdAt).toISOString() })) }),
+      { auth: 'admin' },
+    )
+    .post(
+      '/friends/requests/:fingerprint/accept',
+      async ({ params }) => {
+        const r = await making.accept(params.fingerprint)
+        if (!r) throw new DomainError('not_found', 'not_found', `no friend request from ${params.fingerprint}`)
+        return r
+      },
+      { auth: 'admin' },
+    )
+    .delete(
+      '/friends/requests/:fingerprint',
+      ({ params }) => {
+        if (!friends.store.removeRequest(params.fingerprint)) throw new DomainError('not_found', 'not_found', `no friend request from ${params.fingerprint}`)
+        log.info('friend.request.refused', { fingerprint: params.fingerprint })
+        return { refused: params.fingerprint }
       },
       { auth: 'admin' },
     )

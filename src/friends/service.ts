@@ -8,13 +8,14 @@
 import type { Database } from 'bun:sqlite'
 import type { DeliveryOutcome, FriendRecord } from '../../actors/friend'
 import type { PodEvents } from '../../actors/pod'
-import type { Message } from '../federation/envelope'
+import { MAX_CLOCK_SKEW_SECONDS, type Message } from '../federation/envelope'
 import type { Inbox, KnownPeer } from '../federation/inbox'
 import type { Transport } from '../federation/transport'
 import type { Config } from '../shared/config'
 import type { Logger } from '../shared/log'
 import { movePod, removeVideosOf, videosOf } from '../videos/model'
-import { FriendStore, type Friend } from './store'
+import type { Admission } from './admission'
+import type { Friend, FriendStore } from './store'
 
 /** What changed in the friendships or the index, for features that follow them. */
 export type FriendsChange = { type: 'applied'; sender: string } | { type: 'removed'; fingerprint: string }
@@ -23,12 +24,15 @@ export type FriendsChange = { type: 'applied'; sender: string } | { type: 'remov
 const GOODBYE_TIMEOUT_MS = 5_000
 /** How long a question to a friend (`ask`) may take by default. */
 const ASK_TIMEOUT_MS = 10_000
-/** How long applied message ids are remembered to catch resends. */
-const APPLIED_TTL_MS = 30 * 24 * 3600 * 1000
+/**
+ * How long applied message ids are remembered to catch resends: twice the envelope's clock
+ * window (a payload older than that is refused as stale anyway, unless resent with a new
+ * `iat`; the message types are idempotent but for view counts, see docs/protocol.md).
+ */
+export const APPLIED_TTL_MS = 2 * MAX_CLOCK_SKEW_SECONDS * 1000
 
 /** Friendships of one pod. */
 export class Friends {
-  readonly store: FriendStore
   private readonly listeners: ((change: FriendsChange) => void)[] = []
 
   constructor(
@@ -36,18 +40,28 @@ export class Friends {
     private readonly config: Config,
     private readonly fingerprint: string,
     private readonly log: Logger,
+    readonly store: FriendStore,
+    private readonly admission: Admission,
     readonly transport: Transport,
     inbox: Inbox,
     private readonly actors: PodEvents,
     private readonly now: () => number = Date.now,
   ) {
-    this.store = new FriendStore(db)
-    this.store.pruneApplied(this.now() - APPLIED_TTL_MS)
-    inbox.on('friend.request', (_data, { sender, proof, now }) => {
-      const info = proof!
-      this.store.upsert({ fingerprint: sender, url: info.url, publicKey: info.publicKey, name: info.name }, this.config.score.initial, now)
-      return { ok: true, videos: videosOf(this.db, this.fingerprint) }
-    }, { fromStrangers: true })
+    this.pruneApplied()
+    inbox.on(
+      'friend.request',
+      (_data, { sender, friend, proof, address, now }) => {
+        const info = proof!
+        if (!friend && this.admission.needsApproval) {
+          this.store.addRequest({ fingerprint: sender, url: info.url, name: info.name, publicKey: info.publicKey, address }, now)
+          this.log.info('friend.request.pending', { friend: info.url, fingerprint: sender })
+          return { ok: false, error: 'pending' }
+        }
+        this.store.upsert({ fingerprint: sender, url: info.url, publicKey: info.publicKey, name: info.name }, this.config.score.initial, now)
+        return { ok: true, videos: videosOf(this.db, this.fingerprint) }
+      },
+      { fromStrangers: true },
+    )
     inbox.on('friend.quit', (_data, { sender }) => {
       removeVideosOf(this.db, sender)
       this.store.remove(sender)
@@ -60,6 +74,11 @@ export class Friends {
       return { ok: true }
     })
     inbox.onApplied((sender, before) => this.follow(sender, before))
+  }
+
+  /** Forgets applied message ids older than APPLIED_TTL_MS (at start, and by the housekeeper). */
+  pruneApplied(): void {
+    this.store.pruneApplied(this.now() - APPLIED_TTL_MS)
   }
 
   /** The stored friends and their durable records, for the pod actor's start. */
@@ -138,6 +157,11 @@ export class Friends {
     return messages.length ? this.store.enqueue(to, messages, this.now()) : []
   }
 
+  /** Counts one view of a friend's video at its origin (through the outbox, aggregated per video). */
+  addView(origin: string, video: string): void {
+    if (this.store.addViews(origin, video, 1, this.now())) this.wake([origin])
+  }
+
   /** Wakes the actors of the given friends (default: all) to deliver what is queued. */
   wake(fingerprints: string[] = this.store.all().map((f) => f.fingerprint)): void {
     for (const fingerprint of fingerprints) this.actors.send({ type: 'pod.friend.tell', fingerprint, event: { type: 'friend.outbox.updated' } })
@@ -159,6 +183,7 @@ export class Friends {
     const r = await this.transport.post(f, this.transport.payload(fingerprint, batch.jti, batch.messages))
     if (!r.ok) {
       this.log.warn('friend.delivery.failed', { friend: f.url, fingerprint, messages: batch.messages.length, error: r.error })
+      if (r.throttledMs !== undefined) return { kind: 'throttled', retryInMs: r.throttledMs, error: r.error }
       return r.incompatible ? { kind: 'incompatible', error: r.error } : { kind: 'failed', error: r.error }
     }
     this.store.completeBatch(fingerprint, batch.jti)

@@ -49,6 +49,27 @@ const toFriend = (r: FriendRow): Friend => ({
   queued: r.queued,
 })
 
+/** A pod that asked to become a friend and waits for an admin. */
+export interface FriendRequest {
+  fingerprint: string
+  url: string
+  name: string
+  publicKey: JWK
+  /** The address the request came from. */
+  address: string
+}
+
+interface FriendRequestRow {
+  fingerprint: string
+  url: string
+  name: string
+  public_key: string
+  address: string
+  created_at: number
+}
+
+const toRequest = (r: FriendRequestRow) => ({ fingerprint: r.fingerprint, url: r.url, name: r.name, publicKey: JSON.parse(r.public_key) as JWK, address: r.address, createdAt: r.created_at })
+
 /** A batch of queued messages, sent (and resent) under one `jti`. */
 export interface Batch {
   jti: string
@@ -127,7 +148,14 @@ export class FriendStore {
 
   /** Removes a friend and its outbox (the caller removes its videos in the same transaction). */
   remove(fingerprint: string): boolean {
+    // Its applied message ids go too: nothing it sent matters once it is gone.
+    this.db.query('DELETE FROM applied_messages WHERE sender = ?').run(fingerprint)
     return this.db.query('DELETE FROM friends WHERE fingerprint = ?').run(fingerprint).changes > 0
+  }
+
+  /** How many friends there are. */
+  count(): number {
+    return (this.db.query('SELECT count(*) AS n FROM friends').get() as { n: number }).n
   }
 
   /** Queues messages for friends (every friend if `to` is 'all'); returns who got them. */
@@ -142,6 +170,25 @@ export class FriendStore {
         if (changed) reached.push(fp)
       }
       return reached
+    }).immediate()
+  }
+
+  /**
+   * Queues `count` views of a video for its origin: added to the `video.viewed` already waiting
+   * (not yet sent) for that video, if there is one, so that a flood of views is one message
+   * per video, not one row each. Returns whether the friend exists.
+   */
+  addViews(fingerprint: string, video: string, count: number, now: number): boolean {
+    return this.db.transaction(() => {
+      const waiting = this.db
+        .query("SELECT id, data FROM outbox WHERE friend = ? AND type = 'video.viewed' AND batch IS NULL AND json_extract(data, '$.id') = ? LIMIT 1")
+        .get(fingerprint, video) as { id: number; data: string } | null
+      if (waiting) {
+        const total = ((JSON.parse(waiting.data) as { count?: number }).count ?? 1) + count
+        this.db.query('UPDATE outbox SET data = ? WHERE id = ?').run(JSON.stringify({ id: video, count: total }), waiting.id)
+        return true
+      }
+      return this.enqueue([fingerprint], [{ type: 'video.viewed', data: { id: video, count } }], now).length > 0
     }).immediate()
   }
 
@@ -217,14 +264,49 @@ export class FriendStore {
     return this.db.query('INSERT OR IGNORE INTO applied_messages (sender, jti, count, received_at) VALUES (?, ?, ?, ?)').run(sender, jti, count, now).changes > 0
   }
 
+  /** Whether a payload of this sender with this id was applied (checked before any outbound work). */
+  isApplied(sender: string, jti: string): boolean {
+    return this.db.query('SELECT 1 FROM applied_messages WHERE sender = ? AND jti = ?').get(sender, jti) !== null
+  }
+
   /** How many messages from a sender were applied (each counted once). */
   appliedCount(sender: string): number {
     return (this.db.query('SELECT coalesce(sum(count), 0) AS n FROM applied_messages WHERE sender = ?').get(sender) as { n: number }).n
   }
 
-  /** Forgets ids older than `before` (a sender retries for about 16 hours at most). */
+  /** Forgets ids older than `before`. */
   pruneApplied(before: number): void {
     this.db.query('DELETE FROM applied_messages WHERE received_at < ?').run(before)
+  }
+
+  // --- friend requests waiting for an admin (friends.admission = "approval") ---------------
+
+  /** Records (or refreshes) a pod's request to become a friend. */
+  addRequest(r: FriendRequest, now: number): void {
+    this.db
+      .query(
+        `INSERT INTO friend_requests (fingerprint, url, name, public_key, address, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (fingerprint) DO UPDATE SET url = ?2, name = ?3, public_key = ?4, address = ?5`,
+      )
+      .run(r.fingerprint, r.url, r.name, JSON.stringify(r.publicKey), r.address, now)
+  }
+
+  /** The waiting requests, oldest first. */
+  requests(): (FriendRequest & { createdAt: number })[] {
+    return (this.db.query('SELECT * FROM friend_requests ORDER BY created_at, fingerprint').all() as FriendRequestRow[]).map(toRequest)
+  }
+
+  request(fingerprint: string): (FriendRequest & { createdAt: number }) | undefined {
+    const row = this.db.query('SELECT * FROM friend_requests WHERE fingerprint = ?').get(fingerprint) as FriendRequestRow | null
+    return row ? toRequest(row) : undefined
+  }
+
+  requestCount(): number {
+    return (this.db.query('SELECT count(*) AS n FROM friend_requests').get() as { n: number }).n
+  }
+
+  removeRequest(fingerprint: string): boolean {
+    return this.db.query('DELETE FROM friend_requests WHERE fingerprint = ?').run(fingerprint).changes > 0
   }
 
   // --- settings ------------------------------------------------------------------------

@@ -3,6 +3,14 @@
  * the end of their stderr, because that tail is what explains a failure.
  */
 
+/**
+ * Options that go before every `-i` of an uploaded or copied file: ffmpeg reads only local
+ * files (no network or other protocols), and only the containers the pod stores. An upload
+ * is a stranger's file: without these, a "video" that is really an HLS or concat playlist
+ * makes ffmpeg open whatever files or URLs it names.
+ */
+export const INPUT_GUARD = ['-protocol_whitelist', 'file', '-format_whitelist', 'mov,mp4,m4a,3gp,3g2,mj2,matroska,webm'] as const
+
 /** What a finished tool run left behind. */
 export interface ToolRun {
   exitCode: number

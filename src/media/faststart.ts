@@ -5,7 +5,7 @@
  */
 import { rmSync, renameSync, statSync } from 'node:fs'
 import { basename, dirname, extname, join, resolve } from 'node:path'
-import { MediaToolError, runTool, stderrTail } from './exec'
+import { INPUT_GUARD, MediaToolError, runTool, stderrTail } from './exec'
 
 /**
  * Copying streams is I/O bound (no decode); ten minutes covers multi-GiB files on slow
@@ -36,7 +36,7 @@ export async function remuxFaststart(input: string, output: string): Promise<voi
   const tmp = tempSibling(output)
   const cmd = [
     'ffmpeg', '-hide_banner', '-nostdin', '-v', 'error', '-y',
-    '-i', input,
+    ...INPUT_GUARD, '-i', input,
     '-map', '0:v', '-map', '0:a?',
     '-c', 'copy',
     '-movflags', '+faststart',

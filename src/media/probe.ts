@@ -3,7 +3,7 @@
  * plus our own cheap look at MP4 box layout (is the index, `moov`, behind the media data?).
  */
 import { statSync } from 'node:fs'
-import { runTool } from './exec'
+import { INPUT_GUARD, runTool } from './exec'
 
 /** A playable video, as far as ffprobe can tell. */
 export interface ProbeOk {
@@ -71,11 +71,12 @@ export async function probeVideo(path: string): Promise<ProbeResult> {
   if (sizeBytes === 0) return { ok: false, reason: 'the file is empty' }
 
   const run = await runTool(
-    ['ffprobe', '-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path],
+    ['ffprobe', '-v', 'error', ...INPUT_GUARD, '-print_format', 'json', '-show_format', '-show_streams', path],
     PROBE_TIMEOUT_MS,
   )
   if (run.timedOut) return { ok: false, reason: 'ffprobe took too long to read the file' }
   if (run.exitCode !== 0) {
+    if (run.stderr.includes('not on whitelist')) return { ok: false, reason: 'not an MP4, MOV, WebM or Matroska file' }
     // ffprobe's own words ("Invalid data found when processing input") are the best reason,
     // minus the file path it prefixes them with (a server path means nothing to a client).
     const last = run.stderr.trim().split('\n').pop() ?? ''

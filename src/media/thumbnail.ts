@@ -2,7 +2,7 @@
  * Video thumbnails: one JPEG frame, at most 640 pixels wide, for lists and link previews.
  */
 import { renameSync, rmSync, statSync } from 'node:fs'
-import { MediaToolError, runTool, stderrTail } from './exec'
+import { INPUT_GUARD, MediaToolError, runTool, stderrTail } from './exec'
 import { tempSibling } from './faststart'
 
 /** Thumbnails are for lists: wider only costs bytes on every page view. */
@@ -28,7 +28,7 @@ export async function makeThumbnail(input: string, output: string, atSeconds: nu
     'ffmpeg', '-hide_banner', '-nostdin', '-v', 'error', '-y',
     // -ss before -i seeks by keyframe index instead of decoding from the start: fast on long files.
     '-ss', atSeconds.toFixed(3),
-    '-i', input,
+    ...INPUT_GUARD, '-i', input,
     '-map', '0:v:0',
     '-frames:v', '1',
     '-vf', filter,

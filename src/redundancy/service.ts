@@ -11,11 +11,25 @@ import type { Inbox } from '../federation/inbox'
 import type { Friends } from '../friends/service'
 import type { Config } from '../shared/config'
 import type { Logger } from '../shared/log'
-import { torrentUrl } from '../shared/urls'
+import type { Outbound } from '../shared/outbound'
+import { torrentUrl, trackerUrls, webseedUrl } from '../shared/urls'
+import { retargetTorrent } from '../torrents/torrent-file'
 import type { VideoFiles } from '../videos/files'
 import { videoRowById } from '../videos/model'
 import type { LocalFile } from '../videos/service'
 import type { MirrorStore } from './store'
+
+/** IPv4 ranges a copy's peers may not be at, unless `network.allowPrivateAddresses`. */
+const PRIVATE_V4 = [
+  ['0.0.0.0', '0.255.255.255'],
+  ['10.0.0.0', '10.255.255.255'],
+  ['100.64.0.0', '100.127.255.255'],
+  ['127.0.0.0', '127.255.255.255'],
+  ['169.254.0.0', '169.254.255.255'],
+  ['172.16.0.0', '172.31.255.255'],
+  ['192.168.0.0', '192.168.255.255'],
+  ['224.0.0.0', '255.255.255.255'],
+].map(([start, end]) => ({ start: start!, end: end! }))
 
 /** A .torrent file is small; a larger answer is not one. */
 const TORRENT_MAX_BYTES = 4 * 1024 * 1024
@@ -30,8 +44,13 @@ export class Redundancy {
     readonly store: MirrorStore,
     inbox: Inbox,
     private readonly friends: Friends,
+    private readonly outbound: Outbound,
   ) {
-    inbox.on('video.mirror', ({ id, infoHash }, { friend }) => ({ ok: this.store.addKnown(id, infoHash, friend!) }))
+    // Only for a video of this pod or of a friend (the index holds no other), at most a few per
+    // video; the player checks every mirror's bytes against the video's torrent anyway.
+    inbox.on('video.mirror', ({ id, infoHash }, { friend }) => ({
+      ok: this.store.addKnown(id, infoHash, friend!, (origin) => origin === self.fingerprint || friends.store.get(origin) !== undefined),
+    }))
     inbox.on('video.unmirror', ({ id, infoHash }, { sender }) => ({ ok: this.store.removeKnown(id, infoHash, sender) }))
     friends.onChange((change) => {
       if (change.type === 'removed') this.store.removeKnownOf(change.fingerprint)
@@ -51,11 +70,24 @@ export class Redundancy {
     return { id: m.video, resolution: null, infoHash, path: join(this.files.mirrors, m.file), torrentPath: this.files.torrent(infoHash), mime: m.file.endsWith('.webm') ? 'video/webm' : 'video/mp4' }
   }
 
-  /** What the redundancy actor needs to copy a video of the index. */
-  private source(id: string): { fileName: string; torrentUrl: string } | undefined {
+  /** Fetches an origin's .torrent and makes it safe to download: only from the origin, its info hash and length checked by the actor. */
+  private async loadTorrent(id: string) {
     const row = videoRowById(this.db, id)
-    if (!row) return undefined
-    return { fileName: `${id}.${row.ext}`, torrentUrl: torrentUrl(row.pod_url, Buffer.from(row.info_hash).toString('hex')) }
+    if (!row) throw new Error('the video left the index')
+    const file = `${id}.${row.ext}`
+    const bytes = await this.fetchTorrent(torrentUrl(row.pod_url, Buffer.from(row.info_hash).toString('hex')))
+    const retargeted = await retargetTorrent(bytes, { announce: trackerUrls(row.pod_url), urlList: [webseedUrl(row.pod_url, file)] }).catch(() => {
+      throw new Error('the origin served something that is not a torrent')
+    })
+    return { ...retargeted, file: bytes }
+  }
+
+  /** Fetches an origin's .torrent through the outbound client, at most TORRENT_MAX_BYTES. */
+  private async fetchTorrent(url: string): Promise<Uint8Array> {
+    const res = await this.outbound.get(url, { maxBytes: TORRENT_MAX_BYTES, accept: 'application/x-bittorrent' })
+    if (!res.ok) throw new Error(`the origin's torrent could not be fetched: ${res.message}`)
+    if (res.status !== 200) throw new Error(`the origin answered ${res.status} for the torrent`)
+    return res.body
   }
 
   /** What the redundancy actor runs on. */
@@ -66,22 +98,16 @@ export class Redundancy {
       self: this.self,
       dir: this.files.mirrors,
       torrentPath: (infoHash) => this.files.torrent(infoHash),
-      videoInfo: (id) => this.source(id),
-      fetchTorrent: fetchTorrent,
+      fileName: (id) => {
+        const row = videoRowById(this.db, id)
+        return row ? `${id}.${row.ext}` : undefined
+      },
+      loadTorrent: (id) => this.loadTorrent(id),
+      ...(this.config.network.allowPrivateAddresses ? {} : { blocklist: PRIVATE_V4 }),
       broadcast: (messages) => this.friends.broadcast(messages),
       loadWebTorrent,
       log,
       now: Date.now,
     }
   }
-}
-
-/** Fetches an origin's .torrent: no redirects, a time limit, at most TORRENT_MAX_BYTES. */
-async function fetchTorrent(url: string): Promise<Uint8Array> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(10_000), redirect: 'error' })
-  if (!res.ok) throw new Error(`the origin answered ${res.status} for the torrent`)
-  if (Number(res.headers.get('content-length') ?? 0) > TORRENT_MAX_BYTES) throw new Error('the origin\'s torrent is too large')
-  const bytes = new Uint8Array(await res.arrayBuffer())
-  if (bytes.length > TORRENT_MAX_BYTES) throw new Error('the origin\'s torrent is too large')
-  return bytes
 }

@@ -33,6 +33,9 @@ export interface KnownMirror {
   infoHash: string
 }
 
+/** Most mirrors recorded per video (web seeds a viewer's player may try). */
+const MAX_MIRRORS = 8
+
 /** The mirror tables; also the redundancy actor's store port. */
 export class MirrorStore implements MirrorPort {
   constructor(private readonly db: Database) {}
@@ -97,12 +100,16 @@ export class MirrorStore implements MirrorPort {
 
   /**
    * Records a mirror announced by a pod. Only the video's own file counts (the original's
-   * info hash); returns false for an unknown video or another info hash.
+   * info hash), only for a video whose origin is a friend (`friendOrigin`), and at most
+   * MAX_MIRRORS per video: a friend cannot graft its web seed onto anyone's video, nor grow a
+   * video's list without bound. Returns false when the mirror is not recorded.
    */
-  addKnown(video: string, infoHash: string, pod: { fingerprint: string; url: string }): boolean {
+  addKnown(video: string, infoHash: string, pod: { fingerprint: string; url: string }, friendOrigin: (fingerprint: string) => boolean = () => true): boolean {
     const hash = Buffer.from(infoHash, 'hex')
-    const matches = this.db.query('SELECT 1 FROM videos WHERE id = ? AND info_hash = ?').get(video, hash)
-    if (!matches) return false
+    const row = this.db.query('SELECT p.fingerprint FROM videos v JOIN pods p ON p.id = v.pod WHERE v.id = ? AND v.info_hash = ?').get(video, hash) as { fingerprint: string } | null
+    if (!row || (row.fingerprint !== pod.fingerprint && !friendOrigin(row.fingerprint))) return false
+    const count = (this.db.query('SELECT count(*) AS n FROM video_mirrors WHERE video = ?').get(video) as { n: number }).n
+    if (count >= MAX_MIRRORS) return false
     this.db.query('INSERT OR IGNORE INTO video_mirrors (video, pod, info_hash) VALUES (?, ?, ?)').run(video, podRow(this.db, pod.fingerprint, pod.url), hash)
     return true
   }

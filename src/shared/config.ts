@@ -4,6 +4,7 @@
  * before), validated, frozen and passed down. Nothing else in the pod reads the environment.
  */
 import { readFileSync } from 'node:fs'
+import { coerce, describe, suggestion, type Field } from './config-check'
 
 /** The pod's settings, as every other module sees them. */
 export interface Config {
@@ -13,8 +14,26 @@ export interface Config {
   readonly host: string
   readonly port: number
   readonly dataDir: string
-  /** Pods to ask when making friends at first start. */
-  readonly friends: readonly string[]
+  /** Making friends: pods to ask at first start, who may befriend this pod, and the limits on friends. */
+  readonly friends: {
+    readonly pods: readonly string[]
+    /** `open`: any pod that proves its URL becomes a friend; `approval`: an admin accepts each; `closed`: none. */
+    readonly admission: 'open' | 'approval' | 'closed'
+    /** Friend requests taken per source address per hour. */
+    readonly requestsPerHour: number
+    readonly maxFriends: number
+    /** Videos of one friend kept in the index. */
+    readonly maxVideosPerFriend: number
+    /** Payloads the inbox takes per minute from one friend, and from one address. */
+    readonly messagesPerMinute: number
+    readonly messagesPerMinutePerAddress: number
+  }
+  /** What the pod fetches from other pods. */
+  readonly network: {
+    /** Let the pod fetch from loopback, private, link-local and unique-local addresses (a LAN of pods; tests). */
+    readonly allowPrivateAddresses: boolean
+    readonly fetchTimeoutMs: number
+  }
   readonly registrations: 'open' | 'closed'
   readonly blacklistRevoked: boolean
   readonly maxUploadBytes: number
@@ -55,15 +74,6 @@ export class ConfigError extends Error {
   }
 }
 
-type Field =
-  | { kind: 'string'; dflt: string; nonEmpty?: boolean }
-  | { kind: 'url'; dflt: string | undefined }
-  | { kind: 'urls'; dflt: string[] }
-  | { kind: 'ints'; dflt: number[]; min: number; max: number }
-  | { kind: 'iceUrls'; dflt: string[] }
-  | { kind: 'int' | 'number'; dflt: number; min: number; max: number }
-  | { kind: 'bool'; dflt: boolean }
-  | { kind: 'enum'; dflt: string; values: readonly string[] }
 type Spec = { [key: string]: Field | Spec }
 
 const MAX_INT = Number.MAX_SAFE_INTEGER
@@ -75,7 +85,19 @@ const SPEC: Spec = {
   host: { kind: 'string', dflt: '0.0.0.0', nonEmpty: true },
   port: { kind: 'int', dflt: 9000, min: 1, max: 65535 },
   dataDir: { kind: 'string', dflt: './data', nonEmpty: true },
-  friends: { kind: 'urls', dflt: [] },
+  friends: {
+    pods: { kind: 'urls', dflt: [] },
+    admission: { kind: 'enum', dflt: 'open', values: ['open', 'approval', 'closed'] },
+    requestsPerHour: { kind: 'int', dflt: 20, min: 1, max: 1_000_000 },
+    maxFriends: { kind: 'int', dflt: 200, min: 1, max: 1_000_000 },
+    maxVideosPerFriend: { kind: 'int', dflt: 100_000, min: 1, max: MAX_INT },
+    messagesPerMinute: { kind: 'int', dflt: 600, min: 1, max: 1_000_000 },
+    messagesPerMinutePerAddress: { kind: 'int', dflt: 1200, min: 1, max: 1_000_000 },
+  },
+  network: {
+    allowPrivateAddresses: { kind: 'bool', dflt: false },
+    fetchTimeoutMs: { kind: 'int', dflt: 10_000, min: 100, max: 600_000 },
+  },
   registrations: { kind: 'enum', dflt: 'closed', values: ['open', 'closed'] },
   blacklistRevoked: { kind: 'bool', dflt: true },
   maxUploadBytes: { kind: 'int', dflt: 4 * GIB, min: 1, max: MAX_INT },
@@ -144,6 +166,8 @@ function leaves(spec: Spec, prefix = ''): [string, Field][] {
 
 const LEAVES = leaves(SPEC)
 const BY_KEY = new Map(LEAVES)
+/** Every key and variable name, for suggestions. */
+const KNOWN_NAMES = LEAVES.flatMap(([k]) => [k, envName(k)])
 
 /** Sections (`log`, `retry`, ...) by dotted name, with the keys each holds. */
 const SECTIONS = new Map<string, string[]>()
@@ -155,33 +179,9 @@ for (const [key] of LEAVES) {
   }
 }
 
-/** Edit distance, for "did you mean" on unknown keys. */
-function distance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i]
-    for (let j = 1; j <= b.length; j++)
-      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
-    prev = row
-  }
-  return prev[b.length]!
-}
-
-/** The known key (or variable name) closest to an unknown one, if any is close. */
-function suggestion(key: string): string | undefined {
-  const env = key.startsWith('SEEDPOD_')
-  const plain = (k: string) => k.toLowerCase().replace(/[^a-z0-9.]/g, '')
-  let best: [string, number] | undefined
-  for (const k of LEAVES.map(([k]) => (env ? envName(k) : k))) {
-    const d = distance(plain(key), plain(k))
-    if (d <= Math.max(2, Math.floor(k.length / 4)) && (!best || d < best[1])) best = [k, d]
-  }
-  return best?.[0]
-}
-
 /** The `SEEDPOD_*` variables of an environment, as a layer. Unknown `SEEDPOD_*` names are errors. */
 function envLayer(env: Record<string, string | undefined>): Layer {
-  const byEnv = new Map(LEAVES.map(([k]) => [envName(k), k]))
+  const byEnv = new Map([...LEAVES.map(([k]): [string, string] => [envName(k), k]), ...Object.entries(RENAMED).map(([old, k]): [string, string] => [envName(old), k])])
   const values: Record<string, unknown> = {}
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('SEEDPOD_') || value === undefined) continue
@@ -215,89 +215,12 @@ export function fileLayer(path: string): Layer {
   }
 }
 
-function describe(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value)
-}
-
-function checkUrl(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined
-  let u: URL
-  try {
-    u = new URL(value)
-  } catch {
-    return undefined
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') return undefined
-  if (u.search || u.hash || u.username || u.password) return undefined
-  return u.href.replace(/\/+$/, '')
-}
-
-/**
- * A STUN or TURN server URI as browsers take it in `RTCIceServer.urls` (RFC 7064, RFC 7065):
- * `stun:host[:port]`, `turn:host[:port][?transport=udp|tcp]` or `turns:...`; the host a name,
- * an IPv4 address or a bracketed IPv6 one. Returns it as given, or undefined.
- */
-function checkIceUrl(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined
-  const m = /^(stun|turns?):(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(?::(\d{1,5}))?(\?transport=(?:udp|tcp))?$/.exec(value)
-  if (!m) return undefined
-  if (m[1] === 'stun' && m[4]) return undefined
-  if (m[3] !== undefined && (Number(m[3]) < 1 || Number(m[3]) > 65535)) return undefined
-  return value
-}
-
-/** Checks one value against its field; returns the typed value or a problem text. */
-function coerce(field: Field, raw: unknown, fromText: boolean): { ok: true; value: unknown } | { ok: false; expected: string } {
-  switch (field.kind) {
-    case 'string':
-      if (typeof raw !== 'string' || (field.nonEmpty && raw.trim() === '')) return { ok: false, expected: 'a non-empty string' }
-      return { ok: true, value: raw }
-    case 'url': {
-      const u = checkUrl(raw)
-      return u ? { ok: true, value: u } : { ok: false, expected: 'an absolute http:// or https:// URL without query or fragment' }
-    }
-    case 'urls': {
-      const list = fromText && typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : raw
-      if (!Array.isArray(list)) return { ok: false, expected: 'a list of http(s) URLs' }
-      const urls = list.map(checkUrl)
-      if (urls.some((u) => !u)) return { ok: false, expected: 'a list of absolute http(s) URLs' }
-      return { ok: true, value: Object.freeze([...new Set(urls as string[])]) }
-    }
-    case 'iceUrls': {
-      const list = fromText && typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : raw
-      const expected = 'a list of STUN/TURN server URLs (stun:host[:port], turn:host[:port][?transport=udp|tcp], turns:...)'
-      if (!Array.isArray(list) || list.some((u) => !checkIceUrl(u))) return { ok: false, expected }
-      return { ok: true, value: Object.freeze([...new Set(list as string[])]) }
-    }
-    case 'ints': {
-      const list = fromText && typeof raw === 'string' ? raw.split(',').map((s) => Number(s.trim())) : raw
-      const expected = `a list of integers from ${field.min} to ${field.max}`
-      if (!Array.isArray(list) || list.some((n) => typeof n !== 'number' || !Number.isInteger(n) || n < field.min || n > field.max)) return { ok: false, expected }
-      return { ok: true, value: Object.freeze([...new Set(list as number[])].sort((a, b) => a - b)) }
-    }
-    case 'int':
-    case 'number': {
-      const n = fromText && typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw
-      const what = field.kind === 'int' ? 'an integer' : 'a number'
-      const range = `${what} from ${field.min} to ${field.max}`
-      if (typeof n !== 'number' || !Number.isFinite(n) || (field.kind === 'int' && !Number.isInteger(n))) return { ok: false, expected: range }
-      if (n < field.min || n > field.max) return { ok: false, expected: range }
-      return { ok: true, value: n }
-    }
-    case 'bool': {
-      const b = fromText && typeof raw === 'string' ? ({ true: true, false: false, '1': true, '0': false } as Record<string, boolean>)[raw.toLowerCase()] : raw
-      return typeof b === 'boolean' ? { ok: true, value: b } : { ok: false, expected: 'true or false' }
-    }
-    case 'enum':
-      return typeof raw === 'string' && field.values.includes(raw)
-        ? { ok: true, value: raw }
-        : { ok: false, expected: `one of ${field.values.map((v) => JSON.stringify(v)).join(', ')}` }
-  }
-}
+/** Keys of earlier releases, still read: `friends = [...]` (now `friends.pods`). */
+const RENAMED: Record<string, string> = { friends: 'friends.pods' }
 
 function flatten(values: Record<string, unknown>, prefix = '', out: [string, unknown][] = []): [string, unknown][] {
   for (const [k, v] of Object.entries(values)) {
-    const key = prefix + k
+    const key = RENAMED[prefix + k] && (Array.isArray(v) || typeof v === 'string') ? RENAMED[prefix + k]! : prefix + k
     // A table in TOML is a section only where the schema has one; elsewhere it is a wrong type.
     const table = v !== null && typeof v === 'object' && !Array.isArray(v)
     if (table && !BY_KEY.has(key)) flatten(v as Record<string, unknown>, `${key}.`, out)
@@ -323,7 +246,7 @@ export function resolveConfig(layers: Layer[]): Config {
       }
       if (!field) {
         const name = key.replace(/^<(.*)>$/, '$1')
-        const near = suggestion(name)
+        const near = suggestion(name, KNOWN_NAMES)
         problems.push(
           `${layer.source}: unknown key ${name} = ${describe(raw)}: expected one of the known keys` +
             (near ? ` (did you mean ${near}?)` : ` (${LEAVES.map(([k]) => k).join(', ')})`),

@@ -235,6 +235,22 @@ export const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (video, pod, info_hash)
    ) WITHOUT ROWID;
    CREATE INDEX video_mirrors_pod ON video_mirrors(pod);`,
+  // Friend requests waiting for an admin (friends.admission = "approval"); views of friends'
+  // videos counted here and sent to their origins in one message per video; the details of
+  // a failed transcoding job (ffmpeg's words: for admins, not for the public video JSON).
+  `CREATE TABLE friend_requests (
+     fingerprint TEXT PRIMARY KEY,
+     url TEXT NOT NULL,
+     name TEXT NOT NULL,
+     public_key TEXT NOT NULL,
+     address TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE TABLE pending_views (
+     video TEXT PRIMARY KEY REFERENCES videos(id) ON DELETE CASCADE,
+     count INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   ALTER TABLE transcode_jobs ADD COLUMN detail TEXT;`,
 ]
 
 /** The schema version this build of seedpod writes. */

@@ -14,6 +14,7 @@ export type ErrorKind =
   | 'not_found'
   | 'conflict'
   | 'too_large'
+  | 'length_required'
   | 'unsupported_media'
   | 'unsupported_version'
   | 'rate_limited'

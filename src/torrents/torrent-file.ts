@@ -24,6 +24,8 @@ type CreateTorrent = (input: string, opts: CreateTorrentOptions, cb: (err: Error
 interface ParsedTorrent {
   infoHash: string
   length?: number
+  announce?: string[]
+  urlList?: string[]
 }
 
 const parseTorrent = parseTorrentUntyped as (torrentId: Uint8Array) => Promise<ParsedTorrent>
@@ -117,4 +119,16 @@ export async function makeTorrent(opts: MakeTorrentOptions): Promise<MadeTorrent
   })
   const parsed = await parseTorrent(torrent)
   return { infoHash: parsed.infoHash, torrent, pieceLength, length: parsed.length ?? st.size }
+}
+
+/**
+ * Reads a .torrent someone else made, keeping only what its info hash vouches for: its info
+ * hash and length are checked by the caller, and its trackers and web seeds are replaced by
+ * `sources` (the URLs of a pod this one trusts to reach), so a hostile file cannot send
+ * this pod's BitTorrent client anywhere else. Throws on a file that is not a torrent.
+ */
+export async function retargetTorrent(file: Uint8Array, sources: { announce: string[]; urlList: string[] }): Promise<{ torrent: object; infoHash: string; length: number }> {
+  const parsed = await parseTorrent(file)
+  if (typeof parsed.length !== 'number') throw new Error('the torrent has no length')
+  return { torrent: { ...parsed, announce: sources.announce, urlList: sources.urlList }, infoHash: parsed.infoHash, length: parsed.length }
 }

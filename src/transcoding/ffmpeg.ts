@@ -3,7 +3,7 @@
  * src/media/exec.ts, with a time limit, progress read from ffmpeg's `-progress` lines.
  */
 import type { TranscodeOutcome } from '../../actors/transcoder'
-import { runTool, stderrTail } from '../media/exec'
+import { INPUT_GUARD, runTool, stderrTail } from '../media/exec'
 
 /**
  * The ffmpeg command of one job: H.264/AAC MP4 with its index first (streamable), scaled to
@@ -12,7 +12,7 @@ import { runTool, stderrTail } from '../media/exec'
 export function transcodeArgs(input: string, output: string, height: number): string[] {
   return [
     'ffmpeg', '-hide_banner', '-nostdin', '-v', 'error', '-y',
-    '-i', input,
+    ...INPUT_GUARD, '-i', input,
     '-map', '0:v:0', '-map', '0:a:0?',
     '-vf', `scale=-2:${height}`,
     '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p',
@@ -45,6 +45,7 @@ export async function transcode(
     },
   })
   if (run.timedOut) return { ok: false, error: `ffmpeg ran past its time limit transcoding to ${height}p` }
-  if (run.exitCode !== 0) return { ok: false, error: `ffmpeg could not transcode to ${height}p: ${stderrTail(run.stderr) || `exit code ${run.exitCode}`}` }
+  // What went wrong in ffmpeg's words quotes local paths: for the admin, not for every viewer.
+  if (run.exitCode !== 0) return { ok: false, error: `ffmpeg could not transcode to ${height}p`, detail: stderrTail(run.stderr) || `exit code ${run.exitCode}` }
   return { ok: true }
 }

@@ -24,6 +24,7 @@ interface JobRow {
   state: TranscodeJob['state']
   progress: number
   error: string | null
+  detail?: string | null
   created_at: number
   updated_at: number
 }
@@ -82,8 +83,19 @@ export class TranscodeQueue {
     this.db.query("UPDATE transcode_jobs SET state = 'done', progress = 1, error = NULL, updated_at = ? WHERE id = ?").run(this.now(), id)
   }
 
-  fail(id: number, error: string): void {
-    this.db.query("UPDATE transcode_jobs SET state = 'failed', error = ?, updated_at = ? WHERE id = ?").run(error, this.now(), id)
+  fail(id: number, error: string, detail?: string): void {
+    this.db.query("UPDATE transcode_jobs SET state = 'failed', error = ?, detail = ?, updated_at = ? WHERE id = ?").run(error, detail ?? null, this.now(), id)
+  }
+
+  /** The tool's words on each failed job of `ids` (for admins). */
+  details(ids: readonly number[]): Map<number, string> {
+    const get = this.db.query('SELECT detail FROM transcode_jobs WHERE id = ? AND detail IS NOT NULL')
+    const out = new Map<number, string>()
+    for (const id of ids) {
+      const row = get.get(id) as { detail: string } | null
+      if (row) out.set(id, row.detail)
+    }
+    return out
   }
 
   /** Whether a job still exists (its video may have been deleted while it ran). */

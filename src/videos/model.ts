@@ -195,6 +195,11 @@ export function upsertVideo(db: Database, v: Video, podUrl: string, now: number)
   return db.inTransaction ? write() : db.transaction(write).immediate()
 }
 
+/** How many videos of a pod the index holds (kept by the index's triggers, not counted). */
+export function podVideoCount(db: Database, fingerprint: string): number {
+  return (db.query('SELECT videos FROM pods WHERE fingerprint = ?').get(fingerprint) as { videos: number } | null)?.videos ?? 0
+}
+
 /** Removes one video of an origin pod; returns whether it existed. */
 export function removeVideo(db: Database, id: string, podFingerprint: string): boolean {
   return db.query('DELETE FROM videos WHERE id = ? AND pod = (SELECT id FROM pods WHERE fingerprint = ?)').run(id, podFingerprint).changes > 0

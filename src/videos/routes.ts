@@ -3,14 +3,11 @@
  * of own videos, and thumbnails (a friend's fetched from its origin once, then served from
  * this pod's cache).
  */
-import { existsSync, statSync } from 'node:fs'
 import { Elysia, t } from 'elysia'
 import type { AuthMacros } from '../accounts/auth'
 import { errorResponse } from '../app/errors'
-import { writeSecretFile } from '../identity/keys'
 import type { Config } from '../shared/config'
 import { DomainError } from '../shared/errors'
-import { thumbnailUrl } from '../shared/urls'
 import { serveFile } from '../torrents/webseed'
 import { VideoQuery } from './search'
 import type { Videos } from './service'
@@ -23,7 +20,6 @@ export const VideoEdit = t.Object({
 })
 export type VideoEdit = typeof VideoEdit.static
 
-const THUMBNAIL_MAX_BYTES = 2 * 1024 * 1024
 
 /** What the video routes use. */
 export interface VideoRoutesDeps {
@@ -72,23 +68,6 @@ export const videoRoutes = ({ config, fingerprint, videos, auth }: VideoRoutesDe
       { auth: 'user' },
     )
 
-/** Fetches a friend's thumbnail from its origin into this pod's cache; false if it cannot. */
-async function cacheRemoteThumbnail(videos: Videos, id: string, path: string): Promise<boolean> {
-  const video = videos.get(id)
-  if (!video) return false
-  try {
-    const res = await fetch(thumbnailUrl(video.podUrl, id), { signal: AbortSignal.timeout(10_000), redirect: 'error' })
-    if (!res.ok) return false
-    const bytes = new Uint8Array(await res.arrayBuffer())
-    // Only a JPEG of sane size is kept: the origin is a friend, not a trusted file source.
-    if (bytes.length > THUMBNAIL_MAX_BYTES || bytes[0] !== 0xff || bytes[1] !== 0xd8) return false
-    writeSecretFile(path, bytes)
-    return true
-  } catch {
-    return false
-  }
-}
-
 /** `/static/thumbnails/:id.jpg`: a video's thumbnail, for whoever may watch it. */
 export const thumbnailRoutes = ({ fingerprint, videos, auth }: Pick<VideoRoutesDeps, 'fingerprint' | 'videos' | 'auth'>) =>
   new Elysia({ name: 'thumbnails', prefix: '/static', seed: fingerprint }).use(auth).get(
@@ -96,10 +75,8 @@ export const thumbnailRoutes = ({ fingerprint, videos, auth }: Pick<VideoRoutesD
     async ({ request, params }) => {
       const m = /^([A-Za-z0-9_-]{1,64})\.jpg$/.exec(params.file)
       if (!m) return errorResponse(404, 'not_found', 'no such thumbnail')
-      const path = videos.files.thumbnail(m[1]!)
-      if (!existsSync(path) || !statSync(path).isFile()) {
-        if (!(await cacheRemoteThumbnail(videos, m[1]!, path))) return errorResponse(404, 'not_found', 'no thumbnail for this video')
-      }
+      const path = await videos.thumbnail(m[1]!)
+      if (!path) return errorResponse(404, 'not_found', 'no thumbnail for this video')
       return serveFile(request, path, { contentType: 'image/jpeg', cacheControl: 'public, max-age=86400' })
     },
     { watch: true },

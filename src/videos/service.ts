@@ -4,7 +4,7 @@
  * friend's outbox in one transaction, so each friend learns of it exactly once.
  */
 import type { Database } from 'bun:sqlite'
-import { readdirSync, renameSync, rmSync } from 'node:fs'
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { PodEvents } from '../../actors/pod'
 import type { Inbox, InboxContext } from '../federation/inbox'
@@ -14,12 +14,14 @@ import { writeSecretFile } from '../identity/keys'
 import type { Friends } from '../friends/service'
 import { DomainError } from '../shared/errors'
 import type { Logger } from '../shared/log'
+import type { Outbound } from '../shared/outbound'
+import { thumbnailUrl } from '../shared/urls'
 import { remuxFaststart } from '../media/faststart'
 import { probeVideo } from '../media/probe'
 import { makeThumbnail } from '../media/thumbnail'
 import { makeTorrent } from '../torrents/torrent-file'
 import type { VideoFiles } from './files'
-import { removeVideo, upsertVideo, VIDEO_COLUMNS, videoOfRow, videoRowById, videoUrls, type Video, type VideoRow } from './model'
+import { podVideoCount, removeVideo, upsertVideo, VIDEO_COLUMNS, videoOfRow, videoRowById, videoUrls, type Video, type VideoRow } from './model'
 import { searchVideos, type VideoPage, type VideoQuery } from './search'
 import type { ReceivedUpload } from './upload'
 import { renditionFileName, renditionsOf, renditionUrls, saveRenditions, type Rendition } from './renditions'
@@ -37,6 +39,9 @@ export interface LocalFile {
   torrentPath: string
   mime: string
 }
+
+/** A thumbnail is a small JPEG; a friend's larger answer is not kept. */
+const THUMBNAIL_MAX_BYTES = 2 * 1024 * 1024
 
 /** Limits of the texts a user gives a video. */
 const NAME_MAX = 120
@@ -56,9 +61,23 @@ export function onTheWire<V extends Video & { transcoding?: unknown }>(video: V)
   return rest
 }
 
-/** A new video id: 11 url-safe characters from 64 random bits. */
-function newVideoId(): string {
-  return Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('base64url')
+/** How many characters of its origin's fingerprint begin a video id. */
+const ID_ORIGIN_CHARS = 16
+/** Ids of earlier releases: 11 random characters, no origin in them. */
+const LEGACY_ID = /^[A-Za-z0-9_-]{11}$/
+
+/**
+ * A new video id: the start of its origin's fingerprint (96 bits), then 11 url-safe
+ * characters from 64 random bits. The index's ids are global, so the origin's part is what
+ * keeps a friend from claiming another pod's ids before that pod's videos arrive.
+ */
+function newVideoId(fingerprint: string): string {
+  return fingerprint.slice(0, ID_ORIGIN_CHARS) + Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('base64url')
+}
+
+/** Whether a pod may announce a video under this id: one of its own ids, or an id of an earlier release. */
+export function mayClaimId(id: string, fingerprint: string): boolean {
+  return id.startsWith(fingerprint.slice(0, ID_ORIGIN_CHARS)) || LEGACY_ID.test(id)
 }
 
 /** Checks a video's name and description as a user gave them; returns them trimmed. */
@@ -91,12 +110,15 @@ export class Videos {
     private readonly queue: TranscodeQueue,
     inbox: Inbox,
     private readonly actors: PodEvents,
+    private readonly outbound: Outbound,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
   ) {
     // The network index: a friend announces, changes and removes its own videos only.
     const upsert = (v: Video, { sender, friend, now }: InboxContext) => {
-      if (v.podFingerprint !== sender) return { ok: false, error: 'not_origin' }
+      if (v.podFingerprint !== sender || !mayClaimId(v.id, sender)) return { ok: false, error: 'not_origin' }
+      // A friend's share of the index is bounded (friends.maxVideosPerFriend); updates always pass.
+      if (!videoRowById(this.db, v.id) && podVideoCount(this.db, sender) >= this.config.friends.maxVideosPerFriend) return { ok: false, error: 'too_many_videos' }
       const ok = upsertVideo(this.db, v, friend!.url, now)
       if (ok && v.files) saveRenditions(this.db, v.id, v.files)
       return { ok }
@@ -121,6 +143,25 @@ export class Videos {
       }
     }
     return removed
+  }
+
+  /**
+   * The path of a video's thumbnail in this pod's folder; a friend's is fetched from its
+   * origin once (through the outbound client: one fetch at a time, failures remembered) and
+   * kept. Undefined when there is none.
+   */
+  async thumbnail(id: string): Promise<string | undefined> {
+    const path = this.files.thumbnail(id)
+    if (existsSync(path) && statSync(path).isFile()) return path
+    const video = this.get(id)
+    if (!video || video.podFingerprint === this.fingerprint) return undefined
+    const res = await this.outbound.get(thumbnailUrl(video.podUrl, id), { maxBytes: THUMBNAIL_MAX_BYTES, accept: 'image/jpeg' })
+    // Only a JPEG of sane size is kept: the origin is a friend, not a trusted file source.
+    if (!res.ok || res.status !== 200 || res.body[0] !== 0xff || res.body[1] !== 0xd8) return undefined
+    // The video may have left the index meanwhile: then nothing is kept.
+    if (!this.get(id)) return undefined
+    writeSecretFile(path, res.body)
+    return path
   }
 
   /** A page of the network index (search, sort, scope). */
@@ -266,7 +307,7 @@ export class Videos {
   ): Promise<Video> {
     const placed: string[] = []
     try {
-      const id = newVideoId()
+      const id = newVideoId(this.fingerprint)
       const urls = videoUrls(this.config.url, id, '0'.repeat(40), v.ext, v.name!)
       const torrent = await makeTorrent({ file: v.source, name: `${id}.${v.ext}`, announce: urls.trackers, urlList: [urls.webseed] })
       const final = { video: this.files.video(id, v.ext), thumb: this.files.thumbnail(id), torrent: this.files.torrent(torrent.infoHash) }

@@ -62,9 +62,13 @@ export async function adminToken(p: TestPod): Promise<string> {
   return (await accounts.issueToken(user)).accessToken
 }
 
-/** The friends of a pod as `GET /api/v1/friends` shows them. */
+const adminTokens = new WeakMap<TestPod, Promise<string>>()
+
+/** The friends of a pod as `GET /api/v1/friends` shows them to its admin (with `lastError`). */
 export async function friendsOf(p: TestPod): Promise<{ url: string; fingerprint: string; score: number; state: string; queued: number; lastError: string | null; nextRetryAt: string | null }[]> {
-  return ((await (await fetch(`${p.base}/api/v1/friends`)).json()) as { friends: never[] }).friends
+  if (!adminTokens.has(p)) adminTokens.set(p, adminToken(p))
+  const headers = { authorization: `Bearer ${await adminTokens.get(p)}` }
+  return ((await (await fetch(`${p.base}/api/v1/friends`, { headers })).json()) as { friends: never[] }).friends
 }
 
 /** The fingerprint of a pod. */
@@ -84,10 +88,13 @@ export function publish(p: TestPod, fields: Partial<Video> = {}): Video {
 }
 
 /** A well-formed Video of the pod (no file behind it): what its messages would carry. */
+/** A video id of pod `p` (its ids start with its fingerprint's first 16 characters) ending in `suffix`. */
+export const videoId = (p: TestPod, suffix: string) => p.running.pod.identity.fingerprint.slice(0, 16) + suffix
+
 export function syntheticVideo(p: TestPod, fields: Partial<Video> = {}): Video {
   const pod = p.running.pod
   return {
-    id: `v${Date.now().toString(36)}${n++}`,
+    id: videoId(p, `v${Date.now().toString(36)}${n++}`),
     name: 'A test video',
     description: 'made by the friendship tests',
     uploader: 'alice',

@@ -36,9 +36,15 @@ export function tempDir(prefix = 'seedpod-test-'): string {
   return dir
 }
 
-/** A validated config for a test pod: loopback, the given data folder, then `values`. */
+/**
+ * A validated config for a test pod: loopback, the given data folder, then `values`. Test
+ * pods are all on loopback, so they may fetch from private addresses (each other).
+ */
 export function testConfig(values: Record<string, unknown> & { dataDir: string; port: number }): Config {
-  return resolveConfig([{ source: 'test', values: { host: '127.0.0.1', ...values } }])
+  return resolveConfig([
+    { source: 'test defaults', values: { host: '127.0.0.1', network: { allowPrivateAddresses: true } } },
+    { source: 'test', values },
+  ])
 }
 
 export interface TestPod {
@@ -66,7 +72,8 @@ export async function startTestPod(values: Record<string, unknown> = {}): Promis
  * the developer's shell changes what the test sees, plus `extra`.
  */
 export function childEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...extra }
+  // Child pods of the tests talk to each other on loopback.
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', SEEDPOD_NETWORK_ALLOW_PRIVATE_ADDRESSES: 'true', ...extra }
 }
 
 /** A running child process whose output is collected as it comes. */
