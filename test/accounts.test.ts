@@ -2,7 +2,7 @@
  * Accounts over HTTP, on real pods in this process: registration, login tokens, who am I,
  * wrong credentials, login rate limits, and routes for admins only.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, spyOn, test } from 'bun:test'
 import { join } from 'node:path'
 import { Accounts } from '../src/accounts/service'
 import { loadOrCreateSecret } from '../src/identity/keys'
@@ -37,7 +37,7 @@ async function call(
 }
 
 const register = (username: string, password = PASSWORD, base?: string) => call('POST', '/api/v1/users', { body: { username, password }, base })
-const login = (username: string, password = PASSWORD, from?: string) => call('POST', '/api/v1/auth/token', { body: { username, password }, from })
+const login = (username: string, password = PASSWORD, from?: string, base?: string) => call('POST', '/api/v1/auth/token', { body: { username, password }, from, base })
 
 beforeAll(async () => {
   pod = await startTestPod({ registrations: 'open', trustProxy: true, auth: { loginAttempts: 3, loginWindowSeconds: 600 } })
@@ -202,6 +202,48 @@ describe('login rate limits', () => {
     expect((await login('kate', PASSWORD, from)).status).toBe(200)
     expect((await login('victim-3', 'guess three!!', from)).status).toBe(401)
     expect((await login('victim-4', 'guess four!!', from)).status).toBe(429)
+  })
+})
+
+describe('login limits under a flood', () => {
+  let flood: TestPod
+
+  beforeAll(async () => {
+    flood = await startTestPod({ trustProxy: true, auth: { loginAttempts: 10, loginWindowSeconds: 600 } })
+    expect('code' in (await flood.running.pod.accounts.create('root', PASSWORD, 'admin'))).toBe(false)
+  }, 60_000)
+  afterAll(() => flood?.stop())
+
+  /** Sends `n` logins to the flood pod at once: their answers, and how many passwords argon2 checked meanwhile. */
+  async function burst(n: number, attempt: (i: number) => [username: string, password: string, from: string]) {
+    const verify = spyOn(Bun.password, 'verify')
+    try {
+      const answers = await Promise.all(Array.from({ length: n }, (_, i) => login(...attempt(i), flood.base)))
+      return { answers, checked: verify.mock.calls.length, status: (s: number) => answers.filter((a) => a.status === s) }
+    } finally {
+      verify.mockRestore()
+    }
+  }
+
+  test('200 parallel wrong passwords for one name from one address: at most 10 are checked, the rest 429 with Retry-After', async () => {
+    const { answers, checked, status } = await burst(200, () => ['alice', 'wrong password!', '192.0.2.50'])
+    expect(checked).toBeLessThanOrEqual(10)
+    expect(status(401).length).toBe(checked)
+    expect(status(429).length).toBe(200 - checked)
+    for (const a of status(429)) {
+      expect(a.body.error.code).toBe('too_many_attempts')
+      expect(Number(a.headers.get('retry-after'))).toBeGreaterThan(0)
+      expect(Number(a.headers.get('retry-after'))).toBeLessThanOrEqual(600)
+    }
+    expect(answers.length).toBe(200)
+  })
+
+  test('with trustProxy, a new first X-Forwarded-For hop per guess does not escape the limit of the last one', async () => {
+    // Other names each time, so that only the address limit applies.
+    const { checked, status } = await burst(50, (i) => [`guess-${i}`, 'wrong password!', `10.9.${i}.1, 192.0.2.60`])
+    expect(checked).toBeLessThanOrEqual(10)
+    expect(status(429).length).toBe(50 - checked)
+    expect((await login('guess-more', 'wrong password!', '10.9.200.1, 192.0.2.60', flood.base)).status).toBe(429)
   })
 })
 

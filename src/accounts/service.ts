@@ -139,45 +139,87 @@ export class Accounts {
  */
 const DUMMY_HASH = '$argon2id$v=19$m=65536,t=2,p=1$grZZK9SbP+NzPZ56xS2JdGygWQOn6ugic2nFWvUQsYA$aWJM/4aDndpxoBjipHc6dP7yxQgthoNKv22ZaBVVors'
 
+/** A login attempt let through: counted as a failure already, since its password is checked after. */
+export interface LoginAttempt {
+  /** The password was right: the attempt is not a failure after all. */
+  succeeded(): void
+}
+
+/** A login attempt refused: how long to wait, in seconds (`Retry-After`). */
+export interface LoginRefusal {
+  retryAfter: number
+}
+
+/** Most keys (addresses and names) remembered at once; beyond, the least recently asked about go. */
+const MAX_KEYS = 100_000
+
 /**
- * Counts attempts per key in a sliding window (login failures per client address and per
- * user name). In memory: a restart forgets counts, which only helps an attacker as much
- * as a pod restart allows.
+ * The login limits: at most `max` attempts per client address and per user name within a
+ * sliding window. An attempt is counted when it is let through, before its password is
+ * checked, not once it has failed: argon2 takes a fifth of a second, and counting after it
+ * let any number of parallel requests through before the first failure was recorded. So
+ * however many arrive at once, at most `max` per address are checked.
+ *
+ * In memory: a restart forgets counts, which only helps an attacker as much as a pod restart
+ * allows. Bounded under a flood: each key keeps at most `max` times (all that "are there
+ * `max` in the window" needs), and at most MAX_KEYS keys are kept.
  */
 export class AttemptLimiter {
-  private readonly hits = new Map<string, number[]>()
+  /** Times of the attempts in the window per key, oldest first; a key is moved last when asked about. */
+  private readonly tries = new Map<string, number[]>()
   constructor(
     private readonly max: number,
     private readonly windowMs: number,
     private readonly now: () => number = Date.now,
   ) {}
 
-  private recent(key: string): number[] {
-    const cutoff = this.now() - this.windowMs
-    const list = (this.hits.get(key) ?? []).filter((t) => t > cutoff)
-    if (list.length) this.hits.set(key, list)
-    else this.hits.delete(key)
+  /**
+   * Asks to check a password for `username` from `address`: an attempt, already counted for
+   * both, or a refusal while either has had `max` attempts in the window.
+   */
+  admit(address: string, username: string): LoginAttempt | LoginRefusal {
+    const t = this.now()
+    const addressKey = `address:${address}`
+    const nameKey = `name:${username.toLowerCase()}`
+    const wait = Math.max(this.untilFree(this.live(addressKey, t), t), this.untilFree(this.live(nameKey, t), t))
+    if (wait > 0) return { retryAfter: Math.max(1, Math.ceil(wait / 1000)) }
+    const byAddress = this.add(addressKey, t)
+    this.add(nameKey, t)
+    return {
+      succeeded: () => {
+        // Forget the failures for this name, and this attempt, but not the address's other
+        // failures: clearing those would let someone with one account reset their count
+        // between guesses at other people's passwords.
+        const i = byAddress.indexOf(t)
+        if (i >= 0) byAddress.splice(i, 1)
+        this.tries.delete(nameKey)
+      },
+    }
+  }
+
+  /** The times of `key` still in the window, or undefined for none; moves it last. */
+  private live(key: string, t: number): number[] | undefined {
+    const list = this.tries.get(key)
+    if (!list) return undefined
+    this.tries.delete(key)
+    while (list.length && list[0]! <= t - this.windowMs) list.shift()
+    if (!list.length) return undefined
+    this.tries.set(key, list)
     return list
   }
 
-  /** Seconds until `key` may try again, or 0 if it may now. */
-  retryAfter(key: string): number {
-    const list = this.recent(key)
-    if (list.length < this.max) return 0
-    return Math.max(1, Math.ceil((list[0]! + this.windowMs - this.now()) / 1000))
+  /** Milliseconds until `list` has room for one more attempt (0: it has). */
+  private untilFree(list: number[] | undefined, t: number): number {
+    return list && list.length >= this.max ? list[list.length - this.max]! + this.windowMs - t : 0
   }
 
-  /** Records one attempt for `key`. */
-  hit(key: string): void {
-    const list = this.recent(key)
-    list.push(this.now())
-    this.hits.set(key, list)
-    // Bound memory under a flood of distinct keys: forget the oldest.
-    if (this.hits.size > 100_000) this.hits.delete(this.hits.keys().next().value!)
-  }
-
-  /** Forgets `key` (after a successful login). */
-  clear(key: string): void {
-    this.hits.delete(key)
+  /** Records an attempt at `t` for `key`; returns the key's times. */
+  private add(key: string, t: number): number[] {
+    const list = this.live(key, t) ?? []
+    list.push(t)
+    if (list.length > this.max) list.shift()
+    this.tries.set(key, list)
+    if (this.tries.size > MAX_KEYS) this.tries.delete(this.tries.keys().next().value!)
+    return list
   }
 }
