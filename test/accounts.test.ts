@@ -2,7 +2,7 @@
  * Accounts over HTTP, on real pods in this process: registration, login tokens, who am I,
  * wrong credentials, login rate limits, and routes for admins only.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, spyOn, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, setSystemTime, spyOn, test } from 'bun:test'
 import { join } from 'node:path'
 import { Accounts } from '../src/accounts/service'
 import { loadOrCreateSecret } from '../src/identity/keys'
@@ -184,15 +184,24 @@ describe('login rate limits', () => {
     expect((await login('ivan', PASSWORD, '203.0.113.11')).status).toBe(200)
   })
 
-  test('too many failures for one name give 429 from any address', async () => {
-    const failures = await Promise.all([1, 2, 3].map((n) => login('judy', 'wrong password!', `203.0.113.${20 + n}`)))
+  test('beyond the failures allowed for one name, addresses that failed take turns, seconds apart', async () => {
+    const addresses = [21, 22, 23].map((n) => `203.0.113.${n}`)
+    const failures = await Promise.all(addresses.map((from) => login('judy', 'wrong password!', from)))
     expect(failures.map((f) => f.status)).toEqual([401, 401, 401])
-    const blocked = await login('judy', PASSWORD, '203.0.113.99')
-    expect(blocked.status).toBe(429)
+    // One of them gets the turn, the others wait for the next, seconds away.
+    const turns = await Promise.all(addresses.map((from) => login('judy', 'wrong password!', from)))
+    expect(turns.map((f) => f.status).sort()).toEqual([401, 429, 429])
+    for (const refused of turns.filter((f) => f.status === 429)) {
+      expect(refused.body.error.code).toBe('too_many_attempts')
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0)
+      expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(5)
+    }
     // Case does not get around it.
-    expect((await login('JUDY', PASSWORD, '203.0.113.98')).status).toBe(429)
-    // Other names from that address still work.
-    expect((await login('ivan', PASSWORD, '203.0.113.99')).status).toBe(200)
+    expect((await login('JUDY', PASSWORD, addresses[0])).status).toBe(429)
+    // Other names from those addresses still work.
+    expect((await login('ivan', PASSWORD, addresses[1])).status).toBe(200)
+    // And the owner, from an address that has not failed, logs in at once.
+    expect((await login('judy', PASSWORD, '203.0.113.99')).status).toBe(200)
   })
 
   test('logging in to your own account does not reset your failures against others', async () => {
@@ -244,6 +253,48 @@ describe('login limits under a flood', () => {
     expect(checked).toBeLessThanOrEqual(10)
     expect(status(429).length).toBe(50 - checked)
     expect((await login('guess-more', 'wrong password!', '10.9.200.1, 192.0.2.60', flood.base)).status).toBe(429)
+  })
+
+  test('an attacker failing for "root" from many addresses cannot keep the admin out, and guesses one at a time', async () => {
+    const attackers = Array.from({ length: 30 }, (_, i) => `198.18.0.${i + 1}`)
+    // The pod runs in this process: freezing the clock here freezes its limiter's, then the
+    // test moves it by hand, a second per round of the attack and as Retry-After says.
+    let clock = Date.now()
+    const tick = (ms: number) => setSystemTime((clock += ms))
+    // Guesses checked per attacking address, and the longest wait of one still within its own limit.
+    const checked = new Map(attackers.map((from) => [from, 0]))
+    let longestWait = 0
+    const round = async () => {
+      const answers = await Promise.all(attackers.map((from) => login('root', 'a guess at it', from, flood.base)))
+      answers.forEach((a, i) => {
+        const from = attackers[i]!
+        if (a.status === 401) checked.set(from, checked.get(from)! + 1)
+        else if (checked.get(from)! < 10) longestWait = Math.max(longestWait, Number(a.headers.get('retry-after')))
+      })
+    }
+    tick(0)
+    try {
+      const seconds = 60
+      for (let s = 0; s < seconds; s++, tick(1000)) await round()
+      // The admin, from an address of its own, while the attack goes on (its guesses first),
+      // gets in within a few tries, having waited seconds (of the pod's clock) at most.
+      let answer = { status: 0, headers: new Headers() }
+      let waited = 0
+      for (let tries = 0; tries < 3 && answer.status !== 200; tries++) {
+        answer = (await Promise.all([round(), login('root', PASSWORD, '198.51.100.9', flood.base)]))[1]
+        const wait = answer.status === 429 ? Number(answer.headers.get('retry-after')) : 0
+        waited += wait
+        tick(wait * 1000)
+      }
+      expect(answer.status).toBe(200)
+      expect(waited).toBeLessThanOrEqual(10)
+      // The attacker: one guess per fresh address, then one every few seconds among them all.
+      const guesses = [...checked.values()].reduce((a, b) => a + b)
+      expect(guesses).toBeLessThanOrEqual(attackers.length + seconds / 5 + 3)
+      expect(longestWait).toBeLessThanOrEqual(5)
+    } finally {
+      setSystemTime()
+    }
   })
 })
 

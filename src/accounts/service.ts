@@ -150,23 +150,54 @@ export interface LoginRefusal {
   retryAfter: number
 }
 
+/**
+ * How far apart the turns of a name over its limit are (see AttemptLimiter): short enough
+ * that whoever waits for one waits seconds, long enough that guessing through them stays
+ * slow (120 guesses in 10 minutes).
+ */
+const NAME_TURN_MS = 5_000
+
 /** Most keys (addresses and names) remembered at once; beyond, the least recently asked about go. */
 const MAX_KEYS = 100_000
 
+/** What the limiter knows of one address or name. */
+interface Tries {
+  /** Times of the attempts in the window, oldest first, at most `max`. */
+  times: number[]
+  /** For a name over its limit: when its last turn was taken. */
+  turn: number
+}
+
 /**
- * The login limits: at most `max` attempts per client address and per user name within a
- * sliding window. An attempt is counted when it is let through, before its password is
- * checked, not once it has failed: argon2 takes a fifth of a second, and counting after it
- * let any number of parallel requests through before the first failure was recorded. So
- * however many arrive at once, at most `max` per address are checked.
+ * The login limits, per client address and per user name, over a sliding window of
+ * `windowMs`. An attempt is counted when it is let through, before its password is checked,
+ * not once it has failed: argon2 takes a fifth of a second, and counting after it let any
+ * number of parallel requests through before the first failure was recorded.
+ *
+ * - An address may make `max` attempts in the window; beyond, it is refused (429) until the
+ *   oldest leaves the window. This also bounds the argon2 work one address can cause.
+ * - A name may be tried `max` times in the window at full speed. Beyond, it is not locked:
+ *   a lock would let anyone keep its owner (say the admin) out for good, from anywhere, by
+ *   failing `max` times a window. Instead the name is slowed:
+ *   - an address with no attempt on record in the window is let through. That is the owner,
+ *     who is not the one guessing: they log in at once, mid-attack, after a restart, from any
+ *     address that has not failed;
+ *   - addresses that have failed take turns: one attempt at the name every NAME_TURN_MS among
+ *     them all, the others refused with a Retry-After of at most that. One turn for them all,
+ *     not one per address, so that more addresses do not buy more guesses this way.
+ *   So a name over its limit gets at most `max` guesses per window at full speed, one per
+ *   turn, and one per fresh address an attacker brings (which then waits for turns like the
+ *   rest, within its own address limit). An owner who mistyped waits for a turn, which a
+ *   flood may keep taking, but only until their own failure leaves the window: what keeps
+ *   them out is their own failure, never someone else's alone.
  *
  * In memory: a restart forgets counts, which only helps an attacker as much as a pod restart
  * allows. Bounded under a flood: each key keeps at most `max` times (all that "are there
- * `max` in the window" needs), and at most MAX_KEYS keys are kept.
+ * `max` in the window" needs), and at most MAX_KEYS keys, the least recently asked about
+ * forgotten first, so that a name or address under attack is the last to go.
  */
 export class AttemptLimiter {
-  /** Times of the attempts in the window per key, oldest first; a key is moved last when asked about. */
-  private readonly tries = new Map<string, number[]>()
+  private readonly tries = new Map<string, Tries>()
   constructor(
     private readonly max: number,
     private readonly windowMs: number,
@@ -175,51 +206,65 @@ export class AttemptLimiter {
 
   /**
    * Asks to check a password for `username` from `address`: an attempt, already counted for
-   * both, or a refusal while either has had `max` attempts in the window.
+   * both as a failure, or a refusal with how long to wait.
    */
   admit(address: string, username: string): LoginAttempt | LoginRefusal {
     const t = this.now()
     const addressKey = `address:${address}`
     const nameKey = `name:${username.toLowerCase()}`
-    const wait = Math.max(this.untilFree(this.live(addressKey, t), t), this.untilFree(this.live(nameKey, t), t))
-    if (wait > 0) return { retryAfter: Math.max(1, Math.ceil(wait / 1000)) }
-    const byAddress = this.add(addressKey, t)
-    this.add(nameKey, t)
+    const byAddress = this.live(addressKey, t)
+    const byName = this.live(nameKey, t)
+    const addressWait = this.untilFree(byAddress, t)
+    if (addressWait > 0) return refusal(addressWait)
+    const nameWait = this.untilFree(byName, t)
+    // Over the name's limit, only an address with failures on record needs a turn.
+    const needsTurn = nameWait > 0 && byAddress !== undefined
+    if (needsTurn) {
+      const wait = Math.min(nameWait, byName!.turn + NAME_TURN_MS - t)
+      if (wait > 0) return refusal(wait)
+    }
+    const mine = this.add(addressKey, t)
+    const named = this.add(nameKey, t)
+    if (needsTurn) named.turn = t
     return {
       succeeded: () => {
         // Forget the failures for this name, and this attempt, but not the address's other
         // failures: clearing those would let someone with one account reset their count
         // between guesses at other people's passwords.
-        const i = byAddress.indexOf(t)
-        if (i >= 0) byAddress.splice(i, 1)
+        const i = mine.times.indexOf(t)
+        if (i >= 0) mine.times.splice(i, 1)
         this.tries.delete(nameKey)
       },
     }
   }
 
-  /** The times of `key` still in the window, or undefined for none; moves it last. */
-  private live(key: string, t: number): number[] | undefined {
-    const list = this.tries.get(key)
-    if (!list) return undefined
+  /** What is on record for `key` in the window, or undefined for nothing; moves it last. */
+  private live(key: string, t: number): Tries | undefined {
+    const tries = this.tries.get(key)
+    if (!tries) return undefined
     this.tries.delete(key)
-    while (list.length && list[0]! <= t - this.windowMs) list.shift()
-    if (!list.length) return undefined
-    this.tries.set(key, list)
-    return list
+    while (tries.times.length && tries.times[0]! <= t - this.windowMs) tries.times.shift()
+    if (!tries.times.length) return undefined
+    this.tries.set(key, tries)
+    return tries
   }
 
-  /** Milliseconds until `list` has room for one more attempt (0: it has). */
-  private untilFree(list: number[] | undefined, t: number): number {
-    return list && list.length >= this.max ? list[list.length - this.max]! + this.windowMs - t : 0
+  /** Milliseconds until `tries` leaves room for one more attempt in the window (0: it does). */
+  private untilFree(tries: Tries | undefined, t: number): number {
+    const times = tries?.times ?? []
+    return times.length >= this.max ? times[times.length - this.max]! + this.windowMs - t : 0
   }
 
-  /** Records an attempt at `t` for `key`; returns the key's times. */
-  private add(key: string, t: number): number[] {
-    const list = this.live(key, t) ?? []
-    list.push(t)
-    if (list.length > this.max) list.shift()
-    this.tries.set(key, list)
+  /** Records an attempt at `t` for `key`; returns its record. */
+  private add(key: string, t: number): Tries {
+    const tries = this.live(key, t) ?? { times: [], turn: -Infinity }
+    tries.times.push(t)
+    if (tries.times.length > this.max) tries.times.shift()
+    this.tries.set(key, tries)
     if (this.tries.size > MAX_KEYS) this.tries.delete(this.tries.keys().next().value!)
-    return list
+    return tries
   }
 }
+
+/** A refusal to wait `ms`, in whole seconds as Retry-After says it. */
+const refusal = (ms: number): LoginRefusal => ({ retryAfter: Math.max(1, Math.ceil(ms / 1000)) })
