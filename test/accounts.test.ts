@@ -204,6 +204,15 @@ describe('login rate limits', () => {
     expect((await login('judy', PASSWORD, '203.0.113.99')).status).toBe(200)
   })
 
+  test('the addresses of one IPv6 /64 share one limit, however they are written', async () => {
+    const block = ['2001:db8:5:6::a', '2001:0db8:0005:0006:0:0:0:b', '2001:DB8:5:6:ffff::c']
+    const failures = await Promise.all(block.map((from, i) => login(`victim-6-${i}`, 'wrong password!', from)))
+    expect(failures.map((f) => f.status)).toEqual([401, 401, 401])
+    expect((await login('ivan', PASSWORD, '2001:db8:5:6:1::d')).status).toBe(429)
+    // The next /64 is another network.
+    expect((await login('ivan', PASSWORD, '2001:db8:5:7::a')).status).toBe(200)
+  })
+
   test('logging in to your own account does not reset your failures against others', async () => {
     const from = '203.0.113.50'
     const failures = await Promise.all([login('victim-1', 'guess one!!', from), login('victim-2', 'guess two!!', from)])

@@ -210,7 +210,7 @@ export class AttemptLimiter {
    */
   admit(address: string, username: string): LoginAttempt | LoginRefusal {
     const t = this.now()
-    const addressKey = `address:${address}`
+    const addressKey = `address:${addressBlock(address)}`
     const nameKey = `name:${username.toLowerCase()}`
     const byAddress = this.live(addressKey, t)
     const byName = this.live(nameKey, t)
@@ -264,6 +264,23 @@ export class AttemptLimiter {
     if (this.tries.size > MAX_KEYS) this.tries.delete(this.tries.keys().next().value!)
     return tries
   }
+}
+
+/**
+ * What an address is limited as: an IPv4 address itself, an IPv6 address its /64, the block
+ * one machine or home is given. Otherwise one host would have 2^64 addresses, each with its
+ * own limit and each "fresh" for a name over its limit.
+ */
+function addressBlock(address: string): string {
+  if (!address.includes(':')) return address
+  const bare = address.split('%')[0]! // without its zone (fe80::1%eth0)
+  const [head = '', tail] = bare.split('::')
+  const left = head ? head.split(':') : []
+  const right = tail ? tail.split(':') : []
+  // A dotted IPv4 tail (as in 64:ff9b::192.0.2.1) stands for two groups.
+  const groups = left.length + right.length + (bare.includes('.') ? 1 : 0)
+  const all = [...left, ...Array<string>(tail === undefined ? 0 : 8 - groups).fill('0'), ...right]
+  return `${all.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`
 }
 
 /** A refusal to wait `ms`, in whole seconds as Retry-After says it. */
