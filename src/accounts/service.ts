@@ -160,6 +160,38 @@ const NAME_TURN_MS = 5_000
 /** Most keys (addresses and names) remembered at once; beyond, the least recently asked about go. */
 const MAX_KEYS = 100_000
 
+/**
+ * A map of at most `max` keys that forgets those least recently used first, in constant
+ * time: two generations of up to `max / 2` keys each, the older dropped as a whole when the
+ * newer fills, a key used meanwhile moved to the newer. (Evicting one key at a time from a
+ * single Map by its first key costs a scan past every key deleted before it: tens of
+ * microseconds per eviction once full.)
+ */
+class RecentMap<V> {
+  private newer = new Map<string, V>()
+  private older = new Map<string, V>()
+  constructor(private readonly max: number) {}
+
+  get(key: string): V | undefined {
+    return this.newer.get(key) ?? this.older.get(key)
+  }
+
+  /** Sets `key` (also to mark it used). */
+  set(key: string, value: V): void {
+    this.older.delete(key)
+    this.newer.set(key, value)
+    if (this.newer.size >= this.max / 2) {
+      this.older = this.newer
+      this.newer = new Map()
+    }
+  }
+
+  delete(key: string): void {
+    this.newer.delete(key)
+    this.older.delete(key)
+  }
+}
+
 /** What the limiter knows of one address or name. */
 interface Tries {
   /** Times of the attempts in the window, oldest first, at most `max`. */
@@ -194,10 +226,10 @@ interface Tries {
  * In memory: a restart forgets counts, which only helps an attacker as much as a pod restart
  * allows. Bounded under a flood: each key keeps at most `max` times (all that "are there
  * `max` in the window" needs), and at most MAX_KEYS keys, the least recently asked about
- * forgotten first, so that a name or address under attack is the last to go.
+ * forgotten first (RecentMap), so that a name or address under attack is the last to go.
  */
 export class AttemptLimiter {
-  private readonly tries = new Map<string, Tries>()
+  private readonly tries = new RecentMap<Tries>(MAX_KEYS)
   constructor(
     private readonly max: number,
     private readonly windowMs: number,
@@ -238,13 +270,15 @@ export class AttemptLimiter {
     }
   }
 
-  /** What is on record for `key` in the window, or undefined for nothing; moves it last. */
+  /** What is on record for `key` in the window, or undefined for nothing; marks it used. */
   private live(key: string, t: number): Tries | undefined {
     const tries = this.tries.get(key)
     if (!tries) return undefined
-    this.tries.delete(key)
     while (tries.times.length && tries.times[0]! <= t - this.windowMs) tries.times.shift()
-    if (!tries.times.length) return undefined
+    if (!tries.times.length) {
+      this.tries.delete(key)
+      return undefined
+    }
     this.tries.set(key, tries)
     return tries
   }
@@ -261,7 +295,6 @@ export class AttemptLimiter {
     tries.times.push(t)
     if (tries.times.length > this.max) tries.times.shift()
     this.tries.set(key, tries)
-    if (this.tries.size > MAX_KEYS) this.tries.delete(this.tries.keys().next().value!)
     return tries
   }
 }
