@@ -2,9 +2,9 @@
  * Accounts over HTTP, on real pods in this process: registration, login tokens, who am I,
  * wrong credentials, login rate limits, and routes for admins only.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, setSystemTime, spyOn, test } from 'bun:test'
 import { join } from 'node:path'
-import { Accounts } from '../src/accounts/service'
+import { Accounts, AttemptLimiter } from '../src/accounts/service'
 import { loadOrCreateSecret } from '../src/identity/keys'
 import { openDatabase } from '../src/shared/db'
 import { removeTempDirs, startTestPod, tempDir, testConfig, type TestPod } from './helpers/pods'
@@ -37,7 +37,7 @@ async function call(
 }
 
 const register = (username: string, password = PASSWORD, base?: string) => call('POST', '/api/v1/users', { body: { username, password }, base })
-const login = (username: string, password = PASSWORD, from?: string) => call('POST', '/api/v1/auth/token', { body: { username, password }, from })
+const login = (username: string, password = PASSWORD, from?: string, base?: string) => call('POST', '/api/v1/auth/token', { body: { username, password }, from, base })
 
 beforeAll(async () => {
   pod = await startTestPod({ registrations: 'open', trustProxy: true, auth: { loginAttempts: 3, loginWindowSeconds: 600 } })
@@ -184,15 +184,33 @@ describe('login rate limits', () => {
     expect((await login('ivan', PASSWORD, '203.0.113.11')).status).toBe(200)
   })
 
-  test('too many failures for one name give 429 from any address', async () => {
-    const failures = await Promise.all([1, 2, 3].map((n) => login('judy', 'wrong password!', `203.0.113.${20 + n}`)))
+  test('beyond the failures allowed for one name, addresses that failed take turns, seconds apart', async () => {
+    const addresses = [21, 22, 23].map((n) => `203.0.113.${n}`)
+    const failures = await Promise.all(addresses.map((from) => login('judy', 'wrong password!', from)))
     expect(failures.map((f) => f.status)).toEqual([401, 401, 401])
-    const blocked = await login('judy', PASSWORD, '203.0.113.99')
-    expect(blocked.status).toBe(429)
+    // One of them gets the turn, the others wait for the next, seconds away.
+    const turns = await Promise.all(addresses.map((from) => login('judy', 'wrong password!', from)))
+    expect(turns.map((f) => f.status).sort()).toEqual([401, 429, 429])
+    for (const refused of turns.filter((f) => f.status === 429)) {
+      expect(refused.body.error.code).toBe('too_many_attempts')
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0)
+      expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(5)
+    }
     // Case does not get around it.
-    expect((await login('JUDY', PASSWORD, '203.0.113.98')).status).toBe(429)
-    // Other names from that address still work.
-    expect((await login('ivan', PASSWORD, '203.0.113.99')).status).toBe(200)
+    expect((await login('JUDY', PASSWORD, addresses[0])).status).toBe(429)
+    // Other names from those addresses still work.
+    expect((await login('ivan', PASSWORD, addresses[1])).status).toBe(200)
+    // And the owner, from an address that has not failed, logs in at once.
+    expect((await login('judy', PASSWORD, '203.0.113.99')).status).toBe(200)
+  })
+
+  test('the addresses of one IPv6 /64 share one limit, however they are written', async () => {
+    const block = ['2001:db8:5:6::a', '2001:0db8:0005:0006:0:0:0:b', '2001:DB8:5:6:ffff::c']
+    const failures = await Promise.all(block.map((from, i) => login(`victim-6-${i}`, 'wrong password!', from)))
+    expect(failures.map((f) => f.status)).toEqual([401, 401, 401])
+    expect((await login('ivan', PASSWORD, '2001:db8:5:6:1::d')).status).toBe(429)
+    // The next /64 is another network.
+    expect((await login('ivan', PASSWORD, '2001:db8:5:7::a')).status).toBe(200)
   })
 
   test('logging in to your own account does not reset your failures against others', async () => {
@@ -202,6 +220,105 @@ describe('login rate limits', () => {
     expect((await login('kate', PASSWORD, from)).status).toBe(200)
     expect((await login('victim-3', 'guess three!!', from)).status).toBe(401)
     expect((await login('victim-4', 'guess four!!', from)).status).toBe(429)
+  })
+})
+
+describe('login limits under a flood', () => {
+  test('a flood of addresses and names is remembered up to a bound, the ones still asked about last to go', () => {
+    let now = 0
+    const limiter = new AttemptLimiter(1, 600_000, () => now++)
+    const refused = (address: string, name: string) => 'retryAfter' in limiter.admit(address, name)
+    expect(refused('192.0.2.1', 'tried-once')).toBe(false)
+    expect(refused('192.0.2.2', 'tried-on')).toBe(false)
+    for (let i = 0; i < 150_000; i++) {
+      limiter.admit(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, `flood-${i}`)
+      if (i % 1000 === 0) expect(refused('192.0.2.2', 'tried-on')).toBe(true)
+    }
+    // Well within the window: the address still asked about is still limited, the other forgotten.
+    expect(refused('192.0.2.2', 'another')).toBe(true)
+    expect(refused('192.0.2.1', 'another')).toBe(false)
+  })
+
+  let flood: TestPod
+
+  beforeAll(async () => {
+    flood = await startTestPod({ trustProxy: true, auth: { loginAttempts: 10, loginWindowSeconds: 600 } })
+    expect('code' in (await flood.running.pod.accounts.create('root', PASSWORD, 'admin'))).toBe(false)
+  }, 60_000)
+  afterAll(() => flood?.stop())
+
+  /** Sends `n` logins to the flood pod at once: their answers, and how many passwords argon2 checked meanwhile. */
+  async function burst(n: number, attempt: (i: number) => [username: string, password: string, from: string]) {
+    const verify = spyOn(Bun.password, 'verify')
+    try {
+      const answers = await Promise.all(Array.from({ length: n }, (_, i) => login(...attempt(i), flood.base)))
+      return { answers, checked: verify.mock.calls.length, status: (s: number) => answers.filter((a) => a.status === s) }
+    } finally {
+      verify.mockRestore()
+    }
+  }
+
+  test('200 parallel wrong passwords for one name from one address: at most 10 are checked, the rest 429 with Retry-After', async () => {
+    const { answers, checked, status } = await burst(200, () => ['alice', 'wrong password!', '192.0.2.50'])
+    expect(checked).toBeLessThanOrEqual(10)
+    expect(status(401).length).toBe(checked)
+    expect(status(429).length).toBe(200 - checked)
+    for (const a of status(429)) {
+      expect(a.body.error.code).toBe('too_many_attempts')
+      expect(Number(a.headers.get('retry-after'))).toBeGreaterThan(0)
+      expect(Number(a.headers.get('retry-after'))).toBeLessThanOrEqual(600)
+    }
+    expect(answers.length).toBe(200)
+  })
+
+  test('with trustProxy, a new first X-Forwarded-For hop per guess does not escape the limit of the last one', async () => {
+    // Other names each time, so that only the address limit applies.
+    const { checked, status } = await burst(50, (i) => [`guess-${i}`, 'wrong password!', `10.9.${i}.1, 192.0.2.60`])
+    expect(checked).toBeLessThanOrEqual(10)
+    expect(status(429).length).toBe(50 - checked)
+    expect((await login('guess-more', 'wrong password!', '10.9.200.1, 192.0.2.60', flood.base)).status).toBe(429)
+  })
+
+  test('an attacker failing for "root" from many addresses cannot keep the admin out, and guesses one at a time', async () => {
+    const attackers = Array.from({ length: 30 }, (_, i) => `198.18.0.${i + 1}`)
+    // The pod runs in this process: freezing the clock here freezes its limiter's, then the
+    // test moves it by hand, a second per round of the attack and as Retry-After says.
+    let clock = Date.now()
+    const tick = (ms: number) => setSystemTime((clock += ms))
+    // Guesses checked per attacking address, and the longest wait of one still within its own limit.
+    const checked = new Map(attackers.map((from) => [from, 0]))
+    let longestWait = 0
+    const round = async () => {
+      const answers = await Promise.all(attackers.map((from) => login('root', 'a guess at it', from, flood.base)))
+      answers.forEach((a, i) => {
+        const from = attackers[i]!
+        if (a.status === 401) checked.set(from, checked.get(from)! + 1)
+        else if (checked.get(from)! < 10) longestWait = Math.max(longestWait, Number(a.headers.get('retry-after')))
+      })
+    }
+    tick(0)
+    try {
+      const seconds = 60
+      for (let s = 0; s < seconds; s++, tick(1000)) await round()
+      // The admin, from an address of its own, while the attack goes on (its guesses first),
+      // gets in within a few tries, having waited seconds (of the pod's clock) at most.
+      let answer = { status: 0, headers: new Headers() }
+      let waited = 0
+      for (let tries = 0; tries < 3 && answer.status !== 200; tries++) {
+        answer = (await Promise.all([round(), login('root', PASSWORD, '198.51.100.9', flood.base)]))[1]
+        const wait = answer.status === 429 ? Number(answer.headers.get('retry-after')) : 0
+        waited += wait
+        tick(wait * 1000)
+      }
+      expect(answer.status).toBe(200)
+      expect(waited).toBeLessThanOrEqual(10)
+      // The attacker: one guess per fresh address, then one every few seconds among them all.
+      const guesses = [...checked.values()].reduce((a, b) => a + b)
+      expect(guesses).toBeLessThanOrEqual(attackers.length + seconds / 5 + 3)
+      expect(longestWait).toBeLessThanOrEqual(5)
+    } finally {
+      setSystemTime()
+    }
   })
 })
 

@@ -49,21 +49,20 @@ export const users = ({ fingerprint, config, accounts, loginLimiter, log, auth }
     .post(
       '/auth/token',
       async ({ body, request, server }) => {
-        const keys = [`ip:${clientAddress(config.trustProxy, request.headers.get('x-forwarded-for'), server?.requestIP(request)?.address)}`, `name:${body.username.toLowerCase()}`]
-        const wait = Math.max(...keys.map((k) => loginLimiter.retryAfter(k)))
-        if (wait > 0) {
+        const client = clientAddress(config.trustProxy, request.headers.get('x-forwarded-for'), server?.requestIP(request)?.address)
+        // Counted before the (slow) password check, so that a flood cannot outrun the count.
+        const attempt = loginLimiter.admit(client, body.username)
+        if ('retryAfter' in attempt) {
           // The error layer sends `Retry-After` from `retryAfter`.
+          const wait = attempt.retryAfter
           throw new DomainError('rate_limited', 'too_many_attempts', `too many login attempts; try again in ${wait} s`, { retryAfter: wait })
         }
         const user = await accounts.verify(body.username, body.password)
         if (!user) {
-          for (const k of keys) loginLimiter.hit(k)
-          log.warn('user.login.failed', { username: body.username, client: keys[0] })
+          log.warn('user.login.failed', { username: body.username, client })
           throw new DomainError('unauthenticated', 'invalid_credentials', 'wrong user name or password')
         }
-        // Forget the failures for this name only: clearing the address too would let someone
-        // with one account reset their count between guesses at other people's passwords.
-        loginLimiter.clear(keys[1]!)
+        attempt.succeeded()
         return accounts.issueToken(user)
       },
       { body: Credentials },
