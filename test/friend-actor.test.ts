@@ -11,11 +11,12 @@ import { retryDelay } from '../actors/retry'
 const DEFAULTS = { retry: { baseMs: 2000, factor: 3, retries: 10 }, score: { step: 10, max: 1000 } }
 
 /** A friend actor whose deliveries succeed while `up` is true; every call is recorded. */
-function harness(opts: { record?: Partial<FriendRecord>; up?: boolean; incompatible?: boolean; queued?: number; score?: { step: number; max: number } } = {}) {
+function harness(opts: { record?: Partial<FriendRecord>; up?: boolean; incompatible?: boolean; throttleMs?: number; queued?: number; score?: { step: number; max: number } } = {}) {
   const clock = new SimulatedClock()
   const state = {
     up: opts.up ?? false,
     incompatible: opts.incompatible ?? false,
+    throttleMs: opts.throttleMs ?? 0,
     queued: opts.queued ?? 1,
     attemptsAt: [] as number[],
     saved: [] as FriendRecord[],
@@ -28,6 +29,7 @@ function harness(opts: { record?: Partial<FriendRecord>; up?: boolean; incompati
         state.attemptsAt.push(clock.now())
         if (!state.queued) return { kind: 'empty' }
         if (state.incompatible) return { kind: 'incompatible', error: 'speaks protocol [2]' }
+        if (state.throttleMs) return { kind: 'throttled', retryInMs: state.throttleMs, error: 'asks to slow down (429)' }
         if (!state.up) return { kind: 'failed', error: 'connection refused' }
         state.queued = 0
         return { kind: 'delivered', count: 1 }
@@ -132,5 +134,19 @@ describe('friend actor', () => {
     h.clock.increment(3600_000)
     await settle()
     expect(h.last()).toMatchObject({ state: 'active', score: 110 })
+  })
+
+  test('a friend that asks to slow down (429) is tried again when it said, and loses no score', async () => {
+    const h = harness({ record: { score: 100 }, up: true, throttleMs: 30_000 })
+    await settle()
+    expect(h.last()).toMatchObject({ state: 'backoff', score: 100, attempts: 0, nextRetryAt: 30_000, lastError: 'asks to slow down (429)' })
+    h.clock.increment(29_999)
+    await settle()
+    expect(h.state.attemptsAt).toEqual([0])
+    h.state.throttleMs = 0
+    h.clock.increment(1)
+    await settle()
+    expect(h.state.attemptsAt).toEqual([0, 30_000])
+    expect(h.last()).toMatchObject({ state: 'active', score: 110, lastError: null })
   })
 })
