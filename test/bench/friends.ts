@@ -11,13 +11,13 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { compactDecrypt, compactVerify } from 'jose'
-import { resolveConfig } from '../../src/shared/config'
 import { open, seal } from '../../src/federation/envelope'
 import { CURRENT_VERSION } from '../../src/federation/versions'
 import { importPeerKey, newIdentity } from '../../src/identity/keys'
 import { createLogger } from '../../src/shared/log'
 import { startPod, type RunningPod } from '../../src/app/server'
 import type { Video } from '../../src/videos/model'
+import { testConfig } from '../helpers/pods'
 import { freePort } from '../helpers/ports'
 
 const PODS = 20
@@ -31,7 +31,8 @@ async function propagation(dir: string): Promise<void> {
   const pods: RunningPod[] = []
   for (let i = 0; i < PODS; i++) {
     const port = await freePort()
-    const config = resolveConfig([{ source: 'bench', values: { host: '127.0.0.1', port, url: `http://127.0.0.1:${port}`, dataDir: join(dir, `pod${i}`) } }])
+    // Loopback pods of one address: private addresses allowed, and more friend requests per hour than the default.
+    const config = testConfig({ port, url: `http://127.0.0.1:${port}`, dataDir: join(dir, `pod${i}`), friends: { requestsPerHour: 10_000 } })
     pods.push(await startPod(config, log))
   }
   try {
@@ -44,7 +45,7 @@ async function propagation(dir: string): Promise<void> {
     for (let r = 0; r < ROUNDS; r++) {
       const origin = pods[r % PODS]!.pod
       const video: Video = {
-        id: `bench${r}${Date.now().toString(36)}`,
+        id: `${origin.identity.fingerprint.slice(0, 16)}bench${r}${Date.now().toString(36)}`,
         name: 'x'.repeat(50),
         description: 'd'.repeat(250),
         uploader: 'u'.repeat(50),
