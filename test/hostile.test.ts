@@ -130,6 +130,12 @@ describe('friends cost something', () => {
     const after = (await (await fetch(`${victim.base}/api/v1/friends/requests`, { headers })).json()) as { requests: unknown[] }
     expect(after.requests).toEqual([])
     expect(friendsTable(victim).length).toBe(1)
+    // Two pods that both ask for approval: the one that asked accepts the answer it waited for.
+    const other = await netPod({ friends: { admission: 'approval' } })
+    expect((await other.running.pod.making.makeFriends([victim.base]))[0]!.status).toBe('pending')
+    const accept = await fetch(`${victim.base}/api/v1/friends/requests/${fp(other)}/accept`, { method: 'POST', headers })
+    expect(((await accept.json()) as { status: string }).status).toBe('added')
+    expect(friendsTable(other).map((f) => f.fingerprint)).toContain(fp(victim))
   })
 
   test('a friend cannot claim another pod\'s video ids, nor keep more videos than its share', async () => {

@@ -87,6 +87,8 @@ export class FriendMaking {
       if (!r.ok) throw new Error(r.error)
       const answer = r.reply?.results[0] as { ok?: unknown; error?: unknown; videos?: unknown[] } | undefined
       if (answer?.ok === false && answer.error === 'pending') {
+        // When its admin accepts, it presents itself here: that request is then expected.
+        store.setSetting(`asked:${info.fingerprint}`, new Date(this.now()).toISOString())
         this.log.info('friend.request.waiting', { friend: info.url, fingerprint: info.fingerprint })
         return { url: info.url, fingerprint: info.fingerprint, status: 'pending' }
       }

@@ -52,12 +52,15 @@ export class Friends {
       'friend.request',
       (_data, { sender, friend, proof, address, now }) => {
         const info = proof!
-        if (!friend && this.admission.needsApproval) {
+        // A pod this pod asked (and which made us wait for its admin) is expected, not a stranger.
+        const expected = this.store.setting(`asked:${sender}`) !== undefined
+        if (!friend && this.admission.needsApproval && !expected) {
           this.store.addRequest({ fingerprint: sender, url: info.url, name: info.name, publicKey: info.publicKey, address }, now)
           this.log.info('friend.request.pending', { friend: info.url, fingerprint: sender })
           return { ok: false, error: 'pending' }
         }
         this.store.upsert({ fingerprint: sender, url: info.url, publicKey: info.publicKey, name: info.name }, this.config.score.initial, now)
+        if (expected) this.store.removeSetting(`asked:${sender}`)
         return { ok: true, videos: videosOf(this.db, this.fingerprint) }
       },
       { fromStrangers: true },

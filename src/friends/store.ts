@@ -315,6 +315,10 @@ export class FriendStore {
     return (this.db.query('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | null)?.value
   }
 
+  removeSetting(key: string): void {
+    this.db.query('DELETE FROM settings WHERE key = ?').run(key)
+  }
+
   setSetting(key: string, value: string): void {
     this.db.query('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value)
   }
