@@ -2,6 +2,7 @@
  * Running ffmpeg and ffprobe: one place that spawns them, bounds their run time and keeps
  * the end of their stderr, because that tail is what explains a failure.
  */
+import { renameSync, rmSync, statSync } from 'node:fs'
 
 /**
  * Options that go before every `-i` of an uploaded or copied file: ffmpeg reads only local
@@ -95,4 +96,22 @@ async function readLines(stream: ReadableStream<Uint8Array>, onLine?: (line: str
   }
   if (buffered) onLine(buffered)
   return ''
+}
+
+/**
+ * Runs an ffmpeg command that writes `tmp`, then moves `tmp` to `output`: atomically, so a
+ * failed or killed run leaves nothing at `output` (and `tmp` is always removed). Throws
+ * `MediaToolError` saying `what` failed: ran past its time, a non-zero exit, or no output
+ * (ffmpeg exits 0 yet writes nothing, e.g. for a seek past the end: `emptyMessage`).
+ */
+export async function runToFile(cmd: string[], tmp: string, output: string, timeoutMs: number, what: string, emptyMessage = `${what} wrote nothing`): Promise<void> {
+  try {
+    const run = await runTool(cmd, timeoutMs)
+    if (run.timedOut) throw new MediaToolError(`${what} timed out`, 'ffmpeg', run.exitCode, stderrTail(run.stderr))
+    if (run.exitCode !== 0) throw new MediaToolError(`${what} failed (exit ${run.exitCode})`, 'ffmpeg', run.exitCode, stderrTail(run.stderr))
+    if ((statSync(tmp, { throwIfNoEntry: false })?.size ?? 0) === 0) throw new MediaToolError(emptyMessage, 'ffmpeg', run.exitCode, stderrTail(run.stderr))
+    renameSync(tmp, output)
+  } finally {
+    rmSync(tmp, { force: true })
+  }
 }

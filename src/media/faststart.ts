@@ -3,9 +3,8 @@
  * (or a web-seed streaming client) can start playing after the first bytes instead of
  * fetching the end of the file first. Stream copy only: no quality loss, seconds of work.
  */
-import { rmSync, renameSync, statSync } from 'node:fs'
 import { basename, dirname, extname, join, resolve } from 'node:path'
-import { INPUT_GUARD, MediaToolError, runTool, stderrTail } from './exec'
+import { INPUT_GUARD, runToFile } from './exec'
 
 /**
  * Copying streams is I/O bound (no decode); ten minutes covers multi-GiB files on slow
@@ -42,17 +41,5 @@ export async function remuxFaststart(input: string, output: string): Promise<voi
     '-movflags', '+faststart',
     tmp,
   ]
-  try {
-    const run = await runTool(cmd, REMUX_TIMEOUT_MS)
-    if (run.timedOut) throw new MediaToolError('ffmpeg remux timed out', 'ffmpeg', run.exitCode, stderrTail(run.stderr))
-    if (run.exitCode !== 0) {
-      throw new MediaToolError(`ffmpeg remux failed (exit ${run.exitCode})`, 'ffmpeg', run.exitCode, stderrTail(run.stderr))
-    }
-    if ((statSync(tmp, { throwIfNoEntry: false })?.size ?? 0) === 0) {
-      throw new MediaToolError('ffmpeg remux wrote nothing', 'ffmpeg', run.exitCode, stderrTail(run.stderr))
-    }
-    renameSync(tmp, output)
-  } finally {
-    rmSync(tmp, { force: true })
-  }
+  await runToFile(cmd, tmp, output, REMUX_TIMEOUT_MS, 'ffmpeg remux')
 }

@@ -1,8 +1,7 @@
 /**
  * Video thumbnails: one JPEG frame, at most 640 pixels wide, for lists and link previews.
  */
-import { renameSync, rmSync, statSync } from 'node:fs'
-import { INPUT_GUARD, MediaToolError, runTool, stderrTail } from './exec'
+import { INPUT_GUARD, runToFile } from './exec'
 import { tempSibling } from './faststart'
 
 /** Thumbnails are for lists: wider only costs bytes on every page view. */
@@ -38,18 +37,5 @@ export async function makeThumbnail(input: string, output: string, atSeconds: nu
     '-f', 'image2', '-c:v', 'mjpeg', '-update', '1',
     tmp,
   ]
-  try {
-    const run = await runTool(cmd, THUMBNAIL_TIMEOUT_MS)
-    if (run.timedOut) throw new MediaToolError('ffmpeg thumbnail timed out', 'ffmpeg', run.exitCode, stderrTail(run.stderr))
-    if (run.exitCode !== 0) {
-      throw new MediaToolError(`ffmpeg thumbnail failed (exit ${run.exitCode})`, 'ffmpeg', run.exitCode, stderrTail(run.stderr))
-    }
-    // ffmpeg exits 0 yet writes nothing when the seek lands past the last frame.
-    if ((statSync(tmp, { throwIfNoEntry: false })?.size ?? 0) === 0) {
-      throw new MediaToolError(`no frame at ${atSeconds}s (past the end of the video?)`, 'ffmpeg', run.exitCode, stderrTail(run.stderr))
-    }
-    renameSync(tmp, output)
-  } finally {
-    rmSync(tmp, { force: true })
-  }
+  await runToFile(cmd, tmp, output, THUMBNAIL_TIMEOUT_MS, 'ffmpeg thumbnail', `no frame at ${atSeconds}s (past the end of the video?)`)
 }
