@@ -16,7 +16,7 @@ import { torrentRoutes } from '../torrents/routes'
 import { trackerRoutes } from '../torrents/tracker-routes'
 import { transcodingRoutes } from '../transcoding/routes'
 import { thumbnailRoutes, videoRoutes } from '../videos/routes'
-import { domainErrorResponse, errors } from './errors'
+import { domainErrorResponse, errorResponse, errors } from './errors'
 import { checkBody } from './limits'
 import type { Pod } from './pod'
 
@@ -29,6 +29,8 @@ export function buildApp(pod: Pod) {
     .use(errors(log))
     // Every body is bounded by its route's limit before it is read (limits.ts).
     .onRequest(({ request }) => {
+      // An empty or invalid Host leaves Bun's request.url unparsable (routing and every `new URL` then fail): RFC 9112's 400.
+      if (!URL.canParse(request.url)) return errorResponse(400, 'bad_request', 'the Host header is missing or not a host')
       const refused = checkBody(config, request)
       if (refused) return domainErrorResponse(refused)
     })

@@ -17,7 +17,9 @@ export const inboxRoutes = ({ fingerprint, inbox, maxMessageBytes, trustProxy, l
     async ({ request, server }) => {
       const type = request.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase()
       if (type !== 'application/jose') return errorResponse(415, 'unsupported_media_type', 'the inbox takes one compact JWE as application/jose')
-      const bytes = await readLimited(request, maxMessageBytes)
+      // A sender that closes the connection mid-body is answered (if it still listens) as the upload route answers it.
+      const bytes = await readLimited(request, maxMessageBytes).catch(() => null)
+      if (bytes === null) return errorResponse(400, 'aborted', 'the message was cut off: the connection closed before its end')
       if (bytes === undefined) return errorResponse(413, 'too_large', `a message may have at most ${maxMessageBytes} bytes`)
       const answer = await inbox.receive(new TextDecoder().decode(bytes).trim(), clientAddress(trustProxy, request.headers.get('x-forwarded-for'), server?.requestIP(request)?.address))
       if (answer.ok) return 'jose' in answer ? new Response(answer.jose, { headers: { 'content-type': 'application/jose' } }) : Response.json({ ok: true, duplicate: true })

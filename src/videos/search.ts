@@ -33,8 +33,9 @@ const SORTS = ['-createdAt', 'createdAt', 'name', '-name', 'relevance'] as const
  */
 export const VideoQuery = t.Object({
   search: t.Optional(t.String({ maxLength: 200 })),
-  start: t.Optional(t.Numeric({ minimum: 0, maximum: 1_000_000 })),
-  count: t.Optional(t.Numeric({ minimum: 1, maximum: 100 })),
+  // Whole numbers: SQLite refuses a fractional LIMIT or OFFSET ("datatype mismatch", a 500).
+  start: t.Optional(t.Numeric({ minimum: 0, maximum: 1_000_000, multipleOf: 1 })),
+  count: t.Optional(t.Numeric({ minimum: 1, maximum: 100, multipleOf: 1 })),
   sort: t.Optional(t.Union(SORTS.map((s) => t.Literal(s)))),
   scope: t.Optional(t.Union([t.Literal('local'), t.Literal('network')])),
 })

@@ -50,7 +50,8 @@ export async function receiveUpload(request: Request, opts: { tmpDir: string; ma
     })
     parser.on('file', (name, stream, info) => {
       if (name !== 'file' || file) {
-        stream.resume()
+        // Drained, and its error (a form cut short) is the parser's, answered there: not an uncaught one here.
+        stream.on('error', () => undefined).resume()
         return
       }
       let size = 0
