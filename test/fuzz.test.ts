@@ -31,7 +31,7 @@
  * unexpected exception, even one whose answer reached nobody) and no uncaught error (which
  * bun test reports against the running test).
  *
- * Inputs come from one seeded PRNG: the seed is printed, and `FUZZ_SEED=N` reproduces them
+ * Inputs come from one seeded PRNG, a fixed seed unless `FUZZ_SEED=N` (or `=random`) says otherwise; the seed is printed, and `FUZZ_SEED=N` reproduces them
  * (the encryption inside sealed messages is random by nature; what is mutated and where is
  * not). The number of inputs is fixed (`FUZZ_SCALE=k` multiplies it for longer runs);
  * `FUZZ_TRACE=1` prints every input with its answer.
@@ -325,7 +325,10 @@ describe('fuzz', () => {
       let diff = snapshotDiff(before, now)
       if (diff.length) {
         // A route that reads no body (views) may act on a request whose client then left: no answer to see.
-        const allowed = input.mayChange && (outcome.status === undefined || (outcome.status >= 200 && outcome.status < 300))
+        // With a Content-Length shorter than the body, the answer read may be Bun's to the
+        // leftover bytes, the app's own (to the truncated request) lost: not attributable.
+        const answered = outcome.status === undefined || (outcome.status >= 200 && outcome.status < 300) || input.transport === 'cl-short'
+        const allowed = input.mayChange && answered
         if (!allowed) problems.push(`the database changed (answer ${outcome.status ?? 'none'}):\n      ${diff.join('\n      ')}`)
         tally.changed++
         anyChange = true
