@@ -15,6 +15,7 @@ import { redundancyRoutes } from '../redundancy/routes'
 import { torrentRoutes } from '../torrents/routes'
 import { trackerRoutes } from '../torrents/tracker-routes'
 import { transcodingRoutes } from '../transcoding/routes'
+import { playlistRoutes } from '../videos/playlist-routes'
 import { thumbnailRoutes, videoRoutes } from '../videos/routes'
 import { errors } from './errors'
 import type { Pod } from './pod'
@@ -44,6 +45,7 @@ export function buildApp(pod: Pod) {
     .use(videoRoutes({ config, fingerprint, videos, auth: macros }))
     .use(detailsRoutes({ fingerprint, details, auth: macros }))
     .use(thumbnailRoutes({ fingerprint, videos, auth: macros }))
+    .use(playlistRoutes({ fingerprint, videos }))
     .use(
       torrentRoutes({
         fingerprint,

@@ -1,0 +1,133 @@
+/**
+ * Packaging a video as a stream: ONE fragmented MP4 plus an HLS media playlist of byte ranges
+ * into it (`ffmpeg -f hls -hls_segment_type fmp4 -hls_flags single_file`). The same file is a
+ * torrent's content, a web seed (BEP 19) and an HLS stream at once, so BitTorrent clients,
+ * native HLS players and the watch page's hls.js (fetching each segment's bytes from the
+ * torrent) all read the very same bytes.
+ *
+ * Renditions are encoded with a keyframe every SEGMENT_SECONDS exactly (no scene-cut
+ * keyframes), so their segments start at the same moments and a player can switch between
+ * them at any segment boundary. An original is only remuxed (`-c copy`): its segments start at
+ * its own keyframes.
+ */
+import { readFileSync, rmSync, statSync } from 'node:fs'
+import { basename } from 'node:path'
+import { MediaToolError, runTool, stderrTail } from './exec'
+
+/** Seconds per segment, and between two keyframes of a rendition. */
+export const SEGMENT_SECONDS = 2
+
+/** What a master playlist says of one stream (`#EXT-X-STREAM-INF`). */
+export interface StreamInfo {
+  /** Peak bit rate of a segment, bits per second. */
+  bandwidth: number
+  width: number
+  height: number
+  /** RFC 6381 codecs (`avc1.64001f,mp4a.40.2`), when ffmpeg knows them (it does not for a remux). */
+  codecs: string | null
+}
+
+/**
+ * Peak bit rate per height of a rendition (`-maxrate`), a ladder like other platforms': the
+ * quality switches down to a rendition that a slower link can carry. Between two heights the
+ * next higher one's cap applies.
+ */
+const MAXRATE_KBPS: [height: number, kbps: number][] = [
+  [144, 200],
+  [240, 400],
+  [360, 800],
+  [480, 1200],
+  [720, 2500],
+  [1080, 5000],
+  [1440, 9000],
+  [2160, 16000],
+  [4320, 40000],
+]
+
+function maxrateKbps(height: number): number {
+  return (MAXRATE_KBPS.find(([h]) => h >= height) ?? MAXRATE_KBPS.at(-1)!)[1]
+}
+
+/** The playlist ffmpeg writes beside `file` (`x.mp4` -> `x.m3u8`). */
+export const playlistOf = (file: string) => file.replace(/\.[^./]+$/, '.m3u8')
+
+/** The master playlist ffmpeg writes beside `file`, which names the stream's bit rate and codecs. */
+const masterOf = (file: string) => file.replace(/\.[^./]+$/, '.master.m3u8')
+
+/**
+ * The ffmpeg arguments that write `output` (a fragmented MP4) and its playlists: the input's
+ * first video and audio stream, encoded at `height` (H.264/AAC, aligned keyframes, capped bit
+ * rate), or copied as they are when `height` is null. Progress goes to stdout as key=value lines.
+ */
+export function streamArgs(input: string, output: string, height: number | null): string[] {
+  const encode =
+    height === null
+      ? ['-c', 'copy']
+      : [
+          '-vf', `scale=-2:${height}`,
+          '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p',
+          '-maxrate', `${maxrateKbps(height)}k`, '-bufsize', `${2 * maxrateKbps(height)}k`,
+          '-force_key_frames', `expr:gte(t,n_forced*${SEGMENT_SECONDS})`, '-sc_threshold', '0',
+          '-c:a', 'aac', '-b:a', '128k',
+        ]
+  return [
+    'ffmpeg', '-hide_banner', '-nostdin', '-v', 'error', '-y',
+    '-i', input,
+    '-map', '0:v:0', '-map', '0:a:0?',
+    ...encode,
+    '-f', 'hls', '-hls_segment_type', 'fmp4', '-hls_flags', 'single_file', '-hls_playlist_type', 'vod',
+    '-hls_time', String(SEGMENT_SECONDS),
+    '-hls_segment_filename', output,
+    '-master_pl_name', basename(masterOf(output)),
+    '-progress', 'pipe:1', '-nostats',
+    playlistOf(output),
+  ]
+}
+
+/** Reads `#EXT-X-STREAM-INF` of the master playlist ffmpeg wrote for one stream. */
+export function parseStreamInf(master: string): StreamInfo | undefined {
+  const line = master.split('\n').find((l) => l.startsWith('#EXT-X-STREAM-INF:'))
+  if (!line) return undefined
+  const bandwidth = Number(/[:,]BANDWIDTH=(\d+)/.exec(line)?.[1])
+  const size = /RESOLUTION=(\d+)x(\d+)/.exec(line)
+  if (!bandwidth || !size) return undefined
+  return { bandwidth, width: Number(size[1]), height: Number(size[2]), codecs: /CODECS="([^"]+)"/.exec(line)?.[1] ?? null }
+}
+
+/**
+ * What ffmpeg made at `output` (run with streamArgs): the stream's numbers, and its media
+ * playlist with the segments' file named `segmentUri` (where it is served from). Both
+ * playlists it wrote are removed (the caller stores the media playlist; the pod serves a
+ * master playlist of its own, of every stream).
+ */
+export function readPackaged(output: string, segmentUri: string): { info: StreamInfo; playlist: string } {
+  const master = masterOf(output)
+  try {
+    const info = parseStreamInf(readFileSync(master, 'utf8'))
+    if (!info) throw new Error(`ffmpeg wrote no stream information for ${basename(output)}`)
+    const playlist = readFileSync(playlistOf(output), 'utf8').replaceAll(basename(output), segmentUri)
+    return { info, playlist }
+  } finally {
+    rmSync(master, { force: true })
+    rmSync(playlistOf(output), { force: true })
+  }
+}
+
+const REMUX_TIMEOUT_MS = 30 * 60_000
+
+/**
+ * Remuxes `input` into a stream at `output` (no re-encoding: minutes of video take seconds).
+ * Throws MediaToolError when ffmpeg fails, leaving no playlist behind.
+ */
+export async function packageCopy(input: string, output: string, segmentUri: string): Promise<{ info: StreamInfo; playlist: string }> {
+  try {
+    const run = await runTool(streamArgs(input, output, null), REMUX_TIMEOUT_MS)
+    if (run.timedOut) throw new MediaToolError('ffmpeg remux timed out', 'ffmpeg', run.exitCode, stderrTail(run.stderr))
+    if (run.exitCode !== 0 || (statSync(output, { throwIfNoEntry: false })?.size ?? 0) === 0)
+      throw new MediaToolError(`ffmpeg could not remux the video into a stream (exit ${run.exitCode})`, 'ffmpeg', run.exitCode, stderrTail(run.stderr))
+    return readPackaged(output, segmentUri)
+  } catch (e) {
+    rmSync(playlistOf(output), { force: true })
+    throw e
+  }
+}
