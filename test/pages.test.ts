@@ -54,9 +54,11 @@ describe('page routes', () => {
         requireLoginToWatch: false,
         maxUploadBytes: pod.config.maxUploadBytes,
         iceServers: [],
+        player: { bufferSeconds: 30, cacheBytes: 64 * 1024 * 1024 },
       })
       expect(boot.assets.serviceWorker).toBe('/sw.min.js')
       expect(boot.assets.webtorrent).toMatch(/^\/vendor\/webtorrent\.min\.js\?v=\w+$/)
+      expect(boot.assets.hls).toMatch(/^\/vendor\/hls\.light\.min\.mjs\?v=\w+$/)
       expect(boot.video).toBeUndefined()
       expect(html).toContain('<div id="app">')
     }

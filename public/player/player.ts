@@ -22,7 +22,6 @@ import { canStream, getClient, streamServer, type ClientOptions } from './client
 import { debug } from './debug'
 import { plainWebSeed, type GovernorMode } from './governor'
 import { endQuickStart, takeUp } from './handover'
-import { firstAnswering } from './pods'
 import { prefetch } from './prefetch'
 import type { QuickStartInfo } from './quick'
 import type { Source } from './sources'
@@ -78,11 +77,12 @@ interface PlayOptions extends ClientOptions {
 }
 
 /**
- * Plays `source` in `el` from its first web seed that answers, without WebTorrent: where the
- * page cannot stream through a service worker, or the worker never took control.
+ * Plays `source` in `el` from its origin's web seed, without WebTorrent: where the page cannot
+ * stream through a service worker, or the worker never took control. Only the origin's own
+ * file may be played bare: a mirror's bytes are used only through the torrent's piece hashes.
  */
 async function playDirect(source: Source, el: HTMLVideoElement, quickStart: QuickStartInfo | undefined): Promise<Playback> {
-  const url = await firstAnswering(source.webseedUrls)
+  const url = source.webseedUrls[0]
   const at = quickStart ? endQuickStart(el) : undefined
   if (url) el.src = url
   if (url && at) takeUp(el, at)

@@ -17,6 +17,8 @@ import { Elysia } from 'elysia'
 // from source (node_modules) and inside the executable (embedded).
 import webtorrentPath from 'webtorrent/dist/webtorrent.min.js' with { type: 'file' }
 import swPath from 'webtorrent/dist/sw.min.js' with { type: 'file' }
+// hls.js (its light build: no subtitles, no DRM), the stream player's MSE, buffer and adaptive switching.
+import hlsPath from 'hls.js/dist/hls.light.min.mjs' with { type: 'file' }
 import { embedded } from '../../public/embedded'
 import { anonymousMayWatch } from '../accounts/auth'
 import type { Config } from '../shared/config'
@@ -39,9 +41,11 @@ export interface Boot {
     maxUploadBytes: number
     /** STUN/TURN server URLs for the player's WebRTC connections (config `webrtc.iceServers`). */
     iceServers: readonly string[]
+    /** The stream player's buffer ahead and memory cap (config `player`). */
+    player: { bufferSeconds: number; cacheBytes: number }
   }
   /** Assets the app loads later, by their cache-busting URLs. */
-  assets: { webtorrent: string; serviceWorker: string }
+  assets: { webtorrent: string; serviceWorker: string; hls: string }
   /** On a watch page: the video, when it exists and may be shown without a login. */
   video?: Video
 }
@@ -61,6 +65,7 @@ interface Pages {
   chunks: string[]
   styles: string[]
   webtorrent: { url: string; asset: Asset }
+  hls: { url: string; asset: Asset }
   sw: Asset
 }
 
@@ -80,6 +85,7 @@ async function loadPages(): Promise<Pages> {
   const entry = files.find((f) => f.kind === 'entry-point' && f.name.endsWith('.js'))
   if (!entry) throw new Error('the page bundle has no entry script')
   const wtBytes = new Uint8Array(await Bun.file(webtorrentPath).arrayBuffer())
+  const hlsBytes = new Uint8Array(await Bun.file(hlsPath).arrayBuffer())
   return {
     assets,
     script: `/assets/${entry.name}`,
@@ -88,6 +94,10 @@ async function loadPages(): Promise<Pages> {
     webtorrent: {
       url: `/vendor/webtorrent.min.js?v=${versionTag(wtBytes)}`,
       asset: { type: 'text/javascript;charset=utf-8', body: new Blob([wtBytes]) },
+    },
+    hls: {
+      url: `/vendor/hls.light.min.mjs?v=${versionTag(hlsBytes)}`,
+      asset: { type: 'text/javascript;charset=utf-8', body: new Blob([hlsBytes]) },
     },
     sw: { type: 'text/javascript;charset=utf-8', body: Bun.file(swPath) },
   }
@@ -185,6 +195,11 @@ async function send(request: Request, asset: Asset, cacheControl: string, extra:
   return new Response(asset.gzip, { headers })
 }
 
+/** A vendored library: the URL the pages use carries the content's hash, and that one may be cached for good. */
+function vendor(request: Request, lib: { url: string; asset: Asset }, asked: string): Promise<Response> {
+  return send(request, lib.asset, asked === lib.url ? 'public, max-age=31536000, immutable' : 'no-cache')
+}
+
 function notFound(what: string): Response {
   return Response.json({ error: { code: 'not_found', message: `no ${what}` } }, { status: 404 })
 }
@@ -212,11 +227,12 @@ export const pageRoutes = ({ fingerprint, config, version, log, video: videoOf }
     requireLoginToWatch: config.requireLoginToWatch,
     maxUploadBytes: config.maxUploadBytes,
     iceServers: config.webrtc.iceServers,
+    player: { bufferSeconds: config.player.bufferSeconds, cacheBytes: config.player.cacheBytes },
   }
 
   const page = async (title: string, watch: boolean, video?: Video) => {
     const p = await pages(log)
-    const boot: Boot = { pod: podBoot, assets: { webtorrent: p.webtorrent.url, serviceWorker: '/sw.min.js' }, ...(video ? { video } : {}) }
+    const boot: Boot = { pod: podBoot, assets: { webtorrent: p.webtorrent.url, serviceWorker: '/sw.min.js', hls: p.hls.url }, ...(video ? { video } : {}) }
     return new Response(shell(p, boot, title, watch), {
       headers: {
         'content-type': 'text/html;charset=utf-8',
@@ -246,12 +262,8 @@ export const pageRoutes = ({ fingerprint, config, version, log, video: videoOf }
       if (!asset) return notFound(`asset ${params.name}`)
       return send(request, asset, 'public, max-age=31536000, immutable')
     })
-    .get('/vendor/webtorrent.min.js', async ({ request, query }) => {
-      const wt = (await pages(log)).webtorrent
-      // The URL the pages use carries the content's hash: that one may be cached for good.
-      const current = `/vendor/webtorrent.min.js?v=${query.v}` === wt.url
-      return send(request, wt.asset, current ? 'public, max-age=31536000, immutable' : 'no-cache')
-    })
+    .get('/vendor/webtorrent.min.js', async ({ request, query }) => vendor(request, (await pages(log)).webtorrent, `/vendor/webtorrent.min.js?v=${query.v}`))
+    .get('/vendor/hls.light.min.mjs', async ({ request, query }) => vendor(request, (await pages(log)).hls, `/vendor/hls.light.min.mjs?v=${query.v}`))
     // Its scope is the whole pod (its fetch handler only takes /webtorrent/ URLs).
     .get('/sw.min.js', async ({ request }) => send(request, (await pages(log)).sw, 'no-cache', { 'service-worker-allowed': '/' }))
 }
