@@ -41,8 +41,13 @@ export interface PlayerStats {
   uploaded: number
   /** 0..1 of the file held. */
   progress: number
-  /** What the web seed is allowed to do; `direct` without peer-to-peer (no service worker). */
-  mode: GovernorMode | 'direct' | 'starting' | 'plain'
+  /**
+   * What the web seed is allowed to do; `direct` without peer-to-peer (no service worker);
+   * `stream` for a video played by its streams (stream.ts: each segment from peers first).
+   */
+  mode: GovernorMode | 'direct' | 'starting' | 'plain' | 'stream'
+  /** The stream playing (`480p (Auto)`), for a video played by its streams. */
+  quality?: string
 }
 
 /** A video being played; `stop` detaches the element (the torrent keeps seeding). */

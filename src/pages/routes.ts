@@ -25,6 +25,7 @@ import type { Config } from '../shared/config'
 import type { Logger } from '../shared/log'
 import { headStartBytes } from '../shared/playback'
 import type { Video } from '../videos/model'
+import type { StreamIn } from '../videos/streams'
 import { bundlePages, type PageBundle } from './bundle'
 
 /** The routes that answer with the app's HTML (the app routes in the browser). */
@@ -139,6 +140,9 @@ const CSP = [
   "form-action 'self'",
 ].join('; ')
 
+/** A video played by its streams starts with the lowest stream at least this high (a quick start's). */
+const QUICK_START_HEIGHT = 360
+
 /**
  * The quick start of a watch page (public/player/quick.ts): a `<video>` of the head start of
  * the video (its first seconds, `?head=` of its web seed), for the browser to play while it
@@ -147,8 +151,12 @@ const CSP = [
  * torrent, from the browser's cache: both take their length from src/shared/playback.ts.
  */
 function quickStart(video: Video | undefined): string {
-  const url = video?.webseedUrls[0]
-  const bytes = headStartBytes(video?.size, video?.duration)
+  // A video played by its streams starts with one that most links carry (the player's
+  // adaptive switching takes it from there), else the original.
+  const streams = (video?.streams ?? []) as (StreamIn & { webseedUrl?: string })[]
+  const stream = streams.find((s) => s.height >= QUICK_START_HEIGHT) ?? streams[0]
+  const url = stream ? stream.webseedUrl : video?.webseedUrls[0]
+  const bytes = headStartBytes(stream ? stream.size : video?.size, video?.duration)
   if (!video || !url || !bytes) return ''
   const src = new URL(url)
   src.searchParams.set('head', String(bytes))
@@ -161,7 +169,8 @@ function shell(p: Pages, boot: Boot, title: string, watch: boolean): string {
   // The app's chunks are fetched alongside its entry point, and on a watch page WebTorrent
   // too, which the player needs soon; with a quick start, all of them once its first frame is
   // up (compiling them would hold that frame up).
-  const preloads = quick ? [] : [...p.chunks, ...(watch ? [p.webtorrent.url] : [])]
+  const streamed = !!boot.video?.streams?.length
+  const preloads = quick ? [] : [...p.chunks, ...(watch ? [p.webtorrent.url] : []), ...(streamed ? [p.hls.url] : [])]
   const preload = preloads.map((url) => `<link rel="modulepreload" href="${url}">`).join('\n')
   return `<!doctype html>
 <html lang="en">
