@@ -26,6 +26,7 @@ import { choicesOf, defaultChoice, streamSources } from '../player/sources'
 import { playStream, type StreamPlayback, type StreamQuality } from '../player/stream'
 
 const UNREACHABLE = 'None of the pods or viewers that have this video answer right now (its pod may be down). Still trying: it plays as soon as one does.'
+const FROM_COPY = 'The pod this video comes from does not answer right now: it plays from a copy another pod keeps (the original only).'
 
 export function Watch({ id }: { id: string }) {
   const session = useSession()
@@ -134,7 +135,8 @@ export function Watch({ id }: { id: string }) {
   useLayoutEffect(() => {
     const v = el.current
     if (!video || !v || streaming) return
-    setChoiceKey(defaultChoice(choicesOf(video), v.clientHeight * (window.devicePixelRatio || 1)).key)
+    // Unless one is set already (the original, when the streams gave way to a copy).
+    setChoiceKey((key) => key ?? defaultChoice(choicesOf(video), v.clientHeight * (window.devicePixelRatio || 1)).key)
   }, [video, streaming])
 
   // Stream mode (player/stream.ts): hls.js picks and switches the level, the segments come from peers first.
@@ -143,7 +145,6 @@ export function Watch({ id }: { id: string }) {
     if (!video || !v || !streaming) return
     const q = quick.current
     quick.current = undefined
-    const at = q ? endQuickStart(v) : undefined
     let playback: StreamPlayback | undefined
     let stopped = false
     let timer: ReturnType<typeof setInterval> | undefined
@@ -158,13 +159,14 @@ export function Watch({ id }: { id: string }) {
       hlsUrl: boot.assets.hls,
       bufferSeconds: boot.pod.player.bufferSeconds,
       cacheBytes: boot.pod.player.cacheBytes,
-      ...(at?.time ? { startAt: at.time } : {}),
-      ...(q ? { head: { src: q.src, bytes: q.bytes } } : {}),
+      ...(q ? { head: { src: q.src, bytes: q.bytes }, takeOver: () => endQuickStart(v) } : {}),
       onReachable: (ok) => {
         if (stopped) return
         if (!ok && mirrored) {
-          resume.current = { time: v.currentTime, paused: v.paused && started.current }
+          // Paused by the viewer only if it had something to play (a stream that never came is no pause).
+          resume.current = { time: v.currentTime, paused: v.paused && started.current && v.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA }
           setChoiceKey('original')
+          setNotice(FROM_COPY)
           return setAsFile(true)
         }
         setNotice(ok ? undefined : UNREACHABLE)
@@ -176,8 +178,6 @@ export function Watch({ id }: { id: string }) {
         playback = stream.current = p
         setStats(p.stats())
         timer = setInterval(() => setStats(p.stats()), 500)
-        // A quick start the viewer paused stays paused.
-        if (!at?.viewerPaused) v.play().catch(() => undefined)
       })
       .catch((e) => !stopped && setPlayError(`The video could not be started: ${(e as Error).message}`))
     return () => {
@@ -288,11 +288,14 @@ export function Watch({ id }: { id: string }) {
             onChange={(e) => stream.current?.choose(Number((e.target as HTMLSelectElement).value))}
           >
             <option value="-1">{quality.chosen < 0 && quality.levels[quality.playing] ? `Auto (${quality.levels[quality.playing]!.label})` : 'Auto'}</option>
-            {quality.levels.map((l, i) => (
-              <option key={l.playlistUrl} value={String(i)}>
-                {l.label}
-              </option>
-            ))}
+            {quality.levels
+              .map((l, i) => ({ l, i }))
+              .sort((x, y) => y.l.height - x.l.height)
+              .map(({ l, i }) => (
+                <option key={l.playlistUrl} value={String(i)}>
+                  {l.label}
+                </option>
+              ))}
           </select>
         </div>
       )}

@@ -39,8 +39,11 @@ export interface StreamOptions extends ClientOptions {
   hlsUrl: string
   bufferSeconds: number
   cacheBytes: number
-  /** Where to start (where the quick start got to, a retry), seconds. */
-  startAt?: number
+  /**
+   * Ends the page's quick start playing in the element (handover.ts), called at the moment
+   * the stream takes the element over: where it got to, and whether the viewer paused it.
+   */
+  takeOver?(): { time: number; viewerPaused: boolean }
   /**
    * The page's quick start (quick.ts): the first `bytes` of one stream's file at its origin,
    * `src` its `?head=` URL, which the browser holds in its cache: segments within it are read
@@ -85,6 +88,51 @@ function bufferedAhead(el: HTMLMediaElement): number {
   return 0
 }
 
+/**
+ * Whether anything answers: the viewer is told (`onReachable(false)`) when segments or
+ * playlists are awaited (or failed) and no bytes came for NOTICE_MS; told again (true) with the next.
+ */
+class Activity {
+  private pending = 0
+  /** A playlist is awaited or failed (the master, at first). */
+  private failing = true
+  private last = performance.now()
+  private reachable = true
+  private readonly timer = setInterval(() => this.check(), 500)
+
+  constructor(private readonly onReachable: (reachable: boolean) => void) {}
+
+  /** A segment load starts: a wait starts with the first of them. */
+  begin(): void {
+    if (this.pending++ === 0 && !this.failing) this.last = performance.now()
+  }
+
+  end(): void {
+    this.pending--
+  }
+
+  /** Bytes came (a segment's, or a playlist). */
+  alive(): void {
+    this.last = performance.now()
+    if (!this.reachable) this.onReachable((this.reachable = true))
+  }
+
+  /** A playlist loaded (true), or is awaited or failed (false). */
+  playlists(ok: boolean): void {
+    if (!ok && !this.failing && this.pending === 0) this.last = performance.now()
+    this.failing = !ok
+    if (ok) this.alive()
+  }
+
+  private check(): void {
+    if (this.reachable && (this.pending > 0 || this.failing) && performance.now() - this.last >= NOTICE_MS) this.onReachable((this.reachable = false))
+  }
+
+  stop(): void {
+    clearInterval(this.timer)
+  }
+}
+
 /** Fresh loader stats, as hls.js's own loaders make them. */
 function newStats(): LoaderStats {
   return { aborted: false, loaded: 0, retry: 0, total: 0, chunkCount: 0, bwEstimate: 0, loading: { start: 0, first: 0, end: 0 }, parsing: { start: 0, end: 0 }, buffering: { start: 0, first: 0, end: 0 } }
@@ -95,7 +143,7 @@ function newStats(): LoaderStats {
  * torrent. hls.js measures the time each takes (its `stats`) for its bandwidth estimate, so
  * a rendition whose peers and web seeds are slow is switched down from.
  */
-function torrentLoader(client: WebTorrentClient, streams: StreamChoice[], el: HTMLMediaElement, progress: (bytes: number) => void, head?: StreamOptions['head']) {
+function torrentLoader(client: WebTorrentClient, streams: StreamChoice[], el: HTMLMediaElement, activity: Activity, head?: StreamOptions['head']) {
   const headFile = head && head.src.replace(/\?.*$/, '')
   let headBytes: Promise<Uint8Array> | undefined
   /** A range within the quick start: from the browser's cache. */
@@ -114,6 +162,7 @@ function torrentLoader(client: WebTorrentClient, streams: StreamChoice[], el: HT
       this.callbacks = callbacks
       const stats = this.stats
       stats.loading.start = performance.now()
+      activity.begin()
       const stream = streams.find((s) => s.source.webseedUrls[0] === context.url)
       if (!stream) return callbacks.onError({ code: 404, text: `not a stream of this video: ${context.url}` }, context, null, stats)
       const start = context.rangeStart ?? 0
@@ -128,7 +177,7 @@ function torrentLoader(client: WebTorrentClient, streams: StreamChoice[], el: HT
             deadlineMs,
             signal: this.abort_.signal,
             onProgress: (bytes) => {
-              if (bytes > seen) progress(bytes - seen)
+              if (bytes > seen) activity.alive()
               seen = Math.max(seen, bytes)
               if (bytes > 0 && !stats.loading.first) stats.loading.first = performance.now()
               stats.loaded = bytes
@@ -137,13 +186,14 @@ function torrentLoader(client: WebTorrentClient, streams: StreamChoice[], el: HT
         )
       read
         .then((bytes) => {
-          if (bytes.length > seen) progress(bytes.length - seen)
+          activity.alive()
           const now = performance.now()
           stats.loading.first ||= now
           stats.loading.end = now
           stats.loaded = stats.total = bytes.length
           callbacks.onSuccess({ url: context.url, data: bytes.buffer as ArrayBuffer }, stats, context, null)
         })
+        .finally(() => activity.end())
         .catch((e: Error) => {
           if (stats.aborted) return
           debug('segment failed', { url: context.url, error: e.message })
@@ -166,7 +216,7 @@ function torrentLoader(client: WebTorrentClient, streams: StreamChoice[], el: HT
 }
 
 /** hls.js's settings: our loader, the configured buffer, playlists that fail fast. */
-function hlsConfig(opts: StreamOptions, fLoader: HlsConfig['fLoader']): Partial<HlsConfig> {
+function hlsConfig(opts: StreamOptions, fLoader: HlsConfig['fLoader'], startAt: number | undefined): Partial<HlsConfig> {
   const quickly = { maxTimeToFirstByteMs: NOTICE_MS, maxLoadTimeMs: 2 * NOTICE_MS, timeoutRetry: { maxNumRetry: 1, retryDelayMs: 0, maxRetryDelayMs: 0 }, errorRetry: { maxNumRetry: 1, retryDelayMs: 500, maxRetryDelayMs: 1000 } }
   return {
     fLoader,
@@ -177,7 +227,7 @@ function hlsConfig(opts: StreamOptions, fLoader: HlsConfig['fLoader']): Partial<
     // Played media is dropped from the element's buffer beyond this (the cache keeps the bytes for peers).
     backBufferLength: Math.min(30, opts.bufferSeconds),
     capLevelToPlayerSize: true,
-    startPosition: opts.startAt ?? -1,
+    startPosition: startAt ?? -1,
     manifestLoadPolicy: { default: quickly },
     playlistLoadPolicy: { default: quickly },
     // Segments: our loader waits for peers and web seeds itself; a failure (no .torrent) is retried.
@@ -192,24 +242,22 @@ export async function playStream(video: Video, el: HTMLVideoElement, opts: Strea
   if (!Hls.isSupported()) return playNative(video, el, streams, opts)
   cache.max = opts.cacheBytes
   const client = await getClient(opts.webtorrentUrl, opts.iceServers)
-  let lastBytes = performance.now()
-  let reachable = true
-  const alive = () => {
-    lastBytes = performance.now()
-    if (!reachable) opts.onReachable((reachable = true))
-  }
-  const watch = setInterval(() => {
-    const waiting = el.readyState < HTMLMediaElement.HAVE_FUTURE_DATA && !el.ended
-    if (reachable && waiting && performance.now() - lastBytes >= NOTICE_MS) opts.onReachable((reachable = false))
-  }, 500)
-  const fLoader = torrentLoader(client, streams, el, alive, opts.head) as unknown as HlsConfig['fLoader']
+  const activity = new Activity(opts.onReachable)
+  const fLoader = torrentLoader(client, streams, el, activity, opts.head) as unknown as HlsConfig['fLoader']
+  // A pause the viewer made (not a wait for data): a restart after a failure keeps it.
+  let viewerPaused = false
+  const onPause = () => (viewerPaused = el.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA && !el.seeking)
+  const onPlay = () => (viewerPaused = false)
+  el.addEventListener('pause', onPause)
+  el.addEventListener('play', onPlay)
   const headFile = opts.head?.src.replace(/\?.*$/, '')
   let chosen = -1
   let hls: Hls
   const report = () => opts.onQuality({ levels: streams, playing: hls.currentLevel, chosen })
   const start = (at: number | undefined) => {
-    hls = new Hls(hlsConfig({ ...opts, startAt: at }, fLoader))
+    hls = new Hls(hlsConfig(opts, fLoader, at))
     hls.on(Hls.Events.MANIFEST_PARSED, () => {
+      debug('levels', hls.levels.map((l) => ({ uri: l.uri, height: l.height, bitrate: l.bitrate })))
       // hls.js sorts its levels by bit rate; the menu's streams follow the same order.
       streams.sort((a, b) => hls.levels.findIndex((l) => l.uri === a.playlistUrl) - hls.levels.findIndex((l) => l.uri === b.playlistUrl))
       if (chosen >= 0) hls.currentLevel = chosen
@@ -217,34 +265,48 @@ export async function playStream(video: Video, el: HTMLVideoElement, opts: Strea
       else if (headFile) hls.startLevel = Math.max(0, streams.findIndex((s) => s.source.webseedUrls[0] === headFile))
       report()
     })
-    hls.on(Hls.Events.LEVEL_LOADED, alive)
+    hls.on(Hls.Events.LEVEL_LOADING, () => activity.playlists(false))
+    hls.on(Hls.Events.MANIFEST_LOADED, () => activity.playlists(true))
+    hls.on(Hls.Events.LEVEL_LOADED, () => activity.playlists(true))
     hls.on(Hls.Events.LEVEL_SWITCHED, (_e, d) => {
       debug('level switched', { level: d.level })
       report()
     })
     hls.on(Hls.Events.ERROR, (_e, d) => {
       debug('hls error', { type: d.type, details: d.details, fatal: d.fatal })
+      if (/^(manifest|level)Load/.test(d.details)) activity.playlists(false)
       if (!d.fatal) return
       // Every pod and peer failed for now: start again a little later, from where it was.
       const at = el.currentTime
       hls.destroy()
-      retry = setTimeout(() => start(at), RETRY_MS)
+      retry = setTimeout(() => {
+        start(at)
+        if (!viewerPaused) el.play().catch(() => undefined)
+      }, RETRY_MS)
     })
     hls.loadSource(video.masterPlaylistUrl!)
     hls.attachMedia(el)
   }
   let retry: ReturnType<typeof setTimeout> | undefined
-  start(opts.startAt)
+  const from = opts.takeOver?.()
+  start(from?.time || undefined)
+  // Playing, unless the viewer paused the quick start.
+  viewerPaused = !!from?.viewerPaused
+  if (!viewerPaused) el.play().catch(() => undefined)
   return {
     stats: () => streamStats(client, streams, hls, opts.head?.bytes ?? 0),
     choose: (level) => {
       chosen = level
-      // nextLevel: from the next segment on, without flushing what is buffered (no stall).
-      hls.nextLevel = level
+      // A pick shows at once (what is buffered ahead goes, the element stays); Auto takes
+      // over from the next segment on.
+      if (level >= 0) hls.currentLevel = level
+      else hls.nextLevel = -1
       report()
     },
     stop: () => {
-      clearInterval(watch)
+      activity.stop()
+      el.removeEventListener('pause', onPause)
+      el.removeEventListener('play', onPlay)
       clearTimeout(retry)
       hls.destroy()
       el.removeAttribute('src')
@@ -276,8 +338,10 @@ function streamStats(client: WebTorrentClient, streams: StreamChoice[], hls: Hls
  * lowest stream's file; both from the origin only, as bare URLs (no peer-to-peer).
  */
 function playNative(video: Video, el: HTMLVideoElement, streams: StreamChoice[], opts: StreamOptions): StreamPlayback {
+  const from = opts.takeOver?.()
   el.src = el.canPlayType('application/vnd.apple.mpegurl') ? video.masterPlaylistUrl! : streams[0]!.source.webseedUrls[0]!
-  if (opts.startAt) el.addEventListener('loadedmetadata', () => (el.currentTime = opts.startAt!), { once: true })
+  if (from?.time) el.addEventListener('loadedmetadata', () => (el.currentTime = from.time), { once: true })
+  if (!from?.viewerPaused) el.play().catch(() => undefined)
   opts.onQuality({ levels: [], playing: -1, chosen: -1 })
   return {
     stats: () => ({ peers: 0, downloadSpeed: 0, uploadSpeed: 0, fromPeers: 0, fromWebSeed: 0, uploaded: 0, progress: 0, mode: 'direct' }),

@@ -115,6 +115,40 @@ export function readPackaged(output: string, segmentUri: string): { info: Stream
 
 const REMUX_TIMEOUT_MS = 30 * 60_000
 
+/** H.264 profiles as ffprobe names them, and their `profile_idc` + constraint flags (RFC 6381 `avc1.PPCCLL`). */
+const AVC_PROFILES: Record<string, string> = {
+  'Constrained Baseline': '42e0',
+  Baseline: '4200',
+  Main: '4d00',
+  Extended: '5800',
+  High: '6400',
+  'High 10': '6e00',
+  'High 4:2:2': '7a00',
+  'High 4:4:4 Predictive': 'f400',
+}
+
+/** AAC profiles as ffprobe names them, and their audio object type (`mp4a.40.N`). */
+const AAC_PROFILES: Record<string, number> = { LC: 2, 'HE-AAC': 5, 'HE-AACv2': 29, Main: 1 }
+
+/**
+ * The RFC 6381 codecs of a remuxed file, which ffmpeg does not write for a copy: what players
+ * need to switch between streams (hls.js switches automatically only among streams whose
+ * codecs it knows). H.264 with AAC, MP3 or Opus (nearly every upload); null for anything else.
+ */
+async function remuxedCodecs(file: string): Promise<string | null> {
+  const run = await runTool(['ffprobe', '-v', 'error', '-show_entries', 'stream=codec_type,codec_name,profile,level', '-of', 'json', file], 60_000)
+  if (run.exitCode !== 0) return null
+  const streams = (JSON.parse(run.stdout) as { streams?: { codec_type?: string; codec_name?: string; profile?: string; level?: number }[] }).streams ?? []
+  const video = streams.find((s) => s.codec_type === 'video')
+  const audio = streams.find((s) => s.codec_type === 'audio')
+  const avc = video?.codec_name === 'h264' && video.profile && AVC_PROFILES[video.profile] && video.level ? `avc1.${AVC_PROFILES[video.profile]}${video.level.toString(16).padStart(2, '0')}` : undefined
+  if (!avc) return null
+  if (!audio) return avc
+  const aac = audio.codec_name === 'aac' && audio.profile ? AAC_PROFILES[audio.profile] : undefined
+  const sound = aac ? `mp4a.40.${aac}` : audio.codec_name === 'mp3' ? 'mp4a.40.34' : audio.codec_name === 'opus' ? 'opus' : undefined
+  return sound ? `${avc},${sound}` : null
+}
+
 /**
  * Remuxes `input` into a stream at `output` (no re-encoding: minutes of video take seconds).
  * Throws MediaToolError when ffmpeg fails, leaving no playlist behind.
@@ -125,7 +159,8 @@ export async function packageCopy(input: string, output: string, segmentUri: str
     if (run.timedOut) throw new MediaToolError('ffmpeg remux timed out', 'ffmpeg', run.exitCode, stderrTail(run.stderr))
     if (run.exitCode !== 0 || (statSync(output, { throwIfNoEntry: false })?.size ?? 0) === 0)
       throw new MediaToolError(`ffmpeg could not remux the video into a stream (exit ${run.exitCode})`, 'ffmpeg', run.exitCode, stderrTail(run.stderr))
-    return readPackaged(output, segmentUri)
+    const packaged = readPackaged(output, segmentUri)
+    return { ...packaged, info: { ...packaged.info, codecs: packaged.info.codecs ?? (await remuxedCodecs(output)) } }
   } catch (e) {
     rmSync(playlistOf(output), { force: true })
     throw e
