@@ -15,7 +15,7 @@ import { basename } from 'node:path'
 import { MediaToolError, runTool, stderrTail } from './exec'
 
 /** Seconds per segment, and between two keyframes of a rendition. */
-export const SEGMENT_SECONDS = 2
+const SEGMENT_SECONDS = 2
 
 /** What a master playlist says of one stream (`#EXT-X-STREAM-INF`). */
 export interface StreamInfo {
@@ -85,7 +85,7 @@ export function streamArgs(input: string, output: string, height: number | null)
 }
 
 /** Reads `#EXT-X-STREAM-INF` of the master playlist ffmpeg wrote for one stream. */
-export function parseStreamInf(master: string): StreamInfo | undefined {
+function parseStreamInf(master: string): StreamInfo | undefined {
   const line = master.split('\n').find((l) => l.startsWith('#EXT-X-STREAM-INF:'))
   if (!line) return undefined
   const bandwidth = Number(/[:,]BANDWIDTH=(\d+)/.exec(line)?.[1])

@@ -38,7 +38,7 @@ export interface Stream extends StreamIn {
 }
 
 /** The file of a stream at its origin: the original `<id>.mp4`, or the rendition `<id>.<height>.mp4`. */
-export const streamFileName = (id: string, rendition: number) => (rendition === 0 ? `${id}.mp4` : renditionFileName(id, rendition))
+const streamFileName = (id: string, rendition: number) => (rendition === 0 ? `${id}.mp4` : renditionFileName(id, rendition))
 
 /** The media playlist's file name beside its file at the origin: `<id>.m3u8`, `<id>.<height>.m3u8`. */
 export const playlistFileName = (id: string, rendition: number) => streamFileName(id, rendition).replace(/\.mp4$/, '.m3u8')
