@@ -25,13 +25,13 @@ const readers = new Map<string, Promise<RangeReader>>()
 
 /** The reader of a stream's torrent, made (and its torrent added) on first call. */
 export function readerOf(c: WebTorrentClient, source: Source): Promise<RangeReader> {
-  let r = readers.get(source.infoHash)
-  if (!r) {
-    r = open(c, source)
-    readers.set(source.infoHash, r)
-    // A stream whose .torrent and peers all failed may be asked again later.
-    r.catch(() => readers.delete(source.infoHash))
-  }
+  const known = readers.get(source.infoHash)
+  // A torrent destroyed since (the file player keeps its own number of torrents) is added again.
+  if (known) return known.then((r) => (r.torrent.destroyed && readers.get(source.infoHash) === known ? (readers.delete(source.infoHash), readerOf(c, source)) : r))
+  const r = open(c, source)
+  readers.set(source.infoHash, r)
+  // A stream whose .torrent failed is asked again next time.
+  r.catch(() => readers.delete(source.infoHash))
   return r
 }
 

@@ -146,7 +146,11 @@ function newStats(): LoaderStats {
 function torrentLoader(client: WebTorrentClient, streams: StreamChoice[], el: HTMLMediaElement, activity: Activity, head?: StreamOptions['head']) {
   const headFile = head && head.src.replace(/\?.*$/, '')
   let headBytes: Promise<Uint8Array> | undefined
-  /** A range within the quick start: from the browser's cache. */
+  /**
+   * A range within the quick start: from the browser's cache. Its load time is told to hls.js
+   * as its play time (a link that just keeps up): hls.js estimates the link from load times,
+   * and a cache's would send it up to a stream the link may not carry.
+   */
   const fromHead = (start: number, end: number) => {
     headBytes ??= fetch(head!.src).then(async (r) => new Uint8Array(await r.arrayBuffer()))
     return headBytes.then((b) => (b.length >= end ? b.slice(start, end) : Promise.reject(new Error('the quick start is shorter'))))
@@ -170,24 +174,31 @@ function torrentLoader(client: WebTorrentClient, streams: StreamChoice[], el: HT
       const ahead = bufferedAhead(el)
       const deadlineMs = Math.round(MIN_DEADLINE_MS + (MAX_DEADLINE_MS - MIN_DEADLINE_MS) * Math.min(1, Math.max(0, ahead - 4) / COMFORT_SECONDS))
       let seen = 0
-      const read = headFile === context.url && end <= head!.bytes
+      const cached = headFile === context.url && end <= head!.bytes
+      const read = cached
         ? fromHead(start, end)
-        : readerOf(client, stream.source).then((r) =>
-          r.read(start, end, {
-            deadlineMs,
-            signal: this.abort_.signal,
-            onProgress: (bytes) => {
-              if (bytes > seen) activity.alive()
-              seen = Math.max(seen, bytes)
-              if (bytes > 0 && !stats.loading.first) stats.loading.first = performance.now()
-              stats.loaded = bytes
-            },
-          }),
-        )
+        : readerOf(client, stream.source).then((r) => {
+          // Bytes arrive by whole pieces: meanwhile hls.js is told the torrent's download rate,
+          // or it would take a piece not yet whole for a stalled load and abandon it.
+          const rate = setInterval(() => (stats.bwEstimate = r.torrent.downloadSpeed * 8), 100)
+          return r
+            .read(start, end, {
+              deadlineMs,
+              signal: this.abort_.signal,
+              onProgress: (bytes) => {
+                if (bytes > seen) activity.alive()
+                seen = Math.max(seen, bytes)
+                if (bytes > 0 && !stats.loading.first) stats.loading.first = performance.now()
+                stats.loaded = bytes
+              },
+            })
+            .finally(() => clearInterval(rate))
+        })
       read
         .then((bytes) => {
           activity.alive()
           const now = performance.now()
+          if (cached) stats.loading.start = stats.loading.first = now - context.frag.duration * 1000
           stats.loading.first ||= now
           stats.loading.end = now
           stats.loaded = stats.total = bytes.length

@@ -58,5 +58,5 @@ export function buildApp(pod: Pod) {
       }),
     )
     .use(trackerRoutes(pod.tracker))
-    .use(pageRoutes({ fingerprint, config, version, log, video: (id) => videos.get(id) }))
+    .use(pageRoutes({ fingerprint, config, version, log, video: (id) => videos.get(id), streamHead: (id, rendition, seconds) => videos.streamHead(id, rendition, seconds) }))
 }

@@ -113,6 +113,27 @@ export function readPackaged(output: string, segmentUri: string): { info: Stream
   }
 }
 
+/** A stored playlist's text, undefined when there is none. */
+export function readPlaylist(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return undefined
+  }
+}
+
+/** The end (a byte offset into the file) of the first segments of a media playlist that hold at least `seconds`. */
+export function segmentsEnd(playlist: string, seconds: number): number | undefined {
+  let held = 0
+  let end: number | undefined
+  for (const m of playlist.matchAll(/#EXTINF:([\d.]+),?\s*#EXT-X-BYTERANGE:(\d+)@(\d+)/g)) {
+    held += Number(m[1])
+    end = Number(m[3]) + Number(m[2])
+    if (held >= seconds) break
+  }
+  return end
+}
+
 const REMUX_TIMEOUT_MS = 30 * 60_000
 
 /** H.264 profiles as ffprobe names them, and their `profile_idc` + constraint flags (RFC 6381 `avc1.PPCCLL`). */

@@ -23,7 +23,7 @@ import { embedded } from '../../public/embedded'
 import { anonymousMayWatch } from '../accounts/auth'
 import type { Config } from '../shared/config'
 import type { Logger } from '../shared/log'
-import { headStartBytes } from '../shared/playback'
+import { DEFAULT_GOVERNOR, headStartBytes } from '../shared/playback'
 import type { Video } from '../videos/model'
 import type { StreamIn } from '../videos/streams'
 import { bundlePages, type PageBundle } from './bundle'
@@ -140,8 +140,12 @@ const CSP = [
   "form-action 'self'",
 ].join('; ')
 
-/** A video played by its streams starts with the lowest stream at least this high (a quick start's). */
-const QUICK_START_HEIGHT = 360
+/**
+ * A video played by its streams starts with its lowest stream at least this high (a quick
+ * start's): one that slow links carry too, as adaptive players start; the player's switching
+ * takes it up within seconds where the link allows.
+ */
+const QUICK_START_HEIGHT = 240
 
 /**
  * The quick start of a watch page (public/player/quick.ts): a `<video>` of the head start of
@@ -150,13 +154,15 @@ const QUICK_START_HEIGHT = 360
  * without size, duration or web seed. The player then fetches the same bytes for the
  * torrent, from the browser's cache: both take their length from src/shared/playback.ts.
  */
-function quickStart(video: Video | undefined): string {
-  // A video played by its streams starts with one that most links carry (the player's
+function quickStart(video: Video | undefined, streamHead: PageRoutesDeps['streamHead']): string {
+  // A video played by its streams starts with one that slow links carry too (the player's
   // adaptive switching takes it from there), else the original.
   const streams = (video?.streams ?? []) as (StreamIn & { webseedUrl?: string })[]
   const stream = streams.find((s) => s.height >= QUICK_START_HEIGHT) ?? streams[0]
   const url = stream ? stream.webseedUrl : video?.webseedUrls[0]
-  const bytes = headStartBytes(stream ? stream.size : video?.size, video?.duration)
+  const estimate = headStartBytes(stream ? stream.size : video?.size, video?.duration)
+  // A stream's head ends where a segment does, so that the player reads whole segments of it.
+  const bytes = estimate && stream && video ? (streamHead(video.id, stream.rendition, DEFAULT_GOVERNOR.startHorizonSeconds) ?? estimate) : estimate
   if (!video || !url || !bytes) return ''
   const src = new URL(url)
   src.searchParams.set('head', String(bytes))
@@ -164,8 +170,8 @@ function quickStart(video: Video | undefined): string {
   return `<div class="quick-start"><video id="seedpod-quick" class="player" autoplay playsinline preload="auto"${poster} aria-label="${escapeHtml(`Video: ${video.name}`)}" data-video="${escapeHtml(video.id)}" data-bytes="${bytes}" src="${escapeHtml(src.href)}"></video></div>\n`
 }
 
-function shell(p: Pages, boot: Boot, title: string, watch: boolean): string {
-  const quick = quickStart(boot.video)
+function shell(p: Pages, boot: Boot, title: string, watch: boolean, streamHead: PageRoutesDeps['streamHead']): string {
+  const quick = quickStart(boot.video, streamHead)
   // The app's chunks are fetched alongside its entry point, and on a watch page WebTorrent
   // too, which the player needs soon; with a quick start, all of them once its first frame is
   // up (compiling them would hold that frame up).
@@ -221,10 +227,12 @@ export interface PageRoutesDeps {
   log: Logger
   /** A video of the index, as the API shows it. */
   video(id: string): Video | undefined
+  /** The bytes of an own stream's first whole segments that hold `seconds` of it, if this pod has its playlist. */
+  streamHead(id: string, rendition: number, seconds: number): number | undefined
 }
 
 /** Elysia plugin: the page routes, `/assets/*`, `/vendor/webtorrent.min.js` and `/sw.min.js`. */
-export const pageRoutes = ({ fingerprint, config, version, log, video: videoOf }: PageRoutesDeps) => {
+export const pageRoutes = ({ fingerprint, config, version, log, video: videoOf, streamHead }: PageRoutesDeps) => {
   // Start bundling now, in the background, so that the first page does not wait for it.
   pages(log).catch(() => undefined)
 
@@ -242,7 +250,7 @@ export const pageRoutes = ({ fingerprint, config, version, log, video: videoOf }
   const page = async (title: string, watch: boolean, video?: Video) => {
     const p = await pages(log)
     const boot: Boot = { pod: podBoot, assets: { webtorrent: p.webtorrent.url, serviceWorker: '/sw.min.js', hls: p.hls.url }, ...(video ? { video } : {}) }
-    return new Response(shell(p, boot, title, watch), {
+    return new Response(shell(p, boot, title, watch, streamHead), {
       headers: {
         'content-type': 'text/html;charset=utf-8',
         // The shell names the current (hashed) assets: always ask again.

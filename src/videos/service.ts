@@ -15,7 +15,7 @@ import type { Friends } from '../friends/service'
 import { DomainError } from '../shared/errors'
 import type { Logger } from '../shared/log'
 import { remuxFaststart } from '../media/faststart'
-import { packageCopy, playlistOf, type StreamInfo } from '../media/hls'
+import { packageCopy, playlistOf, readPlaylist, segmentsEnd, type StreamInfo } from '../media/hls'
 import { probeVideo } from '../media/probe'
 import { makeThumbnail } from '../media/thumbnail'
 import { makeTorrent } from '../torrents/torrent-file'
@@ -184,6 +184,16 @@ export class Videos {
     const own = { ...video, ...(size?.width && size.height ? { width: size.width, height: size.height } : {}), files }
     const jobs = this.queue.of(id)
     return jobs.length ? { ...own, transcoding: jobs } : own
+  }
+
+  /**
+   * Where the first whole segments of an own stream that hold `seconds` of it end in its file
+   * (from its media playlist); undefined for a stream this pod has no playlist of.
+   */
+  streamHead(id: string, rendition: number, seconds: number): number | undefined {
+    if (!this.localFile(id)) return undefined
+    const text = readPlaylist(join(this.files.videos, playlistFileName(id, rendition)))
+    return text === undefined ? undefined : segmentsEnd(text, seconds)
   }
 
   private static readonly LOCAL = `SELECT ${VIDEO_COLUMNS}, l.mime FROM local_videos l JOIN videos v ON v.id = l.video JOIN pods p ON p.id = v.pod`
