@@ -1,13 +1,17 @@
 /**
- * Watch: the video plays from the swarm (player/player.ts) with live numbers: peers,
- * download and upload speed, and how many bytes came from other viewers and how many from
- * the web seed. The numbers are also on the panel as data attributes, for tests and benches.
+ * Watch: the video plays from the swarm with live numbers (components/P2PStats.tsx).
  *
- * Quality: the original and each rendition (player/sources.ts). The page starts with the
- * smallest rendition at least as high as the player on this screen (in device pixels), else
- * the original; the viewer switches with the Quality menu, keeping the position and whether
- * it was playing. A rendition that no pod answers for (renditions live at their origin only)
- * gives way to the original, which mirrors may serve.
+ * A video with streams plays through the stream player (player/stream.ts): its Quality menu
+ * offers Auto (hls.js's adaptive switching) and every stream. When nothing answers the page
+ * says so and keeps trying; when the streams' origin is down but another pod keeps a copy,
+ * the copy plays as a file instead.
+ *
+ * A video without streams plays as files (player/player.ts), the original and each
+ * rendition (player/sources.ts): the page starts with the smallest rendition at least as high
+ * as the player on this screen (in device pixels), else the original; the viewer switches with
+ * the Quality menu, keeping the position and whether it was playing. A rendition that no pod
+ * answers for (renditions live at their origin only) gives way to the original, which mirrors
+ * may serve.
  */
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import { PageTitle } from '../components/Layout'

@@ -8,7 +8,7 @@
  * Pieces a read is using are pinned and never evicted under it (segments.ts).
  */
 
-type Callback<T = void> = (err: Error | null, value?: T) => void
+import { answerGet, type Callback } from './memory-store'
 
 /** The pieces of every store, least recently used first, and their bytes in all. */
 class Budget {
@@ -107,18 +107,9 @@ export class BoundedChunkStore {
 
   get(index: number, opts: { offset?: number; length?: number } | null | Callback<Uint8Array>, cb?: Callback<Uint8Array>): void {
     if (typeof opts === 'function') return this.get(index, null, opts)
-    const done = cb ?? (() => {})
     const chunk = this.chunks.get(index)
-    if (this.closed) return queueMicrotask(() => done(new Error('store is closed')))
-    if (!chunk) {
-      const err = new Error('chunk not found') as Error & { notFound: boolean }
-      err.notFound = true
-      return queueMicrotask(() => done(err))
-    }
-    cache.touch(this, index, chunk.length)
-    const offset = opts?.offset ?? 0
-    const length = opts?.length ?? chunk.length - offset
-    queueMicrotask(() => done(null, offset === 0 && length === chunk.length ? chunk : chunk.subarray(offset, offset + length)))
+    if (chunk && !this.closed) cache.touch(this, index, chunk.length)
+    answerGet(chunk, opts, this.closed, cb ?? (() => {}))
   }
 
   close(cb: Callback = () => {}): void {
