@@ -15,6 +15,7 @@ import { Upload } from './pages/Upload'
 import { Watch } from './pages/Watch'
 import { debug } from './player/debug'
 import { registerServiceWorker, warmUp } from './player/client'
+import { loadHls } from './player/stream'
 
 const TITLES: Record<string, string> = { '/upload': 'Upload', '/login': 'Log in', '/register': 'Register', '/admin': 'Network' }
 
@@ -71,6 +72,8 @@ const playerAssets = { webtorrentUrl: boot.assets.webtorrent, serviceWorkerUrl: 
 // On a watch page, everything playback needs starts loading now, in parallel (the video's own
 // files as soon as the page has measured the player and picked a quality). Elsewhere the
 // service worker is installed early, so that a first watch page starts at once.
-if (location.pathname.startsWith('/videos/')) warmUp(playerAssets)
-else registerServiceWorker(boot.assets.serviceWorker)
+if (location.pathname.startsWith('/videos/')) {
+  warmUp(playerAssets)
+  if (boot.video?.streams?.length) loadHls(boot.assets.hls).catch(() => undefined)
+} else registerServiceWorker(boot.assets.serviceWorker)
 render(<App />, document.getElementById('app')!)

@@ -8,3 +8,9 @@ declare module 'webtorrent/dist/*.js' {
   const path: string
   export default path
 }
+
+/** hls.js's browser build, embedded as a file (src/pages/routes.ts); a path like the one above. */
+declare module 'hls.js/dist/*.mjs' {
+  const path: string
+  export default path
+}

@@ -9,6 +9,7 @@ import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PAGE_ROUTES, scriptJson, type Boot } from '../src/pages/routes'
 import { SCORE_HISTORY_MAX } from '../src/friends/store'
+import { saveStreams } from '../src/videos/streams'
 import { adminToken, netPod, publish, stopPods } from './helpers/network'
 import { BUN, Child, removeTempDirs, ROOT, tempDir, waitForPod, type TestPod } from './helpers/pods'
 import { freePort } from './helpers/ports'
@@ -54,9 +55,11 @@ describe('page routes', () => {
         requireLoginToWatch: false,
         maxUploadBytes: pod.config.maxUploadBytes,
         iceServers: [],
+        player: { bufferSeconds: 30, cacheBytes: 64 * 1024 * 1024 },
       })
       expect(boot.assets.serviceWorker).toBe('/sw.min.js')
       expect(boot.assets.webtorrent).toMatch(/^\/vendor\/webtorrent\.min\.js\?v=\w+$/)
+      expect(boot.assets.hls).toMatch(/^\/vendor\/hls\.light\.min\.mjs\?v=\w+$/)
       expect(boot.video).toBeUndefined()
       expect(html).toContain('<div id="app">')
     }
@@ -81,7 +84,7 @@ describe('page routes', () => {
     expect((await fetch(pod.base + '/assets/app-nothere.js')).status).toBe(404)
   })
 
-  test("WebTorrent's browser build and service worker come from the pod, as shipped", async () => {
+  test("WebTorrent's browser build and service worker, and hls.js, come from the pod, as shipped", async () => {
     const sw = await fetch(pod.base + '/sw.min.js', { headers: { 'accept-encoding': 'identity' } })
     expect(sw.status).toBe(200)
     expect(sw.headers.get('content-type')).toStartWith('text/javascript')
@@ -95,6 +98,10 @@ describe('page routes', () => {
     expect(await wt.text()).toBe(readFileSync(join(ROOT, 'node_modules/webtorrent/dist/webtorrent.min.js'), 'utf8'))
     // Without the current version tag it may change: revalidate.
     expect((await fetch(pod.base + '/vendor/webtorrent.min.js')).headers.get('cache-control')).toBe('no-cache')
+    // hls.js, the stream player's, likewise.
+    const hls = await fetch(pod.base + assets.hls, { headers: { 'accept-encoding': 'identity' } })
+    expect(hls.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
+    expect(await hls.text()).toBe(readFileSync(join(ROOT, 'node_modules/hls.js/dist/hls.light.min.mjs'), 'utf8'))
   })
 
   test('a watch page carries its video (no round trip before playback) and preloads WebTorrent', async () => {
@@ -131,6 +138,21 @@ describe('page routes', () => {
       const short = publish(pod, fields)
       expect(await (await fetch(`${pod.base}/videos/${short.id}`)).text()).not.toContain('seedpod-quick')
     }
+  })
+
+  test("a streamed video's quick start plays its lowest stream of 240 lines or more; a short one's page preloads hls.js instead", async () => {
+    const stream = (rendition: number, height: number, size: number) => ({ rendition, infoHash: 'ab'.repeat(20), size, width: Math.round((height * 16) / 9), height, bandwidth: size, codecs: 'avc1.64001f,mp4a.40.2' })
+    const streams = [stream(144, 144, 500_000), stream(240, 240, 1_000_000), stream(0, 480, 8_000_000)]
+    const long = publish(pod, { size: 8_000_000, duration: 40 })
+    saveStreams(pod.running.pod.db, long.id, streams)
+    const html = await (await fetch(`${pod.base}/videos/${long.id}`)).text()
+    // 5 s of 40 s of the 240p stream: 125,000 bytes of its file.
+    expect(/<video id="seedpod-quick"[^>]*>/.exec(html)?.[0]).toContain(`src="${pod.base}/static/webseed/${long.id}.240.mp4?head=125000"`)
+    const short = publish(pod, { size: 8_000_000, duration: 10 })
+    saveStreams(pod.running.pod.db, short.id, streams)
+    const page = await (await fetch(`${pod.base}/videos/${short.id}`)).text()
+    expect(page).not.toContain('seedpod-quick')
+    expect(page).toContain(`<link rel="modulepreload" href="${bootOf(page).assets.hls}">`)
   })
 
   test('the ICE servers of webrtc.iceServers reach the pages: in GET /api/v1/pod and in the boot JSON (none by default)', async () => {
@@ -209,7 +231,7 @@ describe("a friend's score history", () => {
 })
 
 describe('the compiled executable', () => {
-  test('serves the pages, the bundle and WebTorrent from its embedded files, in a bare folder', async () => {
+  test('serves the pages, the bundle, WebTorrent and hls.js from its embedded files, in a bare folder', async () => {
     const built = join(tempDir('seedpod-build-'), 'seedpod')
     const build = Bun.spawn([BUN, join(ROOT, 'src', 'app', 'build.ts'), '--outfile', built], { cwd: ROOT, stdout: 'pipe', stderr: 'pipe' })
     const [code, stderr] = await Promise.all([build.exited, new Response(build.stderr).text()])
@@ -238,6 +260,7 @@ describe('the compiled executable', () => {
       }
       expect((await fetch(`${base}/sw.min.js`)).status).toBe(200)
       expect((await (await fetch(base + bootOf(html).assets.webtorrent)).arrayBuffer()).byteLength).toBe(readFileSync(join(ROOT, 'node_modules/webtorrent/dist/webtorrent.min.js')).length)
+      expect((await (await fetch(base + bootOf(html).assets.hls)).arrayBuffer()).byteLength).toBe(readFileSync(join(ROOT, 'node_modules/hls.js/dist/hls.light.min.mjs')).length)
     } finally {
       child.kill()
       await child.exit()

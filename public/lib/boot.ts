@@ -9,8 +9,11 @@ function read(): Boot {
     // fall through: a page without boot data still works with defaults
   }
   return {
-    pod: { name: 'seedpod', url: location.origin, version: '', registrations: 'closed', requireLoginToWatch: false, maxUploadBytes: 4 * 1024 ** 3, iceServers: [] },
-    assets: { webtorrent: '/vendor/webtorrent.min.js', serviceWorker: '/sw.min.js' },
+    pod: {
+      name: 'seedpod', url: location.origin, version: '', registrations: 'closed', requireLoginToWatch: false, maxUploadBytes: 4 * 1024 ** 3, iceServers: [],
+      player: { bufferSeconds: 30, cacheBytes: 64 * 1024 * 1024 },
+    },
+    assets: { webtorrent: '/vendor/webtorrent.min.js', serviceWorker: '/sw.min.js', hls: '/vendor/hls.light.min.mjs' },
   }
 }
 

@@ -1,98 +1,36 @@
 /**
- * Watch: the video plays from the swarm (player/player.ts) with live numbers: peers,
- * download and upload speed, and how many bytes came from other viewers and how many from
- * the web seed. The numbers are also on the panel as data attributes, for tests and benches.
+ * Watch: the video plays from the swarm with live numbers (components/P2PStats.tsx).
  *
- * Quality: the original and each rendition (player/sources.ts). The page starts with the
- * smallest rendition at least as high as the player on this screen (in device pixels), else
- * the original; the viewer switches with the Quality menu, keeping the position and whether
- * it was playing. A rendition that no pod answers for (renditions live at their origin only)
- * gives way to the original, which mirrors may serve.
+ * A video with streams plays through the stream player (player/stream.ts): its Quality menu
+ * offers Auto (hls.js's adaptive switching) and every stream. When nothing answers the page
+ * says so and keeps trying; when the streams' origin is down but another pod keeps a copy,
+ * the copy plays as a file instead.
+ *
+ * A video without streams plays as files (player/player.ts), the original and each
+ * rendition (player/sources.ts): the page starts with the smallest rendition at least as high
+ * as the player on this screen (in device pixels), else the original; the viewer switches with
+ * the Quality menu, keeping the position and whether it was playing. A rendition that no pod
+ * answers for (renditions live at their origin only) gives way to the original, which mirrors
+ * may serve.
  */
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import { PageTitle } from '../components/Layout'
+import { Stats } from '../components/P2PStats'
 import { Byline } from '../components/VideoCard'
 import { api, ApiError } from '../lib/api'
 import { boot, takeBootVideo } from '../lib/boot'
-import { bytes, duration, speed } from '../lib/format'
+import { bytes, duration } from '../lib/format'
 import { useSession } from '../lib/session'
 import { useThumbnail } from '../lib/thumbnail'
 import type { Video } from '../lib/types'
+import { endQuickStart } from '../player/handover'
 import { play, SourceUnreachable, type Playback, type PlayerStats } from '../player/player'
-import { takeQuickStart, type QuickStart } from '../player/quick'
-import { choicesOf, defaultChoice } from '../player/sources'
+import { onFirstFrame, takeQuickStart, type QuickStart } from '../player/quick'
+import { choicesOf, defaultChoice, streamSources } from '../player/sources'
+import { playStream, type StreamPlayback, type StreamQuality } from '../player/stream'
 
-const MODE_TEXT: Record<PlayerStats['mode'], string> = {
-  starting: 'Joining the swarm…',
-  peers: 'Streaming from other viewers',
-  urgent: 'Topping up from the web seed',
-  alone: 'No other viewers: streaming from the web seed',
-  done: 'Complete: sharing with other viewers',
-  direct: 'Streaming from the web seed (peer-to-peer needs HTTPS)',
-  plain: 'Web seed and peers, unmanaged (comparison mode)',
-}
-
-function Stats({ stats, firstFrameMs }: { stats: PlayerStats | undefined; firstFrameMs: number | undefined }) {
-  const s = stats ?? { peers: 0, downloadSpeed: 0, uploadSpeed: 0, fromPeers: 0, fromWebSeed: 0, uploaded: 0, progress: 0, mode: 'starting' as const }
-  const total = s.fromPeers + s.fromWebSeed
-  const share = total ? Math.round((s.fromPeers / total) * 100) : 0
-  return (
-    <section class="stats" aria-labelledby="stats-title">
-      <div class="stats-head">
-        <h2 id="stats-title">Peer-to-peer</h2>
-        <span class={`mode mode-${s.mode}`}>{MODE_TEXT[s.mode]}</span>
-      </div>
-      <dl
-        class="stats-grid"
-        data-testid="p2p-stats"
-        data-peers={s.peers}
-        data-from-peers={s.fromPeers}
-        data-from-webseed={s.fromWebSeed}
-        data-uploaded={s.uploaded}
-        data-progress={s.progress.toFixed(3)}
-        data-mode={s.mode}
-        data-first-frame-ms={firstFrameMs === undefined ? undefined : Math.round(firstFrameMs)}
-      >
-        <div>
-          <dt>Peers</dt>
-          <dd>{s.peers}</dd>
-        </div>
-        <div>
-          <dt>Download</dt>
-          <dd>{speed(s.downloadSpeed)}</dd>
-        </div>
-        <div>
-          <dt>Upload</dt>
-          <dd>{speed(s.uploadSpeed)}</dd>
-        </div>
-        <div>
-          <dt>Sent to peers</dt>
-          <dd>{bytes(s.uploaded)}</dd>
-        </div>
-      </dl>
-      <div class="sources">
-        <div
-          class="source-bar"
-          role="img"
-          aria-label={total ? `${share}% of the bytes came from other viewers, ${100 - share}% from the web seed.` : 'Nothing received yet.'}
-        >
-          <span class="source-peers" style={{ width: `${total ? share : 0}%` }} />
-          <span class="source-webseed" style={{ width: `${total ? 100 - share : 0}%` }} />
-        </div>
-        <ul class="source-legend">
-          <li>
-            <span class="swatch swatch-peers" aria-hidden="true" />
-            From peers <strong>{bytes(s.fromPeers)}</strong>
-          </li>
-          <li>
-            <span class="swatch swatch-webseed" aria-hidden="true" />
-            From web seed <strong>{bytes(s.fromWebSeed)}</strong>
-          </li>
-        </ul>
-      </div>
-    </section>
-  )
-}
+const UNREACHABLE = 'None of the pods or viewers that have this video answer right now (its pod may be down). Still trying: it plays as soon as one does.'
+const FROM_COPY = 'The pod this video comes from does not answer right now: it plays from a copy another pod keeps (the original only).'
 
 export function Watch({ id }: { id: string }) {
   const session = useSession()
@@ -114,6 +52,12 @@ export function Watch({ id }: { id: string }) {
   const el = useRef<HTMLVideoElement | null>(null)
   /** The page's quick start, taken over and not yet handed to the player (player/quick.ts). */
   const quick = useRef<QuickStart | undefined>(undefined)
+  /** Played as a file (the original or a rendition, one torrent each) rather than by its streams: a video without streams, or whose streams' origin is down while a copy answers. */
+  const [asFile, setAsFile] = useState(false)
+  const streaming = !!video && !asFile && streamSources(video).length > 0
+  /** The streams' levels and the one playing (stream mode). */
+  const [quality, setQuality] = useState<StreamQuality | undefined>()
+  const stream = useRef<StreamPlayback | undefined>(undefined)
   const choices = video ? choicesOf(video, readHeight) : []
   const poster = useThumbnail(video?.thumbnailUrl)
 
@@ -191,18 +135,68 @@ export function Watch({ id }: { id: string }) {
     if (video) document.title = `${video.name} · ${boot.pod.name}`
   }, [video])
 
-  // The quality that fits: measured on the player itself, once it is laid out.
+  // The quality that fits: measured on the player itself, once it is laid out (files; streams adapt).
   useLayoutEffect(() => {
     const v = el.current
-    if (!video || !v) return
-    setChoiceKey(defaultChoice(choicesOf(video), v.clientHeight * (window.devicePixelRatio || 1)).key)
-  }, [video])
+    if (!video || !v || streaming) return
+    // Unless one is set already (the original, when the streams gave way to a copy).
+    setChoiceKey((key) => key ?? defaultChoice(choicesOf(video), v.clientHeight * (window.devicePixelRatio || 1)).key)
+  }, [video, streaming])
+
+  // Stream mode (player/stream.ts): hls.js picks and switches the level, the segments come from peers first.
+  useLayoutEffect(() => {
+    const v = el.current
+    if (!video || !v || !streaming) return
+    const q = quick.current
+    quick.current = undefined
+    let playback: StreamPlayback | undefined
+    let stopped = false
+    let timer: ReturnType<typeof setInterval> | undefined
+    setFirstFrame(q?.firstFrameAt)
+    if (q?.firstFrameAt === undefined) onFirstFrame(v, () => setFirstFrame(performance.now()))
+    // A copy elsewhere plays as a file when the streams' origin does not answer.
+    const mirrored = video.webseedUrls.length > 1
+    playStream(video, v, {
+      webtorrentUrl: boot.assets.webtorrent,
+      serviceWorkerUrl: boot.assets.serviceWorker,
+      iceServers: boot.pod.iceServers,
+      hlsUrl: boot.assets.hls,
+      bufferSeconds: boot.pod.player.bufferSeconds,
+      cacheBytes: boot.pod.player.cacheBytes,
+      ...(q ? { head: { src: q.src, bytes: q.bytes }, takeOver: () => endQuickStart(v) } : {}),
+      onReachable: (ok) => {
+        if (stopped) return
+        if (!ok && mirrored) {
+          // Paused by the viewer only if it had something to play (a stream that never came is no pause).
+          resume.current = { time: v.currentTime, paused: v.paused && started.current && v.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA }
+          setChoiceKey('original')
+          setNotice(FROM_COPY)
+          return setAsFile(true)
+        }
+        setNotice(ok ? undefined : UNREACHABLE)
+      },
+      onQuality: setQuality,
+    })
+      .then((p) => {
+        if (stopped) return p.stop()
+        playback = stream.current = p
+        setStats(p.stats())
+        timer = setInterval(() => setStats(p.stats()), 500)
+      })
+      .catch((e) => !stopped && setPlayError(`The video could not be started: ${(e as Error).message}`))
+    return () => {
+      stopped = true
+      clearInterval(timer)
+      stream.current = undefined
+      playback?.stop()
+    }
+  }, [video, streaming])
 
   // A layout effect: it runs right after the render, where a plain effect waits for the next
   // animation frame (up to 100 ms in a background or headless tab), and playback should not.
   useLayoutEffect(() => {
     const v = el.current
-    if (!video || !v || choiceKey === undefined) return
+    if (!video || !v || choiceKey === undefined || streaming) return
     const all = choicesOf(video)
     const choice = all.find((c) => c.key === choiceKey) ?? all[0]!
     const original = choice.key === 'original'
@@ -215,12 +209,8 @@ export function Watch({ id }: { id: string }) {
     quick.current = undefined
     setFirstFrame(q?.firstFrameAt)
     setPlayError(undefined)
-    // Time to first frame, from the page's start: what the benchmark compares.
-    const rvfc = (v as HTMLVideoElement & { requestVideoFrameCallback?: (cb: () => void) => number }).requestVideoFrameCallback
-    if (q?.firstFrameAt !== undefined) {
-      // Shown already, by the quick start.
-    } else if (rvfc) rvfc.call(v, () => setFirstFrame(performance.now()))
-    else v.addEventListener('loadeddata', () => setFirstFrame(performance.now()), { once: true })
+    // Time to first frame, from the page's start: what the benchmark compares (a quick start showed it already).
+    if (q?.firstFrameAt === undefined) onFirstFrame(v, () => setFirstFrame(performance.now()))
     const start = () =>
       v.play().catch(() => {
         // Autoplay refused (no user gesture yet): the controls are there to start it.
@@ -262,7 +252,7 @@ export function Watch({ id }: { id: string }) {
       clearInterval(timer)
       playback?.stop()
     }
-  }, [video, choiceKey])
+  }, [video, choiceKey, streaming])
 
   /** Switches quality, remembering where the viewer was. */
   const choose = (key: string) => {
@@ -293,7 +283,27 @@ export function Watch({ id }: { id: string }) {
   return (
     <div class="page page-watch">
       <div class="player-frame" ref={frame} />
-      {choices.length > 1 && (
+      {streaming && quality && quality.levels.length > 1 && (
+        <div class="player-bar">
+          <label for="quality">Quality</label>
+          <select
+            id="quality"
+            value={String(quality.chosen)}
+            onChange={(e) => stream.current?.choose(Number((e.target as HTMLSelectElement).value))}
+          >
+            <option value="-1">{quality.chosen < 0 && quality.levels[quality.playing] ? `Auto (${quality.levels[quality.playing]!.label})` : 'Auto'}</option>
+            {quality.levels
+              .map((l, i) => ({ l, i }))
+              .sort((x, y) => y.l.height - x.l.height)
+              .map(({ l, i }) => (
+                <option key={l.playlistUrl} value={String(i)}>
+                  {l.label}
+                </option>
+              ))}
+          </select>
+        </div>
+      )}
+      {!streaming && choices.length > 1 && (
         <div class="player-bar">
           <label for="quality">Quality</label>
           <select id="quality" value={choiceKey} onChange={(e) => choose((e.target as HTMLSelectElement).value)}>

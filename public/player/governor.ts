@@ -47,6 +47,48 @@ export function plainWebSeed(): boolean {
   }
 }
 
+/**
+ * Gives every web seed wire of `torrent` (now and to come) a masked piece map: WebTorrent sees
+ * the web seed holding only the pieces `allowed` lets it serve (see module doc); `onUnchoke`
+ * runs when a web seed unchokes (answers our interest), to ask it at once.
+ */
+export function maskWebSeeds(torrent: Torrent, allowed: (i: number) => boolean, onUnchoke: () => void): void {
+  const mask = (wire: Wire) => {
+    if (wire.type !== 'webSeed') return
+    wire.on('unchoke', () => queueMicrotask(onUnchoke))
+    let real: BitFieldLike = wire.peerPieces
+    const view: BitFieldLike = {
+      get: (i) => allowed(i) && real.get(i),
+      set: (i, v) => real.set(i, v),
+      get buffer() {
+        return real.buffer
+      },
+    }
+    // bittorrent-protocol replaces peerPieces when the (fake) bitfield message arrives: keep
+    // the real map behind the view whatever it assigns.
+    Object.defineProperty(wire, 'peerPieces', {
+      configurable: true,
+      get: () => view,
+      set: (v: BitFieldLike) => {
+        real = v
+      },
+    })
+  }
+  for (const w of torrent.wires) mask(w)
+  torrent.on('wire', mask)
+}
+
+/**
+ * Makes WebTorrent look at a changed mask now: interest first (a masked-out web seed was told
+ * "not interested"), then a request pass, run at once: WebTorrent's own `_update` waits for
+ * an idle moment, which a page busy decoding video may not have for 250 ms.
+ */
+export function kick(t: Torrent): void {
+  if (t.destroyed || !t.ready) return
+  t._updateInterest()
+  t._updateWireWrapper()
+}
+
 /** What the governor is doing, for the stats panel. */
 export type GovernorMode = 'peers' | 'urgent' | 'alone' | 'done'
 
@@ -88,10 +130,7 @@ export class WebSeedGovernor {
     opts: Partial<GovernorOptions> = {},
   ) {
     this.opts = { ...DEFAULT_GOVERNOR, ...opts }
-    for (const w of torrent.wires) if (w.type === 'webSeed') this.mask(w)
-    torrent.on('wire', (w) => {
-      if (w.type === 'webSeed') this.mask(w)
-    })
+    maskWebSeeds(torrent, (i) => this.allowed(i), () => this.kick())
     torrent.discovery?.tracker?.on('update', (d) => {
       // The counts include this viewer once it has announced, and the origin's seeder.
       this.others = Math.max(0, d.complete + d.incomplete - 1 - this.opts.serverSeeders)
@@ -154,39 +193,8 @@ export class WebSeedGovernor {
     return this.torrent.wires.some((w) => w.type !== 'webSeed' && !w.destroyed)
   }
 
-  /**
-   * Makes WebTorrent look at the mask now: interest first (a masked-out web seed was told
-   * "not interested"), then a request pass, run at once: WebTorrent's own `_update` waits for
-   * an idle moment, which a page busy decoding video may not have for 250 ms.
-   */
   private kick(): void {
-    const t = this.torrent
-    if (t.destroyed || !t.ready) return
-    t._updateInterest()
-    t._updateWireWrapper()
-  }
-
-  /** Gives the web seed wire the masked piece map (see module doc). */
-  private mask(wire: Wire): void {
-    // The web seed answers our interest with an unchoke: ask it at once, not at the next idle moment.
-    wire.on('unchoke', () => queueMicrotask(() => this.kick()))
-    let real: BitFieldLike = wire.peerPieces
-    const view: BitFieldLike = {
-      get: (i) => this.allowed(i) && real.get(i),
-      set: (i, v) => real.set(i, v),
-      get buffer() {
-        return real.buffer
-      },
-    }
-    // bittorrent-protocol replaces peerPieces when the (fake) bitfield message arrives: keep
-    // the real map behind the view whatever it assigns.
-    Object.defineProperty(wire, 'peerPieces', {
-      configurable: true,
-      get: () => view,
-      set: (v: BitFieldLike) => {
-        real = v
-      },
-    })
+    kick(this.torrent)
   }
 
   /** The piece the playhead is in (by the average bitrate), or 0 before the duration is known. */

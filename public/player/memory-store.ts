@@ -17,7 +17,25 @@ export function inMemory(source: Source): boolean {
   return source.size !== null && source.size > 0 && source.size <= MEMORY_STORE_MAX
 }
 
-type Callback<T = void> = (err: Error | null, value?: T) => void
+/** A chunk store's callback. */
+export type Callback<T = void> = (err: Error | null, value?: T) => void
+
+/**
+ * Answers a chunk store's `get` (the abstract-chunk-store interface) with `chunk` or its
+ * `offset`/`length` part, or the error for a closed store or a missing chunk; asynchronously,
+ * as the interface wants.
+ */
+export function answerGet(chunk: Uint8Array | undefined, opts: { offset?: number; length?: number } | null | undefined, closed: boolean, done: Callback<Uint8Array>): void {
+  if (closed) return queueMicrotask(() => done(new Error('store is closed')))
+  if (!chunk) {
+    const err = new Error('chunk not found') as Error & { notFound: boolean }
+    err.notFound = true
+    return queueMicrotask(() => done(err))
+  }
+  const offset = opts?.offset ?? 0
+  const length = opts?.length ?? chunk.length - offset
+  queueMicrotask(() => done(null, offset === 0 && length === chunk.length ? chunk : chunk.subarray(offset, offset + length)))
+}
 
 /** The store WebTorrent is given (`store: MemoryChunkStore`) for a source held in memory. */
 export class MemoryChunkStore {
@@ -55,17 +73,7 @@ export class MemoryChunkStore {
 
   get(index: number, opts: { offset?: number; length?: number } | null | Callback<Uint8Array>, cb?: Callback<Uint8Array>): void {
     if (typeof opts === 'function') return this.get(index, null, opts)
-    const done = cb ?? (() => {})
-    const chunk = this.chunks[index]
-    if (this.closed) return queueMicrotask(() => done(new Error('store is closed')))
-    if (!chunk) {
-      const err = new Error('chunk not found') as Error & { notFound: boolean }
-      err.notFound = true
-      return queueMicrotask(() => done(err))
-    }
-    const offset = opts?.offset ?? 0
-    const length = opts?.length ?? chunk.length - offset
-    queueMicrotask(() => done(null, offset === 0 && length === chunk.length ? chunk : chunk.subarray(offset, offset + length)))
+    answerGet(this.chunks[index], opts, this.closed, cb ?? (() => {}))
   }
 
   close(cb: Callback = () => {}): void {

@@ -22,7 +22,6 @@ import { canStream, getClient, streamServer, type ClientOptions } from './client
 import { debug } from './debug'
 import { plainWebSeed, type GovernorMode } from './governor'
 import { endQuickStart, takeUp } from './handover'
-import { firstAnswering } from './pods'
 import { prefetch } from './prefetch'
 import type { QuickStartInfo } from './quick'
 import type { Source } from './sources'
@@ -42,8 +41,13 @@ export interface PlayerStats {
   uploaded: number
   /** 0..1 of the file held. */
   progress: number
-  /** What the web seed is allowed to do; `direct` without peer-to-peer (no service worker). */
-  mode: GovernorMode | 'direct' | 'starting' | 'plain'
+  /**
+   * What the web seed is allowed to do; `direct` without peer-to-peer (no service worker);
+   * `stream` for a video played by its streams (stream.ts: each segment from peers first).
+   */
+  mode: GovernorMode | 'direct' | 'starting' | 'plain' | 'stream'
+  /** The stream playing (`480p (Auto)`), for a video played by its streams. */
+  quality?: string
 }
 
 /** A video being played; `stop` detaches the element (the torrent keeps seeding). */
@@ -78,11 +82,12 @@ interface PlayOptions extends ClientOptions {
 }
 
 /**
- * Plays `source` in `el` from its first web seed that answers, without WebTorrent: where the
- * page cannot stream through a service worker, or the worker never took control.
+ * Plays `source` in `el` from its origin's web seed, without WebTorrent: where the page cannot
+ * stream through a service worker, or the worker never took control. Only the origin's own
+ * file may be played bare: a mirror's bytes are used only through the torrent's piece hashes.
  */
 async function playDirect(source: Source, el: HTMLVideoElement, quickStart: QuickStartInfo | undefined): Promise<Playback> {
-  const url = await firstAnswering(source.webseedUrls)
+  const url = source.webseedUrls[0]
   const at = quickStart ? endQuickStart(el) : undefined
   if (url) el.src = url
   if (url && at) takeUp(el, at)

@@ -8,6 +8,7 @@
  * here gives up when no answer has come within ANSWER_TIMEOUT_MS, and the next pod is tried.
  */
 import { debug } from './debug'
+import { infoHashOf } from './verify'
 
 /** How long a .torrent URL or web seed may take to answer before it counts as down. */
 const ANSWER_TIMEOUT_MS = 5000
@@ -52,19 +53,13 @@ export async function answers(url: string): Promise<boolean> {
   }
 }
 
-/** The first web seed that answers, for playing without WebTorrent; the first of all if none does. */
-export async function firstAnswering(urls: readonly string[]): Promise<string | undefined> {
-  const ordered = ownPodFirst(urls)
-  for (const url of ordered) if (await answers(url)) return url
-  return ordered[0]
-}
-
 /**
- * The .torrent from the first URL that answers, undefined if none does. The URLs are not asked
- * all at once (each pod would send the same file) but one after the other: the next when one
- * fails or is slower than TORRENT_STAGGER_MS, and the first file to arrive wins.
+ * The .torrent from the first URL that answers with the file of `infoHash` (verify.ts: one
+ * that names another is refused like a failure), undefined if none does. The URLs are not
+ * asked all at once (each pod would send the same file) but one after the other: the next
+ * when one fails or is slower than TORRENT_STAGGER_MS, and the first file to arrive wins.
  */
-export function firstTorrent(urls: string[]): Promise<Uint8Array | undefined> {
+export function firstTorrent(urls: string[], infoHash: string): Promise<Uint8Array | undefined> {
   if (!urls.length) return Promise.resolve(undefined)
   return new Promise((resolve) => {
     let pending = urls.length
@@ -80,6 +75,7 @@ export function firstTorrent(urls: string[]): Promise<Uint8Array | undefined> {
       const timer = setTimeout(moveOn, TORRENT_STAGGER_MS)
       fetchSoon(urls[i]!)
         .then(async (res) => (res.ok ? new Uint8Array(await res.arrayBuffer()) : undefined))
+        .then(async (file) => (file && (await infoHashOf(file)) === infoHash ? file : undefined))
         .catch(() => undefined)
         .then((file) => {
           clearTimeout(timer)

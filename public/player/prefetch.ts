@@ -36,11 +36,11 @@ export function prefetch(source: Source, quick?: QuickStartInfo): Prefetch {
   const probes = new Map<string, Promise<boolean>>()
   // The first web seed answered already if it sent the head start: no need to ask it again.
   seeds.forEach((url, i) => probes.set(url, i === 0 && start ? start.then((b) => !!b || answers(url)) : answers(url)))
-  return { torrent: firstTorrent(torrentUrls(source)), start, startCached: cachedHead?.then((h) => h.cached) ?? Promise.resolve(false), probes }
+  return { torrent: firstTorrent(torrentUrls(source), source.infoHash), start, startCached: cachedHead?.then((h) => h.cached) ?? Promise.resolve(false), probes }
 }
 
 /** The .torrent URLs of a source: its `torrentUrl` and every `xs` of its magnet (mirrors add theirs). */
-function torrentUrls(source: Source): string[] {
+export function torrentUrls(source: Source): string[] {
   const xs = magnetParams(source.magnetUri, 'xs')
   return ownPodFirst([...(source.torrentUrl ? [source.torrentUrl] : []), ...xs].filter((u) => /^https?:\/\//.test(u)))
 }

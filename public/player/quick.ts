@@ -51,18 +51,23 @@ export function quickStartShown(ms = 1000): Promise<void> {
       resolve()
     }
     q.el.addEventListener('error', done, { once: true })
-    const rvfc = (q.el as HTMLVideoElement & { requestVideoFrameCallback?: (cb: (now: number) => void) => number }).requestVideoFrameCallback
     const first = () => {
       q.firstFrameAt ??= performance.now()
       done()
     }
-    if (rvfc) rvfc.call(q.el, first)
-    else q.el.addEventListener('loadeddata', first, { once: true })
+    onFirstFrame(q.el, first)
     // Already shown, or refused (no autoplay without a gesture, a frame may never come):
     // a paused element with its first frame loaded counts as shown.
     if (q.el.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA && q.el.paused) first()
   })
   return shown
+}
+
+/** Calls `cb` when `el` presents its first frame (requestVideoFrameCallback, else `loadeddata`). */
+export function onFirstFrame(el: HTMLVideoElement, cb: () => void): void {
+  const rvfc = (el as HTMLVideoElement & { requestVideoFrameCallback?: (cb: () => void) => number }).requestVideoFrameCallback
+  if (rvfc) rvfc.call(el, cb)
+  else el.addEventListener('loadeddata', cb, { once: true })
 }
 
 /** The quick start of video `id`, once: the watch page takes its element. */

@@ -84,6 +84,27 @@ export function choicesOf(video: Video, knownHeight?: number): Choice[] {
   return [original, ...renditions]
 }
 
+/** A stream of the video (src/videos/streams.ts) as the stream player plays it: a level of its master playlist. */
+export interface StreamChoice {
+  /** What the menu says: `Original (720p)`, `480p`. */
+  label: string
+  height: number
+  playlistUrl: string
+  /** Its torrent and web seeds: the original's (with its mirrors) or its rendition's. */
+  source: Source
+}
+
+/** The streams of a video, each with the Source of its file; none for a video without streams (an older pod's, or an older file). */
+export function streamSources(video: Video): StreamChoice[] {
+  const sources = new Map(choicesOf(video).map((c) => [c.key, c.source]))
+  return (video.streams ?? []).flatMap((s) => {
+    const source = sources.get(s.rendition === 0 ? 'original' : String(s.rendition))
+    const playlistUrl = (s as { playlistUrl?: string }).playlistUrl
+    if (!source || !playlistUrl) return []
+    return [{ label: s.rendition === 0 ? `Original (${s.height}p)` : `${s.height}p`, height: s.height, playlistUrl, source: { ...source, size: s.size } }]
+  })
+}
+
 /**
  * The choice that fits a player `neededPx` device pixels high (its CSS height times
  * devicePixelRatio): the smallest rendition at least that high, else the original. Renditions

@@ -87,6 +87,15 @@ export interface Torrent {
   /** Runs a request pass now. */
   _updateWireWrapper(): void
   _updateInterest(): void
+  // What the stream player (segments.ts) uses to fetch only some pieces: a stream selection
+  // is counted (each `_deselect` removes one), so overlapping reads do not undo each other.
+  _select(from: number, to: number, priority: number, notify: undefined, isStreamSelection: true): void
+  _deselect(from: number, to: number, isStreamSelection: true): void
+  /** Asks every wire that has them for pieces from..to (hot-swapping slow ones). */
+  critical(from: number, to: number): void
+  /** A piece is no longer held (the bounded store dropped it): fetched again if needed. */
+  _markUnverified(index: number): void
+  store: { get(index: number, opts: { offset: number; length: number }, cb: (err: Error | null, buf?: Uint8Array) => void): void } | null
 }
 
 /** The tab's WebTorrent client (player/client.ts). */

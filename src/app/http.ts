@@ -15,6 +15,7 @@ import { redundancyRoutes } from '../redundancy/routes'
 import { torrentRoutes } from '../torrents/routes'
 import { trackerRoutes } from '../torrents/tracker-routes'
 import { transcodingRoutes } from '../transcoding/routes'
+import { playlistRoutes } from '../videos/playlist-routes'
 import { thumbnailRoutes, videoRoutes } from '../videos/routes'
 import { domainErrorResponse, errorResponse, errors } from './errors'
 import { checkBody } from './limits'
@@ -52,6 +53,7 @@ export function buildApp(pod: Pod) {
     .use(videoRoutes({ config, fingerprint, videos, auth: macros }))
     .use(detailsRoutes({ fingerprint, details, auth: macros }))
     .use(thumbnailRoutes({ fingerprint, videos, auth: macros }))
+    .use(playlistRoutes({ fingerprint, videos }))
     .use(
       torrentRoutes({
         fingerprint,
@@ -64,5 +66,5 @@ export function buildApp(pod: Pod) {
       }),
     )
     .use(trackerRoutes(pod.tracker))
-    .use(pageRoutes({ fingerprint, config, version, log, video: (id) => videos.get(id) }))
+    .use(pageRoutes({ fingerprint, config, version, log, video: (id) => videos.get(id), streamHead: (id, rendition, seconds) => videos.streamHead(id, rendition, seconds) }))
 }

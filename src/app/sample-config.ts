@@ -104,6 +104,13 @@ batchMessages = 500
 [webrtc]
 iceServers = []
 
+# The watch page's player: it fetches up to \`bufferSeconds\` of video ahead of what plays
+# (from other viewers and web seeds), and keeps up to \`cacheBytes\` of what it fetched in the
+# tab's memory, to share with other viewers while the tab is open.
+[player]
+bufferSeconds = 30
+cacheBytes = 67108864
+
 # A friend's reliability: starts at \`initial\`, +step per delivered request, -step per
 # failed attempt, capped at \`max\`. At 0 the friend is revoked.
 [score]

@@ -17,12 +17,15 @@ import { Elysia } from 'elysia'
 // from source (node_modules) and inside the executable (embedded).
 import webtorrentPath from 'webtorrent/dist/webtorrent.min.js' with { type: 'file' }
 import swPath from 'webtorrent/dist/sw.min.js' with { type: 'file' }
+// hls.js (its light build: no subtitles, no DRM), the stream player's MSE, buffer and adaptive switching.
+import hlsPath from 'hls.js/dist/hls.light.min.mjs' with { type: 'file' }
 import { embedded } from '../../public/embedded'
 import { anonymousMayWatch } from '../accounts/auth'
 import type { Config } from '../shared/config'
 import type { Logger } from '../shared/log'
-import { headStartBytes } from '../shared/playback'
+import { DEFAULT_GOVERNOR, headStartBytes } from '../shared/playback'
 import type { Video } from '../videos/model'
+import type { StreamIn } from '../videos/streams'
 import { bundlePages, type PageBundle } from './bundle'
 
 /** The routes that answer with the app's HTML (the app routes in the browser). */
@@ -39,9 +42,11 @@ export interface Boot {
     maxUploadBytes: number
     /** STUN/TURN server URLs for the player's WebRTC connections (config `webrtc.iceServers`). */
     iceServers: readonly string[]
+    /** The stream player's buffer ahead and memory cap (config `player`). */
+    player: { bufferSeconds: number; cacheBytes: number }
   }
   /** Assets the app loads later, by their cache-busting URLs. */
-  assets: { webtorrent: string; serviceWorker: string }
+  assets: { webtorrent: string; serviceWorker: string; hls: string }
   /** On a watch page: the video, when it exists and may be shown without a login. */
   video?: Video
 }
@@ -61,6 +66,7 @@ interface Pages {
   chunks: string[]
   styles: string[]
   webtorrent: { url: string; asset: Asset }
+  hls: { url: string; asset: Asset }
   sw: Asset
 }
 
@@ -80,6 +86,7 @@ async function loadPages(): Promise<Pages> {
   const entry = files.find((f) => f.kind === 'entry-point' && f.name.endsWith('.js'))
   if (!entry) throw new Error('the page bundle has no entry script')
   const wtBytes = new Uint8Array(await Bun.file(webtorrentPath).arrayBuffer())
+  const hlsBytes = new Uint8Array(await Bun.file(hlsPath).arrayBuffer())
   return {
     assets,
     script: `/assets/${entry.name}`,
@@ -88,6 +95,10 @@ async function loadPages(): Promise<Pages> {
     webtorrent: {
       url: `/vendor/webtorrent.min.js?v=${versionTag(wtBytes)}`,
       asset: { type: 'text/javascript;charset=utf-8', body: new Blob([wtBytes]) },
+    },
+    hls: {
+      url: `/vendor/hls.light.min.mjs?v=${versionTag(hlsBytes)}`,
+      asset: { type: 'text/javascript;charset=utf-8', body: new Blob([hlsBytes]) },
     },
     sw: { type: 'text/javascript;charset=utf-8', body: Bun.file(swPath) },
   }
@@ -130,15 +141,28 @@ const CSP = [
 ].join('; ')
 
 /**
+ * A video played by its streams starts with its lowest stream at least this high (a quick
+ * start's): one that slow links carry too, as adaptive players start; the player's switching
+ * takes it up within seconds where the link allows.
+ */
+const QUICK_START_HEIGHT = 240
+
+/**
  * The quick start of a watch page (public/player/quick.ts): a `<video>` of the head start of
  * the video (its first seconds, `?head=` of its web seed), for the browser to play while it
  * loads the app. None for a video too short for a head start (it waits for peers), or
  * without size, duration or web seed. The player then fetches the same bytes for the
  * torrent, from the browser's cache: both take their length from src/shared/playback.ts.
  */
-function quickStart(video: Video | undefined): string {
-  const url = video?.webseedUrls[0]
-  const bytes = headStartBytes(video?.size, video?.duration)
+function quickStart(video: Video | undefined, streamHead: PageRoutesDeps['streamHead']): string {
+  // A video played by its streams starts with one that slow links carry too (the player's
+  // adaptive switching takes it from there), else the original.
+  const streams = (video?.streams ?? []) as (StreamIn & { webseedUrl?: string })[]
+  const stream = streams.find((s) => s.height >= QUICK_START_HEIGHT) ?? streams[0]
+  const url = stream ? stream.webseedUrl : video?.webseedUrls[0]
+  const estimate = headStartBytes(stream ? stream.size : video?.size, video?.duration)
+  // A stream's head ends where a segment does, so that the player reads whole segments of it.
+  const bytes = estimate && stream && video ? (streamHead(video.id, stream.rendition, DEFAULT_GOVERNOR.startHorizonSeconds) ?? estimate) : estimate
   if (!video || !url || !bytes) return ''
   const src = new URL(url)
   src.searchParams.set('head', String(bytes))
@@ -146,12 +170,13 @@ function quickStart(video: Video | undefined): string {
   return `<div class="quick-start"><video id="seedpod-quick" class="player" autoplay playsinline preload="auto"${poster} aria-label="${escapeHtml(`Video: ${video.name}`)}" data-video="${escapeHtml(video.id)}" data-bytes="${bytes}" src="${escapeHtml(src.href)}"></video></div>\n`
 }
 
-function shell(p: Pages, boot: Boot, title: string, watch: boolean): string {
-  const quick = quickStart(boot.video)
+function shell(p: Pages, boot: Boot, title: string, watch: boolean, streamHead: PageRoutesDeps['streamHead']): string {
+  const quick = quickStart(boot.video, streamHead)
   // The app's chunks are fetched alongside its entry point, and on a watch page WebTorrent
   // too, which the player needs soon; with a quick start, all of them once its first frame is
   // up (compiling them would hold that frame up).
-  const preloads = quick ? [] : [...p.chunks, ...(watch ? [p.webtorrent.url] : [])]
+  const streamed = !!boot.video?.streams?.length
+  const preloads = quick ? [] : [...p.chunks, ...(watch ? [p.webtorrent.url] : []), ...(streamed ? [p.hls.url] : [])]
   const preload = preloads.map((url) => `<link rel="modulepreload" href="${url}">`).join('\n')
   return `<!doctype html>
 <html lang="en">
@@ -185,6 +210,11 @@ async function send(request: Request, asset: Asset, cacheControl: string, extra:
   return new Response(asset.gzip, { headers })
 }
 
+/** A vendored library: the URL the pages use carries the content's hash, and that one may be cached for good. */
+function vendor(request: Request, lib: { url: string; asset: Asset }, asked: string): Promise<Response> {
+  return send(request, lib.asset, asked === lib.url ? 'public, max-age=31536000, immutable' : 'no-cache')
+}
+
 function notFound(what: string): Response {
   return Response.json({ error: { code: 'not_found', message: `no ${what}` } }, { status: 404 })
 }
@@ -197,10 +227,12 @@ export interface PageRoutesDeps {
   log: Logger
   /** A video of the index, as the API shows it. */
   video(id: string): Video | undefined
+  /** The bytes of an own stream's first whole segments that hold `seconds` of it, if this pod has its playlist. */
+  streamHead(id: string, rendition: number, seconds: number): number | undefined
 }
 
 /** Elysia plugin: the page routes, `/assets/*`, `/vendor/webtorrent.min.js` and `/sw.min.js`. */
-export const pageRoutes = ({ fingerprint, config, version, log, video: videoOf }: PageRoutesDeps) => {
+export const pageRoutes = ({ fingerprint, config, version, log, video: videoOf, streamHead }: PageRoutesDeps) => {
   // Start bundling now, in the background, so that the first page does not wait for it.
   pages(log).catch(() => undefined)
 
@@ -212,12 +244,13 @@ export const pageRoutes = ({ fingerprint, config, version, log, video: videoOf }
     requireLoginToWatch: config.requireLoginToWatch,
     maxUploadBytes: config.maxUploadBytes,
     iceServers: config.webrtc.iceServers,
+    player: { bufferSeconds: config.player.bufferSeconds, cacheBytes: config.player.cacheBytes },
   }
 
   const page = async (title: string, watch: boolean, video?: Video) => {
     const p = await pages(log)
-    const boot: Boot = { pod: podBoot, assets: { webtorrent: p.webtorrent.url, serviceWorker: '/sw.min.js' }, ...(video ? { video } : {}) }
-    return new Response(shell(p, boot, title, watch), {
+    const boot: Boot = { pod: podBoot, assets: { webtorrent: p.webtorrent.url, serviceWorker: '/sw.min.js', hls: p.hls.url }, ...(video ? { video } : {}) }
+    return new Response(shell(p, boot, title, watch, streamHead), {
       headers: {
         'content-type': 'text/html;charset=utf-8',
         // The shell names the current (hashed) assets: always ask again.
@@ -246,12 +279,8 @@ export const pageRoutes = ({ fingerprint, config, version, log, video: videoOf }
       if (!asset) return notFound(`asset ${params.name}`)
       return send(request, asset, 'public, max-age=31536000, immutable')
     })
-    .get('/vendor/webtorrent.min.js', async ({ request, query }) => {
-      const wt = (await pages(log)).webtorrent
-      // The URL the pages use carries the content's hash: that one may be cached for good.
-      const current = `/vendor/webtorrent.min.js?v=${query.v}` === wt.url
-      return send(request, wt.asset, current ? 'public, max-age=31536000, immutable' : 'no-cache')
-    })
+    .get('/vendor/webtorrent.min.js', async ({ request, query }) => vendor(request, (await pages(log)).webtorrent, `/vendor/webtorrent.min.js?v=${query.v}`))
+    .get('/vendor/hls.light.min.mjs', async ({ request, query }) => vendor(request, (await pages(log)).hls, `/vendor/hls.light.min.mjs?v=${query.v}`))
     // Its scope is the whole pod (its fetch handler only takes /webtorrent/ URLs).
     .get('/sw.min.js', async ({ request }) => send(request, (await pages(log)).sw, 'no-cache', { 'service-worker-allowed': '/' }))
 }

@@ -56,6 +56,8 @@ export interface Config {
   readonly delivery: { readonly batchMessages: number }
   /** WebRTC between viewers: the STUN/TURN servers their browsers use (none by default). */
   readonly webrtc: { readonly iceServers: readonly string[] }
+  /** The watch page's player: how far ahead it fetches, and how much it keeps to share. */
+  readonly player: { readonly bufferSeconds: number; readonly cacheBytes: number }
   readonly score: { readonly initial: number; readonly step: number; readonly max: number }
   readonly auth: {
     readonly tokenTtlSeconds: number
@@ -125,6 +127,10 @@ const SPEC: Spec = {
   },
   webrtc: {
     iceServers: { kind: 'iceUrls', dflt: [] },
+  },
+  player: {
+    bufferSeconds: { kind: 'int', dflt: 30, min: 4, max: 600 },
+    cacheBytes: { kind: 'int', dflt: 64 * 1024 * 1024, min: 8 * 1024 * 1024, max: 4 * GIB },
   },
   retry: {
     baseMs: { kind: 'int', dflt: 2000, min: 1, max: 24 * 3600 * 1000 },

@@ -251,6 +251,19 @@ export const MIGRATIONS: readonly string[] = [
      count INTEGER NOT NULL
    ) WITHOUT ROWID;
    ALTER TABLE transcode_jobs ADD COLUMN detail TEXT;`,
+  // 8: streams (src/videos/streams.ts): the files of a video (its original, rendition 0, or a
+  // rendition by height) that are packaged for HLS, with what a master playlist says of them
+  `CREATE TABLE video_streams (
+     video TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+     rendition INTEGER NOT NULL,
+     info_hash BLOB NOT NULL,
+     size INTEGER NOT NULL,
+     width INTEGER NOT NULL,
+     height INTEGER NOT NULL,
+     bandwidth INTEGER NOT NULL,
+     codecs TEXT,
+     PRIMARY KEY (video, rendition)
+   ) WITHOUT ROWID;`,
 ]
 
 /** The schema version this build of seedpod writes. */

@@ -1,27 +1,12 @@
 /**
  * The ffmpeg run of one transcoding job (the transcoder actor's `transcode` port): through
- * src/media/exec.ts, with a time limit, progress read from ffmpeg's `-progress` lines.
+ * src/media/exec.ts, with a time limit, progress read from ffmpeg's `-progress` lines. Each
+ * rendition is written as a stream (src/media/hls.ts): H.264/AAC in one fragmented MP4 with a
+ * keyframe every 2 s and its HLS playlist beside it.
  */
 import type { TranscodeOutcome } from '../../actors/transcoder'
-import { INPUT_GUARD, runTool, stderrTail } from '../media/exec'
-
-/**
- * The ffmpeg command of one job: H.264/AAC MP4 with its index first (streamable), scaled to
- * `height` keeping the aspect (even width), progress as key=value lines on stdout.
- */
-export function transcodeArgs(input: string, output: string, height: number): string[] {
-  return [
-    'ffmpeg', '-hide_banner', '-nostdin', '-v', 'error', '-y',
-    ...INPUT_GUARD, '-i', input,
-    '-map', '0:v:0', '-map', '0:a:0?',
-    '-vf', `scale=-2:${height}`,
-    '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p',
-    '-c:a', 'aac', '-b:a', '128k',
-    '-movflags', '+faststart',
-    '-progress', 'pipe:1', '-nostats',
-    output,
-  ]
-}
+import { runTool, stderrTail } from '../media/exec'
+import { streamArgs } from '../media/hls'
 
 /**
  * How long one job may run: far more than a 2-core machine needs (about real time for 720p),
@@ -37,7 +22,7 @@ export async function transcode(
   onProgress: (fraction: number) => void,
   signal: AbortSignal,
 ): Promise<TranscodeOutcome> {
-  const run = await runTool(transcodeArgs(source.path, output, height), transcodeTimeoutMs(source.duration), {
+  const run = await runTool(streamArgs(source.path, output, height), transcodeTimeoutMs(source.duration), {
     signal,
     onStdoutLine: (line) => {
       const m = /^out_time_us=(\d+)/.exec(line)

@@ -1,7 +1,8 @@
 /**
  * Transcoding: smaller renditions of own videos, made by the transcoder actor from the
  * durable queue (queue.ts) with ffmpeg (ffmpeg.ts), stored beside the original as files of
- * their own with their own torrents, and announced to friends with `video.update`.
+ * their own with their own torrents and HLS playlists (each rendition is a stream,
+ * src/videos/streams.ts), and announced to friends with `video.update`.
  */
 import type { Database } from 'bun:sqlite'
 import { renameSync, rmSync } from 'node:fs'
@@ -16,7 +17,9 @@ import type { Logger } from '../shared/log'
 import { trackerUrls } from '../shared/urls'
 import { makeTorrent } from '../torrents/torrent-file'
 import { renditionFileName, renditionsOf, renditionUrls, saveRenditions } from '../videos/renditions'
-import { onTheWire, type Videos } from '../videos/service'
+import { onTheWire, streamFields, type Videos } from '../videos/service'
+import { playlistFileName, saveStream, segmentUri } from '../videos/streams'
+import { readPackaged } from '../media/hls'
 import { transcode } from './ffmpeg'
 import { targetResolutions, type TranscodeJob, type TranscodeQueue } from './queue'
 
@@ -84,20 +87,22 @@ export class Transcoding {
     const urls = renditionUrls(this.config.url, job.video, job.resolution, '0'.repeat(40), video.name)
     const torrent = await makeTorrent({ file: output, name: renditionFileName(job.video, job.resolution), announce: trackerUrls(this.config.url), urlList: [urls.webseedUrl] })
     const file = this.videos.renditionFile(job.video, job.resolution, torrent.infoHash)
+    const { info, playlist } = readPackaged(output, segmentUri(job.video, job.resolution))
     renameSync(output, file.path)
     writeSecretFile(file.torrentPath, torrent.torrent)
+    const playlistPath = this.videos.files.placePlaylist(playlist, playlistFileName(job.video, job.resolution))
     try {
       this.db.transaction(() => {
         // The video (and with it the job) may have been deleted while ffmpeg ran.
         if (!this.queue.exists(job.id)) throw new Error('the video was deleted while it was transcoded')
         const files = [...renditionsOf(this.db, job.video).filter((f) => f.resolution !== job.resolution), { resolution: job.resolution, infoHash: torrent.infoHash, size: torrent.length }]
         saveRenditions(this.db, job.video, files.sort((a, b) => a.resolution - b.resolution))
+        saveStream(this.db, job.video, { rendition: job.resolution, infoHash: torrent.infoHash, size: torrent.length, ...streamFields(info) })
         this.queue.done(job.id)
         this.friends.enqueue([{ type: 'video.update', data: onTheWire(this.videos.get(job.video)!) }])
       }).immediate()
     } catch (e) {
-      rmSync(file.path, { force: true })
-      rmSync(file.torrentPath, { force: true })
+      for (const path of [file.path, file.torrentPath, playlistPath]) rmSync(path, { force: true })
       throw e
     }
     this.friends.wake()

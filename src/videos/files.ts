@@ -1,12 +1,13 @@
 /**
  * Where a pod keeps video files, all named by id or info hash, never by what a user sent:
  *   videos/<id>.<ext>        the video (web seed and TCP seeding)
+ *   videos/<id>.m3u8         the HLS media playlist of a file packaged as a stream (one per file)
  *   thumbnails/<id>.jpg      thumbnails of own videos, and cached ones of friends' videos
  *   torrents/<infoHash>.torrent
  *   mirrors/<infoHash>/      copies of friends' videos (redundancy)
  *   tmp/                     uploads and work in progress; emptied at start
  */
-import { mkdirSync, readdirSync, rmSync } from 'node:fs'
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 export class VideoFiles {
@@ -41,6 +42,18 @@ export class VideoFiles {
 
   torrent(infoHash: string): string {
     return join(this.torrents, `${infoHash}.torrent`)
+  }
+
+  /**
+   * Writes a stream's media playlist to videos/`name` (through tmp/, so a reader never sees
+   * half of it); returns its path.
+   */
+  placePlaylist(text: string, name: string): string {
+    const tmp = this.temp('.m3u8')
+    const path = join(this.videos, name)
+    writeFileSync(tmp, text, { mode: 0o640 })
+    renameSync(tmp, path)
+    return path
   }
 
   /** A fresh path in tmp/ with the given suffix. */

@@ -13,6 +13,7 @@ import { t } from 'elysia'
 import { INDEX_SAMPLE_EVERY } from '../shared/db'
 import { magnetUri, thumbnailUrl, torrentUrl, trackerUrls, webseedUrl } from '../shared/urls'
 import { RenditionIn, renditionsOf } from './renditions'
+import { StreamIn, streamsOf } from './streams'
 
 /** A video as the API and the protocol carry it. */
 export const Video = t.Object({
@@ -40,6 +41,14 @@ export const Video = t.Object({
    */
   width: t.Optional(t.Integer({ minimum: 1, maximum: 100_000 })),
   height: t.Optional(t.Integer({ minimum: 1, maximum: 100_000 })),
+  /**
+   * The files packaged for HLS (src/videos/streams.ts): the original (rendition 0) and
+   * renditions. Absent from videos of older pods, and of files stored before streams existed:
+   * those play as files.
+   */
+  streams: t.Optional(t.Array(StreamIn, { maxItems: 17 })),
+  /** The origin's master playlist of the streams (derived; receivers ignore it). */
+  masterPlaylistUrl: t.Optional(t.String({ maxLength: 2048 })),
 })
 export type Video = typeof Video.static
 
@@ -212,7 +221,7 @@ export function removeVideosOf(db: Database, podFingerprint: string): number {
   return db.query('DELETE FROM videos WHERE seq IN (SELECT rowid FROM videos_fts WHERE videos_fts MATCH ?)').run(podMatch(pod.id)).changes
 }
 
-/** Every video whose origin is the given pod, oldest first, with its renditions (what a new friend is sent). */
+/** Every video whose origin is the given pod, oldest first, with its renditions and streams (what a new friend is sent). */
 export function videosOf(db: Database, podFingerprint: string): Video[] {
   const pod = db.query('SELECT id FROM pods WHERE fingerprint = ?').get(podFingerprint) as { id: number } | null
   if (!pod) return []
@@ -220,7 +229,10 @@ export function videosOf(db: Database, podFingerprint: string): Video[] {
     db
       .query(`SELECT ${VIDEO_COLUMNS} FROM videos v JOIN pods p ON p.id = v.pod WHERE v.seq IN (SELECT rowid FROM videos_fts WHERE videos_fts MATCH ?) ORDER BY v.created_at, v.id`)
       .all(podMatch(pod.id)) as VideoRow[]
-  ).map((r) => ({ ...videoOfRow(r), files: renditionsOf(db, r.id) }))
+  ).map((r) => {
+    const streams = streamsOf(db, r.id)
+    return { ...videoOfRow(r), files: renditionsOf(db, r.id), ...(streams.length ? { streams } : {}) }
+  })
 }
 
 /** One row of the index by id. */

@@ -17,6 +17,7 @@ import type { Logger } from '../shared/log'
 import type { Outbound } from '../shared/outbound'
 import { thumbnailUrl } from '../shared/urls'
 import { remuxFaststart } from '../media/faststart'
+import { packageCopy, playlistOf, readPlaylist, segmentsEnd, type StreamInfo } from '../media/hls'
 import { probeVideo } from '../media/probe'
 import { makeThumbnail } from '../media/thumbnail'
 import { makeTorrent } from '../torrents/torrent-file'
@@ -25,6 +26,10 @@ import { podVideoCount, removeVideo, upsertVideo, VIDEO_COLUMNS, videoOfRow, vid
 import { searchVideos, type VideoPage, type VideoQuery } from './search'
 import type { ReceivedUpload } from './upload'
 import { renditionFileName, renditionsOf, renditionUrls, saveRenditions, type Rendition } from './renditions'
+import { masterPlaylistUrl, playlistFileName, saveStream, saveStreams, segmentUri, streamsOf, withStreamUrls, type Stream, type StreamIn } from './streams'
+
+/** A file remuxed into a stream: its numbers and media playlist (src/media/hls.ts). */
+type Packaged = { info: StreamInfo; playlist: string }
 import { targetResolutions, type TranscodeJob, type TranscodeQueue } from '../transcoding/queue'
 import { withMirrors, type MirrorStore } from '../redundancy/store'
 import { DESCRIPTION_MAX, saveFullDescription, summarize } from '../details/model'
@@ -51,6 +56,17 @@ const FORMATS: { container: RegExp; codecs: RegExp; ext: string; mime: string }[
   { container: /mp4|mov/, codecs: /^(h264|hevc|av1|vp9)$/, ext: 'mp4', mime: 'video/mp4' },
   { container: /webm|matroska/, codecs: /^(vp8|vp9|av1)$/, ext: 'webm', mime: 'video/webm' },
 ]
+
+/** Video codecs that go into a fragmented MP4 as they are (an original with one of them is remuxed into a stream). */
+const STREAMABLE = /^(h264|hevc|av1|vp9)$/
+
+/** Audio codecs that do too (`none`: no audio). WebM's Vorbis does not: such an original is kept as it is. */
+const STREAMABLE_AUDIO = /^(none|aac|mp3|opus|ac3|eac3|flac|alac)$/
+
+/** A stream's fields from what its master playlist said (codecs only when known). */
+export function streamFields(info: StreamInfo): Pick<StreamIn, 'width' | 'height' | 'bandwidth' | 'codecs'> {
+  return { width: info.width, height: info.height, bandwidth: info.bandwidth, ...(info.codecs ? { codecs: info.codecs } : {}) }
+}
 
 /**
  * A video as friends are sent it: without this pod's transcoding jobs, whose errors quote
@@ -121,6 +137,7 @@ export class Videos {
       if (!videoRowById(this.db, v.id) && podVideoCount(this.db, sender) >= this.config.friends.maxVideosPerFriend) return { ok: false, error: 'too_many_videos' }
       const ok = upsertVideo(this.db, v, friend!.url, now)
       if (ok && v.files) saveRenditions(this.db, v.id, v.files)
+      if (ok && v.streams) saveStreams(this.db, v.id, v.streams)
       return { ok }
     }
     inbox.on('video.add', upsert)
@@ -194,17 +211,30 @@ export class Videos {
    * A video of the index as this pod's readers see it: thumbnails through this pod, its
    * renditions, and for an own video the state of its transcoding jobs.
    */
-  get(id: string): (Video & { files: Rendition[]; transcoding?: TranscodeJob[] }) | undefined {
+  get(id: string): (Video & { files: Rendition[]; streams?: Stream[]; transcoding?: TranscodeJob[] }) | undefined {
     const row = videoRowById(this.db, id)
     if (!row) return undefined
-    const video = withMirrors(videoOfRow(row, this.config.url), this.mirrors.knownOf(id), `${id}.${row.ext}`)
+    const mirrored = withMirrors(videoOfRow(row, this.config.url), this.mirrors.knownOf(id), `${id}.${row.ext}`)
     const files = renditionsOf(this.db, id).map((f) => ({ ...f, ...renditionUrls(row.pod_url, id, f.resolution, f.infoHash, row.name) }))
+    const streams = streamsOf(this.db, id).map((s) => withStreamUrls(row.pod_url, id, s))
+    // An index row has no streams of its own: they are added here, with their URLs.
+    const video: Video & { streams?: Stream[] } = streams.length ? { ...mirrored, streams, masterPlaylistUrl: masterPlaylistUrl(row.pod_url, id) } : (mirrored as Omit<Video, 'streams'>)
     if (row.pod_fingerprint !== this.fingerprint) return { ...video, files }
     // An own video: its frame size (the watch page labels the original with its height), and its jobs.
     const size = this.db.query('SELECT width, height FROM local_videos WHERE video = ?').get(id) as { width: number | null; height: number | null } | null
     const own = { ...video, ...(size?.width && size.height ? { width: size.width, height: size.height } : {}), files }
     const jobs = this.queue.of(id)
     return jobs.length ? { ...own, transcoding: jobs } : own
+  }
+
+  /**
+   * Where the first whole segments of an own stream that hold `seconds` of it end in its file
+   * (from its media playlist); undefined for a stream this pod has no playlist of.
+   */
+  streamHead(id: string, rendition: number, seconds: number): number | undefined {
+    if (!this.localFile(id)) return undefined
+    const text = readPlaylist(join(this.files.videos, playlistFileName(id, rendition)))
+    return text === undefined ? undefined : segmentsEnd(text, seconds)
   }
 
   private static readonly LOCAL = `SELECT ${VIDEO_COLUMNS}, l.mime FROM local_videos l JOIN videos v ON v.id = l.video JOIN pods p ON p.id = v.pod`
@@ -278,8 +308,16 @@ export class Videos {
       const format = FORMATS.find((f) => f.container.test(probe.container) && f.codecs.test(probe.videoCodec))
       if (!format)
         throw new DomainError('unsupported_media', 'unsupported_format', `a ${probe.videoCodec} video in ${probe.container} does not play in browsers; upload MP4 (H.264) or WebM (VP9)`)
+      const id = newVideoId(this.fingerprint)
       let source = upload.file.path
-      if (format.ext === 'mp4' && probe.moovAtEnd) {
+      let stream: Packaged | undefined
+      if (STREAMABLE.test(probe.videoCodec) && STREAMABLE_AUDIO.test(probe.audioCodec ?? 'none')) {
+        // Remuxed into a stream (no re-encoding): one fragmented MP4 with its HLS playlist.
+        const packaged = this.files.temp('.mp4')
+        made.push(packaged)
+        stream = await packageCopy(source, packaged, segmentUri(id, 0))
+        source = packaged
+      } else if (format.ext === 'mp4' && probe.moovAtEnd) {
         // The index at the end means a browser must fetch the whole file before playing.
         const fast = this.files.temp('.mp4')
         made.push(fast)
@@ -289,7 +327,11 @@ export class Videos {
       const thumb = this.files.temp('.jpg')
       made.push(thumb)
       await makeThumbnail(source, thumb, Math.min(1, probe.durationSeconds / 3))
-      return await this.store(user, { ...texts, ...format, source, thumb, duration: probe.durationSeconds, width: probe.width, height: probe.height })
+      const stored = stream ? { ext: 'mp4', mime: 'video/mp4', stream } : format
+      const video = await this.store(user, { ...texts, ...stored, id, source, thumb, duration: probe.durationSeconds, width: probe.width, height: probe.height })
+      // A remuxed upload leaves the file as it was sent (the stored one was moved into place).
+      rmSync(upload.file.path, { force: true })
+      return video
     } catch (e) {
       for (const path of made) rmSync(path, { force: true })
       throw e
@@ -303,11 +345,11 @@ export class Videos {
    */
   async store(
     user: User,
-    v: { name?: string; description?: string; ext: string; mime: string; source: string; thumb: string; duration: number; width: number; height: number },
+    v: { id?: string; name?: string; description?: string; ext: string; mime: string; source: string; thumb: string; duration: number; width: number; height: number; stream?: Packaged },
   ): Promise<Video> {
     const placed: string[] = []
     try {
-      const id = newVideoId(this.fingerprint)
+      const id = v.id ?? newVideoId(this.fingerprint)
       const urls = videoUrls(this.config.url, id, '0'.repeat(40), v.ext, v.name!)
       const torrent = await makeTorrent({ file: v.source, name: `${id}.${v.ext}`, announce: urls.trackers, urlList: [urls.webseed] })
       const final = { video: this.files.video(id, v.ext), thumb: this.files.thumbnail(id), torrent: this.files.torrent(torrent.infoHash) }
@@ -317,6 +359,7 @@ export class Videos {
       placed.push(final.thumb)
       writeSecretFile(final.torrent, torrent.torrent)
       placed.push(final.torrent)
+      if (v.stream) placed.push(this.files.placePlaylist(v.stream.playlist, playlistFileName(id, 0)))
 
       const now = this.now()
       // The index (and every friend's) gets a summary; the full text stays in this pod's details.
@@ -339,6 +382,7 @@ export class Videos {
         upsertVideo(this.db, video, this.config.url, now)
         if (video.description !== full) saveFullDescription(this.db, id, full, now)
         this.db.query('INSERT INTO local_videos (video, owner, mime, width, height) VALUES (?, ?, ?, ?, ?)').run(id, user.id, v.mime, v.width, v.height)
+        if (v.stream) saveStream(this.db, id, { rendition: 0, infoHash: torrent.infoHash, size: torrent.length, ...streamFields(v.stream.info) })
         if (this.config.transcoding.enabled) this.queue.enqueue(id, targetResolutions(this.config.transcoding.resolutions, v.height))
         this.friends.enqueue([{ type: 'video.add', data: onTheWire(this.get(id)!) }])
       }).immediate()
@@ -376,7 +420,7 @@ export class Videos {
     this.unpublish(id)
     rmSync(this.files.thumbnail(id), { force: true })
     for (const file of files) {
-      for (const path of [file.path, file.torrentPath]) rmSync(path, { force: true })
+      for (const path of [file.path, playlistOf(file.path), file.torrentPath]) rmSync(path, { force: true })
       this.actors.send({ type: 'seeder.video.removed', infoHash: file.infoHash })
       this.actors.send({ type: 'tracker.video.removed', infoHash: file.infoHash })
     }

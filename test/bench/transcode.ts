@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { resolveConfig } from '../../src/shared/config'
 import { createLogger } from '../../src/shared/log'
 import { startPod } from '../../src/app/server'
-import { transcodeArgs } from '../../src/transcoding/ffmpeg'
+import { streamArgs } from '../../src/media/hls'
 import type { TranscodeJob } from '../../src/transcoding/queue'
 import { makeClip } from '../helpers/clips'
 import { uploadVideo } from '../helpers/videos'
@@ -21,7 +21,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function bare(clip: string, out: string): Promise<number> {
   const t0 = performance.now()
-  const p = Bun.spawn(transcodeArgs(clip, out, HEIGHT), { stdout: 'ignore', stderr: 'ignore' })
+  const p = Bun.spawn(streamArgs(clip, out, HEIGHT), { stdout: 'ignore', stderr: 'ignore' })
   if ((await p.exited) !== 0) throw new Error('bare ffmpeg failed')
   return performance.now() - t0
 }

@@ -3,8 +3,9 @@
  * upload a clip (and the errors for a file too large or not a video), watch it as viewer A
  * (it plays and seeks), then as viewer B while A stays (B gets bytes from A over WebRTC), and
  * as viewer C on a friend pod (a remote video: same swarm), search, the admin page with the
- * friend and its score, a pod that asks for a login first, and the basics of keyboard and
- * screen-reader use. A screenshot of each page, desktop and phone, goes to test-output/.
+ * friend and its score, a pod that asks for a login first, the basics of keyboard and
+ * screen-reader use, and a friend's video while its pod is down (a notice, then it plays once
+ * the pod is back). A screenshot of each page, desktop and phone, goes to test-output/.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { writeFileSync } from 'node:fs'
@@ -12,7 +13,7 @@ import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import type { Video } from '../../src/videos/model'
 import { makeClip } from '../helpers/clips'
-import { indexIds, netPod, stopPods, until } from '../helpers/network'
+import { indexIds, netPod, restart, stopPods, until } from '../helpers/network'
 import { removeTempDirs, tempDir, type TestPod } from '../helpers/pods'
 import { launch, logIn, PASSWORD, screenshot, viewer } from './browser'
 
@@ -168,8 +169,9 @@ describe('the pages in Chromium', () => {
       const v = document.querySelector('video') as HTMLVideoElement
       return !v.seeking && v.currentTime >= 7.2
     })
-    // Alone in the swarm, A took the video from the web seed; it now holds all of it.
-    await page.waitForFunction(() => document.querySelector('[data-testid=p2p-stats]')?.getAttribute('data-progress') === '1.000')
+    // Alone in the swarm, A took the video from the web seed: all of it (ten seconds are
+    // within its buffer ahead), each byte once.
+    await page.waitForFunction((size) => Number(document.querySelector('[data-testid=p2p-stats]')?.getAttribute('data-from-webseed')) >= size, video.size!)
     const s = await stats(page)
     expect(s.fromWebseed).toBe(video.size!)
     await screenshot(page, 'watch-alone')
@@ -306,4 +308,20 @@ describe('the pages in Chromium', () => {
     }
     await context.close()
   }, TIMEOUT)
+
+  test("a friend's video whose pod is down (no copy anywhere): the page says so within seconds, and plays once the pod is back", async () => {
+    await viewerA.context().close()
+    await origin.stop()
+    const { page, context } = await viewer(browser)
+    const t0 = Date.now()
+    await page.goto(`${friend.base}/videos/${video.id}`, { waitUntil: 'domcontentloaded' })
+    await page.getByRole('status').filter({ hasText: 'None of the pods or viewers that have this video answer right now' }).waitFor({ timeout: 10_000 })
+    expect(Date.now() - t0).toBeLessThan(10_000)
+    await screenshot(page, 'watch-unreachable')
+    // The pod comes back (same data, same address): the page, still trying, plays.
+    origin = await restart(origin)
+    await playedPast(page, 1, 30_000)
+    await page.getByRole('status').filter({ hasText: 'None of the pods' }).waitFor({ state: 'detached', timeout: 10_000 })
+    await context.close()
+  }, 60_000)
 })

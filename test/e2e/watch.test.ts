@@ -3,12 +3,12 @@
  * real pods: A transcodes uploads to 240p and 144p, B keeps copies of its friends' videos.
  *  - The upload page shows the new video's transcoding, a progress bar per job, until each is
  *    ready; the admin page lists the jobs with their bars.
- *  - The watch page picks the quality that fits the player (a phone gets 240p, a desktop the
- *    original), and the viewer switches with the Quality menu, keeping position and play/pause;
- *    its WebRTC connections use A's ICE servers (config webrtc.iceServers).
+ *  - The watch page's Quality menu offers Auto (a phone gets 240p, a desktop the original) and
+ *    every stream; a pick switches without reloading the element, keeping position and
+ *    play/pause; its WebRTC connections use A's ICE servers (config webrtc.iceServers).
  *  - With A stopped, B's watch page still plays the video from B's copy, even when A's
- *    address hangs instead of refusing; a phone, whose 240p lives at A only, is told and gets
- *    the original.
+ *    address hangs instead of refusing (the streams' playlists live at A: the page says so and
+ *    plays B's copy of the original as a file).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { Browser, Page } from 'playwright-core'
@@ -113,8 +113,8 @@ describe('renditions and mirrors in Chromium', () => {
     await context.close()
   }, TIMEOUT)
 
-  test('the watch page picks the quality that fits the screen; the Quality menu switches, keeping position and play/pause', async () => {
-    // A desktop player is over 500 pixels high: no rendition is that high, the original plays.
+  test('the Quality menu offers Auto and every stream; Auto fits the player to the screen; a pick switches at once, keeping position, play/pause and the element', async () => {
+    // A desktop player is over 500 pixels high: Auto plays the original (360 lines).
     const desktop = await viewer(browser)
     // The WebRTC connections the player makes, as the browser is asked for them.
     await desktop.page.addInitScript(() => {
@@ -130,50 +130,58 @@ describe('renditions and mirrors in Chromium', () => {
     await desktop.page.goto(`${a.base}/videos/${video.id}`)
     const menu = desktop.page.getByLabel('Quality')
     await menu.waitFor()
-    expect(await menu.locator('option').allTextContents()).toEqual(['Original (360p)', '240p', '144p'])
-    expect(await menu.inputValue()).toBe('original')
     await showsHeight(desktop.page, 360)
+    expect((await menu.locator('option').allTextContents()).slice(1)).toEqual(['Original (360p)', '240p', '144p'])
+    expect(await menu.inputValue()).toBe('-1')
+    await desktop.page.locator('[data-quality="Original (360p) (Auto)"]').waitFor()
     // Its peer connections use the pod's ICE servers (config webrtc.iceServers), and only those.
     const configs = await desktop.page.waitForFunction(() => (window as unknown as { iceConfigs: string[] }).iceConfigs.slice(0, 1).pop())
     expect(JSON.parse((await configs.jsonValue()) as string)).toEqual([{ urls: STUN }])
     await desktop.context.close()
 
-    // A phone's player is about 220 pixels high: the 240p version fits.
+    // A phone: Auto picks what its player's 390 pixels of width need.
     const { page, errors, context } = await viewer(browser, PHONE)
     await page.goto(`${a.base}/videos/${video.id}`)
     const quality = page.getByLabel('Quality')
     await quality.waitFor()
-    expect(await quality.inputValue()).toBe('240')
-    await showsHeight(page, 240)
     await playedPast(page, 1.5)
+    expect(await quality.inputValue()).toBe('-1')
     await screenshot(page, 'watch-quality-phone')
+    // The element is never reloaded: one source (hls.js's MediaSource), no new load.
+    const src = await page.evaluate(() => {
+      const v = document.querySelector('video.player') as HTMLVideoElement
+      ;(window as unknown as { loads: number }).loads = 0
+      v.addEventListener('emptied', () => (window as unknown as { loads: number }).loads++)
+      return v.src
+    })
 
-    // Playing, switched with the keyboard to the original: it goes on from where it was.
+    // Playing, switched to 240p (with the keyboard: Auto, Original, 240p): it goes on from where it was.
     const before = (await player(page)).time
     await quality.focus()
-    await page.keyboard.press('Home')
-    await showsHeight(page, 360)
-    expect(await quality.inputValue()).toBe('original')
+    await page.keyboard.press('ArrowDown')
+    await page.keyboard.press('ArrowDown')
+    expect(await quality.inputValue()).not.toBe('-1')
+    await showsHeight(page, 240)
+    await page.locator('[data-quality="240p"]').waitFor({ state: 'attached' })
     await page.waitForFunction((t) => {
       const v = document.querySelector('video.player') as HTMLVideoElement
       return !v.paused && !v.seeking && v.currentTime > t
     }, before)
 
     // Paused, switched to 144p: still paused, at the same moment.
-    await playedPast(page, before + 0.5)
     await page.evaluate(() => (document.querySelector('video.player') as HTMLVideoElement).pause())
     const pausedAt = (await player(page)).time
     await quality.selectOption({ label: '144p' })
-    await showsHeight(page, 144)
-    await page.waitForFunction(() => !(document.querySelector('video.player') as HTMLVideoElement).seeking)
+    await page.locator('[data-quality="144p"]').waitFor({ state: 'attached', timeout: 20_000 })
     const after = await player(page)
     expect(after.paused).toBe(true)
     expect(Math.abs(after.time - pausedAt)).toBeLessThan(0.1)
+    expect(await page.evaluate(() => [(document.querySelector('video.player') as HTMLVideoElement).src, (window as unknown as { loads: number }).loads])).toEqual([src, 0])
     expect(errors).toEqual([])
     await context.close()
   }, TIMEOUT)
 
-  test("with the origin stopped, the mirror pod's watch page plays the video from its copy; a phone is told its 240p is out of reach", async () => {
+  test("with the origin stopped, the mirror pod's watch page plays the video from its copy, and says so", async () => {
     const admin = await adminToken(b)
     await until(
       async () => {
@@ -217,7 +225,7 @@ describe('renditions and mirrors in Chromium', () => {
 
       const phone = await viewer(browser, PHONE)
       await open(phone.page)
-      await phone.page.getByRole('status').filter({ hasText: 'The 240p version cannot be reached right now' }).waitFor({ timeout: 20_000 })
+      await phone.page.getByRole('status').filter({ hasText: 'it plays from a copy another pod keeps' }).waitFor({ timeout: 20_000 })
       expect(await phone.page.getByLabel('Quality').inputValue()).toBe('original')
       await showsHeight(phone.page, 360)
       await playedPast(phone.page, 1)

@@ -1,0 +1,120 @@
+/**
+ * Streams: the files of a video that are packaged for HLS (src/media/hls.ts), each one
+ * fragmented MP4 that is at once its torrent's content, its web seed and, with its media
+ * playlist of byte ranges, an HLS stream. A video's original is rendition 0 (when its codecs
+ * let it be remuxed into one), each transcoded rendition its height.
+ *
+ * Like renditions, streams travel in `video.add`/`video.update` (`streams`, optional: a pod
+ * that does not know them ignores the field and plays the files as before) and every pod's
+ * index keeps them; their URLs are derived from the origin's URL. Only the origin serves the
+ * playlists (a master playlist of every stream, and one media playlist per stream).
+ */
+import type { Database } from 'bun:sqlite'
+import { t } from 'elysia'
+import { torrentUrl, webseedUrl } from '../shared/urls'
+import { renditionFileName } from './renditions'
+
+/** A stream as the protocol carries it (URLs are derived by whoever reads it). */
+export const StreamIn = t.Object({
+  /** 0: the video's original; else the height of the rendition (its entry in `files`). */
+  rendition: t.Integer({ minimum: 0, maximum: 10_000 }),
+  infoHash: t.String({ pattern: '^[0-9a-f]{40}$' }),
+  size: t.Integer({ minimum: 0 }),
+  width: t.Integer({ minimum: 1, maximum: 100_000 }),
+  height: t.Integer({ minimum: 1, maximum: 100_000 }),
+  /** Peak bit rate of a segment, bits per second. */
+  bandwidth: t.Integer({ minimum: 1, maximum: 1e12 }),
+  /** RFC 6381 codecs of the stream, when known; it goes into a playlist as it is, hence the narrow pattern. */
+  codecs: t.Optional(t.String({ maxLength: 200, pattern: '^[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*$' })),
+})
+export type StreamIn = typeof StreamIn.static
+
+/** A stream as the API shows it. */
+export interface Stream extends StreamIn {
+  /** Its HLS media playlist (byte ranges into `webseedUrl`). */
+  playlistUrl: string
+  webseedUrl: string
+  torrentUrl: string
+}
+
+/** The file of a stream at its origin: the original `<id>.mp4`, or the rendition `<id>.<height>.mp4`. */
+const streamFileName = (id: string, rendition: number) => (rendition === 0 ? `${id}.mp4` : renditionFileName(id, rendition))
+
+/** The media playlist's file name beside its file at the origin: `<id>.m3u8`, `<id>.<height>.m3u8`. */
+export const playlistFileName = (id: string, rendition: number) => streamFileName(id, rendition).replace(/\.mp4$/, '.m3u8')
+
+/** A stream's name in its video's playlist folder: `original` or the height. */
+const playlistName = (rendition: number) => (rendition === 0 ? 'original' : String(rendition))
+
+/**
+ * Where a media playlist names its segments' file: the web seed, relative to the playlist
+ * (`/static/hls/<id>/<name>.m3u8` -> `/static/webseed/<file>`), so it works behind any proxy.
+ */
+export const segmentUri = (id: string, rendition: number) => `../../webseed/${streamFileName(id, rendition)}`
+
+/** The playlists of a video at its origin: the master (every stream, for native HLS players) and one per stream. */
+export const masterPlaylistUrl = (podUrl: string, id: string) => `${podUrl}/static/hls/${id}/master.m3u8`
+const mediaPlaylistUrl = (podUrl: string, id: string, rendition: number) => `${podUrl}/static/hls/${id}/${playlistName(rendition)}.m3u8`
+
+/** The rendition a media playlist's name stands for (`original` 0, `480` 480), undefined for another name. */
+export function renditionOfPlaylist(name: string): number | undefined {
+  if (name === 'original') return 0
+  return /^[1-9]\d{1,4}$/.test(name) ? Number(name) : undefined
+}
+
+/** A stream with its URLs at its origin pod. */
+export function withStreamUrls(podUrl: string, id: string, s: StreamIn): Stream {
+  return { ...s, playlistUrl: mediaPlaylistUrl(podUrl, id, s.rendition), webseedUrl: webseedUrl(podUrl, streamFileName(id, s.rendition)), torrentUrl: torrentUrl(podUrl, s.infoHash) }
+}
+
+/** Replaces the streams the index knows of a video (inside the caller's transaction). */
+export function saveStreams(db: Database, videoId: string, streams: readonly StreamIn[]): void {
+  db.query('DELETE FROM video_streams WHERE video = ?').run(videoId)
+  const insert = db.query('INSERT INTO video_streams (video, rendition, info_hash, size, width, height, bandwidth, codecs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+  for (const s of streams) insert.run(videoId, s.rendition, Buffer.from(s.infoHash, 'hex'), s.size, s.width, s.height, s.bandwidth, s.codecs ?? null)
+}
+
+/** Adds or replaces one stream of a video. */
+export function saveStream(db: Database, videoId: string, s: StreamIn): void {
+  db.query('INSERT OR REPLACE INTO video_streams (video, rendition, info_hash, size, width, height, bandwidth, codecs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
+    videoId, s.rendition, Buffer.from(s.infoHash, 'hex'), s.size, s.width, s.height, s.bandwidth, s.codecs ?? null,
+  )
+}
+
+interface StreamRow {
+  rendition: number
+  info_hash: Uint8Array
+  size: number
+  width: number
+  height: number
+  bandwidth: number
+  codecs: string | null
+}
+
+/** The streams of a video, lowest first (by height, then bit rate). */
+export function streamsOf(db: Database, videoId: string): StreamIn[] {
+  const rows = db.query('SELECT rendition, info_hash, size, width, height, bandwidth, codecs FROM video_streams WHERE video = ? ORDER BY height, bandwidth').all(videoId) as StreamRow[]
+  return rows.map((r) => ({
+    rendition: r.rendition,
+    infoHash: Buffer.from(r.info_hash).toString('hex'),
+    size: r.size,
+    width: r.width,
+    height: r.height,
+    bandwidth: r.bandwidth,
+    ...(r.codecs ? { codecs: r.codecs } : {}),
+  }))
+}
+
+/**
+ * The master playlist of a video's streams, served at masterPlaylistUrl: one
+ * `#EXT-X-STREAM-INF` per stream, lowest first, each naming its media playlist
+ * relative to the master (beside it), so it works behind any proxy.
+ */
+export function masterPlaylist(streams: readonly StreamIn[]): string {
+  const lines = ['#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-INDEPENDENT-SEGMENTS']
+  for (const s of streams) {
+    const codecs = s.codecs ? `,CODECS="${s.codecs}"` : ''
+    lines.push(`#EXT-X-STREAM-INF:BANDWIDTH=${s.bandwidth},RESOLUTION=${s.width}x${s.height}${codecs}`, `${playlistName(s.rendition)}.m3u8`)
+  }
+  return `${lines.join('\n')}\n`
+}
