@@ -16,23 +16,19 @@ import { DomainError } from '../shared/errors'
 import type { Logger } from '../shared/log'
 import type { Outbound } from '../shared/outbound'
 import { thumbnailUrl } from '../shared/urls'
-import { remuxFaststart } from '../media/faststart'
-import { packageCopy, playlistOf, readPlaylist, segmentsEnd, type StreamInfo } from '../media/hls'
-import { probeVideo } from '../media/probe'
-import { makeThumbnail } from '../media/thumbnail'
+import { playlistOf, readPlaylist, segmentsEnd, type StreamInfo } from '../media/hls'
 import { makeTorrent } from '../torrents/torrent-file'
 import type { VideoFiles } from './files'
 import { podVideoCount, removeVideo, upsertVideo, VIDEO_COLUMNS, videoOfRow, videoRowById, videoUrls, type Video, type VideoRow } from './model'
 import { searchVideos, type VideoPage, type VideoQuery } from './search'
 import type { ReceivedUpload } from './upload'
+import { checkTexts, mayClaimId, newVideoId, prepareUpload, type Packaged } from './ingest'
 import { renditionFileName, renditionsOf, renditionUrls, saveRenditions, type Rendition } from './renditions'
-import { masterPlaylistUrl, playlistFileName, saveStream, saveStreams, segmentUri, streamsOf, withStreamUrls, type Stream, type StreamIn } from './streams'
+import { masterPlaylistUrl, playlistFileName, saveStream, saveStreams, streamsOf, withStreamUrls, type Stream, type StreamIn } from './streams'
 
-/** A file remuxed into a stream: its numbers and media playlist (src/media/hls.ts). */
-type Packaged = { info: StreamInfo; playlist: string }
 import { targetResolutions, type TranscodeJob, type TranscodeQueue } from '../transcoding/queue'
 import { withMirrors, type MirrorStore } from '../redundancy/store'
-import { DESCRIPTION_MAX, saveFullDescription, summarize } from '../details/model'
+import { saveFullDescription, summarize } from '../details/model'
 
 /** An own video's file (the original, or a rendition), as the seeder and the web seed need it. */
 export interface LocalFile {
@@ -48,21 +44,6 @@ export interface LocalFile {
 /** A thumbnail is a small JPEG; a friend's larger answer is not kept. */
 const THUMBNAIL_MAX_BYTES = 2 * 1024 * 1024
 
-/** Limits of the texts a user gives a video. */
-const NAME_MAX = 120
-
-/** Formats browsers play, stored as they come; others are refused (transcoding makes smaller copies, it does not convert the original). */
-const FORMATS: { container: RegExp; codecs: RegExp; ext: string; mime: string }[] = [
-  { container: /mp4|mov/, codecs: /^(h264|hevc|av1|vp9)$/, ext: 'mp4', mime: 'video/mp4' },
-  { container: /webm|matroska/, codecs: /^(vp8|vp9|av1)$/, ext: 'webm', mime: 'video/webm' },
-]
-
-/** Video codecs that go into a fragmented MP4 as they are (an original with one of them is remuxed into a stream). */
-const STREAMABLE = /^(h264|hevc|av1|vp9)$/
-
-/** Audio codecs that do too (`none`: no audio). WebM's Vorbis does not: such an original is kept as it is. */
-const STREAMABLE_AUDIO = /^(none|aac|mp3|opus|ac3|eac3|flac|alac)$/
-
 /** A stream's fields from what its master playlist said (codecs only when known). */
 export function streamFields(info: StreamInfo): Pick<StreamIn, 'width' | 'height' | 'bandwidth' | 'codecs'> {
   return { width: info.width, height: info.height, bandwidth: info.bandwidth, ...(info.codecs ? { codecs: info.codecs } : {}) }
@@ -75,42 +56,6 @@ export function streamFields(info: StreamInfo): Pick<StreamIn, 'width' | 'height
 export function onTheWire<V extends Video & { transcoding?: unknown }>(video: V): Omit<V, 'transcoding'> {
   const { transcoding: _jobs, ...rest } = video
   return rest
-}
-
-/** How many characters of its origin's fingerprint begin a video id. */
-const ID_ORIGIN_CHARS = 16
-/** Ids of earlier releases: 11 random characters, no origin in them. */
-const LEGACY_ID = /^[A-Za-z0-9_-]{11}$/
-
-/**
- * A new video id: the start of its origin's fingerprint (96 bits), then 11 url-safe
- * characters from 64 random bits. The index's ids are global, so the origin's part is what
- * keeps a friend from claiming another pod's ids before that pod's videos arrive.
- */
-function newVideoId(fingerprint: string): string {
-  return fingerprint.slice(0, ID_ORIGIN_CHARS) + Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('base64url')
-}
-
-/** Whether a pod may announce a video under this id: one of its own ids, or an id of an earlier release. */
-export function mayClaimId(id: string, fingerprint: string): boolean {
-  return id.startsWith(fingerprint.slice(0, ID_ORIGIN_CHARS)) || LEGACY_ID.test(id)
-}
-
-/** Checks a video's name and description as a user gave them; returns them trimmed. */
-function checkTexts(fields: { name?: unknown; description?: unknown }, partial = false): { name?: string; description?: string } {
-  const out: { name?: string; description?: string } = {}
-  if (fields.name !== undefined || !partial) {
-    if (typeof fields.name !== 'string' || !fields.name.trim()) throw new DomainError('invalid', 'invalid_request', 'name: a video needs a name')
-    if (fields.name.trim().length > NAME_MAX) throw new DomainError('invalid', 'invalid_request', `name: at most ${NAME_MAX} characters`)
-    out.name = fields.name.trim()
-  }
-  if (fields.description !== undefined || !partial) {
-    const d = fields.description ?? ''
-    if (typeof d !== 'string') throw new DomainError('invalid', 'invalid_request', 'description: must be text')
-    if (d.length > DESCRIPTION_MAX) throw new DomainError('invalid', 'invalid_request', `description: at most ${DESCRIPTION_MAX} characters`)
-    out.description = d.trim()
-  }
-  return out
 }
 
 /** This pod's videos and the index's video messages. */
@@ -300,40 +245,14 @@ export class Videos {
    * failure every file it made is removed and nothing is written to the database.
    */
   async ingest(user: User, upload: ReceivedUpload): Promise<Video> {
-    const made = [upload.file.path]
+    const prepared = await prepareUpload(upload, this.files, this.fingerprint)
     try {
-      const texts = checkTexts(upload.fields)
-      const probe = await probeVideo(upload.file.path)
-      if (!probe.ok) throw new DomainError('unsupported_media', 'not_a_video', `the file is not a playable video: ${probe.reason}`)
-      const format = FORMATS.find((f) => f.container.test(probe.container) && f.codecs.test(probe.videoCodec))
-      if (!format)
-        throw new DomainError('unsupported_media', 'unsupported_format', `a ${probe.videoCodec} video in ${probe.container} does not play in browsers; upload MP4 (H.264) or WebM (VP9)`)
-      const id = newVideoId(this.fingerprint)
-      let source = upload.file.path
-      let stream: Packaged | undefined
-      if (STREAMABLE.test(probe.videoCodec) && STREAMABLE_AUDIO.test(probe.audioCodec ?? 'none')) {
-        // Remuxed into a stream (no re-encoding): one fragmented MP4 with its HLS playlist.
-        const packaged = this.files.temp('.mp4')
-        made.push(packaged)
-        stream = await packageCopy(source, packaged, segmentUri(id, 0))
-        source = packaged
-      } else if (format.ext === 'mp4' && probe.moovAtEnd) {
-        // The index at the end means a browser must fetch the whole file before playing.
-        const fast = this.files.temp('.mp4')
-        made.push(fast)
-        await remuxFaststart(source, fast)
-        source = fast
-      }
-      const thumb = this.files.temp('.jpg')
-      made.push(thumb)
-      await makeThumbnail(source, thumb, Math.min(1, probe.durationSeconds / 3))
-      const stored = stream ? { ext: 'mp4', mime: 'video/mp4', stream } : format
-      const video = await this.store(user, { ...texts, ...stored, id, source, thumb, duration: probe.durationSeconds, width: probe.width, height: probe.height })
+      const video = await this.store(user, prepared.video)
       // A remuxed upload leaves the file as it was sent (the stored one was moved into place).
       rmSync(upload.file.path, { force: true })
       return video
     } catch (e) {
-      for (const path of made) rmSync(path, { force: true })
+      prepared.discard()
       throw e
     }
   }

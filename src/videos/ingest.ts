@@ -1,0 +1,121 @@
+/**
+ * What an upload becomes before it is stored (Videos.store): its texts checked, the file
+ * probed and refused unless browsers play it, remuxed into a stream (no re-encoding) where the
+ * codecs allow or moved to faststart, and its thumbnail made; and the ids of new videos.
+ */
+import { rmSync } from 'node:fs'
+import { DESCRIPTION_MAX } from '../details/model'
+import { remuxFaststart } from '../media/faststart'
+import { packageCopy, type StreamInfo } from '../media/hls'
+import { probeVideo } from '../media/probe'
+import { makeThumbnail } from '../media/thumbnail'
+import { DomainError } from '../shared/errors'
+import type { VideoFiles } from './files'
+import { segmentUri } from './streams'
+import type { ReceivedUpload } from './upload'
+
+/** A file remuxed into a stream: its numbers and media playlist (src/media/hls.ts). */
+export type Packaged = { info: StreamInfo; playlist: string }
+
+/** Limits of the texts a user gives a video. */
+const NAME_MAX = 120
+
+/** Formats browsers play, stored as they come; others are refused (transcoding makes smaller copies, it does not convert the original). */
+const FORMATS: { container: RegExp; codecs: RegExp; ext: string; mime: string }[] = [
+  { container: /mp4|mov/, codecs: /^(h264|hevc|av1|vp9)$/, ext: 'mp4', mime: 'video/mp4' },
+  { container: /webm|matroska/, codecs: /^(vp8|vp9|av1)$/, ext: 'webm', mime: 'video/webm' },
+]
+
+/** Video codecs that go into a fragmented MP4 as they are (an original with one of them is remuxed into a stream). */
+const STREAMABLE = /^(h264|hevc|av1|vp9)$/
+
+/** Audio codecs that do too (`none`: no audio). WebM's Vorbis does not: such an original is kept as it is. */
+const STREAMABLE_AUDIO = /^(none|aac|mp3|opus|ac3|eac3|flac|alac)$/
+
+/** How many characters of its origin's fingerprint begin a video id. */
+const ID_ORIGIN_CHARS = 16
+/** Ids of earlier releases: 11 random characters, no origin in them. */
+const LEGACY_ID = /^[A-Za-z0-9_-]{11}$/
+
+/**
+ * A new video id: the start of its origin's fingerprint (96 bits), then 11 url-safe
+ * characters from 64 random bits. The index's ids are global, so the origin's part is what
+ * keeps a friend from claiming another pod's ids before that pod's videos arrive.
+ */
+export function newVideoId(fingerprint: string): string {
+  return fingerprint.slice(0, ID_ORIGIN_CHARS) + Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('base64url')
+}
+
+/** Whether a pod may announce a video under this id: one of its own ids, or an id of an earlier release. */
+export function mayClaimId(id: string, fingerprint: string): boolean {
+  return id.startsWith(fingerprint.slice(0, ID_ORIGIN_CHARS)) || LEGACY_ID.test(id)
+}
+
+/** Checks a video's name and description as a user gave them; returns them trimmed. */
+export function checkTexts(fields: { name?: unknown; description?: unknown }, partial = false): { name?: string; description?: string } {
+  const out: { name?: string; description?: string } = {}
+  if (fields.name !== undefined || !partial) {
+    if (typeof fields.name !== 'string' || !fields.name.trim()) throw new DomainError('invalid', 'invalid_request', 'name: a video needs a name')
+    if (fields.name.trim().length > NAME_MAX) throw new DomainError('invalid', 'invalid_request', `name: at most ${NAME_MAX} characters`)
+    out.name = fields.name.trim()
+  }
+  if (fields.description !== undefined || !partial) {
+    const d = fields.description ?? ''
+    if (typeof d !== 'string') throw new DomainError('invalid', 'invalid_request', 'description: must be text')
+    if (d.length > DESCRIPTION_MAX) throw new DomainError('invalid', 'invalid_request', `description: at most ${DESCRIPTION_MAX} characters`)
+    out.description = d.trim()
+  }
+  return out
+}
+
+/** A checked upload, ready for Videos.store, and how to remove what it made if storing fails. */
+export interface PreparedUpload {
+  video: { id: string; name?: string; description?: string; ext: string; mime: string; source: string; thumb: string; duration: number; width: number; height: number; stream?: Packaged }
+  discard(): void
+}
+
+/**
+ * Checks and prepares a received upload. On any failure every file it made is removed (the
+ * upload's own file too) and the error says what is wrong with the file.
+ */
+export async function prepareUpload(upload: ReceivedUpload, files: VideoFiles, fingerprint: string): Promise<PreparedUpload> {
+  const made = [upload.file.path]
+  try {
+    const texts = checkTexts(upload.fields)
+    const probe = await probeVideo(upload.file.path)
+    if (!probe.ok) throw new DomainError('unsupported_media', 'not_a_video', `the file is not a playable video: ${probe.reason}`)
+    const format = FORMATS.find((f) => f.container.test(probe.container) && f.codecs.test(probe.videoCodec))
+    if (!format)
+      throw new DomainError('unsupported_media', 'unsupported_format', `a ${probe.videoCodec} video in ${probe.container} does not play in browsers; upload MP4 (H.264) or WebM (VP9)`)
+    const id = newVideoId(fingerprint)
+    let source = upload.file.path
+    let stream: Packaged | undefined
+    if (STREAMABLE.test(probe.videoCodec) && STREAMABLE_AUDIO.test(probe.audioCodec ?? 'none')) {
+      // Remuxed into a stream (no re-encoding): one fragmented MP4 with its HLS playlist.
+      const packaged = files.temp('.mp4')
+      made.push(packaged)
+      stream = await packageCopy(source, packaged, segmentUri(id, 0))
+      source = packaged
+    } else if (format.ext === 'mp4' && probe.moovAtEnd) {
+      // The index at the end means a browser must fetch the whole file before playing.
+      const fast = files.temp('.mp4')
+      made.push(fast)
+      await remuxFaststart(source, fast)
+      source = fast
+    }
+    const thumb = files.temp('.jpg')
+    made.push(thumb)
+    await makeThumbnail(source, thumb, Math.min(1, probe.durationSeconds / 3))
+    const stored = stream ? { ext: 'mp4', mime: 'video/mp4', stream } : format
+    return {
+      video: { ...texts, ...stored, id, source, thumb, duration: probe.durationSeconds, width: probe.width, height: probe.height },
+      discard: () => {
+        for (const path of made) rmSync(path, { force: true })
+      },
+    }
+  } catch (e) {
+    for (const path of made) rmSync(path, { force: true })
+    throw e
+  }
+}
+
