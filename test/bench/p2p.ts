@@ -105,7 +105,8 @@ async function open(browser: Browser, url: string, kbps?: number): Promise<{ pag
   })
   await cdp.send('Network.enable')
   if (kbps) await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 20, downloadThroughput: (kbps * 1000) / 8, uploadThroughput: (kbps * 1000) / 8 })
-  await page.goto(url)
+  // Not waiting for `load`: a <video> holds the load event up until its first frame.
+  await page.goto(url, { waitUntil: 'domcontentloaded' })
   return { page, context, bytes: () => bytes }
 }
 
