@@ -1,7 +1,7 @@
 /**
  * One friend pod, as an actor that owns its score, its outbox delivery, its retry backoff
  * and its revocation. Its side effects (sending a batch, saving the record, revoking, asking
- * whether anything is queued) are declared here with placeholders and provided by the pod
+ * whether anything is queued) are declared here, failing loudly until provided by the pod
  * (`friendMachine.provide(...)`, src/friends/actor.ts), so the machine runs the same against
  * a real database and network as in a test with a SimulatedClock and fakes.
  *
