@@ -44,6 +44,7 @@ import { Admission } from '../../src/friends/admission'
 import { resolveConfig } from '../../src/shared/config'
 import { createLogger } from '../../src/shared/log'
 import type { Video } from '../../src/videos/model'
+import { videoOf } from '../helpers/network'
 import { freePort } from '../helpers/ports'
 
 const ROUNDS = 11
@@ -69,20 +70,10 @@ async function pod(dir: string, name: string, friends?: Record<string, unknown>)
 let seq = 0
 function video(sender: RunningPod): Video {
   const n = seq++
-  return {
-    id: `${sender.pod.identity.fingerprint.slice(0, 16)}b${n.toString(36)}`,
-    name: `bench video ${n} `.padEnd(50, 'x'),
-    description: 'd'.repeat(250),
-    uploader: 'u'.repeat(50),
-    podUrl: sender.pod.config.url,
-    podFingerprint: sender.pod.identity.fingerprint,
-    magnetUri: `magnet:?xt=urn:btih:${'0'.repeat(40)}`,
-    torrentUrl: null,
-    webseedUrls: [],
-    duration: 1,
-    size: 1,
-    createdAt: new Date().toISOString(),
-  }
+  return videoOf(
+    { url: sender.pod.config.url, fingerprint: sender.pod.identity.fingerprint },
+    { id: `${sender.pod.identity.fingerprint.slice(0, 16)}b${n.toString(36)}`, name: `bench video ${n} `.padEnd(50, 'x'), description: 'd'.repeat(250), uploader: 'u'.repeat(50) },
+  )
 }
 
 export async function run(): Promise<void> {

@@ -9,6 +9,7 @@ import { openReply, seal } from '../../src/federation/envelope'
 import { CURRENT_VERSION } from '../../src/federation/versions'
 import { importPeerKey, newIdentity, type Identity } from '../../src/identity/keys'
 import type { Video } from '../../src/videos/model'
+import { videoOf } from './network'
 import type { TestPod } from './pods'
 
 /** What the fake answers for a request; undefined falls back to its default (its document, 404 elsewhere). */
@@ -67,21 +68,11 @@ export async function fakePod(opts: { identity?: Identity; path?: string } = {})
     return { status: res.status, body: reply, results: reply.ok ? reply.reply.results : undefined }
   }
   fake.befriend = (victim) => fake.send(victim, [{ type: 'friend.request', data: { url: fake.url, publicKey: identity.publicJwk, name: 'fake' } }])
-  fake.video = (fields = {}) => ({
-    id: `${identity.fingerprint.slice(0, 16)}fake${n++}`,
-    name: 'A fake video',
-    description: '',
-    uploader: 'mallory',
-    podUrl: fake.url,
-    podFingerprint: identity.fingerprint,
-    magnetUri: `magnet:?xt=urn:btih:${'ab'.repeat(20)}`,
-    torrentUrl: null,
-    webseedUrls: [],
-    duration: 10,
-    size: 1000,
-    createdAt: new Date().toISOString(),
-    ...fields,
-  })
+  fake.video = (fields = {}) =>
+    videoOf(
+      { url: fake.url, fingerprint: identity.fingerprint },
+      { id: `${identity.fingerprint.slice(0, 16)}fake${n++}`, name: 'A fake video', uploader: 'mallory', magnetUri: `magnet:?xt=urn:btih:${'ab'.repeat(20)}`, duration: 10, size: 1000, ...fields },
+    )
   fake.stop = () => void server.stop(true)
   return fake
 }

@@ -93,13 +93,17 @@ export const videoId = (p: TestPod, suffix: string) => p.running.pod.identity.fi
 
 export function syntheticVideo(p: TestPod, fields: Partial<Video> = {}): Video {
   const pod = p.running.pod
+  return videoOf({ url: pod.config.url, fingerprint: pod.identity.fingerprint }, { id: videoId(p, `v${Date.now().toString(36)}${n++}`), name: 'A test video', description: 'made by the friendship tests', ...fields })
+}
+
+/** A well-formed Video of an origin (a pod, a fake one, a bench's), with `fields` over plain defaults. */
+export function videoOf(origin: { url: string; fingerprint: string }, fields: Partial<Video> & { id: string }): Video {
   return {
-    id: videoId(p, `v${Date.now().toString(36)}${n++}`),
-    name: 'A test video',
-    description: 'made by the friendship tests',
+    name: 'A video',
+    description: '',
     uploader: 'alice',
-    podUrl: pod.config.url,
-    podFingerprint: pod.identity.fingerprint,
+    podUrl: origin.url,
+    podFingerprint: origin.fingerprint,
     magnetUri: `magnet:?xt=urn:btih:${'0'.repeat(40)}`,
     torrentUrl: null,
     webseedUrls: [],
