@@ -70,8 +70,7 @@ export function withStreamUrls(podUrl: string, id: string, s: StreamIn): Stream 
 /** Replaces the streams the index knows of a video (inside the caller's transaction). */
 export function saveStreams(db: Database, videoId: string, streams: readonly StreamIn[]): void {
   db.query('DELETE FROM video_streams WHERE video = ?').run(videoId)
-  const insert = db.query('INSERT INTO video_streams (video, rendition, info_hash, size, width, height, bandwidth, codecs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-  for (const s of streams) insert.run(videoId, s.rendition, Buffer.from(s.infoHash, 'hex'), s.size, s.width, s.height, s.bandwidth, s.codecs ?? null)
+  for (const s of streams) saveStream(db, videoId, s)
 }
 
 /** Adds or replaces one stream of a video. */
