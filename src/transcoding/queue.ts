@@ -87,17 +87,6 @@ export class TranscodeQueue {
     this.db.query("UPDATE transcode_jobs SET state = 'failed', error = ?, detail = ?, updated_at = ? WHERE id = ?").run(error, detail ?? null, this.now(), id)
   }
 
-  /** The tool's words on each failed job of `ids` (for admins). */
-  details(ids: readonly number[]): Map<number, string> {
-    const get = this.db.query('SELECT detail FROM transcode_jobs WHERE id = ? AND detail IS NOT NULL')
-    const out = new Map<number, string>()
-    for (const id of ids) {
-      const row = get.get(id) as { detail: string } | null
-      if (row) out.set(id, row.detail)
-    }
-    return out
-  }
-
   /** Whether a job still exists (its video may have been deleted while it ran). */
   exists(id: number): boolean {
     return this.db.query('SELECT 1 FROM transcode_jobs WHERE id = ?').get(id) !== null
@@ -108,12 +97,12 @@ export class TranscodeQueue {
     return (this.db.query('SELECT * FROM transcode_jobs WHERE video = ? ORDER BY resolution').all(video) as JobRow[]).map(toJob)
   }
 
-  /** Recent jobs, unfinished first (for the admin page). */
-  list(limit = 100): TranscodeJob[] {
+  /** Recent jobs, unfinished first, with a failed one's tool's words (for the admin page only). */
+  list(limit = 100): (TranscodeJob & { detail?: string })[] {
     return (
       this.db
         .query("SELECT * FROM transcode_jobs ORDER BY CASE state WHEN 'running' THEN 0 WHEN 'queued' THEN 1 WHEN 'failed' THEN 2 ELSE 3 END, id DESC LIMIT ?")
         .all(limit) as JobRow[]
-    ).map(toJob)
+    ).map((r) => ({ ...toJob(r), ...(r.detail ? { detail: r.detail } : {}) }))
   }
 }

@@ -54,12 +54,9 @@ export class Transcoding {
   /** Transcoding jobs, unfinished first, each with its video's name and, failed, ffmpeg's words (admin page). */
   jobs(): (TranscodeJob & { name?: string; detail?: string })[] {
     const name = this.db.query('SELECT name FROM videos WHERE id = ?')
-    const jobs = this.queue.list()
-    const details = this.queue.details(jobs.filter((j) => j.state === 'failed').map((j) => j.id))
-    return jobs.map((j) => {
+    return this.queue.list().map((j) => {
       const row = name.get(j.video) as { name: string } | null
-      const detail = details.get(j.id)
-      return { ...j, ...(row ? { name: row.name } : {}), ...(detail ? { detail } : {}) }
+      return row ? { ...j, name: row.name } : j
     })
   }
 
