@@ -19,10 +19,11 @@
  *      would get them, while peers connect), or peers did not deliver within `peerWaitMs`
  *      (a short video is worth waiting a moment for a peer rather than taking all of it
  *      from the origin);
- *  - or no connected peer has it, `graceMs` after the start;
+ *  - or peers are connected and none has it, `graceMs` after the start;
  *  - or the viewer is alone: the tracker counts nobody else who could share (the origin pod's
  *    own seeder speaks TCP, which browsers cannot reach, so it does not count), or no peer
- *    connected within `graceMs`. Then the web seed serves everything, at once.
+ *    connected within `graceMs` (no answer from the tracker yet) or `connectMs` (it counts
+ *    others, still connecting). Then the web seed serves everything, at once.
  * With peers that keep ahead of the playhead, nothing is urgent and the web seed stays idle;
  * its requests in flight finish, no new ones go out.
  *
@@ -175,9 +176,15 @@ export class WebSeedGovernor {
     if (this.mode === 'alone') return true
     if ((i >= this.urgentFrom && i <= this.urgentTo) || this.extra.has(i)) return true
     if (this.mode === 'done' || !this.graceOver()) return false
-    // Called for every piece on every scheduling pass: no allocation here.
-    for (const w of this.torrent.wires) if (w.type !== 'webSeed' && !w.destroyed && w.peerPieces.get(i)) return false
-    return true
+    // Called for every piece on every scheduling pass: no allocation here. Without any peer
+    // connected (but others in the swarm, or the mode would be 'alone'), they are awaited.
+    let peers = false
+    for (const w of this.torrent.wires) {
+      if (w.type === 'webSeed' || w.destroyed) continue
+      if (w.peerPieces.get(i)) return false
+      peers = true
+    }
+    return peers
   }
 
   private graceOver(): boolean {
@@ -254,7 +261,10 @@ export class WebSeedGovernor {
       if (!waiting) this.waitingSince = undefined
       else this.waitingSince ??= now
     }
-    const alone = this.others === 0 || (!this.hasPeers() && this.graceOver())
+    // Alone: the tracker counts nobody else; or no peer connected within the grace (before the
+    // tracker's first answer) or within `connectMs` (when it counts others).
+    const waited = now - this.started
+    const alone = this.others === 0 || (!this.hasPeers() && waited >= (this.others === undefined ? this.opts.graceMs : this.opts.connectMs))
     // The urgent window: from the first piece missing at the playhead to the piece played
     // `horizonSeconds` from now (byte position by the average bitrate); without any known
     // duration, just that first missing piece.

@@ -6,7 +6,8 @@
  * The web seed wires are masked (governor.ts `maskWebSeeds`): WebTorrent asks them only for
  * pieces in `allowed`. A piece is allowed
  *  - at once when the viewer is alone (the tracker counts nobody else, or no peer connected
- *    within GRACE_MS), or when no connected peer has it once GRACE_MS is over;
+ *    within the governor's `graceMs`, or `connectMs` when the tracker counts others), or when
+ *    peers are connected, none has it, and `graceMs` is over;
  *  - else at the read's deadline, which the player sets from how much it has buffered: with
  *    plenty buffered peers get their chance, with little the web seed serves at once.
  * Every piece, from peers or web seeds, is checked against the torrent's hashes by WebTorrent
@@ -14,11 +15,11 @@
  */
 import type { BoundedChunkStore } from './bounded-store'
 import { debug } from './debug'
+import { DEFAULT_GOVERNOR } from '../../src/shared/playback'
 import { kick, maskWebSeeds } from './governor'
 import type { Torrent } from './webtorrent'
 
-/** After this long without a peer connection, a viewer counts as alone. */
-const GRACE_MS = 2500
+const { graceMs: GRACE_MS, connectMs: CONNECT_MS } = DEFAULT_GOVERNOR
 
 /** How often pending reads look again at who has what (peers come, go and announce pieces). */
 const TICK_MS = 250
@@ -60,8 +61,12 @@ export class RangeReader {
 
   /** Whether the viewer is alone: nobody else to ask. */
   private alone(): boolean {
-    const peers = this.torrent.wires.some((w) => w.type !== 'webSeed' && !w.destroyed)
-    return this.others === 0 || (!peers && performance.now() - this.started >= GRACE_MS)
+    const waited = performance.now() - this.started
+    return this.others === 0 || (!this.peers() && waited >= (this.others === undefined ? GRACE_MS : CONNECT_MS))
+  }
+
+  private peers(): boolean {
+    return this.torrent.wires.some((w) => w.type !== 'webSeed' && !w.destroyed)
   }
 
   private peerHas(i: number): boolean {
@@ -115,7 +120,7 @@ export class RangeReader {
         opts.onProgress?.(bytes)
         if (bytes >= total) return finish()
         const late = performance.now() - began >= opts.deadlineMs
-        const graceOver = performance.now() - this.started >= GRACE_MS
+        const graceOver = performance.now() - this.started >= GRACE_MS && this.peers()
         const alone = this.alone()
         this.release(from, to, (i) => alone || late || (graceOver && !this.peerHas(i)))
       }

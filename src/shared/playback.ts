@@ -19,6 +19,13 @@ export interface GovernorOptions {
   cheapShare: number
   /** After this long, pieces that no connected peer has go to the web seed; with no peer at all, everything does. */
   graceMs: number
+  /**
+   * While the tracker counts other viewers but none has connected yet, a viewer counts as
+   * alone (the web seed serving everything at once) only after this long: setting up WebRTC
+   * through a busy tracker, or on a busy machine, can take several seconds. Meanwhile the web
+   * seed still serves what the player needs (`peerWaitMs`, the horizons).
+   */
+  connectMs: number
   /** The web seed serves what the player needs within this many seconds and peers have not brought. */
   horizonSeconds: number
   /** The same while the player waits to start (it wants a few seconds before it shows a frame). */
@@ -39,6 +46,7 @@ export const DEFAULT_GOVERNOR: GovernorOptions = {
   peerWaitMs: 1000,
   cheapShare: 0.15,
   graceMs: 2500,
+  connectMs: 8000,
   horizonSeconds: 3,
   startHorizonSeconds: 5,
   tickMs: 250,
