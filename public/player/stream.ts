@@ -175,6 +175,7 @@ function torrentLoader(client: WebTorrentClient, streams: StreamChoice[], el: HT
       const deadlineMs = Math.round(MIN_DEADLINE_MS + (MAX_DEADLINE_MS - MIN_DEADLINE_MS) * Math.min(1, Math.max(0, ahead - 4) / COMFORT_SECONDS))
       let seen = 0
       const cached = headFile === context.url && end <= head!.bytes
+      debug('segment', { level: context.frag.level, sn: context.frag.sn, start, end, deadlineMs, cached })
       const read = cached
         ? fromHead(start, end)
         : readerOf(client, stream.source).then((r) => {

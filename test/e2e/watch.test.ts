@@ -141,6 +141,19 @@ describe('renditions and mirrors in Chromium', () => {
 
     // A phone: Auto picks what its player's 390 pixels of width need.
     const { page, errors, context } = await viewer(browser, PHONE)
+    // The player's timeline (public/player/debug.ts), printed if a switch does not show.
+    const timeline: string[] = []
+    await page.addInitScript(() => localStorage.setItem('seedpod.debug', '1'))
+    page.on('console', (m) => void (m.type() === 'debug' && timeline.push(m.text())))
+    const shows = (label: string) =>
+      page.locator(`[data-quality="${label}"]`).waitFor({ state: 'attached', timeout: 20_000 }).catch(async (e: Error) => {
+        const state = await page.evaluate(() => {
+          const v = document.querySelector('video.player') as HTMLVideoElement
+          const ranges = Array.from({ length: v.buffered.length }, (_, i) => [v.buffered.start(i), v.buffered.end(i)])
+          return { readyState: v.readyState, time: v.currentTime, paused: v.paused, ranges, quality: document.querySelector('[data-quality]')?.getAttribute('data-quality') }
+        })
+        throw new Error(`${e.message}\nplayer: ${JSON.stringify(state)}\ntimeline:\n${timeline.slice(-80).join('\n')}`)
+      })
     await page.goto(`${a.base}/videos/${video.id}`)
     const quality = page.getByLabel('Quality')
     await quality.waitFor()
@@ -162,7 +175,7 @@ describe('renditions and mirrors in Chromium', () => {
     await page.keyboard.press('ArrowDown')
     expect(await quality.inputValue()).not.toBe('-1')
     await showsHeight(page, 240)
-    await page.locator('[data-quality="240p"]').waitFor({ state: 'attached' })
+    await shows('240p')
     await page.waitForFunction((t) => {
       const v = document.querySelector('video.player') as HTMLVideoElement
       return !v.paused && !v.seeking && v.currentTime > t
@@ -172,7 +185,7 @@ describe('renditions and mirrors in Chromium', () => {
     await page.evaluate(() => (document.querySelector('video.player') as HTMLVideoElement).pause())
     const pausedAt = (await player(page)).time
     await quality.selectOption({ label: '144p' })
-    await page.locator('[data-quality="144p"]').waitFor({ state: 'attached', timeout: 20_000 })
+    await shows('144p')
     const after = await player(page)
     expect(after.paused).toBe(true)
     expect(Math.abs(after.time - pausedAt)).toBeLessThan(0.1)
