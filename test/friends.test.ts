@@ -49,6 +49,9 @@ describe('friend making', () => {
     const old = publish(b!)
     await a!.running.pod.making.makeFriends([b!.base, c!.base])
     expect(indexIds(a!)).toContain(old.id)
+    // It came in b's answer to the request, once: b's outbox does not send it again.
+    await until(() => !b!.running.pod.friends.store.hasQueued(fp(a!)), 3000, "b's outbox to a drained")
+    expect(a!.running.pod.friends.store.appliedCount(fp(b!))).toBe(0)
     const t0 = Date.now()
     const v = publish(a!, { name: 'Sunset over the harbour' })
     await until(() => indexIds(b!).includes(v.id) && indexIds(c!).includes(v.id), 1000, 'video at both friends')

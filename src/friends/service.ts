@@ -105,7 +105,8 @@ export class Friends {
   private follow(sender: string, before: KnownPeer | undefined): void {
     const after = this.store.get(sender)
     if (after && !before) {
-      this.welcome(after)
+      // Added by its friend.request: our videos went back in the reply (above), not again by the outbox.
+      this.welcome(after, false)
       this.log.info('friend.added', { friend: after.url, fingerprint: sender, by: 'request' })
     } else if (!after && before) {
       this.ended(sender)
@@ -122,10 +123,10 @@ export class Friends {
     this.changed({ type: 'applied', sender: friend.fingerprint })
   }
 
-  /** A new friend: its actor starts, and it is sent every video of this pod. */
-  private welcome(friend: Friend): void {
+  /** A new friend: its actor starts, and it is sent every video of this pod (unless it has them already). */
+  private welcome(friend: Friend, sendVideos = true): void {
     this.actors.send({ type: 'pod.friend.start', fingerprint: friend.fingerprint, record: friend })
-    this.broadcast(videosOf(this.db, this.fingerprint).map((v) => ({ type: 'video.add', data: v })), [friend.fingerprint])
+    if (sendVideos) this.broadcast(videosOf(this.db, this.fingerprint).map((v) => ({ type: 'video.add', data: v })), [friend.fingerprint])
   }
 
   /** A friendship ended (rows already gone): its actor stops, its key is forgotten. */
