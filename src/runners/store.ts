@@ -67,6 +67,7 @@ export class RunnerStore {
   revokeToken(id: number): boolean {
     return this.db.transaction(() => {
       for (const r of this.db.query('SELECT id FROM runners WHERE token = ?').all(id) as { id: number }[]) this.requeueOf(r.id)
+      this.db.query('DELETE FROM runners WHERE token = ?').run(id)
       return this.db.query('DELETE FROM runner_tokens WHERE id = ?').run(id).changes > 0
     }).immediate()
   }
