@@ -167,4 +167,23 @@ describe('runners', () => {
     expect(await code(await call(mine, '/jobs/claim', { method: 'POST' }))).toEqual([401, 'invalid_token'])
     expect(await runnersOf(pod, headers)).toEqual([])
   }, 90_000)
+
+  test('with transcoding.local on and a runner in contact, a job waits runnerWaitMs for a runner, then the pod takes it itself', async () => {
+    const wait = 2000
+    const pod = await netPod({ transcoding: { local: true, resolutions: [240], runnerWaitMs: wait } })
+    const made = await pod.running.pod.runners.createToken('idle')
+    const { secret } = pod.running.pod.runners.register(made.token, 'idle one')
+    // The runner is in contact (it asked once, for nothing) but takes no job.
+    expect((await fetch(`${pod.base}/api/v1/runners/jobs/claim`, { method: 'POST', headers: { authorization: `Bearer ${secret}` } })).status).toBe(200)
+    const id = await upload(pod, hd)
+    const queued = await jobsOf(pod, id)
+    const done = await until(async () => ((await jobsOf(pod, id))[0]!.state === 'done' ? jobsOf(pod, id) : undefined), 30_000, 'done by the pod')
+    const started = pod.logs.find((l) => l.event === 'transcoder.job.started')!
+    expect(Date.parse(started.time as string) - Date.parse(queued[0]!.createdAt)).toBeGreaterThanOrEqual(wait)
+    expect(done[0]!.progress).toBe(1)
+    // Without a runner in contact the pod does not wait.
+    const alone = await netPod({ transcoding: { local: true, resolutions: [240], runnerWaitMs: 60_000 } })
+    const other = await upload(alone, hd)
+    await until(async () => (await jobsOf(alone, other))[0]!.state === 'done', 30_000, 'done at once')
+  }, 90_000)
 })
