@@ -2,10 +2,12 @@
  * Admin: every friend pod with its URL, score (and a chart of it over time), state, queued
  * messages, next retry and last error; and the two network actions, make friends and quit.
  * The list refreshes every few seconds while the page is open. Below, the transcoding jobs
- * with a progress bar each, refreshed every second while any is waiting or running.
+ * with a progress bar each, refreshed every second while any is waiting or running, and the
+ * remote transcoding runners with their tokens (components/Runners.tsx).
  */
 import { useEffect, useState } from 'preact/hooks'
 import { PageTitle } from '../components/Layout'
+import { Runners } from '../components/Runners'
 import { ScoreChart } from '../components/ScoreChart'
 import { TranscodeJobList, unfinished, usePollJobs } from '../components/TranscodeJobs'
 import { api, ApiError } from '../lib/api'
@@ -266,6 +268,8 @@ export function Admin() {
       </section>
 
       <Transcoding refresh={tick} />
+
+      <Runners />
 
       <div class="admin-actions">
         <section aria-labelledby="make-title" class="card-panel">
