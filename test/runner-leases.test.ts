@@ -8,6 +8,8 @@ import { join } from 'node:path'
 import { openDatabase } from '../src/shared/db'
 import { backoffDelay } from '../src/runners/backoff'
 import { MAX_ATTEMPTS, RunnerStore } from '../src/runners/store'
+import { judgeResult } from '../src/runners/verify'
+import type { ProbeOk } from '../src/media/probe'
 import { TranscodeQueue } from '../src/transcoding/queue'
 import { removeTempDirs, tempDir } from './helpers/pods'
 
@@ -128,5 +130,24 @@ describe('runner backoff', () => {
     expect(backoffDelay(policy, 50, 0)).toBe(30_000)
     const spread = new Set(Array.from({ length: 20 }, (_, i) => backoffDelay(policy, 3, i / 19)))
     expect(spread.size).toBe(20)
+  })
+})
+
+describe('result verification', () => {
+  const original: ProbeOk = { ok: true, durationSeconds: 60, width: 1280, height: 720, videoCodec: 'h264', audioCodec: 'aac', container: 'mov,mp4', sizeBytes: 1e7 }
+  const result: ProbeOk = { ...original, width: 854, height: 480, durationSeconds: 60.4 }
+  test('takes H.264 at the asked height with AAC as long as the original, and nothing else', () => {
+    expect(judgeResult(result, original, 480)).toEqual({ ok: true })
+    expect(judgeResult(result, original, 240)).toEqual({ ok: false, reason: 'the result is 480 pixels high, not 240' })
+    expect(judgeResult({ ...result, videoCodec: 'vp9' }, original, 480)).toMatchObject({ ok: false, reason: "the result's video is vp9, not h264" })
+    const { audioCodec: _, ...silent } = result
+    expect(judgeResult(silent, original, 480)).toMatchObject({ ok: false, reason: "the result's audio is missing, not aac" })
+    const { audioCodec: __, ...silentOriginal } = original
+    expect(judgeResult(result, silentOriginal, 480)).toMatchObject({ ok: false, reason: 'the result has audio, the original has none' })
+    // Within 1 s (or 2% of a long video) of the original's length.
+    expect(judgeResult({ ...result, durationSeconds: 61.1 }, original, 480)).toEqual({ ok: true })
+    expect(judgeResult({ ...result, durationSeconds: 30 }, original, 480)).toMatchObject({ ok: false })
+    expect(judgeResult({ ...result, durationSeconds: 2.5 }, { ...original, durationSeconds: 1 }, 480)).toMatchObject({ ok: false })
+    expect(judgeResult({ ok: false, reason: 'the file is empty' }, original, 480)).toEqual({ ok: false, reason: 'the result is not a playable video: the file is empty' })
   })
 })

@@ -146,7 +146,7 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   const videos = new Videos(db, config, friends, identity.fingerprint, files, mirrors, queue, inbox, events, outbound, log, now)
   const runnerStore = new RunnerStore(db, now)
   const transcoding = new Transcoding(db, config, videos, friends, queue, events, runnerStore, now)
-  const runners = new Runners(db, config, runnerStore, videos, transcoding, events, log)
+  const runners = new Runners(config, runnerStore, videos, transcoding, events, log)
   const redundancy = new Redundancy(db, config, self, files, mirrors, inbox, friends, outbound)
   const details = new VideoDetails(db, config, friends, identity.fingerprint, videos, inbox, log)
   videos.pruneThumbnails()

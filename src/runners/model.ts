@@ -31,6 +31,8 @@ export interface RunnerJob {
   id: number
   video: string
   resolution: number
+  /** The source's length in seconds, for the runner's progress. */
+  duration: number
   lease: string
   leaseExpiresAt: string
   /** How long each report extends the lease: the runner reports well within it. */

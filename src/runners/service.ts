@@ -6,11 +6,9 @@
  * re-encode: the playlist is then the pod's, not the runner's) before it is published the
  * way a local result is. Leases that run out are swept back to the queue (store.ts).
  */
-import type { Database } from 'bun:sqlite'
 import { rmSync } from 'node:fs'
 import type { PodEvents } from '../../actors/pod'
 import { packageCopy } from '../media/hls'
-import { probeVideo } from '../media/probe'
 import type { Config } from '../shared/config'
 import { DomainError } from '../shared/errors'
 import type { Logger } from '../shared/log'
@@ -39,7 +37,6 @@ function held(check: LeaseCheck) {
 /** The runners of one pod. */
 export class Runners {
   constructor(
-    private readonly db: Database,
     private readonly config: Config,
     readonly store: RunnerStore,
     private readonly videos: Videos,
@@ -126,10 +123,8 @@ export class Runners {
     try {
       await this.receive(request, tmp, check)
       const source = this.videos.localFile(job.video)
-      const duration = (this.db.query('SELECT duration FROM videos WHERE id = ?').get(job.video) as { duration: number | null } | null)?.duration
-      const original = source && (await probeVideo(source.path))
-      if (!original?.ok || !duration) throw new DomainError('not_found', 'not_found', 'the original of this video is gone')
-      const verdict = await verifyResult(tmp, { height: job.resolution, durationSeconds: duration, audio: original.audioCodec !== undefined })
+      if (!source) throw new DomainError('not_found', 'not_found', 'the original of this video is gone')
+      const verdict = await verifyResult(tmp, source.path, job.resolution)
       if (!verdict.ok) {
         this.store.release(runner.id, id, lease, `runners' results were refused ${job.attempts} times`)
         this.log.warn('runner.result.refused', { runner: runner.id, job: id, reason: verdict.reason })

@@ -134,7 +134,9 @@ export class RunnerStore {
          WHERE id = (SELECT id FROM transcode_jobs WHERE state = 'queued' ORDER BY id LIMIT 1) RETURNING id, video, resolution, lease, lease_expires_at`,
       )
       .get(runner, random(), now + leaseMs, now) as { id: number; video: string; resolution: number; lease: string; lease_expires_at: number } | null
-    return row ? { id: row.id, video: row.video, resolution: row.resolution, lease: row.lease, leaseExpiresAt: new Date(row.lease_expires_at).toISOString(), leaseMs } : undefined
+    if (!row) return undefined
+    const duration = (this.db.query('SELECT duration FROM videos WHERE id = ?').get(row.video) as { duration: number | null } | null)?.duration ?? 0
+    return { id: row.id, video: row.video, resolution: row.resolution, duration, lease: row.lease, leaseExpiresAt: new Date(row.lease_expires_at).toISOString(), leaseMs }
   }
 
   /**

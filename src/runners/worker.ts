@@ -10,7 +10,6 @@
 import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { masterOf, playlistOf } from '../media/hls'
-import { probeVideo } from '../media/probe'
 import type { Logger } from '../shared/log'
 import { transcode } from '../transcoding/ffmpeg'
 import { backoffDelay, type BackoffPolicy } from './backoff'
@@ -111,9 +110,7 @@ async function runJob(client: RunnerClient, job: RunnerJob, opts: WorkerOptions,
   opts.log.info('runner.job.started', { job: job.id, video: job.video, resolution: job.resolution })
   try {
     await persist(() => client.download(job, source), opts, random)
-    const probe = await probeVideo(source)
-    if (!probe.ok) return await client.fail(job, `the source cannot be read: ${probe.reason}`)
-    const outcome = await transcode({ path: source, duration: probe.durationSeconds }, output, job.resolution, (f) => (fraction = f), abort.signal)
+    const outcome = await transcode({ path: source, duration: job.duration }, output, job.resolution, (f) => (fraction = f), abort.signal)
     if (lost) throw lost
     if (opts.signal.aborted) return
     if (!outcome.ok) return await client.fail(job, outcome.detail ? `${outcome.error}: ${outcome.detail}` : outcome.error)
