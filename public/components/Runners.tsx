@@ -4,9 +4,10 @@
  * token is shown once, with the command that registers a runner with it. Refreshed every few
  * seconds while the page is open.
  */
-import { useEffect, useState } from 'preact/hooks'
+import { useState } from 'preact/hooks'
 import { api, ApiError } from '../lib/api'
 import { fullDate, relative, sentence } from '../lib/format'
+import { useRefresh } from '../lib/refresh'
 import type { RunnerInfo, TokenInfo } from '../lib/types'
 
 const REFRESH_MS = 3000
@@ -74,25 +75,20 @@ export function Runners() {
   const [made, setMade] = useState<{ name: string; token: string } | undefined>()
   const [tick, setTick] = useState(0)
 
-  useEffect(() => {
-    let live = true
-    const load = async () => {
+  useRefresh(
+    async (live) => {
       try {
         const [r, t] = await Promise.all([api<{ runners: RunnerInfo[] }>('/api/v1/runners'), api<{ tokens: TokenInfo[] }>('/api/v1/runners/tokens')])
-        if (!live) return
+        if (!live()) return
         setRunners(r.runners)
         setTokens(t.tokens)
       } catch (e) {
-        if (live) setError(e instanceof ApiError ? sentence(e.message) : 'The runners could not be loaded.')
+        if (live()) setError(e instanceof ApiError ? sentence(e.message) : 'The runners could not be loaded.')
       }
-    }
-    load()
-    const timer = setInterval(load, REFRESH_MS)
-    return () => {
-      live = false
-      clearInterval(timer)
-    }
-  }, [tick])
+    },
+    REFRESH_MS,
+    [tick],
+  )
 
   /** Runs an admin action, then reloads the lists. */
   const act = async (what: string, action: () => Promise<unknown>) => {
