@@ -12,7 +12,7 @@ import { streamArgs } from '../src/media/hls'
 import type { RunnerInfo, RunnerJob } from '../src/runners/model'
 import type { TranscodeJob } from '../src/transcoding/queue'
 import { makeClip } from './helpers/clips'
-import { adminToken, netPod, stopPods, until } from './helpers/network'
+import { adminToken, netPod, restart, stopPods, until } from './helpers/network'
 import { type Child, removeTempDirs, ROOT, runCli, spawnCli, tempDir, type TestPod } from './helpers/pods'
 import { uploadVideo, userToken } from './helpers/videos'
 
@@ -26,8 +26,13 @@ afterEach(() => {
 
 let hd: string
 let long: string
+let minute: string
 beforeAll(async () => {
-  ;[hd, long] = await Promise.all([makeClip(tempDir(), { seconds: 2, size: '1280x720' }), makeClip(tempDir(), { seconds: 20, size: '1280x720' })])
+  ;[hd, long, minute] = await Promise.all([
+    makeClip(tempDir(), { seconds: 2, size: '1280x720' }),
+    makeClip(tempDir(), { seconds: 20, size: '1280x720' }),
+    makeClip(tempDir(), { seconds: 60, size: '1280x720' }),
+  ])
 })
 
 async function ffprobeHeight(path: string): Promise<number> {
@@ -215,4 +220,25 @@ describe('runners', () => {
     expect(await child.exit()).toBe(1)
     expect(child.stderr).toContain('the pod refuses this runner')
   }, 60_000)
+
+  test('a runner goes on with its job while its pod restarts, and uploads the result once the pod is back', async () => {
+    const transcoding = { local: false, resolutions: [480], leaseMs: 15_000 }
+    const pod = await netPod({ transcoding })
+    const { child } = await startRunner(pod, await cliToken(pod), 'steady')
+    const id = await upload(pod, minute)
+    await until(() => pod.running.pod.runners.runners()[0]?.job?.progress! > 0.02, 30_000, 'job under way')
+    await pod.stop()
+    const logged = () => (child.stdout + child.stderr).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l).event as string)
+    await until(() => logged().includes('runner.report.failed'), 10_000, 'the runner missing its pod')
+    const back = await restart(pod, { transcoding })
+    const done = await until(async () => ((await jobsOf(back, id))[0]!.state === 'done' ? jobsOf(back, id) : undefined), 90_000, 'done after the restart')
+    expect(done[0]!.progress).toBe(1)
+    expect(await ffprobeHeight(join(back.config.dataDir, 'videos', `${id}.480.mp4`))).toBe(480)
+    // One lease all along: the job was never taken again.
+    const events = logged()
+    // The restarted pod neither put the job back in its queue nor leased it again.
+    expect(back.logs.filter((l) => l.event === 'runner.job.leased' || l.event === 'transcoder.resumed')).toEqual([])
+    expect(events.filter((e) => e === 'runner.job.started')).toEqual(['runner.job.started'])
+    expect(events.filter((e) => e === 'runner.job.done')).toEqual(['runner.job.done'])
+  }, 120_000)
 })

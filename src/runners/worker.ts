@@ -30,6 +30,9 @@ export interface WorkerOptions {
   random?: () => number
 }
 
+/** Progress goes to the pod at most this often (the admin page shows it). */
+const REPORT_EVERY_MS = 1000
+
 /** How many times a download or an upload is tried while the pod cannot be reached. */
 const TRANSFER_TRIES = 8
 
@@ -98,19 +101,28 @@ async function runJob(client: RunnerClient, job: RunnerJob, opts: WorkerOptions,
   opts.signal.addEventListener('abort', stop, { once: true })
   let fraction = 0
   let lost: Error | undefined
-  // Reports keep the lease: at least three per lease, whether or not ffmpeg says anything new.
-  const report = () =>
+  let reported = 0
+  // Reports keep the lease: at least three per lease, whether or not ffmpeg says anything new,
+  // and one a second at most while it does. A pod that does not answer (restarting) is not a
+  // lost lease: ffmpeg goes on, and the upload waits for the pod.
+  const report = () => {
+    reported = Date.now()
     client.progress(job, fraction).catch((e) => {
       if (e instanceof PodRefusal) {
         lost = e
         abort.abort()
-      }
+      } else opts.log.warn('runner.report.failed', { job: job.id, error: (e as Error).message })
     })
+  }
   const heartbeat = setInterval(report, Math.max(100, job.leaseMs / 3))
+  const onProgress = (f: number) => {
+    fraction = f
+    if (Date.now() - reported >= REPORT_EVERY_MS) report()
+  }
   opts.log.info('runner.job.started', { job: job.id, video: job.video, resolution: job.resolution })
   try {
     await persist(() => client.download(job, source), opts, random)
-    const outcome = await transcode({ path: source, duration: job.duration }, output, job.resolution, (f) => (fraction = f), abort.signal)
+    const outcome = await transcode({ path: source, duration: job.duration }, output, job.resolution, onProgress, abort.signal)
     if (lost) throw lost
     if (opts.signal.aborted) return
     if (!outcome.ok) return await client.fail(job, outcome.detail ? `${outcome.error}: ${outcome.detail}` : outcome.error)
