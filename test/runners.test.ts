@@ -167,6 +167,20 @@ describe('runners', () => {
     const third = (await claim(theirs))!
     expect((await put(theirs, third, good)).status).toBe(200)
     expect((await jobsOf(pod, videoId))[0]!.state).toBe('done')
+    // A runner whose ffmpeg fails hands the job back, and it fails once runners tried it 3 times.
+    const other = await upload(pod, hd)
+    for (let i = 1; i <= 3; i++) {
+      const j = (await claim(mine))!
+      expect((await call(mine, `/jobs/${j.id}/fail`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ lease: j.lease, error: 'libx264 missing' }) })).status).toBe(200)
+      expect((await jobsOf(pod, other))[0]!.state).toBe(i < 3 ? 'queued' : 'failed')
+    }
+    const failed = ((await (await fetch(`${pod.base}/api/v1/videos/transcoding/jobs`, { headers })).json()) as { jobs: (TranscodeJob & { detail?: string })[] }).jobs.find((j) => j.video === other)!
+    expect([failed.error, failed.detail]).toEqual(['runners could not transcode to this height', 'libx264 missing'])
+    // A removed runner is refused from then on.
+    const theirId = (await runnersOf(pod, headers)).find((r) => r.name === 'theirs')!.id
+    expect((await fetch(`${pod.base}/api/v1/runners/${theirId}`, { method: 'DELETE', headers })).status).toBe(200)
+    expect(await code(await call(theirs, '/jobs/claim', { method: 'POST' }))).toEqual([401, 'invalid_token'])
+    expect((await fetch(`${pod.base}/api/v1/runners/${theirId}`, { method: 'DELETE', headers })).status).toBe(404)
     // Revoked: every runner of that token is refused from then on.
     expect((await fetch(`${pod.base}/api/v1/runners/tokens/${tokenId}`, { method: 'DELETE', headers })).status).toBe(200)
     expect(await code(await call(mine, '/jobs/claim', { method: 'POST' }))).toEqual([401, 'invalid_token'])

@@ -104,10 +104,15 @@ export class Runners {
     return { leaseExpiresAt: extended.leaseExpiresAt! }
   }
 
-  /** The runner's ffmpeg failed on the source: the job fails with its words, as a local failure would. */
+  /**
+   * The runner's ffmpeg failed: the job goes back to the queue for another try (one broken or
+   * hostile runner must not fail every job), and fails with the last runner's words (for
+   * admins) once runners have tried it MAX_ATTEMPTS times.
+   */
   fail(runner: Runner, id: number, lease: string, error: string): void {
-    held(this.store.release(runner.id, id, lease, `a runner's ffmpeg could not transcode to this height`, { final: true, detail: error }))
+    held(this.store.release(runner.id, id, lease, `runners could not transcode to this height`, { detail: error }))
     this.log.warn('runner.job.failed', { runner: runner.id, job: id, detail: error })
+    this.actors.send({ type: 'transcoder.job.added' })
   }
 
   /**

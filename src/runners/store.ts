@@ -164,11 +164,10 @@ export class RunnerStore {
   }
 
   /**
-   * Ends a held lease without a result: the job is queued again, or failed with `error` once
-   * runners have taken it MAX_ATTEMPTS times (or at once with `final`: the runner's ffmpeg
-   * could not read the source, which the pod's would not either).
+   * Ends a held lease without a result: the job is queued again, or failed with `error` (and
+   * `detail`, for admins) once runners have taken it MAX_ATTEMPTS times.
    */
-  release(runner: number, id: number, lease: string, error: string, opts: { final?: boolean; detail?: string } = {}): LeaseCheck {
+  release(runner: number, id: number, lease: string, error: string, opts: { detail?: string } = {}): LeaseCheck {
     return this.db.transaction(() => {
       const held = this.check(runner, id, lease)
       if (held.ok) this.endLease(id, held.job.attempts, error, opts)
@@ -191,8 +190,8 @@ export class RunnerStore {
   }
 
   /** The runner and lease stay on the row: a late request with that lease is then told it expired. */
-  private endLease(id: number, attempts: number, error: string, opts: { final?: boolean; detail?: string } = {}): void {
-    if (opts.final || attempts >= MAX_ATTEMPTS) this.db.query("UPDATE transcode_jobs SET state = 'failed', error = ?, detail = ?, updated_at = ? WHERE id = ?").run(error, opts.detail ?? null, this.now(), id)
+  private endLease(id: number, attempts: number, error: string, opts: { detail?: string } = {}): void {
+    if (attempts >= MAX_ATTEMPTS) this.db.query("UPDATE transcode_jobs SET state = 'failed', error = ?, detail = ?, updated_at = ? WHERE id = ?").run(error, opts.detail ?? null, this.now(), id)
     else this.db.query("UPDATE transcode_jobs SET state = 'queued', progress = 0, updated_at = ? WHERE id = ?").run(this.now(), id)
   }
 
