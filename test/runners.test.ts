@@ -255,4 +255,35 @@ describe('runners', () => {
     expect(events.filter((e) => e === 'runner.job.started')).toEqual(['runner.job.started'])
     expect(events.filter((e) => e === 'runner.job.done')).toEqual(['runner.job.done'])
   }, 120_000)
+
+  test('a result over maxUploadBytes is refused, declared or streamed, without keeping a byte', async () => {
+    const limit = 1024 * 1024
+    expect(Bun.file(hd).size).toBeLessThan(limit)
+    const small = await netPod({ maxUploadBytes: limit, transcoding: { local: false, resolutions: [240] } })
+    const made = small.running.pod.runners.createToken('limits')
+    const { secret } = small.running.pod.runners.register(made.token, 'big mouth')
+    const auth = { authorization: `Bearer ${secret}` }
+    const id = await upload(small, hd)
+    const claim = async () => ((await (await fetch(`${small.base}/api/v1/runners/jobs/claim`, { method: 'POST', headers: auth })).json()) as { job: RunnerJob }).job
+    const result = (job: RunnerJob, body: BodyInit, headers: Record<string, string> = {}) => fetch(`${small.base}/api/v1/runners/jobs/${job.id}/result?lease=${job.lease}`, { method: 'PUT', headers: { ...auth, ...headers }, body })
+    // Declared too large: refused before the body is read (the pod's body limits), the lease kept.
+    const job = await claim()
+    const declared = await result(job, new Uint8Array(limit + 1))
+    expect(declared.status).toBe(413)
+    expect((await jobsOf(small, id))[0]!.state).toBe('running')
+    // Streamed without a length: read up to the limit, then refused, and the job queued again.
+    let sent = 0
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        sent += 64 * 1024
+        controller.enqueue(new Uint8Array(64 * 1024))
+        if (sent > 8 * limit) controller.close()
+      },
+    })
+    const streamed = await result(job, endless)
+    expect(streamed.status).toBe(413)
+    expect(((await streamed.json()) as { error: { code: string } }).error.code).toBe('too_large')
+    expect(readdirSync(join(small.config.dataDir, 'tmp'))).toEqual([])
+    expect((await jobsOf(small, id))[0]!.state).toBe('queued')
+  }, 60_000)
 })

@@ -125,17 +125,21 @@ export class Runners {
     const job = held(check())
     const tmp = this.videos.files.temp('.mp4')
     const output = this.videos.files.temp('.mp4')
+    // A refused result costs the job one attempt: it is queued again for another runner (or the pod).
+    const refuse = (error: DomainError, reason: string) => {
+      this.store.release(runner.id, id, lease, `runners' results were refused ${job.attempts} times`)
+      this.log.warn('runner.result.refused', { runner: runner.id, job: id, reason })
+      this.actors.send({ type: 'transcoder.job.added' })
+      return error
+    }
     try {
-      await this.receive(request, tmp, check)
+      await this.receive(request, tmp, check).catch((e) => {
+        throw e instanceof DomainError && e.code === 'too_large' ? refuse(e, e.message) : e
+      })
       const source = this.videos.localFile(job.video)
       if (!source) throw new DomainError('not_found', 'not_found', 'the original of this video is gone')
       const verdict = await verifyResult(tmp, source.path, job.resolution)
-      if (!verdict.ok) {
-        this.store.release(runner.id, id, lease, `runners' results were refused ${job.attempts} times`)
-        this.log.warn('runner.result.refused', { runner: runner.id, job: id, reason: verdict.reason })
-        this.actors.send({ type: 'transcoder.job.added' })
-        throw new DomainError('invalid', 'bad_result', `result refused: ${verdict.reason}`)
-      }
+      if (!verdict.ok) throw refuse(new DomainError('invalid', 'bad_result', `result refused: ${verdict.reason}`), verdict.reason)
       held(check())
       const packaged = await packageCopy(tmp, output, segmentUri(job.video, job.resolution))
       rmSync(tmp, { force: true })
