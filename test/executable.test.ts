@@ -48,8 +48,8 @@ const canHideCheckout =
   }).exitCode === 0
 
 /** Runs the executable with a bare PATH, in `cwd`, with the checkout hidden when possible. */
-function run(exe: string, args: string[], cwd: string, stdin?: string): Child {
-  const env = { PATH: BARE_PATH, HOME: cwd }
+function run(exe: string, args: string[], cwd: string, stdin?: string, extraEnv: Record<string, string> = {}): Child {
+  const env = { PATH: BARE_PATH, HOME: cwd, ...extraEnv }
   if (!canHideCheckout) return new Child([exe, ...args], { cwd, env, stdin })
   // unshare and sh both exec: the executable keeps the child's pid and gets its signals.
   const script = `mount -t tmpfs none '${ROOT}' && exec "$@"`
@@ -137,6 +137,36 @@ describe('the executable', () => {
       expect(child.stderr.trim().split('\n').filter((l) => !l.startsWith('{"time":'))).toEqual([])
     } finally {
       child.kill()
+    }
+  })
+
+  test('is the transcoding runner too: token, register and serve, with the pod leaving its job to it', async () => {
+    const dir = tempDir()
+    const port = await freePort()
+    const base = `http://127.0.0.1:${port}`
+    const env = { SEEDPOD_TRANSCODING_LOCAL: 'false', SEEDPOD_TRANSCODING_RESOLUTIONS: '240', SEEDPOD_NETWORK_ALLOW_PRIVATE_ADDRESSES: 'true' }
+    const add = run(bare.exe, ['user', 'add', 'alice', '--password-stdin', '--data-dir', 'pod'], dir, 'correct horse battery staple\n', env)
+    expect(await add.exit()).toBe(0)
+    const pod = run(bare.exe, ['serve', '--host', '127.0.0.1', '--port', String(port), '--url', base, '--data-dir', 'pod', '--log-format', 'json'], dir, undefined, env)
+    let runner: Child | undefined
+    try {
+      await waitForPod(base, pod)
+      const token = run(bare.exe, ['runner', 'token', 'create', 'bare', '--data-dir', 'pod'], dir, undefined, env)
+      expect(await token.exit()).toBe(0)
+      const register = run(bare.exe, ['runner', 'register', '--pod', base, '--token', token.stdout.trim(), '--data-dir', 'runner'], dir)
+      expect(await register.exit()).toBe(0)
+      runner = run(bare.exe, ['runner', 'serve', '--data-dir', 'runner', '--poll-ms', '100', '--log-format', 'json'], dir)
+      const login = await fetch(`${base}/api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'alice', password: 'correct horse battery staple' }) })
+      const { accessToken } = (await login.json()) as { accessToken: string }
+      const res = await uploadVideo(base, accessToken, { file: Bun.file(await makeClip(dir, { size: '640x360' })), name: 'For the runner' })
+      const video = (await res.json()) as { id: string }
+      await until(async () => ((await (await fetch(`${base}/api/v1/videos/${video.id}`)).json()) as { files: { resolution: number }[] }).files?.length === 1, 30_000, 'the runner\'s rendition')
+      expect(logLines(runner.stderr).map((l) => l.event)).toEqual(expect.arrayContaining(['runner.started', 'runner.job.started', 'runner.job.done']))
+      runner.proc.kill('SIGTERM')
+      expect(await runner.exit()).toBe(0)
+    } finally {
+      runner?.kill()
+      pod.kill()
     }
   })
 

@@ -8,6 +8,9 @@ import type { Video } from '../../src/videos/model'
 export type { TranscodeJob } from '../../src/transcoding/queue'
 import type { TranscodeJob } from '../../src/transcoding/queue'
 
+/** A remote transcoding runner and a registration token (`GET /api/v1/runners`, `GET /api/v1/runners/tokens`): the server's own types. */
+export type { RunnerInfo, TokenInfo } from '../../src/runners/model'
+
 /** A job of the admin list: with its video's name, while the video exists. */
 export type AdminJob = TranscodeJob & { name?: string }
 

@@ -2,14 +2,17 @@
  * Admin: every friend pod with its URL, score (and a chart of it over time), state, queued
  * messages, next retry and last error; and the two network actions, make friends and quit.
  * The list refreshes every few seconds while the page is open. Below, the transcoding jobs
- * with a progress bar each, refreshed every second while any is waiting or running.
+ * with a progress bar each, refreshed every second while any is waiting or running, and the
+ * remote transcoding runners with their tokens (components/Runners.tsx).
  */
-import { useEffect, useState } from 'preact/hooks'
+import { useState } from 'preact/hooks'
 import { PageTitle } from '../components/Layout'
+import { Runners } from '../components/Runners'
 import { ScoreChart } from '../components/ScoreChart'
 import { TranscodeJobList, unfinished, usePollJobs } from '../components/TranscodeJobs'
 import { api, ApiError } from '../lib/api'
 import { fullDate, relative, sentence } from '../lib/format'
+import { useRefresh } from '../lib/refresh'
 import { useSession } from '../lib/session'
 import type { AdminJob, Friend, ScorePoint } from '../lib/types'
 
@@ -145,13 +148,12 @@ export function Admin() {
   const [tick, setTick] = useState(0)
   const isAdmin = s?.user.role === 'admin'
 
-  useEffect(() => {
-    if (!isAdmin) return
-    let live = true
-    const load = async () => {
+  useRefresh(
+    async (live) => {
+      if (!isAdmin) return
       try {
         const { friends: list } = await api<{ friends: Friend[] }>('/api/v1/friends')
-        if (!live) return
+        if (!live()) return
         setFriends(list)
         setError(undefined)
         const entries = await Promise.all(
@@ -164,18 +166,14 @@ export function Admin() {
             }
           }),
         )
-        if (live) setHistory(Object.fromEntries(entries))
+        if (live()) setHistory(Object.fromEntries(entries))
       } catch (e) {
-        if (live) setError(e instanceof ApiError ? sentence(e.message) : 'The friend list could not be loaded.')
+        if (live()) setError(e instanceof ApiError ? sentence(e.message) : 'The friend list could not be loaded.')
       }
-    }
-    load()
-    const timer = setInterval(load, REFRESH_MS)
-    return () => {
-      live = false
-      clearInterval(timer)
-    }
-  }, [isAdmin, tick])
+    },
+    REFRESH_MS,
+    [isAdmin, tick],
+  )
 
   if (!s || !isAdmin) {
     return (
@@ -266,6 +264,8 @@ export function Admin() {
       </section>
 
       <Transcoding refresh={tick} />
+
+      <Runners />
 
       <div class="admin-actions">
         <section aria-labelledby="make-title" class="card-panel">

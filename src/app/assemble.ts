@@ -18,6 +18,7 @@ import type { Database } from 'bun:sqlite'
 import type { FetchHandler } from './listen'
 import type { Logger } from '../shared/log'
 import type { PodEvents } from '../../actors/pod'
+import type { RunnerStore } from '../runners/store'
 
 /**
  * The accounts of the pod whose data is in `config.dataDir`, for `seedpod user add`
@@ -32,6 +33,16 @@ export async function openAccounts(config: Config): Promise<{ accounts: Accounts
     db.close()
     throw e
   }
+}
+
+/**
+ * The runner registration tokens of the pod whose data is in `config.dataDir`, for `seedpod
+ * runner token ...` (src/runners/cli.ts), which works on the database without a running pod.
+ */
+export async function openRunnerStore(config: Config): Promise<{ store: RunnerStore; close(): void }> {
+  const [{ RunnerStore }, { openDatabase }] = await Promise.all([import('../runners/store'), import('../shared/db')])
+  const db = openDatabase(join(config.dataDir, 'seedpod.db'))
+  return { store: new RunnerStore(db), close: () => db.close() }
 }
 
 /** A pod's parts, built and not yet started. */
@@ -90,11 +101,13 @@ async function assembleOn(db: Database, { config, log, identity, server, version
       import('../torrents/tracker'),
     ])
   await pause()
-  const [{ podMachine }, { createActor }, { Transcoding }, { Redundancy }, { Accounts, AttemptLimiter }, { loadOrCreateSecret }, { VideoDetails }, { buildApp }, { websocket }, { lazyImport }] =
+  const [{ podMachine }, { createActor }, { Transcoding }, { Runners }, { RunnerStore }, { Redundancy }, { Accounts, AttemptLimiter }, { loadOrCreateSecret }, { VideoDetails }, { buildApp }, { websocket }, { lazyImport }] =
     await Promise.all([
       import('../../actors/pod'),
       import('xstate'),
       import('../transcoding/service'),
+      import('../runners/service'),
+      import('../runners/store'),
       import('../redundancy/service'),
       import('../accounts/service'),
       import('../identity/keys'),
@@ -131,7 +144,9 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   const inbox = new Inbox(db, identity, transport, friendStore, admission, (url) => fetchPodInfo(outbound, url), now)
   const friends = new Friends(db, config, identity.fingerprint, log, friendStore, admission, transport, inbox, events, now)
   const videos = new Videos(db, config, friends, identity.fingerprint, files, mirrors, queue, inbox, events, outbound, log, now)
-  const transcoding = new Transcoding(db, config, videos, friends, queue, events)
+  const runnerStore = new RunnerStore(db, now)
+  const transcoding = new Transcoding(db, config, videos, friends, queue, events, runnerStore, now)
+  const runners = new Runners(config, runnerStore, videos, transcoding, events, log)
   const redundancy = new Redundancy(db, config, self, files, mirrors, inbox, friends, outbound)
   const details = new VideoDetails(db, config, friends, identity.fingerprint, videos, inbox, log)
   videos.pruneThumbnails()
@@ -162,6 +177,16 @@ async function assembleOn(db: Database, { config, log, identity, server, version
         log,
         chores: [
           { name: 'applied-messages', everyMs: 60_000, run: () => friends.pruneApplied() },
+          // Leases that ran out go back to the queue; queued jobs that waited long enough for a runner go to this pod's transcoder.
+          {
+            name: 'runner-leases',
+            everyMs: Math.min(1000, config.transcoding.leaseMs / 2),
+            run: () => {
+              const expired = runnerStore.sweep()
+              if (expired) log.info('runner.leases.expired', { jobs: expired })
+              if (runnerStore.anyQueued()) events.send({ type: 'transcoder.job.added' })
+            },
+          },
         ],
       },
     },
@@ -182,6 +207,7 @@ async function assembleOn(db: Database, { config, log, identity, server, version
     making: new FriendMaking(db, config, identity, friends, outbound, log, now),
     videos,
     transcoding,
+    runners,
     redundancy,
     details,
     tracker,

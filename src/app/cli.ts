@@ -1,18 +1,16 @@
 #!/usr/bin/env bun
 /**
  * The `seedpod` command: serve a pod, write a sample config, add users, print a systemd
- * unit. Exit codes: 0 done, 1 failed, 2 usage error, 78 configuration error (EX_CONFIG).
+ * unit, and the transcoding runner's commands (runner-cli.ts). Exit codes: 0 done, 1 failed, 2 usage error, 78 configuration error (EX_CONFIG).
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { parseArgs, type ParseArgsOptionsConfig } from 'node:util'
-import { ConfigError, loadConfig, type Config } from '../shared/config'
+import { ConfigError } from '../shared/config'
 import { createLogger } from '../shared/log'
 import { sampleConfig } from './sample-config'
 import { VERSION } from '../shared/version'
-
-
-const EXIT = { ok: 0, failed: 1, usage: 2, config: 78 } as const
+import { EXIT, parse, readConfig, UsageError } from './cli-args'
+import { runner, RUNNER_USAGE } from './runner-cli'
 
 const USAGE = `seedpod ${VERSION}: a federated, peer-to-peer video pod
 
@@ -22,13 +20,12 @@ Usage:
   seedpod init [FILE] [--force]          write a commented sample config (default seedpod.toml, - for stdout)
   seedpod user add NAME [--admin] [--password-stdin] [--config FILE] [--data-dir DIR]
   seedpod systemd-unit [--config FILE] [--data-dir DIR] [--user NAME]
+${RUNNER_USAGE}
   seedpod --help | --version
 
 Settings come from the config file, then SEEDPOD_* environment variables (e.g.
 SEEDPOD_PORT, SEEDPOD_RETRY_BASE_MS), then flags. See README.md for every key.
 `
-
-class UsageError extends Error {}
 
 const SERVE_FLAGS = {
   config: { type: 'string' },
@@ -40,28 +37,6 @@ const SERVE_FLAGS = {
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
 } as const
-
-/** Flag values as dotted config keys. */
-function configFlags(values: Record<string, unknown>): Record<string, string> {
-  const map: Record<string, string> = { 'data-dir': 'dataDir', 'log-level': 'log.level', 'log-format': 'log.format', port: 'port', host: 'host', url: 'url', name: 'name' }
-  const out: Record<string, string> = {}
-  for (const [flag, key] of Object.entries(map)) if (typeof values[flag] === 'string') out[key] = values[flag] as string
-  return out
-}
-
-function parse<T extends ParseArgsOptionsConfig>(args: string[], options: T, positionals = 0) {
-  try {
-    const r = parseArgs({ args, options, allowPositionals: true, strict: true as const })
-    if (r.positionals.length > positionals) throw new UsageError(`unexpected argument ${r.positionals[positionals]}`)
-    return r
-  } catch (e) {
-    throw new UsageError((e as Error).message)
-  }
-}
-
-function readConfig(values: Record<string, unknown>, env: Record<string, string | undefined>): Config {
-  return loadConfig({ file: values.config as string | undefined, env, flags: configFlags(values) })
-}
 
 async function serve(args: string[], env: Record<string, string | undefined>): Promise<number> {
   const { values } = parse(args, SERVE_FLAGS)
@@ -248,6 +223,8 @@ export async function main(argv: string[], env: Record<string, string | undefine
         return await userAdd(rest.slice(1), env)
       case 'systemd-unit':
         return systemdUnit(rest, env)
+      case 'runner':
+        return await runner(rest, env)
       default:
         throw new UsageError(`unknown command: ${command}`)
     }

@@ -12,6 +12,7 @@ import { podDocument } from '../identity/document'
 import { podInfo } from '../identity/routes'
 import { pageRoutes } from '../pages/routes'
 import { redundancyRoutes } from '../redundancy/routes'
+import { runnerRoutes } from '../runners/routes'
 import { torrentRoutes } from '../torrents/routes'
 import { trackerRoutes } from '../torrents/tracker-routes'
 import { transcodingRoutes } from '../transcoding/routes'
@@ -23,7 +24,7 @@ import type { Pod } from './pod'
 
 /** Builds the Elysia app of one pod (not listening yet: tests call `app.handle`). */
 export function buildApp(pod: Pod) {
-  const { config, log, identity, accounts, loginLimiter, inbox, friends, making, videos, transcoding, redundancy, details, version } = pod
+  const { config, log, identity, accounts, loginLimiter, inbox, friends, making, videos, transcoding, runners, redundancy, details, version } = pod
   const fingerprint = identity.fingerprint
   const macros = auth(accounts, config, fingerprint)
   return new Elysia()
@@ -50,6 +51,7 @@ export function buildApp(pod: Pod) {
     .use(friendRoutes({ fingerprint, friends, making, log, auth: macros }))
     .use(redundancyRoutes({ fingerprint, redundancy, auth: macros }))
     .use(transcodingRoutes({ fingerprint, transcoding, auth: macros }))
+    .use(runnerRoutes({ fingerprint, runners, auth: macros }))
     .use(videoRoutes({ config, fingerprint, videos, auth: macros }))
     .use(detailsRoutes({ fingerprint, details, auth: macros }))
     .use(thumbnailRoutes({ fingerprint, videos, auth: macros }))

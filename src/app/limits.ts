@@ -1,7 +1,7 @@
 /**
  * Request body limits, by route, enforced before a body is read (the guard in http.ts): one
  * anonymous request must not be able to make the pod hold more than a few KiB. Only the
- * upload route takes `maxUploadBytes` (streamed to disk by its route), and the inbox
+ * upload route and a runner's result take `maxUploadBytes` (streamed to disk by their routes), and the inbox
  * `maxMessageBytes` (read by its route); every other route takes a small JSON (or form) body,
  * which Elysia's parser reads only once its declared length is known to fit.
  */
@@ -22,6 +22,8 @@ export type BodyLimit = { bytes: number; readBy: 'route' | 'parser' }
 export function bodyLimit(config: Config, method: string, pathname: string): BodyLimit {
   if (method === 'POST' && pathname === '/api/v1/pod/inbox') return { bytes: config.maxMessageBytes, readBy: 'route' }
   if (method === 'POST' && (pathname === '/api/v1/videos' || pathname === '/api/v1/videos/')) return { bytes: config.maxUploadBytes + MULTIPART_ENVELOPE_BYTES, readBy: 'route' }
+  // A runner's transcoding result (src/runners/service.ts streams it to disk within this limit).
+  if (method === 'PUT' && /^\/api\/v1\/runners\/jobs\/\d+\/result$/.test(pathname)) return { bytes: config.maxUploadBytes, readBy: 'route' }
   if (method === 'POST' && (pathname === '/api/v1/auth/token' || pathname === '/api/v1/users')) return { bytes: CREDENTIALS_BYTES, readBy: 'parser' }
   return { bytes: JSON_BYTES, readBy: 'parser' }
 }

@@ -12,6 +12,7 @@ import type { FriendMaking } from '../friends/making'
 import type { Friends } from '../friends/service'
 import type { Identity } from '../identity/keys'
 import type { Redundancy } from '../redundancy/service'
+import type { Runners } from '../runners/service'
 import type { Config } from '../shared/config'
 import type { Logger } from '../shared/log'
 import type { Tracker } from '../torrents/tracker'
@@ -31,6 +32,8 @@ export interface Pod {
   readonly making: FriendMaking
   readonly videos: Videos
   readonly transcoding: Transcoding
+  /** Remote transcoding runners: their tokens, leases and results. */
+  readonly runners: Runners
   readonly redundancy: Redundancy
   /** Details of videos (kept by their origin, cached by the others). */
   readonly details: VideoDetails

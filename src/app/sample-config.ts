@@ -88,10 +88,17 @@ strategy = "recent"
 
 # Each upload is also transcoded to these heights (H.264/AAC MP4), never above the source's,
 # one ffmpeg job at a time by default. Viewers pick the one that fits their screen.
+# Remote runners (\`seedpod runner\`, see README) can do the work on other machines: while one
+# has been in contact within leaseMs, a job waits runnerWaitMs for a runner before this pod
+# takes it itself; local = false leaves every job to runners. A runner that stops reporting
+# for leaseMs loses its job to another runner (or to this pod).
 [transcoding]
 enabled = true
 concurrency = 1
 resolutions = [240, 480, 720]
+local = true
+runnerWaitMs = 10000
+leaseMs = 60000
 
 # Queued messages for a friend go in batches of at most this many per request.
 [delivery]

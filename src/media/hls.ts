@@ -52,7 +52,7 @@ function maxrateKbps(height: number): number {
 export const playlistOf = (file: string) => file.replace(/\.[^./]+$/, '.m3u8')
 
 /** The master playlist ffmpeg writes beside `file`, which names the stream's bit rate and codecs. */
-const masterOf = (file: string) => file.replace(/\.[^./]+$/, '.master.m3u8')
+export const masterOf = (file: string) => file.replace(/\.[^./]+$/, '.master.m3u8')
 
 /**
  * The ffmpeg arguments that write `output` (a fragmented MP4) and its playlists: the input's

@@ -50,8 +50,19 @@ export interface Config {
   readonly retry: { readonly baseMs: number; readonly factor: number; readonly retries: number }
   /** Mirroring friends' videos: on or off, how much disk, which videos first. */
   readonly redundancy: { readonly enabled: boolean; readonly budgetBytes: number; readonly strategy: 'recent' | 'smallest' }
-  /** Renditions made of each upload (heights in pixels, never above the source's). */
-  readonly transcoding: { readonly enabled: boolean; readonly concurrency: number; readonly resolutions: readonly number[] }
+  /**
+   * Renditions made of each upload (heights in pixels, never above the source's): by this pod
+   * (`local`) and by remote runners (src/runners/). With runners in contact, a job first waits
+   * `runnerWaitMs` for one of them; a runner's lease on a job lasts `leaseMs` past its last report.
+   */
+  readonly transcoding: {
+    readonly enabled: boolean
+    readonly concurrency: number
+    readonly resolutions: readonly number[]
+    readonly local: boolean
+    readonly runnerWaitMs: number
+    readonly leaseMs: number
+  }
   /** Most messages sent to a friend in one request. */
   readonly delivery: { readonly batchMessages: number }
   /** WebRTC between viewers: the STUN/TURN servers their browsers use (none by default). */
@@ -121,6 +132,9 @@ const SPEC: Spec = {
     enabled: { kind: 'bool', dflt: true },
     concurrency: { kind: 'int', dflt: 1, min: 1, max: 16 },
     resolutions: { kind: 'ints', dflt: [240, 480, 720], min: 144, max: 4320 },
+    local: { kind: 'bool', dflt: true },
+    runnerWaitMs: { kind: 'int', dflt: 10_000, min: 0, max: 24 * 3600 * 1000 },
+    leaseMs: { kind: 'int', dflt: 60_000, min: 500, max: 24 * 3600 * 1000 },
   },
   delivery: {
     batchMessages: { kind: 'int', dflt: 500, min: 1, max: 10_000 },

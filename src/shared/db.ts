@@ -264,6 +264,29 @@ export const MIGRATIONS: readonly string[] = [
      codecs TEXT,
      PRIMARY KEY (video, rendition)
    ) WITHOUT ROWID;`,
+  // Remote transcoding runners (src/runners/): the registration tokens an admin makes (only
+  // their hash), the runners registered with them (only the hash of each one's secret), and
+  // each job's lease: which runner holds it, the lease's random id, when it expires (absolute
+  // ms, so a restart keeps it) and how many times runners took the job.
+  `CREATE TABLE runner_tokens (
+     id INTEGER PRIMARY KEY,
+     name TEXT NOT NULL,
+     hash BLOB NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE runners (
+     id INTEGER PRIMARY KEY,
+     token INTEGER NOT NULL REFERENCES runner_tokens(id) ON DELETE CASCADE,
+     name TEXT NOT NULL,
+     hash BLOB NOT NULL,
+     created_at INTEGER NOT NULL,
+     last_contact_at INTEGER NOT NULL
+   );
+   CREATE INDEX runners_token ON runners(token);
+   ALTER TABLE transcode_jobs ADD COLUMN runner INTEGER;
+   ALTER TABLE transcode_jobs ADD COLUMN lease TEXT;
+   ALTER TABLE transcode_jobs ADD COLUMN lease_expires_at INTEGER;
+   ALTER TABLE transcode_jobs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;`,
 ]
 
 /** The schema version this build of seedpod writes. */

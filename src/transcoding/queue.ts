@@ -58,19 +58,25 @@ export class TranscodeQueue {
     for (const r of resolutions) insert.run(video, r, this.now(), this.now())
   }
 
-  /** Puts jobs that were running when the pod stopped back in the queue. */
+  /**
+   * Puts jobs that this pod was running when it stopped back in the queue. A remote runner's
+   * job is not the pod's to resume: the runner goes on with it, or its lease runs out.
+   */
   resume(): number {
-    return this.db.query("UPDATE transcode_jobs SET state = 'queued', progress = 0, updated_at = ? WHERE state = 'running'").run(this.now()).changes
+    return this.db.query("UPDATE transcode_jobs SET state = 'queued', progress = 0, updated_at = ? WHERE state = 'running' AND lease IS NULL").run(this.now()).changes
   }
 
-  /** Takes the oldest queued job, marking it running; undefined when none is queued. */
-  claim(): TranscodeJob | undefined {
+  /**
+   * Takes the oldest job queued at or before `queuedBefore` (ms; by default any), marking it
+   * running on this pod (no runner, no lease); undefined when there is none.
+   */
+  claim(queuedBefore = Number.MAX_SAFE_INTEGER): TranscodeJob | undefined {
     const row = this.db
       .query(
-        `UPDATE transcode_jobs SET state = 'running', progress = 0, updated_at = ?1
-         WHERE id = (SELECT id FROM transcode_jobs WHERE state = 'queued' ORDER BY id LIMIT 1) RETURNING *`,
+        `UPDATE transcode_jobs SET state = 'running', progress = 0, runner = NULL, lease = NULL, lease_expires_at = NULL, updated_at = ?1
+         WHERE id = (SELECT id FROM transcode_jobs WHERE state = 'queued' AND updated_at <= ?2 ORDER BY id LIMIT 1) RETURNING *`,
       )
-      .get(this.now()) as JobRow | null
+      .get(this.now(), queuedBefore) as JobRow | null
     return row ? toJob(row) : undefined
   }
 

@@ -19,7 +19,8 @@ import { makeTorrent } from '../torrents/torrent-file'
 import { renditionFileName, renditionsOf, renditionUrls, saveRenditions } from '../videos/renditions'
 import { onTheWire, streamFields, type Videos } from '../videos/service'
 import { playlistFileName, saveStream, segmentUri } from '../videos/streams'
-import { readPackaged } from '../media/hls'
+import { readPackaged, type StreamInfo } from '../media/hls'
+import type { RunnerStore } from '../runners/store'
 import { transcode } from './ffmpeg'
 import { targetResolutions, type TranscodeJob, type TranscodeQueue } from './queue'
 
@@ -32,6 +33,8 @@ export class Transcoding {
     private readonly friends: Friends,
     readonly queue: TranscodeQueue,
     private readonly actors: PodEvents,
+    private readonly runners: RunnerStore,
+    private readonly now: () => number = Date.now,
   ) {}
 
   /**
@@ -62,8 +65,9 @@ export class Transcoding {
 
   /** What the transcoder actor runs on. */
   actorInput(log: Logger): TranscoderActorInput {
+    const queue = this.queue
     return {
-      queue: this.queue,
+      queue: { resume: () => queue.resume(), claim: () => this.claimLocal(), progress: (id, f) => queue.progress(id, f), fail: (id, e, d) => queue.fail(id, e, d) },
       concurrency: this.config.transcoding.concurrency,
       source: (video) => {
         const file = this.videos.localFile(video)
@@ -77,14 +81,32 @@ export class Transcoding {
     }
   }
 
-  /** Stores a finished rendition: torrent, file, row, job done, and `video.update` to friends. */
-  private async addRendition(job: TranscoderJob, output: string): Promise<void> {
+  /**
+   * The pod's own transcoder takes a job: never with `transcoding.local` off; while a runner
+   * is in contact (within a lease's time), only a job that has waited `runnerWaitMs` for one.
+   */
+  private claimLocal(): TranscodeJob | undefined {
+    const t = this.config.transcoding
+    if (!t.local) return undefined
+    return this.queue.claim(this.runners.anyActive(t.leaseMs) ? this.now() - t.runnerWaitMs : undefined)
+  }
+
+  /** A rendition made here: ffmpeg left its playlists beside `output`. */
+  private addRendition(job: TranscoderJob, output: string): Promise<void> {
+    return this.publish(job, output, readPackaged(output, segmentUri(job.video, job.resolution)))
+  }
+
+  /**
+   * Stores a finished rendition at `output` with its stream's numbers and media playlist:
+   * torrent, file, rows, job done, and `video.update` to friends. `held`, run inside the
+   * transaction, throws when the job is no longer this result's (a runner's lease lost).
+   */
+  async publish(job: TranscoderJob, output: string, { info, playlist }: { info: StreamInfo; playlist: string }, held?: () => void): Promise<void> {
     const video = this.videos.get(job.video)
     if (!video) throw new Error('the video was deleted while it was transcoded')
     const urls = renditionUrls(this.config.url, job.video, job.resolution, '0'.repeat(40), video.name)
     const torrent = await makeTorrent({ file: output, name: renditionFileName(job.video, job.resolution), announce: trackerUrls(this.config.url), urlList: [urls.webseedUrl] })
     const file = this.videos.renditionFile(job.video, job.resolution, torrent.infoHash)
-    const { info, playlist } = readPackaged(output, segmentUri(job.video, job.resolution))
     renameSync(output, file.path)
     writeSecretFile(file.torrentPath, torrent.torrent)
     const playlistPath = this.videos.files.placePlaylist(playlist, playlistFileName(job.video, job.resolution))
@@ -92,6 +114,7 @@ export class Transcoding {
       this.db.transaction(() => {
         // The video (and with it the job) may have been deleted while ffmpeg ran.
         if (!this.queue.exists(job.id)) throw new Error('the video was deleted while it was transcoded')
+        held?.()
         const files = [...renditionsOf(this.db, job.video).filter((f) => f.resolution !== job.resolution), { resolution: job.resolution, infoHash: torrent.infoHash, size: torrent.length }]
         saveRenditions(this.db, job.video, files.sort((a, b) => a.resolution - b.resolution))
         saveStream(this.db, job.video, { rendition: job.resolution, infoHash: torrent.infoHash, size: torrent.length, ...streamFields(info) })

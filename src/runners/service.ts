@@ -1,0 +1,179 @@
+/**
+ * Remote transcoding runners (docs/runners.md): an admin makes registration tokens; a runner
+ * registers with one and gets a secret of its own; it then claims queued jobs (a lease of
+ * `transcoding.leaseMs`, extended by each report), downloads the source, and uploads its
+ * result, which is verified (ffprobe) and repackaged by the pod's own ffmpeg (a copy, no
+ * re-encode: the playlist is then the pod's, not the runner's) before it is published the
+ * way a local result is. Leases that run out are swept back to the queue (store.ts).
+ */
+import { rmSync } from 'node:fs'
+import type { PodEvents } from '../../actors/pod'
+import { packageCopy } from '../media/hls'
+import type { Config } from '../shared/config'
+import { DomainError } from '../shared/errors'
+import type { Logger } from '../shared/log'
+import type { Transcoding } from '../transcoding/service'
+import type { Videos } from '../videos/service'
+import { segmentUri } from '../videos/streams'
+import type { RunnerInfo, RunnerJob, TokenInfo } from './model'
+import type { LeaseCheck, Runner, RunnerStore } from './store'
+import { verifyResult } from './verify'
+
+/** How often a result upload in progress extends its lease (a slow link must not lose it). */
+const EXTEND_EVERY_MS = 1000
+
+const LEASE_ERRORS = {
+  not_found: new DomainError('not_found', 'not_found', 'no such transcoding job'),
+  not_your_lease: new DomainError('conflict', 'not_your_lease', 'this job is not leased to this runner (any more): drop it'),
+  lease_expired: new DomainError('conflict', 'lease_expired', 'the lease on this job expired: it went back to the queue; drop it'),
+} as const
+
+/** The job a lease check found, or its refusal thrown. */
+function held(check: LeaseCheck) {
+  if (!check.ok) throw LEASE_ERRORS[check.code]
+  return check.job
+}
+
+/** The runners of one pod. */
+export class Runners {
+  constructor(
+    private readonly config: Config,
+    readonly store: RunnerStore,
+    private readonly videos: Videos,
+    private readonly transcoding: Transcoding,
+    private readonly actors: PodEvents,
+    private readonly log: Logger,
+  ) {}
+
+  createToken(name: string): TokenInfo & { token: string } {
+    return this.store.createToken(name)
+  }
+
+  tokens(): TokenInfo[] {
+    return this.store.tokens()
+  }
+
+  revokeToken(id: number): void {
+    if (!this.store.revokeToken(id)) throw new DomainError('not_found', 'not_found', 'no such registration token')
+    this.actors.send({ type: 'transcoder.job.added' })
+  }
+
+  runners(): RunnerInfo[] {
+    return this.store.runners()
+  }
+
+  removeRunner(id: number): void {
+    if (!this.store.removeRunner(id)) throw new DomainError('not_found', 'not_found', 'no such runner')
+    this.actors.send({ type: 'transcoder.job.added' })
+  }
+
+  register(token: string, name: string): { id: number; name: string; secret: string } {
+    const made = this.store.register(token, name)
+    if (!made) throw new DomainError('unauthenticated', 'invalid_token', 'the registration token is invalid or revoked; ask the pod admin for one')
+    this.log.info('runner.registered', { runner: made.runner.id, name })
+    return { ...made.runner, secret: made.secret }
+  }
+
+  /** The runner of a request (`Authorization: Bearer <secret>`); 401 for anything else. */
+  authenticate(request: Request): Runner {
+    const m = request.headers.get('authorization')?.match(/^Bearer\s+(\S+)$/i)
+    const runner = m && this.store.authenticate(m[1]!)
+    if (!runner) throw new DomainError('unauthenticated', 'invalid_token', 'unknown, revoked or removed runner: register again with a new token')
+    return runner
+  }
+
+  /** Leases the next queued job to `runner`; null when there is none. */
+  claim(runner: Runner): RunnerJob | null {
+    const job = this.store.claim(runner.id, this.config.transcoding.leaseMs) ?? null
+    if (job) this.log.info('runner.job.leased', { runner: runner.id, job: job.id, video: job.video, resolution: job.resolution })
+    return job
+  }
+
+  /** The original file of a leased job, for the runner to download. */
+  source(runner: Runner, id: number, lease: string): string {
+    const job = held(this.store.check(runner.id, id, lease))
+    const file = this.videos.localFile(job.video)
+    if (!file) throw new DomainError('not_found', 'not_found', 'the original of this video is gone')
+    return file.path
+  }
+
+  /** A progress report: extends the lease; returns its new expiry. */
+  progress(runner: Runner, id: number, lease: string, progress: number): { leaseExpiresAt: string } {
+    const extended = this.store.extend(runner.id, id, lease, this.config.transcoding.leaseMs, Math.min(0.99, progress))
+    held(extended)
+    return { leaseExpiresAt: extended.leaseExpiresAt! }
+  }
+
+  /**
+   * The runner's ffmpeg failed: the job goes back to the queue for another try (one broken or
+   * hostile runner must not fail every job), and fails with the last runner's words (for
+   * admins) once runners have tried it MAX_ATTEMPTS times.
+   */
+  fail(runner: Runner, id: number, lease: string, error: string): void {
+    held(this.store.release(runner.id, id, lease, `runners could not transcode to this height`, { detail: error }))
+    this.log.warn('runner.job.failed', { runner: runner.id, job: id, detail: error })
+    this.actors.send({ type: 'transcoder.job.added' })
+  }
+
+  /**
+   * A result upload (the body is the rendition, an MP4). Refused before a byte is read for a
+   * lease that is not held; streamed to a temporary file within `maxUploadBytes`; verified;
+   * repackaged; published. A refused file is removed and its job queued again.
+   */
+  async result(runner: Runner, id: number, lease: string, request: Request): Promise<{ id: number; state: 'done' }> {
+    const check = () => this.store.extend(runner.id, id, lease, this.config.transcoding.leaseMs)
+    const job = held(check())
+    const tmp = this.videos.files.temp('.mp4')
+    const output = this.videos.files.temp('.mp4')
+    // A refused result costs the job one attempt: it is queued again for another runner (or the pod).
+    const refuse = (error: DomainError, reason: string) => {
+      this.store.release(runner.id, id, lease, `runners' results were refused ${job.attempts} times`)
+      this.log.warn('runner.result.refused', { runner: runner.id, job: id, reason })
+      this.actors.send({ type: 'transcoder.job.added' })
+      return error
+    }
+    try {
+      await this.receive(request, tmp, check).catch((e) => {
+        throw e instanceof DomainError && e.code === 'too_large' ? refuse(e, e.message) : e
+      })
+      const source = this.videos.localFile(job.video)
+      if (!source) throw new DomainError('not_found', 'not_found', 'the original of this video is gone')
+      const verdict = await verifyResult(tmp, source.path, job.resolution)
+      if (!verdict.ok) throw refuse(new DomainError('invalid', 'bad_result', `result refused: ${verdict.reason}`), verdict.reason)
+      held(check())
+      const packaged = await packageCopy(tmp, output, segmentUri(job.video, job.resolution))
+      rmSync(tmp, { force: true })
+      await this.transcoding.publish(job, output, packaged, () => held(this.store.check(runner.id, id, lease)))
+      this.log.info('runner.job.done', { runner: runner.id, job: id, video: job.video, resolution: job.resolution })
+      return { id, state: 'done' }
+    } finally {
+      rmSync(tmp, { force: true })
+      rmSync(output, { force: true })
+    }
+  }
+
+  /** Streams the body to `path` within the upload limit, extending the lease as it comes. */
+  private async receive(request: Request, path: string, extend: () => LeaseCheck): Promise<void> {
+    const limit = this.config.maxUploadBytes
+    const tooLarge = new DomainError('too_large', 'too_large', `a result may have at most ${limit} bytes`)
+    if (Number(request.headers.get('content-length') ?? 0) > limit) throw tooLarge
+    if (!request.body) throw new DomainError('invalid', 'invalid_request', 'send the result file as the body')
+    const writer = Bun.file(path).writer()
+    let size = 0
+    let extended = Date.now()
+    try {
+      for await (const chunk of request.body) {
+        size += chunk.byteLength
+        if (size > limit) throw tooLarge
+        writer.write(chunk)
+        if (Date.now() - extended >= EXTEND_EVERY_MS) {
+          held(extend())
+          extended = Date.now()
+        }
+      }
+    } finally {
+      await writer.end()
+    }
+    if (size === 0) throw new DomainError('invalid', 'invalid_request', 'the result is empty')
+  }
+}

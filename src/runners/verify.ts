@@ -1,0 +1,32 @@
+/**
+ * Checking a runner's result before the pod publishes it: a runner may be broken or hostile,
+ * so its file must be what the pod's own ffmpeg would have made of the original: H.264 at the
+ * asked height, AAC audio exactly when the original has sound, as long as the original.
+ */
+import { probeVideo, type ProbeResult } from '../media/probe'
+
+/** The verdict on a result; `reason` is a sentence for the runner. */
+export type ResultCheck = { ok: true } | { ok: false; reason: string }
+
+/** Duration may differ from the original's by this much (encoder padding), or 2% of it for long videos. */
+const DURATION_TOLERANCE_SECONDS = 1
+
+/** Probes the result and the original (ffprobe, time-limited, both at once) and compares them. */
+export async function verifyResult(result: string, original: string, height: number): Promise<ResultCheck> {
+  const [probe, source] = await Promise.all([probeVideo(result), probeVideo(original)])
+  return judgeResult(probe, source, height)
+}
+
+/** The comparison itself: the result's probe against the original's and the asked height. */
+export function judgeResult(probe: ProbeResult, source: ProbeResult, height: number): ResultCheck {
+  if (!source.ok) return { ok: false, reason: 'the original cannot be read any more' }
+  if (!probe.ok) return { ok: false, reason: `the result is not a playable video: ${probe.reason}` }
+  if (probe.videoCodec !== 'h264') return { ok: false, reason: `the result's video is ${probe.videoCodec}, not h264` }
+  if (probe.height !== height) return { ok: false, reason: `the result is ${probe.height} pixels high, not ${height}` }
+  if (source.audioCodec && probe.audioCodec !== 'aac') return { ok: false, reason: `the result's audio is ${probe.audioCodec ?? 'missing'}, not aac` }
+  if (!source.audioCodec && probe.audioCodec) return { ok: false, reason: 'the result has audio, the original has none' }
+  const tolerance = Math.max(DURATION_TOLERANCE_SECONDS, source.durationSeconds * 0.02)
+  if (Math.abs(probe.durationSeconds - source.durationSeconds) > tolerance)
+    return { ok: false, reason: `the result lasts ${probe.durationSeconds.toFixed(2)} s, the original ${source.durationSeconds.toFixed(2)} s` }
+  return { ok: true }
+}

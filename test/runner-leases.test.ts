@@ -1,0 +1,153 @@
+/**
+ * The runners' store on a real database with an injected clock: tokens and secrets, leases
+ * that expire, are extended, swept back to the queue and refused once lost; the pod's own
+ * claim that leaves a fresh job to the runners; and the runner's backoff policy.
+ */
+import { afterAll, describe, expect, test } from 'bun:test'
+import { join } from 'node:path'
+import { openDatabase } from '../src/shared/db'
+import { backoffDelay } from '../src/runners/backoff'
+import { MAX_ATTEMPTS, RunnerStore } from '../src/runners/store'
+import { judgeResult } from '../src/runners/verify'
+import type { ProbeOk } from '../src/media/probe'
+import { TranscodeQueue } from '../src/transcoding/queue'
+import { removeTempDirs, tempDir } from './helpers/pods'
+
+afterAll(removeTempDirs)
+
+const LEASE = 10_000
+
+/** A store, the pod's queue and a clock the test moves, with one video's jobs queued. */
+function setup() {
+  const clock = { now: 1_000_000 }
+  const now = () => clock.now
+  const db = openDatabase(join(tempDir(), 'seedpod.db'))
+  // The jobs' video rows are not what this test is about.
+  db.exec('PRAGMA foreign_keys = OFF')
+  const store = new RunnerStore(db, now)
+  const queue = new TranscodeQueue(db, now)
+  queue.enqueue('video1', [240, 480])
+  const token = store.createToken('rack')
+  const a = store.register(token.token, 'a')!
+  const b = store.register(token.token, 'b')!
+  const state = (id: number) => (db.query('SELECT state FROM transcode_jobs WHERE id = ?').get(id) as { state: string }).state
+  return { clock, db, store, queue, token, a, b, state }
+}
+
+describe('runner store', () => {
+  test('a token registers runners; each gets its own secret; only a hash is stored, and a wrong or revoked one is refused', () => {
+    const { db, store, token, a, b } = setup()
+    expect(store.authenticate(a.secret)).toEqual({ id: a.runner.id, name: 'a' })
+    expect(store.authenticate(b.secret)?.name).toBe('b')
+    // A's id with B's secret, a changed character, junk: nobody.
+    expect(store.authenticate(`${a.runner.id}.${b.secret.split('.')[1]}`)).toBeUndefined()
+    expect(store.authenticate(a.secret.slice(0, -1) + (a.secret.endsWith('A') ? 'B' : 'A'))).toBeUndefined()
+    expect(store.authenticate('nonsense')).toBeUndefined()
+    expect(store.register(token.token.replace(/.$/, (c) => (c === 'x' ? 'y' : 'x')), 'c')).toBeUndefined()
+    const raw = JSON.stringify(db.query('SELECT * FROM runners').all()) + JSON.stringify(db.query('SELECT * FROM runner_tokens').all())
+    expect(raw).not.toContain(a.secret.split('.')[1]!)
+    expect(raw).not.toContain(token.token.split('.')[1]!)
+    expect(store.tokens()).toEqual([{ id: token.id, name: 'rack', createdAt: token.createdAt, runners: 2 }])
+    expect(store.revokeToken(token.id)).toBe(true)
+    expect(store.authenticate(a.secret)).toBeUndefined()
+    expect(store.register(token.token, 'd')).toBeUndefined()
+    expect(store.runners()).toEqual([])
+  })
+
+  test('a lease is held until it expires; reports extend it; a foreign, unknown or expired lease changes nothing', () => {
+    const { clock, store, a, b, state } = setup()
+    const job = store.claim(a.runner.id, LEASE)!
+    expect(job).toMatchObject({ resolution: 240, leaseMs: LEASE, leaseExpiresAt: new Date(clock.now + LEASE).toISOString() })
+    expect(store.check(a.runner.id, job.id, job.lease).ok).toBe(true)
+    expect(store.check(b.runner.id, job.id, job.lease)).toEqual({ ok: false, code: 'not_your_lease' })
+    expect(store.check(a.runner.id, job.id, 'forged')).toEqual({ ok: false, code: 'not_your_lease' })
+    expect(store.check(a.runner.id, 999, job.lease)).toEqual({ ok: false, code: 'not_found' })
+    expect(store.extend(b.runner.id, job.id, job.lease, LEASE, 0.9).ok).toBe(false)
+    expect(store.runners()[0]!.job).toMatchObject({ id: job.id, progress: 0 })
+    // A report at 9 s holds it to 19 s.
+    clock.now += 9_000
+    expect(store.extend(a.runner.id, job.id, job.lease, LEASE, 0.5)).toMatchObject({ ok: true, leaseExpiresAt: new Date(clock.now + LEASE).toISOString() })
+    clock.now += 9_000
+    expect(store.sweep()).toBe(0)
+    expect(store.check(a.runner.id, job.id, job.lease).ok).toBe(true)
+    // Silent past its expiry: refused even before the sweep, then back in the queue.
+    clock.now += 1_000
+    expect(store.check(a.runner.id, job.id, job.lease)).toEqual({ ok: false, code: 'lease_expired' })
+    expect(store.sweep()).toBe(1)
+    expect(state(job.id)).toBe('queued')
+    expect(store.extend(a.runner.id, job.id, job.lease, LEASE, 0.7)).toEqual({ ok: false, code: 'lease_expired' })
+    // Another runner takes it: the first one's lease is now someone else's job.
+    const again = store.claim(b.runner.id, LEASE)!
+    expect(again.id).toBe(job.id)
+    expect(again.lease).not.toBe(job.lease)
+    expect(store.check(a.runner.id, job.id, job.lease)).toEqual({ ok: false, code: 'not_your_lease' })
+    expect(store.runners().map((r) => r.job?.id ?? null)).toEqual([null, job.id])
+  })
+
+  test(`a job that runners lose ${MAX_ATTEMPTS} times fails; removing a runner puts its job back at once`, () => {
+    const { clock, store, a, b, state } = setup()
+    let job = store.claim(a.runner.id, LEASE)!
+    for (let i = 1; i < MAX_ATTEMPTS; i++) {
+      clock.now += LEASE
+      store.sweep()
+      expect(state(job.id)).toBe('queued')
+      job = store.claim(a.runner.id, LEASE)!
+    }
+    clock.now += LEASE
+    store.sweep()
+    expect(state(job.id)).toBe('failed')
+    const other = store.claim(b.runner.id, LEASE)!
+    expect(other.resolution).toBe(480)
+    expect(store.removeRunner(b.runner.id)).toBe(true)
+    expect(state(other.id)).toBe('queued')
+    expect(store.authenticate(b.secret)).toBeUndefined()
+    expect(store.removeRunner(b.runner.id)).toBe(false)
+  })
+
+  test("the pod's own claim leaves a fresh job to runners, and does not resume a runner's job after a restart", () => {
+    const { clock, store, queue, a } = setup()
+    const wait = 5_000
+    expect(store.anyActive(LEASE)).toBe(true)
+    expect(queue.claim(clock.now - wait)).toBeUndefined()
+    clock.now += wait
+    const local = queue.claim(clock.now - wait)!
+    expect(local.resolution).toBe(240)
+    const leased = store.claim(a.runner.id, LEASE)!
+    // A restart puts the pod's own running job back, not the runner's.
+    expect(queue.resume()).toBe(1)
+    expect(store.check(a.runner.id, leased.id, leased.lease).ok).toBe(true)
+    clock.now += LEASE * 2
+    expect(store.anyActive(LEASE)).toBe(false)
+  })
+})
+
+describe('runner backoff', () => {
+  test('doubles from the base up to the cap, with jitter between half and all of it', () => {
+    const policy = { baseMs: 1000, maxMs: 60_000 }
+    expect([0, 1, 2, 3].map((n) => backoffDelay(policy, n, 1))).toEqual([1000, 2000, 4000, 8000])
+    expect(backoffDelay(policy, 0, 0)).toBe(500)
+    expect(backoffDelay(policy, 50, 1)).toBe(60_000)
+    expect(backoffDelay(policy, 50, 0)).toBe(30_000)
+    const spread = new Set(Array.from({ length: 20 }, (_, i) => backoffDelay(policy, 3, i / 19)))
+    expect(spread.size).toBe(20)
+  })
+})
+
+describe('result verification', () => {
+  const original: ProbeOk = { ok: true, durationSeconds: 60, width: 1280, height: 720, videoCodec: 'h264', audioCodec: 'aac', container: 'mov,mp4', sizeBytes: 1e7 }
+  const result: ProbeOk = { ...original, width: 854, height: 480, durationSeconds: 60.4 }
+  test('takes H.264 at the asked height with AAC as long as the original, and nothing else', () => {
+    expect(judgeResult(result, original, 480)).toEqual({ ok: true })
+    expect(judgeResult(result, original, 240)).toEqual({ ok: false, reason: 'the result is 480 pixels high, not 240' })
+    expect(judgeResult({ ...result, videoCodec: 'vp9' }, original, 480)).toMatchObject({ ok: false, reason: "the result's video is vp9, not h264" })
+    const { audioCodec: _, ...silent } = result
+    expect(judgeResult(silent, original, 480)).toMatchObject({ ok: false, reason: "the result's audio is missing, not aac" })
+    const { audioCodec: __, ...silentOriginal } = original
+    expect(judgeResult(result, silentOriginal, 480)).toMatchObject({ ok: false, reason: 'the result has audio, the original has none' })
+    // Within 1 s (or 2% of a long video) of the original's length.
+    expect(judgeResult({ ...result, durationSeconds: 61.1 }, original, 480)).toEqual({ ok: true })
+    expect(judgeResult({ ...result, durationSeconds: 30 }, original, 480)).toMatchObject({ ok: false })
+    expect(judgeResult({ ...result, durationSeconds: 2.5 }, { ...original, durationSeconds: 1 }, 480)).toMatchObject({ ok: false })
+    expect(judgeResult({ ok: false, reason: 'the file is empty' }, original, 480)).toEqual({ ok: false, reason: 'the result is not a playable video: the file is empty' })
+  })
+})
