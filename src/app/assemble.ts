@@ -8,7 +8,7 @@
  * of this entry point but is run only when a step first asks for it, so that loading the
  * entry point is one short step and running its code is spread over the others.
  */
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 import type { Server, WebSocketHandler } from 'bun'
 import type { Accounts } from '../accounts/service'
 import type { Config } from '../shared/config'
@@ -106,7 +106,16 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   await pause()
   const now = Date.now
   const self = { fingerprint: identity.fingerprint, url: config.url }
-  const files = new VideoFiles(config.dataDir)
+  // The bucket must answer before anything is served from it (the error names it and what failed).
+  const [{ openStorage }, { PodStorage }, { sweepStorage }, { bucketChunkStore }, { playlistOf }] = await Promise.all([
+    import('../storage/start'),
+    import('../storage/service'),
+    import('../storage/sweep'),
+    import('../storage/chunk-store'),
+    import('../media/hls'),
+  ])
+  const storage = new PodStorage(await openStorage(config.storage, config.dataDir), config.dataDir, log)
+  const files = new VideoFiles(config.dataDir, storage)
   files.prepare()
   const mirrors = new MirrorStore(db)
   const queue = new TranscodeQueue(db, now)
@@ -135,6 +144,12 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   const redundancy = new Redundancy(db, config, self, files, mirrors, inbox, friends, outbound)
   const details = new VideoDetails(db, config, friends, identity.fingerprint, videos, inbox, log)
   videos.pruneThumbnails()
+  const own = videos.localFiles()
+  const expected = new Set([
+    ...own.flatMap((f) => [f.key, playlistOf(f.key), f.torrentKey, files.thumbnailKey(f.id)]),
+    ...mirrors.own().flatMap((m) => [`mirrors/${m.file}`, files.torrentKey(m.infoHash)]),
+  ])
+  await sweepStorage(storage, expected, own.filter((f) => f.resolution === null), (id) => videos.forget(id), log)
   // The tracker serves this pod's own videos and the copies it keeps; the tracker actor keeps the set.
   const allowed = new Set([...videos.localFiles(), ...mirrors.own().filter((m) => m.state === 'ready')].map((f) => f.infoHash))
   // A peer that needs an own video is also a request to seed it over TCP (seeding on demand);
@@ -155,13 +170,25 @@ async function assembleOn(db: Database, { config, log, identity, server, version
       storedFriends: () => friends.storedFriends(),
       friendSettings: { retry: config.retry, score: config.score, now },
       tracker: { tracker, allowed },
-      seeder: { find: (infoHash) => videos.localFileByInfoHash(infoHash) ?? redundancy.mirrorFile(infoHash), port: config.torrentPort, loadWebTorrent, log },
+      seeder: {
+        find: (infoHash) => videos.localFileByInfoHash(infoHash) ?? redundancy.mirrorFile(infoHash),
+        port: config.torrentPort,
+        loadWebTorrent,
+        log,
+        readTorrent: (file) => storage.small(file.torrentKey ?? relative(config.dataDir, file.torrentPath)),
+        // A file in the bucket is seeded from ranged reads of it.
+        chunkStore: (file) => {
+          const source = file.key === undefined ? undefined : storage.source(file.key)
+          return source?.kind === 'object' ? bucketChunkStore(source.store, source.key) : undefined
+        },
+      },
       transcoder: transcoding.actorInput(log),
       redundancy: redundancy.actorInput(log, loadWebTorrent),
       housekeeper: {
         log,
         chores: [
           { name: 'applied-messages', everyMs: 60_000, run: () => friends.pruneApplied() },
+          ...(storage.kind === 's3' ? [{ name: 'storage-health', everyMs: 5_000, run: () => storage.watch() }] : []),
         ],
       },
     },

@@ -67,7 +67,9 @@ export class Redundancy {
   mirrorFile(infoHash: string): LocalFile | undefined {
     const m = this.store.byInfoHash(infoHash)
     if (!m || m.state !== 'ready') return undefined
-    return { id: m.video, resolution: null, infoHash, path: join(this.files.mirrors, m.file), torrentPath: this.files.torrent(infoHash), mime: m.file.endsWith('.webm') ? 'video/webm' : 'video/mp4' }
+    const key = `mirrors/${m.file}`
+    const torrentKey = this.files.torrentKey(infoHash)
+    return { id: m.video, resolution: null, infoHash, key, path: this.files.path(key), torrentKey, torrentPath: this.files.path(torrentKey), mime: m.file.endsWith('.webm') ? 'video/webm' : 'video/mp4' }
   }
 
   /** Fetches an origin's .torrent and makes it safe to download: only from the origin, its info hash and length checked by the actor. */
