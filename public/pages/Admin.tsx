@@ -7,6 +7,7 @@
 import { useEffect, useState } from 'preact/hooks'
 import { PageTitle } from '../components/Layout'
 import { ScoreChart } from '../components/ScoreChart'
+import { StorageState } from '../components/StorageState'
 import { TranscodeJobList, unfinished, usePollJobs } from '../components/TranscodeJobs'
 import { api, ApiError } from '../lib/api'
 import { fullDate, relative, sentence } from '../lib/format'
@@ -266,6 +267,7 @@ export function Admin() {
       </section>
 
       <Transcoding refresh={tick} />
+      <StorageState />
 
       <div class="admin-actions">
         <section aria-labelledby="make-title" class="card-panel">

@@ -7,6 +7,7 @@
  */
 import { rmSync, statSync } from 'node:fs'
 import type { StorageConfig } from '../shared/config'
+import { presignGet, type SigningTarget } from './sigv4'
 import type { ObjectStore, StorageHealth, StorageInfo, StoredObject } from './store'
 
 /** What went wrong with a request to the service, in words for an admin (never a credential). */
@@ -140,10 +141,23 @@ export class S3Store implements ObjectStore {
     return this.client.file(this.full(key)).slice(start, end).stream()
   }
 
+  /**
+   * The URL viewers fetch `key` from: under the public base URL, or presigned. A presigned
+   * URL is signed at the start of the current half of its lifetime, so every answer of the
+   * pod names the same URL for a while (the player matches a playlist's segment URLs with the
+   * video's web seeds) and it is valid at least half its lifetime after it was handed out.
+   */
   viewerUrl(key: string): string {
-    const full = this.full(key)
-    if (this.config.publicBaseUrl) return `${this.config.publicBaseUrl}/${escapeKey(full)}`
-    return this.client.presign(full, { method: 'GET', expiresIn: this.config.presignSeconds })
+    const full = escapeKey(this.full(key))
+    if (this.config.publicBaseUrl) return `${this.config.publicBaseUrl}/${full}`
+    const half = (this.config.presignSeconds / 2) * 1000
+    return presignGet(this.signing(), `/${this.config.bucket}/${full}`, this.config.presignSeconds, new Date(Math.floor(this.now() / half) * half))
+  }
+
+  /** Where and as whom bucket requests are signed (Bun.S3Client has no bucket calls, and its presign URLs change every second). */
+  signing(): SigningTarget {
+    const c = this.config
+    return { endpoint: c.endpoint ?? `https://s3.${c.region}.amazonaws.com`, region: c.region, accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey }
   }
 
   localPath(): undefined {

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto'
 import type { StorageConfig } from '../shared/config'
 import { describeS3Error, S3Store } from './s3'
-import { signedFetch } from './sigv4'
+import { signedFetch, type SigningTarget } from './sigv4'
 import { LocalStore, type ObjectStore } from './store'
 
 /** Storage that cannot be used: the message says where and what (no credentials, no stack). */
@@ -44,8 +44,7 @@ export function corsAllowsViewers(xml: string): boolean {
 }
 
 /** Reads the bucket's CORS rules and sets CORS_RULES when they do not let viewers in. */
-async function ensureCors(config: StorageConfig, where: string): Promise<void> {
-  const target = { endpoint: config.endpoint ?? `https://s3.${config.region}.amazonaws.com`, region: config.region, accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey }
+async function ensureCors(config: StorageConfig, target: SigningTarget, where: string): Promise<void> {
   const signal = AbortSignal.timeout(10_000)
   const got = await signedFetch(target, 'GET', `/${config.bucket}`, { query: { cors: '' }, signal })
   const text = await got.text()
@@ -71,7 +70,7 @@ export async function openStorage(config: StorageConfig, dataDir: string): Promi
   const health = await store.check()
   if (health.state !== 'ok') throw new StorageStartError(`storage: ${health.error}`)
   try {
-    await ensureCors(config, store.where().replace(/,$/, ''))
+    await ensureCors(config, store.signing(), store.where().replace(/,$/, ''))
   } catch (e) {
     if (e instanceof StorageStartError) throw e
     throw new StorageStartError(`storage: ${store.where()} ${describeS3Error(e).message} (checking its CORS rules)`)
