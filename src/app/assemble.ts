@@ -8,6 +8,7 @@
  * of this entry point but is run only when a step first asks for it, so that loading the
  * entry point is one short step and running its code is spread over the others.
  */
+import { mkdirSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import type { Server, WebSocketHandler } from 'bun'
 import type { Accounts } from '../accounts/service'
@@ -31,6 +32,31 @@ export async function openAccounts(config: Config): Promise<{ accounts: Accounts
   } catch (e) {
     db.close()
     throw e
+  }
+}
+
+/**
+ * `seedpod storage migrate --to s3|local` (src/app/cli.ts): moves the own files of the pod
+ * whose data is in `config.dataDir` to its bucket or back, while it serves (src/storage/migrate.ts),
+ * again until a pass finds nothing left to move (uploads during the run go to the bucket).
+ * The pod must run on the bucket (`storage.kind = "s3"`): only then does it read both places.
+ */
+export async function migrateStorage(config: Config, to: 's3' | 'local', progress: (key: string) => void): Promise<{ moved: number }> {
+  const [{ openDatabase }, { openStorage, StorageStartError }, { migrate, ownKeys }] = await Promise.all([import('../shared/db'), import('../storage/start'), import('../storage/migrate')])
+  if (config.storage.kind !== 's3')
+    throw new StorageStartError('storage migrate: set storage.kind = "s3" with the bucket\'s settings (and restart the pod) first: a pod on its data folder alone does not read the bucket, and would lose what is moved')
+  const bucket = (await openStorage(config.storage, config.dataDir)) as import('../storage/s3').S3Store
+  const db = openDatabase(join(config.dataDir, 'seedpod.db'))
+  mkdirSync(join(config.dataDir, 'tmp'), { recursive: true, mode: 0o750 })
+  try {
+    let moved = 0
+    for (;;) {
+      const pass = await migrate(ownKeys(db), bucket, config.dataDir, to, progress)
+      moved += pass.moved
+      if (pass.moved === 0) return { moved }
+    }
+  } finally {
+    db.close()
   }
 }
 
@@ -107,12 +133,12 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   const now = Date.now
   const self = { fingerprint: identity.fingerprint, url: config.url }
   // The bucket must answer before anything is served from it (the error names it and what failed).
-  const [{ openStorage }, { PodStorage }, { sweepStorage }, { bucketChunkStore }, { playlistOf }] = await Promise.all([
+  const [{ openStorage }, { PodStorage }, { sweepStorage }, { readOnlyChunkStore }, { ownKeys }] = await Promise.all([
     import('../storage/start'),
     import('../storage/service'),
     import('../storage/sweep'),
     import('../storage/chunk-store'),
-    import('../media/hls'),
+    import('../storage/migrate'),
   ])
   const storage = new PodStorage(await openStorage(config.storage, config.dataDir), config.dataDir, log)
   const files = new VideoFiles(config.dataDir, storage)
@@ -144,12 +170,9 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   const redundancy = new Redundancy(db, config, self, files, mirrors, inbox, friends, outbound)
   const details = new VideoDetails(db, config, friends, identity.fingerprint, videos, inbox, log)
   videos.pruneThumbnails()
-  const own = videos.localFiles()
-  const expected = new Set([
-    ...own.flatMap((f) => [f.key, playlistOf(f.key), f.torrentKey, files.thumbnailKey(f.id)]),
-    ...mirrors.own().flatMap((m) => [`mirrors/${m.file}`, files.torrentKey(m.infoHash)]),
-  ])
-  await sweepStorage(storage, expected, own.filter((f) => f.resolution === null), (id) => videos.forget(id), log)
+  const expected = new Set([...ownKeys(db), ...mirrors.own().flatMap((m) => [`mirrors/${m.file}`, files.torrentKey(m.infoHash)])])
+  const originals = videos.localFiles().filter((f) => f.resolution === null)
+  await sweepStorage(storage, expected, originals, (id) => videos.forget(id), log)
   // The tracker serves this pod's own videos and the copies it keeps; the tracker actor keeps the set.
   const allowed = new Set([...videos.localFiles(), ...mirrors.own().filter((m) => m.state === 'ready')].map((f) => f.infoHash))
   // A peer that needs an own video is also a request to seed it over TCP (seeding on demand);
@@ -176,10 +199,11 @@ async function assembleOn(db: Database, { config, log, identity, server, version
         loadWebTorrent,
         log,
         readTorrent: (file) => storage.small(file.torrentKey ?? relative(config.dataDir, file.torrentPath)),
-        // A file in the bucket is seeded from ranged reads of it.
+        // With a bucket, a file is read where it is at each read (ranged reads of the bucket, or
+        // the data folder until \`storage migrate\` moves it); the data folder alone: webtorrent's own file store.
         chunkStore: (file) => {
-          const source = file.key === undefined ? undefined : storage.source(file.key)
-          return source?.kind === 'object' ? bucketChunkStore(source.store, source.key) : undefined
+          const key = file.key
+          return storage.kind === 's3' && key !== undefined ? readOnlyChunkStore((start, end) => storage.read(key, start, end)) : undefined
         },
       },
       transcoder: transcoding.actorInput(log),

@@ -1,16 +1,16 @@
 /**
  * A read-only chunk store (the abstract-chunk-store interface webtorrent takes as `store`)
- * over one object of the bucket: each piece a seeding peer asks for is one ranged GET.
+ * over one file of the pod's store, wherever it is at the moment of each read (the data
+ * folder or the bucket: a file migrated while it is seeded goes on being seeded): each piece
+ * a seeding peer asks for is one read, a ranged GET from a bucket.
  * webtorrent keeps the last pieces read in its own bounded cache (cache-chunk-store,
  * `storeCacheSlots`, 20 pieces by default: at most 20 MiB with 1 MiB pieces), so a peer
  * reading a piece block by block costs one GET.
  */
-import type { S3Store } from './s3'
-
 type Callback<T = void> = (err: Error | null, value?: T) => void
 
-/** A chunk store constructor reading `key` of `store`. */
-export function bucketChunkStore(store: S3Store, key: string) {
+/** A chunk store constructor reading its bytes with `read` (start, end exclusive). */
+export function readOnlyChunkStore(read: (start: number, end: number) => Promise<Uint8Array>) {
   return class BucketChunkStore {
     private closed = false
     private readonly length: number
@@ -23,7 +23,7 @@ export function bucketChunkStore(store: S3Store, key: string) {
     }
 
     put(_index: number, _buf: Uint8Array, cb: Callback = () => undefined): void {
-      // Seeding only: the pod's own file is complete in the bucket.
+      // Seeding only: the pod's own file is complete in its store.
       queueMicrotask(() => cb(new Error('the bucket chunk store is read-only')))
     }
 
@@ -36,7 +36,7 @@ export function bucketChunkStore(store: S3Store, key: string) {
       const start = pieceStart + (opts?.offset ?? 0)
       const end = opts?.length ? Math.min(pieceEnd, start + opts.length) : pieceEnd
       if (start >= end) return queueMicrotask(() => done(new Error(`no bytes at piece ${index}`)))
-      store.read(key, start, end).then(
+      read(start, end).then(
         (bytes) => done(null, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
         (e: Error) => done(e),
       )

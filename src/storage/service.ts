@@ -84,6 +84,12 @@ export class PodStorage {
     return { kind: 'object', store: this.store as S3Store, key }
   }
 
+  /** Bytes `start` to `end` (exclusive) of `key`, from wherever it is now. */
+  read(key: string, start: number, end: number): Promise<Uint8Array> {
+    const source = this.source(key)
+    return source.kind === 'file' ? this.local.read(key, start, end) : source.store.read(key, start, end)
+  }
+
   /** The URL viewers fetch `key` from, when it is in the bucket; undefined when the pod serves it. */
   viewerUrl(key: string): string | undefined {
     const source = this.source(key)
