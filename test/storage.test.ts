@@ -195,6 +195,31 @@ describe('a pod with S3 storage', () => {
   })
 })
 
+describe('redundancy with S3 storage', () => {
+  test("a friend's video is copied into the bucket within the budget, served from there, and dropped from there", async () => {
+    const prefix = 'pods/two/'
+    const [origin, mirror] = await Promise.all([netPod({ transcoding: { enabled: false } }), netPod({ storage: { ...storage(), prefix }, redundancy: { enabled: true, budgetBytes: 50_000_000 } })])
+    await mirror.running.pod.making.makeFriends([origin.base])
+    const up = (await (await uploadVideo(origin.base, await userToken(origin), { file: clipBlob(), name: 'Worth a copy' })).json()) as Video
+    const status = async () => (await (await fetch(`${mirror.base}/api/v1/videos/mirrors`, { headers: { authorization: `Bearer ${await adminToken(mirror)}` } })).json()) as { usedBytes: number; mirrors: { infoHash: string; file: string; state: string; size: number }[] }
+    const copy = await until(async () => (await status()).mirrors.find((m) => m.state === 'ready'), 30_000, 'a ready copy')
+    const key = `${prefix}mirrors/${copy.file}`
+    await until(() => s3.exists(key), 10_000, 'the copy in the bucket')
+    expect(await s3.size(key)).toBe(copy.size)
+    expect((await status()).usedBytes).toBe(copy.size)
+    expect(await s3.exists(`${prefix}torrents/${copy.infoHash}.torrent`)).toBe(true)
+    expect(videoFiles(mirror.config.dataDir)).toEqual([])
+    // The mirror's web seed (what the network knows) leads to the bucket's bytes.
+    const res = await fetch(`${mirror.base}/static/webseed/${up.id}.mp4`, { headers: { range: 'bytes=0-99' } })
+    expect(res.status).toBe(206)
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(new Uint8Array(readFileSync(join(origin.config.dataDir, 'videos', `${up.id}.mp4`)).subarray(0, 100)))
+    // The origin removes it: the copy goes from the bucket.
+    expect((await fetch(`${origin.base}/api/v1/videos/${up.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${await adminToken(origin)}` } })).status).toBe(204)
+    await until(async () => !(await s3.exists(key)) && !(await s3.exists(`${prefix}torrents/${copy.infoHash}.torrent`)), 15_000, 'the copy gone from the bucket')
+    expect((await status()).usedBytes).toBe(0)
+  })
+})
+
 describe('the start check', () => {
   const serve = async (extra: Record<string, string>) =>
     runCli(['serve', '--port', String(await freePort()), '--data-dir', join(tempDir(), 'data')], {

@@ -202,8 +202,8 @@ async function assembleOn(db: Database, { config, log, identity, server, version
         // With a bucket, a file is read where it is at each read (ranged reads of the bucket, or
         // the data folder until \`storage migrate\` moves it); the data folder alone: webtorrent's own file store.
         chunkStore: (file) => {
-          const key = file.key
-          return storage.kind === 's3' && key !== undefined ? readOnlyChunkStore((start, end) => storage.read(key, start, end)) : undefined
+          const key = file.key ?? relative(config.dataDir, file.path)
+          return storage.kind === 's3' ? readOnlyChunkStore((start, end) => storage.read(key, start, end)) : undefined
         },
       },
       transcoder: transcoding.actorInput(log),
