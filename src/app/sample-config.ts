@@ -136,7 +136,7 @@ prefix = ""               # e.g. "pods/mine/": keys of this pod start with it
 accessKeyId = ""
 secretAccessKey = ""
 # publicBaseUrl = "https://videos-cdn.example.org"
-presignSeconds = 21600    # 6 hours (at most 604800, 7 days)
+presignSeconds = 21600    # 6 hours (1 hour to 604800 s, 7 days); a viewing must fit in half of it
 partSizeBytes = 16777216  # multipart uploads in parts of 16 MiB
 
 [auth]

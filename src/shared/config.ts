@@ -175,7 +175,7 @@ const SPEC: Spec = {
     accessKeyId: { kind: 'string', dflt: '' },
     secretAccessKey: { kind: 'string', dflt: '' },
     publicBaseUrl: { kind: 'url', dflt: undefined },
-    presignSeconds: { kind: 'int', dflt: 6 * 3600, min: 60, max: 7 * 24 * 3600 },
+    presignSeconds: { kind: 'int', dflt: 6 * 3600, min: 3600, max: 7 * 24 * 3600 },
     partSizeBytes: { kind: 'int', dflt: 16 * 1024 * 1024, min: 5 * 1024 * 1024, max: 5 * GIB },
   },
   auth: {
@@ -321,7 +321,9 @@ export function resolveConfig(layers: Layer[]): Config {
 /** What an S3 storage needs besides its defaults; the prefix gets its trailing `/`. */
 function storageProblems(flat: Map<string, unknown>): string[] {
   const prefix = flat.get('storage.prefix') as string
-  if (prefix !== '' && !/^([A-Za-z0-9._-]+\/?)+$/.test(prefix)) return [`storage.prefix = ${describe(prefix)} is not valid: expected path segments of letters, digits, . _ - separated by /`]
+  // No "." or ".." segment: URLs of the objects would lose them on the way (clients normalize paths).
+  if (prefix !== '' && (!/^([A-Za-z0-9._-]+\/?)+$/.test(prefix) || prefix.split('/').some((seg) => seg === '.' || seg === '..')))
+    return [`storage.prefix = ${describe(prefix)} is not valid: expected path segments of letters, digits, . _ - separated by /`]
   if (prefix !== '' && !prefix.endsWith('/')) flat.set('storage.prefix', `${prefix}/`)
   if (flat.get('storage.kind') !== 's3') return []
   return (['bucket', 'accessKeyId', 'secretAccessKey'] as const)
