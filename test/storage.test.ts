@@ -195,6 +195,25 @@ describe('a pod with S3 storage', () => {
   })
 })
 
+describe('a public bucket', () => {
+  test('with publicBaseUrl, objects are public-read and viewers get plain URLs under it', async () => {
+    const prefix = 'pods/three/'
+    const publicPod = await netPod({ storage: { ...storage(), prefix, publicBaseUrl: `${gw.endpoint}/${BUCKET}` }, transcoding: { enabled: false } })
+    const up = (await (await uploadVideo(publicPod.base, await userToken(publicPod), { file: clipBlob(), name: 'For everyone' })).json()) as Video
+    const viewed = (await (await fetch(`${publicPod.base}/api/v1/videos/${up.id}`)).json()) as Viewed
+    const url = `${gw.endpoint}/${BUCKET}/${prefix}videos/${up.id}.mp4`
+    expect(viewed.webseedUrls[0]).toBe(url)
+    // No signature, no credentials: the object is public.
+    const res = await fetch(url, { headers: { range: 'bytes=0-9' } })
+    expect(res.status).toBe(206)
+    await res.arrayBuffer()
+    const torrent = await parseTorrent(new Uint8Array(await (await fetch(viewed.torrentUrl!)).arrayBuffer()))
+    expect(torrent.urlList).toEqual([url])
+    expect(await (await fetch(viewed.streams[0]!.playlistUrl)).text()).toContain(url)
+    await publicPod.stop()
+  })
+})
+
 describe('redundancy with S3 storage', () => {
   test("a friend's video is copied into the bucket within the budget, served from there, and dropped from there", async () => {
     const prefix = 'pods/two/'

@@ -170,9 +170,10 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   const redundancy = new Redundancy(db, config, self, files, mirrors, inbox, friends, outbound)
   const details = new VideoDetails(db, config, friends, identity.fingerprint, videos, inbox, log)
   videos.pruneThumbnails()
-  const expected = new Set([...ownKeys(db), ...mirrors.own().flatMap((m) => [`mirrors/${m.file}`, files.torrentKey(m.infoHash)])])
-  const originals = videos.localFiles().filter((f) => f.resolution === null)
-  await sweepStorage(storage, expected, originals, (id) => videos.forget(id), log)
+  if (storage.kind === 's3') {
+    const expected = new Set([...ownKeys(db), ...mirrors.own().flatMap((m) => [`mirrors/${m.file}`, files.torrentKey(m.infoHash)])])
+    await sweepStorage(storage, expected, videos.localFiles().filter((f) => f.resolution === null), (id) => videos.forget(id), log)
+  }
   // The tracker serves this pod's own videos and the copies it keeps; the tracker actor keeps the set.
   const allowed = new Set([...videos.localFiles(), ...mirrors.own().filter((m) => m.state === 'ready')].map((f) => f.infoHash))
   // A peer that needs an own video is also a request to seed it over TCP (seeding on demand);

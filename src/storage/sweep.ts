@@ -25,7 +25,7 @@ export interface SweepResult {
 
 /**
  * Removes the bucket's objects that are not `expected`, and forgets (`forget`) each video of
- * `originals` whose file is nowhere. Nothing to do for a local store.
+ * `originals` whose file is nowhere. For a bucket (a data folder keeps its files as they are).
  */
 export async function sweepStorage(
   storage: PodStorage,
@@ -34,7 +34,6 @@ export async function sweepStorage(
   forget: (id: string) => Promise<void>,
   log: Logger,
 ): Promise<SweepResult> {
-  if (storage.kind !== 's3') return { orphans: [], forgotten: [] }
   const present = new Set<string>()
   const orphans: string[] = []
   for (const folder of FOLDERS) {
