@@ -26,6 +26,9 @@ export function describeS3Error(e: unknown): { unreachable: boolean; message: st
   return { unreachable: true, message }
 }
 
+/** How long a check of the bucket waits for its answer. */
+const CHECK_TIMEOUT_MS = 10_000
+
 /** Keys of a pod in its bucket, as S3 URLs need them (each segment escaped, the slashes kept). */
 const escapeKey = (key: string) => key.split('/').map(encodeURIComponent).join('/')
 
@@ -160,16 +163,19 @@ export class S3Store implements ObjectStore {
     return { endpoint: c.endpoint ?? `https://s3.${c.region}.amazonaws.com`, region: c.region, accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey }
   }
 
-  localPath(): undefined {
-    return undefined
-  }
-
   async check(): Promise<StorageHealth> {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    // An endpoint that takes connections and never answers must not hold the start (or the watch) forever.
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${CHECK_TIMEOUT_MS / 1000} s`), { code: 'Timeout' })), CHECK_TIMEOUT_MS)
+    })
     try {
-      await this.call(() => this.client.list({ prefix: this.config.prefix, maxKeys: 1 }))
+      await Promise.race([this.call(() => this.client.list({ prefix: this.config.prefix, maxKeys: 1 })), timeout])
       this.state = { state: 'ok', checkedAt: this.now() }
     } catch (e) {
       this.state = { state: 'unavailable', error: `${this.where()} ${describeS3Error(e).message}`, checkedAt: this.now() }
+    } finally {
+      clearTimeout(timer)
     }
     return this.state
   }

@@ -51,8 +51,6 @@ export interface ObjectStore {
   readAll(key: string): Promise<Uint8Array | undefined>
   /** The URL a viewer fetches the object from (public or presigned); undefined: the pod serves it. */
   viewerUrl(key: string): string | undefined
-  /** The object as a file on this machine, for the local store; undefined for a bucket. */
-  localPath(key: string): string | undefined
   /** Asks the store whether it answers, and remembers the answer (`health`). */
   check(): Promise<StorageHealth>
   health(): StorageHealth
@@ -64,6 +62,7 @@ export class LocalStore implements ObjectStore {
   readonly kind = 'local'
   constructor(private readonly dir: string) {}
 
+  /** Where a key's file is. */
   localPath(key: string): string {
     return join(this.dir, key)
   }

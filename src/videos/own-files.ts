@@ -119,7 +119,7 @@ export class OwnFiles {
    * bucket's URLs (the viewers' bytes come from there, not through the pod). Friends are sent
    * the video without them: their viewers reach it through this pod's URLs, which redirect.
    */
-  forViewers<V extends Video & { files?: Rendition[]; streams?: Stream[] }>(video: V): V {
+  forViewers<V extends Video>(video: V): V {
     if (video.podFingerprint !== this.fingerprint || this.files.storage.kind === 'local') return video
     const urlOf = (resolution: number | null) => {
       const file = this.lookup(video.id, resolution)

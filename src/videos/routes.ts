@@ -53,7 +53,7 @@ export const videoRoutes = ({ config, fingerprint, videos, auth }: VideoRoutesDe
         const video = await videos.ingest(user, upload)
         set.status = 201
         set.headers.location = `/api/v1/videos/${video.id}`
-        return video
+        return videos.own.forViewers(video)
       },
       // The upload is streamed to disk by receiveUpload, never parsed into memory.
       { parse: 'none', auth: 'user' },

@@ -36,7 +36,6 @@ export type { LocalFile } from './own-files'
 /** A thumbnail to serve: a file of the data folder, or the bucket's URL of it. */
 export type Thumbnail = { path: string } | { url: string }
 
-
 /** A thumbnail is a small JPEG; a friend's larger answer is not kept. */
 const THUMBNAIL_MAX_BYTES = 2 * 1024 * 1024
 
@@ -175,10 +174,6 @@ export class Videos {
     return jobs.length ? { ...own, transcoding: jobs } : own
   }
 
-  /**
-   * Where the first whole segments of an own stream that hold `seconds` of it end in its file
-   * (from its media playlist); undefined for a stream this pod has no playlist of.
-   */
   private static readonly LOCAL = `SELECT ${VIDEO_COLUMNS}, l.mime FROM local_videos l JOIN videos v ON v.id = l.video JOIN pods p ON p.id = v.pod`
 
   /** Every own video's files, originals and renditions (for the seeder and the tracker at start). */
