@@ -49,7 +49,7 @@ beforeAll(async () => {
   work = tempDir()
   ;[gw, clip] = await Promise.all([startRadosgw({ bucket: BUCKET }), makeClip(work, { seconds: 3 })])
   s3 = gw.client()
-  pod = await netPod({ storage: storage(), transcoding: { resolutions: [144] } })
+  pod = await netPod({ storage: { ...storage(), partSizeBytes: 5 * 1024 * 1024 }, transcoding: { resolutions: [144] } })
   token = await userToken(pod, 'alice')
   const res = await uploadVideo(pod.base, token, { file: clipBlob(), name: 'In the bucket', description: 'stored in radosgw' })
   if (res.status !== 201) throw new Error(`upload: ${res.status} ${await res.text()}`)
@@ -125,6 +125,20 @@ describe('a pod with S3 storage', () => {
       expect(await p.exited).toBe(0)
       expect(await sha256(join(out, `${video.id}.mp4`))).toBe(expected)
     }
+  })
+
+  test('a file larger than a part goes up as a multipart upload, byte-identical, and leaves the data folder', async () => {
+    const storage = pod.running.pod.videos.files.storage
+    const big = join(work, 'big.bin')
+    const bytes = new Uint8Array(12 * 1024 * 1024 + 4321).map((_, i) => (i * 7) % 251)
+    writeFileSync(big, bytes)
+    await storage.keep('videos/multipart-check.mp4', big, 'video/mp4')
+    expect(existsSync(big)).toBe(false)
+    // 5 MiB parts: three of them (a multipart ETag counts them).
+    expect((await s3.stat(`${PREFIX}videos/multipart-check.mp4`)).etag).toMatch(/-3"$/)
+    expect(new Bun.CryptoHasher('sha256').update(new Uint8Array(await s3.file(`${PREFIX}videos/multipart-check.mp4`).arrayBuffer())).digest('hex')).toBe(new Bun.CryptoHasher('sha256').update(bytes).digest('hex'))
+    await storage.drop(['videos/multipart-check.mp4'])
+    expect(await s3.exists(`${PREFIX}videos/multipart-check.mp4`)).toBe(false)
   })
 
   test('the admin API shows the storage, never its credentials', async () => {
