@@ -186,7 +186,7 @@ describe('a pod with S3 storage', () => {
     expect(rows()).toBe(before + 1)
   })
 
-  test('the start sweeps orphan objects and forgets a video whose original is gone', async () => {
+  test('the start sweeps orphan objects and forgets a video whose original is gone, and a rendition whose file is', async () => {
     const res = await uploadVideo(pod.base, token, { file: clipBlob(), name: 'Lost behind the pod', description: '' })
     const lost = (await res.json()) as Video
     await pod.stop()
@@ -195,6 +195,7 @@ describe('a pod with S3 storage', () => {
     await s3.write(`${PREFIX}torrents/${'0'.repeat(40)}.torrent`, 'nor me')
     await s3.write('not-the-pods/keep.txt', 'outside the prefix')
     await s3.delete(`${PREFIX}videos/${lost.id}.mp4`)
+    await s3.delete(`${PREFIX}videos/${video.id}.144.mp4`)
     pod = await restart(pod, { storage: storage(), transcoding: { enabled: false } })
     const now = await keys()
     expect(now).not.toContain('videos/orphan.mp4')
@@ -202,9 +203,14 @@ describe('a pod with S3 storage', () => {
     expect(now.filter((k) => k.includes(lost.id))).toEqual([])
     expect(await s3.exists('not-the-pods/keep.txt')).toBe(true)
     expect((await fetch(`${pod.base}/api/v1/videos/${lost.id}`)).status).toBe(404)
-    // The first video is untouched and still served.
+    // The first video lost its rendition only: the rendition is forgotten, the video still served.
     expect(now).toContain(`videos/${video.id}.mp4`)
-    expect((await fetch(`${pod.base}/api/v1/videos/${video.id}`)).status).toBe(200)
+    expect(now.filter((k) => k.includes(`${video.id}.144`))).toEqual([])
+    const rendition = video.streams.find((s) => s.rendition === 144)!
+    expect(now).not.toContain(`torrents/${rendition.infoHash}.torrent`)
+    const after = (await (await fetch(`${pod.base}/api/v1/videos/${video.id}`)).json()) as Viewed
+    expect(after.streams.map((s) => s.rendition)).toEqual([0])
+    expect(after.files).toEqual([])
     expect((pod.running.pod.db.query('PRAGMA user_version').get() as { user_version: number }).user_version).toBe(SCHEMA_VERSION)
   })
 })

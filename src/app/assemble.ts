@@ -172,7 +172,7 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   videos.pruneThumbnails()
   if (storage.kind === 's3') {
     const expected = new Set([...ownKeys(db), ...mirrors.own().flatMap((m) => [`mirrors/${m.file}`, files.torrentKey(m.infoHash)])])
-    await sweepStorage(storage, expected, videos.localFiles().filter((f) => f.resolution === null), (id) => videos.forget(id), log)
+    await sweepStorage(storage, expected, videos.localFiles(), (f) => (f.resolution === null ? videos.forget(f.id) : videos.forgetRendition(f.id, f.resolution)), log)
   }
   // The tracker serves this pod's own videos and the copies it keeps; the tracker actor keeps the set.
   const allowed = new Set([...videos.localFiles(), ...mirrors.own().filter((m) => m.state === 'ready')].map((f) => f.infoHash))

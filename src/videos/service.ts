@@ -348,6 +348,20 @@ export class Videos {
     await this.dropFiles(id, files)
   }
 
+  /** Forgets a rendition of an own video whose file is gone (the start's sweep): its rows, friends told (`video.update`), its other files. */
+  async forgetRendition(id: string, resolution: number): Promise<void> {
+    const file = this.localFile(id, resolution)
+    if (!file) return
+    this.db.transaction(() => {
+      saveRenditions(this.db, id, renditionsOf(this.db, id).filter((r) => r.resolution !== resolution))
+      this.db.query('DELETE FROM video_streams WHERE video = ? AND rendition = ?').run(id, resolution)
+      this.friends.enqueue([{ type: 'video.update', data: onTheWire(this.get(id)!) }])
+    }).immediate()
+    this.friends.wake()
+    this.log.warn('video.rendition.lost', { id, resolution })
+    await this.files.storage.drop([playlistOf(file.key), file.torrentKey])
+  }
+
   /** An own video's original, if `user` may change it (its uploader or an admin); else a not_found or forbidden error. */
   mustOwn(id: string, user: User): LocalFile {
     const file = this.localFile(id)
