@@ -201,7 +201,7 @@ async function assembleOn(db: Database, { config, log, identity, server, version
         log,
         readTorrent: (file) => storage.small(file.torrentKey ?? relative(config.dataDir, file.torrentPath)),
         // With a bucket, a file is read where it is at each read (ranged reads of the bucket, or
-        // the data folder until \`storage migrate\` moves it); the data folder alone: webtorrent's own file store.
+        // the data folder until `storage migrate` moves it); the data folder alone: webtorrent's own file store.
         chunkStore: (file) => {
           const key = file.key ?? relative(config.dataDir, file.path)
           return storage.kind === 's3' ? readOnlyChunkStore((start, end) => storage.read(key, start, end)) : undefined
