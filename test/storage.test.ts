@@ -194,9 +194,12 @@ describe('a pod with S3 storage', () => {
         return h.state === 'unavailable' ? h : undefined
       }, 15_000, 'the storage shown unavailable')
       expect(down.error).toContain(gw.endpoint)
-      // What the pod has cached still answers: the playlist and the torrent.
+      // What the pod has cached still answers: the playlist and the torrent; the web seed says why it cannot.
       expect((await fetch(video.streams[0]!.playlistUrl)).status).toBe(200)
       expect((await fetch(video.torrentUrl!)).status).toBe(200)
+      const seed = await fetch(`${pod.base}/static/webseed/${video.id}.mp4`, { redirect: 'manual' })
+      expect(seed.status).toBe(503)
+      expect(((await seed.json()) as { error: { code: string } }).error.code).toBe('storage_unavailable')
     } finally {
       await gw.startGateway()
     }

@@ -16,6 +16,8 @@ import { CORS_HEADERS, corsPreflight, redirectTo, serveFile, serveObject } from 
 /** How long a browser may keep an answer naming a bucket's URL (presigned ones live an hour at least). */
 const BUCKET_URL_CACHE_SECONDS = 600
 
+const storageDown = () => errorResponse(503, 'storage_unavailable', "the pod's storage cannot be reached; try again later")
+
 /** `<id>.<ext>` (an original) or `<id>.<height>.mp4` (a rendition). */
 const FILE = /^([A-Za-z0-9_-]{1,64})(?:\.(\d{2,5}))?\.([a-z0-9]{1,5})$/
 const TORRENT = /^([0-9a-f]{40})\.torrent$/
@@ -42,6 +44,8 @@ async function serveWebseed(deps: TorrentRoutesDeps, request: Request, name: str
   const opts = { contentType: file.mime, cacheControl: 'public, max-age=31536000, immutable', ...(head === null ? {} : { head: Number(head) }) }
   const source = deps.storage.source(file.key)
   if (source.kind === 'file') return serveFile(request, source.path, opts)
+  // Not a redirect to a bucket that does not answer: a clear error, which players retry.
+  if (source.store.health().state !== 'ok') return storageDown()
   if (head !== null) return serveObject(request, source.store, file.key, opts)
   return redirectTo(source.store.viewerUrl(file.key), BUCKET_URL_CACHE_SECONDS)
 }
@@ -59,7 +63,7 @@ async function serveTorrent(deps: TorrentRoutesDeps, request: Request, name: str
     return serveFile(request, source.path, { contentType: 'application/x-bittorrent', cacheControl: 'public, max-age=3600' })
   }
   const stored = await deps.storage.small(key)
-  if (!stored) return errorResponse(404, 'not_found', `no torrent ${name} on this pod`)
+  if (!stored) return deps.storage.store.health().state === 'ok' ? errorResponse(404, 'not_found', `no torrent ${name} on this pod`) : storageDown()
   const body = seedUrl ? await withUrlList(stored, [seedUrl]) : stored
   const headers = { ...CORS_HEADERS, 'Content-Type': 'application/x-bittorrent', 'Cache-Control': `private, max-age=${BUCKET_URL_CACHE_SECONDS}`, 'Content-Length': String(body.length) }
   return new Response(request.method === 'HEAD' ? null : (body as Uint8Array<ArrayBuffer>), { headers })
