@@ -23,6 +23,9 @@ export interface SeedFile {
   path: string
   /** Its stored .torrent (made when the file was stored). */
   torrentPath: string
+  /** Its key and its .torrent's in the pod's store, when it has them (own files). */
+  key?: string
+  torrentKey?: string
 }
 
 /** Loads webtorrent at first use (the pod's largest module; a pod that seeds nothing never loads it). */

@@ -70,6 +70,13 @@ export interface RedundancyActorInput {
   blocklist?: { start: string; end: string }[]
   /** Queues messages for every friend. */
   broadcast: (messages: MirrorMessage[]) => void
+  /**
+   * Keeps a finished copy and its .torrent in the pod's store (a bucket); its folder under
+   * `dir` is removed afterwards. Default: both stay in the data folder.
+   */
+  keep?: (m: OwnMirror, torrentFile: Uint8Array) => Promise<void>
+  /** Removes a dropped copy from the pod's store (besides its folder under `dir`). */
+  discard?: (m: OwnMirror) => Promise<void>
   loadWebTorrent: LoadWebTorrent
   log: ActorLog
   now: () => number
@@ -97,6 +104,7 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
     if (downloading.delete(m.infoHash)) void client?.remove(m.infoHash, { destroyStore: false }).catch(() => undefined)
     rmSync(join(input.dir, m.infoHash), { recursive: true, force: true })
     rmSync(input.torrentPath(m.infoHash), { force: true })
+    void input.discard?.(m).catch((e: Error) => log.warn('mirror.discard.failed', { infoHash: m.infoHash, error: e.message }))
     store.drop(m.infoHash)
     store.removeKnown(m.video, m.infoHash, input.self.fingerprint)
     sendBack({ type: 'seeder.video.removed', infoHash: m.infoHash })
@@ -105,11 +113,19 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
     log.info('mirror.dropped', { video: m.video, infoHash: m.infoHash, reason })
   }
 
-  const finish = (m: OwnMirror, torrentFile: Uint8Array) => {
-    downloading.delete(m.infoHash)
+  const finish = async (m: OwnMirror, torrentFile: Uint8Array) => {
     // The seeder takes over seeding; the downloader lets go of the torrent, keeping the file.
-    void client?.remove(m.infoHash, { destroyStore: false }).catch(() => undefined)
-    writeFileSync(input.torrentPath(m.infoHash), torrentFile)
+    await client?.remove(m.infoHash, { destroyStore: false }).catch(() => undefined)
+    try {
+      if (input.keep) await input.keep(m, torrentFile)
+      else writeFileSync(input.torrentPath(m.infoHash), torrentFile)
+    } catch (e) {
+      // Not kept (the bucket did not answer): dropped like a failed download, tried again later.
+      failedAt.set(m.infoHash, input.now())
+      return drop(m, `the copy could not be stored: ${(e as Error).message}`)
+    }
+    downloading.delete(m.infoHash)
+    if (stopped) return
     store.markReady(m.infoHash)
     store.addKnown(m.video, m.infoHash, input.self)
     const ready = { ...m, state: 'ready' as const }
@@ -147,7 +163,7 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
       )
       client.add(loaded.torrent as never, { path: join(input.dir, c.infoHash) }, (t) => {
         log.info('mirror.downloading', { video: c.id, infoHash: c.infoHash })
-        t.on('done', () => finish(m, loaded.file))
+        t.on('done', () => void finish(m, loaded.file))
         t.on('error', (e: Error) => fail(e.message))
       })
     } catch (e) {

@@ -26,6 +26,10 @@ export interface SeederActorInput {
   port: number
   loadWebTorrent: LoadWebTorrent
   log: ActorLog
+  /** The .torrent of a file; default: read from its torrentPath. */
+  readTorrent?: (file: SeedFile) => Promise<Uint8Array | undefined>
+  /** A chunk store (webtorrent's `store`) for a file that is not on this machine's disk (a bucket's object); undefined: the file itself. */
+  chunkStore?: (file: SeedFile) => unknown
 }
 
 /** Seeds own videos over TCP on demand; destroys the client on stop. */
@@ -53,10 +57,13 @@ export const seederLogic = fromCallback<SeederEvent, SeederActorInput>(({ input,
       input.log.error('seeder.load.failed', { error: e })
       return
     }
-    if (stopped) return
     try {
+      const torrent = input.readTorrent ? await input.readTorrent(file) : readFileSync(file.torrentPath)
+      if (!torrent) throw new Error('its .torrent cannot be read')
+      if (stopped) return
+      const store = input.chunkStore?.(file)
       // skipVerify: the file is the one this pod hashed at upload; do not read it all again.
-      c.add(readFileSync(file.torrentPath), { path: dirname(file.path), skipVerify: true }, (t) => input.log.debug('seeder.seeding', { infoHash: t.infoHash }))
+      c.add(torrent, { path: dirname(file.path), skipVerify: true, ...(store ? { store } : {}) }, (t) => input.log.debug('seeder.seeding', { infoHash: t.infoHash }))
     } catch (e) {
       seeding.delete(file.infoHash)
       input.log.error('seeder.add.failed', { infoHash: file.infoHash, error: e })

@@ -255,3 +255,39 @@ describe('seedpod serve with a bad configuration', () => {
     expect(listTree(dir)).toEqual([])
   })
 })
+
+describe('storage', () => {
+  const s3 = { kind: 's3', bucket: 'videos', accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'very-secret-key' }
+
+  test('credentials come from the file, SEEDPOD_STORAGE_* or AWS_* (the AWS ones lose to both), and never show in JSON', () => {
+    const file = writeToml('[storage]\nkind = "s3"\nbucket = "videos"\naccessKeyId = "FROMFILE"\n')
+    const c = loadConfig({ file, env: { AWS_ACCESS_KEY_ID: 'FROMAWS', AWS_SECRET_ACCESS_KEY: 'aws-secret', AWS_REGION: 'eu-west-3', AWS_ENDPOINT_URL: 'http://127.0.0.1:7480' } })
+    expect([c.storage.accessKeyId, c.storage.secretAccessKey, c.storage.region, c.storage.endpoint]).toEqual(['FROMFILE', 'aws-secret', 'eu-west-3', 'http://127.0.0.1:7480'])
+    const env = loadConfig({ file, env: { AWS_SECRET_ACCESS_KEY: 'aws-secret', SEEDPOD_STORAGE_SECRET_ACCESS_KEY: 'pod-secret' } })
+    expect(env.storage.secretAccessKey).toBe('pod-secret')
+    expect(JSON.stringify(env)).not.toContain('pod-secret')
+    expect(JSON.stringify(env)).not.toContain('FROMFILE')
+    expect({ ...env.storage }).not.toHaveProperty('secretAccessKey')
+  })
+
+  test('an S3 storage needs a bucket and both keys; a bad value of a key is not repeated in the error', () => {
+    expect(() => resolveConfig([{ source: 't', values: { storage: { kind: 's3' } } }])).toThrow(/storage\.bucket is not set[\s\S]*storage\.accessKeyId is not set[\s\S]*storage\.secretAccessKey is not set/)
+    try {
+      resolveConfig([{ source: 't', values: { storage: { ...s3, secretAccessKey: 12345678 } } }])
+      throw new Error('accepted')
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError)
+      expect(String(e)).toContain('storage.secretAccessKey = (hidden) is not valid')
+      expect(String(e)).not.toContain('12345678')
+    }
+    // A local pod needs none of them.
+    expect(resolveConfig([]).storage.kind).toBe('local')
+  })
+
+  test('the prefix gets its trailing slash; one with other characters or a .. segment is refused', () => {
+    expect(resolveConfig([{ source: 't', values: { storage: { ...s3, prefix: 'pods/mine' } } }]).storage.prefix).toBe('pods/mine/')
+    expect(() => resolveConfig([{ source: 't', values: { storage: { ...s3, prefix: '../up' } } }])).toThrow(/storage\.prefix = "\.\.\/up" is not valid/)
+    expect(() => resolveConfig([{ source: 't', values: { storage: { ...s3, prefix: 'a b/' } } }])).toThrow(/storage\.prefix = "a b\/" is not valid/)
+    expect(() => resolveConfig([{ source: 't', values: { storage: { ...s3, presignSeconds: 8 * 24 * 3600 } } }])).toThrow(/presignSeconds/)
+  })
+})

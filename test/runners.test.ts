@@ -13,7 +13,8 @@ import type { RunnerInfo, RunnerJob } from '../src/runners/model'
 import type { TranscodeJob } from '../src/transcoding/queue'
 import { makeClip } from './helpers/clips'
 import { adminToken, netPod, restart, stopPods, until } from './helpers/network'
-import { type Child, removeTempDirs, ROOT, runCli, spawnCli, tempDir, type TestPod } from './helpers/pods'
+import { type Child, listTree, removeTempDirs, ROOT, runCli, spawnCli, tempDir, type TestPod } from './helpers/pods'
+import { startRadosgw } from './helpers/radosgw'
 import { uploadVideo, userToken } from './helpers/videos'
 
 afterAll(stopPods)
@@ -286,4 +287,25 @@ describe('runners', () => {
     expect(readdirSync(join(small.config.dataDir, 'tmp'))).toEqual([])
     expect((await jobsOf(small, id))[0]!.state).toBe('queued')
   }, 60_000)
+  test("a pod whose files are in a bucket: the runner gets the original from there through the pod, and the rendition goes there", async () => {
+    const gw = await startRadosgw({ bucket: 'runner-videos' })
+    try {
+      const storage = { kind: 's3', endpoint: gw.endpoint, region: gw.region, bucket: 'runner-videos', prefix: 'p/', accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey }
+      const pod = await netPod({ storage, transcoding: { local: false, resolutions: [240], leaseMs: 1500 } })
+      await startRunner(pod, await cliToken(pod), 'cloud')
+      const id = await upload(pod, hd)
+      await until(async () => (await jobsOf(pod, id)).every((j) => j.state === 'done'), 60_000, 'the rendition by the runner')
+      const keys = ((await gw.client().list({ prefix: 'p/videos/' })).contents ?? []).map((c) => c.key)
+      expect(keys).toContain(`p/videos/${id}.240.mp4`)
+      expect(keys).toContain(`p/videos/${id}.240.m3u8`)
+      // Its bytes are a 240-line video, and the pod's disk holds no video file.
+      const copy = join(tempDir(), 'r.mp4')
+      await Bun.write(copy, await gw.client().file(`p/videos/${id}.240.mp4`).arrayBuffer())
+      expect(await ffprobeHeight(copy)).toBe(240)
+      expect(listTree(pod.config.dataDir).filter((f) => /\.(mp4|m3u8)$/.test(f))).toEqual([])
+    } finally {
+      await stopPods()
+      await gw.stop()
+    }
+  })
 })

@@ -9,6 +9,7 @@ import { useState } from 'preact/hooks'
 import { PageTitle } from '../components/Layout'
 import { Runners } from '../components/Runners'
 import { ScoreChart } from '../components/ScoreChart'
+import { StorageState } from '../components/StorageState'
 import { TranscodeJobList, unfinished, usePollJobs } from '../components/TranscodeJobs'
 import { api, ApiError } from '../lib/api'
 import { fullDate, relative, sentence } from '../lib/format'
@@ -264,6 +265,7 @@ export function Admin() {
       </section>
 
       <Transcoding refresh={tick} />
+      <StorageState />
 
       <Runners />
 

@@ -43,10 +43,16 @@ async function fetchSoon(url: string, init: RequestInit = {}): Promise<Response>
   }
 }
 
-/** Whether a web seed answers (a HEAD request: a simple cross-origin request, no preflight). */
+/**
+ * Whether a web seed answers (a HEAD request: a simple cross-origin request, no preflight).
+ * A presigned URL of a bucket is signed for GET only, which HEAD would fail: it is asked for
+ * its first byte instead (a single Range is CORS-safelisted too).
+ */
 export async function answers(url: string): Promise<boolean> {
   try {
-    const res = await fetchSoon(url, { method: 'HEAD' })
+    const presigned = url.includes('X-Amz-Signature=')
+    const res = await fetchSoon(url, presigned ? { headers: { range: 'bytes=0-0' } } : { method: 'HEAD' })
+    if (presigned) await res.body?.cancel()
     return res.ok
   } catch {
     return false

@@ -8,7 +8,8 @@
  * of this entry point but is run only when a step first asks for it, so that loading the
  * entry point is one short step and running its code is spread over the others.
  */
-import { join } from 'node:path'
+import { mkdirSync } from 'node:fs'
+import { join, relative } from 'node:path'
 import type { Server, WebSocketHandler } from 'bun'
 import type { Accounts } from '../accounts/service'
 import type { Config } from '../shared/config'
@@ -43,6 +44,31 @@ export async function openRunnerStore(config: Config): Promise<{ store: RunnerSt
   const [{ RunnerStore }, { openDatabase }] = await Promise.all([import('../runners/store'), import('../shared/db')])
   const db = openDatabase(join(config.dataDir, 'seedpod.db'))
   return { store: new RunnerStore(db), close: () => db.close() }
+}
+
+/**
+ * `seedpod storage migrate --to s3|local` (src/app/cli.ts): moves the own files of the pod
+ * whose data is in `config.dataDir` to its bucket or back, while it serves (src/storage/migrate.ts),
+ * again until a pass finds nothing left to move (uploads during the run go to the bucket).
+ * The pod must run on the bucket (`storage.kind = "s3"`): only then does it read both places.
+ */
+export async function migrateStorage(config: Config, to: 's3' | 'local', progress: (key: string) => void): Promise<{ moved: number }> {
+  const [{ openDatabase }, { openStorage, StorageStartError }, { migrate, ownKeys }] = await Promise.all([import('../shared/db'), import('../storage/start'), import('../storage/migrate')])
+  if (config.storage.kind !== 's3')
+    throw new StorageStartError('storage migrate: set storage.kind = "s3" with the bucket\'s settings (and restart the pod) first: a pod on its data folder alone does not read the bucket, and would lose what is moved')
+  const bucket = (await openStorage(config.storage, config.dataDir)) as import('../storage/s3').S3Store
+  const db = openDatabase(join(config.dataDir, 'seedpod.db'))
+  mkdirSync(join(config.dataDir, 'tmp'), { recursive: true, mode: 0o750 })
+  try {
+    let moved = 0
+    for (;;) {
+      const pass = await migrate(ownKeys(db), bucket, config.dataDir, to, progress)
+      moved += pass.moved
+      if (pass.moved === 0) return { moved }
+    }
+  } finally {
+    db.close()
+  }
 }
 
 /** A pod's parts, built and not yet started. */
@@ -119,7 +145,16 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   await pause()
   const now = Date.now
   const self = { fingerprint: identity.fingerprint, url: config.url }
-  const files = new VideoFiles(config.dataDir)
+  // The bucket must answer before anything is served from it (the error names it and what failed).
+  const [{ openStorage }, { PodStorage }, { sweepStorage }, { readOnlyChunkStore }, { ownKeys }] = await Promise.all([
+    import('../storage/start'),
+    import('../storage/service'),
+    import('../storage/sweep'),
+    import('../storage/chunk-store'),
+    import('../storage/migrate'),
+  ])
+  const storage = new PodStorage(await openStorage(config.storage, config.dataDir), config.dataDir, log)
+  const files = new VideoFiles(config.dataDir, storage)
   files.prepare()
   const mirrors = new MirrorStore(db)
   const queue = new TranscodeQueue(db, now)
@@ -150,6 +185,10 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   const redundancy = new Redundancy(db, config, self, files, mirrors, inbox, friends, outbound)
   const details = new VideoDetails(db, config, friends, identity.fingerprint, videos, inbox, log)
   videos.pruneThumbnails()
+  if (storage.kind === 's3') {
+    const expected = new Set([...ownKeys(db), ...mirrors.own().flatMap((m) => [`mirrors/${m.file}`, files.torrentKey(m.infoHash)])])
+    await sweepStorage(storage, expected, videos.localFiles(), (f) => (f.resolution === null ? videos.forget(f.id) : videos.forgetRendition(f.id, f.resolution)), log)
+  }
   // The tracker serves this pod's own videos and the copies it keeps; the tracker actor keeps the set.
   const allowed = new Set([...videos.localFiles(), ...mirrors.own().filter((m) => m.state === 'ready')].map((f) => f.infoHash))
   // A peer that needs an own video is also a request to seed it over TCP (seeding on demand);
@@ -170,7 +209,19 @@ async function assembleOn(db: Database, { config, log, identity, server, version
       storedFriends: () => friends.storedFriends(),
       friendSettings: { retry: config.retry, score: config.score, now },
       tracker: { tracker, allowed },
-      seeder: { find: (infoHash) => videos.localFileByInfoHash(infoHash) ?? redundancy.mirrorFile(infoHash), port: config.torrentPort, loadWebTorrent, log },
+      seeder: {
+        find: (infoHash) => videos.localFileByInfoHash(infoHash) ?? redundancy.mirrorFile(infoHash),
+        port: config.torrentPort,
+        loadWebTorrent,
+        log,
+        readTorrent: (file) => storage.small(file.torrentKey ?? relative(config.dataDir, file.torrentPath)),
+        // With a bucket, a file is read where it is at each read (ranged reads of the bucket, or
+        // the data folder until `storage migrate` moves it); the data folder alone: webtorrent's own file store.
+        chunkStore: (file) => {
+          const key = file.key ?? relative(config.dataDir, file.path)
+          return storage.kind === 's3' ? readOnlyChunkStore((start, end) => storage.read(key, start, end)) : undefined
+        },
+      },
       transcoder: transcoding.actorInput(log),
       redundancy: redundancy.actorInput(log, loadWebTorrent),
       housekeeper: {
@@ -187,6 +238,7 @@ async function assembleOn(db: Database, { config, log, identity, server, version
               if (runnerStore.anyQueued()) events.send({ type: 'transcoder.job.added' })
             },
           },
+          ...(storage.kind === 's3' ? [{ name: 'storage-health', everyMs: 5_000, run: () => storage.watch() }] : []),
         ],
       },
     },

@@ -19,6 +19,8 @@ Usage:
                 [--name NAME] [--log-level LEVEL] [--log-format pretty|json]
   seedpod init [FILE] [--force]          write a commented sample config (default seedpod.toml, - for stdout)
   seedpod user add NAME [--admin] [--password-stdin] [--config FILE] [--data-dir DIR]
+  seedpod storage migrate --to s3|local [--config FILE] [--data-dir DIR]
+                                         move the pod's files to its bucket or back, while it serves
   seedpod systemd-unit [--config FILE] [--data-dir DIR] [--user NAME]
 ${RUNNER_USAGE}
   seedpod --help | --version
@@ -149,6 +151,18 @@ async function userAdd(args: string[], env: Record<string, string | undefined>):
   }
 }
 
+async function storageMigrate(args: string[], env: Record<string, string | undefined>): Promise<number> {
+  const { values } = parse(args, { to: { type: 'string' }, config: { type: 'string' }, 'data-dir': { type: 'string' } })
+  const to = values.to
+  if (to !== 's3' && to !== 'local') throw new UsageError('storage migrate needs --to s3 or --to local')
+  const config = readConfig(values, env)
+  const { loadAssemble } = await import('./server')
+  const place = to === 's3' ? 'the bucket' : 'the data folder'
+  const { moved } = await (await loadAssemble()).migrateStorage(config, to, (key) => console.log(`moved ${key}`))
+  console.log(moved ? `done: ${moved} files moved to ${place}` : `nothing to move: every file is in ${place} already`)
+  return EXIT.ok
+}
+
 function systemdUnit(args: string[], env: Record<string, string | undefined>): number {
   const { values } = parse(args, { config: { type: 'string' }, 'data-dir': { type: 'string' }, user: { type: 'string' } })
   const configFile = resolve((values.config as string | undefined) ?? '/etc/seedpod/seedpod.toml')
@@ -221,6 +235,9 @@ export async function main(argv: string[], env: Record<string, string | undefine
       case 'user':
         if (rest[0] !== 'add') throw new UsageError(`unknown command: user ${rest[0] ?? ''}`.trim())
         return await userAdd(rest.slice(1), env)
+      case 'storage':
+        if (rest[0] !== 'migrate') throw new UsageError(`unknown command: storage ${rest[0] ?? ''}`.trim())
+        return await storageMigrate(rest.slice(1), env)
       case 'systemd-unit':
         return systemdUnit(rest, env)
       case 'runner':

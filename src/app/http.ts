@@ -13,6 +13,7 @@ import { podInfo } from '../identity/routes'
 import { pageRoutes } from '../pages/routes'
 import { redundancyRoutes } from '../redundancy/routes'
 import { runnerRoutes } from '../runners/routes'
+import { storageRoutes } from '../storage/routes'
 import { torrentRoutes } from '../torrents/routes'
 import { trackerRoutes } from '../torrents/tracker-routes'
 import { transcodingRoutes } from '../transcoding/routes'
@@ -50,6 +51,7 @@ export function buildApp(pod: Pod) {
     .use(inboxRoutes({ fingerprint, inbox, maxMessageBytes: config.maxMessageBytes, trustProxy: config.trustProxy, log }))
     .use(friendRoutes({ fingerprint, friends, making, log, auth: macros }))
     .use(redundancyRoutes({ fingerprint, redundancy, auth: macros }))
+    .use(storageRoutes({ fingerprint, storage: videos.files.storage, auth: macros }))
     .use(transcodingRoutes({ fingerprint, transcoding, auth: macros }))
     .use(runnerRoutes({ fingerprint, runners, auth: macros }))
     .use(videoRoutes({ config, fingerprint, videos, auth: macros }))
@@ -64,9 +66,13 @@ export function buildApp(pod: Pod) {
           const copy = resolution === null ? redundancy.store.ownOf(id) : undefined
           return videos.localFile(id, resolution) ?? (copy && redundancy.mirrorFile(copy.infoHash))
         },
-        torrentPath: (infoHash) => videos.files.torrent(infoHash),
+        byInfoHash: (infoHash) => videos.localFileByInfoHash(infoHash) ?? redundancy.mirrorFile(infoHash),
+        storage: videos.files.storage,
       }),
     )
     .use(trackerRoutes(pod.tracker))
-    .use(pageRoutes({ fingerprint, config, version, log, video: (id) => videos.get(id), streamHead: (id, rendition, seconds) => videos.streamHead(id, rendition, seconds) }))
+    .use(pageRoutes({ fingerprint, config, version, log, video: (id) => {
+      const video = videos.get(id)
+      return video && videos.own.forViewers(video)
+    }, streamHead: (id, rendition, seconds) => videos.own.streamHead(id, rendition, seconds) }))
 }

@@ -125,6 +125,27 @@ initial = 100
 step = 10
 max = 1000
 
+# Where the pod keeps its files (videos, renditions, playlists, thumbnails, torrents, copies
+# of friends' videos): "local" (the data folder) or "s3" (a bucket of an S3-compatible service:
+# AWS, Ceph RGW, MinIO, Garage, Backblaze B2, Wasabi). Uploads are processed in the data
+# folder's tmp/, then put into the bucket; viewers fetch the bytes from the bucket: from
+# publicBaseUrl (objects are public-read; the bucket's own URL or a CDN's) or, without it,
+# from presigned URLs valid presignSeconds. The credentials may also come from
+# SEEDPOD_STORAGE_ACCESS_KEY_ID / SEEDPOD_STORAGE_SECRET_ACCESS_KEY or AWS_ACCESS_KEY_ID /
+# AWS_SECRET_ACCESS_KEY (and AWS_REGION, AWS_ENDPOINT_URL); they are never logged.
+# \`seedpod storage migrate --to s3|local\` moves an existing pod's files.
+[storage]
+kind = "local"
+# endpoint = "https://s3.eu-central-1.amazonaws.com"
+region = "us-east-1"
+bucket = ""
+prefix = ""               # e.g. "pods/mine/": keys of this pod start with it
+accessKeyId = ""
+secretAccessKey = ""
+# publicBaseUrl = "https://videos-cdn.example.org"
+presignSeconds = 21600    # 6 hours (1 hour to 604800 s, 7 days); a viewing must fit in half of it
+partSizeBytes = 16777216  # multipart uploads in parts of 16 MiB
+
 [auth]
 tokenTtlSeconds = 900     # lifetime of a login token
 loginAttempts = 10        # failed logins allowed per address and per user name ...

@@ -113,15 +113,6 @@ export function readPackaged(output: string, segmentUri: string): { info: Stream
   }
 }
 
-/** A stored playlist's text, undefined when there is none. */
-export function readPlaylist(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8')
-  } catch {
-    return undefined
-  }
-}
-
 /** The end (a byte offset into the file) of the first segments of a media playlist that hold at least `seconds`. */
 export function segmentsEnd(playlist: string, seconds: number): number | undefined {
   let held = 0

@@ -24,6 +24,7 @@ import { anonymousMayWatch } from '../accounts/auth'
 import type { Config } from '../shared/config'
 import type { Logger } from '../shared/log'
 import { DEFAULT_GOVERNOR, headStartBytes } from '../shared/playback'
+import { webseedUrl } from '../shared/urls'
 import type { Video } from '../videos/model'
 import type { StreamIn } from '../videos/streams'
 import { bundlePages, type PageBundle } from './bundle'
@@ -154,15 +155,17 @@ const QUICK_START_HEIGHT = 240
  * without size, duration or web seed. The player then fetches the same bytes for the
  * torrent, from the browser's cache: both take their length from src/shared/playback.ts.
  */
-function quickStart(video: Video | undefined, streamHead: PageRoutesDeps['streamHead']): string {
+async function quickStart(video: Video | undefined, streamHead: PageRoutesDeps['streamHead'], podUrl: string): Promise<string> {
   // A video played by its streams starts with one that slow links carry too (the player's
   // adaptive switching takes it from there), else the original.
   const streams = (video?.streams ?? []) as (StreamIn & { webseedUrl?: string })[]
   const stream = streams.find((s) => s.height >= QUICK_START_HEIGHT) ?? streams[0]
-  const url = stream ? stream.webseedUrl : video?.webseedUrls[0]
+  const seed = stream ? stream.webseedUrl : video?.webseedUrls[0]
+  // An own file in a bucket has the bucket's URL, which has no `?head=`: this pod's web seed reads the head from there.
+  const url = seed && video?.podUrl === podUrl ? webseedUrl(podUrl, new URL(seed).pathname.split('/').pop()!) : seed
   const estimate = headStartBytes(stream ? stream.size : video?.size, video?.duration)
   // A stream's head ends where a segment does, so that the player reads whole segments of it.
-  const bytes = estimate && stream && video ? (streamHead(video.id, stream.rendition, DEFAULT_GOVERNOR.startHorizonSeconds) ?? estimate) : estimate
+  const bytes = estimate && stream && video ? ((await streamHead(video.id, stream.rendition, DEFAULT_GOVERNOR.startHorizonSeconds)) ?? estimate) : estimate
   if (!video || !url || !bytes) return ''
   const src = new URL(url)
   src.searchParams.set('head', String(bytes))
@@ -170,8 +173,7 @@ function quickStart(video: Video | undefined, streamHead: PageRoutesDeps['stream
   return `<div class="quick-start"><video id="seedpod-quick" class="player" autoplay playsinline preload="auto"${poster} aria-label="${escapeHtml(`Video: ${video.name}`)}" data-video="${escapeHtml(video.id)}" data-bytes="${bytes}" src="${escapeHtml(src.href)}"></video></div>\n`
 }
 
-function shell(p: Pages, boot: Boot, title: string, watch: boolean, streamHead: PageRoutesDeps['streamHead']): string {
-  const quick = quickStart(boot.video, streamHead)
+function shell(p: Pages, boot: Boot, title: string, watch: boolean, quick: string): string {
   // The app's chunks are fetched alongside its entry point, and on a watch page WebTorrent
   // too, which the player needs soon; with a quick start, all of them once its first frame is
   // up (compiling them would hold that frame up).
@@ -228,7 +230,7 @@ export interface PageRoutesDeps {
   /** A video of the index, as the API shows it. */
   video(id: string): Video | undefined
   /** The bytes of an own stream's first whole segments that hold `seconds` of it, if this pod has its playlist. */
-  streamHead(id: string, rendition: number, seconds: number): number | undefined
+  streamHead(id: string, rendition: number, seconds: number): Promise<number | undefined>
 }
 
 /** Elysia plugin: the page routes, `/assets/*`, `/vendor/webtorrent.min.js` and `/sw.min.js`. */
@@ -250,7 +252,7 @@ export const pageRoutes = ({ fingerprint, config, version, log, video: videoOf, 
   const page = async (title: string, watch: boolean, video?: Video) => {
     const p = await pages(log)
     const boot: Boot = { pod: podBoot, assets: { webtorrent: p.webtorrent.url, serviceWorker: '/sw.min.js', hls: p.hls.url }, ...(video ? { video } : {}) }
-    return new Response(shell(p, boot, title, watch, streamHead), {
+    return new Response(shell(p, boot, title, watch, await quickStart(boot.video, streamHead, config.url)), {
       headers: {
         'content-type': 'text/html;charset=utf-8',
         // The shell names the current (hashed) assets: always ask again.

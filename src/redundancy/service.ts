@@ -5,8 +5,9 @@
  * `get`), so that a video still plays when its origin is down.
  */
 import type { Database } from 'bun:sqlite'
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import type { RedundancyActorInput } from '../../actors/redundancy'
+import type { OwnMirror, RedundancyActorInput } from '../../actors/redundancy'
 import type { Inbox } from '../federation/inbox'
 import type { Friends } from '../friends/service'
 import type { Config } from '../shared/config'
@@ -67,7 +68,9 @@ export class Redundancy {
   mirrorFile(infoHash: string): LocalFile | undefined {
     const m = this.store.byInfoHash(infoHash)
     if (!m || m.state !== 'ready') return undefined
-    return { id: m.video, resolution: null, infoHash, path: join(this.files.mirrors, m.file), torrentPath: this.files.torrent(infoHash), mime: m.file.endsWith('.webm') ? 'video/webm' : 'video/mp4' }
+    const key = `mirrors/${m.file}`
+    const torrentKey = this.files.torrentKey(infoHash)
+    return { id: m.video, resolution: null, infoHash, key, path: this.files.path(key), torrentKey, torrentPath: this.files.path(torrentKey), mime: m.file.endsWith('.webm') ? 'video/webm' : 'video/mp4' }
   }
 
   /** Fetches an origin's .torrent and makes it safe to download: only from the origin, its info hash and length checked by the actor. */
@@ -105,6 +108,18 @@ export class Redundancy {
       loadTorrent: (id) => this.loadTorrent(id),
       ...(this.config.network.allowPrivateAddresses ? {} : { blocklist: PRIVATE_V4 }),
       broadcast: (messages) => this.friends.broadcast(messages),
+      // With a bucket, a finished copy moves there like an own file (the budget counts it the same).
+      ...(this.files.storage.kind === 's3'
+        ? {
+            keep: async (m: OwnMirror, torrentFile: Uint8Array) => {
+              const storage = this.files.storage
+              await storage.keep(`mirrors/${m.file}`, join(this.files.mirrors, m.file), m.file.endsWith('.webm') ? 'video/webm' : 'video/mp4')
+              await storage.keepBytes(this.files.torrentKey(m.infoHash), torrentFile, 'application/x-bittorrent')
+              rmSync(join(this.files.mirrors, m.infoHash), { recursive: true, force: true })
+            },
+            discard: (m: OwnMirror) => this.files.storage.drop([`mirrors/${m.file}`, this.files.torrentKey(m.infoHash)]),
+          }
+        : {}),
       loadWebTorrent,
       log,
       now: Date.now,

@@ -26,7 +26,7 @@ export const runnerRoutes = ({ fingerprint, runners, auth }: { fingerprint: stri
     .delete('/tokens/:id', ({ params }) => (runners.revokeToken(params.id), { revoked: params.id }), { params: Id, auth: 'admin' })
     .post('/register', ({ body, set }) => ((set.status = 201), runners.register(body.token, body.name)), { body: Registration })
     .post('/jobs/claim', ({ runner }) => ({ job: runners.claim(runner) }), { runner: true })
-    .get('/jobs/:id/source', ({ runner, params, query }) => Bun.file(runners.source(runner, params.id, query.lease)), { params: Id, query: LeaseQuery, runner: true })
+    .get('/jobs/:id/source', ({ runner, params, query }) => runners.source(runner, params.id, query.lease), { params: Id, query: LeaseQuery, runner: true })
     .post('/jobs/:id/progress', ({ runner, params, body }) => runners.progress(runner, params.id, body.lease, body.progress), { params: Id, body: ProgressReport, runner: true })
     .post('/jobs/:id/fail', ({ runner, params, body }) => (runners.fail(runner, params.id, body.lease, body.error), { failed: params.id }), { params: Id, body: FailureReport, runner: true })
     // The result is streamed to disk by the service, never parsed into memory.

@@ -89,12 +89,18 @@ export class Runners {
     return job
   }
 
-  /** The original file of a leased job, for the runner to download. */
-  source(runner: Runner, id: number, lease: string): string {
+  /**
+   * The original file of a leased job, for the runner to download: from the data folder, or
+   * streamed from the bucket (not a redirect: the runner's bearer secret must not follow it there).
+   */
+  source(runner: Runner, id: number, lease: string): Blob | Response {
     const job = held(this.store.check(runner.id, id, lease))
     const file = this.videos.localFile(job.video)
     if (!file) throw new DomainError('not_found', 'not_found', 'the original of this video is gone')
-    return file.path
+    const where = this.videos.files.storage.source(file.key)
+    if (where.kind === 'file') return Bun.file(where.path)
+    this.videos.files.storage.mustBeAvailable()
+    return new Response(where.store.stream(where.key, 0, Infinity), { headers: { 'content-type': file.mime } })
   }
 
   /** A progress report: extends the lease; returns its new expiry. */
@@ -138,7 +144,8 @@ export class Runners {
       })
       const source = this.videos.localFile(job.video)
       if (!source) throw new DomainError('not_found', 'not_found', 'the original of this video is gone')
-      const verdict = await verifyResult(tmp, source.path, job.resolution)
+      // An original in the bucket is probed from a copy in tmp/ (ffprobe reads local files only).
+      const verdict = await this.videos.own.withLocalCopy(source.path, (original) => verifyResult(tmp, original, job.resolution))
       if (!verdict.ok) throw refuse(new DomainError('invalid', 'bad_result', `result refused: ${verdict.reason}`), verdict.reason)
       held(check())
       const packaged = await packageCopy(tmp, output, segmentUri(job.video, job.resolution))

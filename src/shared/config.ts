@@ -70,11 +70,35 @@ export interface Config {
   /** The watch page's player: how far ahead it fetches, and how much it keeps to share. */
   readonly player: { readonly bufferSeconds: number; readonly cacheBytes: number }
   readonly score: { readonly initial: number; readonly step: number; readonly max: number }
+  /** Where the pod keeps its files: the data folder, or a bucket of an S3-compatible service (src/storage/). */
+  readonly storage: StorageConfig
   readonly auth: {
     readonly tokenTtlSeconds: number
     readonly loginAttempts: number
     readonly loginWindowSeconds: number
   }
+}
+
+/**
+ * Object storage. `accessKeyId` and `secretAccessKey` are not enumerable: no log line, API
+ * answer or JSON of the config can show them; read them by name.
+ */
+export interface StorageConfig {
+  readonly kind: 'local' | 's3'
+  /** The S3 endpoint (`https://s3.eu-central-1.amazonaws.com`, `http://127.0.0.1:7480`); none: AWS's for the region. */
+  readonly endpoint: string | undefined
+  readonly region: string
+  readonly bucket: string
+  /** Put before every key of this pod (`pods/a/`), empty or ending in `/`. */
+  readonly prefix: string
+  readonly accessKeyId: string
+  readonly secretAccessKey: string
+  /** Where viewers fetch objects (public-read): the bucket's URL or a CDN's; none: presigned URLs. */
+  readonly publicBaseUrl: string | undefined
+  /** Lifetime of a presigned URL (a viewing must fit in it; at most 7 days, S3's limit). */
+  readonly presignSeconds: number
+  /** Files above this size are uploaded in parts of this size (multipart upload). */
+  readonly partSizeBytes: number
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
@@ -155,6 +179,18 @@ const SPEC: Spec = {
     initial: { kind: 'int', dflt: 100, min: 1, max: MAX_INT },
     step: { kind: 'int', dflt: 10, min: 1, max: MAX_INT },
     max: { kind: 'int', dflt: 1000, min: 1, max: MAX_INT },
+  },
+  storage: {
+    kind: { kind: 'enum', dflt: 'local', values: ['local', 's3'] },
+    endpoint: { kind: 'url', dflt: undefined },
+    region: { kind: 'string', dflt: 'us-east-1', nonEmpty: true },
+    bucket: { kind: 'string', dflt: '' },
+    prefix: { kind: 'string', dflt: '' },
+    accessKeyId: { kind: 'string', dflt: '' },
+    secretAccessKey: { kind: 'string', dflt: '' },
+    publicBaseUrl: { kind: 'url', dflt: undefined },
+    presignSeconds: { kind: 'int', dflt: 6 * 3600, min: 3600, max: 7 * 24 * 3600 },
+    partSizeBytes: { kind: 'int', dflt: 16 * 1024 * 1024, min: 5 * 1024 * 1024, max: 5 * GIB },
   },
   auth: {
     tokenTtlSeconds: { kind: 'int', dflt: 900, min: 10, max: 30 * 24 * 3600 },
@@ -275,12 +311,13 @@ export function resolveConfig(layers: Layer[]): Config {
       }
       const r = coerce(field, raw, layer.fromText ?? false)
       if (r.ok) flat.set(key, r.value)
-      else problems.push(`${layer.source}: ${key} = ${describe(raw)} is not valid: expected ${r.expected}`)
+      else problems.push(`${layer.source}: ${key} = ${SECRET_KEYS.includes(key) ? '(hidden)' : describe(raw)} is not valid: expected ${r.expected}`)
     }
   }
   const score = { initial: flat.get('score.initial') as number, max: flat.get('score.max') as number }
   if (problems.length === 0 && score.initial > score.max)
     problems.push(`score.initial = ${score.initial} is not valid: expected at most score.max (${score.max})`)
+  if (problems.length === 0) problems.push(...storageProblems(flat))
   if (problems.length) throw new ConfigError(problems)
   if (flat.get('url') === undefined) flat.set('url', `http://localhost:${flat.get('port')}`)
 
@@ -291,7 +328,42 @@ export function resolveConfig(layers: Layer[]): Config {
     for (const p of parts.slice(0, -1)) node = (node[p] ??= {}) as Record<string, unknown>
     node[parts.at(-1)!] = value
   }
+  hideSecrets(tree.storage as Record<string, unknown>)
   return deepFreeze(tree) as unknown as Config
+}
+
+/** What an S3 storage needs besides its defaults; the prefix gets its trailing `/`. */
+function storageProblems(flat: Map<string, unknown>): string[] {
+  const prefix = flat.get('storage.prefix') as string
+  // No "." or ".." segment: URLs of the objects would lose them on the way (clients normalize paths).
+  if (prefix !== '' && (!/^([A-Za-z0-9._-]+\/?)+$/.test(prefix) || prefix.split('/').some((seg) => seg === '.' || seg === '..')))
+    return [`storage.prefix = ${describe(prefix)} is not valid: expected path segments of letters, digits, . _ - separated by /`]
+  if (prefix !== '' && !prefix.endsWith('/')) flat.set('storage.prefix', `${prefix}/`)
+  if (flat.get('storage.kind') !== 's3') return []
+  return (['bucket', 'accessKeyId', 'secretAccessKey'] as const)
+    .filter((k) => (flat.get(`storage.${k}`) as string).trim() === '')
+    .map((k) => `storage.${k} is not set: expected a value with storage.kind = "s3" (or ${envName(`storage.${k}`)}${k === 'bucket' ? '' : k === 'accessKeyId' ? ' / AWS_ACCESS_KEY_ID' : ' / AWS_SECRET_ACCESS_KEY'})`)
+}
+
+const SECRET_KEYS = ['storage.accessKeyId', 'storage.secretAccessKey']
+
+/** The credentials stay readable by name but are left out of every JSON, log line and spread. */
+function hideSecrets(storage: Record<string, unknown>): void {
+  for (const k of ['accessKeyId', 'secretAccessKey']) Object.defineProperty(storage, k, { value: storage[k], enumerable: false })
+}
+
+/** The AWS SDKs' own variables, read for the storage (SEEDPOD_STORAGE_* win over them). */
+const AWS_ENV: Record<string, string> = {
+  AWS_ACCESS_KEY_ID: 'storage.accessKeyId',
+  AWS_SECRET_ACCESS_KEY: 'storage.secretAccessKey',
+  AWS_REGION: 'storage.region',
+  AWS_ENDPOINT_URL: 'storage.endpoint',
+}
+
+function awsLayer(env: Record<string, string | undefined>): Layer {
+  const values: Record<string, unknown> = {}
+  for (const [name, key] of Object.entries(AWS_ENV)) if (env[name] !== undefined && env[name] !== '') values[key] = env[name]
+  return { source: 'environment (AWS_*)', values, fromText: true }
 }
 
 function deepFreeze<T>(o: T): T {
@@ -307,7 +379,8 @@ function deepFreeze<T>(o: T): T {
  * then flag values (dotted keys, e.g. `{ port: '9001' }`).
  */
 export function loadConfig(opts: { file?: string; env: Record<string, string | undefined>; flags?: Record<string, string> }): Config {
-  const layers: Layer[] = []
+  // The AWS_* variables are the machine's defaults: the file and SEEDPOD_* win over them.
+  const layers: Layer[] = [awsLayer(opts.env)]
   if (opts.file) layers.push(fileLayer(opts.file))
   layers.push(envLayer(opts.env))
   if (opts.flags && Object.keys(opts.flags).length) {

@@ -1,13 +1,22 @@
 /**
  * The files BitTorrent clients and browsers fetch: web seeds (BEP 19, byte ranges, CORS) of
  * own videos, their renditions and the copies this pod keeps of friends' videos, and the
- * stored .torrent files.
+ * stored .torrent files. Files in a bucket (src/storage/) are not served through the pod: the
+ * web seed redirects to the bucket's URL (but for a quick start's head, read through), and a
+ * .torrent names the bucket's URL as its web seed, made per request (presigned URLs expire).
  */
 import { existsSync } from 'node:fs'
 import { Elysia } from 'elysia'
 import { errorResponse } from '../app/errors'
+import type { PodStorage } from '../storage/service'
 import type { LocalFile } from '../videos/service'
-import { corsPreflight, serveFile } from './webseed'
+import { withUrlList } from './torrent-file'
+import { CORS_HEADERS, corsPreflight, redirectTo, serveFile, serveObject } from './webseed'
+
+/** How long a browser may keep an answer naming a bucket's URL (presigned ones live an hour at least). */
+const BUCKET_URL_CACHE_SECONDS = 600
+
+const storageDown = () => errorResponse(503, 'storage_unavailable', "the pod's storage cannot be reached; try again later")
 
 /** `<id>.<ext>` (an original) or `<id>.<height>.mp4` (a rendition). */
 const FILE = /^([A-Za-z0-9_-]{1,64})(?:\.(\d{2,5}))?\.([a-z0-9]{1,5})$/
@@ -18,12 +27,13 @@ export interface TorrentRoutesDeps {
   fingerprint: string
   /** An own video's file (original, or the rendition of `resolution`), or this pod's copy of a friend's video (`resolution` null). */
   file(id: string, resolution: number | null): LocalFile | undefined
-  /** The stored .torrent of an info hash. */
-  torrentPath(infoHash: string): string
+  /** The own file or copy with this info hash. */
+  byInfoHash(infoHash: string): LocalFile | undefined
+  storage: PodStorage
 }
 
 /** Serves a file as a web seed: byte ranges, CORS, `?head=N`. */
-function serveWebseed(deps: TorrentRoutesDeps, request: Request, name: string): Response {
+async function serveWebseed(deps: TorrentRoutesDeps, request: Request, name: string): Promise<Response> {
   const m = FILE.exec(name)
   const file = m ? deps.file(m[1]!, m[2] ? Number(m[2]) : null) : undefined
   if (!file || !file.path.endsWith(`.${m![3]}`)) return errorResponse(404, 'not_found', `no video file ${name} on this pod`)
@@ -31,11 +41,32 @@ function serveWebseed(deps: TorrentRoutesDeps, request: Request, name: string): 
   // while WebTorrent gets ready (src/pages/routes.ts), the browser asking no further than that.
   const head = new URL(request.url).searchParams.get('head')
   if (head !== null && !/^[1-9]\d{0,15}$/.test(head)) return errorResponse(400, 'invalid_request', `head must be a positive number of bytes, not ${JSON.stringify(head)}`)
-  return serveFile(request, file.path, {
-    contentType: file.mime,
-    cacheControl: 'public, max-age=31536000, immutable',
-    ...(head === null ? {} : { head: Number(head) }),
-  })
+  const opts = { contentType: file.mime, cacheControl: 'public, max-age=31536000, immutable', ...(head === null ? {} : { head: Number(head) }) }
+  const source = deps.storage.source(file.key)
+  if (source.kind === 'file') return serveFile(request, source.path, opts)
+  // Not a redirect to a bucket that does not answer: a clear error, which players retry.
+  if (source.store.health().state !== 'ok') return storageDown()
+  if (head !== null) return serveObject(request, source.store, file.key, opts)
+  return redirectTo(source.store.viewerUrl(file.key), BUCKET_URL_CACHE_SECONDS)
+}
+
+/** Serves a stored .torrent; for a file in the bucket, with the bucket's URL as its web seed. */
+async function serveTorrent(deps: TorrentRoutesDeps, request: Request, name: string): Promise<Response> {
+  const m = TORRENT.exec(name)
+  if (!m) return errorResponse(404, 'not_found', `no torrent ${name} on this pod`)
+  const key = `torrents/${m[1]}.torrent`
+  const file = deps.byInfoHash(m[1]!)
+  const seedUrl = file && deps.storage.viewerUrl(file.key)
+  const source = deps.storage.source(key)
+  if (source.kind === 'file' && !seedUrl) {
+    if (!existsSync(source.path)) return errorResponse(404, 'not_found', `no torrent ${name} on this pod`)
+    return serveFile(request, source.path, { contentType: 'application/x-bittorrent', cacheControl: 'public, max-age=3600' })
+  }
+  const stored = await deps.storage.small(key)
+  if (!stored) return deps.storage.store.health().state === 'ok' ? errorResponse(404, 'not_found', `no torrent ${name} on this pod`) : storageDown()
+  const body = seedUrl ? await withUrlList(stored, [seedUrl]) : stored
+  const headers = { ...CORS_HEADERS, 'Content-Type': 'application/x-bittorrent', 'Cache-Control': `private, max-age=${BUCKET_URL_CACHE_SECONDS}`, 'Content-Length': String(body.length) }
+  return new Response(request.method === 'HEAD' ? null : (body as Uint8Array<ArrayBuffer>), { headers })
 }
 
 /** `/static/webseed/:file`, `/static/torrents/:infoHash.torrent`. */
@@ -47,9 +78,4 @@ export const torrentRoutes = (deps: TorrentRoutesDeps) =>
     // another pod, or a mirror's copy): without this answer they never send the GET.
     .options('/webseed/:file', () => corsPreflight())
     .options('/torrents/:file', () => corsPreflight())
-    .get('/torrents/:file', ({ request, params }) => {
-      const m = TORRENT.exec(params.file)
-      const path = m ? deps.torrentPath(m[1]!) : undefined
-      if (!path || !existsSync(path)) return errorResponse(404, 'not_found', `no torrent ${params.file} on this pod`)
-      return serveFile(request, path, { contentType: 'application/x-bittorrent', cacheControl: 'public, max-age=3600' })
-    })
+    .get('/torrents/:file', ({ request, params }) => serveTorrent(deps, request, params.file))

@@ -9,6 +9,8 @@ import { lazyImport } from '../app/lazy'
 // the small part of their API we use is typed below.
 // @ts-ignore -- untyped module (kept as ts-ignore, not expect-error, in case types appear)
 import parseTorrentUntyped from 'parse-torrent'
+// @ts-ignore -- untyped module, as above
+import { toTorrentFile as toTorrentFileUntyped } from 'parse-torrent'
 
 interface CreateTorrentOptions {
   name: string
@@ -29,6 +31,7 @@ interface ParsedTorrent {
 }
 
 const parseTorrent = parseTorrentUntyped as (torrentId: Uint8Array) => Promise<ParsedTorrent>
+const toTorrentFile = toTorrentFileUntyped as (parsed: ParsedTorrent) => Uint8Array
 
 /** What `makeTorrent` needs. */
 export interface MakeTorrentOptions {
@@ -131,4 +134,12 @@ export async function retargetTorrent(file: Uint8Array, sources: { announce: str
   const parsed = await parseTorrent(file)
   if (typeof parsed.length !== 'number') throw new Error('the torrent has no length')
   return { torrent: { ...parsed, announce: sources.announce, urlList: sources.urlList }, infoHash: parsed.infoHash, length: parsed.length }
+}
+
+/**
+ * A .torrent with other web seeds (`url-list`); its info dictionary, and so its info hash,
+ * is kept byte for byte.
+ */
+export async function withUrlList(file: Uint8Array, urlList: string[]): Promise<Uint8Array> {
+  return new Uint8Array(toTorrentFile({ ...(await parseTorrent(file)), urlList }))
 }

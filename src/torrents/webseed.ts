@@ -11,6 +11,7 @@
  * than answering one part. It also defuses the "many overlapping ranges" amplification trick.
  */
 import { statSync, type Stats } from 'node:fs'
+import type { S3Store } from '../storage/s3'
 
 /** How to describe the file being served. */
 export interface ServeFileOptions {
@@ -103,7 +104,7 @@ function httpDate(value: string | null): number | undefined {
 }
 
 /** CORS for everyone: videos and torrents are public, and players on other pods' pages fetch them. */
-const CORS_HEADERS: Record<string, string> = {
+export const CORS_HEADERS: Readonly<Record<string, string>> = {
   'Access-Control-Allow-Origin': '*',
   // Without these, a page's script (WebTorrent in the browser) cannot read the range answer's size.
   'Access-Control-Expose-Headers': 'Content-Range, Content-Length, Accept-Ranges, ETag, Last-Modified',
@@ -223,4 +224,31 @@ export function serveFile(request: Request, path: string, opts: ServeFileOptions
   headers['Content-Length'] = String(end - start + 1)
   headers['Content-Range'] = `bytes ${start}-${end}/${size}`
   return new Response(method === 'HEAD' ? null : file.slice(start, end + 1), { status: 206, headers })
+}
+
+/**
+ * Answers `request` with an object of the pod's bucket, read through the pod: what the web
+ * seed does for a quick start's `?head=` (a resource of its own, which the bucket has no URL
+ * for). Byte ranges like serveFile, streamed from ranged GETs; no validators (the pod would
+ * have to ask the bucket for them on every request).
+ */
+export async function serveObject(request: Request, store: S3Store, key: string, opts: ServeFileOptions): Promise<Response> {
+  if (request.method === 'OPTIONS') return corsPreflight()
+  const stat = await store.stat(key).catch(() => null)
+  if (stat === null) return jsonError(503, 'storage_unavailable', "the pod's storage cannot be reached")
+  if (!stat) return jsonError(404, 'not_found', 'no such file')
+  const size = opts.head === undefined ? stat.size : Math.min(stat.size, opts.head)
+  const headers: Record<string, string> = { ...CORS_HEADERS, 'Accept-Ranges': 'bytes', 'Content-Type': opts.contentType, 'X-Content-Type-Options': 'nosniff' }
+  if (opts.cacheControl) headers['Cache-Control'] = opts.cacheControl
+  const range = parseRange(request.headers.get('range'), size)
+  if (range.kind === 'unsatisfiable') return jsonError(416, 'range_not_satisfiable', `the file has ${size} bytes`, { 'Content-Range': `bytes */${size}`, 'Accept-Ranges': 'bytes' })
+  const [start, end, status] = range.kind === 'range' ? [range.start, range.end + 1, 206] : [0, size, 200]
+  headers['Content-Length'] = String(end - start)
+  if (status === 206) headers['Content-Range'] = `bytes ${start}-${end - 1}/${size}`
+  return new Response(request.method === 'HEAD' || end === start ? null : store.stream(key, start, end), { status, headers })
+}
+
+/** A redirect to where the file is (the bucket), with the CORS headers a cross-origin reader needs to follow it. */
+export function redirectTo(url: string, cacheSeconds: number): Response {
+  return new Response(null, { status: 302, headers: { ...CORS_HEADERS, Location: url, 'Cache-Control': `private, max-age=${cacheSeconds}` } })
 }

@@ -5,11 +5,9 @@
  * src/videos/streams.ts), and announced to friends with `video.update`.
  */
 import type { Database } from 'bun:sqlite'
-import { renameSync, rmSync } from 'node:fs'
 import type { PodEvents } from '../../actors/pod'
 import type { TranscoderActorInput, TranscoderJob } from '../../actors/transcoder'
 import type { User } from '../accounts/service'
-import { writeSecretFile } from '../identity/keys'
 import type { Friends } from '../friends/service'
 import type { Config } from '../shared/config'
 import { DomainError } from '../shared/errors'
@@ -18,7 +16,7 @@ import { trackerUrls } from '../shared/urls'
 import { makeTorrent } from '../torrents/torrent-file'
 import { renditionFileName, renditionsOf, renditionUrls, saveRenditions } from '../videos/renditions'
 import { onTheWire, streamFields, type Videos } from '../videos/service'
-import { playlistFileName, saveStream, segmentUri } from '../videos/streams'
+import { saveStream, segmentUri } from '../videos/streams'
 import { readPackaged, type StreamInfo } from '../media/hls'
 import type { RunnerStore } from '../runners/store'
 import { transcode } from './ffmpeg'
@@ -75,7 +73,8 @@ export class Transcoding {
         return file ? { path: file.path, duration: row?.duration ?? 0 } : undefined
       },
       tempPath: () => this.videos.files.temp('.mp4'),
-      transcode: (job, source, output, onProgress, signal) => transcode(source, output, job.resolution, onProgress, signal),
+      // With the original in a bucket, ffmpeg works on a copy in tmp/.
+      transcode: (job, source, output, onProgress, signal) => this.videos.own.withLocalCopy(source.path, (path) => transcode({ ...source, path }, output, job.resolution, onProgress, signal)),
       finish: (job, output) => this.addRendition(job, output),
       log,
     }
@@ -107,9 +106,7 @@ export class Transcoding {
     const urls = renditionUrls(this.config.url, job.video, job.resolution, '0'.repeat(40), video.name)
     const torrent = await makeTorrent({ file: output, name: renditionFileName(job.video, job.resolution), announce: trackerUrls(this.config.url), urlList: [urls.webseedUrl] })
     const file = this.videos.renditionFile(job.video, job.resolution, torrent.infoHash)
-    renameSync(output, file.path)
-    writeSecretFile(file.torrentPath, torrent.torrent)
-    const playlistPath = this.videos.files.placePlaylist(playlist, playlistFileName(job.video, job.resolution))
+    const kept = await this.videos.own.keep(file, output, torrent.torrent, playlist)
     try {
       this.db.transaction(() => {
         // The video (and with it the job) may have been deleted while ffmpeg ran.
@@ -122,7 +119,7 @@ export class Transcoding {
         this.friends.enqueue([{ type: 'video.update', data: onTheWire(this.videos.get(job.video)!) }])
       }).immediate()
     } catch (e) {
-      for (const path of [file.path, file.torrentPath, playlistPath]) rmSync(path, { force: true })
+      await this.videos.own.unkeep(kept)
       throw e
     }
     this.friends.wake()

@@ -6,9 +6,12 @@
  *   torrents/<infoHash>.torrent
  *   mirrors/<infoHash>/      copies of friends' videos (redundancy)
  *   tmp/                     uploads and work in progress; emptied at start
+ * Each file but tmp/'s is kept in the pod's store (src/storage/) under its path relative to
+ * the data folder, its key: in the data folder itself, or in a bucket.
  */
-import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import type { PodStorage } from '../storage/service'
 
 export class VideoFiles {
   readonly videos: string
@@ -18,7 +21,11 @@ export class VideoFiles {
   /** Copies of friends' videos (redundancy), one folder per info hash. */
   readonly mirrors: string
 
-  constructor(dataDir: string) {
+  constructor(
+    dataDir: string,
+    /** Where the files are kept. */
+    readonly storage: PodStorage,
+  ) {
     this.videos = join(dataDir, 'videos')
     this.thumbnails = join(dataDir, 'thumbnails')
     this.torrents = join(dataDir, 'torrents')
@@ -32,28 +39,30 @@ export class VideoFiles {
     for (const name of readdirSync(this.tmp)) rmSync(join(this.tmp, name), { recursive: true, force: true })
   }
 
-  video(id: string, ext: string): string {
-    return join(this.videos, `${id}.${ext}`)
+  /** The key of a file of videos/ (an original, a rendition, a playlist): `videos/<name>`. */
+  videoKey(name: string): string {
+    return `videos/${name}`
+  }
+
+  thumbnailKey(id: string): string {
+    return `thumbnails/${id}.jpg`
+  }
+
+  torrentKey(infoHash: string): string {
+    return `torrents/${infoHash}.torrent`
+  }
+
+  /** Where a key's file is (or would be) in the data folder. */
+  path(key: string): string {
+    return this.storage.local.localPath(key)
   }
 
   thumbnail(id: string): string {
-    return join(this.thumbnails, `${id}.jpg`)
+    return this.path(this.thumbnailKey(id))
   }
 
   torrent(infoHash: string): string {
-    return join(this.torrents, `${infoHash}.torrent`)
-  }
-
-  /**
-   * Writes a stream's media playlist to videos/`name` (through tmp/, so a reader never sees
-   * half of it); returns its path.
-   */
-  placePlaylist(text: string, name: string): string {
-    const tmp = this.temp('.m3u8')
-    const path = join(this.videos, name)
-    writeFileSync(tmp, text, { mode: 0o640 })
-    renameSync(tmp, path)
-    return path
+    return this.path(this.torrentKey(infoHash))
   }
 
   /** A fresh path in tmp/ with the given suffix. */

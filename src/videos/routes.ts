@@ -8,7 +8,7 @@ import type { AuthMacros } from '../accounts/auth'
 import { errorResponse } from '../app/errors'
 import type { Config } from '../shared/config'
 import { DomainError } from '../shared/errors'
-import { serveFile } from '../torrents/webseed'
+import { redirectTo, serveFile } from '../torrents/webseed'
 import { VideoQuery } from './search'
 import type { Videos } from './service'
 import { receiveUpload } from './upload'
@@ -40,18 +40,20 @@ export const videoRoutes = ({ config, fingerprint, videos, auth }: VideoRoutesDe
         const video = videos.get(params.id)
         if (!video) throw new DomainError('not_found', 'not_found', `no video with id ${params.id}`)
         videos.watched(params.id)
-        return video
+        return videos.own.forViewers(video)
       },
       { watch: true },
     )
     .post(
       '/',
       async ({ request, set, user }) => {
+        // Nothing is received while the files could not be kept.
+        videos.files.storage.mustBeAvailable()
         const upload = await receiveUpload(request, { tmpDir: videos.files.tmp, maxBytes: config.maxUploadBytes })
         const video = await videos.ingest(user, upload)
         set.status = 201
         set.headers.location = `/api/v1/videos/${video.id}`
-        return video
+        return videos.own.forViewers(video)
       },
       // The upload is streamed to disk by receiveUpload, never parsed into memory.
       { parse: 'none', auth: 'user' },
@@ -75,9 +77,11 @@ export const thumbnailRoutes = ({ fingerprint, videos, auth }: Pick<VideoRoutesD
     async ({ request, params }) => {
       const m = /^([A-Za-z0-9_-]{1,64})\.jpg$/.exec(params.file)
       if (!m) return errorResponse(404, 'not_found', 'no such thumbnail')
-      const path = await videos.thumbnail(m[1]!)
-      if (!path) return errorResponse(404, 'not_found', 'no thumbnail for this video')
-      return serveFile(request, path, { contentType: 'image/jpeg', cacheControl: 'public, max-age=86400' })
+      const thumbnail = await videos.thumbnail(m[1]!)
+      if (!thumbnail) return errorResponse(404, 'not_found', 'no thumbnail for this video')
+      // One in the bucket is fetched from there.
+      if ('url' in thumbnail) return redirectTo(thumbnail.url, 600)
+      return serveFile(request, thumbnail.path, { contentType: 'image/jpeg', cacheControl: 'public, max-age=86400' })
     },
     { watch: true },
   )

@@ -4,7 +4,7 @@
  * friend's outbox in one transaction, so each friend learns of it exactly once.
  */
 import type { Database } from 'bun:sqlite'
-import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { PodEvents } from '../../actors/pod'
 import type { Inbox, InboxContext } from '../federation/inbox'
@@ -16,7 +16,8 @@ import { DomainError } from '../shared/errors'
 import type { Logger } from '../shared/log'
 import type { Outbound } from '../shared/outbound'
 import { thumbnailUrl } from '../shared/urls'
-import { playlistOf, readPlaylist, segmentsEnd, type StreamInfo } from '../media/hls'
+import { playlistOf, type StreamInfo } from '../media/hls'
+import { OwnFiles, type LocalFile } from './own-files'
 import { makeTorrent } from '../torrents/torrent-file'
 import type { VideoFiles } from './files'
 import { podVideoCount, removeVideo, upsertVideo, VIDEO_COLUMNS, videoOfRow, videoRowById, videoUrls, type Video, type VideoRow } from './model'
@@ -24,22 +25,16 @@ import { searchVideos, type VideoPage, type VideoQuery } from './search'
 import type { ReceivedUpload } from './upload'
 import { checkTexts, mayClaimId, newVideoId, prepareUpload, type Packaged } from './ingest'
 import { renditionFileName, renditionsOf, renditionUrls, saveRenditions, type Rendition } from './renditions'
-import { masterPlaylistUrl, playlistFileName, saveStream, saveStreams, streamsOf, withStreamUrls, type Stream, type StreamIn } from './streams'
+import { masterPlaylistUrl, saveStream, saveStreams, streamsOf, withStreamUrls, type Stream, type StreamIn } from './streams'
 
 import { targetResolutions, type TranscodeJob, type TranscodeQueue } from '../transcoding/queue'
 import { withMirrors, type MirrorStore } from '../redundancy/store'
 import { saveFullDescription, summarize } from '../details/model'
 
-/** An own video's file (the original, or a rendition), as the seeder and the web seed need it. */
-export interface LocalFile {
-  id: string
-  /** Height of a rendition; null for the original upload. */
-  resolution: number | null
-  infoHash: string
-  path: string
-  torrentPath: string
-  mime: string
-}
+export type { LocalFile } from './own-files'
+
+/** A thumbnail to serve: a file of the data folder, or the bucket's URL of it. */
+export type Thumbnail = { path: string } | { url: string }
 
 /** A thumbnail is a small JPEG; a friend's larger answer is not kept. */
 const THUMBNAIL_MAX_BYTES = 2 * 1024 * 1024
@@ -60,6 +55,8 @@ export function onTheWire<V extends Video & { transcoding?: unknown }>(video: V)
 
 /** This pod's videos and the index's video messages. */
 export class Videos {
+  /** The files of own videos in the store, and what viewers get of them. */
+  readonly own: OwnFiles
   constructor(
     private readonly db: Database,
     private readonly config: Config,
@@ -75,6 +72,7 @@ export class Videos {
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
   ) {
+    this.own = new OwnFiles(files, fingerprint, (id, resolution) => this.localFile(id, resolution))
     // The network index: a friend announces, changes and removes its own videos only.
     const upsert = (v: Video, { sender, friend, now }: InboxContext) => {
       if (v.podFingerprint !== sender || !mayClaimId(v.id, sender)) return { ok: false, error: 'not_origin' }
@@ -112,18 +110,22 @@ export class Videos {
    * origin once (through the outbound client: one fetch at a time, failures remembered) and
    * kept. Undefined when there is none.
    */
-  async thumbnail(id: string): Promise<string | undefined> {
+  async thumbnail(id: string): Promise<Thumbnail | undefined> {
     const path = this.files.thumbnail(id)
-    if (existsSync(path) && statSync(path).isFile()) return path
+    if (existsSync(path) && statSync(path).isFile()) return { path }
     const video = this.get(id)
-    if (!video || video.podFingerprint === this.fingerprint) return undefined
+    if (!video) return undefined
+    if (video.podFingerprint === this.fingerprint) {
+      const url = this.files.storage.viewerUrl(this.files.thumbnailKey(id))
+      return url ? { url } : undefined
+    }
     const res = await this.outbound.get(thumbnailUrl(video.podUrl, id), { maxBytes: THUMBNAIL_MAX_BYTES, accept: 'image/jpeg' })
     // Only a JPEG of sane size is kept: the origin is a friend, not a trusted file source.
     if (!res.ok || res.status !== 200 || res.body[0] !== 0xff || res.body[1] !== 0xd8) return undefined
     // The video may have left the index meanwhile: then nothing is kept.
     if (!this.get(id)) return undefined
     writeSecretFile(path, res.body)
-    return path
+    return { path }
   }
 
   /** A page of the network index (search, sort, scope). */
@@ -172,16 +174,6 @@ export class Videos {
     return jobs.length ? { ...own, transcoding: jobs } : own
   }
 
-  /**
-   * Where the first whole segments of an own stream that hold `seconds` of it end in its file
-   * (from its media playlist); undefined for a stream this pod has no playlist of.
-   */
-  streamHead(id: string, rendition: number, seconds: number): number | undefined {
-    if (!this.localFile(id)) return undefined
-    const text = readPlaylist(join(this.files.videos, playlistFileName(id, rendition)))
-    return text === undefined ? undefined : segmentsEnd(text, seconds)
-  }
-
   private static readonly LOCAL = `SELECT ${VIDEO_COLUMNS}, l.mime FROM local_videos l JOIN videos v ON v.id = l.video JOIN pods p ON p.id = v.pod`
 
   /** Every own video's files, originals and renditions (for the seeder and the tracker at start). */
@@ -213,12 +205,11 @@ export class Videos {
   }
 
   private fileOf(r: VideoRow, mime: string): LocalFile {
-    const infoHash = Buffer.from(r.info_hash).toString('hex')
-    return { id: r.id, resolution: null, infoHash, path: this.files.video(r.id, r.ext), torrentPath: this.files.torrent(infoHash), mime }
+    return this.own.file(r.id, null, `${r.id}.${r.ext}`, Buffer.from(r.info_hash).toString('hex'), mime)
   }
 
   renditionFile(id: string, resolution: number, infoHash: string): LocalFile {
-    return { id, resolution, infoHash, path: join(this.files.videos, renditionFileName(id, resolution)), torrentPath: this.files.torrent(infoHash), mime: 'video/mp4' }
+    return this.own.file(id, resolution, renditionFileName(id, resolution), infoHash, 'video/mp4')
   }
 
   /** The own file (original or rendition) with this info hash, if any. */
@@ -271,14 +262,13 @@ export class Videos {
       const id = v.id ?? newVideoId(this.fingerprint)
       const urls = videoUrls(this.config.url, id, '0'.repeat(40), v.ext, v.name!)
       const torrent = await makeTorrent({ file: v.source, name: `${id}.${v.ext}`, announce: urls.trackers, urlList: [urls.webseed] })
-      const final = { video: this.files.video(id, v.ext), thumb: this.files.thumbnail(id), torrent: this.files.torrent(torrent.infoHash) }
-      renameSync(v.source, final.video)
-      placed.push(final.video)
-      renameSync(v.thumb, final.thumb)
-      placed.push(final.thumb)
-      writeSecretFile(final.torrent, torrent.torrent)
-      placed.push(final.torrent)
-      if (v.stream) placed.push(this.files.placePlaylist(v.stream.playlist, playlistFileName(id, 0)))
+      // The files first, the rows once they are all kept: a crash between leaves objects
+      // without rows, which the start's sweep removes (src/storage/sweep.ts), never a row without its file.
+      const thumbKey = this.files.thumbnailKey(id)
+      await this.files.storage.keep(thumbKey, v.thumb, 'image/jpeg')
+      placed.push(thumbKey)
+      const stored = this.own.file(id, null, `${id}.${v.ext}`, torrent.infoHash, v.mime)
+      placed.push(...(await this.own.keep(stored, v.source, torrent.torrent, v.stream?.playlist)))
 
       const now = this.now()
       // The index (and every friend's) gets a summary; the full text stays in this pod's details.
@@ -313,7 +303,7 @@ export class Videos {
       this.log.info('video.uploaded', { id, name: video.name, uploader: user.username, size: video.size, duration: video.duration })
       return this.get(id)!
     } catch (e) {
-      for (const path of placed) rmSync(path, { force: true })
+      await this.files.storage.drop(placed)
       throw e
     }
   }
@@ -337,13 +327,39 @@ export class Videos {
     this.mustOwn(id, user)
     const files = this.filesOf(id)
     this.unpublish(id)
-    rmSync(this.files.thumbnail(id), { force: true })
+    void this.dropFiles(id, files)
     for (const file of files) {
-      for (const path of [file.path, playlistOf(file.path), file.torrentPath]) rmSync(path, { force: true })
       this.actors.send({ type: 'seeder.video.removed', infoHash: file.infoHash })
       this.actors.send({ type: 'tracker.video.removed', infoHash: file.infoHash })
     }
     this.log.info('video.deleted', { id, by: user.username })
+  }
+
+  /** Removes an own video's files from the store (in the background: the rows are gone already). */
+  private dropFiles(id: string, files: LocalFile[]): Promise<void> {
+    return this.files.storage.drop([this.files.thumbnailKey(id), ...files.flatMap((f) => [f.key, playlistOf(f.key), f.torrentKey])])
+  }
+
+  /** Forgets an own video whose file is gone (the start's sweep): its rows, friends told, what is left of its files. */
+  async forget(id: string): Promise<void> {
+    const files = this.filesOf(id)
+    this.unpublish(id)
+    this.log.warn('video.lost', { id })
+    await this.dropFiles(id, files)
+  }
+
+  /** Forgets a rendition of an own video whose file is gone (the start's sweep): its rows, friends told (`video.update`), its other files. */
+  async forgetRendition(id: string, resolution: number): Promise<void> {
+    const file = this.localFile(id, resolution)
+    if (!file) return
+    this.db.transaction(() => {
+      saveRenditions(this.db, id, renditionsOf(this.db, id).filter((r) => r.resolution !== resolution))
+      this.db.query('DELETE FROM video_streams WHERE video = ? AND rendition = ?').run(id, resolution)
+      this.friends.enqueue([{ type: 'video.update', data: onTheWire(this.get(id)!) }])
+    }).immediate()
+    this.friends.wake()
+    this.log.warn('video.rendition.lost', { id, resolution })
+    await this.files.storage.drop([playlistOf(file.key), file.torrentKey])
   }
 
   /** An own video's original, if `user` may change it (its uploader or an admin); else a not_found or forbidden error. */

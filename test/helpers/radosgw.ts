@@ -23,10 +23,11 @@
  * own range), so clusters can run side by side. About 2 s to start (1.3 to 2.5 s here), and
  * 140 MB resident for the three daemons, plus what is stored: memstore keeps it in memory.
  */
-import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { signedFetch } from '../../src/storage/sigv4'
 import { freePorts } from './ports'
 
 export interface Radosgw {
@@ -51,6 +52,10 @@ export interface Radosgw {
    * PutBucketCors, ACLs). `path` is `/bucket` or `/bucket/key`, already URL-safe.
    */
   request(method: string, path: string, init?: { query?: Record<string, string>; headers?: Record<string, string>; body?: string | Uint8Array }): Promise<Response>
+  /** Kills radosgw only (the S3 endpoint stops answering; the cluster and its objects stay). */
+  stopGateway(): Promise<void>
+  /** Starts radosgw again on the same port, once stopGateway() stopped it; resolves when it answers. */
+  startGateway(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -174,12 +179,16 @@ export async function startRadosgw(options: RadosgwOptions = {}): Promise<Radosg
 
     // 3. radosgw: it creates its pools, then its frontend listens; any HTTP answer means up.
     const endpoint = `http://127.0.0.1:${rgwPort}`
-    const rgw = spawnDaemon('radosgw', 'client.rgw', ['radosgw', '-c', conf, '-f', '-n', 'client.rgw'])
-    await waitFor(rgw, `answering HTTP on ${endpoint}`, async () => {
-      const res = await fetch(endpoint, { signal: AbortSignal.timeout(2000) })
-      await res.arrayBuffer()
-      return true
-    })
+    const startGateway = async () => {
+      const d = spawnDaemon('radosgw', 'client.rgw', ['radosgw', '-c', conf, '-f', '-n', 'client.rgw'])
+      await waitFor(d, `answering HTTP on ${endpoint}`, async () => {
+        const res = await fetch(endpoint, { signal: AbortSignal.timeout(2000) })
+        await res.arrayBuffer()
+        return true
+      })
+      return d
+    }
+    let rgw = await startGateway()
 
     // 4. An S3 user with random keys (20 and 40 characters, like AWS's).
     const accessKeyId = randomBytes(15).toString('base64').replace(/[^A-Za-z0-9]/g, 'A').toUpperCase().slice(0, 20)
@@ -212,6 +221,14 @@ export async function startRadosgw(options: RadosgwOptions = {}): Promise<Radosg
       rss: () => daemons.reduce((sum, d) => sum + vmRss(d.proc.pid), 0),
       client: (bucket = options.bucket) => new Bun.S3Client({ endpoint, region, bucket, accessKeyId, secretAccessKey }),
       request,
+      stopGateway: async () => {
+        rgw.proc.kill('SIGKILL')
+        await rgw.proc.exited
+      },
+      startGateway: async () => {
+        if (rgw.proc.exitCode === null && rgw.proc.signalCode === null) throw new Error('radosgw test cluster: radosgw is running; stopGateway() first')
+        rgw = await startGateway()
+      },
       stop,
     }
   } catch (e) {
@@ -338,36 +355,4 @@ async function adminSocket(path: string, prefix: string): Promise<Record<string,
   const all = Buffer.concat(chunks)
   if (all.length < 4) throw new Error(`${path}: short answer to ${prefix}`)
   return JSON.parse(all.subarray(4, 4 + all.readUInt32BE(0)).toString('utf8'))
-}
-
-/** S3 Signature Version 4 (header form) for one request; the payload hash is the real one. */
-function signedFetch(
-  c: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string },
-  method: string,
-  path: string,
-  init: { query?: Record<string, string>; headers?: Record<string, string>; body?: string | Uint8Array },
-): Promise<Response> {
-  const url = new URL(c.endpoint + path)
-  const body = typeof init.body === 'string' ? new TextEncoder().encode(init.body) : (init.body ?? new Uint8Array())
-  const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex')
-  const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data).digest()
-  const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
-  const day = amzDate.slice(0, 8)
-  const headers: Record<string, string> = { host: url.host, 'x-amz-date': amzDate, 'x-amz-content-sha256': sha256(body) }
-  for (const [k, v] of Object.entries(init.headers ?? {})) headers[k.toLowerCase()] = v.trim()
-  const names = Object.keys(headers).sort()
-  const enc = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`)
-  const query = Object.entries(init.query ?? {})
-    .map(([k, v]) => [enc(k), enc(v)] as const)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([k, v]) => `${k}=${v}`)
-    .join('&')
-  const canonical = [method, url.pathname, query, names.map((n) => `${n}:${headers[n]}\n`).join(''), names.join(';'), headers['x-amz-content-sha256']].join('\n')
-  const scope = `${day}/${c.region}/s3/aws4_request`
-  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n')
-  const key = hmac(hmac(hmac(hmac(`AWS4${c.secretAccessKey}`, day), c.region), 's3'), 'aws4_request')
-  const signature = createHmac('sha256', key).update(toSign).digest('hex')
-  const { host: _host, ...sent } = headers
-  sent.authorization = `AWS4-HMAC-SHA256 Credential=${c.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}`
-  return fetch(`${c.endpoint}${url.pathname}${query ? `?${query}` : ''}`, { method, headers: sent, body: body.length > 0 ? (body as Uint8Array<ArrayBuffer>) : undefined })
 }

@@ -1,0 +1,69 @@
+/**
+ * The admin page's storage section: where the pod keeps its files (the data folder, or a
+ * bucket: endpoint, bucket, prefix, public URL) and whether that store answers, polled every
+ * few seconds so that an outage (and its end) shows without reloading.
+ */
+import { useEffect, useState } from 'preact/hooks'
+import { api, ApiError } from '../lib/api'
+import { relative, sentence } from '../lib/format'
+
+/** What `GET /api/v1/storage` answers (never a credential). */
+interface StorageInfo {
+  kind: 'local' | 's3'
+  endpoint?: string
+  bucket?: string
+  prefix?: string
+  publicBaseUrl?: string
+  health: { state: 'ok' | 'unavailable'; error?: string; checkedAt: number }
+}
+
+const POLL_MS = 3000
+
+export function StorageState() {
+  const [info, setInfo] = useState<StorageInfo | undefined>()
+  const [error, setError] = useState<string | undefined>()
+  useEffect(() => {
+    let live = true
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const load = async () => {
+      try {
+        const r = await api<StorageInfo>('/api/v1/storage')
+        if (!live) return
+        setInfo(r)
+        setError(undefined)
+        // The data folder does not go away: only a bucket is watched.
+        if (r.kind === 's3') timer = setTimeout(load, POLL_MS)
+      } catch (e) {
+        if (!live) return
+        setError(e instanceof ApiError ? sentence(e.message) : 'The storage state could not be loaded.')
+        timer = setTimeout(load, POLL_MS)
+      }
+    }
+    load()
+    return () => {
+      live = false
+      clearTimeout(timer)
+    }
+  }, [])
+  const down = info?.health.state === 'unavailable'
+  return (
+    <section aria-labelledby="storage-title" class="section">
+      <h2 id="storage-title">Storage</h2>
+      {error && <p class="error-text">{error}</p>}
+      {info?.kind === 'local' && <p class="muted">Files are kept in the pod's data folder.</p>}
+      {info?.kind === 's3' && (
+        <>
+          <p>
+            Bucket <strong>{info.bucket}</strong>
+            {info.prefix ? ` (keys under ${info.prefix})` : ''} at <code>{info.endpoint ?? 'AWS'}</code>
+            {info.publicBaseUrl ? `, served from ${info.publicBaseUrl}` : ', served with presigned URLs'}.
+          </p>
+          <p class={down ? 'alert alert-error storage-state' : 'alert alert-success storage-state'} role="status" data-state={info.health.state}>
+            {down ? `Unavailable: ${sentence(info.health.error ?? 'no answer')} Uploads are refused until it answers again.` : 'Available.'}
+            {info.health.checkedAt > 0 && <span class="muted"> Checked {relative(info.health.checkedAt)}.</span>}
+          </p>
+        </>
+      )}
+    </section>
+  )
+}

@@ -1,0 +1,57 @@
+/**
+ * The start's repair of a bucket: a crash (or a failed delete) between keeping a file's
+ * objects and writing its rows, or between removing rows and objects, leaves objects no row
+ * names; they are removed. A video whose original is in neither the bucket nor the data
+ * folder (removed behind the pod's back) cannot play: it is forgotten, and so is a rendition
+ * whose file is gone, so that no row points at a missing object. Run before the pod serves,
+ * so no upload is under way.
+ */
+import type { Logger } from '../shared/log'
+import type { PodStorage } from './service'
+
+/** The folders of the pod's files in its bucket (everything else under the prefix is not the pod's). */
+const FOLDERS = ['videos/', 'thumbnails/', 'torrents/', 'mirrors/']
+
+/** An own video's file (its original, or a rendition), as the sweep checks it. */
+export interface SweptFile {
+  id: string
+  resolution: number | null
+  key: string
+}
+
+/** What the sweep removed. */
+export interface SweepResult {
+  orphans: string[]
+  /** The files forgotten, as `<id>` (a video) or `<id>.<height>` (a rendition). */
+  forgotten: string[]
+}
+
+/**
+ * Removes the bucket's objects that are not `expected`, and forgets (`forget`) each file of
+ * `files` that is nowhere (its rendition, or for an original its video). For a bucket (a data folder keeps its files as they are).
+ */
+export async function sweepStorage(
+  storage: PodStorage,
+  expected: ReadonlySet<string>,
+  files: readonly SweptFile[],
+  forget: (file: SweptFile) => Promise<void>,
+  log: Logger,
+): Promise<SweepResult> {
+  const present = new Set<string>()
+  const orphans: string[] = []
+  for (const folder of FOLDERS) {
+    for (const o of await storage.store.list(folder)) {
+      if (expected.has(o.key)) present.add(o.key)
+      else orphans.push(o.key)
+    }
+  }
+  for (const key of orphans) await storage.store.delete(key)
+  const lost = files.filter((f) => !present.has(f.key) && storage.source(f.key).kind === 'object')
+  // An original's video goes with its renditions: theirs need no forgetting of their own.
+  const gone = new Set(lost.filter((f) => f.resolution === null).map((f) => f.id))
+  const toForget = lost.filter((f) => f.resolution === null || !gone.has(f.id))
+  for (const f of toForget) await forget(f)
+  const forgotten = toForget.map((f) => (f.resolution === null ? f.id : `${f.id}.${f.resolution}`))
+  if (orphans.length || forgotten.length) log.warn('storage.swept', { orphans: orphans.length, forgotten })
+  return { orphans, forgotten }
+}

@@ -1,0 +1,136 @@
+/**
+ * The files of own videos in the pod's store (src/storage/): keeping a finished file with its
+ * .torrent and media playlist, and what viewers get of them: the playlists (made per request
+ * when the files are in a bucket) and the web seeds of a video (the bucket's URLs).
+ */
+import { rmSync } from 'node:fs'
+import { extname, relative } from 'node:path'
+import { playlistOf, segmentsEnd } from '../media/hls'
+import type { VideoFiles } from './files'
+import type { Video } from './model'
+import type { Rendition } from './renditions'
+import { playlistFileName, segmentUri, type Stream } from './streams'
+
+const PLAYLIST_TYPE = 'application/vnd.apple.mpegurl'
+
+/** An own video's file (the original, or a rendition), as the seeder and the web seed need it. */
+export interface LocalFile {
+  id: string
+  /** Height of a rendition; null for the original upload. */
+  resolution: number | null
+  infoHash: string
+  /** Its key in the pod's store (src/storage/), and where it is, or would be, in the data folder. */
+  key: string
+  path: string
+  torrentKey: string
+  torrentPath: string
+  mime: string
+}
+
+/** The own files of one pod. */
+export class OwnFiles {
+  constructor(
+    private readonly files: VideoFiles,
+    private readonly fingerprint: string,
+    /** An own video's file (the original, or the rendition of `resolution`). */
+    private readonly lookup: (id: string, resolution: number | null) => LocalFile | undefined,
+  ) {}
+
+  /** An own file's keys and paths. */
+  file(id: string, resolution: number | null, name: string, infoHash: string, mime: string): LocalFile {
+    const key = this.files.videoKey(name)
+    const torrentKey = this.files.torrentKey(infoHash)
+    return { id, resolution, infoHash, key, path: this.files.path(key), torrentKey, torrentPath: this.files.path(torrentKey), mime }
+  }
+
+  /**
+   * Keeps a finished file of an own video (from tmp/) with its .torrent and, for a stream,
+   * its media playlist; returns the keys it stored (for `unkeep`). On failure nothing stays.
+   */
+  async keep(file: LocalFile, source: string, torrent: Uint8Array, playlist?: string): Promise<string[]> {
+    const storage = this.files.storage
+    const placed: string[] = []
+    try {
+      await storage.keep(file.key, source, file.mime)
+      placed.push(file.key)
+      await storage.keepBytes(file.torrentKey, torrent, 'application/x-bittorrent')
+      placed.push(file.torrentKey)
+      if (playlist !== undefined) {
+        const key = playlistOf(file.key)
+        await storage.keepBytes(key, playlist, PLAYLIST_TYPE)
+        placed.push(key)
+      }
+      return placed
+    } catch (e) {
+      await storage.drop(placed)
+      throw e
+    }
+  }
+
+  /** Removes what `keep` stored (its rows could not be written). */
+  unkeep(keys: readonly string[]): Promise<void> {
+    return this.files.storage.drop(keys)
+  }
+
+  /**
+   * Runs `work` on an own file as a file of this machine: itself in the data folder, or a
+   * copy of the bucket's object in tmp/ (ffmpeg reads files only), removed afterwards.
+   */
+  async withLocalCopy<T>(path: string, work: (path: string) => Promise<T>): Promise<T> {
+    const key = relative(this.files.path(''), path)
+    const source = this.files.storage.source(key)
+    if (source.kind === 'file') return work(source.path)
+    const copy = this.files.temp(extname(path))
+    try {
+      await Bun.write(copy, new Response(source.store.stream(key, 0, Infinity)))
+      return await work(copy)
+    } finally {
+      rmSync(copy, { force: true })
+    }
+  }
+
+  /** The end of an own stream's first whole segments that hold `seconds` (from its media playlist). */
+  async streamHead(id: string, rendition: number, seconds: number): Promise<number | undefined> {
+    const text = await this.storedPlaylist(id, rendition)
+    return text === undefined ? undefined : segmentsEnd(text, seconds)
+  }
+
+  /** The media playlist of an own stream as it is stored (its segments named relative to it). */
+  private async storedPlaylist(id: string, rendition: number): Promise<string | undefined> {
+    if (!this.lookup(id, null)) return undefined
+    const bytes = await this.files.storage.small(this.files.videoKey(playlistFileName(id, rendition)))
+    return bytes && new TextDecoder().decode(bytes)
+  }
+
+  /**
+   * The media playlist of an own stream as viewers get it: a file in the bucket is named by
+   * the URL viewers fetch it from (presigned URLs expire, so the playlist is made per
+   * request from the stored one, which names its file relative to itself).
+   */
+  async mediaPlaylist(id: string, rendition: number): Promise<string | undefined> {
+    const text = await this.storedPlaylist(id, rendition)
+    const file = this.lookup(id, rendition === 0 ? null : rendition)
+    const url = file && this.files.storage.viewerUrl(file.key)
+    return text && url ? text.replaceAll(segmentUri(id, rendition), url) : text
+  }
+
+  /**
+   * An own video as its viewers get it: with its files in the bucket, its web seeds are the
+   * bucket's URLs (the viewers' bytes come from there, not through the pod). Friends are sent
+   * the video without them: their viewers reach it through this pod's URLs, which redirect.
+   */
+  forViewers<V extends Video>(video: V): V {
+    if (video.podFingerprint !== this.fingerprint || this.files.storage.kind === 'local') return video
+    const urlOf = (resolution: number | null) => {
+      const file = this.lookup(video.id, resolution)
+      return file && this.files.storage.viewerUrl(file.key)
+    }
+    const original = urlOf(null)
+    return {
+      ...video,
+      webseedUrls: original ? [original, ...video.webseedUrls.slice(1)] : video.webseedUrls,
+      ...(video.files ? { files: (video.files as Rendition[]).map((f) => ({ ...f, webseedUrl: urlOf(f.resolution) ?? f.webseedUrl })) } : {}),
+      ...(video.streams ? { streams: (video.streams as Stream[]).map((s) => ({ ...s, webseedUrl: urlOf(s.rendition === 0 ? null : s.rendition) ?? s.webseedUrl })) } : {}),
+    }
+  }
+}
