@@ -16,6 +16,7 @@ import type { FragmentLoaderContext, HlsConfig, Loader, LoaderCallbacks, LoaderC
 import type { Video } from '../lib/types'
 import { getClient, type ClientOptions } from './client'
 import { debug } from './debug'
+import { BufferedLevels } from './buffered-levels'
 import { cache } from './bounded-store'
 import { streamSources, type StreamChoice } from './sources'
 import { readerOf } from './stream-torrents'
@@ -265,9 +266,18 @@ export async function playStream(video: Video, el: HTMLVideoElement, opts: Strea
   const headFile = opts.head?.src.replace(/\?.*$/, '')
   let chosen = -1
   let hls: Hls
-  const report = () => opts.onQuality({ levels: streams, playing: hls.currentLevel, chosen })
+  let buffered: BufferedLevels
+  const playing = () => buffered.at(el.currentTime) ?? hls.currentLevel
+  const report = () => opts.onQuality({ levels: streams, playing: playing(), chosen })
   const start = (at: number | undefined) => {
     hls = new Hls(hlsConfig(opts, fLoader, at))
+    buffered = new BufferedLevels()
+    hls.on(Hls.Events.FRAG_BUFFERED, (_e, d) => {
+      if (d.frag.type !== 'main') return
+      buffered.add(d.frag.level, d.frag.start, d.frag.end)
+      report()
+    })
+    hls.on(Hls.Events.BUFFER_FLUSHING, (_e, d) => buffered.flushed(d.startOffset, d.endOffset))
     hls.on(Hls.Events.MANIFEST_PARSED, () => {
       debug('levels', hls.levels.map((l) => ({ uri: l.uri, height: l.height, bitrate: l.bitrate })))
       // hls.js sorts its levels by bit rate; the menu's streams follow the same order.
@@ -306,7 +316,7 @@ export async function playStream(video: Video, el: HTMLVideoElement, opts: Strea
   viewerPaused = !!from?.viewerPaused
   if (!viewerPaused) el.play().catch(() => undefined)
   return {
-    stats: () => streamStats(client, streams, hls, opts.head?.bytes ?? 0),
+    stats: () => streamStats(client, streams, hls, playing(), opts.head?.bytes ?? 0),
     choose: (level) => {
       chosen = level
       // A pick shows at once (what is buffered ahead goes, the element stays); Auto takes
@@ -328,10 +338,10 @@ export async function playStream(video: Video, el: HTMLVideoElement, opts: Strea
 }
 
 /** The stats panel's numbers: every stream torrent of the video, added up, and the quick start's bytes (from the web seed). */
-function streamStats(client: WebTorrentClient, streams: StreamChoice[], hls: Hls, headBytes: number): PlayerStats {
+function streamStats(client: WebTorrentClient, streams: StreamChoice[], hls: Hls, playing: number, headBytes: number): PlayerStats {
   const torrents = client.torrents.filter((t) => streams.some((s) => s.source.infoHash === t.infoHash))
   const sum = (f: (t: (typeof torrents)[number]) => number) => torrents.reduce((a, t) => a + f(t), 0)
-  const level = streams[hls.currentLevel]
+  const level = streams[playing]
   return {
     peers: sum((t) => t.wires.filter((w) => w.type === 'webrtc' && !w.destroyed).length),
     downloadSpeed: sum((t) => t.downloadSpeed),

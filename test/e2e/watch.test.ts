@@ -181,8 +181,15 @@ describe('renditions and mirrors in Chromium', () => {
       return !v.paused && !v.seeking && v.currentTime > t
     }, before)
 
-    // Paused, switched to 144p: still paused, at the same moment.
-    await page.evaluate(() => (document.querySelector('video.player') as HTMLVideoElement).pause())
+    // Paused, switched to 144p: still paused, at the same moment. The moment is just past the
+    // start of the second segment, where the 240p fragment before it and the 144p one after it
+    // overlap by a few frames: the player must say 144p there too.
+    await page.evaluate(async () => {
+      const v = document.querySelector('video.player') as HTMLVideoElement
+      v.pause()
+      v.currentTime = 2.05
+      await new Promise((resolve) => v.addEventListener('seeked', resolve, { once: true }))
+    })
     const pausedAt = (await player(page)).time
     await quality.selectOption({ label: '144p' })
     await shows('144p')
