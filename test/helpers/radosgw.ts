@@ -313,10 +313,16 @@ ${Object.entries(rgw)
   .join('')}`
 }
 
-/** The end of a daemon's own log and of its stdout/stderr, for an error message. */
+/**
+ * For an error message: the lines of a daemon's own log and of its stdout/stderr that say
+ * something failed (a daemon that gives up can log many lines of shutdown after the reason),
+ * then the end of each.
+ */
 function daemonLog(d: Daemon): string {
   const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '')
-  return `--- ${d.log} (last lines) ---\n${tail(read(d.log))}\n--- stdout/stderr (last lines) ---\n${tail(read(d.out))}`
+  const [log, out] = [read(d.log), read(d.out)]
+  const failures = `${log}\n${out}`.split('\n').filter((l) => /fail|error|unable/i.test(l)).slice(-10).join('\n')
+  return `--- what failed ---\n${failures}\n--- ${d.log} (last lines) ---\n${tail(log)}\n--- stdout/stderr (last lines) ---\n${tail(out)}`
 }
 
 function tail(text: string, lines = 25): string {
