@@ -145,6 +145,7 @@ secretAccessKey = ""
 # publicBaseUrl = "https://videos-cdn.example.org"
 presignSeconds = 21600    # 6 hours (1 hour to 604800 s, 7 days); a viewing must fit in half of it
 partSizeBytes = 16777216  # multipart uploads in parts of 16 MiB
+requestTimeoutMs = 30000  # a bucket request (an upload: each part) unanswered this long fails (503)
 
 [auth]
 tokenTtlSeconds = 900     # lifetime of a login token

@@ -99,6 +99,8 @@ export interface StorageConfig {
   readonly presignSeconds: number
   /** Files above this size are uploaded in parts of this size (multipart upload). */
   readonly partSizeBytes: number
+  /** A request to the bucket unanswered this long (an upload: per part) fails: the store counts as unavailable. */
+  readonly requestTimeoutMs: number
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
@@ -191,6 +193,7 @@ const SPEC: Spec = {
     publicBaseUrl: { kind: 'url', dflt: undefined },
     presignSeconds: { kind: 'int', dflt: 6 * 3600, min: 3600, max: 7 * 24 * 3600 },
     partSizeBytes: { kind: 'int', dflt: 16 * 1024 * 1024, min: 5 * 1024 * 1024, max: 5 * GIB },
+    requestTimeoutMs: { kind: 'int', dflt: 30_000, min: 100, max: 600_000 },
   },
   auth: {
     tokenTtlSeconds: { kind: 'int', dflt: 900, min: 10, max: 30 * 24 * 3600 },

@@ -21,6 +21,7 @@ export function describeS3Error(e: unknown): { unreachable: boolean; message: st
     AccessDenied: 'denied access with these credentials',
   }
   if (words[code]) return { unreachable: false, message: words[code]! }
+  if (code === 'Timeout') return { unreachable: true, message: `is unreachable (${err.message})` }
   // Connection failures (refused, reset, DNS, timeouts) and the service's own 5xx.
   const message = code && code !== 'UnknownError' ? `is unreachable (${code})` : `is unreachable (${err?.message ?? String(e)})`
   return { unreachable: true, message }
@@ -55,16 +56,27 @@ export class S3Store implements ObjectStore {
     return this.config.prefix + key
   }
 
-  /** Runs a request; a failure to reach the service marks the store unavailable. */
-  private async call<T>(run: () => Promise<T>): Promise<T> {
+  /**
+   * Runs a request within `timeoutMs`; a failure to reach the service, or no answer in time,
+   * marks the store unavailable. A service that takes connections and never answers must not
+   * hold an upload, a viewer or a seeding peer forever (Bun.S3Client has no timeout of its
+   * own); a request given up on may still complete, and what it leaves the start's sweep removes.
+   */
+  private async call<T>(run: () => Promise<T>, timeoutMs = this.config.requestTimeoutMs): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${timeoutMs / 1000} s`), { code: 'Timeout' })), timeoutMs)
+    })
     try {
-      const out = await run()
+      const out = await Promise.race([run(), timeout])
       if (this.state.state !== 'ok') this.state = { state: 'ok', checkedAt: this.now() }
       return out
     } catch (e) {
       const why = describeS3Error(e)
       if (why.unreachable) this.state = { state: 'unavailable', error: `${this.where()} ${why.message}`, checkedAt: this.now() }
       throw e
+    } finally {
+      clearTimeout(timer)
     }
   }
 
@@ -77,6 +89,7 @@ export class S3Store implements ObjectStore {
     const size = statSync(path).size
     const full = this.full(key)
     const acl = this.config.publicBaseUrl ? ({ acl: 'public-read' } as const) : {}
+    const parts = Math.max(1, Math.ceil(size / this.config.partSizeBytes))
     await this.call(async () => {
       try {
         if (size <= this.config.partSizeBytes) await this.client.write(full, Bun.file(path), { type, ...acl })
@@ -93,7 +106,7 @@ export class S3Store implements ObjectStore {
         await this.client.delete(full).catch(() => undefined)
         throw e
       }
-    })
+    }, parts * this.config.requestTimeoutMs)
     rmSync(path, { force: true })
   }
 
@@ -164,18 +177,11 @@ export class S3Store implements ObjectStore {
   }
 
   async check(): Promise<StorageHealth> {
-    let timer: ReturnType<typeof setTimeout> | undefined
-    // An endpoint that takes connections and never answers must not hold the start (or the watch) forever.
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${CHECK_TIMEOUT_MS / 1000} s`), { code: 'Timeout' })), CHECK_TIMEOUT_MS)
-    })
     try {
-      await Promise.race([this.call(() => this.client.list({ prefix: this.config.prefix, maxKeys: 1 })), timeout])
+      await this.call(() => this.client.list({ prefix: this.config.prefix, maxKeys: 1 }), Math.min(CHECK_TIMEOUT_MS, this.config.requestTimeoutMs))
       this.state = { state: 'ok', checkedAt: this.now() }
     } catch (e) {
       this.state = { state: 'unavailable', error: `${this.where()} ${describeS3Error(e).message}`, checkedAt: this.now() }
-    } finally {
-      clearTimeout(timer)
     }
     return this.state
   }

@@ -1,0 +1,125 @@
+/**
+ * A bucket that takes connections and never answers (a stalled gateway, a black-holed route):
+ * the pod, talking to radosgw through a TCP relay the test can freeze, gives up on each
+ * request after `storage.requestTimeoutMs`. Uploads answer 503 storage_unavailable in
+ * seconds and change nothing, the admin API says what failed, and once the bucket answers
+ * again all works as before.
+ */
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { createServer, connect, type Server, type Socket } from 'node:net'
+import { join } from 'node:path'
+import type { Video } from '../src/videos/model'
+import { makeClip } from './helpers/clips'
+import { adminToken, netPod, stopPods, until } from './helpers/network'
+import { listTree, removeTempDirs, tempDir, type TestPod } from './helpers/pods'
+import { startRadosgw, type Radosgw } from './helpers/radosgw'
+import { uploadVideo, userToken } from './helpers/videos'
+
+setDefaultTimeout(60_000)
+
+/** A TCP relay to `port` that can freeze: while frozen, nothing passes either way (connections stay open). */
+function relay(port: number): Promise<{ port: number; freeze(frozen: boolean): void; close(): void }> {
+  let frozen = false
+  const pairs = new Set<[Socket, Socket]>()
+  const server: Server = createServer((client) => {
+    const upstream = connect(port, '127.0.0.1')
+    const pair: [Socket, Socket] = [client, upstream]
+    pairs.add(pair)
+    if (!frozen) {
+      client.pipe(upstream)
+      upstream.pipe(client)
+    }
+    const end = () => {
+      pairs.delete(pair)
+      client.destroy()
+      upstream.destroy()
+    }
+    client.on('close', end).on('error', end)
+    upstream.on('close', end).on('error', end)
+  })
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        port: (server.address() as { port: number }).port,
+        freeze: (f) => {
+          frozen = f
+          for (const [c, u] of pairs) {
+            if (f) {
+              c.unpipe(u)
+              u.unpipe(c)
+              c.pause()
+              u.pause()
+            } else {
+              c.pipe(u)
+              u.pipe(c)
+              c.resume()
+              u.resume()
+            }
+          }
+        },
+        close: () => {
+          for (const [c, u] of pairs) (c.destroy(), u.destroy())
+          server.close()
+        },
+      }),
+    ),
+  )
+}
+
+const BUCKET = 'stalled'
+let gw: Radosgw
+let gate: Awaited<ReturnType<typeof relay>>
+let pod: TestPod
+let clip: string
+
+beforeAll(async () => {
+  ;[gw, clip] = await Promise.all([startRadosgw({ bucket: BUCKET }), makeClip(tempDir(), { seconds: 2 })])
+  gate = await relay(Number(new URL(gw.endpoint).port))
+  const storage = { kind: 's3', endpoint: `http://127.0.0.1:${gate.port}`, region: gw.region, bucket: BUCKET, accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey, requestTimeoutMs: 1500 }
+  pod = await netPod({ storage, transcoding: { enabled: false } })
+}, 120_000)
+
+afterAll(async () => {
+  await stopPods()
+  gate?.close()
+  await gw?.stop()
+  removeTempDirs()
+})
+
+describe('a bucket that stops answering', () => {
+  test('uploads answer 503 within the request timeout and change nothing; the admin API says why; then all works again', async () => {
+    const token = await userToken(pod)
+    const admin = { authorization: `Bearer ${await adminToken(pod)}` }
+    const health = async () => ((await (await fetch(`${pod.base}/api/v1/storage`, { headers: admin })).json()) as { health: { state: string; error?: string } }).health
+    const rows = () => (pod.running.pod.db.query('SELECT count(*) AS n FROM videos').get() as { n: number }).n
+    const upload = (name: string) => uploadVideo(pod.base, token, { file: Bun.file(clip), name })
+
+    expect((await upload('Before')).status).toBe(201)
+    const before = rows()
+    gate.freeze(true)
+    try {
+      const t0 = Date.now()
+      const res = await upload('While it hangs')
+      const waited = Date.now() - t0
+      expect(res.status).toBe(503)
+      expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'storage_unavailable' })
+      // Not held until the test's own timeout: a few request timeouts at most (the put, its clean-up).
+      expect(waited).toBeLessThan(20_000)
+      expect(rows()).toBe(before)
+      expect(listTree(join(pod.config.dataDir, 'tmp'))).toEqual([])
+      const down = await health()
+      expect(down.state).toBe('unavailable')
+      expect(down.error).toContain('no answer within 1.5 s')
+      // Known unavailable: the next upload is refused at once.
+      expect((await upload('Again')).status).toBe(503)
+    } finally {
+      gate.freeze(false)
+    }
+    await until(async () => (await health()).state === 'ok', 20_000, 'the bucket answering again')
+    const res = await upload('After')
+    expect(res.status).toBe(201)
+    const id = ((await res.json()) as Video).id
+    expect(await gw.client().exists(`videos/${id}.mp4`)).toBe(true)
+    expect(rows()).toBe(before + 1)
+  })
+})
