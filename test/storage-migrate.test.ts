@@ -1,14 +1,18 @@
 /**
  * `seedpod storage migrate` against a real radosgw, while the pod serves: a pod's files move
  * from its data folder to the bucket and back, and a viewer fetching byte ranges of the
- * video all along gets the right bytes every time.
+ * video all along gets the right bytes every time; so do its copies of friends' videos.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { OwnMirror } from '../actors/redundancy'
+import { loadConfig } from '../src/shared/config'
+import { migrate } from '../src/storage/migrate'
+import { S3Store } from '../src/storage/s3'
 import type { Video } from '../src/videos/model'
 import { makeClip } from './helpers/clips'
-import { netPod, restart, stopPods, until } from './helpers/network'
+import { adminToken, netPod, restart, stopPods, until } from './helpers/network'
 import { childEnv, listTree, removeTempDirs, runCli, tempDir, type TestPod } from './helpers/pods'
 import { startRadosgw, type Radosgw } from './helpers/radosgw'
 import { uploadVideo, userToken } from './helpers/videos'
@@ -22,15 +26,17 @@ let pod: TestPod
 let video: Video
 let original: Uint8Array
 
-const keys = async () => ((await gw.client().list({})).contents ?? []).map((c) => c.key).sort()
+const keys = async (prefix = '') => ((await gw.client().list({ prefix })).contents ?? []).map((c) => c.key).sort()
 const videoFiles = () => listTree(pod.config.dataDir).filter((f) => /\.(mp4|m3u8)$/.test(f) && !f.startsWith('tmp/'))
-const migrateTo = (to: string) =>
-  runCli(['storage', 'migrate', '--to', to, '--data-dir', pod.config.dataDir], {
-    cwd: pod.config.dataDir,
+const bucketSettings = () => ({ kind: 's3', endpoint: gw.endpoint, region: gw.region, bucket: BUCKET, accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey })
+const migrateTo = (to: string, of: TestPod = pod, prefix = '') =>
+  runCli(['storage', 'migrate', '--to', to, '--data-dir', of.config.dataDir], {
+    cwd: of.config.dataDir,
     env: childEnv({
       SEEDPOD_STORAGE_KIND: 's3',
       SEEDPOD_STORAGE_ENDPOINT: gw.endpoint,
       SEEDPOD_STORAGE_BUCKET: BUCKET,
+      SEEDPOD_STORAGE_PREFIX: prefix,
       SEEDPOD_STORAGE_ACCESS_KEY_ID: gw.accessKeyId,
       SEEDPOD_STORAGE_SECRET_ACCESS_KEY: gw.secretAccessKey,
     }),
@@ -77,7 +83,7 @@ beforeAll(async () => {
   await local.stop()
   // Switched to the bucket: it serves what is still in its data folder from there.
   pod = await restart(local, {
-    storage: { kind: 's3', endpoint: gw.endpoint, region: gw.region, bucket: BUCKET, accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey },
+    storage: bucketSettings(),
     transcoding: { enabled: false },
   })
 }, 120_000)
@@ -121,6 +127,69 @@ describe('storage migrate', () => {
     const { reads, problems } = await viewer.stop()
     expect(problems).toEqual([])
     expect(reads).toBeGreaterThan(20)
+  })
+
+  test("a copy of a friend's video moves to the bucket, still served from there, and back", async () => {
+    const REDUNDANT = { redundancy: { enabled: true, budgetBytes: 50_000_000 } }
+    const prefix = 'pods/mirror/'
+    const [origin, local] = await Promise.all([netPod({ transcoding: { enabled: false } }), netPod(REDUNDANT)])
+    await local.running.pod.making.makeFriends([origin.base])
+    const clip = await makeClip(tempDir(), { seconds: 3, faststart: true })
+    const theirs = (await (await uploadVideo(origin.base, await userToken(origin), { file: Bun.file(clip), name: 'Worth a copy' })).json()) as Video
+    const mirrorsOf = async (p: TestPod) =>
+      ((await (await fetch(`${p.base}/api/v1/videos/mirrors`, { headers: { authorization: `Bearer ${await adminToken(p)}` } })).json()) as { mirrors: OwnMirror[] }).mirrors
+    const copy = await until(async () => (await mirrorsOf(local)).find((m) => m.state === 'ready'), 30_000, 'a ready copy')
+    const bytes = readFileSync(join(local.config.dataDir, 'mirrors', copy.file))
+    await local.stop()
+    const mirror = await restart(local, { ...REDUNDANT, storage: { ...bucketSettings(), prefix }, transcoding: { enabled: false } })
+    const copyKeys = [`${prefix}mirrors/${copy.file}`, `${prefix}torrents/${copy.infoHash}.torrent`].sort()
+    const inDataFolder = () => listTree(mirror.config.dataDir).filter((f) => f.startsWith(`mirrors/${copy.infoHash}`) || f === `torrents/${copy.infoHash}.torrent`)
+    /** The copy's web seed (what the network knows), followed wherever it leads. */
+    const served = async () => {
+      const res = await fetch(`${mirror.base}/static/webseed/${theirs.id}.mp4`, { headers: { range: 'bytes=1000-1999' } })
+      return res.status === 206 && Buffer.from(await res.arrayBuffer()).equals(bytes.subarray(1000, 2000))
+    }
+    expect(await served()).toBe(true)
+
+    const up = await migrateTo('s3', mirror, prefix)
+    expect(up.code).toBe(0)
+    expect(up.stdout).toContain(`moved mirrors/${copy.file}`)
+    expect(await keys(prefix)).toEqual(copyKeys)
+    expect(inDataFolder()).toEqual([])
+    expect(await served()).toBe(true)
+    expect((await migrateTo('s3', mirror, prefix)).stdout).toContain('nothing to move')
+
+    const down = await migrateTo('local', mirror, prefix)
+    expect(down.code).toBe(0)
+    expect(down.stdout).toContain('done: 2 files moved to the data folder')
+    expect(await keys(prefix)).toEqual([])
+    expect(inDataFolder()).toEqual([`mirrors/${copy.infoHash}`, `mirrors/${copy.file}`, `torrents/${copy.infoHash}.torrent`])
+    expect(Buffer.from(readFileSync(join(mirror.config.dataDir, 'mirrors', copy.file))).equals(bytes)).toBe(true)
+    expect(await served()).toBe(true)
+    expect((await mirrorsOf(mirror)).map((m) => m.state)).toEqual(['ready'])
+  })
+
+  test('a copy the pod drops under the move is not brought back, in either place, and fails nothing', async () => {
+    const prefix = 'pods/dropping/'
+    const env = { SEEDPOD_STORAGE_KIND: 's3', SEEDPOD_STORAGE_ENDPOINT: gw.endpoint, SEEDPOD_STORAGE_BUCKET: BUCKET, SEEDPOD_STORAGE_PREFIX: prefix, AWS_ACCESS_KEY_ID: gw.accessKeyId, AWS_SECRET_ACCESS_KEY: gw.secretAccessKey }
+    const bucket = new S3Store(loadConfig({ env }).storage)
+    const dataDir = tempDir()
+    mkdirSync(join(dataDir, 'tmp'))
+    mkdirSync(join(dataDir, 'mirrors', 'abc'), { recursive: true })
+    writeFileSync(join(dataDir, 'mirrors', 'abc', 'x.mp4'), new Uint8Array(5000).fill(7))
+    writeFileSync(join(dataDir, 'mirrors', 'abc', 'y.mp4'), new Uint8Array(5000).fill(8))
+    // The pod drops the copy x while it is moved: kept when the move starts, not once it is in place.
+    let asked = 0
+    const items = () => [{ key: 'mirrors/abc/x.mp4', kept: () => asked++ % 2 === 0 }, { key: 'mirrors/abc/y.mp4' }]
+    const up = await migrate(items(), bucket, dataDir, 's3', () => undefined)
+    expect(up).toEqual({ moved: 1, skipped: 1 })
+    expect(await keys(prefix)).toEqual([`${prefix}mirrors/abc/y.mp4`])
+    expect(existsSync(join(dataDir, 'mirrors', 'abc'))).toBe(false)
+    await bucket.putBytes('mirrors/abc/x.mp4', new Uint8Array(5000).fill(7), 'video/mp4')
+    const down = await migrate(items(), bucket, dataDir, 'local', () => undefined)
+    expect(down).toEqual({ moved: 1, skipped: 1 })
+    expect(await keys(prefix)).toEqual([])
+    expect(listTree(join(dataDir, 'mirrors'))).toEqual(['abc', 'abc/y.mp4'])
   })
 
   test('a pod on its data folder alone refuses to migrate, saying why', async () => {

@@ -47,22 +47,31 @@ export async function openRunnerStore(config: Config): Promise<{ store: RunnerSt
 }
 
 /**
- * `seedpod storage migrate --to s3|local` (src/app/cli.ts): moves the own files of the pod
- * whose data is in `config.dataDir` to its bucket or back, while it serves (src/storage/migrate.ts),
+ * `seedpod storage migrate --to s3|local` (src/app/cli.ts): moves the own files and the
+ * copies of friends' videos of the pod whose data is in `config.dataDir` to its bucket or
+ * back, while it serves (src/storage/migrate.ts),
  * again until a pass finds nothing left to move (uploads during the run go to the bucket).
  * The pod must run on the bucket (`storage.kind = "s3"`): only then does it read both places.
  */
 export async function migrateStorage(config: Config, to: 's3' | 'local', progress: (key: string) => void): Promise<{ moved: number }> {
-  const [{ openDatabase }, { openStorage, StorageStartError }, { migrate, ownKeys }] = await Promise.all([import('../shared/db'), import('../storage/start'), import('../storage/migrate')])
+  const [{ openDatabase }, { openStorage, StorageStartError }, { migrate, ownKeys, mirrorItems }, { MirrorStore }] = await Promise.all([
+    import('../shared/db'),
+    import('../storage/start'),
+    import('../storage/migrate'),
+    import('../redundancy/store'),
+  ])
   if (config.storage.kind !== 's3')
     throw new StorageStartError('storage migrate: set storage.kind = "s3" with the bucket\'s settings (and restart the pod) first: a pod on its data folder alone does not read the bucket, and would lose what is moved')
   const bucket = (await openStorage(config.storage, config.dataDir)) as import('../storage/s3').S3Store
   const db = openDatabase(join(config.dataDir, 'seedpod.db'))
   mkdirSync(join(config.dataDir, 'tmp'), { recursive: true, mode: 0o750 })
+  const mirrors = new MirrorStore(db)
   try {
     let moved = 0
     for (;;) {
-      const pass = await migrate(ownKeys(db), bucket, config.dataDir, to, progress)
+      // Listed again each pass: what the pod stored or dropped meanwhile counts.
+      const items = [...ownKeys(db).map((key) => ({ key })), ...mirrorItems(mirrors)]
+      const pass = await migrate(items, bucket, config.dataDir, to, progress)
       moved += pass.moved
       if (pass.moved === 0) return { moved }
     }

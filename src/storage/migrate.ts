@@ -1,7 +1,8 @@
 /**
  * `seedpod storage migrate --to s3|local`: moves an existing pod's own files (originals,
- * renditions, playlists, thumbnails, torrents) between its data folder and its bucket, one
- * file at a time, while the pod serves.
+ * renditions, playlists, thumbnails, torrents) and its copies of friends' videos (mirrors and
+ * their torrents) between its data folder and its bucket, one file at a time, while the pod
+ * serves. Thumbnails cached from friends stay in the data folder (a cache, made again).
  *
  * A pod on a bucket reads a key from the data folder first, then from the bucket
  * (src/storage/service.ts), so each file switches over at one atomic step, only once its new
@@ -10,10 +11,16 @@
  * place before the object is deleted. A viewer fetching the file meanwhile gets it from the
  * old place before the step and from the new one after it. Rerun after an interruption, it
  * goes on where it stopped (what has switched is skipped, a half copy is made again).
+ *
+ * The pod may drop a copy of a friend's video meanwhile (its budget, the video removed): once
+ * a copy's new place holds it, the move asks whether the pod still keeps it, and removes
+ * what it moved when not, so a dropped copy does not come back to life (in the bucket, the
+ * start's sweep would remove it; in the data folder, nothing would) nor fail the migration.
  */
 import type { Database } from 'bun:sqlite'
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, renameSync, rmdirSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import type { MirrorStore } from '../redundancy/store'
 import type { S3Store } from './s3'
 
 /** Content types of the pod's files, by extension. */
@@ -30,8 +37,7 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 
 /**
  * Every key of the pod's own files that its rows name: each own video's original, its
- * playlist, thumbnail and torrent, and each rendition with its playlist and torrent. (Copies
- * of friends' videos and cached thumbnails of theirs stay in the data folder.)
+ * playlist, thumbnail and torrent, and each rendition with its playlist and torrent.
  */
 export function ownKeys(db: Database): string[] {
   const originals = db.query("SELECT v.id, coalesce(v.ext, 'mp4') AS ext, v.info_hash FROM local_videos l JOIN videos v ON v.id = l.video").all() as { id: string; ext: string; info_hash: Uint8Array }[]
@@ -42,48 +48,104 @@ export function ownKeys(db: Database): string[] {
   ]
 }
 
+/** A key to move; `kept` says whether the pod still keeps it (for a copy it may drop meanwhile). */
+export interface MoveItem {
+  key: string
+  kept?: () => boolean
+}
+
+/**
+ * The keys of the pod's ready copies of friends' videos (`mirrors/<infoHash>/<file>` and the
+ * copy's torrent), each kept while its row says ready. A copy still downloading is in the
+ * data folder and moves itself (the pod on a bucket keeps it there once done).
+ */
+export function mirrorItems(mirrors: MirrorStore): MoveItem[] {
+  return mirrors
+    .own()
+    .filter((m) => m.state === 'ready')
+    .flatMap((m) => {
+      const kept = () => mirrors.byInfoHash(m.infoHash)?.state === 'ready'
+      return [{ key: `mirrors/${m.file}`, kept }, { key: `torrents/${m.infoHash}.torrent`, kept }]
+    })
+}
+
 /** What one run did. */
 export interface MigrationResult {
   moved: number
-  /** Already in place (switched by an earlier run, or never there: a video without a playlist). */
+  /** Already in place (switched by an earlier run, or never there: a video without a playlist), or dropped by the pod meanwhile. */
   skipped: number
 }
 
-/** Moves every key of `keys` to the bucket (`to` s3) or to the data folder (`to` local). */
-export async function migrate(keys: readonly string[], bucket: S3Store, dataDir: string, to: 's3' | 'local', progress: (key: string) => void): Promise<MigrationResult> {
+/** Removes a copy's folder (`mirrors/<infoHash>/`) once it holds nothing; other folders stay. */
+function removeEmptyFolder(dataDir: string, key: string): void {
+  if (!key.startsWith('mirrors/')) return
+  try {
+    rmdirSync(dirname(join(dataDir, key)))
+  } catch {
+    // Not empty, or gone already.
+  }
+}
+
+/** Moves one key to the bucket; false when it is not in the data folder. */
+async function toBucket(key: string, bucket: S3Store, dataDir: string): Promise<boolean> {
+  const path = join(dataDir, key)
+  if (!existsSync(path)) return false
+  // Uploaded, checked, then the local file removed: the switch.
+  await bucket.put(key, path, typeOf(key))
+  removeEmptyFolder(dataDir, key)
+  return true
+}
+
+/** Moves one key to the data folder; false when it is not in the bucket. */
+async function toDataFolder(key: string, bucket: S3Store, dataDir: string): Promise<boolean> {
+  const path = join(dataDir, key)
+  if (existsSync(path)) {
+    // Switched already (an interrupted run): only the old copy may be left.
+    if (await bucket.stat(key)) await bucket.delete(key)
+    return false
+  }
+  const stat = await bucket.stat(key)
+  if (!stat) return false
+  const tmp = join(dataDir, 'tmp', `${crypto.randomUUID()}.part`)
+  try {
+    await Bun.write(tmp, new Response(bucket.stream(key, 0, stat.size)))
+    if (Bun.file(tmp).size !== stat.size) throw new Error(`the copy of ${key} is incomplete`)
+    mkdirSync(dirname(path), { recursive: true, mode: 0o750 })
+    renameSync(tmp, path)
+  } finally {
+    rmSync(tmp, { force: true })
+  }
+  await bucket.delete(key)
+  return true
+}
+
+/** Removes what a move left of a key the pod no longer keeps, in both places. */
+async function removeDropped(key: string, bucket: S3Store, dataDir: string): Promise<void> {
+  rmSync(join(dataDir, key), { force: true })
+  removeEmptyFolder(dataDir, key)
+  await bucket.delete(key)
+}
+
+/** Moves every item's key to the bucket (`to` s3) or to the data folder (`to` local). */
+export async function migrate(items: readonly MoveItem[], bucket: S3Store, dataDir: string, to: 's3' | 'local', progress: (key: string) => void): Promise<MigrationResult> {
   let moved = 0
   let skipped = 0
-  for (const key of keys) {
-    const path = join(dataDir, key)
-    if (to === 's3') {
-      if (!existsSync(path)) {
-        skipped++
-        continue
-      }
-      // Uploaded, checked, then the local file removed: the switch.
-      await bucket.put(key, path, typeOf(key))
-    } else {
-      if (existsSync(path)) {
-        // Switched already (an interrupted run): only the old copy may be left.
-        if (await bucket.stat(key)) await bucket.delete(key)
-        skipped++
-        continue
-      }
-      const stat = await bucket.stat(key)
-      if (!stat) {
-        skipped++
-        continue
-      }
-      const tmp = join(dataDir, 'tmp', `${crypto.randomUUID()}.part`)
-      try {
-        await Bun.write(tmp, new Response(bucket.stream(key, 0, stat.size)))
-        if (Bun.file(tmp).size !== stat.size) throw new Error(`the copy of ${key} is incomplete`)
-        mkdirSync(dirname(path), { recursive: true, mode: 0o750 })
-        renameSync(tmp, path)
-      } finally {
-        rmSync(tmp, { force: true })
-      }
-      await bucket.delete(key)
+  for (const { key, kept = () => true } of items) {
+    let done = false
+    try {
+      if (kept()) done = await (to === 's3' ? toBucket : toDataFolder)(key, bucket, dataDir)
+    } catch (e) {
+      // A copy the pod dropped under the move (its file or object gone) is no failure.
+      if (kept()) throw e
+    }
+    // Asked once the new place holds it: a copy dropped meanwhile is removed, not resurrected.
+    if (!kept()) {
+      await removeDropped(key, bucket, dataDir)
+      done = false
+    }
+    if (!done) {
+      skipped++
+      continue
     }
     moved++
     progress(key)
