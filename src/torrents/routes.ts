@@ -46,8 +46,10 @@ async function serveWebseed(deps: TorrentRoutesDeps, request: Request, name: str
   if (source.kind === 'file') return serveFile(request, source.path, opts)
   // Not a redirect to a bucket that does not answer: a clear error, which players retry.
   if (source.store.health().state !== 'ok') return storageDown()
-  if (head !== null) return serveObject(request, source.store, file.key, opts)
-  return redirectTo(source.store.viewerUrl(file.key), BUCKET_URL_CACHE_SECONDS)
+  // HEAD (a player's probe) and preflights are answered here: a presigned URL is for GET only,
+  // and a browser does not follow a redirect of a preflight.
+  if (head !== null || request.method !== 'GET') return serveObject(request, source.store, file.key, opts)
+  return redirectTo(source.store.viewerUrl(file.key))
 }
 
 /** Serves a stored .torrent; for a file in the bucket, with the bucket's URL as its web seed. */

@@ -248,7 +248,11 @@ export async function serveObject(request: Request, store: S3Store, key: string,
   return new Response(request.method === 'HEAD' || end === start ? null : store.stream(key, start, end), { status, headers })
 }
 
-/** A redirect to where the file is (the bucket), with the CORS headers a cross-origin reader needs to follow it. */
-export function redirectTo(url: string, cacheSeconds: number): Response {
-  return new Response(null, { status: 302, headers: { ...CORS_HEADERS, Location: url, 'Cache-Control': `private, max-age=${cacheSeconds}` } })
+/**
+ * A redirect to where the file is (the bucket), with the CORS headers a cross-origin reader
+ * needs to follow it. Never cached: a file can move (`seedpod storage migrate`), and a browser
+ * holding the old redirect would go on asking the bucket for an object that is gone.
+ */
+export function redirectTo(url: string): Response {
+  return new Response(null, { status: 302, headers: { ...CORS_HEADERS, Location: url, 'Cache-Control': 'no-cache' } })
 }

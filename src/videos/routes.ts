@@ -80,7 +80,7 @@ export const thumbnailRoutes = ({ fingerprint, videos, auth }: Pick<VideoRoutesD
       const thumbnail = await videos.thumbnail(m[1]!)
       if (!thumbnail) return errorResponse(404, 'not_found', 'no thumbnail for this video')
       // One in the bucket is fetched from there.
-      if ('url' in thumbnail) return redirectTo(thumbnail.url, 600)
+      if ('url' in thumbnail) return redirectTo(thumbnail.url)
       return serveFile(request, thumbnail.path, { contentType: 'image/jpeg', cacheControl: 'public, max-age=86400' })
     },
     { watch: true },
