@@ -154,7 +154,9 @@ export async function startRadosgw(options: RadosgwOptions = {}): Promise<Radosg
       const deadline = Date.now() + timeoutMs
       for (;;) {
         if (d.proc.exitCode !== null || d.proc.signalCode !== null) {
-          throw new Error(`radosgw test cluster: ${d.name} exited (${d.proc.exitCode ?? d.proc.signalCode}) before ${what}:\n${daemonLog(d)}`)
+          // Exit codes are errno values; 98 is the one a taken port gives, which the daemon does not always log before it exits.
+          const code = d.proc.exitCode === 98 ? '98, EADDRINUSE: an address it listens on is taken' : (d.proc.exitCode ?? d.proc.signalCode)
+          throw new Error(`radosgw test cluster: ${d.name} exited (${code}) before ${what}:\n${daemonLog(d)}`)
         }
         if (await ready().catch(() => false)) return
         if (Date.now() > deadline) throw new Error(`radosgw test cluster: ${d.name} did not get to ${what} within ${timeoutMs} ms:\n${daemonLog(d)}`)
