@@ -49,22 +49,19 @@ export class OwnFiles {
    */
   async keep(file: LocalFile, source: string, torrent: Uint8Array, playlist?: string): Promise<string[]> {
     const storage = this.files.storage
-    const placed: string[] = []
-    try {
-      await storage.keep(file.key, source, file.mime)
-      placed.push(file.key)
-      await storage.keepBytes(file.torrentKey, torrent, 'application/x-bittorrent')
-      placed.push(file.torrentKey)
-      if (playlist !== undefined) {
-        const key = playlistOf(file.key)
-        await storage.keepBytes(key, playlist, PLAYLIST_TYPE)
-        placed.push(key)
-      }
-      return placed
-    } catch (e) {
-      await storage.drop(placed)
-      throw e
+    const puts: [string, () => Promise<void>][] = [
+      [file.key, () => storage.keep(file.key, source, file.mime)],
+      [file.torrentKey, () => storage.keepBytes(file.torrentKey, torrent, 'application/x-bittorrent')],
+    ]
+    if (playlist !== undefined) puts.push([playlistOf(file.key), () => storage.keepBytes(playlistOf(file.key), playlist, PLAYLIST_TYPE)])
+    // All at once: with a bucket, each is a round trip, and the small ones go up while the video does.
+    const results = await Promise.allSettled(puts.map(([, put]) => put()))
+    const failed = results.find((r) => r.status === 'rejected')
+    if (failed) {
+      await storage.drop(puts.filter((_, i) => results[i]!.status === 'fulfilled').map(([key]) => key))
+      throw failed.reason
     }
+    return puts.map(([key]) => key)
   }
 
   /** Removes what `keep` stored (its rows could not be written). */
