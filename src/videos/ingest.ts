@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs'
 import { DESCRIPTION_MAX } from '../details/model'
 import { remuxFaststart } from '../media/faststart'
 import { packageCopy, type StreamInfo } from '../media/hls'
-import { probeVideo } from '../media/probe'
+import { probeVideo, type ProbeOk } from '../media/probe'
 import { makeThumbnail } from '../media/thumbnail'
 import { DomainError } from '../shared/errors'
 import type { VideoFiles } from './files'
@@ -75,6 +75,35 @@ export interface PreparedUpload {
 }
 
 /**
+ * The original as it is stored: remuxed into a stream (no re-encoding) where its codecs allow,
+ * moved to faststart where its index is at the end, else the file as it came. What it makes
+ * in tmp/ is added to `made`.
+ */
+async function browserReady(
+  path: string,
+  probe: ProbeOk,
+  format: { ext: string },
+  segmentName: string,
+  files: VideoFiles,
+  made: string[],
+): Promise<{ source: string; stream?: Packaged }> {
+  if (STREAMABLE.test(probe.videoCodec) && STREAMABLE_AUDIO.test(probe.audioCodec ?? 'none')) {
+    // One fragmented MP4 with its HLS playlist.
+    const packaged = files.temp('.mp4')
+    made.push(packaged)
+    return { source: packaged, stream: await packageCopy(path, packaged, segmentName) }
+  }
+  if (format.ext === 'mp4' && probe.moovAtEnd) {
+    // The index at the end means a browser must fetch the whole file before playing.
+    const fast = files.temp('.mp4')
+    made.push(fast)
+    await remuxFaststart(path, fast)
+    return { source: fast }
+  }
+  return { source: path }
+}
+
+/**
  * Checks and prepares a received upload. On any failure every file it made is removed (the
  * upload's own file too) and the error says what is wrong with the file.
  */
@@ -88,24 +117,15 @@ export async function prepareUpload(upload: ReceivedUpload, files: VideoFiles, f
     if (!format)
       throw new DomainError('unsupported_media', 'unsupported_format', `a ${probe.videoCodec} video in ${probe.container} does not play in browsers; upload MP4 (H.264) or WebM (VP9)`)
     const id = newVideoId(fingerprint)
-    let source = upload.file.path
-    let stream: Packaged | undefined
-    if (STREAMABLE.test(probe.videoCodec) && STREAMABLE_AUDIO.test(probe.audioCodec ?? 'none')) {
-      // Remuxed into a stream (no re-encoding): one fragmented MP4 with its HLS playlist.
-      const packaged = files.temp('.mp4')
-      made.push(packaged)
-      stream = await packageCopy(source, packaged, segmentUri(id, 0))
-      source = packaged
-    } else if (format.ext === 'mp4' && probe.moovAtEnd) {
-      // The index at the end means a browser must fetch the whole file before playing.
-      const fast = files.temp('.mp4')
-      made.push(fast)
-      await remuxFaststart(source, fast)
-      source = fast
-    }
     const thumb = files.temp('.jpg')
     made.push(thumb)
-    await makeThumbnail(source, thumb, Math.min(1, probe.durationSeconds / 3))
+    // From the file as it was sent, while it is remuxed: the same pictures, and the two
+    // ffmpeg runs (one decodes a frame, one copies) take the time of the longer one.
+    const thumbnail = makeThumbnail(upload.file.path, thumb, Math.min(1, probe.durationSeconds / 3))
+    const [ready, thumbnailed] = await Promise.allSettled([browserReady(upload.file.path, probe, format, segmentUri(id, 0), files, made), thumbnail])
+    if (ready.status === 'rejected') throw ready.reason
+    if (thumbnailed.status === 'rejected') throw thumbnailed.reason
+    const { source, stream } = ready.value
     const stored = stream ? { ext: 'mp4', mime: 'video/mp4', stream } : format
     return {
       video: { ...texts, ...stored, id, source, thumb, duration: probe.durationSeconds, width: probe.width, height: probe.height },
