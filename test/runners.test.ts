@@ -15,7 +15,7 @@ import { makeClip } from './helpers/clips'
 import { adminToken, netPod, restart, stopPods, until } from './helpers/network'
 import { type Child, listTree, removeTempDirs, ROOT, runCli, spawnCli, tempDir, type TestPod } from './helpers/pods'
 import { startRadosgw } from './helpers/radosgw'
-import { uploadVideo, userToken } from './helpers/videos'
+import { movedToBucket, uploadVideo, userToken } from './helpers/videos'
 
 afterAll(stopPods)
 afterAll(removeTempDirs)
@@ -295,6 +295,7 @@ describe('runners', () => {
       await startRunner(pod, await cliToken(pod), 'cloud')
       const id = await upload(pod, hd)
       await until(async () => (await jobsOf(pod, id)).every((j) => j.state === 'done'), 60_000, 'the rendition by the runner')
+      await movedToBucket(pod)
       const keys = ((await gw.client().list({ prefix: 'p/videos/' })).contents ?? []).map((c) => c.key)
       expect(keys).toContain(`p/videos/${id}.240.mp4`)
       expect(keys).toContain(`p/videos/${id}.240.m3u8`)

@@ -6,6 +6,7 @@
  * again all works as before.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { randomBytes } from 'node:crypto'
 import { createServer, connect, type Server, type Socket } from 'node:net'
 import { join } from 'node:path'
 import type { Video } from '../src/videos/model'
@@ -13,7 +14,7 @@ import { makeClip } from './helpers/clips'
 import { adminToken, netPod, stopPods, until } from './helpers/network'
 import { listTree, removeTempDirs, tempDir, type TestPod } from './helpers/pods'
 import { startRadosgw, type Radosgw } from './helpers/radosgw'
-import { uploadVideo, userToken } from './helpers/videos'
+import { movedToBucket, uploadVideo, userToken } from './helpers/videos'
 
 setDefaultTimeout(60_000)
 
@@ -119,7 +120,43 @@ describe('a bucket that stops answering', () => {
     const res = await upload('After')
     expect(res.status).toBe(201)
     const id = ((await res.json()) as Video).id
+    await movedToBucket(pod)
     expect(await gw.client().exists(`videos/${id}.mp4`)).toBe(true)
     expect(rows()).toBe(before + 1)
+  })
+
+  test('a video deleted while its file goes to the bucket leaves nothing there, nor in the data folder', async () => {
+    const token = await userToken(pod)
+    const res = await uploadVideo(pod.base, token, { file: Bun.file(clip), name: 'Gone on the way' })
+    expect(res.status).toBe(201)
+    const id = ((await res.json()) as Video).id
+    await movedToBucket(pod)
+    // A file in the data folder and queued, as an upload leaves it (large: its upload, in
+    // parts, ends after the delete of the object); the move hangs at the bucket while the
+    // video is deleted.
+    const key = `videos/${id}.mp4`
+    const local = join(pod.config.dataDir, key)
+    await gw.client().delete(key)
+    await Bun.write(local, randomBytes(40 * 1024 * 1024))
+    const { moves } = pod.running.pod.videos.files
+    pod.running.pod.db.query('INSERT INTO storage_moves (key, queued_at) VALUES (?, ?)').run(key, Date.now())
+    gate.freeze(true)
+    let moved: Promise<void>
+    try {
+      moved = moves.run()
+      await Bun.sleep(100)
+      const del = await fetch(`${pod.base}/api/v1/videos/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })
+      expect(del.status).toBe(204)
+      // Less than the request timeout (1.5 s): the move and the delete both go on once it thaws.
+      await Bun.sleep(300)
+    } finally {
+      gate.freeze(false)
+    }
+    await moved
+    await until(async () => !(await gw.client().exists(key)), 10_000, 'the object gone')
+    await Bun.sleep(500)
+    expect(await gw.client().exists(key)).toBe(false)
+    expect(listTree(pod.config.dataDir).filter((f) => f.includes(id))).toEqual([])
+    expect(moves.pending()).toBe(0)
   })
 })

@@ -12,7 +12,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 // @ts-ignore -- untyped module
 import parseTorrent from 'parse-torrent'
-import { SCHEMA_VERSION } from '../src/shared/db'
+import { openDatabase, SCHEMA_VERSION } from '../src/shared/db'
 import { withUrlList } from '../src/torrents/torrent-file'
 import type { Video } from '../src/videos/model'
 import type { Stream } from '../src/videos/streams'
@@ -21,7 +21,7 @@ import { adminToken, netPod, restart, stopPods, until } from './helpers/network'
 import { childEnv, listTree, removeTempDirs, runCli, tempDir, type TestPod } from './helpers/pods'
 import { freePort } from './helpers/ports'
 import { startRadosgw, type Radosgw } from './helpers/radosgw'
-import { uploadVideo, userToken } from './helpers/videos'
+import { movedToBucket, uploadVideo, userToken } from './helpers/videos'
 
 setDefaultTimeout(60_000)
 afterAll(stopPods)
@@ -59,6 +59,7 @@ beforeAll(async () => {
     const v = (await api(`/api/v1/videos/${created.id}`)) as Viewed
     return v.streams?.length === 2 ? v : undefined
   }, 30_000, 'the 144p rendition')
+  await movedToBucket(pod)
 }, 120_000)
 
 afterAll(async () => {
@@ -207,6 +208,7 @@ describe('a pod with S3 storage', () => {
     const res = await uploadVideo(pod.base, token, { file: clipBlob(), name: 'After the outage' })
     expect(res.status).toBe(201)
     const id = ((await res.json()) as Video).id
+    await movedToBucket(pod)
     expect(await s3.exists(`${PREFIX}videos/${id}.mp4`)).toBe(true)
     expect(rows()).toBe(before + 1)
   })
@@ -214,6 +216,7 @@ describe('a pod with S3 storage', () => {
   test('the start sweeps orphan objects and forgets a video whose original is gone, and a rendition whose file is', async () => {
     const res = await uploadVideo(pod.base, token, { file: clipBlob(), name: 'Lost behind the pod', description: '' })
     const lost = (await res.json()) as Video
+    await movedToBucket(pod)
     await pod.stop()
     // A crash between putting objects and writing rows; an object deleted behind the pod's back.
     await s3.write(`${PREFIX}videos/orphan.mp4`, 'no row names me')
@@ -238,6 +241,32 @@ describe('a pod with S3 storage', () => {
     expect(after.files).toEqual([])
     expect((pod.running.pod.db.query('PRAGMA user_version').get() as { user_version: number }).user_version).toBe(SCHEMA_VERSION)
   })
+
+  test('a file still waiting for the bucket when the pod stopped is served from the data folder, and moved at the next start', async () => {
+    const res = await uploadVideo(pod.base, token, { file: clipBlob(), name: 'Cut short' })
+    const up = (await res.json()) as Video
+    await movedToBucket(pod)
+    const key = `videos/${up.id}.mp4`
+    const bytes = await s3.file(`${PREFIX}${key}`).arrayBuffer()
+    await pod.stop()
+    // As a crash leaves it: the rows written, the file in the data folder, its move queued.
+    const local = join(pod.config.dataDir, key)
+    writeFileSync(local, new Uint8Array(bytes))
+    await s3.delete(`${PREFIX}${key}`)
+    const db = openDatabase(join(pod.config.dataDir, 'seedpod.db'))
+    db.query('INSERT INTO storage_moves (key, queued_at) VALUES (?, ?)').run(key, Date.now())
+    db.close()
+    pod = await restart(pod, { storage: storage(), transcoding: { enabled: false } })
+    // The sweep did not forget it (its file is in the data folder); then it goes to the bucket.
+    await movedToBucket(pod)
+    expect(existsSync(local)).toBe(false)
+    expect(Buffer.from(await s3.file(`${PREFIX}${key}`).arrayBuffer()).equals(Buffer.from(bytes))).toBe(true)
+    const viewed = (await (await fetch(`${pod.base}/api/v1/videos/${up.id}`)).json()) as Viewed
+    expect(viewed.webseedUrls[0]).toContain(`${PREFIX}${key}`)
+    const seed = await fetch(viewed.webseedUrls[0]!, { headers: { range: 'bytes=0-99' } })
+    expect(seed.status).toBe(206)
+    expect(new Uint8Array(await seed.arrayBuffer())).toEqual(new Uint8Array(bytes.slice(0, 100)))
+  })
 })
 
 describe('a public bucket', () => {
@@ -245,6 +274,7 @@ describe('a public bucket', () => {
     const prefix = 'pods/three/'
     const publicPod = await netPod({ storage: { ...storage(), prefix, publicBaseUrl: `${gw.endpoint}/${BUCKET}` }, transcoding: { enabled: false } })
     const up = (await (await uploadVideo(publicPod.base, await userToken(publicPod), { file: clipBlob(), name: 'For everyone' })).json()) as Video
+    await movedToBucket(publicPod)
     const viewed = (await (await fetch(`${publicPod.base}/api/v1/videos/${up.id}`)).json()) as Viewed
     const url = `${gw.endpoint}/${BUCKET}/${prefix}videos/${up.id}.mp4`
     expect(viewed.webseedUrls[0]).toBe(url)

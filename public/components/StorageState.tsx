@@ -15,6 +15,8 @@ interface StorageInfo {
   prefix?: string
   publicBaseUrl?: string
   health: { state: 'ok' | 'unavailable'; error?: string; checkedAt: number }
+  /** Files kept in the data folder until they are in the bucket (served from there meanwhile). */
+  pendingMoves: number
 }
 
 const POLL_MS = 3000
@@ -62,6 +64,11 @@ export function StorageState() {
             {down ? `Unavailable: ${sentence(info.health.error ?? 'no answer')} Uploads are refused until it answers again.` : 'Available.'}
             {info.health.checkedAt > 0 && <span class="muted"> Checked {relative(info.health.checkedAt)}.</span>}
           </p>
+          {info.pendingMoves > 0 && (
+            <p class="muted storage-moves">
+              {info.pendingMoves === 1 ? '1 new file waits' : `${info.pendingMoves} new files wait`} in the data folder for the bucket (served from there meanwhile).
+            </p>
+          )}
         </>
       )}
     </section>

@@ -69,7 +69,9 @@ export async function migrateStorage(config: Config, to: 's3' | 'local', progres
   try {
     let moved = 0
     for (;;) {
-      // Listed again each pass: what the pod stored or dropped meanwhile counts.
+      // Listed again each pass: what the pod stored or dropped meanwhile counts. The pod's own
+      // queue of files for the bucket is taken over: this run moves them (src/storage/moves.ts).
+      db.run('DELETE FROM storage_moves')
       const items = [...ownKeys(db).map((key) => ({ key })), ...mirrorItems(mirrors)]
       const pass = await migrate(items, bucket, config.dataDir, to, progress)
       moved += pass.moved
@@ -155,15 +157,17 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   const now = Date.now
   const self = { fingerprint: identity.fingerprint, url: config.url }
   // The bucket must answer before anything is served from it (the error names it and what failed).
-  const [{ openStorage }, { PodStorage }, { sweepStorage }, { readOnlyChunkStore }, { ownKeys }] = await Promise.all([
+  const [{ openStorage }, { PodStorage }, { sweepStorage }, { readOnlyChunkStore }, { ownKeys }, { StorageMoves }] = await Promise.all([
     import('../storage/start'),
     import('../storage/service'),
     import('../storage/sweep'),
     import('../storage/chunk-store'),
     import('../storage/migrate'),
+    import('../storage/moves'),
   ])
   const storage = new PodStorage(await openStorage(config.storage, config.dataDir), config.dataDir, log)
-  const files = new VideoFiles(config.dataDir, storage)
+  const moves = new StorageMoves(db, storage, log, now)
+  const files = new VideoFiles(config.dataDir, storage, moves)
   files.prepare()
   const mirrors = new MirrorStore(db)
   const queue = new TranscodeQueue(db, now)
@@ -247,7 +251,19 @@ async function assembleOn(db: Database, { config, log, identity, server, version
               if (runnerStore.anyQueued()) events.send({ type: 'transcoder.job.added' })
             },
           },
-          ...(storage.kind === 's3' ? [{ name: 'storage-health', everyMs: 5_000, run: () => storage.watch() }] : []),
+          // A bucket that failed is asked again; files that wait for it (moves.ts) go once it answers.
+          ...(storage.kind === 's3'
+            ? [
+                {
+                  name: 'storage-health',
+                  everyMs: 5_000,
+                  run: async () => {
+                    await storage.watch()
+                    if (storage.store.health().state === 'ok' && moves.pending()) void moves.run()
+                  },
+                },
+              ]
+            : []),
         ],
       },
     },
@@ -285,6 +301,8 @@ async function assembleOn(db: Database, { config, log, identity, server, version
     websocket: websocket as unknown as WebSocketHandler<any>,
     start() {
       actors.start()
+      // What a crash left queued for the bucket (src/storage/moves.ts).
+      void moves.run()
       pod.making.onStart().catch((e) => log.error('friends.start.failed', { error: e }))
     },
     close() {

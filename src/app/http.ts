@@ -51,7 +51,7 @@ export function buildApp(pod: Pod) {
     .use(inboxRoutes({ fingerprint, inbox, maxMessageBytes: config.maxMessageBytes, trustProxy: config.trustProxy, log }))
     .use(friendRoutes({ fingerprint, friends, making, log, auth: macros }))
     .use(redundancyRoutes({ fingerprint, redundancy, auth: macros }))
-    .use(storageRoutes({ fingerprint, storage: videos.files.storage, auth: macros }))
+    .use(storageRoutes({ fingerprint, storage: videos.files.storage, moves: videos.files.moves, auth: macros }))
     .use(transcodingRoutes({ fingerprint, transcoding, auth: macros }))
     .use(runnerRoutes({ fingerprint, runners, auth: macros }))
     .use(videoRoutes({ config, fingerprint, videos, auth: macros }))

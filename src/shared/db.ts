@@ -287,6 +287,12 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE transcode_jobs ADD COLUMN lease TEXT;
    ALTER TABLE transcode_jobs ADD COLUMN lease_expires_at INTEGER;
    ALTER TABLE transcode_jobs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;`,
+  // Own video files kept in the data folder until they are moved to the bucket
+  // (src/storage/moves.ts), queued in the transaction that writes their rows.
+  `CREATE TABLE storage_moves (
+     key TEXT PRIMARY KEY,
+     queued_at INTEGER NOT NULL
+   );`,
 ]
 
 /** The schema version this build of seedpod writes. */

@@ -32,7 +32,8 @@ const TYPES: Record<string, string> = {
   torrent: 'application/x-bittorrent',
 }
 
-const typeOf = (key: string) => TYPES[key.split('.').pop() ?? ''] ?? 'application/octet-stream'
+/** A key's content type, by its extension. */
+export const typeOf = (key: string) => TYPES[key.split('.').pop() ?? ''] ?? 'application/octet-stream'
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 
 /**

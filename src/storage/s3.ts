@@ -86,6 +86,12 @@ export class S3Store implements ObjectStore {
   }
 
   async put(key: string, path: string, type: string): Promise<void> {
+    await this.upload(key, path, type)
+    rmSync(path, { force: true })
+  }
+
+  /** Copies the local file at `path` into the bucket under `key` (verified: its size); the file stays. */
+  async upload(key: string, path: string, type: string): Promise<void> {
     const size = statSync(path).size
     const full = this.full(key)
     const acl = this.config.publicBaseUrl ? ({ acl: 'public-read' } as const) : {}
@@ -107,7 +113,6 @@ export class S3Store implements ObjectStore {
         throw e
       }
     }, parts * this.config.requestTimeoutMs)
-    rmSync(path, { force: true })
   }
 
   async putBytes(key: string, bytes: Uint8Array | string, type: string): Promise<void> {

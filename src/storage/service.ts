@@ -62,6 +62,13 @@ export class PodStorage {
     return this.guard(() => this.store.put(key, path, type))
   }
 
+  /** Copies a file of the data folder into the bucket under `key`, leaving it there (it is served from there until it is in the bucket: moves.ts). */
+  send(key: string, path: string, type: string): Promise<void> {
+    if (this.store.kind !== 's3') throw new Error(`send ${key}: the data folder is the store`)
+    this.cache.delete(key)
+    return this.guard(() => (this.store as S3Store).upload(key, path, type))
+  }
+
   /** Stores small contents under `key` (and keeps them in the cache). */
   async keepBytes(key: string, bytes: Uint8Array | string, type: string): Promise<void> {
     await this.guard(() => this.store.putBytes(key, bytes, type))

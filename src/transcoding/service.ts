@@ -116,12 +116,14 @@ export class Transcoding {
         saveRenditions(this.db, job.video, files.sort((a, b) => a.resolution - b.resolution))
         saveStream(this.db, job.video, { rendition: job.resolution, infoHash: torrent.infoHash, size: torrent.length, ...streamFields(info) })
         this.queue.done(job.id)
+        this.videos.own.queueMove(file)
         this.friends.enqueue([{ type: 'video.update', data: onTheWire(this.videos.get(job.video)!) }])
       }).immediate()
     } catch (e) {
       await this.videos.own.unkeep(kept)
       throw e
     }
+    this.videos.own.startMoves()
     this.friends.wake()
     this.actors.send({ type: 'tracker.video.added', infoHash: file.infoHash })
     this.actors.send({ type: 'seeder.video.added', file })

@@ -11,6 +11,7 @@
  */
 import { mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import type { StorageMoves } from '../storage/moves'
 import type { PodStorage } from '../storage/service'
 
 export class VideoFiles {
@@ -25,6 +26,8 @@ export class VideoFiles {
     dataDir: string,
     /** Where the files are kept. */
     readonly storage: PodStorage,
+    /** With a bucket, own video files go there once their rows are written. */
+    readonly moves: StorageMoves,
   ) {
     this.videos = join(dataDir, 'videos')
     this.thumbnails = join(dataDir, 'thumbnails')

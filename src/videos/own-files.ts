@@ -50,7 +50,8 @@ export class OwnFiles {
   async keep(file: LocalFile, source: string, torrent: Uint8Array, playlist?: string): Promise<string[]> {
     const storage = this.files.storage
     const puts: [string, () => Promise<void>][] = [
-      [file.key, () => storage.keep(file.key, source, file.mime)],
+      // With a bucket, the video waits in the data folder until its rows are written (`queueMove`).
+      [file.key, () => (this.files.moves.deferred ? storage.local.put(file.key, source) : storage.keep(file.key, source, file.mime))],
       [file.torrentKey, () => storage.keepBytes(file.torrentKey, torrent, 'application/x-bittorrent')],
     ]
     if (playlist !== undefined) puts.push([playlistOf(file.key), () => storage.keepBytes(playlistOf(file.key), playlist, PLAYLIST_TYPE)])
@@ -62,6 +63,19 @@ export class OwnFiles {
       throw failed.reason
     }
     return puts.map(([key]) => key)
+  }
+
+  /**
+   * In the transaction that writes a kept file's rows: with a bucket, queues it for the
+   * bucket (src/storage/moves.ts; `startMoves` once the rows are committed).
+   */
+  queueMove(file: LocalFile): void {
+    this.files.moves.queue(file.key)
+  }
+
+  /** Moves what is queued for the bucket, in the background. */
+  startMoves(): void {
+    void this.files.moves.run()
   }
 
   /** Removes what `keep` stored (its rows could not be written). */

@@ -265,10 +265,13 @@ export class Videos {
       // The files first, the rows once they are all kept: a crash between leaves objects
       // without rows, which the start's sweep removes (src/storage/sweep.ts), never a row without its file.
       const thumbKey = this.files.thumbnailKey(id)
-      await this.files.storage.keep(thumbKey, v.thumb, 'image/jpeg')
-      placed.push(thumbKey)
       const stored = this.own.file(id, null, `${id}.${v.ext}`, torrent.infoHash, v.mime)
-      placed.push(...(await this.own.keep(stored, v.source, torrent.torrent, v.stream?.playlist)))
+      // At once: with a bucket, each is a round trip.
+      const [thumb, kept] = await Promise.allSettled([this.files.storage.keep(thumbKey, v.thumb, 'image/jpeg'), this.own.keep(stored, v.source, torrent.torrent, v.stream?.playlist)])
+      if (thumb.status === 'fulfilled') placed.push(thumbKey)
+      if (kept.status === 'fulfilled') placed.push(...kept.value)
+      if (thumb.status === 'rejected') throw thumb.reason
+      if (kept.status === 'rejected') throw kept.reason
 
       const now = this.now()
       // The index (and every friend's) gets a summary; the full text stays in this pod's details.
@@ -292,9 +295,11 @@ export class Videos {
         if (video.description !== full) saveFullDescription(this.db, id, full, now)
         this.db.query('INSERT INTO local_videos (video, owner, mime, width, height) VALUES (?, ?, ?, ?, ?)').run(id, user.id, v.mime, v.width, v.height)
         if (v.stream) saveStream(this.db, id, { rendition: 0, infoHash: torrent.infoHash, size: torrent.length, ...streamFields(v.stream.info) })
+        this.own.queueMove(stored)
         if (this.config.transcoding.enabled) this.queue.enqueue(id, targetResolutions(this.config.transcoding.resolutions, v.height))
         this.friends.enqueue([{ type: 'video.add', data: onTheWire(this.get(id)!) }])
       }).immediate()
+      this.own.startMoves()
       this.friends.wake()
       this.actors.send({ type: 'transcoder.job.added' })
       const file = this.localFile(id)!

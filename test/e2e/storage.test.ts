@@ -11,7 +11,7 @@ import { makeClip } from '../helpers/clips'
 import { netPod, stopPods } from '../helpers/network'
 import { listTree, removeTempDirs, tempDir, type TestPod } from '../helpers/pods'
 import { startRadosgw, type Radosgw } from '../helpers/radosgw'
-import { uploadVideo, userToken } from '../helpers/videos'
+import { movedToBucket, uploadVideo, userToken } from '../helpers/videos'
 import { launch, logIn, PASSWORD, screenshot, viewer } from './browser'
 
 afterAll(removeTempDirs)
@@ -35,6 +35,7 @@ beforeAll(async () => {
   const res = await uploadVideo(pod.base, await userToken(pod), { file: Bun.file(clip), name: 'From the bucket' })
   if (res.status !== 201) throw new Error(`upload: ${res.status} ${await res.text()}`)
   video = (await res.json()) as Video
+  await movedToBucket(pod)
 }, 120_000)
 
 afterAll(async () => {

@@ -44,3 +44,15 @@ export async function seedVideos(p: { pod: Pod; base: string }, clip: string, co
   }
   return videos
 }
+
+/**
+ * Waits until a pod on a bucket has moved its new files there (it keeps them in its data
+ * folder until their rows are written, then moves them: src/storage/moves.ts).
+ */
+export async function movedToBucket(p: TestPod, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms
+  while (p.running.pod.videos.files.moves.pending() > 0) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for the files to move to the bucket`)
+    await Bun.sleep(10)
+  }
+}
