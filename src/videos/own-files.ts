@@ -3,15 +3,27 @@
  * .torrent and media playlist, and what viewers get of them: the playlists (made per request
  * when the files are in a bucket) and the web seeds of a video (the bucket's URLs).
  */
-import { rmSync } from 'node:fs'
+import { linkSync, rmSync } from 'node:fs'
 import { extname, relative } from 'node:path'
 import { playlistOf, segmentsEnd } from '../media/hls'
+import type { S3Store } from '../storage/s3'
 import type { VideoFiles } from './files'
 import type { Video } from './model'
 import type { Rendition } from './renditions'
 import { playlistFileName, segmentUri, type Stream } from './streams'
 
 const PLAYLIST_TYPE = 'application/vnd.apple.mpegurl'
+
+/** Makes `link` a hard link to `path`; false when `path` is gone. */
+function linked(path: string, link: string): boolean {
+  try {
+    linkSync(path, link)
+    return true
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false
+    throw e
+  }
+}
 
 /** An own video's file (the original, or a rendition), as the seeder and the web seed need it. */
 export interface LocalFile {
@@ -85,15 +97,21 @@ export class OwnFiles {
 
   /**
    * Runs `work` on an own file as a file of this machine: itself in the data folder, or a
-   * copy of the bucket's object in tmp/ (ffmpeg reads files only), removed afterwards.
+   * copy of the bucket's object in tmp/ (ffmpeg reads files only), removed afterwards. On a
+   * pod with a bucket, a file of the data folder may move to the bucket during the work
+   * (src/storage/moves.ts): the work gets a hard link to it in tmp/, which the move leaves.
    */
   async withLocalCopy<T>(path: string, work: (path: string) => Promise<T>): Promise<T> {
     const key = relative(this.files.path(''), path)
     const source = this.files.storage.source(key)
-    if (source.kind === 'file') return work(source.path)
+    if (source.kind === 'file' && !this.files.moves.deferred) return work(source.path)
     const copy = this.files.temp(extname(path))
     try {
-      await Bun.write(copy, new Response(source.store.stream(key, 0, Infinity)))
+      if (!(source.kind === 'file' && linked(source.path, copy))) {
+        // In the bucket (moved there since it was looked up, if it was in the data folder).
+        const store = this.files.storage.store as S3Store
+        await Bun.write(copy, new Response(store.stream(key, 0, Infinity)))
+      }
       return await work(copy)
     } finally {
       rmSync(copy, { force: true })

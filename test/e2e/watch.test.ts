@@ -145,15 +145,16 @@ describe('renditions and mirrors in Chromium', () => {
     const timeline: string[] = []
     await page.addInitScript(() => localStorage.setItem('seedpod.debug', '1'))
     page.on('console', (m) => void (m.type() === 'debug' && timeline.push(m.text())))
-    const shows = (label: string) =>
-      page.locator(`[data-quality="${label}"]`).waitFor({ state: 'attached', timeout: 20_000 }).catch(async (e: Error) => {
+    const explained = <T,>(waiting: Promise<T>) =>
+      waiting.catch(async (e: Error) => {
         const state = await page.evaluate(() => {
           const v = document.querySelector('video.player') as HTMLVideoElement
           const ranges = Array.from({ length: v.buffered.length }, (_, i) => [v.buffered.start(i), v.buffered.end(i)])
-          return { readyState: v.readyState, time: v.currentTime, paused: v.paused, ranges, quality: document.querySelector('[data-quality]')?.getAttribute('data-quality') }
+          return { readyState: v.readyState, height: v.videoHeight, time: v.currentTime, paused: v.paused, ranges, quality: document.querySelector('[data-quality]')?.getAttribute('data-quality') }
         })
         throw new Error(`${e.message}\nplayer: ${JSON.stringify(state)}\ntimeline:\n${timeline.slice(-80).join('\n')}`)
       })
+    const shows = (label: string) => explained(page.locator(`[data-quality="${label}"]`).waitFor({ state: 'attached', timeout: 20_000 }))
     await page.goto(`${a.base}/videos/${video.id}`)
     const quality = page.getByLabel('Quality')
     await quality.waitFor()
@@ -174,7 +175,7 @@ describe('renditions and mirrors in Chromium', () => {
     await page.keyboard.press('ArrowDown')
     await page.keyboard.press('ArrowDown')
     expect(await quality.inputValue()).not.toBe('-1')
-    await showsHeight(page, 240)
+    await explained(showsHeight(page, 240))
     await shows('240p')
     await page.waitForFunction((t) => {
       const v = document.querySelector('video.player') as HTMLVideoElement
