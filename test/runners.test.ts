@@ -168,6 +168,18 @@ describe('runners', () => {
     const third = (await claim(theirs))!
     expect((await put(theirs, third, good)).status).toBe(200)
     expect((await jobsOf(pod, videoId))[0]!.state).toBe('done')
+    // Too short: refused, checked against the original as probed at upload; for a video of an
+    // earlier release (its sound not kept then), against the file itself.
+    const short = join(dir, 'short.mp4')
+    expect(await Bun.spawn(['ffmpeg', '-v', 'error', '-i', good, '-t', '0.4', '-c:v', 'libx264', '-c:a', 'aac', short], { stdout: 'ignore', stderr: 'ignore' }).exited).toBe(0)
+    const cut = await upload(pod, hd)
+    for (const release of ['this', 'earlier']) {
+      if (release === 'earlier') pod.running.pod.db.query('UPDATE local_videos SET audio = NULL WHERE video = ?').run(cut)
+      const j = (await claim(mine))!
+      const res = await put(mine, j, short)
+      expect([release, res.status, ((await res.json()) as { error: { message: string } }).error.message]).toEqual([release, 400, expect.stringContaining('the result lasts')])
+    }
+    pod.running.pod.db.query('DELETE FROM transcode_jobs WHERE video = ?').run(cut)
     // A runner whose ffmpeg fails hands the job back, and it fails once runners tried it 3 times.
     const other = await upload(pod, hd)
     for (let i = 1; i <= 3; i++) {

@@ -144,8 +144,10 @@ export class Runners {
       })
       const source = this.videos.localFile(job.video)
       if (!source) throw new DomainError('not_found', 'not_found', 'the original of this video is gone')
-      // An original in the bucket is probed from a copy in tmp/ (ffprobe reads local files only).
-      const verdict = await this.videos.own.withLocalCopy(source.path, (original) => verifyResult(tmp, original, job.resolution))
+      // Checked against what was probed of the original at upload; a video of an earlier
+      // release against the file (from the bucket, a whole copy in tmp/: ffprobe reads local files only).
+      const known = this.store.original(job.video)
+      const verdict = known ? await verifyResult(tmp, known, job.resolution) : await this.videos.own.withLocalCopy(source.path, (original) => verifyResult(tmp, original, job.resolution))
       if (!verdict.ok) throw refuse(new DomainError('invalid', 'bad_result', `result refused: ${verdict.reason}`), verdict.reason)
       held(check())
       const packaged = await packageCopy(tmp, output, segmentUri(job.video, job.resolution))

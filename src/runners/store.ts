@@ -8,6 +8,7 @@
 import type { Database } from 'bun:sqlite'
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { RunnerInfo, RunnerJob, TokenInfo } from './model'
+import type { Original } from './verify'
 
 /** How many times runners may take a job before it fails (a result refused, a lease lost). */
 export const MAX_ATTEMPTS = 3
@@ -123,6 +124,16 @@ export class RunnerStore {
   /** Whether any runner was in contact within `withinMs`. */
   anyActive(withinMs: number): boolean {
     return this.db.query('SELECT 1 FROM runners WHERE last_contact_at >= ? LIMIT 1').get(this.now() - withinMs) !== null
+  }
+
+  /**
+   * What was probed of a video's original at upload, as a result is checked against it;
+   * undefined for a video of an earlier release (its sound was not kept) or one gone.
+   */
+  original(video: string): Original | undefined {
+    const row = this.db.query('SELECT v.duration, l.audio FROM videos v JOIN local_videos l ON l.video = v.id WHERE v.id = ?').get(video) as { duration: number | null; audio: string | null } | null
+    if (!row || row.audio === null || !row.duration) return undefined
+    return { ok: true, durationSeconds: row.duration, ...(row.audio ? { audioCodec: row.audio } : {}) }
   }
 
   /** Leases the oldest queued job to a runner for `leaseMs`; undefined when none is queued. */

@@ -3,7 +3,7 @@
  * so its file must be what the pod's own ffmpeg would have made of the original: H.264 at the
  * asked height, AAC audio exactly when the original has sound, as long as the original.
  */
-import { probeVideo, type ProbeResult } from '../media/probe'
+import { probeVideo, type ProbeFailed, type ProbeOk, type ProbeResult } from '../media/probe'
 
 /** The verdict on a result; `reason` is a sentence for the runner. */
 export type ResultCheck = { ok: true } | { ok: false; reason: string }
@@ -11,14 +11,21 @@ export type ResultCheck = { ok: true } | { ok: false; reason: string }
 /** Duration may differ from the original's by this much (encoder padding), or 2% of it for long videos. */
 const DURATION_TOLERANCE_SECONDS = 1
 
-/** Probes the result and the original (ffprobe, time-limited, both at once) and compares them. */
-export async function verifyResult(result: string, original: string, height: number): Promise<ResultCheck> {
-  const [probe, source] = await Promise.all([probeVideo(result), probeVideo(original)])
+/** What a result is compared with: the original's length and sound (a probe of it has them). */
+export type Original = Pick<ProbeOk, 'ok' | 'durationSeconds' | 'audioCodec'> | ProbeFailed
+
+/**
+ * Probes the result (ffprobe, time-limited) and compares it with the original: what was
+ * probed of it at upload, or for a video of an earlier release the file itself, probed at
+ * the same time.
+ */
+export async function verifyResult(result: string, original: Original | string, height: number): Promise<ResultCheck> {
+  const [probe, source] = await Promise.all([probeVideo(result), typeof original === 'string' ? probeVideo(original) : original])
   return judgeResult(probe, source, height)
 }
 
-/** The comparison itself: the result's probe against the original's and the asked height. */
-export function judgeResult(probe: ProbeResult, source: ProbeResult, height: number): ResultCheck {
+/** The comparison itself: the result's probe against the original and the asked height. */
+export function judgeResult(probe: ProbeResult, source: Original, height: number): ResultCheck {
   if (!source.ok) return { ok: false, reason: 'the original cannot be read any more' }
   if (!probe.ok) return { ok: false, reason: `the result is not a playable video: ${probe.reason}` }
   if (probe.videoCodec !== 'h264') return { ok: false, reason: `the result's video is ${probe.videoCodec}, not h264` }

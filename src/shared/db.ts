@@ -293,6 +293,10 @@ export const MIGRATIONS: readonly string[] = [
      key TEXT PRIMARY KEY,
      queued_at INTEGER NOT NULL
    );`,
+  // The original's audio codec as probed at upload ('' without sound; NULL for videos of
+  // earlier releases): a runner's result is checked against it and the duration, without
+  // reading the original again (src/runners/verify.ts).
+  `ALTER TABLE local_videos ADD COLUMN audio TEXT;`,
 ]
 
 /** The schema version this build of seedpod writes. */

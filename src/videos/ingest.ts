@@ -70,7 +70,7 @@ export function checkTexts(fields: { name?: unknown; description?: unknown }, pa
 
 /** A checked upload, ready for Videos.store, and how to remove what it made if storing fails. */
 export interface PreparedUpload {
-  video: { id: string; name?: string; description?: string; ext: string; mime: string; source: string; thumb: string; duration: number; width: number; height: number; stream?: Packaged }
+  video: { id: string; name?: string; description?: string; ext: string; mime: string; source: string; thumb: string; duration: number; width: number; height: number; audio: string; stream?: Packaged }
   discard(): void
 }
 
@@ -128,7 +128,7 @@ export async function prepareUpload(upload: ReceivedUpload, files: VideoFiles, f
     const { source, stream } = ready.value
     const stored = stream ? { ext: 'mp4', mime: 'video/mp4', stream } : format
     return {
-      video: { ...texts, ...stored, id, source, thumb, duration: probe.durationSeconds, width: probe.width, height: probe.height },
+      video: { ...texts, ...stored, id, source, thumb, duration: probe.durationSeconds, width: probe.width, height: probe.height, audio: probe.audioCodec ?? '' },
       discard: () => {
         for (const path of made) rmSync(path, { force: true })
       },

@@ -255,7 +255,7 @@ export class Videos {
    */
   async store(
     user: User,
-    v: { id?: string; name?: string; description?: string; ext: string; mime: string; source: string; thumb: string; duration: number; width: number; height: number; stream?: Packaged },
+    v: { id?: string; name?: string; description?: string; ext: string; mime: string; source: string; thumb: string; duration: number; width: number; height: number; audio: string; stream?: Packaged },
   ): Promise<Video> {
     const placed: string[] = []
     try {
@@ -293,7 +293,7 @@ export class Videos {
       this.db.transaction(() => {
         upsertVideo(this.db, video, this.config.url, now)
         if (video.description !== full) saveFullDescription(this.db, id, full, now)
-        this.db.query('INSERT INTO local_videos (video, owner, mime, width, height) VALUES (?, ?, ?, ?, ?)').run(id, user.id, v.mime, v.width, v.height)
+        this.db.query('INSERT INTO local_videos (video, owner, mime, width, height, audio) VALUES (?, ?, ?, ?, ?, ?)').run(id, user.id, v.mime, v.width, v.height, v.audio)
         if (v.stream) saveStream(this.db, id, { rendition: 0, infoHash: torrent.infoHash, size: torrent.length, ...streamFields(v.stream.info) })
         this.own.queueMove(stored)
         if (this.config.transcoding.enabled) this.queue.enqueue(id, targetResolutions(this.config.transcoding.resolutions, v.height))

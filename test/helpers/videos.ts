@@ -34,13 +34,14 @@ export async function seedVideos(p: { pod: Pod; base: string }, clip: string, co
   const first = (await (await uploadVideo(p.base, token, { file: Bun.file(clip), name: 'Clip number 0' })).json()) as Video
   const user = account
   const local = pod.videos.localFile(first.id)!
+  const { audio } = pod.db.query('SELECT audio FROM local_videos WHERE video = ?').get(first.id) as { audio: string }
   const videos = [first]
   for (let i = 1; i < count; i++) {
     const source = pod.videos.files.temp('.mp4')
     const thumb = pod.videos.files.temp('.jpg')
     copyFileSync(local.path, source)
     copyFileSync(pod.videos.files.thumbnail(first.id), thumb)
-    videos.push(await pod.videos.store(user, { name: `Clip number ${i}`, ext: 'mp4', mime: local.mime, source, thumb, duration: first.duration ?? 0, width: 320, height: 240 }))
+    videos.push(await pod.videos.store(user, { name: `Clip number ${i}`, ext: 'mp4', mime: local.mime, source, thumb, duration: first.duration ?? 0, width: 320, height: 240, audio }))
   }
   return videos
 }
