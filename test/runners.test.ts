@@ -117,6 +117,21 @@ describe('runners', () => {
     expect(runners.every((r) => r.job === null)).toBe(true)
   }, 180_000)
 
+  test('a runner stopped mid-job (SIGTERM) hands the job back at once, long before its lease would run out', async () => {
+    const pod = await runnerPod({ resolutions: [240], leaseMs: 60_000 })
+    const runner = await startRunner(pod, await cliToken(pod), 'leaving')
+    const id = await upload(pod, long)
+    const headers = await admin(pod)
+    await until(async () => (await runnersOf(pod, headers))[0]?.job?.progress! > 0.05, 30_000, 'job under way at the runner')
+    runner.child.proc.kill('SIGTERM')
+    expect(await runner.child.proc.exited).toBe(0)
+    const [job] = await jobsOf(pod, id)
+    // Queued once the runner has exited: its lease (a minute) did not have to run out.
+    expect(job!.state).toBe('queued')
+    expect(pod.logs.some((l) => l.event === 'runner.job.released')).toBe(true)
+    expect(pod.logs.some((l) => l.event === 'runner.leases.expired')).toBe(false)
+  }, 90_000)
+
   test('forged, foreign, late and wrong results are refused and change nothing; a revoked token stops its runners', async () => {
     const pod = await runnerPod({ resolutions: [240] })
     const headers = await admin(pod)

@@ -90,6 +90,11 @@ export class RunnerClient {
     await this.json(`/jobs/${job.id}/fail`, { lease: job.lease, error: error.slice(-2000) })
   }
 
+  /** Hands the job back (the runner stops). */
+  async release(job: RunnerJob): Promise<void> {
+    await this.json(`/jobs/${job.id}/release`, { lease: job.lease })
+  }
+
   /** Uploads the result file (streamed from disk). */
   async upload(job: RunnerJob, path: string): Promise<void> {
     const file = Bun.file(path)

@@ -26,6 +26,9 @@ export type FailureReport = typeof FailureReport.static
 /** The lease query parameter of the source download and the result upload. */
 export const LeaseQuery = t.Object({ lease: Lease })
 
+/** A runner that stops (SIGTERM) hands its job back: `POST /jobs/:id/release`. */
+export const Release = t.Object({ lease: Lease })
+
 /** A job leased to a runner, as the claim answers it. */
 export interface RunnerJob {
   id: number

@@ -4,7 +4,7 @@
  */
 import { Elysia, t } from 'elysia'
 import type { AuthMacros } from '../accounts/auth'
-import { FailureReport, LeaseQuery, NewToken, ProgressReport, Registration } from './model'
+import { FailureReport, LeaseQuery, NewToken, ProgressReport, Registration, Release } from './model'
 import type { Runners } from './service'
 
 const Id = t.Object({ id: t.Numeric({ minimum: 1 }) })
@@ -29,5 +29,6 @@ export const runnerRoutes = ({ fingerprint, runners, auth }: { fingerprint: stri
     .get('/jobs/:id/source', ({ runner, params, query }) => runners.source(runner, params.id, query.lease), { params: Id, query: LeaseQuery, runner: true })
     .post('/jobs/:id/progress', ({ runner, params, body }) => runners.progress(runner, params.id, body.lease, body.progress), { params: Id, body: ProgressReport, runner: true })
     .post('/jobs/:id/fail', ({ runner, params, body }) => (runners.fail(runner, params.id, body.lease, body.error), { failed: params.id }), { params: Id, body: FailureReport, runner: true })
+    .post('/jobs/:id/release', ({ runner, params, body }) => (runners.release(runner, params.id, body.lease), { released: params.id }), { params: Id, body: Release, runner: true })
     // The result is streamed to disk by the service, never parsed into memory.
     .put('/jobs/:id/result', ({ runner, params, query, request }) => runners.result(runner, params.id, query.lease, request), { params: Id, query: LeaseQuery, parse: 'none', runner: true })

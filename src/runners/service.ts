@@ -122,6 +122,17 @@ export class Runners {
   }
 
   /**
+   * A runner that stops (SIGTERM) hands its job back: queued again at once, not when the
+   * lease runs out. The attempt counts, as an expired lease's does (a runner that takes jobs
+   * and hands them back must not hold them forever).
+   */
+  release(runner: Runner, id: number, lease: string): void {
+    held(this.store.release(runner.id, id, lease, 'runners did not finish this job'))
+    this.log.info('runner.job.released', { runner: runner.id, job: id })
+    this.actors.send({ type: 'transcoder.job.added' })
+  }
+
+  /**
    * A result upload (the body is the rendition, an MP4). Refused before a byte is read for a
    * lease that is not held; streamed to a temporary file within `maxUploadBytes`; verified;
    * repackaged; published. A refused file is removed and its job queued again.

@@ -25,7 +25,7 @@ export interface WorkerOptions {
   pollMs: number
   backoff: BackoffPolicy
   log: Logger
-  /** Ends the worker (its ffmpeg is killed; the lease runs out on the pod). */
+  /** Ends the worker: its ffmpeg is killed and its job handed back to the pod's queue. */
   signal: AbortSignal
   random?: () => number
 }
@@ -120,18 +120,34 @@ async function runJob(client: RunnerClient, job: RunnerJob, opts: WorkerOptions,
     if (Date.now() - reported >= REPORT_EVERY_MS) report()
   }
   opts.log.info('runner.job.started', { job: job.id, video: job.video, resolution: job.resolution })
+  // Whether the pod knows how the job ended: a result, a failure, or a refusal of its own.
+  let ended = false
   try {
     await persist(() => client.download(job, source), opts, random)
     const outcome = await transcode({ path: source, duration: job.duration }, output, job.resolution, onProgress, abort.signal)
     if (lost) throw lost
     if (opts.signal.aborted) return
-    if (!outcome.ok) return await client.fail(job, outcome.detail ? `${outcome.error}: ${outcome.detail}` : outcome.error)
+    if (!outcome.ok) {
+      await client.fail(job, outcome.detail ? `${outcome.error}: ${outcome.detail}` : outcome.error)
+      ended = true
+      return
+    }
     clearInterval(heartbeat)
     await persist(() => client.upload(job, output), opts, random)
+    ended = true
     opts.log.info('runner.job.done', { job: job.id, video: job.video, resolution: job.resolution })
+  } catch (e) {
+    if (e instanceof PodRefusal) ended = true
+    throw e
   } finally {
     clearInterval(heartbeat)
     opts.signal.removeEventListener('abort', stop)
+    // Stopped mid-job: the job goes back to the queue now, not once its lease runs out.
+    if (opts.signal.aborted && !ended && !lost)
+      await client.release(job).then(
+        () => opts.log.info('runner.job.released', { job: job.id }),
+        (e) => opts.log.warn('runner.job.release.failed', { job: job.id, error: (e as Error).message }),
+      )
     for (const path of [source, output, playlistOf(output), masterOf(output)]) rmSync(path, { force: true })
   }
 }
