@@ -709,6 +709,7 @@ describe('fuzz', () => {
     route('GET', '/api/v1/runners/jobs/:id/source'),
     route('POST', '/api/v1/runners/jobs/:id/progress'),
     route('POST', '/api/v1/runners/jobs/:id/fail'),
+    route('POST', '/api/v1/runners/jobs/:id/release'),
     route('PUT', '/api/v1/runners/jobs/:id/result'),
     route('GET', '/static/webseed/:file', 'none', { weight: 2 }),
     route('HEAD', '/static/webseed/:file'),
