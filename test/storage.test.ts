@@ -307,10 +307,22 @@ describe('redundancy with S3 storage', () => {
     const res = await fetch(`${mirror.base}/static/webseed/${up.id}.mp4`, { headers: { range: 'bytes=0-99' } })
     expect(res.status).toBe(206)
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(new Uint8Array(readFileSync(join(origin.config.dataDir, 'videos', `${up.id}.mp4`)).subarray(0, 100)))
-    // The origin removes it: the copy goes from the bucket.
+    // The friend's thumbnail, fetched through this pod, is cached in the bucket, not on its disk.
+    const thumbKey = `${prefix}thumbnails/${up.id}.jpg`
+    const thumb = await fetch(`${mirror.base}/static/thumbnails/${up.id}.jpg`, { redirect: 'manual' })
+    expect(thumb.status).toBe(302)
+    const cached = new Uint8Array(await (await fetch(thumb.headers.get('location')!)).arrayBuffer())
+    expect(cached).toEqual(new Uint8Array(readFileSync(join(origin.config.dataDir, 'thumbnails', `${up.id}.jpg`))))
+    expect(await s3.exists(thumbKey)).toBe(true)
+    expect(existsSync(join(mirror.config.dataDir, 'thumbnails', `${up.id}.jpg`))).toBe(false)
+    // The origin removes it: the copy goes from the bucket, and its thumbnail at the next start.
     expect((await fetch(`${origin.base}/api/v1/videos/${up.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${await adminToken(origin)}` } })).status).toBe(204)
     await until(async () => !(await s3.exists(key)) && !(await s3.exists(`${prefix}torrents/${copy.infoHash}.torrent`)), 15_000, 'the copy gone from the bucket')
     expect((await status()).usedBytes).toBe(0)
+    await mirror.stop()
+    const again = await restart(mirror, { storage: { ...storage(), prefix } })
+    expect(await s3.exists(thumbKey)).toBe(false)
+    await again.stop()
   })
 })
 

@@ -197,10 +197,11 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   const runners = new Runners(config, runnerStore, videos, transcoding, events, log)
   const redundancy = new Redundancy(db, config, self, files, mirrors, inbox, friends, outbound)
   const details = new VideoDetails(db, config, friends, identity.fingerprint, videos, inbox, log)
-  videos.pruneThumbnails()
+  videos.thumbnails.prune()
   if (storage.kind === 's3') {
-    const expected = new Set([...ownKeys(db), ...mirrors.own().flatMap((m) => [`mirrors/${m.file}`, files.torrentKey(m.infoHash)])])
-    await sweepStorage(storage, expected, videos.localFiles(), (f) => (f.resolution === null ? videos.forget(f.id) : videos.forgetRendition(f.id, f.resolution)), log)
+    const expected = new Set([...ownKeys(db), ...videos.thumbnails.cachedKeys(), ...mirrors.own().flatMap((m) => [`mirrors/${m.file}`, files.torrentKey(m.infoHash)])])
+    const swept = await sweepStorage(storage, expected, videos.localFiles(), (f) => (f.resolution === null ? videos.forget(f.id) : videos.forgetRendition(f.id, f.resolution)), log)
+    videos.thumbnails.keepPresent(swept.present)
   }
   // The tracker serves this pod's own videos and the copies it keeps; the tracker actor keeps the set.
   const allowed = new Set([...videos.localFiles(), ...mirrors.own().filter((m) => m.state === 'ready')].map((f) => f.infoHash))

@@ -297,6 +297,11 @@ export const MIGRATIONS: readonly string[] = [
   // earlier releases): a runner's result is checked against it and the duration, without
   // reading the original again (src/runners/verify.ts).
   `ALTER TABLE local_videos ADD COLUMN audio TEXT;`,
+  // Friends' thumbnails cached in the bucket (src/videos/thumbnails.ts); a data folder's cache
+  // is its files.
+  `CREATE TABLE cached_thumbnails (
+     video TEXT PRIMARY KEY REFERENCES videos(id) ON DELETE CASCADE
+   ) WITHOUT ROWID;`,
 ]
 
 /** The schema version this build of seedpod writes. */

@@ -2,7 +2,7 @@
  * `seedpod storage migrate --to s3|local`: moves an existing pod's own files (originals,
  * renditions, playlists, thumbnails, torrents) and its copies of friends' videos (mirrors and
  * their torrents) between its data folder and its bucket, one file at a time, while the pod
- * serves. Thumbnails cached from friends stay in the data folder (a cache, made again).
+ * serves. Thumbnails of friends' videos cached in the data folder stay there (a cache).
  *
  * A pod on a bucket reads a key from the data folder first, then from the bucket
  * (src/storage/service.ts), so each file switches over at one atomic step, only once its new

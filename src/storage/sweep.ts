@@ -22,6 +22,8 @@ export interface SweptFile {
 /** What the sweep removed. */
 export interface SweepResult {
   orphans: string[]
+  /** The expected keys the bucket has. */
+  present: ReadonlySet<string>
   /** The files forgotten, as `<id>` (a video) or `<id>.<height>` (a rendition). */
   forgotten: string[]
 }
@@ -53,5 +55,5 @@ export async function sweepStorage(
   for (const f of toForget) await forget(f)
   const forgotten = toForget.map((f) => (f.resolution === null ? f.id : `${f.id}.${f.resolution}`))
   if (orphans.length || forgotten.length) log.warn('storage.swept', { orphans: orphans.length, forgotten })
-  return { orphans, forgotten }
+  return { orphans, present, forgotten }
 }

@@ -81,6 +81,7 @@ export const thumbnailRoutes = ({ fingerprint, videos, auth }: Pick<VideoRoutesD
       if (!thumbnail) return errorResponse(404, 'not_found', 'no thumbnail for this video')
       // One in the bucket is fetched from there.
       if ('url' in thumbnail) return redirectTo(thumbnail.url)
+      if ('bytes' in thumbnail) return new Response(new Uint8Array(thumbnail.bytes), { headers: { 'content-type': 'image/jpeg', 'cache-control': 'no-cache' } })
       return serveFile(request, thumbnail.path, { contentType: 'image/jpeg', cacheControl: 'public, max-age=86400' })
     },
     { watch: true },

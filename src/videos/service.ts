@@ -4,20 +4,18 @@
  * friend's outbox in one transaction, so each friend learns of it exactly once.
  */
 import type { Database } from 'bun:sqlite'
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+import { rmSync } from 'node:fs'
 import type { PodEvents } from '../../actors/pod'
 import type { Inbox, InboxContext } from '../federation/inbox'
 import type { User } from '../accounts/service'
 import type { Config } from '../shared/config'
-import { writeSecretFile } from '../identity/keys'
 import type { Friends } from '../friends/service'
 import { DomainError } from '../shared/errors'
 import type { Logger } from '../shared/log'
 import type { Outbound } from '../shared/outbound'
-import { thumbnailUrl } from '../shared/urls'
 import { playlistOf, type StreamInfo } from '../media/hls'
 import { OwnFiles, type LocalFile } from './own-files'
+import { Thumbnails, type Thumbnail } from './thumbnails'
 import { makeTorrent } from '../torrents/torrent-file'
 import type { VideoFiles } from './files'
 import { podVideoCount, removeVideo, upsertVideo, VIDEO_COLUMNS, videoOfRow, videoRowById, videoUrls, type Video, type VideoRow } from './model'
@@ -32,12 +30,7 @@ import { withMirrors, type MirrorStore } from '../redundancy/store'
 import { saveFullDescription, summarize } from '../details/model'
 
 export type { LocalFile } from './own-files'
-
-/** A thumbnail to serve: a file of the data folder, or the bucket's URL of it. */
-export type Thumbnail = { path: string } | { url: string }
-
-/** A thumbnail is a small JPEG; a friend's larger answer is not kept. */
-const THUMBNAIL_MAX_BYTES = 2 * 1024 * 1024
+export type { Thumbnail } from './thumbnails'
 
 /** A stream's fields from what its master playlist said (codecs only when known). */
 export function streamFields(info: StreamInfo): Pick<StreamIn, 'width' | 'height' | 'bandwidth' | 'codecs'> {
@@ -57,6 +50,8 @@ export function onTheWire<V extends Video & { transcoding?: unknown }>(video: V)
 export class Videos {
   /** The files of own videos in the store, and what viewers get of them. */
   readonly own: OwnFiles
+  /** Thumbnails as readers get them (friends' cached). */
+  readonly thumbnails: Thumbnails
   constructor(
     private readonly db: Database,
     private readonly config: Config,
@@ -68,11 +63,12 @@ export class Videos {
     private readonly queue: TranscodeQueue,
     inbox: Inbox,
     private readonly actors: PodEvents,
-    private readonly outbound: Outbound,
+    outbound: Outbound,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
   ) {
     this.own = new OwnFiles(files, fingerprint, (id, resolution) => this.localFile(id, resolution))
+    this.thumbnails = new Thumbnails(db, files, fingerprint, outbound, (id) => this.get(id))
     // The network index: a friend announces, changes and removes its own videos only.
     const upsert = (v: Video, { sender, friend, now }: InboxContext) => {
       if (v.podFingerprint !== sender || !mayClaimId(v.id, sender)) return { ok: false, error: 'not_origin' }
@@ -88,44 +84,9 @@ export class Videos {
     inbox.on('video.remove', ({ id }, { sender }) => ({ ok: removeVideo(this.db, id, sender) }))
   }
 
-  /**
-   * Removes cached thumbnails of videos that left the index (a friend removed them, or the
-   * friendship ended) since the last start.
-   */
-  pruneThumbnails(): number {
-    const known = this.db.query('SELECT 1 FROM videos WHERE id = ?')
-    let removed = 0
-    for (const name of readdirSync(this.files.thumbnails)) {
-      const id = name.replace(/\.jpg$/, '')
-      if (!known.get(id)) {
-        rmSync(join(this.files.thumbnails, name), { force: true })
-        removed++
-      }
-    }
-    return removed
-  }
-
-  /**
-   * The path of a video's thumbnail in this pod's folder; a friend's is fetched from its
-   * origin once (through the outbound client: one fetch at a time, failures remembered) and
-   * kept. Undefined when there is none.
-   */
-  async thumbnail(id: string): Promise<Thumbnail | undefined> {
-    const path = this.files.thumbnail(id)
-    if (existsSync(path) && statSync(path).isFile()) return { path }
-    const video = this.get(id)
-    if (!video) return undefined
-    if (video.podFingerprint === this.fingerprint) {
-      const url = this.files.storage.viewerUrl(this.files.thumbnailKey(id))
-      return url ? { url } : undefined
-    }
-    const res = await this.outbound.get(thumbnailUrl(video.podUrl, id), { maxBytes: THUMBNAIL_MAX_BYTES, accept: 'image/jpeg' })
-    // Only a JPEG of sane size is kept: the origin is a friend, not a trusted file source.
-    if (!res.ok || res.status !== 200 || res.body[0] !== 0xff || res.body[1] !== 0xd8) return undefined
-    // The video may have left the index meanwhile: then nothing is kept.
-    if (!this.get(id)) return undefined
-    writeSecretFile(path, res.body)
-    return { path }
+  /** A video's thumbnail (src/videos/thumbnails.ts); undefined when there is none. */
+  thumbnail(id: string): Promise<Thumbnail | undefined> {
+    return this.thumbnails.of(id)
   }
 
   /** A page of the network index (search, sort, scope). */

@@ -1,0 +1,98 @@
+/**
+ * Thumbnails as readers get them. An own video's is kept with its files (src/storage/). A
+ * friend's is fetched from its origin once (through the outbound client: one fetch at a time,
+ * failures remembered) and cached: in the data folder, or on a pod with a bucket in the
+ * bucket, where a row of cached_thumbnails says it is (no request to ask the bucket). Such a
+ * row goes with its video (ON DELETE CASCADE), and the start's sweep then removes the object;
+ * a row whose object is gone is dropped at start (`keepPresent`), and the thumbnail fetched again.
+ */
+import type { Database } from 'bun:sqlite'
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { writeSecretFile } from '../identity/keys'
+import type { Outbound } from '../shared/outbound'
+import { thumbnailUrl } from '../shared/urls'
+import type { VideoFiles } from './files'
+import type { Video } from './model'
+
+/** A thumbnail to serve: a file of the data folder, the bucket's URL of it, or its bytes (the bucket did not take them). */
+export type Thumbnail = { path: string } | { url: string } | { bytes: Uint8Array }
+
+/** A thumbnail is a small JPEG; a friend's larger answer is not kept. */
+const THUMBNAIL_MAX_BYTES = 2 * 1024 * 1024
+
+/** The thumbnails of one pod. */
+export class Thumbnails {
+  constructor(
+    private readonly db: Database,
+    private readonly files: VideoFiles,
+    private readonly fingerprint: string,
+    private readonly outbound: Outbound,
+    /** A video of the index. */
+    private readonly video: (id: string) => Video | undefined,
+  ) {}
+
+  /**
+   * Removes cached thumbnails in the data folder of videos that left the index (a friend
+   * removed them, or the friendship ended) since the last start.
+   */
+  prune(): number {
+    const known = this.db.query('SELECT 1 FROM videos WHERE id = ?')
+    let removed = 0
+    for (const name of readdirSync(this.files.thumbnails)) {
+      const id = name.replace(/\.jpg$/, '')
+      if (!known.get(id)) {
+        rmSync(join(this.files.thumbnails, name), { force: true })
+        removed++
+      }
+    }
+    return removed
+  }
+
+  /** The keys of friends' thumbnails cached in the bucket (the start's sweep keeps them). */
+  cachedKeys(): string[] {
+    return (this.db.query('SELECT video FROM cached_thumbnails').all() as { video: string }[]).map((r) => this.files.thumbnailKey(r.video))
+  }
+
+  /** Forgets the cached thumbnails whose objects the start's sweep did not find. */
+  keepPresent(present: ReadonlySet<string>): void {
+    const gone = this.db.query('DELETE FROM cached_thumbnails WHERE video = ?')
+    this.db.transaction(() => {
+      for (const key of this.cachedKeys()) if (!present.has(key)) gone.run(key.slice('thumbnails/'.length, -'.jpg'.length))
+    })()
+  }
+
+  /** A video's thumbnail; undefined when there is none. */
+  async of(id: string): Promise<Thumbnail | undefined> {
+    const path = this.files.thumbnail(id)
+    if (existsSync(path) && statSync(path).isFile()) return { path }
+    const video = this.video(id)
+    if (!video) return undefined
+    const key = this.files.thumbnailKey(id)
+    const storage = this.files.storage
+    if (video.podFingerprint === this.fingerprint || (storage.kind === 's3' && this.db.query('SELECT 1 FROM cached_thumbnails WHERE video = ?').get(id))) {
+      const url = storage.viewerUrl(key)
+      return url ? { url } : undefined
+    }
+    const res = await this.outbound.get(thumbnailUrl(video.podUrl, id), { maxBytes: THUMBNAIL_MAX_BYTES, accept: 'image/jpeg' })
+    // Only a JPEG of sane size is kept: the origin is a friend, not a trusted file source.
+    if (!res.ok || res.status !== 200 || res.body[0] !== 0xff || res.body[1] !== 0xd8) return undefined
+    // The video may have left the index meanwhile: then nothing is kept.
+    if (!this.video(id)) return undefined
+    if (storage.kind === 'local') {
+      writeSecretFile(path, res.body)
+      return { path }
+    }
+    try {
+      await storage.keepBytes(key, res.body, 'image/jpeg')
+    } catch {
+      // The bucket does not take it now: this reader gets the bytes, a later one tries again.
+      return { bytes: res.body }
+    }
+    // The row only if the video is still there (its cascade removes the row with it).
+    const kept = this.db.query('INSERT OR IGNORE INTO cached_thumbnails (video) SELECT id FROM videos WHERE id = ?').run(id).changes
+    if (!kept && !this.video(id)) await storage.drop([key])
+    const url = storage.viewerUrl(key)
+    return url ? { url } : { bytes: res.body }
+  }
+}
