@@ -7,7 +7,7 @@
  * first frame is shown, which running it would otherwise hold up; elsewhere, at once (the
  * page's HTML preloads it).
  */
-import './styles.css'
+import './styles/index.css'
 import { debug } from './player/debug'
 import { quickStartShown } from './player/quick'
 

@@ -1,76 +1,29 @@
 /**
- * The pod's BitTorrent tracker, mounted on an Elysia app listening on loopback, driven by real
- * clients: webtorrent (seeding and downloading over TCP), aria2c, bittorrent-tracker's own
- * HTTP client, and raw WebSockets speaking the WebTorrent tracker protocol (Bun has no
- * WebRTC, so the WebSocket client is hand-written: offers are opaque to the tracker anyway).
+ * The pod's BitTorrent tracker over HTTP, mounted on an Elysia app listening on loopback
+ * (test/helpers/tracker.ts), driven by real clients: webtorrent (seeding and downloading over
+ * TCP), aria2c and bittorrent-tracker's own HTTP client; refusals, X-Forwarded-For, compact
+ * peer lists. Its WebSocket side is test/tracker-websocket.test.ts.
  */
 import { afterEach, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Client, type ClientUpdate } from 'bittorrent-tracker'
-import { Elysia } from 'elysia'
 import WebTorrent, { type Torrent } from 'webtorrent'
-import { createLogger } from '../src/shared/log'
 import { compactPeers } from '../src/torrents/compact'
-import { trackerRoutes } from '../src/torrents/tracker-routes'
-import { createTracker, REFUSED_REASON, type Tracker } from '../src/torrents/tracker'
+import { createTracker, REFUSED_REASON } from '../src/torrents/tracker'
+import { cleanups, hex, log, randomBytes, runCleanups, startTracker, until, type TrackerFixture } from './helpers/tracker'
 
-const log = createLogger({ level: 'error', format: 'json' })
 /** TCP only: no DHT, LSD, uTP or NAT traversal, so the tracker is the only way peers meet. */
 const WT_OPTS = { dht: false, lsd: false, utp: false, natUpnp: false, natPmp: false, webSeeds: false } as const
 
-/** Everything a test started, torn down in reverse order by afterEach even when it fails. */
-const cleanups: Array<() => unknown> = []
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) {
-    try {
-      await fn()
-    } catch {
-      // keep cleaning
-    }
-  }
-})
-
-interface Fixture {
-  tracker: Tracker
-  allowed: Set<string>
-  port: number
-  announceUrl: string
-  socketUrl: string
-}
-
-/** A tracker serving the infohashes in `allowed`, mounted on an app listening on a free loopback port. */
-function startTracker(opts: { trustProxy?: boolean } = {}): Fixture {
-  const allowed = new Set<string>()
-  const tracker = createTracker({ isAllowed: (h) => allowed.has(h), trustProxy: opts.trustProxy ?? false, log })
-  const app = new Elysia().use(trackerRoutes(tracker)).listen({ hostname: '127.0.0.1', port: 0 })
-  cleanups.push(() => app.stop(true), () => tracker.close())
-  const port = app.server!.port!
-  return {
-    tracker,
-    allowed,
-    port,
-    announceUrl: `http://127.0.0.1:${port}/tracker/announce`,
-    socketUrl: `ws://127.0.0.1:${port}/tracker/socket`,
-  }
-}
+afterEach(runCleanups)
 
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'seedpod-tracker-'))
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
   return dir
 }
-
-function randomBytes(n: number): Uint8Array {
-  const out = new Uint8Array(n)
-  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65536)))
-  return out
-}
-
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
-/** The WebTorrent tracker protocol carries ids as "binary strings": one char per byte. */
-const bin = (b: Uint8Array) => String.fromCharCode(...b)
 
 function webtorrent(): WebTorrent {
   const client = new WebTorrent(WT_OPTS)
@@ -80,7 +33,7 @@ function webtorrent(): WebTorrent {
 }
 
 /** Seeds `data` from a fresh webtorrent client (its own folder: clients share a default one). */
-async function seed(fx: Fixture, data: Uint8Array, name: string): Promise<{ client: WebTorrent; torrent: Torrent }> {
+async function seed(fx: TrackerFixture, data: Uint8Array, name: string): Promise<{ client: WebTorrent; torrent: Torrent }> {
   const client = webtorrent()
   const torrent = await new Promise<Torrent>((resolve) => {
     const t = client.seed(Buffer.from(data), { name, path: tempDir(), announce: [fx.announceUrl] }, resolve)
@@ -90,70 +43,8 @@ async function seed(fx: Fixture, data: Uint8Array, name: string): Promise<{ clie
   return { client, torrent }
 }
 
-async function until(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await Bun.sleep(10)
-  }
-}
-
-/** A WebSocket speaking the WebTorrent tracker protocol by hand, with a queue of received messages. */
-class RawPeer {
-  readonly peerId = randomBytes(20)
-  private readonly inbox: any[] = []
-  private waiter: (() => void) | undefined
-  private constructor(readonly ws: WebSocket) {
-    ws.onmessage = (e) => {
-      this.inbox.push(JSON.parse(String(e.data)))
-      this.waiter?.()
-    }
-  }
-
-  static async connect(url: string): Promise<RawPeer> {
-    const ws = new WebSocket(url)
-    cleanups.push(() => ws.close())
-    await new Promise((resolve, reject) => {
-      ws.onopen = resolve
-      ws.onerror = reject
-    })
-    return new RawPeer(ws)
-  }
-
-  send(msg: object | string): void {
-    this.ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg))
-  }
-
-  announce(infoHash: Uint8Array, extra: Record<string, unknown> = {}): void {
-    this.send({
-      action: 'announce',
-      info_hash: bin(infoHash),
-      peer_id: bin(this.peerId),
-      numwant: 0,
-      uploaded: 0,
-      downloaded: 0,
-      left: 0,
-      event: 'started',
-      offers: [],
-      ...extra,
-    })
-  }
-
-  async next(ms = 3000): Promise<any> {
-    const end = Date.now() + ms
-    while (this.inbox.length === 0) {
-      if (Date.now() > end) throw new Error('no tracker message')
-      await new Promise<void>((resolve) => {
-        this.waiter = resolve
-        setTimeout(resolve, 50)
-      })
-    }
-    return this.inbox.shift()
-  }
-}
-
 /** bittorrent-tracker's own HTTP client, one announce (or scrape), resolving with its answer. */
-function httpClient(fx: Fixture, infoHash: Uint8Array, port: number): Client {
+function httpClient(fx: TrackerFixture, infoHash: Uint8Array, port: number): Client {
   const client = new Client({ infoHash, peerId: randomBytes(20), announce: [fx.announceUrl], port })
   client.on('error', () => {})
   cleanups.push(() => new Promise<void>((resolve) => client.destroy(() => resolve())))
@@ -293,7 +184,7 @@ describe('HTTP tracker', () => {
   test('X-Forwarded-For: ignored without trustProxy, else its last valid entry; never a crash', async () => {
     const pct = (b: Uint8Array) => [...b].map((x) => '%' + x.toString(16).padStart(2, '0')).join('')
     /** Announces a peer on `port` with this X-Forwarded-For, then lists the peers another client is given. */
-    async function seen(fx: Fixture, forwardedFor: string, port: number): Promise<string[]> {
+    async function seen(fx: TrackerFixture, forwardedFor: string, port: number): Promise<string[]> {
       const infoHash = randomBytes(20)
       fx.allowed.add(hex(infoHash))
       const res = await fetch(`${fx.announceUrl}?info_hash=${pct(infoHash)}&peer_id=${pct(randomBytes(20))}&port=${port}&left=0&event=started&compact=1`, {
@@ -346,95 +237,5 @@ describe('HTTP tracker', () => {
     cleanups.push(() => tracker.close())
     const res = await tracker.handleHttp(new Request('http://pod/tracker/announce?x=1'), 'announce', null)
     expect(await res.text()).toBe('d14:failure reason22:unknown client addresse')
-  })
-})
-
-describe('WebSocket tracker', () => {
-  test('announces are counted, answered with interval and counts, and a closed socket leaves the swarm', async () => {
-    const fx = startTracker()
-    const infoHash = randomBytes(20)
-    fx.allowed.add(hex(infoHash))
-
-    const a = await RawPeer.connect(fx.socketUrl)
-    a.announce(infoHash, { left: 0 })
-    expect(await a.next()).toEqual({ action: 'announce', interval: 120, info_hash: bin(infoHash), complete: 1, incomplete: 0 })
-
-    const b = await RawPeer.connect(fx.socketUrl)
-    b.announce(infoHash, { left: 5000 })
-    const answer = await b.next()
-    expect([answer.complete, answer.incomplete]).toEqual([1, 1])
-    expect(fx.tracker.stats()).toEqual({ torrents: 1, peers: 2, seeders: 1, leechers: 1 })
-
-    // Closing without a `stopped` announce: the tracker learns it from the socket's close.
-    b.ws.close()
-    await until(() => fx.tracker.stats().peers === 1, 3000, 'closed peer removed')
-    expect(fx.tracker.stats()).toEqual({ torrents: 1, peers: 1, seeders: 1, leechers: 0 })
-
-    // A re-announce shows the new counts to the remaining peer.
-    a.announce(infoHash, { left: 0, event: 'update' })
-    expect(await a.next()).toMatchObject({ complete: 1, incomplete: 0 })
-  })
-
-  test('WebRTC offers and answers are relayed between sockets', async () => {
-    const fx = startTracker()
-    const infoHash = randomBytes(20)
-    fx.allowed.add(hex(infoHash))
-    const seeder = await RawPeer.connect(fx.socketUrl)
-    seeder.announce(infoHash, { left: 0 })
-    await seeder.next()
-
-    const leecher = await RawPeer.connect(fx.socketUrl)
-    const offer = { type: 'offer', sdp: 'v=0 fake sdp' }
-    leecher.announce(infoHash, { left: 100, numwant: 1, offers: [{ offer, offer_id: 'o'.repeat(20) }] })
-    expect(await leecher.next()).toMatchObject({ action: 'announce', complete: 1, incomplete: 1 })
-
-    // The seeder receives the leecher's offer, through the tracker.
-    const relayed = await seeder.next()
-    expect(relayed).toEqual({ action: 'announce', offer, offer_id: 'o'.repeat(20), peer_id: bin(leecher.peerId), info_hash: bin(infoHash) })
-
-    // And its answer goes back to the leecher.
-    const sdpAnswer = { type: 'answer', sdp: 'v=0 fake answer' }
-    seeder.announce(infoHash, { left: 0, event: 'update', answer: sdpAnswer, offer_id: 'o'.repeat(20), to_peer_id: bin(leecher.peerId) })
-    expect(await leecher.next()).toEqual({
-      action: 'announce',
-      answer: sdpAnswer,
-      offer_id: 'o'.repeat(20),
-      peer_id: bin(seeder.peerId),
-      info_hash: bin(infoHash),
-    })
-  })
-
-  test('an unknown infohash and malformed frames are refused with a failure reason', async () => {
-    const fx = startTracker()
-    const infoHash = randomBytes(20)
-    const peer = await RawPeer.connect(fx.socketUrl)
-    peer.announce(infoHash)
-    expect(await peer.next()).toEqual({ action: 'announce', 'failure reason': REFUSED_REASON, info_hash: bin(infoHash) })
-
-    peer.send({ action: 'announce', info_hash: 'short', peer_id: bin(peer.peerId) })
-    expect(await peer.next()).toEqual({ 'failure reason': 'invalid info_hash' })
-    peer.send('not json')
-    expect((await peer.next())['failure reason']).toBeString()
-    peer.send({ action: 'dance' })
-    expect(await peer.next()).toEqual({ 'failure reason': 'invalid action in WS request: dance' })
-    expect(fx.tracker.stats()).toEqual({ torrents: 0, peers: 0, seeders: 0, leechers: 0 })
-    // Still connected: a valid announce after the garbage works.
-    fx.allowed.add(hex(infoHash))
-    peer.announce(infoHash)
-    expect(await peer.next()).toMatchObject({ complete: 1, incomplete: 0 })
-  })
-
-  test('close() ends tracker sockets and refuses new requests', async () => {
-    const fx = startTracker()
-    const infoHash = randomBytes(20)
-    fx.allowed.add(hex(infoHash))
-    const peer = await RawPeer.connect(fx.socketUrl)
-    peer.announce(infoHash)
-    await peer.next()
-    const closed = new Promise<CloseEvent>((resolve) => peer.ws.addEventListener('close', resolve))
-    await fx.tracker.close()
-    expect((await closed).code).toBe(1001)
-    const res = await fetch(`${fx.announceUrl}?info_hash=x`)
-    expect(res.status).toBe(503)
   })
 })
