@@ -8,7 +8,10 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { randomBytes } from 'node:crypto'
 import { createServer, connect, type Server, type Socket } from 'node:net'
+import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { createLogger } from '../src/shared/log'
+import { StorageMoves } from '../src/storage/moves'
 import type { Video } from '../src/videos/model'
 import { makeClip } from './helpers/clips'
 import { adminToken, netPod, stopPods, until } from './helpers/network'
@@ -123,6 +126,38 @@ describe('a bucket that stops answering', () => {
     await movedToBucket(pod)
     expect(await gw.client().exists(`videos/${id}.mp4`)).toBe(true)
     expect(rows()).toBe(before + 1)
+  })
+
+  test('a file the bucket will not take is tried again later and later, not at every run', async () => {
+    // A queued key whose "file" is a folder: the upload fails, and not for want of a bucket.
+    const key = 'videos/unreadable.mp4'
+    mkdirSync(join(pod.config.dataDir, key), { recursive: true })
+    const lines: string[] = []
+    let now = Date.now()
+    const moves = new StorageMoves(pod.running.pod.db, pod.running.pod.videos.files.storage, createLogger({ level: 'warn', format: 'json', write: (l) => lines.push(l) }), () => now)
+    const failures = () => lines.filter((l) => l.includes('storage.move.failed') && l.includes(key)).length
+    pod.running.pod.db.query('INSERT INTO storage_moves (key, queued_at) VALUES (?, ?)').run(key, now)
+    try {
+      await moves.run()
+      // A file that cannot be read says nothing of the bucket: uploads are still taken.
+      expect(pod.running.pod.videos.files.storage.store.health().state).toBe('ok')
+      await moves.run()
+      expect(failures()).toBe(1)
+      now += 5_000
+      await moves.run()
+      expect(failures()).toBe(2)
+      // Then 10 s: not yet at 5.
+      now += 5_000
+      await moves.run()
+      expect(failures()).toBe(2)
+      now += 5_000
+      await moves.run()
+      expect(failures()).toBe(3)
+      expect(moves.pending()).toBeGreaterThan(0)
+    } finally {
+      pod.running.pod.db.query('DELETE FROM storage_moves WHERE key = ?').run(key)
+      rmSync(join(pod.config.dataDir, key), { recursive: true, force: true })
+    }
   })
 
   test('a video deleted while its file goes to the bucket leaves nothing there, nor in the data folder', async () => {

@@ -22,10 +22,17 @@ import { ownKeys, typeOf } from './migrate'
 import { describeS3Error } from './s3'
 import type { PodStorage } from './service'
 
+/** A file whose move failed for another reason than an unreachable bucket waits this long, doubled per failure... */
+const RETRY_BASE_MS = 5_000
+/** ...up to this (a file the bucket refuses must not fill the log every few seconds). */
+const RETRY_MAX_MS = 10 * 60_000
+
 /** The moves of own files to the bucket. */
 export class StorageMoves {
   private running?: Promise<void>
   private again = false
+  /** Files whose move failed (not for an unreachable bucket): how often, and when to try again. */
+  private readonly failed = new Map<string, { failures: number; at: number }>()
 
   constructor(
     private readonly db: Database,
@@ -74,14 +81,22 @@ export class StorageMoves {
     const keys = (this.db.query('SELECT key FROM storage_moves ORDER BY queued_at').all() as { key: string }[]).map((r) => r.key)
     for (const key of keys) {
       const t0 = this.now()
+      if ((this.failed.get(key)?.at ?? 0) > t0) continue
       try {
         await this.move(key)
+        this.failed.delete(key)
         this.log.debug('storage.moved', { key, ms: this.now() - t0 })
       } catch (e) {
         const why = describeS3Error(e)
-        this.log.warn('storage.move.failed', { key, error: why.message })
         // The bucket does not answer: the others would fail the same way; the next run tries again.
-        if (why.unreachable) return
+        if (why.unreachable) {
+          this.log.warn('storage.move.failed', { key, error: why.message })
+          return
+        }
+        const failures = (this.failed.get(key)?.failures ?? 0) + 1
+        const wait = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (failures - 1))
+        this.failed.set(key, { failures, at: this.now() + wait })
+        this.log.warn('storage.move.failed', { key, error: why.message, retryInMs: wait })
       }
     }
   }

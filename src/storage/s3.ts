@@ -10,6 +10,9 @@ import type { StorageConfig } from '../shared/config'
 import { presignGet, type SigningTarget } from './sigv4'
 import type { ObjectStore, StorageHealth, StorageInfo, StoredObject } from './store'
 
+/** Errors of reading a local file, which say nothing of the bucket. */
+const LOCAL_FILE_ERRORS = new Set(['ENOENT', 'EISDIR', 'ENOTDIR', 'EACCES', 'EPERM', 'ELOOP', 'ENAMETOOLONG'])
+
 /** What went wrong with a request to the service, in words for an admin (never a credential). */
 export function describeS3Error(e: unknown): { unreachable: boolean; message: string } {
   const err = e as { code?: string; name?: string; message?: string }
@@ -21,6 +24,8 @@ export function describeS3Error(e: unknown): { unreachable: boolean; message: st
     AccessDenied: 'denied access with these credentials',
   }
   if (words[code]) return { unreachable: false, message: words[code]! }
+  // A file of this machine that could not be read (gone, a folder): the bucket is not at fault.
+  if (LOCAL_FILE_ERRORS.has(code)) return { unreachable: false, message: `was not sent the file: it could not be read here (${code})` }
   if (code === 'Timeout') return { unreachable: true, message: `is unreachable (${err.message})` }
   // Connection failures (refused, reset, DNS, timeouts) and the service's own 5xx.
   const message = code && code !== 'UnknownError' ? `is unreachable (${code})` : `is unreachable (${err?.message ?? String(e)})`
