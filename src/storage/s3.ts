@@ -107,7 +107,12 @@ export class S3Store implements ObjectStore {
         else {
           // Multipart: parts of partSizeBytes, two in flight; the file is streamed, never read whole.
           const writer = this.client.file(full).writer({ partSize: this.config.partSizeBytes, queueSize: 2, type, ...acl })
-          for await (const chunk of Bun.file(path).stream()) await writer.write(chunk)
+          for await (const chunk of Bun.file(path).stream()) {
+            await writer.write(chunk)
+            // Between chunks, the event loop serves others: a move of hundreds of MB in the
+            // background must not hold up viewers' requests (the chunks come from the page cache at once).
+            await new Promise((resolve) => setImmediate(resolve))
+          }
           await writer.end()
         }
         // Bun completes an upload even when it was cut short: only a whole object counts.
