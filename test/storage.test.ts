@@ -38,7 +38,7 @@ let token: string
 type Viewed = Omit<Video, 'streams'> & { streams: Stream[] }
 let video: Viewed
 
-const storage = () => ({ kind: 's3', endpoint: gw.endpoint, region: gw.region, bucket: BUCKET, prefix: PREFIX, accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey })
+const storage = () => gw.settings(BUCKET, { prefix: PREFIX })
 const keys = async () => ((await s3.list({ prefix: PREFIX })).contents ?? []).map((c) => c.key.slice(PREFIX.length)).sort()
 /** Video files anywhere in a data folder (a pod on S3 keeps none). */
 const videoFiles = (dir: string) => listTree(dir).filter((f) => /\.(mp4|webm|m3u8)$/.test(f))
@@ -217,16 +217,18 @@ describe('a pod with S3 storage', () => {
     const res = await uploadVideo(pod.base, token, { file: clipBlob(), name: 'Lost behind the pod', description: '' })
     const lost = (await res.json()) as Video
     await movedToBucket(pod)
+    // An id of this pod's that no row names.
+    const orphan = `videos/${pod.running.pod.identity.fingerprint.slice(0, 16)}NoRowNamesMe.mp4`
     await pod.stop()
     // A crash between putting objects and writing rows; an object deleted behind the pod's back.
-    await s3.write(`${PREFIX}videos/orphan.mp4`, 'no row names me')
+    await s3.write(`${PREFIX}${orphan}`, 'no row names me')
     await s3.write(`${PREFIX}torrents/${'0'.repeat(40)}.torrent`, 'nor me')
     await s3.write('not-the-pods/keep.txt', 'outside the prefix')
     await s3.delete(`${PREFIX}videos/${lost.id}.mp4`)
     await s3.delete(`${PREFIX}videos/${video.id}.144.mp4`)
     pod = await restart(pod, { storage: storage(), transcoding: { enabled: false } })
     const now = await keys()
-    expect(now).not.toContain('videos/orphan.mp4')
+    expect(now).not.toContain(orphan)
     expect(now).not.toContain(`torrents/${'0'.repeat(40)}.torrent`)
     expect(now.filter((k) => k.includes(lost.id))).toEqual([])
     expect(await s3.exists('not-the-pods/keep.txt')).toBe(true)
@@ -240,6 +242,21 @@ describe('a pod with S3 storage', () => {
     expect(after.streams.map((s) => s.rendition)).toEqual([0])
     expect(after.files).toEqual([])
     expect((pod.running.pod.db.query('PRAGMA user_version').get() as { user_version: number }).user_version).toBe(SCHEMA_VERSION)
+  })
+
+  test("a wrong prefix, or one another pod's files are under, stops the start before anything is deleted or forgotten", async () => {
+    const before = await keys()
+    await pod.stop()
+    await expect(restart(pod, { storage: gw.settings(BUCKET, { prefix: 'pods/typo/' }) })).rejects.toThrow(/holds none of this pod's files .*storage.prefix wrong\? Nothing was changed/)
+    // Another pod's video under this pod's prefix (a shared prefix): not an orphan to delete.
+    const theirs = `${PREFIX}videos/${'x'.repeat(16)}AnotherPods.mp4`
+    await s3.write(theirs, 'another pod')
+    await expect(restart(pod, { storage: storage(), transcoding: { enabled: false } })).rejects.toThrow(/holds files of another pod .*own storage.prefix/)
+    expect(await keys()).toEqual([...before, theirs.slice(PREFIX.length)].sort())
+    await s3.delete(theirs)
+    pod = await restart(pod, { storage: storage(), transcoding: { enabled: false } })
+    expect(await keys()).toEqual(before)
+    expect((await fetch(`${pod.base}/api/v1/videos/${video.id}`)).status).toBe(200)
   })
 
   test('a file still waiting for the bucket when the pod stopped is served from the data folder, and moved at the next start', async () => {

@@ -200,7 +200,9 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   videos.thumbnails.prune()
   if (storage.kind === 's3') {
     const expected = new Set([...ownKeys(db), ...videos.thumbnails.cachedKeys(), ...mirrors.own().flatMap((m) => [`mirrors/${m.file}`, files.torrentKey(m.infoHash)])])
-    const swept = await sweepStorage(storage, expected, videos.localFiles(), (f) => (f.resolution === null ? videos.forget(f.id) : videos.forgetRendition(f.id, f.resolution)), log)
+    const forget = (f: { id: string; resolution: number | null }) => (f.resolution === null ? videos.forget(f.id) : videos.forgetRendition(f.id, f.resolution))
+    const { mayClaimId } = await import('../videos/ingest')
+    const swept = await sweepStorage(storage, expected, videos.localFiles(), forget, log, (id) => mayClaimId(id, identity.fingerprint))
     videos.thumbnails.keepPresent(swept.present)
   }
   // The tracker serves this pod's own videos and the copies it keeps; the tracker actor keeps the set.

@@ -8,9 +8,32 @@
  */
 import type { Logger } from '../shared/log'
 import type { PodStorage } from './service'
+import { StorageStartError } from './start'
 
 /** The folders of the pod's files in its bucket (everything else under the prefix is not the pod's). */
 const FOLDERS = ['videos/', 'thumbnails/', 'torrents/', 'mirrors/']
+
+/**
+ * Stops the start before the sweep deletes or forgets anything when the bucket and prefix are
+ * not this pod's: a mistyped bucket or `storage.prefix` (none of the files its rows name are
+ * there, every video would be forgotten), or a prefix another pod uses (its videos' files look
+ * like orphans, and would be deleted).
+ */
+function refuseAnotherPods(storage: PodStorage, orphans: readonly string[], present: ReadonlySet<string>, files: readonly SweptFile[], ownId: (id: string) => boolean): void {
+  const where = storage.info()
+  const at = `bucket ${where.bucket}${where.prefix ? `, prefix ${where.prefix}` : ''}`
+  // Not one of the pod's objects (not even a thumbnail or a .torrent): not its bucket or prefix.
+  const inBucket = files.filter((f) => storage.source(f.key).kind === 'object').length
+  if (inBucket > 0 && present.size === 0)
+    throw new StorageStartError(`${at} holds none of this pod's files (${inBucket} of its video files are kept there): is storage.bucket or storage.prefix wrong? Nothing was changed.`)
+  // videos/ holds own videos only (thumbnails/ also friends' cached ones, mirrors/ copies).
+  const theirs = orphans.find((key) => {
+    const id = /^videos\/([A-Za-z0-9_-]+)\./.exec(key)?.[1]
+    return id !== undefined && !ownId(id)
+  })
+  if (theirs)
+    throw new StorageStartError(`${at} holds files of another pod (${theirs}): give each pod its own storage.prefix. Nothing was changed.`)
+}
 
 /** An own video's file (its original, or a rendition), as the sweep checks it. */
 export interface SweptFile {
@@ -38,6 +61,8 @@ export async function sweepStorage(
   files: readonly SweptFile[],
   forget: (file: SweptFile) => Promise<void>,
   log: Logger,
+  /** Whether a video id is one of this pod's own (its ids begin with its fingerprint). */
+  ownId: (id: string) => boolean,
 ): Promise<SweepResult> {
   const present = new Set<string>()
   const orphans: string[] = []
@@ -47,8 +72,9 @@ export async function sweepStorage(
       else orphans.push(o.key)
     }
   }
-  for (const key of orphans) await storage.store.delete(key)
   const lost = files.filter((f) => !present.has(f.key) && storage.source(f.key).kind === 'object')
+  refuseAnotherPods(storage, orphans, present, files, ownId)
+  for (const key of orphans) await storage.store.delete(key)
   // An original's video goes with its renditions: theirs need no forgetting of their own.
   const gone = new Set(lost.filter((f) => f.resolution === null).map((f) => f.id))
   const toForget = lost.filter((f) => f.resolution === null || !gone.has(f.id))
