@@ -124,6 +124,12 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
       failedAt.set(m.infoHash, input.now())
       return drop(m, `the copy could not be stored: ${(e as Error).message}`)
     }
+    // Dropped while it was being stored (its video left the index, the budget): what the
+    // store kept meanwhile goes too, and the copy is not announced.
+    if (downloading.get(m.infoHash) !== m) {
+      await input.discard?.(m).catch((e: Error) => log.warn('mirror.discard.failed', { infoHash: m.infoHash, error: e.message }))
+      return
+    }
     downloading.delete(m.infoHash)
     if (stopped) return
     store.markReady(m.infoHash)
