@@ -119,7 +119,10 @@ export class S3Store implements ObjectStore {
         const stored = await this.client.stat(full)
         if (stored.size !== size) throw new Error(`the object ${full} has ${stored.size} bytes, not ${size}`)
       } catch (e) {
-        await this.client.delete(full).catch(() => undefined)
+        // A part-made object goes; a whole one stays (another writer's, `storage migrate`'s,
+        // may have put the same key meanwhile, and it may be the only copy).
+        const there = await this.client.stat(full).catch(() => undefined)
+        if (there?.size !== size) await this.client.delete(full).catch(() => undefined)
         throw e
       }
     }, parts * this.config.requestTimeoutMs)
