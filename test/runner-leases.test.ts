@@ -91,7 +91,10 @@ describe('runner store', () => {
       clock.now += LEASE
       store.sweep()
       expect(state(job.id)).toBe('queued')
-      job = store.claim(a.runner.id, LEASE)!
+      // Taken by the runners in turn (each gets first what it did not lose itself).
+      const again = store.claim((i % 2 ? b : a).runner.id, LEASE)!
+      expect(again.id).toBe(job.id)
+      job = again
     }
     clock.now += LEASE
     store.sweep()
@@ -102,6 +105,20 @@ describe('runner store', () => {
     expect(state(other.id)).toBe('queued')
     expect(store.authenticate(b.secret)).toBeUndefined()
     expect(store.removeRunner(b.runner.id)).toBe(false)
+  })
+
+  test('a runner that lost or handed back a job gets another queued job first, and that one again when none is left', () => {
+    const { clock, store, a, b, state } = setup()
+    const lost = store.claim(a.runner.id, LEASE)!
+    clock.now += LEASE
+    store.sweep()
+    expect(state(lost.id)).toBe('queued')
+    const next = store.claim(a.runner.id, LEASE)!
+    expect(next.id).not.toBe(lost.id)
+    expect(store.release(a.runner.id, next.id, next.lease, 'stopped').ok).toBe(true)
+    // Both queued, both last tried by a: the older one; b would get it first too.
+    expect(store.claim(a.runner.id, LEASE)!.id).toBe(lost.id)
+    expect(store.claim(b.runner.id, LEASE)!.id).toBe(next.id)
   })
 
   test("the pod's own claim leaves a fresh job to runners, and does not resume a runner's job after a restart", () => {
