@@ -317,7 +317,7 @@ describe('runners', () => {
   test("a pod whose files are in a bucket: the runner gets the original from there through the pod, and the rendition goes there", async () => {
     const gw = await startRadosgw({ bucket: 'runner-videos' })
     try {
-      const storage = { kind: 's3', endpoint: gw.endpoint, region: gw.region, bucket: 'runner-videos', prefix: 'p/', accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey }
+      const storage = gw.settings('runner-videos', { prefix: 'p/' })
       const pod = await netPod({ storage, transcoding: { local: false, resolutions: [240], leaseMs: 1500 } })
       await startRunner(pod, await cliToken(pod), 'cloud')
       const id = await upload(pod, hd)

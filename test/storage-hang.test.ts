@@ -79,7 +79,7 @@ let clip: string
 beforeAll(async () => {
   ;[gw, clip] = await Promise.all([startRadosgw({ bucket: BUCKET }), makeClip(tempDir(), { seconds: 2 })])
   gate = await relay(Number(new URL(gw.endpoint).port))
-  const storage = { kind: 's3', endpoint: `http://127.0.0.1:${gate.port}`, region: gw.region, bucket: BUCKET, accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey, requestTimeoutMs: 1500 }
+  const storage = gw.settings(BUCKET, { endpoint: `http://127.0.0.1:${gate.port}`, requestTimeoutMs: 1500 })
   pod = await netPod({ storage, transcoding: { enabled: false } })
 }, 120_000)
 

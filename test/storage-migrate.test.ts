@@ -28,7 +28,7 @@ let original: Uint8Array
 
 const keys = async (prefix = '') => ((await gw.client().list({ prefix })).contents ?? []).map((c) => c.key).sort()
 const videoFiles = () => listTree(pod.config.dataDir).filter((f) => /\.(mp4|m3u8)$/.test(f) && !f.startsWith('tmp/'))
-const bucketSettings = () => ({ kind: 's3', endpoint: gw.endpoint, region: gw.region, bucket: BUCKET, accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey })
+const bucketSettings = () => gw.settings(BUCKET)
 const migrateTo = (to: string, of: TestPod = pod, prefix = '') =>
   runCli(['storage', 'migrate', '--to', to, '--data-dir', of.config.dataDir], {
     cwd: of.config.dataDir,

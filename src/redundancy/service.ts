@@ -14,6 +14,7 @@ import type { Config } from '../shared/config'
 import type { Logger } from '../shared/log'
 import type { Outbound } from '../shared/outbound'
 import { torrentUrl, trackerUrls, webseedUrl } from '../shared/urls'
+import { typeOf } from '../storage/store'
 import { retargetTorrent } from '../torrents/torrent-file'
 import type { VideoFiles } from '../videos/files'
 import { videoRowById } from '../videos/model'
@@ -70,7 +71,7 @@ export class Redundancy {
     if (!m || m.state !== 'ready') return undefined
     const key = `mirrors/${m.file}`
     const torrentKey = this.files.torrentKey(infoHash)
-    return { id: m.video, resolution: null, infoHash, key, path: this.files.path(key), torrentKey, torrentPath: this.files.path(torrentKey), mime: m.file.endsWith('.webm') ? 'video/webm' : 'video/mp4' }
+    return { id: m.video, resolution: null, infoHash, key, path: this.files.path(key), torrentKey, torrentPath: this.files.path(torrentKey), mime: typeOf(m.file) }
   }
 
   /** Fetches an origin's .torrent and makes it safe to download: only from the origin, its info hash and length checked by the actor. */
@@ -113,7 +114,7 @@ export class Redundancy {
         ? {
             keep: async (m: OwnMirror, torrentFile: Uint8Array) => {
               const storage = this.files.storage
-              await storage.keep(`mirrors/${m.file}`, join(this.files.mirrors, m.file), m.file.endsWith('.webm') ? 'video/webm' : 'video/mp4')
+              await storage.keep(`mirrors/${m.file}`, join(this.files.mirrors, m.file), typeOf(m.file))
               await storage.keepBytes(this.files.torrentKey(m.infoHash), torrentFile, 'application/x-bittorrent')
               rmSync(join(this.files.mirrors, m.infoHash), { recursive: true, force: true })
             },

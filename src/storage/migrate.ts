@@ -22,18 +22,8 @@ import { existsSync, mkdirSync, renameSync, rmdirSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { MirrorStore } from '../redundancy/store'
 import type { S3Store } from './s3'
+import { typeOf } from './store'
 
-/** Content types of the pod's files, by extension. */
-const TYPES: Record<string, string> = {
-  mp4: 'video/mp4',
-  webm: 'video/webm',
-  m3u8: 'application/vnd.apple.mpegurl',
-  jpg: 'image/jpeg',
-  torrent: 'application/x-bittorrent',
-}
-
-/** A key's content type, by its extension. */
-export const typeOf = (key: string) => TYPES[key.split('.').pop() ?? ''] ?? 'application/octet-stream'
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 
 /**

@@ -18,9 +18,10 @@
 import type { Database } from 'bun:sqlite'
 import { existsSync, rmSync } from 'node:fs'
 import type { Logger } from '../shared/log'
-import { ownKeys, typeOf } from './migrate'
+import { ownKeys } from './migrate'
 import { describeS3Error } from './s3'
 import type { PodStorage } from './service'
+import { typeOf } from './store'
 
 /** A file whose move failed for another reason than an unreachable bucket waits this long, doubled per failure... */
 const RETRY_BASE_MS = 5_000

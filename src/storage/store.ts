@@ -8,6 +8,18 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 
+/** Content types of the pod's files, by extension. */
+const TYPES: Record<string, string> = {
+  mp4: 'video/mp4',
+  webm: 'video/webm',
+  m3u8: 'application/vnd.apple.mpegurl',
+  jpg: 'image/jpeg',
+  torrent: 'application/x-bittorrent',
+}
+
+/** A key's content type, by its extension. */
+export const typeOf = (key: string) => TYPES[key.split('.').pop() ?? ''] ?? 'application/octet-stream'
+
 /** An object of a store: its key and size. */
 export interface StoredObject {
   key: string

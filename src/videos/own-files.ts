@@ -7,12 +7,11 @@ import { linkSync, rmSync } from 'node:fs'
 import { extname, relative } from 'node:path'
 import { playlistOf, segmentsEnd } from '../media/hls'
 import type { S3Store } from '../storage/s3'
+import { typeOf } from '../storage/store'
 import type { VideoFiles } from './files'
 import type { Video } from './model'
 import type { Rendition } from './renditions'
 import { playlistFileName, segmentUri, type Stream } from './streams'
-
-const PLAYLIST_TYPE = 'application/vnd.apple.mpegurl'
 
 /** Makes `link` a hard link to `path`; false when `path` is gone. */
 function linked(path: string, link: string): boolean {
@@ -62,11 +61,11 @@ export class OwnFiles {
   async keep(file: LocalFile, source: string, torrent: Uint8Array, playlist?: string): Promise<string[]> {
     const storage = this.files.storage
     const puts: [string, () => Promise<void>][] = [
-      // With a bucket, the video waits in the data folder until its rows are written (`queueMove`).
-      [file.key, () => (this.files.moves.deferred ? storage.local.put(file.key, source) : storage.keep(file.key, source, file.mime))],
+      // Into the data folder; with a bucket, it goes there once its rows are written (`queueMove`).
+      [file.key, () => storage.local.put(file.key, source)],
       [file.torrentKey, () => storage.keepBytes(file.torrentKey, torrent, 'application/x-bittorrent')],
     ]
-    if (playlist !== undefined) puts.push([playlistOf(file.key), () => storage.keepBytes(playlistOf(file.key), playlist, PLAYLIST_TYPE)])
+    if (playlist !== undefined) puts.push([playlistOf(file.key), () => storage.keepBytes(playlistOf(file.key), playlist, typeOf(playlistOf(file.key)))])
     // All at once: with a bucket, each is a round trip, and the small ones go up while the video does.
     const results = await Promise.allSettled(puts.map(([, put]) => put()))
     const failed = results.find((r) => r.status === 'rejected')

@@ -65,7 +65,7 @@ try {
   const local = await startTestPod(settings)
   const s3 = await startTestPod({
     ...settings,
-    storage: { kind: 's3', endpoint: gw.endpoint, region: gw.region, bucket: 'seedpod-bench', accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey },
+    storage: gw.settings('seedpod-bench'),
   })
   const tokens = { local: await userToken(local), s3: await userToken(s3) }
   /** Upload to playable on both pods, interleaved after a warm-up; prints the medians and the ratio. */

@@ -35,7 +35,7 @@ beforeAll(async () => {
   video = (await res.json()) as Video
   await local.stop()
   pod = await restart(local, {
-    storage: { kind: 's3', endpoint: gw.endpoint, region: gw.region, bucket: BUCKET, accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey },
+    storage: gw.settings(BUCKET),
     transcoding: { enabled: false },
     player: PLAYER,
   })

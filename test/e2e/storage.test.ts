@@ -27,7 +27,7 @@ beforeAll(async () => {
   let clip: string
   ;[browser, gw, clip] = await Promise.all([launch(), startRadosgw({ bucket: BUCKET }), makeClip(tempDir('seedpod-e2e-storage-'), { seconds: 6, faststart: true })])
   pod = await netPod({
-    storage: { kind: 's3', endpoint: gw.endpoint, region: gw.region, bucket: BUCKET, accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey },
+    storage: gw.settings(BUCKET),
     transcoding: { enabled: false },
   })
   const admin = await pod.running.pod.accounts.create('root', PASSWORD, 'admin')

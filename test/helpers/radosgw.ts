@@ -47,6 +47,8 @@ export interface Radosgw {
   rss(): number
   /** A Bun.S3Client for this server and the given (or created) bucket. */
   client(bucket?: string): Bun.S3Client
+  /** A pod's `storage` settings for a bucket of this server (`extra`: prefix, part size, ...). */
+  settings(bucket?: string, extra?: Record<string, unknown>): Record<string, unknown>
   /**
    * A SigV4-signed S3 request, for what Bun.S3Client does not do (CreateBucket,
    * PutBucketCors, ACLs). `path` is `/bucket` or `/bucket/key`, already URL-safe.
@@ -222,6 +224,7 @@ export async function startRadosgw(options: RadosgwOptions = {}): Promise<Radosg
       pids: () => daemons.filter((d) => d.proc.exitCode === null && d.proc.signalCode === null).map((d) => d.proc.pid),
       rss: () => daemons.reduce((sum, d) => sum + vmRss(d.proc.pid), 0),
       client: (bucket = options.bucket) => new Bun.S3Client({ endpoint, region, bucket, accessKeyId, secretAccessKey }),
+      settings: (bucket = options.bucket, extra = {}) => ({ kind: 's3', endpoint, region, bucket, accessKeyId, secretAccessKey, ...extra }),
       request,
       stopGateway: async () => {
         rgw.proc.kill('SIGKILL')
