@@ -28,7 +28,11 @@ export function buildApp(pod: Pod) {
   const { config, log, identity, accounts, loginLimiter, inbox, friends, making, videos, transcoding, runners, redundancy, details, version } = pod
   const fingerprint = identity.fingerprint
   const macros = auth(accounts, config, fingerprint)
-  return new Elysia()
+  // Elysia's router by default skips 11 characters of the URL (`http://a.bc`) before looking
+  // for the path: with a Host of 1 to 3 characters it skipped into the path, so no route
+  // matched, and `/xx/api/...` reached `/api/...`. The pod serves plain HTTP only, so its
+  // URLs start with `http://` (7 characters) and the host comes after.
+  return new Elysia({ handler: { standardHostname: false } })
     .use(errors(log))
     // Every body is bounded by its route's limit before it is read (limits.ts).
     .onRequest(({ request }) => {

@@ -7,11 +7,17 @@
  */
 import { Elysia } from 'elysia'
 import { errorResponse } from '../app/errors'
+import { headRoutes } from '../app/head'
 import { corsPreflight, serveFile } from '../torrents/webseed'
 import type { Videos } from './service'
 import { masterPlaylist, playlistFileName, renditionOfPlaylist } from './streams'
 
 const PLAYLIST_TYPE = 'application/vnd.apple.mpegurl'
+
+/** A playlist made per request; a HEAD gets its length, not its text. */
+function playlist(request: Request, text: string, headers: Record<string, string>): Response {
+  return new Response(request.method === 'HEAD' ? null : text, { headers: { ...headers, 'content-length': String(Buffer.byteLength(text)) } })
+}
 
 /** `GET`/`HEAD /static/hls/:id/master.m3u8`, `/static/hls/:id/<original|height>.m3u8`. */
 export const playlistRoutes = ({ fingerprint, videos }: { fingerprint: string; videos: Videos }) => {
@@ -21,7 +27,7 @@ export const playlistRoutes = ({ fingerprint, videos }: { fingerprint: string; v
     if (!list.length) return errorResponse(404, 'not_found', `no video ${id} with streams on this pod`)
     if (file === 'master.m3u8') {
       const headers = { 'content-type': PLAYLIST_TYPE, 'access-control-allow-origin': '*', 'cache-control': 'no-cache' }
-      return new Response(request.method === 'HEAD' ? null : masterPlaylist(list), { headers })
+      return playlist(request, masterPlaylist(list), headers)
     }
     const rendition = renditionOfPlaylist(file.replace(/\.m3u8$/, ''))
     if (!file.endsWith('.m3u8') || rendition === undefined || !list.some((s) => s.rendition === rendition))
@@ -35,10 +41,11 @@ export const playlistRoutes = ({ fingerprint, videos }: { fingerprint: string; v
     const text = await videos.own.mediaPlaylist(id, rendition)
     if (text === undefined) return errorResponse(503, 'storage_unavailable', `the playlist ${file} of video ${id} cannot be read from the pod's storage now`)
     const headers = { 'content-type': PLAYLIST_TYPE, 'access-control-allow-origin': '*', 'cache-control': 'private, max-age=600' }
-    return new Response(request.method === 'HEAD' ? null : text, { headers })
+    return playlist(request, text, headers)
   }
   return new Elysia({ name: 'playlists', prefix: '/static/hls', seed: fingerprint })
+    // A native HLS player's HEAD gets the playlist's length (see src/app/head.ts).
+    .use(headRoutes('playlists-head', fingerprint, { '/static/hls/:id/:file': (request, params) => serve(request, params.id!, params.file!) }))
     .get('/:id/:file', ({ request, params }) => serve(request, params.id, params.file))
-    .head('/:id/:file', ({ request, params }) => serve(request, params.id, params.file))
     .options('/:id/:file', () => corsPreflight())
 }
