@@ -173,7 +173,7 @@ describe('validation', () => {
 
   test('enumerations list their allowed values', () => {
     const [p] = problemsOf(() => loadConfig({ env: { SEEDPOD_REGISTRATIONS: 'maybe' } }))
-    expect(p).toBe('environment: registrations = "maybe" is not valid: expected one of "open", "closed"')
+    expect(p).toBe('environment: registrations = "maybe" is not valid: expected one of "open", "approval", "closed"')
   })
 
   test('every problem is reported at once, and settings that contradict each other too', () => {
@@ -208,7 +208,7 @@ describe('seedpod serve with a bad configuration', () => {
       name: 'wrong type',
       files: { 'seedpod.toml': 'registrations = true\n' },
       args: ['--config', 'seedpod.toml'],
-      says: ['registrations = true is not valid', 'expected one of "open", "closed"'],
+      says: ['registrations = true is not valid', 'expected one of "open", "approval", "closed"'],
     },
     { name: 'missing file', args: ['--config', 'nowhere.toml'], says: ['config file = "nowhere.toml" cannot be read (ENOENT'] },
     { name: 'file is a folder', files: { 'conf/.keep': '' }, args: ['--config', 'conf'], says: ['config file = "conf" cannot be read (EISDIR'] },

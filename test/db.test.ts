@@ -53,7 +53,7 @@ describe('database', () => {
         `const { Database } = require('bun:sqlite')
          const db = new Database(${JSON.stringify(path)})
          db.exec('BEGIN IMMEDIATE')
-         db.exec("INSERT INTO users (username, password_hash, role, created_at) VALUES ('first', 'h', 'user', 0)")
+         db.exec("INSERT INTO users (subject, username, password_hash, role, created_at) VALUES ('s-first', 'first', 'h', 'user', 0)")
          console.log('locked')
          Bun.sleepSync(300)
          db.exec('COMMIT')
@@ -66,7 +66,7 @@ describe('database', () => {
     expect(new TextDecoder().decode(value)).toContain('locked')
     const db = openDatabase(path)
     try {
-      db.query("INSERT INTO users (username, password_hash, role, created_at) VALUES ('second', 'h', 'user', 0)").run()
+      db.query("INSERT INTO users (subject, username, password_hash, role, created_at) VALUES ('s-second', 'second', 'h', 'user', 0)").run()
       expect(db.query('SELECT username FROM users ORDER BY id').all()).toEqual([{ username: 'first' }, { username: 'second' }])
     } finally {
       db.close()
@@ -122,9 +122,9 @@ describe('database', () => {
   test('user names are unique regardless of case', () => {
     const db = openDatabase(join(tempDir(), 'seedpod.db'))
     try {
-      db.query("INSERT INTO users (username, password_hash, role, created_at) VALUES ('Alice', 'h', 'user', 0)").run()
-      expect(() => db.query("INSERT INTO users (username, password_hash, role, created_at) VALUES ('alice', 'h', 'user', 0)").run()).toThrow('UNIQUE')
-      expect(() => db.query("INSERT INTO users (username, password_hash, role, created_at) VALUES ('bob', 'h', 'root', 0)").run()).toThrow('CHECK')
+      db.query("INSERT INTO users (subject, username, password_hash, role, created_at) VALUES ('s-Alice', 'Alice', 'h', 'user', 0)").run()
+      expect(() => db.query("INSERT INTO users (subject, username, password_hash, role, created_at) VALUES ('s-alice', 'alice', 'h', 'user', 0)").run()).toThrow('UNIQUE')
+      expect(() => db.query("INSERT INTO users (subject, username, password_hash, role, created_at) VALUES ('s-bob', 'bob', 'h', 'root', 0)").run()).toThrow('CHECK')
     } finally {
       db.close()
     }

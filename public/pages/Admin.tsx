@@ -3,9 +3,11 @@
  * messages, next retry and last error; and the two network actions, make friends and quit.
  * The list refreshes every few seconds while the page is open. Below, the transcoding jobs
  * with a progress bar each, refreshed every second while any is waiting or running, and the
- * remote transcoding runners with their tokens (components/Runners.tsx).
+ * remote transcoding runners with their tokens (components/Runners.tsx), and the accounts,
+ * those waiting for approval first (components/Accounts.tsx).
  */
 import { useState } from 'preact/hooks'
+import { Accounts } from '../components/Accounts'
 import { PageTitle } from '../components/Layout'
 import { Runners } from '../components/Runners'
 import { ScoreChart } from '../components/ScoreChart'
@@ -268,6 +270,8 @@ export function Admin() {
       <StorageState />
 
       <Runners />
+
+      <Accounts />
 
       <div class="admin-actions">
         <section aria-labelledby="make-title" class="card-panel">

@@ -26,21 +26,33 @@ export interface AccountRoutesDeps {
   auth: AuthMacros
 }
 
+/** What an admin may set of an account: accept a pending one, disable or enable one. */
+const StatusChange = t.Object({ status: t.Union([t.Literal('active'), t.Literal('disabled')]) })
+
+/** Why a correct password does not log in. */
+const NOT_ACTIVE = {
+  pending: 'this account waits for an admin of the pod to accept it',
+  disabled: 'this account was disabled by an admin of the pod',
+} as const
+
 /**
  * Routes for accounts: `POST /api/v1/users` (register), `GET /api/v1/users` (admin: every
- * account), `GET /api/v1/users/me`, `POST /api/v1/auth/token` (log in).
+ * account, or `?status=pending`), `PATCH /api/v1/users/:id` (admin: accept, disable, enable),
+ * `DELETE /api/v1/users/:id` (admin: refuse or delete), `GET /api/v1/users/me`,
+ * `POST /api/v1/auth/token` (log in).
  */
 export const users = ({ fingerprint, config, accounts, loginLimiter, log, auth }: AccountRoutesDeps) =>
   new Elysia({ name: 'users', prefix: '/api/v1', seed: fingerprint })
     .use(auth)
     .post(
       '/users',
-      async ({ body, set }) => {
-        if (config.registrations !== 'open')
+      async ({ body, set, request, server }) => {
+        if (config.registrations === 'closed')
           throw new DomainError('forbidden', 'registrations_closed', 'this pod does not take registrations; ask its admin for an account')
-        const result = await accounts.create(body.username, body.password)
+        const client = clientAddress(config.trustProxy, request.headers.get('x-forwarded-for'), server?.requestIP(request)?.address)
+        const result = await accounts.register(body.username, body.password, client)
         if ('code' in result) throw new DomainError(KIND[result.code], result.code, result.message)
-        log.info('user.registered', { username: result.username })
+        log.info('user.registered', { username: result.username, status: result.status })
         set.status = 201
         return result
       },
@@ -63,9 +75,36 @@ export const users = ({ fingerprint, config, accounts, loginLimiter, log, auth }
           throw new DomainError('unauthenticated', 'invalid_credentials', 'wrong user name or password')
         }
         attempt.succeeded()
+        if (user.status !== 'active') throw new DomainError('forbidden', `account_${user.status}`, NOT_ACTIVE[user.status])
         return accounts.issueToken(user)
       },
       { body: Credentials },
     )
-    .get('/users', () => ({ total: accounts.count(), data: accounts.list() }), { auth: 'admin' })
+    .get(
+      '/users',
+      ({ query }) => {
+        const data = accounts.list(query.status)
+        return { total: query.status ? data.length : accounts.count(), data }
+      },
+      { auth: 'admin', query: t.Object({ status: t.Optional(t.Union([t.Literal('active'), t.Literal('pending'), t.Literal('disabled')])) }) },
+    )
+    .patch(
+      '/users/:id',
+      ({ params, body, user }) => {
+        const changed = accounts.setStatus(params.id, body.status, user)
+        log.info('user.status', { username: changed.username, status: changed.status, by: user.username })
+        return changed
+      },
+      { auth: 'admin', params: t.Object({ id: t.Numeric() }), body: StatusChange },
+    )
+    .delete(
+      '/users/:id',
+      ({ params, user, set }) => {
+        const gone = accounts.get(params.id)
+        accounts.remove(params.id, user)
+        log.info('user.deleted', { username: gone?.username, by: user.username })
+        set.status = 204
+      },
+      { auth: 'admin', params: t.Object({ id: t.Numeric() }) },
+    )
     .get('/users/me', ({ user }) => user, { auth: 'user' })

@@ -197,6 +197,7 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   const runners = new Runners(config, runnerStore, videos, transcoding, events, log)
   const redundancy = new Redundancy(db, config, self, files, mirrors, inbox, friends, outbound)
   const details = new VideoDetails(db, config, friends, identity.fingerprint, videos, inbox, log)
+  const accounts = new Accounts(db, config, loadOrCreateSecret(config.dataDir, 'token.secret'))
   videos.thumbnails.prune()
   if (storage.kind === 's3') {
     const expected = new Set([...ownKeys(db), ...videos.thumbnails.cachedKeys(), ...mirrors.own().flatMap((m) => [`mirrors/${m.file}`, files.torrentKey(m.infoHash)])])
@@ -244,6 +245,8 @@ async function assembleOn(db: Database, { config, log, identity, server, version
         log,
         chores: [
           { name: 'applied-messages', everyMs: 60_000, run: () => friends.pruneApplied() },
+          // Where accounts registered from is kept only as long as the registration limit needs it.
+          { name: 'registration-addresses', everyMs: 3_600_000, run: () => accounts.forgetRegistrationAddresses() },
           // Leases that ran out go back to the queue; queued jobs that waited long enough for a runner go to this pod's transcoder.
           {
             name: 'runner-leases',
@@ -279,7 +282,7 @@ async function assembleOn(db: Database, { config, log, identity, server, version
     log,
     db,
     identity,
-    accounts: new Accounts(db, config, loadOrCreateSecret(config.dataDir, 'token.secret')),
+    accounts,
     loginLimiter: new AttemptLimiter(config.auth.loginAttempts, config.auth.loginWindowSeconds * 1000),
     actors,
     inbox,

@@ -19,7 +19,8 @@ port = 9000
 # Where the database, keys and videos live. Back up the keys/ folder: it is the pod's identity.
 dataDir = "./data"
 
-# "open" lets anyone register; "closed" means accounts are made with \`seedpod user add\`.
+# "open" lets anyone register; "approval" too, but each account waits for an admin to accept
+# it (admin page); "closed" means accounts are made with \`seedpod user add\`.
 registrations = "closed"
 
 # Refuse a friend revoked for unreliability until an admin lifts it.
@@ -151,5 +152,7 @@ requestTimeoutMs = 30000  # a bucket request (an upload: each part) unanswered t
 tokenTtlSeconds = 900     # lifetime of a login token
 loginAttempts = 10        # failed logins allowed per address and per user name ...
 loginWindowSeconds = 600  # ... in this many seconds, then 429
+registrationsPerAddress = 5       # accounts registered from one address (IPv6: its /64) ...
+registrationWindowSeconds = 86400 # ... in this many seconds, then 429
 `
 }

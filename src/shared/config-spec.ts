@@ -30,7 +30,7 @@ export const SPEC: Spec = {
     allowPrivateAddresses: { kind: 'bool', dflt: false },
     fetchTimeoutMs: { kind: 'int', dflt: 10_000, min: 100, max: 600_000 },
   },
-  registrations: { kind: 'enum', dflt: 'closed', values: ['open', 'closed'] },
+  registrations: { kind: 'enum', dflt: 'closed', values: ['open', 'approval', 'closed'] },
   blacklistRevoked: { kind: 'bool', dflt: true },
   maxUploadBytes: { kind: 'int', dflt: 4 * GIB, min: 1, max: MAX_INT },
   maxMessageBytes: { kind: 'int', dflt: 4 * 1024 * 1024, min: 1024, max: 1024 * 1024 * 1024 },
@@ -92,5 +92,7 @@ export const SPEC: Spec = {
     tokenTtlSeconds: { kind: 'int', dflt: 900, min: 10, max: 30 * 24 * 3600 },
     loginAttempts: { kind: 'int', dflt: 10, min: 1, max: 100000 },
     loginWindowSeconds: { kind: 'int', dflt: 600, min: 1, max: 24 * 3600 },
+    registrationsPerAddress: { kind: 'int', dflt: 5, min: 1, max: 1_000_000 },
+    registrationWindowSeconds: { kind: 'int', dflt: 24 * 3600, min: 1, max: 30 * 24 * 3600 },
   },
 }

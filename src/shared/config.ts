@@ -35,7 +35,8 @@ export interface Config {
     readonly allowPrivateAddresses: boolean
     readonly fetchTimeoutMs: number
   }
-  readonly registrations: 'open' | 'closed'
+  /** `open`: anyone may register; `approval`: anyone may, and an admin accepts each account; `closed`: only `seedpod user add`. */
+  readonly registrations: 'open' | 'approval' | 'closed'
   readonly blacklistRevoked: boolean
   readonly maxUploadBytes: number
   /** Largest pod-to-pod message body accepted by the inbox. */
@@ -77,6 +78,9 @@ export interface Config {
     readonly tokenTtlSeconds: number
     readonly loginAttempts: number
     readonly loginWindowSeconds: number
+    /** Accounts registered from one address (an IPv6 address: its /64) per window. */
+    readonly registrationsPerAddress: number
+    readonly registrationWindowSeconds: number
   }
 }
 

@@ -302,6 +302,29 @@ export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE cached_thumbnails (
      video TEXT PRIMARY KEY REFERENCES videos(id) ON DELETE CASCADE
    ) WITHOUT ROWID;`,
+  // Accounts that are never mistaken for one another: from now on a user's id is never given
+  // again (AUTOINCREMENT), and login tokens name a random subject, which earlier tokens
+  // (naming the id) do not: they stop working, and their users log in again. An account
+  // waits for an admin (`pending`) or is `disabled`; `registered_from` is the address block
+  // it registered from, kept for the registration limit's window (src/accounts/). The table
+  // is made anew (SQLite cannot add AUTOINCREMENT): local_videos.owner names `users`, so its
+  // check waits for the commit, when `users` is the new table with the same ids.
+  `PRAGMA defer_foreign_keys = ON;
+   CREATE TABLE users_v2 (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     subject TEXT NOT NULL UNIQUE,
+     username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+     password_hash TEXT NOT NULL,
+     role TEXT NOT NULL CHECK (role IN ('user', 'admin')),
+     status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'pending', 'disabled')),
+     registered_from TEXT,
+     created_at INTEGER NOT NULL
+   );
+   INSERT INTO users_v2 (id, subject, username, password_hash, role, created_at)
+     SELECT id, lower(hex(randomblob(16))), username, password_hash, role, created_at FROM users;
+   DROP TABLE users;
+   ALTER TABLE users_v2 RENAME TO users;
+   CREATE INDEX users_registered_from ON users(registered_from, created_at) WHERE registered_from IS NOT NULL;`,
 ]
 
 /** The schema version this build of seedpod writes. */
