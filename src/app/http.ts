@@ -20,6 +20,7 @@ import { transcodingRoutes } from '../transcoding/routes'
 import { playlistRoutes } from '../videos/playlist-routes'
 import { thumbnailRoutes, videoRoutes } from '../videos/routes'
 import { domainErrorResponse, errorResponse, errors } from './errors'
+import { BytesInFlight } from '../shared/bytes-in-flight'
 import { checkBody } from './limits'
 import type { Pod } from './pod'
 
@@ -52,7 +53,22 @@ export function buildApp(pod: Pod) {
       }),
     )
     .use(users({ fingerprint, config, accounts, loginLimiter, log, auth: macros }))
-    .use(inboxRoutes({ fingerprint, inbox, maxMessageBytes: config.maxMessageBytes, trustProxy: config.trustProxy, log }))
+    .use(
+      inboxRoutes({
+        fingerprint,
+        inbox,
+        limits: {
+          fingerprint,
+          maxBytes: config.maxMessageBytes,
+          strangerBytes: config.inbox.strangerMessageBytes,
+          timeoutMs: config.inbox.bodyTimeoutMs,
+          isFriend: (sender) => friends.store.urlOf(sender) !== undefined,
+          budget: new BytesInFlight(config.inbox.bytesInFlightPerAddress, config.inbox.bytesInFlight),
+        },
+        trustProxy: config.trustProxy,
+        log,
+      }),
+    )
     .use(friendRoutes({ fingerprint, friends, making, log, auth: macros }))
     .use(redundancyRoutes({ fingerprint, redundancy, auth: macros }))
     .use(storageRoutes({ fingerprint, storage: videos.files.storage, moves: videos.files.moves, auth: macros }))

@@ -29,7 +29,7 @@ blacklistRevoked = true
 # Largest video upload, in bytes (4 GiB).
 maxUploadBytes = 4294967296
 
-# Largest pod-to-pod message the inbox accepts, in bytes (4 MiB).
+# Largest pod-to-pod message the inbox accepts from a friend, in bytes (4 MiB).
 maxMessageBytes = 4194304
 
 # Ask visitors to log in before they can watch.
@@ -59,6 +59,16 @@ maxFriends = 200
 maxVideosPerFriend = 100000       # videos of one friend kept in the index
 messagesPerMinute = 600           # payloads the inbox takes per minute from one friend ...
 messagesPerMinutePerAddress = 1200  # ... and from one address (429 beyond)
+
+# How the inbox reads what other pods send, before it decrypts anything: a pod that is not a
+# friend may send at most strangerMessageBytes (a friend request); a body has bodyTimeoutMs to
+# arrive whole (408); and bodies hold at most bytesInFlightPerAddress bytes for one address
+# (IPv6: its /64; 429 beyond) and bytesInFlight in all (503 beyond).
+[inbox]
+strangerMessageBytes = 32768
+bodyTimeoutMs = 30000
+bytesInFlightPerAddress = 16777216
+bytesInFlight = 67108864
 
 # What the pod fetches from other pods. By default never a loopback, private, link-local
 # or unique-local address, even where a friend's name resolves to one: set

@@ -70,18 +70,22 @@ const dec = new TextDecoder()
 
 const refuse = (kind: Refusal['kind'], code: string, message: string, extra: Partial<Refusal> = {}): Refusal => ({ ok: false, kind, code, message, ...extra })
 
-/** Signs a payload as the sender and encrypts it to the recipient's key. */
+/**
+ * Signs a payload as the sender and encrypts it to the recipient's key. The JWE's header names
+ * the sender (`iss`, its fingerprint, a claim replicated as RFC 7519 §5.3 allows), so that the
+ * recipient knows how much it may take before it reads and decrypts the rest (inbox-body.ts).
+ */
 export async function seal(payload: object, sender: Identity, recipient: { fingerprint: string; encryptKey: CryptoKey }): Promise<string> {
   const jws = await new CompactSign(enc.encode(JSON.stringify(payload)))
     .setProtectedHeader({ alg: 'PS256', kid: sender.fingerprint })
     .sign(sender.signKey)
   return new CompactEncrypt(enc.encode(jws))
-    .setProtectedHeader({ alg: 'RSA-OAEP-256', enc: 'A256GCM', kid: recipient.fingerprint, cty: 'JWT' })
+    .setProtectedHeader({ alg: 'RSA-OAEP-256', enc: 'A256GCM', kid: recipient.fingerprint, cty: 'JWT', iss: sender.fingerprint })
     .encrypt(recipient.encryptKey)
 }
 
-/** Decrypts with our key; returns the inner JWS or a refusal. */
-async function decrypt(jwe: string, me: Identity): Promise<{ ok: true; jws: string } | Refusal> {
+/** Decrypts with our key; returns the inner JWS and the sender the header names (if any), or a refusal. */
+async function decrypt(jwe: string, me: Identity): Promise<{ ok: true; jws: string; iss: unknown } | Refusal> {
   try {
     const header = decodeProtectedHeader(jwe)
     if (header.kid !== undefined && header.kid !== me.fingerprint) return refuse('unauthenticated', 'wrong_recipient', 'the message is encrypted to another pod')
@@ -89,7 +93,7 @@ async function decrypt(jwe: string, me: Identity): Promise<{ ok: true; jws: stri
       keyManagementAlgorithms: ['RSA-OAEP-256'],
       contentEncryptionAlgorithms: ['A256GCM'],
     })
-    return { ok: true, jws: dec.decode(plaintext) }
+    return { ok: true, jws: dec.decode(plaintext), iss: header.iss }
   } catch {
     return refuse('unauthenticated', 'undecryptable', 'the message does not decrypt with this pod\'s key (truncated, tampered, or for another key)')
   }
@@ -137,6 +141,8 @@ export async function open(jwe: string, me: Identity, lookup: KeyLookup, nowMs: 
   const claims = unverifiedClaims(d.jws)
   if ('ok' in claims) return claims
   const { kid, payload } = claims
+  // The header's sender chose how much the inbox read: it must be the signer.
+  if (d.iss !== undefined && d.iss !== kid) return refuse('unauthenticated', 'sender_mismatch', 'the envelope\'s iss is not the key that signed the message')
   if (!SUPPORTED_VERSIONS.includes(payload.v as 1))
     return refuse('unsupported_version', 'unsupported_version', `protocol version ${JSON.stringify(payload.v)} is not supported`, { supported: SUPPORTED_VERSIONS })
   const shape = checkPayload(payload)

@@ -97,6 +97,8 @@ export class Transport {
       if (res.status === 426)
         return { ok: false, incompatible: true, error: `the friend does not speak protocol ${CURRENT_VERSION} (it speaks ${JSON.stringify(body?.supported ?? body?.error?.supported ?? '?').slice(0, 100)})` }
       if (res.status === 429) return { ok: false, throttledMs: retryAfterMs(res.headers.get('retry-after')), error: `${peer.url} asks to slow down (429)` }
+      // A friend receiving too much at once (its inbox's budget of bytes in flight) says when to come back.
+      if (res.status === 503 && res.headers.has('retry-after')) return { ok: false, throttledMs: retryAfterMs(res.headers.get('retry-after')), error: `${peer.url} is busy (503)` }
       // Only the code: the friend's own words are not ours to repeat.
       const code = typeof body?.error?.code === 'string' ? `: ${body.error.code.slice(0, 60)}` : ''
       return { ok: false, error: `HTTP ${res.status} from ${peer.url}${code}` }

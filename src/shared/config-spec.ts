@@ -34,6 +34,12 @@ export const SPEC: Spec = {
   blacklistRevoked: { kind: 'bool', dflt: true },
   maxUploadBytes: { kind: 'int', dflt: 4 * GIB, min: 1, max: MAX_INT },
   maxMessageBytes: { kind: 'int', dflt: 4 * 1024 * 1024, min: 1024, max: 1024 * 1024 * 1024 },
+  inbox: {
+    strangerMessageBytes: { kind: 'int', dflt: 32 * 1024, min: 16 * 1024, max: 1024 * 1024 * 1024 },
+    bodyTimeoutMs: { kind: 'int', dflt: 30_000, min: 100, max: 600_000 },
+    bytesInFlightPerAddress: { kind: 'int', dflt: 16 * 1024 * 1024, min: 64 * 1024, max: MAX_INT },
+    bytesInFlight: { kind: 'int', dflt: 64 * 1024 * 1024, min: 64 * 1024, max: MAX_INT },
+  },
   requireLoginToWatch: { kind: 'bool', dflt: false },
   trustProxy: { kind: 'bool', dflt: false },
   torrentPort: { kind: 'int', dflt: 0, min: 0, max: 65535 },

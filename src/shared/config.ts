@@ -39,8 +39,18 @@ export interface Config {
   readonly registrations: 'open' | 'approval' | 'closed'
   readonly blacklistRevoked: boolean
   readonly maxUploadBytes: number
-  /** Largest pod-to-pod message body accepted by the inbox. */
+  /** Largest pod-to-pod message body accepted by the inbox (from a friend). */
   readonly maxMessageBytes: number
+  /**
+   * How the inbox reads bodies: the most a pod that is not a friend may send (a friend request),
+   * the time a body has to arrive, and the bytes of bodies held at once per address and in all.
+   */
+  readonly inbox: {
+    readonly strangerMessageBytes: number
+    readonly bodyTimeoutMs: number
+    readonly bytesInFlightPerAddress: number
+    readonly bytesInFlight: number
+  }
   readonly requireLoginToWatch: boolean
   /** Take the client address from `X-Forwarded-For` (only behind a reverse proxy you run). */
   readonly trustProxy: boolean
