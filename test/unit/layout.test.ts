@@ -10,9 +10,9 @@
 import { describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import { adjacency, buildImportGraph, findCycles, scanImports, sourceFiles, type Edge } from './helpers/imports'
+import { adjacency, buildImportGraph, findCycles, scanImports, sourceFiles, type Edge } from '../helpers/imports'
 
-const ROOT = join(import.meta.dir, '..')
+const ROOT = join(import.meta.dir, '..', '..')
 const DIRS = ['src', 'actors', 'public']
 
 /** Fails with one line for each problem under a heading, so the output reads as a list. */
