@@ -45,8 +45,8 @@ function outbound(over: Partial<OutboundSettings> = {}) {
   })
 }
 
-const reason = (r: OutboundResult) => (r.ok ? `ok ${r.status}` : r.reason)
-const text = (r: OutboundResult) => (r.ok ? new TextDecoder().decode(r.body) : `(${r.reason})`)
+const reason = (r: OutboundResult) => (r.ok ? `ok ${r.value.status}` : r.error.reason)
+const text = (r: OutboundResult) => (r.ok ? new TextDecoder().decode(r.value.body) : `(${r.error.reason})`)
 
 describe('refused before any connection', () => {
   test('user info, a fragment or another scheme', async () => {
@@ -141,7 +141,7 @@ describe('the address checked is the one connected to', () => {
       const out = createOutbound({ allowPrivateAddresses: true, selfUrl: 'http://self.test', selfFingerprint: 'me', timeoutMs: 5000,
         maxBytes: 1024, failureTtlMs: 0, resolve: async () => ['127.0.0.1'] })
       const port = ${server.port}
-      const show = (r) => (r.ok ? new TextDecoder().decode(r.body) : r.reason)
+      const show = (r) => (r.ok ? new TextDecoder().decode(r.value.body) : r.error.reason)
       console.log(JSON.stringify([await out.get('https://pod.test:' + port + '/'), await out.get('https://evil.test:' + port + '/'),
         await out.get('https://127.0.0.1:' + port + '/')].map(show)))
     `)
@@ -169,10 +169,10 @@ test('a redirect is an error and is not followed', async () => {
 test('other statuses are results for the caller, with their headers and body', async () => {
   const s = serve(() => Response.json({ error: 'nope' }, { status: 404, headers: { 'x-pod': 'a' } }))
   const r = await outbound().get(s.url, { accept: 'application/json' })
-  if (!r.ok) throw new Error(r.message)
-  expect(r.status).toBe(404)
-  expect(r.headers.get('x-pod')).toBe('a')
-  expect(parseJson(r.body)).toEqual({ error: 'nope' })
+  if (!r.ok) throw new Error(r.error.message)
+  expect(r.value.status).toBe(404)
+  expect(r.value.headers.get('x-pod')).toBe('a')
+  expect(parseJson(r.value.body)).toEqual({ error: 'nope' })
 })
 
 describe('deadline', () => {
@@ -241,7 +241,7 @@ describe('body cap', () => {
     const s = streamServer(TEN_MB, true)
     const r = await outbound({ maxBytes: 256 * 1024 }).get(s.url)
     expect(reason(r)).toBe('too_large')
-    if (!r.ok) expect(r.message.length).toBeLessThan(100)
+    if (!r.ok) expect(r.error.message.length).toBeLessThan(100)
     await Bun.sleep(100)
     expect(s.closed).toBe(true)
     expect(s.sent).toBeLessThan(TEN_MB / 2)
@@ -264,7 +264,7 @@ describe('body cap', () => {
     const s = serve(() => new Response(new Uint8Array(4096)))
     expect(reason(await outbound().get(s.url, { maxBytes: 4095 }))).toBe('too_large')
     const r = await outbound().get(s.url, { maxBytes: 4096 })
-    expect(r.ok && r.body.byteLength).toBe(4096)
+    expect(r.ok && r.value.body.byteLength).toBe(4096)
   })
 })
 

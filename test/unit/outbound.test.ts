@@ -8,10 +8,10 @@ import { checkPodUrl, isPublicAddress, parseJson } from '../../src/shared/outbou
 
 describe('pod URLs', () => {
   test('are normalised: lowercase scheme and host, no default port, no trailing slash', () => {
-    expect(checkPodUrl('HTTP://Pod.Example.ORG:80/')).toEqual({ ok: true, url: 'http://pod.example.org' })
-    expect(checkPodUrl('https://pod.example.org:443/videos//')).toEqual({ ok: true, url: 'https://pod.example.org/videos' })
-    expect(checkPodUrl('https://pod.example.org:8443')).toEqual({ ok: true, url: 'https://pod.example.org:8443' })
-    expect(checkPodUrl('http://[::1]:9000/')).toEqual({ ok: true, url: 'http://[::1]:9000' })
+    expect(checkPodUrl('HTTP://Pod.Example.ORG:80/')).toEqual({ ok: true, value: 'http://pod.example.org' })
+    expect(checkPodUrl('https://pod.example.org:443/videos//')).toEqual({ ok: true, value: 'https://pod.example.org/videos' })
+    expect(checkPodUrl('https://pod.example.org:8443')).toEqual({ ok: true, value: 'https://pod.example.org:8443' })
+    expect(checkPodUrl('http://[::1]:9000/')).toEqual({ ok: true, value: 'http://[::1]:9000' })
   })
 
   test('with another scheme, user info, a query or a fragment are refused', () => {

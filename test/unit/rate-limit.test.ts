@@ -11,12 +11,12 @@ describe('RateLimiter', () => {
     let now = 1_000_000
     const limiter = new RateLimiter(3, 60_000, () => now)
     expect([1, 2, 3].map(() => limiter.take('a').ok)).toEqual([true, true, true])
-    expect(limiter.take('a')).toEqual({ ok: false, retryAfterSeconds: 60 })
+    expect(limiter.take('a')).toEqual({ ok: false, error: { retryAfterSeconds: 60 } })
     now += 59_001
-    expect(limiter.take('a')).toEqual({ ok: false, retryAfterSeconds: 1 })
+    expect(limiter.take('a')).toEqual({ ok: false, error: { retryAfterSeconds: 1 } })
     // Less than a second left still says one second, never zero.
     now += 998
-    expect(limiter.take('a')).toEqual({ ok: false, retryAfterSeconds: 1 })
+    expect(limiter.take('a')).toEqual({ ok: false, error: { retryAfterSeconds: 1 } })
     now += 1
     expect(limiter.take('a').ok).toBe(true)
   })
