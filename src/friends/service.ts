@@ -13,7 +13,7 @@ import type { Inbox, KnownPeer } from '../federation/inbox'
 import type { Transport } from '../federation/transport'
 import type { Config } from '../shared/config'
 import type { Logger } from '../shared/log'
-import { movePod, removeVideosOf, videosOf } from '../videos/model'
+import type { VideoStore } from '../videos/store'
 import type { Admission } from './admission'
 import type { Friend, FriendStore } from './store'
 
@@ -41,6 +41,8 @@ export class Friends {
     private readonly fingerprint: string,
     private readonly log: Logger,
     readonly store: FriendStore,
+    /** The videos' tables: a friend's videos come and go with it. */
+    private readonly videoRows: VideoStore,
     private readonly admission: Admission,
     readonly transport: Transport,
     inbox: Inbox,
@@ -61,18 +63,18 @@ export class Friends {
         }
         this.store.upsert({ fingerprint: sender, url: info.url, publicKey: info.publicKey, name: info.name }, this.config.score.initial, now)
         if (expected) this.store.removeSetting(`asked:${sender}`)
-        return { ok: true, videos: videosOf(this.db, this.fingerprint) }
+        return { ok: true, videos: this.videoRows.videosOf(this.fingerprint) }
       },
       { fromStrangers: true },
     )
     inbox.on('friend.quit', (_data, { sender }) => {
-      removeVideosOf(this.db, sender)
+      this.videoRows.removeAllOf(sender)
       this.store.remove(sender)
       return { ok: true }
     })
     inbox.on('pod.moved', (_data, { sender, friend, proof, now }) => {
       this.store.setUrl(sender, proof!.url, now)
-      movePod(this.db, sender, proof!.url)
+      this.videoRows.movePod(sender, proof!.url)
       this.log.info('friend.moved', { fingerprint: sender, from: friend!.url, to: proof!.url })
       return { ok: true }
     })
@@ -126,7 +128,7 @@ export class Friends {
   /** A new friend: its actor starts, and it is sent every video of this pod (unless it has them already). */
   private welcome(friend: Friend, sendVideos = true): void {
     this.actors.send({ type: 'pod.friend.start', fingerprint: friend.fingerprint, record: friend })
-    if (sendVideos) this.broadcast(videosOf(this.db, this.fingerprint).map((v) => ({ type: 'video.add', data: v })), [friend.fingerprint])
+    if (sendVideos) this.broadcast(this.videoRows.videosOf(this.fingerprint).map((v) => ({ type: 'video.add', data: v })), [friend.fingerprint])
   }
 
   /** A friendship ended (rows already gone): its actor stops, its key is forgotten. */
@@ -201,7 +203,7 @@ export class Friends {
     if (!f) return
     this.db.transaction(() => {
       this.store.remove(fingerprint)
-      removeVideosOf(this.db, fingerprint)
+      this.videoRows.removeAllOf(fingerprint)
       if (this.config.blacklistRevoked) this.store.blacklist(fingerprint, f.url, reason, this.now())
     }).immediate()
     // The actor that asked is ending by itself (final state).
@@ -221,7 +223,7 @@ export class Friends {
       .post(f, this.transport.payload(fingerprint, crypto.randomUUID(), [{ type: 'friend.quit', data: {} }]), GOODBYE_TIMEOUT_MS)
       .catch((e: Error) => ({ ok: false as const, error: e.message }))
     this.db.transaction(() => {
-      removeVideosOf(this.db, fingerprint)
+      this.videoRows.removeAllOf(fingerprint)
       this.store.remove(fingerprint)
     }).immediate()
     this.ended(fingerprint)
