@@ -15,7 +15,7 @@ import type { Config } from '../shared/config'
 import type { Logger } from '../shared/log'
 import type { VideoStore } from '../videos/store'
 import type { Admission } from './admission'
-import type { Friend, FriendStore } from './store'
+import type { Friend, FriendRequest, FriendStore } from './store'
 
 /** What changed in the friendships or the index, for features that follow them. */
 export type FriendsChange = { type: 'applied'; sender: string } | { type: 'removed'; fingerprint: string }
@@ -84,6 +84,51 @@ export class Friends {
   /** Forgets applied message ids older than APPLIED_TTL_MS (at start, and by the housekeeper). */
   pruneApplied(): void {
     this.store.pruneApplied(this.now() - APPLIED_TTL_MS)
+  }
+
+  /** Every friend, oldest first, with what waits in its outbox. */
+  all(): Friend[] {
+    return this.store.all()
+  }
+
+  /** Whether a pod is a friend. */
+  isFriend(fingerprint: string): boolean {
+    return this.store.get(fingerprint) !== undefined
+  }
+
+  /**
+   * A friend's score over time, oldest first (the admin page's chart): its current score
+   * alone if it never changed; undefined for a stranger.
+   */
+  scoreHistory(fingerprint: string): { at: number; score: number }[] | undefined {
+    const friend = this.store.get(fingerprint)
+    if (!friend) return undefined
+    const points = this.store.scoreHistory(fingerprint)
+    return points.length ? points : [{ at: friend.createdAt, score: friend.score }]
+  }
+
+  /** Friend requests waiting for an admin (friends.admission = "approval"), oldest first. */
+  requests(): (FriendRequest & { createdAt: number })[] {
+    return this.store.requests()
+  }
+
+  /** Refuses a waiting friend request; false when there is none from that pod. */
+  refuseRequest(fingerprint: string): boolean {
+    if (!this.store.removeRequest(fingerprint)) return false
+    this.log.info('friend.request.refused', { fingerprint })
+    return true
+  }
+
+  /** The blacklisted pods, oldest first. */
+  blacklist(): ReturnType<FriendStore['blacklistEntries']> {
+    return this.store.blacklistEntries()
+  }
+
+  /** Lifts a pod's blacklisting; false when it is not blacklisted. */
+  unblacklist(fingerprint: string): boolean {
+    if (!this.store.unblacklist(fingerprint)) return false
+    this.log.info('blacklist.lifted', { fingerprint })
+    return true
   }
 
   /** The stored friends and their durable records, for the pod actor's start. */

@@ -51,7 +51,7 @@ export class Redundancy {
     // Only for a video of this pod or of a friend (the index holds no other), at most a few per
     // video; the player checks every mirror's bytes against the video's torrent anyway.
     inbox.on('video.mirror', ({ id, infoHash }, { friend }) => ({
-      ok: this.store.addKnown(id, infoHash, friend!, (origin) => origin === self.fingerprint || friends.store.get(origin) !== undefined),
+      ok: this.store.addKnown(id, infoHash, friend!, (origin) => origin === self.fingerprint || friends.isFriend(origin)),
     }))
     inbox.on('video.unmirror', ({ id, infoHash }, { sender }) => ({ ok: this.store.removeKnown(id, infoHash, sender) }))
     friends.onChange((change) => {
