@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, setSystemTime, spyOn, test } from 'bun:test'
 import { join } from 'node:path'
 import { Accounts } from '../src/accounts/service'
+import { AccountStore } from '../src/accounts/store'
 import { loadOrCreateSecret } from '../src/identity/keys'
 import { openDatabase } from '../src/shared/db'
 import { removeTempDirs, startTestPod, tempDir, testConfig, type TestPod } from './helpers/pods'
@@ -155,7 +156,7 @@ describe('login', () => {
     const db = openDatabase(join(dataDir, 'seedpod.db'))
     try {
       let now = Date.parse('2030-01-01T00:00:00Z')
-      const accounts = new Accounts(db, config, loadOrCreateSecret(dataDir, 'token.secret'), () => now)
+      const accounts = new Accounts(new AccountStore(db), config, loadOrCreateSecret(dataDir, 'token.secret'), () => now)
       const user = await accounts.create('henry', PASSWORD)
       if ('code' in user) throw new Error(user.message)
       const { accessToken, expiresIn } = await accounts.issueToken(user)

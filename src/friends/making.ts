@@ -12,8 +12,8 @@ import { checkPodUrl, type Outbound } from '../shared/outbound'
 import type { Config } from '../shared/config'
 import { ok } from '../shared/errors'
 import type { Logger } from '../shared/log'
-import { isVideo, movePod, upsertVideo, type Video } from '../videos/model'
-import { saveRenditions } from '../videos/renditions'
+import { isVideo, type Video } from '../videos/model'
+import type { VideoStore } from '../videos/store'
 import { chooseFriends } from './choose'
 import type { Friends } from './service'
 
@@ -31,6 +31,8 @@ export interface FriendingResult {
 export class FriendMaking {
   constructor(
     private readonly db: Database,
+    /** The videos' tables: a new friend's videos go in. */
+    private readonly videoRows: VideoStore,
     private readonly config: Config,
     private readonly identity: Identity,
     private readonly friends: Friends,
@@ -102,7 +104,7 @@ export class FriendMaking {
       const now = this.now()
       this.db.transaction(() => {
         store.upsert(info, this.config.score.initial, now)
-        for (const v of videos) if (upsertVideo(this.db, v, info.url, now) && v.files) saveRenditions(this.db, v.id, v.files)
+        for (const v of videos) if (this.videoRows.upsert(v, info.url, now) && v.files) this.videoRows.saveRenditions(v.id, v.files)
       }).immediate()
       this.friends.befriended(store.get(info.fingerprint)!, !existed)
       this.log.info('friend.added', { friend: info.url, fingerprint: info.fingerprint, videos: videos.length, by: 'making' })
@@ -130,7 +132,7 @@ export class FriendMaking {
     const lastUrl = store.setting('url')
     if (lastUrl && lastUrl !== this.config.url) {
       this.log.info('pod.moved', { from: lastUrl, to: this.config.url })
-      movePod(this.db, this.identity.fingerprint, this.config.url)
+      this.videoRows.movePod(this.identity.fingerprint, this.config.url)
       this.friends.broadcast([{ type: 'pod.moved', data: { url: this.config.url } }])
     }
     store.setSetting('url', this.config.url)

@@ -4,7 +4,6 @@
  * `video.mirror` / `video.unmirror`, whose web seeds join a video's own (videos/service.ts,
  * `get`), so that a video still plays when its origin is down.
  */
-import type { Database } from 'bun:sqlite'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { OwnMirror, RedundancyActorInput } from '../../actors/redundancy'
@@ -18,8 +17,8 @@ import { torrentUrl, trackerUrls, webseedUrl } from '../shared/urls'
 import { typeOf } from '../storage/store'
 import { retargetTorrent } from '../torrents/torrent-file'
 import type { VideoFiles } from '../videos/files'
-import { videoRowById } from '../videos/model'
 import type { LocalFile } from '../videos/service'
+import type { VideoStore } from '../videos/store'
 import type { MirrorStore } from './store'
 
 /** IPv4 ranges a copy's peers may not be at, unless `network.allowPrivateAddresses`. */
@@ -40,7 +39,8 @@ const TORRENT_MAX_BYTES = 4 * 1024 * 1024
 /** Redundancy of one pod. */
 export class Redundancy {
   constructor(
-    private readonly db: Database,
+    /** The videos' tables (the index, whose videos are copied). */
+    private readonly videoRows: VideoStore,
     private readonly config: Config,
     private readonly self: { fingerprint: string; url: string },
     private readonly files: VideoFiles,
@@ -52,7 +52,7 @@ export class Redundancy {
     // Only for a video of this pod or of a friend (the index holds no other), at most a few per
     // video; the player checks every mirror's bytes against the video's torrent anyway.
     inbox.on('video.mirror', ({ id, infoHash }, { friend }) => ({
-      ok: this.store.addKnown(id, infoHash, friend!, (origin) => origin === self.fingerprint || friends.store.get(origin) !== undefined),
+      ok: this.store.addKnown(id, infoHash, friend!, (origin) => origin === self.fingerprint || friends.isFriend(origin)),
     }))
     inbox.on('video.unmirror', ({ id, infoHash }, { sender }) => ({ ok: this.store.removeKnown(id, infoHash, sender) }))
     friends.onChange((change) => {
@@ -77,7 +77,7 @@ export class Redundancy {
 
   /** Fetches an origin's .torrent and makes it safe to download: only from the origin, its info hash and length checked by the actor. */
   private async loadTorrent(id: string) {
-    const row = videoRowById(this.db, id)
+    const row = this.videoRows.row(id)
     if (!row) throw new DomainError('not_found', 'video_gone', 'the video left the index')
     const file = `${id}.${row.ext}`
     const bytes = await this.fetchTorrent(torrentUrl(row.pod_url, Buffer.from(row.info_hash).toString('hex')))
@@ -104,7 +104,7 @@ export class Redundancy {
       dir: this.files.mirrors,
       torrentPath: (infoHash) => this.files.torrent(infoHash),
       fileName: (id) => {
-        const row = videoRowById(this.db, id)
+        const row = this.videoRows.row(id)
         return row ? `${id}.${row.ext}` : undefined
       },
       loadTorrent: (id) => this.loadTorrent(id),

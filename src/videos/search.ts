@@ -22,7 +22,8 @@
 import type { Database } from 'bun:sqlite'
 import { t } from 'elysia'
 import { INDEX_SAMPLE_EVERY } from '../shared/db'
-import { podMatch, VIDEO_COLUMNS, videoOfRow, type Video, type VideoRow } from './model'
+import { videoOfRow, type Video, type VideoRow } from './model'
+import { podMatch, VIDEO_COLUMNS } from './store'
 
 const SORTS = ['-createdAt', 'createdAt', 'name', '-name', 'relevance'] as const
 
