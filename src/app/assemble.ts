@@ -177,6 +177,7 @@ async function assembleOn(db: Database, { config, log, identity, server, version
     import('../videos/own-files'),
     import('../storage/moves'),
   ])
+  const { mirrorKey, torrentKey } = await import('../storage/keys')
   const videoRows = new VideoStore(db)
   const storage = new PodStorage(await openStorage(config.storage, config.dataDir), config.dataDir, log)
   const moves = new StorageMoves(db, storage, log, (key) => ownKeys(videoRows).includes(key), now)
@@ -213,7 +214,7 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   const details = new VideoDetails(db, detailsStore, videoRows, config, friends, identity.fingerprint, videos, inbox, log)
   videos.thumbnails.prune()
   if (storage.kind === 's3') {
-    const expected = new Set([...ownKeys(videoRows), ...videos.thumbnails.cachedKeys(), ...mirrors.own().flatMap((m) => [`mirrors/${m.file}`, files.torrentKey(m.infoHash)])])
+    const expected = new Set([...ownKeys(videoRows), ...videos.thumbnails.cachedKeys(), ...mirrors.own().flatMap((m) => [mirrorKey(m.file), torrentKey(m.infoHash)])])
     const forget = (f: { id: string; resolution: number | null }) => (f.resolution === null ? videos.forget(f.id) : videos.forgetRendition(f.id, f.resolution))
     const { mayClaimId } = await import('../videos/ingest')
     const swept = await sweepStorage(storage, expected, videos.localFiles(), forget, log, (id) => mayClaimId(id, identity.fingerprint))

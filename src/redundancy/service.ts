@@ -13,6 +13,7 @@ import type { Config } from '../shared/config'
 import type { Logger } from '../shared/log'
 import type { Outbound } from '../shared/outbound'
 import { torrentUrl, trackerUrls, webseedUrl } from '../shared/urls'
+import { mirrorFolder, mirrorKey, originalFile, torrentKey } from '../storage/keys'
 import { typeOf } from '../storage/store'
 import { retargetTorrent } from '../torrents/torrent-file'
 import type { VideoFiles } from '../videos/files'
@@ -69,16 +70,16 @@ export class Redundancy {
   mirrorFile(infoHash: string): LocalFile | undefined {
     const m = this.store.byInfoHash(infoHash)
     if (!m || m.state !== 'ready') return undefined
-    const key = `mirrors/${m.file}`
-    const torrentKey = this.files.torrentKey(infoHash)
-    return { id: m.video, resolution: null, infoHash, key, path: this.files.path(key), torrentKey, torrentPath: this.files.path(torrentKey), mime: typeOf(m.file) }
+    const key = mirrorKey(m.file)
+    const torrent = torrentKey(infoHash)
+    return { id: m.video, resolution: null, infoHash, key, path: this.files.path(key), torrentKey: torrent, torrentPath: this.files.path(torrent), mime: typeOf(m.file) }
   }
 
   /** Fetches an origin's .torrent and makes it safe to download: only from the origin, its info hash and length checked by the actor. */
   private async loadTorrent(id: string) {
     const row = this.videoRows.row(id)
     if (!row) throw new Error('the video left the index')
-    const file = `${id}.${row.ext}`
+    const file = originalFile(id, row.ext)
     const bytes = await this.fetchTorrent(torrentUrl(row.pod_url, Buffer.from(row.info_hash).toString('hex')))
     const retargeted = await retargetTorrent(bytes, { announce: trackerUrls(row.pod_url), urlList: [webseedUrl(row.pod_url, file)] }).catch(() => {
       throw new Error('the origin served something that is not a torrent')
@@ -101,10 +102,10 @@ export class Redundancy {
       store: this.store,
       self: this.self,
       dir: this.files.mirrors,
-      torrentPath: (infoHash) => this.files.torrent(infoHash),
+      torrentPath: (infoHash) => this.files.path(torrentKey(infoHash)),
       fileName: (id) => {
         const row = this.videoRows.row(id)
-        return row ? `${id}.${row.ext}` : undefined
+        return row ? originalFile(id, row.ext) : undefined
       },
       loadTorrent: (id) => this.loadTorrent(id),
       ...(this.config.network.allowPrivateAddresses ? {} : { blocklist: PRIVATE_V4 }),
@@ -114,11 +115,11 @@ export class Redundancy {
         ? {
             keep: async (m: OwnMirror, torrentFile: Uint8Array) => {
               const storage = this.files.storage
-              await storage.keep(`mirrors/${m.file}`, join(this.files.mirrors, m.file), typeOf(m.file))
-              await storage.keepBytes(this.files.torrentKey(m.infoHash), torrentFile, 'application/x-bittorrent')
-              rmSync(join(this.files.mirrors, m.infoHash), { recursive: true, force: true })
+              await storage.keep(mirrorKey(m.file), this.files.path(mirrorKey(m.file)), typeOf(m.file))
+              await storage.keepBytes(torrentKey(m.infoHash), torrentFile, 'application/x-bittorrent')
+              rmSync(this.files.path(mirrorFolder(m.infoHash)), { recursive: true, force: true })
             },
-            discard: (m: OwnMirror) => this.files.storage.drop([`mirrors/${m.file}`, this.files.torrentKey(m.infoHash)]),
+            discard: (m: OwnMirror) => this.files.storage.drop([mirrorKey(m.file), torrentKey(m.infoHash)]),
           }
         : {}),
       loadWebTorrent,

@@ -21,6 +21,7 @@ import { existsSync, mkdirSync, renameSync, rmdirSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { MirrorStore } from '../redundancy/store'
 import type { S3Store } from './s3'
+import { isMirrorKey, mirrorKey, torrentKey } from './keys'
 import { typeOf } from './store'
 
 /** A key to move; `kept` says whether the pod still keeps it (for a copy it may drop meanwhile). */
@@ -40,7 +41,7 @@ export function mirrorItems(mirrors: MirrorStore): MoveItem[] {
     .filter((m) => m.state === 'ready')
     .flatMap((m) => {
       const kept = () => mirrors.byInfoHash(m.infoHash)?.state === 'ready'
-      return [{ key: `mirrors/${m.file}`, kept }, { key: `torrents/${m.infoHash}.torrent`, kept }]
+      return [{ key: mirrorKey(m.file), kept }, { key: torrentKey(m.infoHash), kept }]
     })
 }
 
@@ -53,7 +54,7 @@ export interface MigrationResult {
 
 /** Removes a copy's folder (`mirrors/<infoHash>/`) once it holds nothing; other folders stay. */
 function removeEmptyFolder(dataDir: string, key: string): void {
-  if (!key.startsWith('mirrors/')) return
+  if (!isMirrorKey(key)) return
   try {
     rmdirSync(dirname(join(dataDir, key)))
   } catch {

@@ -1,9 +1,8 @@
 /**
  * Where the pod keeps its files: one store interface, with the data folder (LocalStore) and
  * a bucket of an S3-compatible service (S3Store, s3.ts) behind it. Files are named by keys
- * that are their paths under the data folder (`videos/<id>.mp4`, `thumbnails/<id>.jpg`,
- * `torrents/<infoHash>.torrent`, `mirrors/<infoHash>/<file>`, see src/videos/files.ts), so a
- * data folder of an earlier release is a local store as it is, byte for byte.
+ * that are their paths under the data folder (keys.ts), so a data folder of an earlier
+ * release is a local store as it is, byte for byte.
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'

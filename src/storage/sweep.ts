@@ -7,11 +7,9 @@
  * so no upload is under way.
  */
 import type { Logger } from '../shared/log'
+import { FOLDERS, videoIdOfKey } from './keys'
 import type { PodStorage } from './service'
 import { StorageStartError } from './start'
-
-/** The folders of the pod's files in its bucket (everything else under the prefix is not the pod's). */
-const FOLDERS = ['videos/', 'thumbnails/', 'torrents/', 'mirrors/']
 
 /**
  * Stops the start before the sweep deletes or forgets anything when the bucket and prefix are
@@ -28,7 +26,7 @@ function refuseAnotherPods(storage: PodStorage, orphans: readonly string[], pres
     throw new StorageStartError(`${at} holds none of this pod's files (${inBucket} of its video files are kept there): is storage.bucket or storage.prefix wrong? Nothing was changed.`)
   // videos/ holds own videos only (thumbnails/ also friends' cached ones, mirrors/ copies).
   const theirs = orphans.find((key) => {
-    const id = /^videos\/([A-Za-z0-9_-]+)\./.exec(key)?.[1]
+    const id = videoIdOfKey(key)
     return id !== undefined && !ownId(id)
   })
   if (theirs)

@@ -14,7 +14,8 @@ import { DomainError } from '../shared/errors'
 import type { Logger } from '../shared/log'
 import { trackerUrls } from '../shared/urls'
 import { makeTorrent } from '../torrents/torrent-file'
-import { renditionFileName, renditionUrls } from '../videos/renditions'
+import { renditionFile } from '../storage/keys'
+import { renditionUrls } from '../videos/renditions'
 import { onTheWire, streamFields, type Videos } from '../videos/service'
 import type { VideoStore } from '../videos/store'
 import { segmentUri } from '../videos/streams'
@@ -105,7 +106,7 @@ export class Transcoding {
     const video = this.videos.get(job.video)
     if (!video) throw new Error('the video was deleted while it was transcoded')
     const urls = renditionUrls(this.config.url, job.video, job.resolution, '0'.repeat(40), video.name)
-    const torrent = await makeTorrent({ file: output, name: renditionFileName(job.video, job.resolution), announce: trackerUrls(this.config.url), urlList: [urls.webseedUrl] })
+    const torrent = await makeTorrent({ file: output, name: renditionFile(job.video, job.resolution), announce: trackerUrls(this.config.url), urlList: [urls.webseedUrl] })
     const file = this.videos.renditionFile(job.video, job.resolution, torrent.infoHash)
     const kept = await this.videos.own.keep(file, output, torrent.torrent, playlist)
     try {

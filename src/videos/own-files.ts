@@ -5,14 +5,15 @@
  */
 import { linkSync, rmSync } from 'node:fs'
 import { extname, relative } from 'node:path'
-import { playlistOf, segmentsEnd } from '../media/hls'
+import { segmentsEnd } from '../media/hls'
+import { originalFile, playlistKey, renditionFile, streamPlaylistKey, thumbnailKey, torrentKey, videoKey } from '../storage/keys'
 import type { S3Store } from '../storage/s3'
 import { typeOf } from '../storage/store'
 import type { VideoFiles } from './files'
 import type { Video } from './model'
-import { renditionFileName, type Rendition } from './renditions'
+import type { Rendition } from './renditions'
 import type { VideoStore } from './store'
-import { playlistFileName, segmentUri, type Stream } from './streams'
+import { segmentUri, type Stream } from './streams'
 
 /** Makes `link` a hard link to `path`; false when `path` is gone. */
 function linked(path: string, link: string): boolean {
@@ -31,8 +32,14 @@ function linked(path: string, link: string): boolean {
  */
 export function ownKeys(rows: VideoStore): string[] {
   return [
-    ...rows.ownRows().flatMap((o) => [`videos/${o.id}.${o.ext}`, `videos/${o.id}.m3u8`, `thumbnails/${o.id}.jpg`, `torrents/${Buffer.from(o.info_hash).toString('hex')}.torrent`]),
-    ...rows.ownRenditions().flatMap((r) => [`videos/${renditionFileName(r.video, r.resolution)}`, `videos/${r.video}.${r.resolution}.m3u8`, `torrents/${r.infoHash}.torrent`]),
+    ...rows.ownRows().flatMap((o) => {
+      const key = videoKey(originalFile(o.id, o.ext))
+      return [key, playlistKey(key), thumbnailKey(o.id), torrentKey(Buffer.from(o.info_hash).toString('hex'))]
+    }),
+    ...rows.ownRenditions().flatMap((r) => {
+      const key = videoKey(renditionFile(r.video, r.resolution))
+      return [key, playlistKey(key), torrentKey(r.infoHash)]
+    }),
   ]
 }
 
@@ -61,9 +68,9 @@ export class OwnFiles {
 
   /** An own file's keys and paths. */
   file(id: string, resolution: number | null, name: string, infoHash: string, mime: string): LocalFile {
-    const key = this.files.videoKey(name)
-    const torrentKey = this.files.torrentKey(infoHash)
-    return { id, resolution, infoHash, key, path: this.files.path(key), torrentKey, torrentPath: this.files.path(torrentKey), mime }
+    const key = videoKey(name)
+    const torrent = torrentKey(infoHash)
+    return { id, resolution, infoHash, key, path: this.files.path(key), torrentKey: torrent, torrentPath: this.files.path(torrent), mime }
   }
 
   /**
@@ -77,7 +84,7 @@ export class OwnFiles {
       [file.key, () => storage.local.put(file.key, source)],
       [file.torrentKey, () => storage.keepBytes(file.torrentKey, torrent, 'application/x-bittorrent')],
     ]
-    if (playlist !== undefined) puts.push([playlistOf(file.key), () => storage.keepBytes(playlistOf(file.key), playlist, typeOf(playlistOf(file.key)))])
+    if (playlist !== undefined) puts.push([playlistKey(file.key), () => storage.keepBytes(playlistKey(file.key), playlist, typeOf(playlistKey(file.key)))])
     // All at once: with a bucket, each is a round trip, and the small ones go up while the video does.
     const results = await Promise.allSettled(puts.map(([, put]) => put()))
     const failed = results.find((r) => r.status === 'rejected')
@@ -138,7 +145,7 @@ export class OwnFiles {
   /** The media playlist of an own stream as it is stored (its segments named relative to it). */
   private async storedPlaylist(id: string, rendition: number): Promise<string | undefined> {
     if (!this.lookup(id, null)) return undefined
-    const bytes = await this.files.storage.small(this.files.videoKey(playlistFileName(id, rendition)))
+    const bytes = await this.files.storage.small(streamPlaylistKey(id, rendition))
     return bytes && new TextDecoder().decode(bytes)
   }
 

@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { writeSecretFile } from '../identity/keys'
 import type { Outbound } from '../shared/outbound'
 import { thumbnailUrl } from '../shared/urls'
+import { parseThumbnailFile, thumbnailKey } from '../storage/keys'
 import type { VideoFiles } from './files'
 import type { Video } from './model'
 import type { VideoStore } from './store'
@@ -39,8 +40,8 @@ export class Thumbnails {
   prune(): number {
     let removed = 0
     for (const name of readdirSync(this.files.thumbnails)) {
-      const id = name.replace(/\.jpg$/, '')
-      if (!this.rows.has(id)) {
+      const id = parseThumbnailFile(name)
+      if (!id || !this.rows.has(id)) {
         rmSync(join(this.files.thumbnails, name), { force: true })
         removed++
       }
@@ -50,21 +51,21 @@ export class Thumbnails {
 
   /** The keys of friends' thumbnails cached in the bucket (the start's sweep keeps them). */
   cachedKeys(): string[] {
-    return this.rows.cachedThumbnails().map((id) => this.files.thumbnailKey(id))
+    return this.rows.cachedThumbnails().map(thumbnailKey)
   }
 
   /** Forgets the cached thumbnails whose objects the start's sweep did not find. */
   keepPresent(present: ReadonlySet<string>): void {
-    this.rows.forgetThumbnails(this.rows.cachedThumbnails().filter((id) => !present.has(this.files.thumbnailKey(id))))
+    this.rows.forgetThumbnails(this.rows.cachedThumbnails().filter((id) => !present.has(thumbnailKey(id))))
   }
 
   /** A video's thumbnail; undefined when there is none. */
   async of(id: string): Promise<Thumbnail | undefined> {
-    const path = this.files.thumbnail(id)
+    const key = thumbnailKey(id)
+    const path = this.files.path(key)
     if (existsSync(path) && statSync(path).isFile()) return { path }
     const video = this.video(id)
     if (!video) return undefined
-    const key = this.files.thumbnailKey(id)
     const storage = this.files.storage
     if (video.podFingerprint === this.fingerprint || (storage.kind === 's3' && this.rows.isThumbnailCached(id))) {
       const url = storage.viewerUrl(key)
