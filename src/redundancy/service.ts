@@ -10,6 +10,7 @@ import type { OwnMirror, RedundancyActorInput } from '../../actors/redundancy'
 import type { Inbox } from '../federation/inbox'
 import type { Friends } from '../friends/service'
 import type { Config } from '../shared/config'
+import { DomainError } from '../shared/errors'
 import type { Logger } from '../shared/log'
 import type { Outbound } from '../shared/outbound'
 import { torrentUrl, trackerUrls, webseedUrl } from '../shared/urls'
@@ -78,11 +79,11 @@ export class Redundancy {
   /** Fetches an origin's .torrent and makes it safe to download: only from the origin, its info hash and length checked by the actor. */
   private async loadTorrent(id: string) {
     const row = this.videoRows.row(id)
-    if (!row) throw new Error('the video left the index')
+    if (!row) throw new DomainError('not_found', 'video_gone', 'the video left the index')
     const file = originalFile(id, row.ext)
     const bytes = await this.fetchTorrent(torrentUrl(row.pod_url, Buffer.from(row.info_hash).toString('hex')))
-    const retargeted = await retargetTorrent(bytes, { announce: trackerUrls(row.pod_url), urlList: [webseedUrl(row.pod_url, file)] }).catch(() => {
-      throw new Error('the origin served something that is not a torrent')
+    const retargeted = await retargetTorrent(bytes, { announce: trackerUrls(row.pod_url), urlList: [webseedUrl(row.pod_url, file)] }).catch((cause) => {
+      throw new DomainError('upstream_failed', 'not_a_torrent', 'the origin served something that is not a torrent', undefined, { cause })
     })
     return { ...retargeted, file: bytes }
   }
@@ -90,9 +91,9 @@ export class Redundancy {
   /** Fetches an origin's .torrent through the outbound client, at most TORRENT_MAX_BYTES. */
   private async fetchTorrent(url: string): Promise<Uint8Array> {
     const res = await this.outbound.get(url, { maxBytes: TORRENT_MAX_BYTES, accept: 'application/x-bittorrent' })
-    if (!res.ok) throw new Error(`the origin's torrent could not be fetched: ${res.message}`)
-    if (res.status !== 200) throw new Error(`the origin answered ${res.status} for the torrent`)
-    return res.body
+    if (!res.ok) throw new DomainError('upstream_failed', 'torrent_unreachable', `the origin's torrent could not be fetched: ${res.error.message}`)
+    if (res.value.status !== 200) throw new DomainError('upstream_failed', 'torrent_refused', `the origin answered ${res.value.status} for the torrent`)
+    return res.value.body
   }
 
   /** What the redundancy actor runs on. */

@@ -73,22 +73,22 @@ export class Thumbnails {
     }
     const res = await this.outbound.get(thumbnailUrl(video.podUrl, id), { maxBytes: THUMBNAIL_MAX_BYTES, accept: 'image/jpeg' })
     // Only a JPEG of sane size is kept: the origin is a friend, not a trusted file source.
-    if (!res.ok || res.status !== 200 || res.body[0] !== 0xff || res.body[1] !== 0xd8) return undefined
+    if (!res.ok || res.value.status !== 200 || res.value.body[0] !== 0xff || res.value.body[1] !== 0xd8) return undefined
     // The video may have left the index meanwhile: then nothing is kept.
     if (!this.video(id)) return undefined
     if (storage.kind === 'local') {
-      writeSecretFile(path, res.body)
+      writeSecretFile(path, res.value.body)
       return { path }
     }
     try {
-      await storage.keepBytes(key, res.body, 'image/jpeg')
+      await storage.keepBytes(key, res.value.body, 'image/jpeg')
     } catch {
       // The bucket does not take it now: this reader gets the bytes, a later one tries again.
-      return { bytes: res.body }
+      return { bytes: res.value.body }
     }
     // The row only if the video is still there (its cascade removes the row with it).
     if (!this.rows.cacheThumbnail(id) && !this.video(id)) await storage.drop([key])
     const url = storage.viewerUrl(key)
-    return url ? { url } : { bytes: res.body }
+    return url ? { url } : { bytes: res.value.body }
   }
 }

@@ -7,10 +7,10 @@
 import { Database } from 'bun:sqlite'
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
-import { openDatabase } from '../src/shared/db'
-import { videoUrls, type Video } from '../src/videos/model'
-import { VideoStore } from '../src/videos/store'
-import { ftsQuery, SEARCH_LIMITS, searchVideos, VideoQuery, type SearchLimits } from '../src/videos/search'
+import { openDatabase } from '../../src/shared/db'
+import { videoUrls, type Video } from '../../src/videos/model'
+import { VideoStore } from '../../src/videos/store'
+import { ftsQuery, SEARCH_LIMITS, searchVideos, VideoQuery, type SearchLimits } from '../../src/videos/search'
 
 const OWN = { fingerprint: 'own-pod-fingerprint', url: 'https://own.example' }
 const FRIEND = { fingerprint: 'friend-pod-fingerprint', url: 'https://friend.example' }

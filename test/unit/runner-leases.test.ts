@@ -5,13 +5,13 @@
  */
 import { afterAll, describe, expect, test } from 'bun:test'
 import { join } from 'node:path'
-import { openDatabase } from '../src/shared/db'
-import { backoffDelay } from '../src/runners/backoff'
-import { RunnerStore } from '../src/runners/store'
-import { judgeResult } from '../src/runners/verify'
-import type { ProbeOk } from '../src/media/probe'
-import { MAX_ATTEMPTS, TranscodeQueue } from '../src/transcoding/queue'
-import { removeTempDirs, tempDir } from './helpers/pods'
+import { openDatabase } from '../../src/shared/db'
+import { backoffDelay } from '../../src/runners/backoff'
+import { RunnerStore } from '../../src/runners/store'
+import { judgeResult } from '../../src/runners/verify'
+import type { ProbeOk } from '../../src/media/probe'
+import { MAX_ATTEMPTS, TranscodeQueue } from '../../src/transcoding/queue'
+import { removeTempDirs, tempDir } from '../helpers/temp'
 
 afterAll(removeTempDirs)
 
