@@ -14,8 +14,9 @@ import { DomainError } from '../shared/errors'
 import type { Logger } from '../shared/log'
 import type { Outbound } from '../shared/outbound'
 import { torrentUrl, trackerUrls, webseedUrl } from '../shared/urls'
-import { mirrorFolder, mirrorKey, originalFile, torrentKey } from '../storage/keys'
+import { mirrorKey, originalFile, torrentKey } from '../storage/keys'
 import { typeOf } from '../storage/store'
+import type { StoredFiles } from '../storage/sweep'
 import { retargetTorrent } from '../torrents/torrent-file'
 import type { VideoFiles } from '../videos/files'
 import type { LocalFile } from '../videos/service'
@@ -67,13 +68,16 @@ export class Redundancy {
     return { enabled, budgetBytes, strategy, usedBytes: this.store.used(), mirrors: this.store.own() }
   }
 
+  /** The copies' files, as the start's sweep checks them. */
+  storedFiles(): StoredFiles {
+    return { keys: () => this.store.own().flatMap((m) => [mirrorKey(m.file), torrentKey(m.infoHash)]) }
+  }
+
   /** This pod's ready copy of a friend's video with this info hash, as a file to seed and serve. */
   mirrorFile(infoHash: string): LocalFile | undefined {
     const m = this.store.byInfoHash(infoHash)
     if (!m || m.state !== 'ready') return undefined
-    const key = mirrorKey(m.file)
-    const torrent = torrentKey(infoHash)
-    return { id: m.video, resolution: null, infoHash, key, path: this.files.path(key), torrentKey: torrent, torrentPath: this.files.path(torrent), mime: typeOf(m.file) }
+    return { id: m.video, resolution: null, infoHash, key: mirrorKey(m.file), torrentKey: torrentKey(infoHash), mime: typeOf(m.file) }
   }
 
   /** Fetches an origin's .torrent and makes it safe to download: only from the origin, its info hash and length checked by the actor. */
@@ -103,7 +107,7 @@ export class Redundancy {
       store: this.store,
       self: this.self,
       dir: this.files.mirrors,
-      torrentPath: (infoHash) => this.files.path(torrentKey(infoHash)),
+      seedFile: (m) => ({ infoHash: m.infoHash, key: mirrorKey(m.file), torrentKey: torrentKey(m.infoHash) }),
       fileName: (id) => {
         const row = this.videoRows.row(id)
         return row ? originalFile(id, row.ext) : undefined
@@ -112,17 +116,11 @@ export class Redundancy {
       ...(this.config.network.allowPrivateAddresses ? {} : { blocklist: PRIVATE_V4 }),
       broadcast: (messages) => this.friends.broadcast(messages),
       // With a bucket, a finished copy moves there like an own file (the budget counts it the same).
-      ...(this.files.storage.kind === 's3'
-        ? {
-            keep: async (m: OwnMirror, torrentFile: Uint8Array) => {
-              const storage = this.files.storage
-              await storage.keep(mirrorKey(m.file), this.files.path(mirrorKey(m.file)), typeOf(m.file))
-              await storage.keepBytes(torrentKey(m.infoHash), torrentFile, 'application/x-bittorrent')
-              rmSync(this.files.path(mirrorFolder(m.infoHash)), { recursive: true, force: true })
-            },
-            discard: (m: OwnMirror) => this.files.storage.drop([mirrorKey(m.file), torrentKey(m.infoHash)]),
-          }
-        : {}),
+      keep: async (m, torrentFile) => {
+        await this.files.storage.keepInPlace(mirrorKey(m.file), typeOf(m.file))
+        await this.files.storage.keepBytes(torrentKey(m.infoHash), torrentFile, 'application/x-bittorrent')
+      },
+      discard: (m) => this.files.storage.drop([mirrorKey(m.file), torrentKey(m.infoHash)]),
       loadWebTorrent,
       log,
       now: Date.now,

@@ -42,11 +42,12 @@ async function serveWebseed(deps: TorrentRoutesDeps, request: Request, name: str
   const source = deps.storage.source(file.key)
   if (source.kind === 'file') return serveFile(request, source.path, opts)
   // Not a redirect to a bucket that does not answer: a clear error, which players retry.
-  if (source.store.health().state !== 'ok') return storageDown()
+  if (!deps.storage.available()) return storageDown()
   // HEAD (a player's probe) and preflights are answered here: a presigned URL is for GET only,
   // and a browser does not follow a redirect of a preflight.
-  if (head !== null || request.method !== 'GET') return serveObject(request, source.store, file.key, opts)
-  return redirectTo(source.store.viewerUrl(file.key))
+  if (head !== null || request.method !== 'GET') return serveObject(request, deps.storage, file.key, opts)
+  // An object elsewhere has the URL viewers fetch it from.
+  return redirectTo(deps.storage.viewerUrl(file.key)!)
 }
 
 /** Serves a stored .torrent; for a file in the bucket, with the bucket's URL as its web seed. */
@@ -62,7 +63,7 @@ async function serveTorrent(deps: TorrentRoutesDeps, request: Request, name: str
     return serveFile(request, source.path, { contentType: 'application/x-bittorrent', cacheControl: 'public, max-age=3600' })
   }
   const stored = await deps.storage.small(key)
-  if (!stored) return deps.storage.store.health().state === 'ok' ? errorResponse(404, 'not_found', `no torrent ${name} on this pod`) : storageDown()
+  if (!stored) return deps.storage.available() ? errorResponse(404, 'not_found', `no torrent ${name} on this pod`) : storageDown()
   const body = seedUrl ? await withUrlList(stored, [seedUrl]) : stored
   const headers = { ...CORS_HEADERS, 'Content-Type': 'application/x-bittorrent', 'Cache-Control': `private, max-age=${BUCKET_URL_CACHE_SECONDS}`, 'Content-Length': String(body.length) }
   return new Response(request.method === 'HEAD' ? null : (body as Uint8Array<ArrayBuffer>), { headers })

@@ -72,11 +72,11 @@ export class Transcoding {
       concurrency: this.config.transcoding.concurrency,
       source: (video) => {
         const file = this.videos.localFile(video)
-        return file ? { path: file.path, duration: this.videoRows.summary(video)?.duration ?? 0 } : undefined
+        return file ? { key: file.key, duration: this.videoRows.summary(video)?.duration ?? 0 } : undefined
       },
       tempPath: () => this.videos.files.temp('.mp4'),
       // With the original in a bucket, ffmpeg works on a copy in tmp/.
-      transcode: (job, source, output, onProgress, signal) => this.videos.own.withLocalCopy(source.path, (path) => transcode({ ...source, path }, output, job.resolution, onProgress, signal)),
+      transcode: (job, source, output, onProgress, signal) => this.videos.own.withLocalCopy(source.key, (path) => transcode({ path, duration: source.duration }, output, job.resolution, onProgress, signal)),
       finish: (job, output) => this.addRendition(job, output),
       log,
     }

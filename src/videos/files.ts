@@ -38,7 +38,7 @@ export class VideoFiles {
 
   /** Where a key's file is (or would be) in the data folder. */
   path(key: string): string {
-    return this.storage.local.localPath(key)
+    return this.storage.localPath(key)
   }
 
   /** A fresh path in tmp/ with the given suffix. */

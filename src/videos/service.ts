@@ -15,7 +15,8 @@ import type { Logger } from '../shared/log'
 import type { Outbound } from '../shared/outbound'
 import type { StreamInfo } from '../media/hls'
 import { originalFile, playlistKey, renditionFile, thumbnailKey } from '../storage/keys'
-import { OwnFiles, type LocalFile } from './own-files'
+import type { StoredFiles } from '../storage/sweep'
+import { OwnFiles, ownKeys, type LocalFile } from './own-files'
 import { Thumbnails, type Thumbnail } from './thumbnails'
 import { makeTorrent } from '../torrents/torrent-file'
 import type { VideoFiles } from './files'
@@ -88,6 +89,17 @@ export class Videos {
     inbox.on('video.add', upsert)
     inbox.on('video.update', upsert)
     inbox.on('video.remove', ({ id }, { sender }) => ({ ok: this.rows.remove(id, sender) }))
+  }
+
+  /** Own videos' files and friends' thumbnails cached in the bucket, as the start's sweep checks them. */
+  storedFiles(): StoredFiles {
+    return {
+      keys: () => [...ownKeys(this.rows), ...this.thumbnails.cachedKeys()],
+      files: () => this.localFiles(),
+      forget: (f) => (f.resolution === null ? this.forget(f.id) : this.forgetRendition(f.id, f.resolution)),
+      ownId: (id) => mayClaimId(id, this.fingerprint),
+      present: (present) => this.thumbnails.keepPresent(present),
+    }
   }
 
   /** A video's thumbnail (src/videos/thumbnails.ts); undefined when there is none. */

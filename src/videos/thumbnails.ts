@@ -8,7 +8,6 @@
  */
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { writeSecretFile } from '../identity/keys'
 import type { Outbound } from '../shared/outbound'
 import { thumbnailUrl } from '../shared/urls'
 import { parseThumbnailFile, thumbnailKey } from '../storage/keys'
@@ -67,28 +66,26 @@ export class Thumbnails {
     const video = this.video(id)
     if (!video) return undefined
     const storage = this.files.storage
-    if (video.podFingerprint === this.fingerprint || (storage.kind === 's3' && this.rows.isThumbnailCached(id))) {
-      const url = storage.viewerUrl(key)
-      return url ? { url } : undefined
-    }
+    // An own one, or a friend's cached in the bucket: the bucket's URL of it.
+    const own = video.podFingerprint === this.fingerprint
+    const url = own || this.rows.isThumbnailCached(id) ? storage.viewerUrl(key) : undefined
+    if (url || own) return url ? { url } : undefined
     const res = await this.outbound.get(thumbnailUrl(video.podUrl, id), { maxBytes: THUMBNAIL_MAX_BYTES, accept: 'image/jpeg' })
     // Only a JPEG of sane size is kept: the origin is a friend, not a trusted file source.
     if (!res.ok || res.value.status !== 200 || res.value.body[0] !== 0xff || res.value.body[1] !== 0xd8) return undefined
     // The video may have left the index meanwhile: then nothing is kept.
     if (!this.video(id)) return undefined
-    if (storage.kind === 'local') {
-      writeSecretFile(path, res.value.body)
-      return { path }
-    }
+    let kept: { path: string } | { url: string | undefined }
     try {
-      await storage.keepBytes(key, res.value.body, 'image/jpeg')
+      kept = await storage.keepCopy(key, res.value.body, 'image/jpeg')
     } catch {
       // The bucket does not take it now: this reader gets the bytes, a later one tries again.
       return { bytes: res.value.body }
     }
-    // The row only if the video is still there (its cascade removes the row with it).
+    // A file of the data folder is found as it is; an object of the bucket by its row, written
+    // only if the video is still there (its cascade removes the row with it).
+    if ('path' in kept) return kept
     if (!this.rows.cacheThumbnail(id) && !this.video(id)) await storage.drop([key])
-    const url = storage.viewerUrl(key)
-    return url ? { url } : { bytes: res.value.body }
+    return kept.url ? { url: kept.url } : { bytes: res.value.body }
   }
 }

@@ -40,7 +40,7 @@ export async function seedVideos(p: { pod: Pod; base: string }, clip: string, co
   for (let i = 1; i < count; i++) {
     const source = pod.videos.files.temp('.mp4')
     const thumb = pod.videos.files.temp('.jpg')
-    copyFileSync(local.path, source)
+    copyFileSync(pod.videos.files.path(local.key), source)
     copyFileSync(pod.videos.files.path(thumbnailKey(first.id)), thumb)
     videos.push(await pod.videos.store(user, { name: `Clip number ${i}`, ext: 'mp4', mime: local.mime, source, thumb, duration: first.duration ?? 0, width: 320, height: 240, audio }))
   }
