@@ -14,6 +14,7 @@ import { openDatabase, SCHEMA_VERSION } from '../src/shared/db'
 import { makeClip } from './helpers/clips'
 import { adminToken } from './helpers/network'
 import { removeTempDirs, startTestPod, tempDir, type TestPod } from './helpers/pods'
+import { valueOf } from './helpers/results'
 import { uploadVideo } from './helpers/videos'
 
 afterAll(removeTempDirs)
@@ -94,12 +95,17 @@ describe('tokens name a subject never given again', () => {
 })
 
 describe('a data folder of the previous release', () => {
-  test('its users get subjects and log in again; tokens naming a bare id stop working; ids are not reused from then on', async () => {
+  test('its users get subjects and log in again, their videos still theirs; tokens naming a bare id stop working; ids are not reused from then on', async () => {
     const dataDir = join(tempDir(), 'data')
     mkdirSync(dataDir, { recursive: true })
     const db = openDatabase(join(dataDir, 'seedpod.db'), { to: SCHEMA_VERSION - 1 })
     const hash = await Bun.password.hash(PASSWORD, { algorithm: 'argon2id' })
-    db.query("INSERT INTO users (username, password_hash, role, created_at) VALUES ('old-admin', ?, 'admin', 1), ('old-user', ?, 'user', 2)").run(hash, hash)
+    db.query("INSERT INTO users (username, password_hash, role, created_at) VALUES ('old-admin', ?, 'admin', 1), ('old-user', ?, 'user', 2), ('old-other', ?, 'user', 3)").run(hash, hash, hash)
+    // A video old-user uploaded: its row names the account, and must go on naming it.
+    db.run("INSERT INTO pods (id, fingerprint, url) VALUES (1, 'fp', 'http://127.0.0.1:1')")
+    db.run("INSERT INTO uploaders (id, name) VALUES (1, 'old-user')")
+    db.run("INSERT INTO videos (id, pod, name, uploader, info_hash, created_at, updated_at) VALUES ('old-video', 1, 'Old', 1, x'00', 1, 1)")
+    db.run("INSERT INTO local_videos (video, owner, mime) VALUES ('old-video', 2, 'video/mp4')")
     db.close()
     const old = await startTestPod({ dataDir })
     try {
@@ -112,11 +118,12 @@ describe('a data folder of the previous release', () => {
       expect((await me(old, token)).body).toMatchObject({ id: 2, username: 'old-user', role: 'user', status: 'active' })
       expect(decodeJwt(token).sub).not.toBe('2')
 
+      expect(old.running.pod.db.query('SELECT owner FROM local_videos').all()).toEqual([{ owner: 2 }])
       const adminToken = (await login(old, 'old-admin')).body.accessToken as string
-      expect((await call(old, 'DELETE', '/api/v1/users/2', { token: adminToken })).status).toBe(204)
-      const again = await old.running.pod.accounts.create('new-user', PASSWORD)
-      if ('code' in again) throw new Error(again.message)
-      expect(again.id).toBe(3)
+      expect((await call(old, 'DELETE', '/api/v1/users/2', { token: adminToken })).body.error.code).toBe('owns_videos')
+      // The last id goes, and is not given again.
+      expect((await call(old, 'DELETE', '/api/v1/users/3', { token: adminToken })).status).toBe(204)
+      expect(valueOf(await old.running.pod.accounts.create('new-user', PASSWORD)).id).toBe(4)
     } finally {
       await old.stop()
     }

@@ -14,7 +14,16 @@ export const Credentials = t.Object({
 })
 export type Credentials = typeof Credentials.static
 
-const KIND = { invalid_username: 'invalid', weak_password: 'invalid', username_taken: 'conflict' } as const
+const KIND = { invalid_username: 'invalid', weak_password: 'invalid', username_taken: 'conflict', too_many_registrations: 'rate_limited' } as const
+
+/** What an admin may set of an account: accept a pending one, disable or enable one. */
+const StatusChange = t.Object({ status: t.Union([t.Literal('active'), t.Literal('disabled')]) })
+
+/** Why a correct password does not log in. */
+const NOT_ACTIVE = {
+  pending: 'this account waits for an admin of the pod to accept it',
+  disabled: 'this account was disabled by an admin of the pod',
+} as const
 
 /** What the account routes use. */
 export interface AccountRoutesDeps {
@@ -25,15 +34,6 @@ export interface AccountRoutesDeps {
   log: Logger
   auth: AuthMacros
 }
-
-/** What an admin may set of an account: accept a pending one, disable or enable one. */
-const StatusChange = t.Object({ status: t.Union([t.Literal('active'), t.Literal('disabled')]) })
-
-/** Why a correct password does not log in. */
-const NOT_ACTIVE = {
-  pending: 'this account waits for an admin of the pod to accept it',
-  disabled: 'this account was disabled by an admin of the pod',
-} as const
 
 /**
  * Routes for accounts: `POST /api/v1/users` (register), `GET /api/v1/users` (admin: every
@@ -50,11 +50,12 @@ export const users = ({ fingerprint, config, accounts, loginLimiter, log, auth }
         if (config.registrations === 'closed')
           throw new DomainError('forbidden', 'registrations_closed', 'this pod does not take registrations; ask its admin for an account')
         const client = clientAddress(config.trustProxy, request.headers.get('x-forwarded-for'), server?.requestIP(request)?.address)
-        const result = await accounts.register(body.username, body.password, client)
-        if ('code' in result) throw new DomainError(KIND[result.code], result.code, result.message)
-        log.info('user.registered', { username: result.username, status: result.status })
+        const made = await accounts.register(body.username, body.password, client)
+        // The error layer sends `Retry-After` from `retryAfter`.
+        if (!made.ok) throw new DomainError(KIND[made.error.code], made.error.code, made.error.message, 'retryAfter' in made.error ? { retryAfter: made.error.retryAfter } : undefined)
+        log.info('user.registered', { username: made.value.username, status: made.value.status })
         set.status = 201
-        return result
+        return made.value
       },
       { body: Credentials },
     )
@@ -64,9 +65,9 @@ export const users = ({ fingerprint, config, accounts, loginLimiter, log, auth }
         const client = clientAddress(config.trustProxy, request.headers.get('x-forwarded-for'), server?.requestIP(request)?.address)
         // Counted before the (slow) password check, so that a flood cannot outrun the count.
         const attempt = loginLimiter.admit(client, body.username)
-        if ('retryAfter' in attempt) {
+        if (!attempt.ok) {
           // The error layer sends `Retry-After` from `retryAfter`.
-          const wait = attempt.retryAfter
+          const wait = attempt.error.retryAfter
           throw new DomainError('rate_limited', 'too_many_attempts', `too many login attempts; try again in ${wait} s`, { retryAfter: wait })
         }
         const user = await accounts.verify(body.username, body.password)
@@ -74,7 +75,7 @@ export const users = ({ fingerprint, config, accounts, loginLimiter, log, auth }
           log.warn('user.login.failed', { username: body.username, client })
           throw new DomainError('unauthenticated', 'invalid_credentials', 'wrong user name or password')
         }
-        attempt.succeeded()
+        attempt.value.succeeded()
         if (user.status !== 'active') throw new DomainError('forbidden', `account_${user.status}`, NOT_ACTIVE[user.status])
         return accounts.issueToken(user)
       },
@@ -92,17 +93,18 @@ export const users = ({ fingerprint, config, accounts, loginLimiter, log, auth }
       '/users/:id',
       ({ params, body, user }) => {
         const changed = accounts.setStatus(params.id, body.status, user)
-        log.info('user.status', { username: changed.username, status: changed.status, by: user.username })
-        return changed
+        if (!changed.ok) throw DomainError.of(changed.error)
+        log.info('user.status', { username: changed.value.username, status: changed.value.status, by: user.username })
+        return changed.value
       },
       { auth: 'admin', params: t.Object({ id: t.Numeric() }), body: StatusChange },
     )
     .delete(
       '/users/:id',
       ({ params, user, set }) => {
-        const gone = accounts.get(params.id)
-        accounts.remove(params.id, user)
-        log.info('user.deleted', { username: gone?.username, by: user.username })
+        const gone = accounts.remove(params.id, user)
+        if (!gone.ok) throw DomainError.of(gone.error)
+        log.info('user.deleted', { username: gone.value.username, by: user.username })
         set.status = 204
       },
       { auth: 'admin', params: t.Object({ id: t.Numeric() }) },

@@ -5,17 +5,28 @@
  * registrations limited per address (and, in approval mode, waiting for an admin), and a
  * limit on login attempts per client address and per user name.
  */
-import type { Database } from 'bun:sqlite'
 import { jwtVerify, SignJWT } from 'jose'
 import { addressBlock } from '../shared/client-address'
 import type { Config } from '../shared/config'
-import { DomainError } from '../shared/errors'
-import { toUser, UserStore, type Role, type User, type UserRow, type UserStatus } from './store'
+import { fail, failure, ok, type Failure, type Result } from '../shared/errors'
+import type { AccountStore, Role, UserRow, UserStatus } from './store'
 
-export type { Role, User, UserStatus } from './store'
+/** A user as the API shows it. */
+export interface User {
+  id: number
+  username: string
+  role: Role
+  status: UserStatus
+  createdAt: string
+}
+
+const toUser = (r: UserRow): User => ({ id: r.id, username: r.username, role: r.role, status: r.status, createdAt: new Date(r.created_at).toISOString() })
 
 /** Why an account could not be made. */
 export type AccountProblem = { code: 'invalid_username' | 'weak_password' | 'username_taken'; message: string }
+
+/** Why a registration was not even tried: its address made its share of accounts; `retryAfter` in seconds. */
+export type RegistrationLimit = { code: 'too_many_registrations'; message: string; retryAfter: number }
 
 const USERNAME = /^[a-z0-9][a-z0-9_.-]{1,30}[a-z0-9]$/i
 const COMMON = new Set(['password', 'password1', 'password123', '1234567890', '12345678', 'qwertyuiop', 'iloveyou', 'letmein123', 'seedpod123', 'administrator'])
@@ -34,23 +45,20 @@ function checkPassword(password: string, username: string): AccountProblem | und
     return { code: 'weak_password', message: 'the password is too easy to guess: avoid the user name and common passwords' }
 }
 
-/** Account storage and login over one database. */
+/** Accounts and login. */
 export class Accounts {
-  readonly store: UserStore
   /** Registrations being made (their password hashed) per address block: they count toward its limit. */
   private readonly registering = new Map<string, number>()
 
   constructor(
-    db: Database,
+    private readonly store: AccountStore,
     private readonly config: Config,
     private readonly tokenSecret: Uint8Array,
     private readonly now: () => number = Date.now,
-  ) {
-    this.store = new UserStore(db)
-  }
+  ) {}
 
   /** Creates an active user (`seedpod user add`, tests); returns the user or what is wrong with the request. Changes nothing on error. */
-  create(username: string, password: string, role: Role = 'user'): Promise<User | AccountProblem> {
+  create(username: string, password: string, role: Role = 'user'): Promise<Result<User, AccountProblem>> {
     return this.make(username, password, role, 'active', null)
   }
 
@@ -59,13 +67,12 @@ export class Accounts {
    * `auth.registrationsPerAddress` accounts per address block (an IPv6 address counts as
    * its /64) in `auth.registrationWindowSeconds`, counted before the (slow, memory-hungry)
    * password hash so that a flood costs no hashing; with `registrations = "approval"` the
-   * account waits for an admin. Throws a DomainError `rate_limited` past the limit.
+   * account waits for an admin.
    */
-  async register(username: string, password: string, address: string): Promise<User | AccountProblem> {
+  async register(username: string, password: string, address: string): Promise<Result<User, AccountProblem | RegistrationLimit>> {
     const block = addressBlock(address)
     const wait = this.registrationWait(block)
-    if (wait !== undefined)
-      throw new DomainError('rate_limited', 'too_many_registrations', `too many accounts were made from this address; try again in ${wait} s`, { retryAfter: wait })
+    if (wait !== undefined) return fail({ code: 'too_many_registrations', message: `too many accounts were made from this address; try again in ${wait} s`, retryAfter: wait })
     // Counted at once, in the same step as the check: parallel requests see each other.
     this.registering.set(block, (this.registering.get(block) ?? 0) + 1)
     try {
@@ -79,30 +86,31 @@ export class Accounts {
 
   /** Seconds until `block` may register again, or undefined if it may now. */
   private registrationWait(block: string): number | undefined {
-    const windowMs = this.config.auth.registrationWindowSeconds * 1000
+    const { registrationsPerAddress: max, registrationWindowSeconds } = this.config.auth
+    const windowMs = registrationWindowSeconds * 1000
     const t = this.now()
     const { count, oldest } = this.store.registeredFrom(block, t - windowMs)
-    if (count + (this.registering.get(block) ?? 0) < this.config.auth.registrationsPerAddress) return undefined
+    if (count + (this.registering.get(block) ?? 0) < max) return undefined
     // Only registrations under way: they end in a moment, one way or the other.
-    if (oldest === null || count < this.config.auth.registrationsPerAddress) return 1
+    if (oldest === null || count < max) return 1
     return Math.max(1, Math.ceil((oldest + windowMs - t) / 1000))
   }
 
   /** Forgets the addresses of registrations older than the limit's window (a housekeeping chore). */
-  forgetRegistrationAddresses(): number {
-    return this.store.forgetAddresses(this.now() - this.config.auth.registrationWindowSeconds * 1000)
+  forgetRegistrationAddresses(): void {
+    this.store.forgetAddresses(this.now() - this.config.auth.registrationWindowSeconds * 1000)
   }
 
-  private async make(username: string, password: string, role: Role, status: UserStatus, registeredFrom: string | null): Promise<User | AccountProblem> {
+  private async make(username: string, password: string, role: Role, status: UserStatus, registeredFrom: string | null): Promise<Result<User, AccountProblem>> {
     const problem = checkUsername(username) ?? checkPassword(password, username)
-    if (problem) return problem
-    if (this.store.byName(username)) return { code: 'username_taken', message: `the user name ${username} is taken` }
+    if (problem) return fail(problem)
+    if (this.store.byName(username)) return fail({ code: 'username_taken', message: `the user name ${username} is taken` })
     const passwordHash = await Bun.password.hash(password, { algorithm: 'argon2id' })
     try {
-      return toUser(this.store.insert({ username, passwordHash, role, status, registeredFrom, createdAt: this.now() }))
+      return ok(toUser(this.store.add({ username, passwordHash, role, status, registeredFrom, createdAt: this.now() })))
     } catch (e) {
       // Two registrations of one name racing: the UNIQUE constraint decides.
-      if (String(e).includes('UNIQUE')) return { code: 'username_taken', message: `the user name ${username} is taken` }
+      if (String(e).includes('UNIQUE')) return fail({ code: 'username_taken', message: `the user name ${username} is taken` })
       throw e
     }
   }
@@ -115,7 +123,7 @@ export class Accounts {
 
   /** Every account (or those of one status), oldest first. */
   list(status?: UserStatus): User[] {
-    return this.store.list(status).map(toUser)
+    return this.store.all(status).map(toUser)
   }
 
   /** Number of accounts (the first one made through `seedpod user add` is usually the admin). */
@@ -128,9 +136,10 @@ export class Accounts {
    * A disabled account's tokens stop working at their next request, and stay so once it is
    * enabled again (it gets a new subject). Admins do not change their own.
    */
-  setStatus(id: number, status: 'active' | 'disabled', by: User): User {
-    const row = this.existing(id, by)
-    return row.status === status ? toUser(row) : toUser(this.store.setStatus(id, status)!)
+  setStatus(id: number, status: 'active' | 'disabled', by: User): Result<User, Failure> {
+    const row = this.other(id, by)
+    if (!row.ok) return row
+    return ok(toUser(row.value.status === status ? row.value : this.store.setStatus(id, status)!))
   }
 
   /**
@@ -138,17 +147,25 @@ export class Accounts {
    * working at once, and its id and subject are never given again. One that uploaded videos
    * is kept (they name it as their owner): disable it instead.
    */
-  remove(id: number, by: User): void {
-    this.existing(id, by)
-    if (this.store.ownsVideos(id)) throw new DomainError('conflict', 'owns_videos', 'this account uploaded videos: disable it instead, or delete its videos first')
-    this.store.delete(id)
+  remove(id: number, by: User): Result<User, Failure> {
+    const row = this.other(id, by)
+    if (!row.ok) return row
+    try {
+      this.store.remove(id)
+    } catch (e) {
+      // The videos it uploaded name it as their owner: the foreign key decides.
+      if (String(e).includes('FOREIGN KEY')) return failure('conflict', 'owns_videos', 'this account uploaded videos: disable it instead, or delete its videos first')
+      throw e
+    }
+    return ok(toUser(row.value))
   }
 
-  private existing(id: number, by: User): UserRow {
+  /** Another account than the admin's own. */
+  private other(id: number, by: User): Result<UserRow, Failure> {
     const row = this.store.byId(id)
-    if (!row) throw new DomainError('not_found', 'not_found', `no account ${id}`)
-    if (row.id === by.id) throw new DomainError('conflict', 'own_account', 'admins do not change or delete their own account here')
-    return row
+    if (!row) return failure('not_found', 'not_found', `no account ${id}`)
+    if (row.id === by.id) return failure('conflict', 'own_account', 'admins do not change or delete their own account here')
+    return ok(row)
   }
 
   /** Checks credentials; returns the user (of any status) or undefined. Takes the same time for unknown names. */
@@ -161,13 +178,13 @@ export class Accounts {
 
   /** Issues a login token for a user: it names the user's subject, never given to another account. */
   async issueToken(user: User): Promise<{ accessToken: string; expiresIn: number; tokenType: 'Bearer' }> {
-    const row = this.store.byId(user.id)
-    if (!row) throw new DomainError('not_found', 'not_found', `no account ${user.id}`)
+    const subject = this.store.byId(user.id)?.subject
+    // A caller holding a User of an account deleted meanwhile: a token that names no one.
     const ttl = this.config.auth.tokenTtlSeconds
     const iat = Math.floor(this.now() / 1000)
     const accessToken = await new SignJWT({ role: user.role, name: user.username })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setSubject(row.subject)
+      .setSubject(subject ?? crypto.randomUUID())
       .setIssuer(this.config.url)
       .setIssuedAt(iat)
       .setExpirationTime(iat + ttl)
@@ -187,7 +204,7 @@ export class Accounts {
         issuer: this.config.url,
         currentDate: new Date(this.now()),
       })
-      const row = typeof payload.sub === 'string' ? this.store.bySubject(payload.sub) : null
+      const row = typeof payload.sub === 'string' ? this.store.bySubject(payload.sub) : undefined
       return row?.status === 'active' ? toUser(row) : undefined
     } catch {
       return undefined
@@ -304,7 +321,7 @@ export class AttemptLimiter {
    * Asks to check a password for `username` from `address`: an attempt, already counted for
    * both as a failure, or a refusal with how long to wait.
    */
-  admit(address: string, username: string): LoginAttempt | LoginRefusal {
+  admit(address: string, username: string): Result<LoginAttempt, LoginRefusal> {
     const t = this.now()
     const addressKey = `address:${addressBlock(address)}`
     const nameKey = `name:${username.toLowerCase()}`
@@ -322,7 +339,7 @@ export class AttemptLimiter {
     const mine = this.add(addressKey, t)
     const named = this.add(nameKey, t)
     if (needsTurn) named.turn = t
-    return {
+    return ok({
       succeeded: () => {
         // Forget the failures for this name, and this attempt, but not the address's other
         // failures: clearing those would let someone with one account reset their count
@@ -331,7 +348,7 @@ export class AttemptLimiter {
         if (i >= 0) mine.times.splice(i, 1)
         this.tries.delete(nameKey)
       },
-    }
+    })
   }
 
   /** What is on record for `key` in the window, or undefined for nothing; marks it used. */
@@ -364,4 +381,4 @@ export class AttemptLimiter {
 }
 
 /** A refusal to wait `ms`, in whole seconds as Retry-After says it. */
-const refusal = (ms: number): LoginRefusal => ({ retryAfter: Math.max(1, Math.ceil(ms / 1000)) })
+const refusal = (ms: number) => fail<LoginRefusal>({ retryAfter: Math.max(1, Math.ceil(ms / 1000)) })

@@ -1,22 +1,15 @@
 /**
- * Accounts in SQLite: the `users` table. An id is never given twice (AUTOINCREMENT), and each
- * user has a random subject that login tokens name (src/shared/db.ts, the accounts migration).
+ * Users in SQLite: name, argon2id password hash, role, status, when made and from where. An
+ * id is never given twice (AUTOINCREMENT), and each user has a random subject that login
+ * tokens name (src/shared/db.ts, the accounts migration).
  */
 import type { Database } from 'bun:sqlite'
 
+/** What a user may do: `admin`s run the pod. */
 export type Role = 'user' | 'admin'
 
 /** `active`: may log in; `pending`: waits for an admin's approval; `disabled`: by an admin. */
 export type UserStatus = 'active' | 'pending' | 'disabled'
-
-/** A user as the API shows it. */
-export interface User {
-  id: number
-  username: string
-  role: Role
-  status: UserStatus
-  createdAt: string
-}
 
 /** A user as stored. */
 export interface UserRow {
@@ -26,12 +19,10 @@ export interface UserRow {
   password_hash: string
   role: Role
   status: UserStatus
+  /** The address block it registered from, while the registration limit's window needs it. */
   registered_from: string | null
   created_at: number
 }
-
-/** The API's view of a stored user. */
-export const toUser = (r: UserRow): User => ({ id: r.id, username: r.username, role: r.role, status: r.status, createdAt: new Date(r.created_at).toISOString() })
 
 /** What a new account is made of. */
 export interface NewUser {
@@ -44,31 +35,33 @@ export interface NewUser {
   createdAt: number
 }
 
-/** The `users` table. */
-export class UserStore {
+/** The users table of one pod's database. */
+export class AccountStore {
   constructor(private readonly db: Database) {}
 
-  /** Stores a new user with a fresh subject; throws on a taken name (UNIQUE). */
-  insert(u: NewUser): UserRow {
+  /** Adds a user with a fresh subject; a name taken already fails on the table's UNIQUE constraint. */
+  add(u: NewUser): UserRow {
     return this.db
       .query('INSERT INTO users (subject, username, password_hash, role, status, registered_from, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *')
       .get(crypto.randomUUID(), u.username, u.passwordHash, u.role, u.status, u.registeredFrom, u.createdAt) as UserRow
   }
 
-  byName(username: string): UserRow | null {
-    return this.db.query('SELECT * FROM users WHERE username = ?').get(username) as UserRow | null
+  /** A user by name (case-insensitive). */
+  byName(username: string): UserRow | undefined {
+    return (this.db.query('SELECT * FROM users WHERE username = ?').get(username) as UserRow | null) ?? undefined
   }
 
-  byId(id: number): UserRow | null {
-    return this.db.query('SELECT * FROM users WHERE id = ?').get(id) as UserRow | null
+  byId(id: number): UserRow | undefined {
+    return (this.db.query('SELECT * FROM users WHERE id = ?').get(id) as UserRow | null) ?? undefined
   }
 
-  bySubject(subject: string): UserRow | null {
-    return this.db.query('SELECT * FROM users WHERE subject = ?').get(subject) as UserRow | null
+  /** The user a login token names. */
+  bySubject(subject: string): UserRow | undefined {
+    return (this.db.query('SELECT * FROM users WHERE subject = ?').get(subject) as UserRow | null) ?? undefined
   }
 
-  /** Every account (or those of one status), oldest first. */
-  list(status?: UserStatus): UserRow[] {
+  /** Every user (or those of one status), oldest first. */
+  all(status?: UserStatus): UserRow[] {
     return (status ? this.db.query('SELECT * FROM users WHERE status = ? ORDER BY id').all(status) : this.db.query('SELECT * FROM users ORDER BY id').all()) as UserRow[]
   }
 
@@ -89,18 +82,16 @@ export class UserStore {
   }
 
   /** Sets a user's status; disabling also gives it a new subject, so that no token issued before works again. */
-  setStatus(id: number, status: UserStatus): UserRow | null {
-    const sql = status === 'disabled' ? 'UPDATE users SET status = ?, subject = ? WHERE id = ? RETURNING *' : 'UPDATE users SET status = ? WHERE id = ? RETURNING *'
-    const args = status === 'disabled' ? [status, crypto.randomUUID(), id] : [status, id]
-    return this.db.query(sql).get(...args) as UserRow | null
+  setStatus(id: number, status: UserStatus): UserRow | undefined {
+    const row =
+      status === 'disabled'
+        ? this.db.query('UPDATE users SET status = ?, subject = ? WHERE id = ? RETURNING *').get(status, crypto.randomUUID(), id)
+        : this.db.query('UPDATE users SET status = ? WHERE id = ? RETURNING *').get(status, id)
+    return (row as UserRow | null) ?? undefined
   }
 
-  /** Whether the user uploaded videos (which name it as their owner). */
-  ownsVideos(id: number): boolean {
-    return this.db.query('SELECT 1 FROM local_videos WHERE owner = ? LIMIT 1').get(id) !== null
-  }
-
-  delete(id: number): boolean {
+  /** Deletes a user; one that videos name as their owner fails on their foreign key. */
+  remove(id: number): boolean {
     return this.db.query('DELETE FROM users WHERE id = ?').run(id).changes > 0
   }
 }

@@ -6,8 +6,8 @@
 import { Elysia } from 'elysia'
 import { STATUS, errorResponse } from '../app/errors'
 import { addressBlock, clientAddress } from '../shared/client-address'
+import type { Failure } from '../shared/errors'
 import type { Logger } from '../shared/log'
-import type { Refusal } from './envelope'
 import type { Inbox } from './inbox'
 import { readInboxBody, type InboxBodyLimits } from './inbox-body'
 
@@ -22,12 +22,11 @@ export interface InboxRoutesDeps {
 }
 
 /** A refusal of the inbox as its answer: the protocol's status, `Retry-After` where there is one. */
-function refusalResponse(refusal: Refusal): Response {
+async function refusalResponse(refusal: Failure): Promise<Response> {
   // A 426 also says `supported` at the top level, as the protocol words it.
-  const supported = refusal.supported ? { supported: refusal.supported } : undefined
-  const res = errorResponse(STATUS[refusal.kind], refusal.code, refusal.message, supported ?? (refusal.retryAfter ? { retryAfter: refusal.retryAfter } : undefined))
-  if (!supported) return res
-  return new Response(JSON.stringify({ error: { code: refusal.code, message: refusal.message, ...supported }, ...supported }), { status: res.status, headers: res.headers })
+  const supported = refusal.extra?.supported ? { supported: refusal.extra.supported } : undefined
+  const res = errorResponse(STATUS[refusal.kind], refusal.code, refusal.message, refusal.extra && { ...refusal.extra })
+  return supported ? Response.json({ ...(await res.json()), ...supported }, { status: res.status, headers: res.headers }) : res
 }
 
 /** The inbox route of one pod. */
@@ -48,9 +47,9 @@ export const inboxRoutes = ({ fingerprint, inbox, limits, trustProxy, log }: Inb
       }
       try {
         const answer = await inbox.receive(body.text, address)
-        if (answer.ok) return 'jose' in answer ? new Response(answer.jose, { headers: { 'content-type': 'application/jose' } }) : Response.json({ ok: true, duplicate: true })
-        log.warn('inbox.refused', { kind: answer.kind, error: answer.code })
-        return refusalResponse(answer)
+        if (answer.ok) return 'jose' in answer.value ? new Response(answer.value.jose, { headers: { 'content-type': 'application/jose' } }) : Response.json({ ok: true, duplicate: true })
+        log.warn('inbox.refused', { kind: answer.error.kind, error: answer.error.code })
+        return refusalResponse(answer.error)
       } finally {
         body.release()
       }

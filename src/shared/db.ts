@@ -11,6 +11,9 @@ import { Database } from 'bun:sqlite'
  */
 export const INDEX_SAMPLE_EVERY = 64
 
+/** The first line of a migration that makes a table anew: it runs with foreign keys off (see migrate). */
+const REBUILDS_A_TABLE = '-- makes a table anew'
+
 /** Schema migrations; index + 1 is the version each one brings the database to. Append only. */
 export const MIGRATIONS: readonly string[] = [
   // 1: accounts
@@ -307,9 +310,9 @@ export const MIGRATIONS: readonly string[] = [
   // (naming the id) do not: they stop working, and their users log in again. An account
   // waits for an admin (`pending`) or is `disabled`; `registered_from` is the address block
   // it registered from, kept for the registration limit's window (src/accounts/). The table
-  // is made anew (SQLite cannot add AUTOINCREMENT): local_videos.owner names `users`, so its
-  // check waits for the commit, when `users` is the new table with the same ids.
-  `PRAGMA defer_foreign_keys = ON;
+  // is made anew (SQLite cannot add AUTOINCREMENT); local_videos.owner then names the new
+  // `users`, with the same ids.
+  `${REBUILDS_A_TABLE}
    CREATE TABLE users_v2 (
      id INTEGER PRIMARY KEY AUTOINCREMENT,
      subject TEXT NOT NULL UNIQUE,
@@ -368,9 +371,21 @@ function migrate(db: Database, to: number = SCHEMA_VERSION): void {
       `database schema version ${from} is newer than this seedpod knows (${SCHEMA_VERSION}): upgrade seedpod`,
     )
   for (let v = from; v < to; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v]!)
-      db.exec(`PRAGMA user_version = ${v + 1}`)
-    }).immediate()
+    const sql = MIGRATIONS[v]!
+    // SQLite's way to change a table's columns is to make it anew, with foreign keys off
+    // (dropping the old one would otherwise delete, or fail for, the rows that name it), and
+    // to check them all before the commit (https://sqlite.org/lang_altertable.html#otheralter).
+    const rebuild = sql.startsWith(REBUILDS_A_TABLE)
+    if (rebuild) db.exec('PRAGMA foreign_keys = OFF')
+    try {
+      db.transaction(() => {
+        db.exec(sql)
+        if (rebuild && db.query('PRAGMA foreign_key_check').all().length)
+          throw new DatabaseVersionError(`migration ${v + 1} would leave rows naming rows that are not there: the database stays at version ${v}`)
+        db.exec(`PRAGMA user_version = ${v + 1}`)
+      }).immediate()
+    } finally {
+      if (rebuild) db.exec('PRAGMA foreign_keys = ON')
+    }
   }
 }
