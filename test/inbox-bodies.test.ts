@@ -214,7 +214,7 @@ describe("a friend meeting a spent budget", () => {
     held.write(`POST /api/v1/pod/inbox HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/jose\r\nContent-Length: ${60 * 1024}\r\n\r\n${Buffer.from(JSON.stringify({ alg: 'RSA-OAEP-256', enc: 'A256GCM', cty: 'JWT' })).toString('base64url')}.`)
     await Bun.sleep(200)
     const throttled = await deliver()
-    expect(throttled).toMatchObject({ ok: false, throttledMs: 2000 })
+    expect(throttled).toMatchObject({ ok: false, error: { throttledMs: 2000 } })
     expect(await answer).toBe('HTTP/1.1 408 Request Timeout')
     held.destroy()
     const delivered = await deliver()
