@@ -203,6 +203,8 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   const allowed = new Set([...videos.localFiles(), ...mirrors.own().filter((m) => m.state === 'ready')].map((f) => f.infoHash))
   // A peer that needs an own video is also a request to seed it over TCP (seeding on demand);
   // seeders (left = 0) and goodbyes ask for nothing.
+  // The peer id of the pod's own seeder (actors/seeder.ts), 20 bytes in hex as trackers see it.
+  const seederPeerId = Buffer.from(crypto.getRandomValues(new Uint8Array(20))).toString('hex')
   const tracker = createTracker({
     isAllowed: (infoHash, announce) => {
       if (!allowed.has(infoHash)) return false
@@ -211,6 +213,9 @@ async function assembleOn(db: Database, { config, log, identity, server, version
     },
     trustProxy: config.trustProxy,
     log,
+    ...config.tracker,
+    // The pod's own seeder holds its place in every swarm (src/torrents/swarm.ts).
+    isOwnPeer: (peerId) => peerId === seederPeerId,
   })
   const actors = createActor(podMachine.provide({ actors: { friend: provideFriendMachine(friends, now) } }), {
     systemId: 'pod',
@@ -222,6 +227,7 @@ async function assembleOn(db: Database, { config, log, identity, server, version
       seeder: {
         find: (infoHash) => videos.localFileByInfoHash(infoHash) ?? redundancy.mirrorFile(infoHash),
         port: config.torrentPort,
+        peerId: seederPeerId,
         loadWebTorrent,
         log,
         readTorrent: (file) => storage.small(file.torrentKey),

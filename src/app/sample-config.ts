@@ -70,6 +70,12 @@ bodyTimeoutMs = 30000
 bytesInFlightPerAddress = 16777216
 bytesInFlight = 67108864
 
+# The tracker's fairness: a swarm keeps at most peersPerAddress peers of one address (IPv6:
+# its /64), and takes announcesPerMinute announces from one address (429 beyond).
+[tracker]
+peersPerAddress = 32
+announcesPerMinute = 300
+
 # What the pod fetches from other pods. By default never a loopback, private, link-local
 # or unique-local address, even where a friend's name resolves to one: set
 # allowPrivateAddresses = true only for pods on one machine or a LAN you run.

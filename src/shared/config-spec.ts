@@ -43,6 +43,10 @@ export const SPEC: Spec = {
   requireLoginToWatch: { kind: 'bool', dflt: false },
   trustProxy: { kind: 'bool', dflt: false },
   torrentPort: { kind: 'int', dflt: 0, min: 0, max: 65535 },
+  tracker: {
+    peersPerAddress: { kind: 'int', dflt: 32, min: 1, max: 1000 },
+    announcesPerMinute: { kind: 'int', dflt: 300, min: 1, max: 1_000_000 },
+  },
   detailsTtlSeconds: { kind: 'int', dflt: 3600, min: 0, max: 30 * 24 * 3600 },
   log: {
     level: { kind: 'enum', dflt: 'info', values: ['debug', 'info', 'warn', 'error'] },

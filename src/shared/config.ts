@@ -56,6 +56,11 @@ export interface Config {
   readonly trustProxy: boolean
   /** TCP port where the pod seeds its videos to BitTorrent clients (0: any free port). */
   readonly torrentPort: number
+  /**
+   * The tracker's fairness: the most peers of one address (an IPv6 address: its /64) in one
+   * swarm, and the announces (and scrapes) it takes from one address per minute.
+   */
+  readonly tracker: { readonly peersPerAddress: number; readonly announcesPerMinute: number }
   /** How long a friend's video's details, fetched from its origin, are served from the cache (0: always ask the origin). */
   readonly detailsTtlSeconds: number
   readonly log: { readonly level: LogLevel; readonly format: 'auto' | 'pretty' | 'json' }
