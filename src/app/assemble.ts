@@ -199,7 +199,7 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   const details = new VideoDetails(db, config, friends, identity.fingerprint, videos, inbox, log)
   videos.thumbnails.prune()
   if (storage.kind === 's3') {
-    const expected = new Set([...ownKeys(db), ...videos.thumbnails.cachedKeys(), ...mirrors.own().flatMap((m) => [`mirrors/${m.file}`, files.torrentKey(m.infoHash)])])
+    const expected = new Set([...ownKeys(db), ...videos.thumbnails.cachedKeys(), ...mirrors.own().flatMap((m) => mirrors.keysOf(m))])
     const forget = (f: { id: string; resolution: number | null }) => (f.resolution === null ? videos.forget(f.id) : videos.forgetRendition(f.id, f.resolution))
     const { mayClaimId } = await import('../videos/ingest')
     const swept = await sweepStorage(storage, expected, videos.localFiles(), forget, log, (id) => mayClaimId(id, identity.fingerprint))

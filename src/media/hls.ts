@@ -125,6 +125,55 @@ export function segmentsEnd(playlist: string, seconds: number): number | undefin
   return end
 }
 
+/** The lines ffmpeg writes in a single-file fMP4 VOD media playlist, but for the file's name (a URI line, or the map's URI). */
+const PLAYLIST_LINES = [
+  /^#EXTM3U$/,
+  /^#EXT-X-VERSION:\d{1,2}$/,
+  /^#EXT-X-TARGETDURATION:\d{1,6}$/,
+  /^#EXT-X-MEDIA-SEQUENCE:\d{1,9}$/,
+  /^#EXT-X-PLAYLIST-TYPE:VOD$/,
+  /^#EXT-X-INDEPENDENT-SEGMENTS$/,
+  /^#EXTINF:\d{1,6}(\.\d{1,9})?,$/,
+  /^#EXT-X-ENDLIST$/,
+  /^$/,
+]
+
+/**
+ * A media playlist another pod served for a stream (src/redundancy/), as this pod keeps and
+ * serves it: every segment and the map named `segmentUri` (where this pod serves the file,
+ * relative to the playlist: wherever the other pod's named it, its bucket for one), so it is
+ * byte for byte the playlist its origin stored. Throws on a line ffmpeg does not write (a
+ * key, another URI, a tag of a live stream), a byte range beyond the file's `size` bytes, or
+ * no segment at all: what this pod serves under its name is only ever byte ranges of a file
+ * whose hashes it checked.
+ */
+export function normalizedPlaylist(text: string, segmentUri: string, size: number): string {
+  const lines = text.split('\n')
+  if (lines[0] !== '#EXTM3U' || !lines.includes('#EXT-X-ENDLIST')) throw new Error('the playlist is not a whole HLS media playlist')
+  let segments = 0
+  const inFile = (length: string, offset: string) => {
+    if (Number(offset) + Number(length) > size) throw new Error(`the playlist names bytes ${offset}+${length}, beyond the file's ${size}`)
+  }
+  const out = lines.map((line, i) => {
+    const map = /^#EXT-X-MAP:URI="[^"]*",BYTERANGE="(\d{1,15})@(\d{1,15})"$/.exec(line)
+    if (map) {
+      inFile(map[1]!, map[2]!)
+      return `#EXT-X-MAP:URI="${segmentUri}",BYTERANGE="${map[1]}@${map[2]}"`
+    }
+    const range = /^#EXT-X-BYTERANGE:(\d{1,15})@(\d{1,15})$/.exec(line)
+    if (range) {
+      inFile(range[1]!, range[2]!)
+      segments++
+      return line
+    }
+    if (line !== '' && !line.startsWith('#')) return segmentUri
+    if (!PLAYLIST_LINES.some((r) => r.test(line))) throw new Error(`the playlist has a line this pod does not serve (line ${i + 1})`)
+    return line
+  })
+  if (segments === 0) throw new Error('the playlist names no segment')
+  return out.join('\n')
+}
+
 const REMUX_TIMEOUT_MS = 30 * 60_000
 
 /** H.264 profiles as ffprobe names them, and their `profile_idc` + constraint flags (RFC 6381 `avc1.PPCCLL`). */

@@ -1,24 +1,26 @@
 /**
- * Redundancy: copies of friends' videos that this pod keeps within a disk budget (the
- * redundancy actor makes and drops them) and the mirrors the network announces with
- * `video.mirror` / `video.unmirror`, whose web seeds join a video's own (videos/service.ts,
- * `get`), so that a video still plays when its origin is down.
+ * Redundancy: copies of friends' videos' streams that this pod keeps within a disk budget
+ * (the redundancy actor makes and drops them) and serves like their origin does (web seeds,
+ * playlists, torrents, seeding), and the mirrors the network announces with `video.mirror` /
+ * `video.unmirror`, whose URLs join a video's own (videos/service.ts, `get`), so that a video
+ * still plays when its origin is down.
  */
 import type { Database } from 'bun:sqlite'
-import { rmSync } from 'node:fs'
+import { rmdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { OwnMirror, RedundancyActorInput } from '../../actors/redundancy'
 import type { Inbox } from '../federation/inbox'
 import type { Friends } from '../friends/service'
+import { playlistOf } from '../media/hls'
 import type { Config } from '../shared/config'
 import type { Logger } from '../shared/log'
 import type { Outbound } from '../shared/outbound'
-import { torrentUrl, trackerUrls, webseedUrl } from '../shared/urls'
 import { typeOf } from '../storage/store'
-import { retargetTorrent } from '../torrents/torrent-file'
 import type { VideoFiles } from '../videos/files'
-import { videoRowById } from '../videos/model'
+import type { ServedStreams } from '../videos/served-streams'
 import type { LocalFile } from '../videos/service'
+import { streamFileName, streamsOf } from '../videos/streams'
+import { loadStream } from './origin'
 import type { MirrorStore } from './store'
 
 /** IPv4 ranges a copy's peers may not be at, unless `network.allowPrivateAddresses`. */
@@ -32,9 +34,6 @@ const PRIVATE_V4 = [
   ['192.168.0.0', '192.168.255.255'],
   ['224.0.0.0', '255.255.255.255'],
 ].map(([start, end]) => ({ start: start!, end: end! }))
-
-/** A .torrent file is small; a larger answer is not one. */
-const TORRENT_MAX_BYTES = 4 * 1024 * 1024
 
 /** Redundancy of one pod. */
 export class Redundancy {
@@ -50,8 +49,8 @@ export class Redundancy {
   ) {
     // Only for a video of this pod or of a friend (the index holds no other), at most a few per
     // video; the player checks every mirror's bytes against the video's torrent anyway.
-    inbox.on('video.mirror', ({ id, infoHash }, { friend }) => ({
-      ok: this.store.addKnown(id, infoHash, friend!, (origin) => origin === self.fingerprint || friends.store.get(origin) !== undefined),
+    inbox.on('video.mirror', ({ id, infoHash, rendition }, { friend }) => ({
+      ok: this.store.addKnown(id, infoHash, rendition, friend!, (origin) => origin === self.fingerprint || friends.store.get(origin) !== undefined),
     }))
     inbox.on('video.unmirror', ({ id, infoHash }, { sender }) => ({ ok: this.store.removeKnown(id, infoHash, sender) }))
     friends.onChange((change) => {
@@ -65,33 +64,47 @@ export class Redundancy {
     return { enabled, budgetBytes, strategy, usedBytes: this.store.used(), mirrors: this.store.own() }
   }
 
-  /** This pod's ready copy of a friend's video with this info hash, as a file to seed and serve. */
+  /** This pod's ready copy of a friend's video's file with this info hash, as a file to seed and serve. */
   mirrorFile(infoHash: string): LocalFile | undefined {
     const m = this.store.byInfoHash(infoHash)
-    if (!m || m.state !== 'ready') return undefined
+    return m?.state === 'ready' ? this.fileOf(m) : undefined
+  }
+
+  private fileOf(m: OwnMirror): LocalFile {
     const key = `mirrors/${m.file}`
-    const torrentKey = this.files.torrentKey(infoHash)
-    return { id: m.video, resolution: null, infoHash, key, path: this.files.path(key), torrentKey, torrentPath: this.files.path(torrentKey), mime: typeOf(m.file) }
+    const torrentKey = this.files.torrentKey(m.infoHash)
+    return { id: m.video, resolution: m.rendition || null, infoHash: m.infoHash, key, path: this.files.path(key), torrentKey, torrentPath: this.files.path(torrentKey), mime: typeOf(m.file) }
   }
 
-  /** Fetches an origin's .torrent and makes it safe to download: only from the origin, its info hash and length checked by the actor. */
-  private async loadTorrent(id: string) {
-    const row = videoRowById(this.db, id)
-    if (!row) throw new Error('the video left the index')
-    const file = `${id}.${row.ext}`
-    const bytes = await this.fetchTorrent(torrentUrl(row.pod_url, Buffer.from(row.info_hash).toString('hex')))
-    const retargeted = await retargetTorrent(bytes, { announce: trackerUrls(row.pod_url), urlList: [webseedUrl(row.pod_url, file)] }).catch(() => {
-      throw new Error('the origin served something that is not a torrent')
-    })
-    return { ...retargeted, file: bytes }
+  /** The streams of a friend's video this pod keeps ready copies of, as it serves them (playlists, web seeds); undefined when none. */
+  servedStreams(id: string): ServedStreams | undefined {
+    const kept = this.store.keptOf(id)
+    if (!kept.length) return undefined
+    const copyOf = (rendition: number) => kept.find((m) => m.rendition === rendition)
+    // In the order of the origin's master playlist, so that a copy of every stream serves the same one.
+    const list = streamsOf(this.db, id).filter((s) => copyOf(s.rendition)?.infoHash === s.infoHash)
+    return {
+      list,
+      file: (rendition) => {
+        const m = copyOf(rendition)
+        return m && this.fileOf(m)
+      },
+    }
   }
 
-  /** Fetches an origin's .torrent through the outbound client, at most TORRENT_MAX_BYTES. */
-  private async fetchTorrent(url: string): Promise<Uint8Array> {
-    const res = await this.outbound.get(url, { maxBytes: TORRENT_MAX_BYTES, accept: 'application/x-bittorrent' })
-    if (!res.ok) throw new Error(`the origin's torrent could not be fetched: ${res.message}`)
-    if (res.status !== 200) throw new Error(`the origin answered ${res.status} for the torrent`)
-    return res.body
+  /** Keeps a downloaded copy in the pod's store (the data folder, where it is, or the bucket), with its .torrent and media playlist. */
+  private async keep(m: OwnMirror, torrentFile: Uint8Array, playlist: string): Promise<void> {
+    const storage = this.files.storage
+    const playlistKey = `mirrors/${playlistOf(m.file)}`
+    await storage.keep(`mirrors/${m.file}`, join(this.files.mirrors, m.file), typeOf(m.file))
+    await storage.keepBytes(playlistKey, playlist, typeOf(playlistKey))
+    await storage.keepBytes(this.files.torrentKey(m.infoHash), torrentFile, 'application/x-bittorrent')
+    try {
+      // Empty once it all went to a bucket.
+      rmdirSync(join(this.files.mirrors, m.infoHash))
+    } catch {
+      // It holds the copy (the data folder is the store).
+    }
   }
 
   /** What the redundancy actor runs on. */
@@ -102,25 +115,13 @@ export class Redundancy {
       self: this.self,
       dir: this.files.mirrors,
       torrentPath: (infoHash) => this.files.torrent(infoHash),
-      fileName: (id) => {
-        const row = videoRowById(this.db, id)
-        return row ? `${id}.${row.ext}` : undefined
-      },
-      loadTorrent: (id) => this.loadTorrent(id),
+      fileName: streamFileName,
+      loadStream: (id, stream) => loadStream(this.db, this.outbound, id, stream),
       ...(this.config.network.allowPrivateAddresses ? {} : { blocklist: PRIVATE_V4 }),
       broadcast: (messages) => this.friends.broadcast(messages),
       // With a bucket, a finished copy moves there like an own file (the budget counts it the same).
-      ...(this.files.storage.kind === 's3'
-        ? {
-            keep: async (m: OwnMirror, torrentFile: Uint8Array) => {
-              const storage = this.files.storage
-              await storage.keep(`mirrors/${m.file}`, join(this.files.mirrors, m.file), typeOf(m.file))
-              await storage.keepBytes(this.files.torrentKey(m.infoHash), torrentFile, 'application/x-bittorrent')
-              rmSync(join(this.files.mirrors, m.infoHash), { recursive: true, force: true })
-            },
-            discard: (m: OwnMirror) => this.files.storage.drop([`mirrors/${m.file}`, this.files.torrentKey(m.infoHash)]),
-          }
-        : {}),
+      keep: (m, loaded) => this.keep(m, loaded.torrentFile, loaded.playlist),
+      discard: (m) => this.files.storage.drop(this.store.keysOf(m)),
       loadWebTorrent,
       log,
       now: Date.now,

@@ -302,6 +302,12 @@ export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE cached_thumbnails (
      video TEXT PRIMARY KEY REFERENCES videos(id) ON DELETE CASCADE
    ) WITHOUT ROWID;`,
+  // Copies of streams (src/redundancy/): the stream of its video each copy of this pod keeps
+  // (NULL: a whole-file copy of an earlier release, which the redundancy actor drops at
+  // start, telling friends, and copies the video's streams instead), and the stream each
+  // mirror the network announced keeps (NULL: a whole file, as earlier releases announce).
+  `ALTER TABLE mirrors ADD COLUMN rendition INTEGER;
+   ALTER TABLE video_mirrors ADD COLUMN rendition INTEGER;`,
 ]
 
 /** The schema version this build of seedpod writes. */
