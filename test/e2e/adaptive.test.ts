@@ -14,7 +14,7 @@ import { netPod, stopPods, until } from '../helpers/network'
 import { removeTempDirs, tempDir, type TestPod } from '../helpers/pods'
 import { uploadVideo, userToken } from '../helpers/videos'
 import { launch, screenshot, viewer } from './browser'
-import { countWebseedBytes, longClip, player, throttle } from './playback'
+import { expectBoundedAndAdaptive, longClip, playAdaptively } from './playback'
 
 afterAll(stopPods)
 afterAll(removeTempDirs)
@@ -50,48 +50,22 @@ describe('the stream player at a real length in Chromium', () => {
   test('alone: bounded bytes after 20 s; the quality goes down on a 1.5 Mbit/s link and up again, never reloading the element; a seek to 75% plays from there', async () => {
     const original = video.streams.find((s) => s.height === 720)!
     const { page, context, errors } = await viewer(browser)
-    const counted = countWebseedBytes(page)
-    await page.addInitScript(() => {
-      document.addEventListener('emptied', () => ((window as unknown as { emptied: number }).emptied = ((window as unknown as { emptied?: number }).emptied ?? 0) + 1), true)
+    const run = await playAdaptively(page, context, `${pod.base}/videos/${video.id}`, TIMEOUT / 2, async () => {
+      await page.locator('[data-quality$="(Auto)"]').waitFor({ state: 'attached' })
+      await screenshot(page, 'watch-adaptive-throttled')
     })
-    await page.goto(`${pod.base}/videos/${video.id}`)
-    await page.waitForFunction(() => (document.querySelector('video.player') as HTMLVideoElement | null)?.src.startsWith('blob:'), null, { timeout: 30_000 })
-    const { src } = await player(page)
-    // From the hand-over on (the quick start's element took hls.js's source, which empties it once).
-    await page.evaluate(() => ((window as unknown as { emptied: number }).emptied = 0))
-    await page.waitForFunction(() => (document.querySelector('video.player') as HTMLVideoElement).currentTime >= 20, null, { timeout: 60_000 })
-    // 20 s played, at most BUFFER_SECONDS (and a segment) ahead: a small part of the 3 minutes.
-    const at20 = await player(page)
-    expect(at20.ahead).toBeLessThanOrEqual(BUFFER_SECONDS + 4)
-    expect(counted.bytes).toBeLessThan(original.size * 0.35)
-    expect(counted.bytes).toBeGreaterThan(0)
-
-    // A 1.5 Mbit/s link: the 720p stream (about 2 Mbit/s) cannot keep up, the player goes down.
-    const cdp = await context.newCDPSession(page)
-    await cdp.send('Network.enable')
-    await throttle(cdp, 1500)
-    await page.waitForFunction(() => (document.querySelector('video.player') as HTMLVideoElement).videoHeight < 720, null, { timeout: TIMEOUT / 2, polling: 250 })
-    const down = await player(page)
-    expect(down.height).toBeLessThanOrEqual(480)
-    await page.locator('[data-quality$="(Auto)"]').waitFor({ state: 'attached' })
-    await screenshot(page, 'watch-adaptive-throttled')
-    // The link is fast again: up it goes.
-    await throttle(cdp)
-    await page.waitForFunction((h) => (document.querySelector('video.player') as HTMLVideoElement).videoHeight > h, down.height, { timeout: TIMEOUT / 2, polling: 250 })
-    const up = await player(page)
-    // The same element and MediaSource all along: no reload, no emptying.
-    expect(up.src).toBe(src)
-    expect(up.emptied).toBe(0)
+    // 20 s played: a small part of the 3 minutes; down on the 1.5 Mbit/s link, up again once it is fast.
+    expectBoundedAndAdaptive(run, BUFFER_SECONDS, original.size)
 
     // Seek to 75%: it plays from there, fetching from there on (a buffer's worth, not the middle of the file).
-    const before = counted.bytes
+    const before = run.bytes()
     const target = video.duration! * 0.75
     await page.evaluate((t) => ((document.querySelector('video.player') as HTMLVideoElement).currentTime = t), target)
     await page.waitForFunction((t) => {
       const v = document.querySelector('video.player') as HTMLVideoElement
       return !v.seeking && !v.paused && v.currentTime > t + 1
     }, target, { timeout: 30_000 })
-    expect(counted.bytes - before).toBeLessThan(original.size * 0.2)
+    expect(run.bytes() - before).toBeLessThan(original.size * 0.2)
     expect(errors).toEqual([])
     await context.close()
   }, TIMEOUT * 2)
