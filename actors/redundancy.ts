@@ -68,6 +68,8 @@ export interface MirrorPort {
   used(): number
   /** Friends' videos worth a copy, best first by the strategy, whose missing streams fit in `room` bytes. */
   candidates(self: string, room: number, strategy: 'recent' | 'smallest', limit: number): CopyCandidate[]
+  /** One of this pod's copies, by its file's info hash. */
+  byInfoHash(infoHash: string): OwnMirror | undefined
   startDownload(m: OwnMirror, now: number): void
   markReady(infoHash: string): void
   drop(infoHash: string): void
@@ -170,6 +172,8 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
 
   /** Starts the download of one stream of a video; its row reserves its bytes of the budget at once. */
   const startStream = async (id: string, s: StreamCandidate, createdAt: number) => {
+    // One copy per info hash: a friend's video naming another's stream shares its copy.
+    if (store.byInfoHash(s.infoHash)) return
     const m: OwnMirror = { infoHash: s.infoHash, video: id, rendition: s.rendition, file: `${s.infoHash}/${input.fileName(id, s.rendition)}`, size: s.size, state: 'downloading', createdAt }
     store.startDownload(m, createdAt)
     downloading.set(s.infoHash, m)

@@ -73,6 +73,7 @@ export class MirrorStore implements MirrorPort {
     return [`mirrors/${m.file}`, ...(m.rendition === null ? [] : [`mirrors/${playlistOf(m.file)}`]), `torrents/${m.infoHash}.torrent`]
   }
 
+  /** One of this pod's copies, by its file's info hash. */
   byInfoHash(infoHash: string): OwnMirror | undefined {
     const row = this.db.query('SELECT * FROM mirrors WHERE info_hash = ?').get(Buffer.from(infoHash, 'hex')) as MirrorRow | null
     return row ? toMirror(row) : undefined
