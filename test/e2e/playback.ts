@@ -23,7 +23,7 @@ export async function longClip(dir: string, seconds = 180): Promise<string> {
 }
 
 /** The player's state: time, picture height, buffer ahead, element source, and how often it was emptied (reloaded). */
-export function player(page: Page): Promise<{ time: number; height: number; ahead: number; src: string; emptied: number }> {
+function player(page: Page): Promise<{ time: number; height: number; ahead: number; src: string; emptied: number }> {
   return page.evaluate(() => {
     const v = document.querySelector('video.player') as HTMLVideoElement
     const b = v.buffered
@@ -34,13 +34,13 @@ export function player(page: Page): Promise<{ time: number; height: number; ahea
 }
 
 /** Throttles the page's HTTP (web seeds, playlists), or lifts it (`kbps` undefined). */
-export async function throttle(cdp: CDPSession, kbps?: number): Promise<void> {
+async function throttle(cdp: CDPSession, kbps?: number): Promise<void> {
   const rate = kbps === undefined ? -1 : (kbps * 1000) / 8
   await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: kbps === undefined ? 0 : 20, downloadThroughput: rate, uploadThroughput: rate })
 }
 
 /** Counts the web seed bytes a page fetches (from any pod), as they arrive. */
-export function countWebseedBytes(page: Page): { bytes: number } {
+function countWebseedBytes(page: Page): { bytes: number } {
   const counter = { bytes: 0 }
   page.on('response', (r) => {
     if (r.url().includes('/static/webseed/')) counter.bytes += Number(r.headers()['content-length'] ?? 0)
@@ -48,27 +48,27 @@ export function countWebseedBytes(page: Page): { bytes: number } {
   return counter
 }
 
-/** What a viewer saw in `playAdaptively`. */
-export interface AdaptiveRun {
-  /** The element's source once hls.js took it (a MediaSource's blob: URL). */
-  src: string
-  /** After 20 s played, and the web seed bytes fetched until then. */
-  at20: Awaited<ReturnType<typeof player>>
-  bytesAt20: number
-  /** Once the picture went below 720 lines on the throttled link, and above that again on a fast one. */
-  down: Awaited<ReturnType<typeof player>>
-  up: Awaited<ReturnType<typeof player>>
-  /** Web seed bytes fetched so far. */
-  bytes(): number
+/** What `playAdaptively` checks against. */
+export interface AdaptiveExpectations {
+  /** The player's buffer ahead (config player.bufferSeconds). */
+  bufferSeconds: number
+  /** The top stream's bytes, which 20 s of it must fetch a small part of. */
+  topBytes: number
+  /** How long each quality switch may take. */
+  timeoutMs: number
+  /** Runs once the picture went down (a screenshot). */
+  throttled?: () => Promise<void>
 }
 
 /**
- * Opens a watch page and plays its stream: 20 s, then on a 1.5 Mbit/s link until the picture
- * goes below 720 lines (`throttled` runs then), then on a fast link until it goes up again.
- * `emptied` counts from hls.js's taking over (the quick start's element took its source,
- * which empties it once).
+ * Opens a watch page and plays its stream as a viewer must see it: after 20 s, at most
+ * `bufferSeconds` (and a segment) ahead and a small part of the top stream fetched; then on
+ * a 1.5 Mbit/s link (where a 720p stream of about 2 Mbit/s cannot keep up) down to 480 lines
+ * or less, and on a fast link up again, in the same element and MediaSource all along (no
+ * reload, no emptying from hls.js's taking over on: the quick start's element took its
+ * source, which empties it once). Returns the web seed bytes fetched so far, as they grow.
  */
-export async function playAdaptively(page: Page, context: BrowserContext, url: string, timeoutMs: number, throttled?: () => Promise<void>): Promise<AdaptiveRun> {
+export async function playAdaptively(page: Page, context: BrowserContext, url: string, want: AdaptiveExpectations): Promise<{ bytes(): number }> {
   const counted = countWebseedBytes(page)
   await page.addInitScript(() => {
     document.addEventListener('emptied', () => ((window as unknown as { emptied: number }).emptied = ((window as unknown as { emptied?: number }).emptied ?? 0) + 1), true)
@@ -79,30 +79,21 @@ export async function playAdaptively(page: Page, context: BrowserContext, url: s
   await page.evaluate(() => ((window as unknown as { emptied: number }).emptied = 0))
   await page.waitForFunction(() => (document.querySelector('video.player') as HTMLVideoElement).currentTime >= 20, null, { timeout: 60_000 })
   const at20 = await player(page)
-  const bytesAt20 = counted.bytes
-  // A 1.5 Mbit/s link: a 720p stream of about 2 Mbit/s cannot keep up.
+  expect(at20.ahead).toBeLessThanOrEqual(want.bufferSeconds + 4)
+  expect(counted.bytes).toBeLessThan(want.topBytes * 0.35)
+  expect(counted.bytes).toBeGreaterThan(0)
+
   const cdp = await context.newCDPSession(page)
   await cdp.send('Network.enable')
   await throttle(cdp, 1500)
-  await page.waitForFunction(() => (document.querySelector('video.player') as HTMLVideoElement).videoHeight < 720, null, { timeout: timeoutMs, polling: 250 })
+  await page.waitForFunction(() => (document.querySelector('video.player') as HTMLVideoElement).videoHeight < 720, null, { timeout: want.timeoutMs, polling: 250 })
   const down = await player(page)
-  await throttled?.()
+  expect(down.height).toBeLessThanOrEqual(480)
+  await want.throttled?.()
   await throttle(cdp)
-  await page.waitForFunction((h) => (document.querySelector('video.player') as HTMLVideoElement).videoHeight > h, down.height, { timeout: timeoutMs, polling: 250 })
-  return { src, at20, bytesAt20, down, up: await player(page), bytes: () => counted.bytes }
-}
-
-/**
- * What a viewer must see in `playAdaptively`: after 20 s, at most `bufferSeconds` (and a
- * segment) ahead and a small part of the top stream's `topBytes` fetched; down to 480 lines
- * or less on the throttled link and up again, in the same element and MediaSource all along
- * (no reload, no emptying).
- */
-export function expectBoundedAndAdaptive(run: AdaptiveRun, bufferSeconds: number, topBytes: number): void {
-  expect(run.at20.ahead).toBeLessThanOrEqual(bufferSeconds + 4)
-  expect(run.bytesAt20).toBeLessThan(topBytes * 0.35)
-  expect(run.bytesAt20).toBeGreaterThan(0)
-  expect(run.down.height).toBeLessThanOrEqual(480)
-  expect(run.up.src).toBe(run.src)
-  expect(run.up.emptied).toBe(0)
+  await page.waitForFunction((h) => (document.querySelector('video.player') as HTMLVideoElement).videoHeight > h, down.height, { timeout: want.timeoutMs, polling: 250 })
+  const up = await player(page)
+  expect(up.src).toBe(src)
+  expect(up.emptied).toBe(0)
+  return { bytes: () => counted.bytes }
 }
