@@ -84,10 +84,10 @@ export interface RedundancyActorInput {
   store: MirrorPort
   /** This pod's fingerprint and URL (its own copies are mirrors of the network too). */
   self: { fingerprint: string; url: string }
-  /** Folder of the copies (`<data>/mirrors`). */
+  /** Folder of the copies (`<data>/mirrors`): each is downloaded there. */
   dir: string
-  /** Where a copy's .torrent is kept (served at /static/torrents/). */
-  torrentPath: (infoHash: string) => string
+  /** A copy as the seeder takes it (its keys in the pod's store). */
+  seedFile: (m: OwnMirror) => SeedFile
   /** The file name of a stream of a video (as its origin names it). */
   fileName: (id: string, rendition: number) => string
   /**
@@ -99,9 +99,9 @@ export interface RedundancyActorInput {
   blocklist?: { start: string; end: string }[]
   /** Queues messages for every friend. */
   broadcast: (messages: MirrorMessage[]) => void
-  /** Keeps a finished copy, its .torrent and its media playlist in the pod's store (the data folder, or a bucket). */
+  /** Keeps a finished copy (downloaded under `dir`), its .torrent and its media playlist in the pod's store. */
   keep: (m: OwnMirror, loaded: LoadedStream) => Promise<void>
-  /** Removes a dropped copy from the pod's store (besides its folder under `dir`). */
+  /** Removes a dropped copy, its playlist and its .torrent from the pod's store (besides its folder under `dir`). */
   discard: (m: OwnMirror) => Promise<void>
   loadWebTorrent: LoadWebTorrent
   log: ActorLog
@@ -126,14 +126,12 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
   let running = false
   let again = false
 
-  const fileOf = (m: OwnMirror): SeedFile => ({ infoHash: m.infoHash, path: join(input.dir, m.file), torrentPath: input.torrentPath(m.infoHash) })
   const ref = (m: OwnMirror) => ({ id: m.video, infoHash: m.infoHash, ...(m.rendition === null ? {} : { rendition: m.rendition }) })
   const discard = (m: OwnMirror) => input.discard(m).catch((e: Error) => log.warn('mirror.discard.failed', { infoHash: m.infoHash, error: e.message }))
 
   const drop = (m: OwnMirror, reason: string) => {
     if (downloading.delete(m.infoHash)) void client?.remove(m.infoHash, { destroyStore: false }).catch(() => undefined)
     rmSync(join(input.dir, m.infoHash), { recursive: true, force: true })
-    rmSync(input.torrentPath(m.infoHash), { force: true })
     void discard(m)
     store.drop(m.infoHash)
     store.removeKnown(m.video, m.infoHash, input.self.fingerprint)
@@ -165,7 +163,7 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
     store.addKnown(m.video, m.infoHash, m.rendition ?? undefined, input.self)
     const ready = { ...m, state: 'ready' as const }
     sendBack({ type: 'tracker.video.added', infoHash: m.infoHash })
-    sendBack({ type: 'seeder.video.added', file: fileOf(ready) })
+    sendBack({ type: 'seeder.video.added', file: input.seedFile(ready) })
     input.broadcast([{ type: 'video.mirror', data: ref(m) }])
     log.info('mirror.ready', { video: m.video, rendition: m.rendition, infoHash: m.infoHash, size: m.size })
   }

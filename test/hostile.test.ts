@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { makeTorrent } from '../src/torrents/torrent-file'
-import { saveStreams } from '../src/videos/streams'
+import { VideoStore } from '../src/videos/store'
 import { fakePod } from './helpers/fake-pod'
 import { adminToken, fp, indexIds, netPod, publish, stopPods, until, videoId } from './helpers/network'
 import { tempDir } from './helpers/pods'
@@ -220,7 +220,7 @@ describe('content a friend announces', () => {
   test("a friend's copy of a stream is recorded only under that stream's info hash", async () => {
     const victim = await netPod()
     const own = publish(victim)
-    saveStreams(victim.running.pod.db, own.id, [{ rendition: 0, infoHash: 'cd'.repeat(20), size: 10, width: 2, height: 2, bandwidth: 1 }])
+    new VideoStore(victim.running.pod.db).saveStreams(own.id, [{ rendition: 0, infoHash: 'cd'.repeat(20), size: 10, width: 2, height: 2, bandwidth: 1 }])
     const fake = await fakePod()
     await fake.befriend(victim)
     const mirror = (infoHash: string, rendition: number) => ({ type: 'video.mirror', data: { id: own.id, infoHash, rendition } })

@@ -3,11 +3,10 @@
  * tokens (HS256 JWTs signed with a secret kept in the data folder), and a limit on login
  * attempts per client address and per user name.
  */
-import type { Database } from 'bun:sqlite'
 import { jwtVerify, SignJWT } from 'jose'
 import type { Config } from '../shared/config'
-
-export type Role = 'user' | 'admin'
+import { fail, ok, type Result } from '../shared/errors'
+import type { AccountStore, Role, UserRow } from './store'
 
 /** A user as the API shows it. */
 export interface User {
@@ -15,14 +14,6 @@ export interface User {
   username: string
   role: Role
   createdAt: string
-}
-
-interface UserRow {
-  id: number
-  username: string
-  password_hash: string
-  role: Role
-  created_at: number
 }
 
 const toUser = (r: UserRow): User => ({ id: r.id, username: r.username, role: r.role, createdAt: new Date(r.created_at).toISOString() })
@@ -47,56 +38,49 @@ function checkPassword(password: string, username: string): AccountProblem | und
     return { code: 'weak_password', message: 'the password is too easy to guess: avoid the user name and common passwords' }
 }
 
-/** Account storage and login over one database. */
+/** Accounts and login. */
 export class Accounts {
   constructor(
-    private readonly db: Database,
+    private readonly store: AccountStore,
     private readonly config: Config,
     private readonly tokenSecret: Uint8Array,
     private readonly now: () => number = Date.now,
   ) {}
 
   /** Creates a user; returns the user or what is wrong with the request. Changes nothing on error. */
-  async create(username: string, password: string, role: Role = 'user'): Promise<User | AccountProblem> {
+  async create(username: string, password: string, role: Role = 'user'): Promise<Result<User, AccountProblem>> {
     const problem = checkUsername(username) ?? checkPassword(password, username)
-    if (problem) return problem
-    if (this.byName(username)) return { code: 'username_taken', message: `the user name ${username} is taken` }
+    if (problem) return fail(problem)
+    if (this.store.byName(username)) return fail({ code: 'username_taken', message: `the user name ${username} is taken` })
     const hash = await Bun.password.hash(password, { algorithm: 'argon2id' })
     try {
-      const row = this.db
-        .query('INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?) RETURNING *')
-        .get(username, hash, role, this.now()) as UserRow
-      return toUser(row)
+      return ok(toUser(this.store.add(username, hash, role, this.now())))
     } catch (e) {
       // Two registrations of one name racing: the UNIQUE constraint decides.
-      if (String(e).includes('UNIQUE')) return { code: 'username_taken', message: `the user name ${username} is taken` }
+      if (String(e).includes('UNIQUE')) return fail({ code: 'username_taken', message: `the user name ${username} is taken` })
       throw e
     }
   }
 
-  private byName(username: string): UserRow | null {
-    return this.db.query('SELECT * FROM users WHERE username = ?').get(username) as UserRow | null
-  }
-
   /** A user by id, or undefined. */
   get(id: number): User | undefined {
-    const row = this.db.query('SELECT * FROM users WHERE id = ?').get(id) as UserRow | null
+    const row = this.store.byId(id)
     return row ? toUser(row) : undefined
   }
 
   /** Every account, oldest first. */
   list(): User[] {
-    return (this.db.query('SELECT * FROM users ORDER BY id').all() as UserRow[]).map(toUser)
+    return this.store.all().map(toUser)
   }
 
   /** Number of accounts (the first one made through `seedpod user add` is usually the admin). */
   count(): number {
-    return (this.db.query('SELECT count(*) AS n FROM users').get() as { n: number }).n
+    return this.store.count()
   }
 
   /** Checks credentials; returns the user or undefined. Takes the same time for unknown names. */
   async verify(username: string, password: string): Promise<User | undefined> {
-    const row = this.byName(username)
+    const row = this.store.byName(username)
     // Hash even for an unknown name so that timing does not tell which names exist.
     const ok = await Bun.password.verify(password, row?.password_hash ?? DUMMY_HASH)
     return row && ok ? toUser(row) : undefined
@@ -240,7 +224,7 @@ export class AttemptLimiter {
    * Asks to check a password for `username` from `address`: an attempt, already counted for
    * both as a failure, or a refusal with how long to wait.
    */
-  admit(address: string, username: string): LoginAttempt | LoginRefusal {
+  admit(address: string, username: string): Result<LoginAttempt, LoginRefusal> {
     const t = this.now()
     const addressKey = `address:${addressBlock(address)}`
     const nameKey = `name:${username.toLowerCase()}`
@@ -258,7 +242,7 @@ export class AttemptLimiter {
     const mine = this.add(addressKey, t)
     const named = this.add(nameKey, t)
     if (needsTurn) named.turn = t
-    return {
+    return ok({
       succeeded: () => {
         // Forget the failures for this name, and this attempt, but not the address's other
         // failures: clearing those would let someone with one account reset their count
@@ -267,7 +251,7 @@ export class AttemptLimiter {
         if (i >= 0) mine.times.splice(i, 1)
         this.tries.delete(nameKey)
       },
-    }
+    })
   }
 
   /** What is on record for `key` in the window, or undefined for nothing; marks it used. */
@@ -317,4 +301,4 @@ function addressBlock(address: string): string {
 }
 
 /** A refusal to wait `ms`, in whole seconds as Retry-After says it. */
-const refusal = (ms: number): LoginRefusal => ({ retryAfter: Math.max(1, Math.ceil(ms / 1000)) })
+const refusal = (ms: number) => fail<LoginRefusal>({ retryAfter: Math.max(1, Math.ceil(ms / 1000)) })

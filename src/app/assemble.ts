@@ -8,8 +8,7 @@
  * of this entry point but is run only when a step first asks for it, so that loading the
  * entry point is one short step and running its code is spread over the others.
  */
-import { mkdirSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { join } from 'node:path'
 import type { Server, WebSocketHandler } from 'bun'
 import type { Accounts } from '../accounts/service'
 import type { Config } from '../shared/config'
@@ -26,10 +25,15 @@ import type { RunnerStore } from '../runners/store'
  * (src/app/cli.ts), which works on the database without a running pod. `close` closes it.
  */
 export async function openAccounts(config: Config): Promise<{ accounts: Accounts; close(): void }> {
-  const [{ Accounts }, { openDatabase }, { loadOrCreateSecret }] = await Promise.all([import('../accounts/service'), import('../shared/db'), import('../identity/keys')])
+  const [{ Accounts }, { AccountStore }, { openDatabase }, { loadOrCreateSecret }] = await Promise.all([
+    import('../accounts/service'),
+    import('../accounts/store'),
+    import('../shared/db'),
+    import('../identity/keys'),
+  ])
   const db = openDatabase(join(config.dataDir, 'seedpod.db'))
   try {
-    return { accounts: new Accounts(db, config, loadOrCreateSecret(config.dataDir, 'token.secret')), close: () => db.close() }
+    return { accounts: new Accounts(new AccountStore(db), config, loadOrCreateSecret(config.dataDir, 'token.secret')), close: () => db.close() }
   } catch (e) {
     db.close()
     throw e
@@ -41,9 +45,9 @@ export async function openAccounts(config: Config): Promise<{ accounts: Accounts
  * runner token ...` (src/runners/cli.ts), which works on the database without a running pod.
  */
 export async function openRunnerStore(config: Config): Promise<{ store: RunnerStore; close(): void }> {
-  const [{ RunnerStore }, { openDatabase }] = await Promise.all([import('../runners/store'), import('../shared/db')])
+  const [{ RunnerStore }, { TranscodeQueue }, { openDatabase }] = await Promise.all([import('../runners/store'), import('../transcoding/queue'), import('../shared/db')])
   const db = openDatabase(join(config.dataDir, 'seedpod.db'))
-  return { store: new RunnerStore(db), close: () => db.close() }
+  return { store: new RunnerStore(db, new TranscodeQueue(db)), close: () => db.close() }
 }
 
 /**
@@ -54,29 +58,20 @@ export async function openRunnerStore(config: Config): Promise<{ store: RunnerSt
  * The pod must run on the bucket (`storage.kind = "s3"`): only then does it read both places.
  */
 export async function migrateStorage(config: Config, to: 's3' | 'local', progress: (key: string) => void): Promise<{ moved: number }> {
-  const [{ openDatabase }, { openStorage, StorageStartError }, { migrate, ownKeys, mirrorItems }, { MirrorStore }] = await Promise.all([
+  const [{ openDatabase }, { openBucket }, { migrateAll, mirrorItems }, { MirrorStore }, { VideoStore }, { ownKeys }] = await Promise.all([
     import('../shared/db'),
     import('../storage/start'),
     import('../storage/migrate'),
     import('../redundancy/store'),
+    import('../videos/store'),
+    import('../videos/own-files'),
   ])
-  if (config.storage.kind !== 's3')
-    throw new StorageStartError('storage migrate: set storage.kind = "s3" with the bucket\'s settings (and restart the pod) first: a pod on its data folder alone does not read the bucket, and would lose what is moved')
-  const bucket = (await openStorage(config.storage, config.dataDir)) as import('../storage/s3').S3Store
+  const bucket = await openBucket(config.storage)
   const db = openDatabase(join(config.dataDir, 'seedpod.db'))
-  mkdirSync(join(config.dataDir, 'tmp'), { recursive: true, mode: 0o750 })
-  const mirrors = new MirrorStore(db)
+  const videoRows = new VideoStore(db)
+  const mirrors = new MirrorStore(db, videoRows)
   try {
-    let moved = 0
-    for (;;) {
-      // Listed again each pass: what the pod stored or dropped meanwhile counts. The pod's own
-      // queue of files for the bucket is taken over: this run moves them (src/storage/moves.ts).
-      db.run('DELETE FROM storage_moves')
-      const items = [...ownKeys(db).map((key) => ({ key })), ...mirrorItems(mirrors)]
-      const pass = await migrate(items, bucket, config.dataDir, to, progress)
-      moved += pass.moved
-      if (pass.moved === 0) return { moved }
-    }
+    return await migrateAll(db, bucket, config.dataDir, to, () => [...ownKeys(videoRows).map((key) => ({ key })), ...mirrorItems(mirrors)], progress)
   } finally {
     db.close()
   }
@@ -138,7 +133,7 @@ async function assembleOn(db: Database, { config, log, identity, server, version
       import('../torrents/tracker'),
     ])
   await pause()
-  const [{ podMachine }, { createActor }, { Transcoding }, { Runners }, { RunnerStore }, { Redundancy }, { Accounts, AttemptLimiter }, { loadOrCreateSecret }, { VideoDetails }, { buildApp }, { websocket }, { lazyImport }] =
+  const [{ podMachine }, { createActor }, { Transcoding }, { Runners }, { RunnerStore }, { Redundancy }, { Accounts, AttemptLimiter }, { AccountStore }, { loadOrCreateSecret }, { VideoDetails }, { DetailsStore }, { VideoStore }, { buildApp }, { websocket }, { lazyImport }] =
     await Promise.all([
       import('../../actors/pod'),
       import('xstate'),
@@ -147,8 +142,11 @@ async function assembleOn(db: Database, { config, log, identity, server, version
       import('../runners/store'),
       import('../redundancy/service'),
       import('../accounts/service'),
+      import('../accounts/store'),
       import('../identity/keys'),
       import('../details/service'),
+      import('../details/store'),
+      import('../videos/store'),
       import('./http'),
       import('elysia/ws'),
       import('./lazy'),
@@ -157,19 +155,19 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   const now = Date.now
   const self = { fingerprint: identity.fingerprint, url: config.url }
   // The bucket must answer before anything is served from it (the error names it and what failed).
-  const [{ openStorage }, { PodStorage }, { sweepStorage }, { readOnlyChunkStore }, { ownKeys }, { StorageMoves }] = await Promise.all([
+  const [{ openStorage }, { PodStorage }, { sweepAtStart }, { ownKeys }, { StorageMoves }] = await Promise.all([
     import('../storage/start'),
     import('../storage/service'),
     import('../storage/sweep'),
-    import('../storage/chunk-store'),
-    import('../storage/migrate'),
+    import('../videos/own-files'),
     import('../storage/moves'),
   ])
+  const videoRows = new VideoStore(db)
   const storage = new PodStorage(await openStorage(config.storage, config.dataDir), config.dataDir, log)
-  const moves = new StorageMoves(db, storage, log, now)
+  const moves = new StorageMoves(db, storage, log, (key) => ownKeys(videoRows).includes(key), now)
   const files = new VideoFiles(config.dataDir, storage, moves)
   files.prepare()
-  const mirrors = new MirrorStore(db)
+  const mirrors = new MirrorStore(db, videoRows)
   const queue = new TranscodeQueue(db, now)
   const loadWebTorrent = () => lazyImport('webtorrent').then((m) => m.default)
 
@@ -190,21 +188,16 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   const friendStore = new FriendStore(db)
   const admission = new Admission(config.friends, friendStore, now)
   const inbox = new Inbox(db, identity, transport, friendStore, admission, (url) => fetchPodInfo(outbound, url), now)
-  const friends = new Friends(db, config, identity.fingerprint, log, friendStore, admission, transport, inbox, events, now)
-  const videos = new Videos(db, config, friends, identity.fingerprint, files, mirrors, queue, inbox, events, outbound, log, now)
-  const runnerStore = new RunnerStore(db, now)
-  const transcoding = new Transcoding(db, config, videos, friends, queue, events, runnerStore, now)
-  const runners = new Runners(config, runnerStore, videos, transcoding, events, log)
-  const redundancy = new Redundancy(db, config, self, files, mirrors, inbox, friends, outbound)
-  const details = new VideoDetails(db, config, friends, identity.fingerprint, videos, inbox, log)
+  const friends = new Friends(db, config, identity.fingerprint, log, friendStore, videoRows, admission, transport, inbox, events, now)
+  const detailsStore = new DetailsStore(db)
+  const videos = new Videos(db, videoRows, detailsStore, config, friends, identity.fingerprint, files, mirrors, queue, inbox, events, outbound, log, now)
+  const runnerStore = new RunnerStore(db, queue, now)
+  const transcoding = new Transcoding(db, videoRows, config, videos, friends, queue, events, runnerStore, now)
+  const runners = new Runners(config, runnerStore, queue, videos, videoRows, transcoding, events, log)
+  const redundancy = new Redundancy(videoRows, config, self, files, mirrors, inbox, friends, outbound)
+  const details = new VideoDetails(db, detailsStore, videoRows, config, friends, identity.fingerprint, videos, inbox, log)
   videos.thumbnails.prune()
-  if (storage.kind === 's3') {
-    const expected = new Set([...ownKeys(db), ...videos.thumbnails.cachedKeys(), ...mirrors.own().flatMap((m) => mirrors.keysOf(m))])
-    const forget = (f: { id: string; resolution: number | null }) => (f.resolution === null ? videos.forget(f.id) : videos.forgetRendition(f.id, f.resolution))
-    const { mayClaimId } = await import('../videos/ingest')
-    const swept = await sweepStorage(storage, expected, videos.localFiles(), forget, log, (id) => mayClaimId(id, identity.fingerprint))
-    videos.thumbnails.keepPresent(swept.present)
-  }
+  await sweepAtStart(storage, [videos.storedFiles(), redundancy.storedFiles()], log)
   // The tracker serves this pod's own videos and the copies it keeps; the tracker actor keeps the set.
   const allowed = new Set([...videos.localFiles(), ...mirrors.own().filter((m) => m.state === 'ready')].map((f) => f.infoHash))
   // A peer that needs an own video is also a request to seed it over TCP (seeding on demand);
@@ -230,13 +223,8 @@ async function assembleOn(db: Database, { config, log, identity, server, version
         port: config.torrentPort,
         loadWebTorrent,
         log,
-        readTorrent: (file) => storage.small(file.torrentKey ?? relative(config.dataDir, file.torrentPath)),
-        // With a bucket, a file is read where it is at each read (ranged reads of the bucket, or
-        // the data folder until `storage migrate` moves it); the data folder alone: webtorrent's own file store.
-        chunkStore: (file) => {
-          const key = file.key ?? relative(config.dataDir, file.path)
-          return storage.kind === 's3' ? readOnlyChunkStore((start, end) => storage.read(key, start, end)) : undefined
-        },
+        readTorrent: (file) => storage.small(file.torrentKey),
+        place: (file) => storage.seedPlace(file.key),
       },
       transcoder: transcoding.actorInput(log),
       redundancy: redundancy.actorInput(log, loadWebTorrent),
@@ -249,24 +237,12 @@ async function assembleOn(db: Database, { config, log, identity, server, version
             name: 'runner-leases',
             everyMs: Math.min(1000, config.transcoding.leaseMs / 2),
             run: () => {
-              const expired = runnerStore.sweep()
+              const expired = queue.sweepLeases()
               if (expired) log.info('runner.leases.expired', { jobs: expired })
-              if (runnerStore.anyQueued()) events.send({ type: 'transcoder.job.added' })
+              if (queue.anyQueued()) events.send({ type: 'transcoder.job.added' })
             },
           },
-          // A bucket that failed is asked again; files that wait for it (moves.ts) go once it answers.
-          ...(storage.kind === 's3'
-            ? [
-                {
-                  name: 'storage-health',
-                  everyMs: 5_000,
-                  run: async () => {
-                    await storage.watch()
-                    if (storage.store.health().state === 'ok' && moves.pending()) void moves.run()
-                  },
-                },
-              ]
-            : []),
+          ...moves.chores(),
         ],
       },
     },
@@ -279,12 +255,12 @@ async function assembleOn(db: Database, { config, log, identity, server, version
     log,
     db,
     identity,
-    accounts: new Accounts(db, config, loadOrCreateSecret(config.dataDir, 'token.secret')),
+    accounts: new Accounts(new AccountStore(db), config, loadOrCreateSecret(config.dataDir, 'token.secret')),
     loginLimiter: new AttemptLimiter(config.auth.loginAttempts, config.auth.loginWindowSeconds * 1000),
     actors,
     inbox,
     friends,
-    making: new FriendMaking(db, config, identity, friends, outbound, log, now),
+    making: new FriendMaking(db, videoRows, config, identity, friends, outbound, log, now),
     videos,
     transcoding,
     runners,

@@ -12,10 +12,11 @@ import { MAX_CLOCK_SKEW_SECONDS, type Message } from '../federation/envelope'
 import type { Inbox, KnownPeer } from '../federation/inbox'
 import type { Transport } from '../federation/transport'
 import type { Config } from '../shared/config'
+import { fail, ok, type Result } from '../shared/errors'
 import type { Logger } from '../shared/log'
-import { movePod, removeVideosOf, videosOf } from '../videos/model'
+import type { VideoStore } from '../videos/store'
 import type { Admission } from './admission'
-import type { Friend, FriendStore } from './store'
+import type { Friend, FriendRequest, FriendStore } from './store'
 
 /** What changed in the friendships or the index, for features that follow them. */
 export type FriendsChange = { type: 'applied'; sender: string } | { type: 'removed'; fingerprint: string }
@@ -41,6 +42,8 @@ export class Friends {
     private readonly fingerprint: string,
     private readonly log: Logger,
     readonly store: FriendStore,
+    /** The videos' tables: a friend's videos come and go with it. */
+    private readonly videoRows: VideoStore,
     private readonly admission: Admission,
     readonly transport: Transport,
     inbox: Inbox,
@@ -61,18 +64,18 @@ export class Friends {
         }
         this.store.upsert({ fingerprint: sender, url: info.url, publicKey: info.publicKey, name: info.name }, this.config.score.initial, now)
         if (expected) this.store.removeSetting(`asked:${sender}`)
-        return { ok: true, videos: videosOf(this.db, this.fingerprint) }
+        return { ok: true, videos: this.videoRows.videosOf(this.fingerprint) }
       },
       { fromStrangers: true },
     )
     inbox.on('friend.quit', (_data, { sender }) => {
-      removeVideosOf(this.db, sender)
+      this.videoRows.removeAllOf(sender)
       this.store.remove(sender)
       return { ok: true }
     })
     inbox.on('pod.moved', (_data, { sender, friend, proof, now }) => {
       this.store.setUrl(sender, proof!.url, now)
-      movePod(this.db, sender, proof!.url)
+      this.videoRows.movePod(sender, proof!.url)
       this.log.info('friend.moved', { fingerprint: sender, from: friend!.url, to: proof!.url })
       return { ok: true }
     })
@@ -82,6 +85,51 @@ export class Friends {
   /** Forgets applied message ids older than APPLIED_TTL_MS (at start, and by the housekeeper). */
   pruneApplied(): void {
     this.store.pruneApplied(this.now() - APPLIED_TTL_MS)
+  }
+
+  /** Every friend, oldest first, with what waits in its outbox. */
+  all(): Friend[] {
+    return this.store.all()
+  }
+
+  /** Whether a pod is a friend. */
+  isFriend(fingerprint: string): boolean {
+    return this.store.get(fingerprint) !== undefined
+  }
+
+  /**
+   * A friend's score over time, oldest first (the admin page's chart): its current score
+   * alone if it never changed; undefined for a stranger.
+   */
+  scoreHistory(fingerprint: string): { at: number; score: number }[] | undefined {
+    const friend = this.store.get(fingerprint)
+    if (!friend) return undefined
+    const points = this.store.scoreHistory(fingerprint)
+    return points.length ? points : [{ at: friend.createdAt, score: friend.score }]
+  }
+
+  /** Friend requests waiting for an admin (friends.admission = "approval"), oldest first. */
+  requests(): (FriendRequest & { createdAt: number })[] {
+    return this.store.requests()
+  }
+
+  /** Refuses a waiting friend request; false when there is none from that pod. */
+  refuseRequest(fingerprint: string): boolean {
+    if (!this.store.removeRequest(fingerprint)) return false
+    this.log.info('friend.request.refused', { fingerprint })
+    return true
+  }
+
+  /** The blacklisted pods, oldest first. */
+  blacklist(): ReturnType<FriendStore['blacklistEntries']> {
+    return this.store.blacklistEntries()
+  }
+
+  /** Lifts a pod's blacklisting; false when it is not blacklisted. */
+  unblacklist(fingerprint: string): boolean {
+    if (!this.store.unblacklist(fingerprint)) return false
+    this.log.info('blacklist.lifted', { fingerprint })
+    return true
   }
 
   /** The stored friends and their durable records, for the pod actor's start. */
@@ -126,7 +174,7 @@ export class Friends {
   /** A new friend: its actor starts, and it is sent every video of this pod (unless it has them already). */
   private welcome(friend: Friend, sendVideos = true): void {
     this.actors.send({ type: 'pod.friend.start', fingerprint: friend.fingerprint, record: friend })
-    if (sendVideos) this.broadcast(videosOf(this.db, this.fingerprint).map((v) => ({ type: 'video.add', data: v })), [friend.fingerprint])
+    if (sendVideos) this.broadcast(this.videoRows.videosOf(this.fingerprint).map((v) => ({ type: 'video.add', data: v })), [friend.fingerprint])
   }
 
   /** A friendship ended (rows already gone): its actor stops, its key is forgotten. */
@@ -141,12 +189,12 @@ export class Friends {
    * friend gave for it: for questions that need an answer now (a video's details), not for
    * changes that must arrive eventually.
    */
-  async ask(fingerprint: string, message: Message, timeoutMs = ASK_TIMEOUT_MS): Promise<{ ok: true; result: unknown } | { ok: false; error: string }> {
+  async ask(fingerprint: string, message: Message, timeoutMs = ASK_TIMEOUT_MS): Promise<Result<unknown, string>> {
     const f = this.store.get(fingerprint)
-    if (!f) return { ok: false, error: 'not a friend' }
+    if (!f) return fail('not a friend')
     const r = await this.transport.post(f, this.transport.payload(fingerprint, crypto.randomUUID(), [message]), timeoutMs)
-    if (!r.ok) return { ok: false, error: r.error }
-    return { ok: true, result: r.reply?.results[0] }
+    if (!r.ok) return fail(r.error.message)
+    return ok(r.value.reply?.results[0])
   }
 
   /** Asks a friend's actor to deliver now instead of waiting out its backoff; false for a stranger. */
@@ -186,12 +234,13 @@ export class Friends {
     if (!batch) return { kind: 'empty' }
     const r = await this.transport.post(f, this.transport.payload(fingerprint, batch.jti, batch.messages))
     if (!r.ok) {
-      this.log.warn('friend.delivery.failed', { friend: f.url, fingerprint, messages: batch.messages.length, error: r.error })
-      if (r.throttledMs !== undefined) return { kind: 'throttled', retryInMs: r.throttledMs, error: r.error }
-      return r.incompatible ? { kind: 'incompatible', error: r.error } : { kind: 'failed', error: r.error }
+      const { message: error, throttledMs, incompatible } = r.error
+      this.log.warn('friend.delivery.failed', { friend: f.url, fingerprint, messages: batch.messages.length, error })
+      if (throttledMs !== undefined) return { kind: 'throttled', retryInMs: throttledMs, error }
+      return incompatible ? { kind: 'incompatible', error } : { kind: 'failed', error }
     }
     this.store.completeBatch(fingerprint, batch.jti)
-    this.log.debug('friend.delivery.succeeded', { friend: f.url, messages: batch.messages.length, duplicate: r.duplicate ?? false })
+    this.log.debug('friend.delivery.succeeded', { friend: f.url, messages: batch.messages.length, duplicate: r.value.duplicate ?? false })
     return { kind: 'delivered', count: batch.messages.length }
   }
 
@@ -201,7 +250,7 @@ export class Friends {
     if (!f) return
     this.db.transaction(() => {
       this.store.remove(fingerprint)
-      removeVideosOf(this.db, fingerprint)
+      this.videoRows.removeAllOf(fingerprint)
       if (this.config.blacklistRevoked) this.store.blacklist(fingerprint, f.url, reason, this.now())
     }).immediate()
     // The actor that asked is ending by itself (final state).
@@ -219,9 +268,9 @@ export class Friends {
     this.actors.send({ type: 'pod.friend.stop', fingerprint })
     const r = await this.transport
       .post(f, this.transport.payload(fingerprint, crypto.randomUUID(), [{ type: 'friend.quit', data: {} }]), GOODBYE_TIMEOUT_MS)
-      .catch((e: Error) => ({ ok: false as const, error: e.message }))
+      .catch((e: Error) => fail({ message: e.message }))
     this.db.transaction(() => {
-      removeVideosOf(this.db, fingerprint)
+      this.videoRows.removeAllOf(fingerprint)
       this.store.remove(fingerprint)
     }).immediate()
     this.ended(fingerprint)

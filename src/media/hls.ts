@@ -12,6 +12,7 @@
  */
 import { readFileSync, rmSync, statSync } from 'node:fs'
 import { basename } from 'node:path'
+import { DomainError, failure, ok, type Result } from '../shared/errors'
 import { INPUT_GUARD, MediaToolError, runTool, stderrTail } from './exec'
 
 /** Seconds per segment, and between two keyframes of a rendition. */
@@ -104,7 +105,7 @@ export function readPackaged(output: string, segmentUri: string): { info: Stream
   const master = masterOf(output)
   try {
     const info = parseStreamInf(readFileSync(master, 'utf8'))
-    if (!info) throw new Error(`ffmpeg wrote no stream information for ${basename(output)}`)
+    if (!info) throw new DomainError('internal', 'no_stream_information', `ffmpeg wrote no stream information for ${basename(output)}`)
     const playlist = readFileSync(playlistOf(output), 'utf8').replaceAll(basename(output), segmentUri)
     return { info, playlist }
   } finally {
@@ -142,36 +143,30 @@ const PLAYLIST_LINES = [
  * A media playlist another pod served for a stream (src/redundancy/), as this pod keeps and
  * serves it: every segment and the map named `segmentUri` (where this pod serves the file,
  * relative to the playlist: wherever the other pod's named it, its bucket for one), so it is
- * byte for byte the playlist its origin stored. Throws on a line ffmpeg does not write (a
- * key, another URI, a tag of a live stream), a byte range beyond the file's `size` bytes, or
- * no segment at all: what this pod serves under its name is only ever byte ranges of a file
- * whose hashes it checked.
+ * byte for byte the playlist its origin stored. Refused (`bad_playlist`): a line ffmpeg does
+ * not write (a key, another URI, a tag of a live stream), a byte range beyond the file's
+ * `size` bytes, or no segment at all: what this pod serves under its name is only ever byte
+ * ranges of a file whose hashes it checked.
  */
-export function normalizedPlaylist(text: string, segmentUri: string, size: number): string {
+export function normalizedPlaylist(text: string, segmentUri: string, size: number): Result<string> {
+  const refused = (message: string) => failure('upstream_failed', 'bad_playlist', message)
   const lines = text.split('\n')
-  if (lines[0] !== '#EXTM3U' || !lines.includes('#EXT-X-ENDLIST')) throw new Error('the playlist is not a whole HLS media playlist')
+  if (lines[0] !== '#EXTM3U' || !lines.includes('#EXT-X-ENDLIST')) return refused('the playlist is not a whole HLS media playlist')
+  const beyond = (length: string, offset: string) => Number(offset) + Number(length) > size && `the playlist names bytes ${offset}+${length}, beyond the file's ${size}`
+  const out: string[] = []
   let segments = 0
-  const inFile = (length: string, offset: string) => {
-    if (Number(offset) + Number(length) > size) throw new Error(`the playlist names bytes ${offset}+${length}, beyond the file's ${size}`)
-  }
-  const out = lines.map((line, i) => {
+  for (const [i, line] of lines.entries()) {
     const map = /^#EXT-X-MAP:URI="[^"]*",BYTERANGE="(\d{1,15})@(\d{1,15})"$/.exec(line)
-    if (map) {
-      inFile(map[1]!, map[2]!)
-      return `#EXT-X-MAP:URI="${segmentUri}",BYTERANGE="${map[1]}@${map[2]}"`
-    }
     const range = /^#EXT-X-BYTERANGE:(\d{1,15})@(\d{1,15})$/.exec(line)
-    if (range) {
-      inFile(range[1]!, range[2]!)
-      segments++
-      return line
-    }
-    if (line !== '' && !line.startsWith('#')) return segmentUri
-    if (!PLAYLIST_LINES.some((r) => r.test(line))) throw new Error(`the playlist has a line this pod does not serve (line ${i + 1})`)
-    return line
-  })
-  if (segments === 0) throw new Error('the playlist names no segment')
-  return out.join('\n')
+    const outside = (map && beyond(map[1]!, map[2]!)) || (range && beyond(range[1]!, range[2]!))
+    if (outside) return refused(outside)
+    if (map) out.push(`#EXT-X-MAP:URI="${segmentUri}",BYTERANGE="${map[1]}@${map[2]}"`)
+    else if (line !== '' && !line.startsWith('#')) out.push(segmentUri)
+    else if (range || PLAYLIST_LINES.some((r) => r.test(line))) out.push(line)
+    else return refused(`the playlist has a line this pod does not serve (line ${i + 1})`)
+    if (range) segments++
+  }
+  return segments === 0 ? refused('the playlist names no segment') : ok(out.join('\n'))
 }
 
 const REMUX_TIMEOUT_MS = 30 * 60_000

@@ -5,43 +5,46 @@
  * pod's BitTorrent client elsewhere, nor overrun the budget, nor have it serve anything but
  * byte ranges of a file whose hashes it checked.
  */
-import type { Database } from 'bun:sqlite'
 import type { LoadedStream, StreamCandidate } from '../../actors/redundancy'
 import { normalizedPlaylist } from '../media/hls'
+import { DomainError } from '../shared/errors'
 import type { Outbound } from '../shared/outbound'
 import { torrentUrl, trackerUrls, webseedUrl } from '../shared/urls'
+import { streamFile } from '../storage/keys'
 import { retargetTorrent } from '../torrents/torrent-file'
-import { videoRowById } from '../videos/model'
-import { mediaPlaylistUrl, segmentUri, streamFileName } from '../videos/streams'
+import type { VideoStore } from '../videos/store'
+import { mediaPlaylistUrl, segmentUri } from '../videos/streams'
 
 /** A .torrent file or a media playlist is small; a larger answer is not one (a playlist of 10 hours of 2 s segments is about 1.2 MB). */
 const SMALL_MAX_BYTES = 4 * 1024 * 1024
 
 /** Fetches a small file of the origin through the outbound client. */
-async function fetchSmall(outbound: Outbound, url: string, accept: string, what: string): Promise<Uint8Array> {
+async function fetchSmall(outbound: Outbound, url: string, accept: string, what: 'torrent' | 'playlist'): Promise<Uint8Array> {
   const res = await outbound.get(url, { maxBytes: SMALL_MAX_BYTES, accept })
-  if (!res.ok) throw new Error(`the origin's ${what} could not be fetched: ${res.message}`)
-  if (res.status !== 200) throw new Error(`the origin answered ${res.status} for the ${what}`)
-  return res.body
+  if (!res.ok) throw new DomainError('upstream_failed', `${what}_unreachable`, `the origin's ${what} could not be fetched: ${res.error.message}`)
+  if (res.value.status !== 200) throw new DomainError('upstream_failed', `${what}_refused`, `the origin answered ${res.value.status} for the ${what}`)
+  return res.value.body
 }
 
 /** Fetches and checks a stream's .torrent and media playlist at its origin, for a copy of it. */
-export async function loadStream(db: Database, outbound: Outbound, id: string, stream: StreamCandidate): Promise<LoadedStream> {
-  const row = videoRowById(db, id)
-  if (!row) throw new Error('the video left the index')
-  const name = streamFileName(id, stream.rendition)
+export async function loadStream(videoRows: VideoStore, outbound: Outbound, id: string, stream: StreamCandidate): Promise<LoadedStream> {
+  const row = videoRows.row(id)
+  if (!row) throw new DomainError('not_found', 'video_gone', 'the video left the index')
+  const name = streamFile(id, stream.rendition)
   const torrentFile = await fetchSmall(outbound, torrentUrl(row.pod_url, stream.infoHash), 'application/x-bittorrent', 'torrent')
   // Only from the origin: its trackers and its web seed of this file, whatever the file said.
-  const retargeted = await retargetTorrent(torrentFile, { announce: trackerUrls(row.pod_url), urlList: [webseedUrl(row.pod_url, name)] }).catch(() => {
-    throw new Error('the origin served something that is not a torrent')
+  const retargeted = await retargetTorrent(torrentFile, { announce: trackerUrls(row.pod_url), urlList: [webseedUrl(row.pod_url, name)] }).catch((cause) => {
+    throw new DomainError('upstream_failed', 'not_a_torrent', 'the origin served something that is not a torrent', undefined, { cause })
   })
   // The index said which info hash and size (what the budget reserved): a torrent of another
   // hash is not that stream, one of another length would overrun the budget, and one of
   // another name (or of several files) would be saved elsewhere than the copy's folder says.
-  if (retargeted.infoHash !== stream.infoHash) throw new Error('the origin served a torrent of another info hash')
-  if (retargeted.length !== stream.size) throw new Error(`the torrent has ${retargeted.length} bytes, not the ${stream.size} the origin declared`)
-  if (retargeted.name !== name || retargeted.files !== 1) throw new Error(`the torrent is not the single file ${name}`)
+  const refused = (code: string, message: string) => new DomainError('upstream_failed', code, message)
+  if (retargeted.infoHash !== stream.infoHash) throw refused('torrent_mismatch', 'the origin served a torrent of another info hash')
+  if (retargeted.length !== stream.size) throw refused('torrent_mismatch', `the torrent has ${retargeted.length} bytes, not the ${stream.size} the origin declared`)
+  if (retargeted.name !== name || retargeted.files !== 1) throw refused('torrent_mismatch', `the torrent is not the single file ${name}`)
   const text = await fetchSmall(outbound, mediaPlaylistUrl(row.pod_url, id, stream.rendition), 'application/vnd.apple.mpegurl', 'playlist')
   const playlist = normalizedPlaylist(new TextDecoder().decode(text), segmentUri(id, stream.rendition), stream.size)
-  return { torrent: retargeted.torrent, torrentFile, playlist }
+  if (!playlist.ok) throw DomainError.of(playlist.error)
+  return { torrent: retargeted.torrent, torrentFile, playlist: playlist.value }
 }

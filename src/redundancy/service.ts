@@ -5,21 +5,19 @@
  * `video.unmirror`, whose URLs join a video's own (videos/service.ts, `get`), so that a video
  * still plays when its origin is down.
  */
-import type { Database } from 'bun:sqlite'
-import { rmdirSync } from 'node:fs'
-import { join } from 'node:path'
 import type { OwnMirror, RedundancyActorInput } from '../../actors/redundancy'
 import type { Inbox } from '../federation/inbox'
 import type { Friends } from '../friends/service'
-import { playlistOf } from '../media/hls'
 import type { Config } from '../shared/config'
 import type { Logger } from '../shared/log'
 import type { Outbound } from '../shared/outbound'
+import { copyKeys, mirrorKey, playlistKey, streamFile, torrentKey } from '../storage/keys'
 import { typeOf } from '../storage/store'
+import type { StoredFiles } from '../storage/sweep'
 import type { VideoFiles } from '../videos/files'
 import type { ServedStreams } from '../videos/served-streams'
 import type { LocalFile } from '../videos/service'
-import { streamFileName, streamsOf } from '../videos/streams'
+import type { VideoStore } from '../videos/store'
 import { loadStream } from './origin'
 import type { MirrorStore } from './store'
 
@@ -38,7 +36,8 @@ const PRIVATE_V4 = [
 /** Redundancy of one pod. */
 export class Redundancy {
   constructor(
-    private readonly db: Database,
+    /** The videos' tables (the index, whose videos are copied). */
+    private readonly videoRows: VideoStore,
     private readonly config: Config,
     private readonly self: { fingerprint: string; url: string },
     private readonly files: VideoFiles,
@@ -50,7 +49,7 @@ export class Redundancy {
     // Only for a video of this pod or of a friend (the index holds no other), at most a few per
     // video; the player checks every mirror's bytes against the video's torrent anyway.
     inbox.on('video.mirror', ({ id, infoHash, rendition }, { friend }) => ({
-      ok: this.store.addKnown(id, infoHash, rendition, friend!, (origin) => origin === self.fingerprint || friends.store.get(origin) !== undefined),
+      ok: this.store.addKnown(id, infoHash, rendition, friend!, (origin) => origin === self.fingerprint || friends.isFriend(origin)),
     }))
     inbox.on('video.unmirror', ({ id, infoHash }, { sender }) => ({ ok: this.store.removeKnown(id, infoHash, sender) }))
     friends.onChange((change) => {
@@ -64,6 +63,11 @@ export class Redundancy {
     return { enabled, budgetBytes, strategy, usedBytes: this.store.used(), mirrors: this.store.own() }
   }
 
+  /** The copies' files, as the start's sweep checks them. */
+  storedFiles(): StoredFiles {
+    return { keys: () => this.store.own().flatMap(copyKeys) }
+  }
+
   /** This pod's ready copy of a friend's video's file with this info hash, as a file to seed and serve. */
   mirrorFile(infoHash: string): LocalFile | undefined {
     const m = this.store.byInfoHash(infoHash)
@@ -71,9 +75,7 @@ export class Redundancy {
   }
 
   private fileOf(m: OwnMirror): LocalFile {
-    const key = `mirrors/${m.file}`
-    const torrentKey = this.files.torrentKey(m.infoHash)
-    return { id: m.video, resolution: m.rendition || null, infoHash: m.infoHash, key, path: this.files.path(key), torrentKey, torrentPath: this.files.path(torrentKey), mime: typeOf(m.file) }
+    return { id: m.video, resolution: m.rendition || null, infoHash: m.infoHash, key: mirrorKey(m.file), torrentKey: torrentKey(m.infoHash), mime: typeOf(m.file) }
   }
 
   /** The streams of a friend's video this pod keeps ready copies of, as it serves them (playlists, web seeds); undefined when none. */
@@ -82,28 +84,13 @@ export class Redundancy {
     if (!kept.length) return undefined
     const copyOf = (rendition: number) => kept.find((m) => m.rendition === rendition)
     // In the order of the origin's master playlist, so that a copy of every stream serves the same one.
-    const list = streamsOf(this.db, id).filter((s) => copyOf(s.rendition)?.infoHash === s.infoHash)
+    const list = this.videoRows.streams(id).filter((s) => copyOf(s.rendition)?.infoHash === s.infoHash)
     return {
       list,
       file: (rendition) => {
         const m = copyOf(rendition)
         return m && this.fileOf(m)
       },
-    }
-  }
-
-  /** Keeps a downloaded copy in the pod's store (the data folder, where it is, or the bucket), with its .torrent and media playlist. */
-  private async keep(m: OwnMirror, torrentFile: Uint8Array, playlist: string): Promise<void> {
-    const storage = this.files.storage
-    const playlistKey = `mirrors/${playlistOf(m.file)}`
-    await storage.keep(`mirrors/${m.file}`, join(this.files.mirrors, m.file), typeOf(m.file))
-    await storage.keepBytes(playlistKey, playlist, typeOf(playlistKey))
-    await storage.keepBytes(this.files.torrentKey(m.infoHash), torrentFile, 'application/x-bittorrent')
-    try {
-      // Empty once it all went to a bucket.
-      rmdirSync(join(this.files.mirrors, m.infoHash))
-    } catch {
-      // It holds the copy (the data folder is the store).
     }
   }
 
@@ -114,14 +101,18 @@ export class Redundancy {
       store: this.store,
       self: this.self,
       dir: this.files.mirrors,
-      torrentPath: (infoHash) => this.files.torrent(infoHash),
-      fileName: streamFileName,
-      loadStream: (id, stream) => loadStream(this.db, this.outbound, id, stream),
+      seedFile: (m) => ({ infoHash: m.infoHash, key: mirrorKey(m.file), torrentKey: torrentKey(m.infoHash) }),
+      fileName: streamFile,
+      loadStream: (id, stream) => loadStream(this.videoRows, this.outbound, id, stream),
       ...(this.config.network.allowPrivateAddresses ? {} : { blocklist: PRIVATE_V4 }),
       broadcast: (messages) => this.friends.broadcast(messages),
       // With a bucket, a finished copy moves there like an own file (the budget counts it the same).
-      keep: (m, loaded) => this.keep(m, loaded.torrentFile, loaded.playlist),
-      discard: (m) => this.files.storage.drop(this.store.keysOf(m)),
+      keep: async (m, loaded) => {
+        await this.files.storage.keepInPlace(mirrorKey(m.file), typeOf(m.file))
+        await this.files.storage.keepBytes(playlistKey(mirrorKey(m.file)), loaded.playlist, typeOf(playlistKey(m.file)))
+        await this.files.storage.keepBytes(torrentKey(m.infoHash), loaded.torrentFile, 'application/x-bittorrent')
+      },
+      discard: (m) => this.files.storage.drop(copyKeys(m)),
       loadWebTorrent,
       log,
       now: Date.now,

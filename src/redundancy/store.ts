@@ -6,9 +6,9 @@
  */
 import type { Database } from 'bun:sqlite'
 import type { CopyCandidate, MirrorPort, OwnMirror } from '../../actors/redundancy'
-import { playlistOf } from '../media/hls'
 import { sourceParams, webseedUrl } from '../shared/urls'
-import { podRow, type Video } from '../videos/model'
+import type { Video } from '../videos/model'
+import type { VideoStore } from '../videos/store'
 import type { StreamIn } from '../videos/streams'
 
 interface MirrorRow {
@@ -43,20 +43,13 @@ export interface KnownMirror {
 /** Most pods recorded as mirrors of one video (sources a viewer's player may try). */
 const MAX_MIRRORS = 8
 
-/** A stream of a video the index knows, not kept here yet, as the candidates query reads it. */
-interface MissingRow {
-  video: string
-  rendition: number
-  info_hash: Uint8Array
-  size: number
-}
-
-/** Streams of a video that no copy of this pod keeps (a stream kept under another video counts as kept: one row per info hash). */
-const MISSING = 'NOT EXISTS (SELECT 1 FROM mirrors m WHERE m.info_hash = s.info_hash)'
-
 /** The mirror tables; also the redundancy actor's store port. */
 export class MirrorStore implements MirrorPort {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    /** The videos' tables (the index, whose videos and pods the mirrors are of). */
+    private readonly videoRows: VideoStore,
+  ) {}
 
   /** The copies this pod keeps, oldest first. */
   own(): OwnMirror[] {
@@ -66,11 +59,6 @@ export class MirrorStore implements MirrorPort {
   /** This pod's ready copies of a video's streams. */
   keptOf(video: string): OwnMirror[] {
     return (this.db.query("SELECT * FROM mirrors WHERE video = ? AND state = 'ready' AND rendition IS NOT NULL").all(video) as MirrorRow[]).map(toMirror)
-  }
-
-  /** The keys a copy has in the pod's store: its file, its media playlist (beside it) and its .torrent. */
-  keysOf(m: Pick<OwnMirror, 'file' | 'infoHash' | 'rendition'>): string[] {
-    return [`mirrors/${m.file}`, ...(m.rendition === null ? [] : [`mirrors/${playlistOf(m.file)}`]), `torrents/${m.infoHash}.torrent`]
   }
 
   /** One of this pod's copies, by its file's info hash. */
@@ -99,48 +87,24 @@ export class MirrorStore implements MirrorPort {
   }
 
   /**
-   * Copies whose stream is no longer one of its video's (the video left the index: removed at
-   * its origin, or the friendship ended; or its origin replaced the stream), with why; and
-   * whole-file copies of earlier releases.
+   * Copies whose stream is no longer one of its video's (the video left the index: removed
+   * at its origin, or the friendship ended; or its origin replaced the stream), with why; and
+   * whole-file copies of earlier releases (dropped at start already, see actors/redundancy.ts).
    */
   orphans(): { mirror: OwnMirror; reason: string }[] {
-    const rows = this.db
-      .query(
-        `SELECT m.*, EXISTS (SELECT 1 FROM videos v WHERE v.id = m.video) AS listed FROM mirrors m
-         WHERE NOT EXISTS (SELECT 1 FROM video_streams s WHERE s.video = m.video AND s.rendition = m.rendition AND s.info_hash = m.info_hash)`,
-      )
-      .all() as (MirrorRow & { listed: number })[]
-    return rows.map((r) => ({ mirror: toMirror(r), reason: r.listed ? 'the stream is no longer one of the video' : 'the video left the index' }))
+    return this.own()
+      .filter((m) => m.rendition === null || !this.videoRows.hasStream(m.video, m.rendition, m.infoHash))
+      .map((m) => ({ mirror: m, reason: this.videoRows.has(m.video) ? 'the stream is no longer one of the video' : 'the video left the index' }))
   }
 
   /**
    * Friends' videos worth a copy, best first by the strategy, each with the streams no copy
-   * of this pod keeps yet: not this pod's videos, only videos with streams (a video of a pod
-   * of an earlier release, or stored before streams, waits until its origin packages it), and
-   * only where every missing stream fits in `room` bytes together (a copy keeps every stream
-   * of its video). A copy's size is the sum of its streams'.
+   * of this pod keeps yet (a stream kept under another video counts as kept: one copy per
+   * info hash), and only where they all fit in `room` bytes together (a copy keeps every
+   * stream of its video). A video without streams waits until its origin packages it.
    */
   candidates(self: string, room: number, strategy: 'recent' | 'smallest', limit: number): CopyCandidate[] {
-    const missingBytes = `(SELECT sum(s.size) FROM video_streams s WHERE s.video = v.id AND ${MISSING})`
-    const order = strategy === 'smallest' ? 'missing ASC' : 'v.created_at DESC'
-    const rows = this.db
-      .query(
-        `WITH chosen AS (
-           SELECT v.id, v.created_at, ${missingBytes} AS missing FROM videos v JOIN pods p ON p.id = v.pod
-           WHERE p.fingerprint != ?1 AND missing IS NOT NULL AND missing <= ?2
-           ORDER BY ${order} LIMIT ?3
-         )
-         SELECT s.video, s.rendition, s.info_hash, s.size FROM chosen c JOIN video_streams s ON s.video = c.id
-         WHERE ${MISSING} ORDER BY ${strategy === 'smallest' ? 'c.missing ASC' : 'c.created_at DESC'}, c.id, s.rendition`,
-      )
-      .all(self, room, limit) as MissingRow[]
-    const videos = new Map<string, CopyCandidate>()
-    for (const r of rows) {
-      const c = videos.get(r.video) ?? videos.set(r.video, { id: r.video, size: 0, streams: [] }).get(r.video)!
-      c.streams.push({ rendition: r.rendition, infoHash: Buffer.from(r.info_hash).toString('hex'), size: r.size })
-      c.size += r.size
-    }
-    return [...videos.values()]
+    return this.videoRows.streamCopyCandidates(self, room, strategy, limit, this.own().map((m) => m.infoHash))
   }
 
   /**
@@ -149,7 +113,8 @@ export class MirrorStore implements MirrorPort {
    * an earlier release), a copy of the original file, only if the info hash is the original's.
    * Only for a video whose origin is a friend (`friendOrigin`), and at most MAX_MIRRORS pods
    * per video: a friend cannot graft its files onto anyone's video, nor grow a video's lists
-   * without bound (a pod has at most one row per stream). Returns false when it is not recorded.
+   * without bound (a pod has one row per file of the video at most). Returns false when it is
+   * not recorded.
    */
   addKnown(
     video: string,
@@ -158,45 +123,38 @@ export class MirrorStore implements MirrorPort {
     pod: { fingerprint: string; url: string },
     friendOrigin: (fingerprint: string) => boolean = () => true,
   ): boolean {
-    const hash = Buffer.from(infoHash, 'hex')
-    const row = (
-      rendition === undefined
-        ? this.db.query('SELECT p.fingerprint FROM videos v JOIN pods p ON p.id = v.pod WHERE v.id = ? AND v.info_hash = ?').get(video, hash)
-        : this.db
-            .query('SELECT p.fingerprint FROM video_streams s JOIN videos v ON v.id = s.video JOIN pods p ON p.id = v.pod WHERE s.video = ? AND s.info_hash = ? AND s.rendition = ?')
-            .get(video, hash, rendition)
-    ) as { fingerprint: string } | null
-    if (!row || (row.fingerprint !== pod.fingerprint && !friendOrigin(row.fingerprint))) return false
-    const podId = podRow(this.db, pod.fingerprint, pod.url)
+    const origin = rendition === undefined ? this.videoRows.originOf(video, infoHash) : this.videoRows.streamOriginOf(video, rendition, infoHash)
+    if (!origin || (origin !== pod.fingerprint && !friendOrigin(origin))) return false
+    const podId = this.videoRows.podId(pod.fingerprint, pod.url)
     const others = (this.db.query('SELECT count(DISTINCT pod) AS n FROM video_mirrors WHERE video = ? AND pod != ?').get(video, podId) as { n: number }).n
     if (others >= MAX_MIRRORS) return false
-    this.db.query('INSERT OR REPLACE INTO video_mirrors (video, pod, info_hash, rendition) VALUES (?, ?, ?, ?)').run(video, podId, hash, rendition ?? null)
+    this.db.query('INSERT OR REPLACE INTO video_mirrors (video, pod, info_hash, rendition) VALUES (?, ?, ?, ?)').run(video, podId, Buffer.from(infoHash, 'hex'), rendition ?? null)
     return true
   }
 
   removeKnown(video: string, infoHash: string, fingerprint: string): boolean {
-    return (
-      this.db
-        .query('DELETE FROM video_mirrors WHERE video = ? AND info_hash = ? AND pod = (SELECT id FROM pods WHERE fingerprint = ?)')
-        .run(video, Buffer.from(infoHash, 'hex'), fingerprint).changes > 0
-    )
+    const pod = this.videoRows.knownPodId(fingerprint)
+    return pod !== undefined && this.db.query('DELETE FROM video_mirrors WHERE video = ? AND info_hash = ? AND pod = ?').run(video, Buffer.from(infoHash, 'hex'), pod).changes > 0
   }
 
   /** Forgets every mirror a pod announced (the friendship ended). */
   removeKnownOf(fingerprint: string): void {
-    this.db.query('DELETE FROM video_mirrors WHERE pod = (SELECT id FROM pods WHERE fingerprint = ?)').run(fingerprint)
+    const pod = this.videoRows.knownPodId(fingerprint)
+    if (pod !== undefined) this.db.query('DELETE FROM video_mirrors WHERE pod = ?').run(pod)
   }
 
   /** The mirrors of a video known to this pod (its own copy included). */
   knownOf(video: string): KnownMirror[] {
-    return (
-      this.db.query('SELECT p.url, p.fingerprint, m.info_hash, m.rendition FROM video_mirrors m JOIN pods p ON p.id = m.pod WHERE m.video = ? ORDER BY p.id').all(video) as {
-        url: string
-        fingerprint: string
-        info_hash: Uint8Array
-        rendition: number | null
-      }[]
-    ).map((r) => ({ podUrl: r.url, fingerprint: r.fingerprint, infoHash: Buffer.from(r.info_hash).toString('hex'), rendition: r.rendition }))
+    const rows = this.db.query('SELECT pod, info_hash, rendition FROM video_mirrors WHERE video = ? ORDER BY pod').all(video) as {
+      pod: number
+      info_hash: Uint8Array
+      rendition: number | null
+    }[]
+    return rows.map((r) => {
+      // Every mirror's pod is in the index (video_mirrors.pod references it).
+      const pod = this.videoRows.pod(r.pod)!
+      return { podUrl: pod.url, fingerprint: pod.fingerprint, infoHash: Buffer.from(r.info_hash).toString('hex'), rendition: r.rendition }
+    })
   }
 }
 

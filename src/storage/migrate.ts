@@ -2,7 +2,8 @@
  * `seedpod storage migrate --to s3|local`: moves an existing pod's own files (originals,
  * renditions, playlists, thumbnails, torrents) and its copies of friends' videos' streams
  * (files, playlists and torrents) between its data folder and its bucket, one file at a
- * time, while the pod serves. Thumbnails of friends' videos cached in the data folder stay there (a cache).
+ * time, while the pod serves. Thumbnails of friends' videos cached in the data folder stay
+ * there (a cache).
  *
  * A pod on a bucket reads a key from the data folder first, then from the bucket
  * (src/storage/service.ts), so each file switches over at one atomic step, only once its new
@@ -18,26 +19,14 @@
  * start's sweep would remove it; in the data folder, nothing would) nor fail the migration.
  */
 import type { Database } from 'bun:sqlite'
-import { existsSync, mkdirSync, renameSync, rmdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { MirrorStore } from '../redundancy/store'
+import { DomainError } from '../shared/errors'
 import type { S3Store } from './s3'
-import { typeOf } from './store'
-
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
-
-/**
- * Every key of the pod's own files that its rows name: each own video's original, its
- * playlist, thumbnail and torrent, and each rendition with its playlist and torrent.
- */
-export function ownKeys(db: Database): string[] {
-  const originals = db.query("SELECT v.id, coalesce(v.ext, 'mp4') AS ext, v.info_hash FROM local_videos l JOIN videos v ON v.id = l.video").all() as { id: string; ext: string; info_hash: Uint8Array }[]
-  const renditions = db.query('SELECT f.video, f.resolution, f.info_hash FROM video_files f JOIN local_videos l ON l.video = f.video').all() as { video: string; resolution: number; info_hash: Uint8Array }[]
-  return [
-    ...originals.flatMap((o) => [`videos/${o.id}.${o.ext}`, `videos/${o.id}.m3u8`, `thumbnails/${o.id}.jpg`, `torrents/${hex(o.info_hash)}.torrent`]),
-    ...renditions.flatMap((r) => [`videos/${r.video}.${r.resolution}.mp4`, `videos/${r.video}.${r.resolution}.m3u8`, `torrents/${hex(r.info_hash)}.torrent`]),
-  ]
-}
+import { copyKeys, isMirrorKey } from './keys'
+import { takeOverMoves } from './moves'
+import { removeIfEmpty, typeOf } from './store'
 
 /** A key to move; `kept` says whether the pod still keeps it (for a copy it may drop meanwhile). */
 export interface MoveItem {
@@ -57,7 +46,7 @@ export function mirrorItems(mirrors: MirrorStore): MoveItem[] {
     .filter((m) => m.state === 'ready')
     .flatMap((m) => {
       const kept = () => mirrors.byInfoHash(m.infoHash)?.state === 'ready'
-      return mirrors.keysOf(m).map((key) => ({ key, kept }))
+      return copyKeys(m).map((key) => ({ key, kept }))
     })
 }
 
@@ -70,12 +59,7 @@ export interface MigrationResult {
 
 /** Removes a copy's folder (`mirrors/<infoHash>/`) once it holds nothing; other folders stay. */
 function removeEmptyFolder(dataDir: string, key: string): void {
-  if (!key.startsWith('mirrors/')) return
-  try {
-    rmdirSync(dirname(join(dataDir, key)))
-  } catch {
-    // Not empty, or gone already.
-  }
+  if (isMirrorKey(key)) removeIfEmpty(dirname(join(dataDir, key)))
 }
 
 /** Moves one key to the bucket; false when it is not in the data folder. */
@@ -101,7 +85,7 @@ async function toDataFolder(key: string, bucket: S3Store, dataDir: string): Prom
   const tmp = join(dataDir, 'tmp', `${crypto.randomUUID()}.part`)
   try {
     await Bun.write(tmp, new Response(bucket.stream(key, 0, stat.size)))
-    if (Bun.file(tmp).size !== stat.size) throw new Error(`the copy of ${key} is incomplete`)
+    if (Bun.file(tmp).size !== stat.size) throw new DomainError('unavailable', 'copy_incomplete', `the copy of ${key} is incomplete`)
     mkdirSync(dirname(path), { recursive: true, mode: 0o750 })
     renameSync(tmp, path)
   } finally {
@@ -143,4 +127,21 @@ export async function migrate(items: readonly MoveItem[], bucket: S3Store, dataD
     progress(key)
   }
   return { moved, skipped }
+}
+
+/**
+ * `seedpod storage migrate`: moves every item (`items`, listed again each pass: what the pod
+ * stored or dropped meanwhile counts) to the bucket or back, again until a pass finds nothing
+ * left to move. The pod's own queue of files for the bucket is taken over (moves.ts): this
+ * run moves them.
+ */
+export async function migrateAll(db: Database, bucket: S3Store, dataDir: string, to: 's3' | 'local', items: () => readonly MoveItem[], progress: (key: string) => void): Promise<{ moved: number }> {
+  mkdirSync(join(dataDir, 'tmp'), { recursive: true, mode: 0o750 })
+  let moved = 0
+  for (;;) {
+    takeOverMoves(db)
+    const pass = await migrate(items(), bucket, dataDir, to, progress)
+    moved += pass.moved
+    if (pass.moved === 0) return { moved }
+  }
 }

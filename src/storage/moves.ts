@@ -12,13 +12,13 @@
  * data folder's copy, so a file is always whole in one place at least.
  *
  * `seedpod storage migrate` (another process) takes the queue's rows before it moves their
- * keys itself: only the one holding a key's row removes its data folder copy, so the two never
- * remove each other's only copy.
+ * keys itself (`takeOverMoves`): only the one holding a key's row removes its data folder
+ * copy, so the two never remove each other's only copy.
  */
 import type { Database } from 'bun:sqlite'
 import { existsSync, rmSync } from 'node:fs'
+import type { Chore } from '../../actors/housekeeper'
 import type { Logger } from '../shared/log'
-import { ownKeys } from './migrate'
 import { describeS3Error } from './s3'
 import type { PodStorage } from './service'
 import { typeOf } from './store'
@@ -39,12 +39,24 @@ export class StorageMoves {
     private readonly db: Database,
     private readonly storage: PodStorage,
     private readonly log: Logger,
+    /** Whether the pod's rows still name a key (its video may be deleted while its file goes up). */
+    private readonly isOwnKey: (key: string) => boolean,
     private readonly now: () => number = Date.now,
   ) {}
 
   /** Whether a finished file is kept in the data folder first (the pod has a bucket). */
   get deferred(): boolean {
-    return this.storage.kind === 's3'
+    return this.storage.store.kind !== 'local'
+  }
+
+  /** The housekeeper's chores: with a bucket, one that asks a bucket that failed again, and moves what waits for it once it answers. */
+  chores(): Chore[] {
+    if (!this.deferred) return []
+    const run = async () => {
+      await this.storage.watch()
+      if (this.storage.available() && this.pending()) void this.run()
+    }
+    return [{ name: 'storage-health', everyMs: 5_000, run }]
   }
 
   /** Queues a file for the bucket; inside the transaction that writes its rows. */
@@ -108,8 +120,13 @@ export class StorageMoves {
       await this.storage.send(key, path, typeOf(key))
       // Removed while it went up: its video was deleted (then the object must go too), or
       // `storage migrate` moved it (then the object is its copy).
-      if (!existsSync(path) && !ownKeys(this.db).includes(key)) await this.storage.store.delete(key)
+      if (!existsSync(path) && !this.isOwnKey(key)) await this.storage.store.delete(key)
     }
     if (this.db.query('DELETE FROM storage_moves WHERE key = ?').run(key).changes === 1) rmSync(path, { force: true })
   }
+}
+
+/** `seedpod storage migrate` takes over the pod's queue: its run moves the queued keys itself. */
+export function takeOverMoves(db: Database): void {
+  db.run('DELETE FROM storage_moves')
 }

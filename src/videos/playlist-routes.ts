@@ -8,9 +8,9 @@
  */
 import { Elysia } from 'elysia'
 import { errorResponse } from '../app/errors'
-import { playlistOf } from '../media/hls'
 import type { PodStorage } from '../storage/service'
 import { corsPreflight, serveFile } from '../torrents/webseed'
+import { playlistKey } from '../storage/keys'
 import { viewerPlaylist, type ServedStreams } from './served-streams'
 import { masterPlaylist, renditionOfPlaylist } from './streams'
 
@@ -37,7 +37,7 @@ export const playlistRoutes = ({ fingerprint, storage, streams }: PlaylistRoutes
     const rendition = renditionOfPlaylist(name.replace(/\.m3u8$/, ''))
     const file = name.endsWith('.m3u8') && rendition !== undefined && served.list.some((s) => s.rendition === rendition) ? served.file(rendition) : undefined
     if (!file || rendition === undefined) return errorResponse(404, 'not_found', `no playlist ${name} of video ${id}`)
-    const source = storage.source(playlistOf(file.key))
+    const source = storage.source(playlistKey(file.key))
     // A rendition made again (after a failed job) is a new file: the playlist may change, so ask again each hour.
     if (source.kind === 'file' && !storage.viewerUrl(file.key)) return serveFile(request, source.path, { contentType: PLAYLIST_TYPE, cacheControl: 'public, max-age=3600' })
     // In the bucket: made per request, naming the file by the bucket's (possibly presigned) URL.

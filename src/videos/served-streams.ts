@@ -4,7 +4,8 @@
  * pod's store with its media playlist stored beside it (`<file>.m3u8`, naming the file
  * relative to the playlist), served at the same paths (`/static/hls/<id>/...`).
  */
-import { playlistOf, segmentsEnd } from '../media/hls'
+import { segmentsEnd } from '../media/hls'
+import { playlistKey } from '../storage/keys'
 import type { PodStorage } from '../storage/service'
 import type { LocalFile } from './own-files'
 import { segmentUri, type StreamIn } from './streams'
@@ -19,7 +20,7 @@ export interface ServedStreams {
 
 /** The media playlist of a served stream as it is stored (its file named relative to it). */
 export async function storedPlaylist(storage: PodStorage, file: LocalFile): Promise<string | undefined> {
-  const bytes = await storage.small(playlistOf(file.key))
+  const bytes = await storage.small(playlistKey(file.key))
   return bytes && new TextDecoder().decode(bytes)
 }
 

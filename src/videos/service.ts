@@ -13,22 +13,25 @@ import type { Friends } from '../friends/service'
 import { DomainError } from '../shared/errors'
 import type { Logger } from '../shared/log'
 import type { Outbound } from '../shared/outbound'
-import { playlistOf, type StreamInfo } from '../media/hls'
-import { OwnFiles, type LocalFile } from './own-files'
+import type { StreamInfo } from '../media/hls'
+import { originalFile, playlistKey, renditionFile, thumbnailKey } from '../storage/keys'
+import type { StoredFiles } from '../storage/sweep'
+import { OwnFiles, ownKeys, type LocalFile } from './own-files'
 import { Thumbnails, type Thumbnail } from './thumbnails'
 import { makeTorrent } from '../torrents/torrent-file'
 import type { VideoFiles } from './files'
-import { podVideoCount, removeVideo, upsertVideo, VIDEO_COLUMNS, videoOfRow, videoRowById, videoUrls, type Video, type VideoRow } from './model'
+import { videoOfRow, videoUrls, type Video } from './model'
 import { searchVideos, type VideoPage, type VideoQuery } from './search'
 import type { ReceivedUpload } from './upload'
 import { checkTexts, mayClaimId, newVideoId, prepareUpload, type Packaged } from './ingest'
-import { renditionFileName, renditionsOf, renditionUrls, saveRenditions, type Rendition } from './renditions'
-import { masterPlaylistUrl, saveStream, saveStreams, streamsOf, withStreamUrls, type Stream, type StreamIn } from './streams'
+import { renditionUrls, type Rendition } from './renditions'
+import type { OwnRow, VideoStore } from './store'
+import { masterPlaylistUrl, withStreamUrls, type Stream, type StreamIn } from './streams'
 import type { ServedStreams } from './served-streams'
-
 import { targetResolutions, type TranscodeJob, type TranscodeQueue } from '../transcoding/queue'
 import { streamCopies, withMirrors, type MirrorStore } from '../redundancy/store'
-import { saveFullDescription, summarize } from '../details/model'
+import { summarize } from '../details/model'
+import type { DetailsStore } from '../details/store'
 
 export type { LocalFile } from './own-files'
 export type { Thumbnail } from './thumbnails'
@@ -55,6 +58,10 @@ export class Videos {
   readonly thumbnails: Thumbnails
   constructor(
     private readonly db: Database,
+    /** The videos' tables. */
+    private readonly rows: VideoStore,
+    /** Where an own video's full description is kept. */
+    private readonly details: DetailsStore,
     private readonly config: Config,
     private readonly friends: Friends,
     private readonly fingerprint: string,
@@ -69,20 +76,31 @@ export class Videos {
     private readonly now: () => number = Date.now,
   ) {
     this.own = new OwnFiles(files, fingerprint, (id, resolution) => this.localFile(id, resolution))
-    this.thumbnails = new Thumbnails(db, files, fingerprint, outbound, (id) => this.get(id))
+    this.thumbnails = new Thumbnails(rows, files, fingerprint, outbound, (id) => this.get(id))
     // The network index: a friend announces, changes and removes its own videos only.
     const upsert = (v: Video, { sender, friend, now }: InboxContext) => {
       if (v.podFingerprint !== sender || !mayClaimId(v.id, sender)) return { ok: false, error: 'not_origin' }
       // A friend's share of the index is bounded (friends.maxVideosPerFriend); updates always pass.
-      if (!videoRowById(this.db, v.id) && podVideoCount(this.db, sender) >= this.config.friends.maxVideosPerFriend) return { ok: false, error: 'too_many_videos' }
-      const ok = upsertVideo(this.db, v, friend!.url, now)
-      if (ok && v.files) saveRenditions(this.db, v.id, v.files)
-      if (ok && v.streams) saveStreams(this.db, v.id, v.streams)
+      if (!this.rows.has(v.id) && this.rows.podVideoCount(sender) >= this.config.friends.maxVideosPerFriend) return { ok: false, error: 'too_many_videos' }
+      const ok = this.rows.upsert(v, friend!.url, now)
+      if (ok && v.files) this.rows.saveRenditions(v.id, v.files)
+      if (ok && v.streams) this.rows.saveStreams(v.id, v.streams)
       return { ok }
     }
     inbox.on('video.add', upsert)
     inbox.on('video.update', upsert)
-    inbox.on('video.remove', ({ id }, { sender }) => ({ ok: removeVideo(this.db, id, sender) }))
+    inbox.on('video.remove', ({ id }, { sender }) => ({ ok: this.rows.remove(id, sender) }))
+  }
+
+  /** Own videos' files and friends' thumbnails cached in the bucket, as the start's sweep checks them. */
+  storedFiles(): StoredFiles {
+    return {
+      keys: () => [...ownKeys(this.rows), ...this.thumbnails.cachedKeys()],
+      files: () => this.localFiles(),
+      forget: (f) => (f.resolution === null ? this.forget(f.id) : this.forgetRendition(f.id, f.resolution)),
+      ownId: (id) => mayClaimId(id, this.fingerprint),
+      present: (present) => this.thumbnails.keepPresent(present),
+    }
   }
 
   /** A video's thumbnail (src/videos/thumbnails.ts); undefined when there is none. */
@@ -97,9 +115,9 @@ export class Videos {
 
   /** Adds or updates one of this pod's videos and tells every friend (`video.add` / `video.update`). */
   publish(video: Video, type: 'video.add' | 'video.update' = 'video.add'): void {
-    if (video.podFingerprint !== this.fingerprint) throw new Error('only this pod\'s own videos can be published')
+    if (video.podFingerprint !== this.fingerprint) throw new DomainError('internal', 'not_own_video', 'only this pod\'s own videos can be published')
     this.db.transaction(() => {
-      upsertVideo(this.db, video, this.config.url, this.now())
+      this.rows.upsert(video, this.config.url, this.now())
       this.friends.enqueue([{ type, data: onTheWire(video) }])
     }).immediate()
     this.friends.wake()
@@ -108,7 +126,7 @@ export class Videos {
   /** Removes one of this pod's videos from the index and tells every friend (`video.remove`). */
   unpublish(id: string): boolean {
     const removed = this.db.transaction(() => {
-      const gone = removeVideo(this.db, id, this.fingerprint)
+      const gone = this.rows.remove(id, this.fingerprint)
       if (gone) this.friends.enqueue([{ type: 'video.remove', data: { id } }])
       return gone
     }).immediate()
@@ -121,12 +139,12 @@ export class Videos {
    * renditions, and for an own video the state of its transcoding jobs.
    */
   get(id: string): (Video & { files: Rendition[]; streams?: Stream[]; transcoding?: TranscodeJob[] }) | undefined {
-    const row = videoRowById(this.db, id)
+    const row = this.rows.row(id)
     if (!row) return undefined
     const known = this.mirrors.knownOf(id)
-    const mirrored = withMirrors(videoOfRow(row, this.config.url), known, `${id}.${row.ext}`)
-    const files = renditionsOf(this.db, id).map((f) => ({ ...f, ...renditionUrls(row.pod_url, id, f.resolution, f.infoHash, row.name) }))
-    const stored = streamsOf(this.db, id)
+    const mirrored = withMirrors(videoOfRow(row, this.config.url), known, originalFile(id, row.ext))
+    const files = this.rows.renditions(id).map((f) => ({ ...f, ...renditionUrls(row.pod_url, id, f.resolution, f.infoHash, row.name) }))
+    const stored = this.rows.streams(id)
     // An index row has no streams of its own: they are added here, with their URLs at the
     // origin and at each pod known to keep a copy of them.
     const copies = streamCopies(known, row.pod_fingerprint, stored)
@@ -137,59 +155,47 @@ export class Videos {
       : (mirrored as Omit<Video, 'streams'>)
     if (row.pod_fingerprint !== this.fingerprint) return { ...video, files }
     // An own video: its frame size (the watch page labels the original with its height), and its jobs.
-    const size = this.db.query('SELECT width, height FROM local_videos WHERE video = ?').get(id) as { width: number | null; height: number | null } | null
+    const size = this.rows.ownMedia(id)
     const own = { ...video, ...(size?.width && size.height ? { width: size.width, height: size.height } : {}), files }
     const jobs = this.queue.of(id)
     return jobs.length ? { ...own, transcoding: jobs } : own
   }
 
-  private static readonly LOCAL = `SELECT ${VIDEO_COLUMNS}, l.mime FROM local_videos l JOIN videos v ON v.id = l.video JOIN pods p ON p.id = v.pod`
-
   /** Every own video's files, originals and renditions (for the seeder and the tracker at start). */
   localFiles(): LocalFile[] {
-    const originals = (this.db.query(`${Videos.LOCAL} ORDER BY v.seq`).all() as (VideoRow & { mime: string })[]).map((r) => this.fileOf(r, r.mime))
-    const renditions = this.db
-      .query('SELECT f.video, f.resolution, f.info_hash FROM video_files f JOIN local_videos l ON l.video = f.video ORDER BY f.video, f.resolution')
-      .all() as { video: string; resolution: number; info_hash: Uint8Array }[]
-    return [...originals, ...renditions.map((r) => this.renditionFile(r.video, r.resolution, Buffer.from(r.info_hash).toString('hex')))]
+    return [...this.rows.ownRows().map((r) => this.fileOf(r)), ...this.rows.ownRenditions().map((r) => this.renditionFile(r.video, r.resolution, r.infoHash))]
   }
 
   /** Every file of one own video: the original and its renditions (none for a remote video). */
   private filesOf(id: string): LocalFile[] {
     const original = this.localFile(id)
     if (!original) return []
-    return [original, ...renditionsOf(this.db, id).map((r) => this.renditionFile(id, r.resolution, r.infoHash))]
+    return [original, ...this.rows.renditions(id).map((r) => this.renditionFile(id, r.resolution, r.infoHash))]
   }
 
   /** One file of an own video (the original, or the rendition of `resolution`); undefined for remote or unknown ones. */
   localFile(id: string, resolution: number | null = null): LocalFile | undefined {
     if (resolution !== null) {
-      const r = this.db.query('SELECT f.info_hash FROM video_files f JOIN local_videos l ON l.video = f.video WHERE f.video = ? AND f.resolution = ?').get(id, resolution) as {
-        info_hash: Uint8Array
-      } | null
-      return r ? this.renditionFile(id, resolution, Buffer.from(r.info_hash).toString('hex')) : undefined
+      const infoHash = this.rows.ownRendition(id, resolution)
+      return infoHash ? this.renditionFile(id, resolution, infoHash) : undefined
     }
-    const row = this.db.query(`${Videos.LOCAL} WHERE v.id = ?`).get(id) as (VideoRow & { mime: string }) | null
-    return row ? this.fileOf(row, row.mime) : undefined
+    const row = this.rows.ownRow(id)
+    return row ? this.fileOf(row) : undefined
   }
 
-  private fileOf(r: VideoRow, mime: string): LocalFile {
-    return this.own.file(r.id, null, `${r.id}.${r.ext}`, Buffer.from(r.info_hash).toString('hex'), mime)
+  private fileOf(r: OwnRow): LocalFile {
+    return this.own.file(r.id, null, originalFile(r.id, r.ext), Buffer.from(r.info_hash).toString('hex'), r.mime)
   }
 
   renditionFile(id: string, resolution: number, infoHash: string): LocalFile {
-    return this.own.file(id, resolution, renditionFileName(id, resolution), infoHash, 'video/mp4')
+    return this.own.file(id, resolution, renditionFile(id, resolution), infoHash, 'video/mp4')
   }
 
   /** The own file (original or rendition) with this info hash, if any. */
   localFileByInfoHash(infoHash: string): LocalFile | undefined {
-    const hash = Buffer.from(infoHash, 'hex')
-    const original = this.db.query(`${Videos.LOCAL} WHERE v.info_hash = ?`).get(hash) as (VideoRow & { mime: string }) | null
-    if (original) return this.fileOf(original, original.mime)
-    const r = this.db.query('SELECT f.video, f.resolution FROM video_files f JOIN local_videos l ON l.video = f.video WHERE f.info_hash = ?').get(hash) as {
-      video: string
-      resolution: number
-    } | null
+    const original = this.rows.ownRowByInfoHash(infoHash)
+    if (original) return this.fileOf(original)
+    const r = this.rows.ownRenditionByInfoHash(infoHash)
     return r ? this.renditionFile(r.video, r.resolution, infoHash) : undefined
   }
 
@@ -202,7 +208,7 @@ export class Videos {
   /** An own video's streams as this pod serves them (playlists); undefined for another pod's video. */
   servedStreams(id: string): ServedStreams | undefined {
     if (!this.localFile(id)) return undefined
-    return { list: streamsOf(this.db, id), file: (rendition) => this.localFile(id, rendition === 0 ? null : rendition) }
+    return { list: this.rows.streams(id), file: (rendition) => this.localFile(id, rendition === 0 ? null : rendition) }
   }
 
   /**
@@ -235,11 +241,11 @@ export class Videos {
     try {
       const id = v.id ?? newVideoId(this.fingerprint)
       const urls = videoUrls(this.config.url, id, '0'.repeat(40), v.ext, v.name!)
-      const torrent = await makeTorrent({ file: v.source, name: `${id}.${v.ext}`, announce: urls.trackers, urlList: [urls.webseed] })
+      const torrent = await makeTorrent({ file: v.source, name: originalFile(id, v.ext), announce: urls.trackers, urlList: [urls.webseed] })
       // The files first, the rows once they are all kept: a crash between leaves objects
       // without rows, which the start's sweep removes (src/storage/sweep.ts), never a row without its file.
-      const thumbKey = this.files.thumbnailKey(id)
-      const stored = this.own.file(id, null, `${id}.${v.ext}`, torrent.infoHash, v.mime)
+      const thumbKey = thumbnailKey(id)
+      const stored = this.own.file(id, null, originalFile(id, v.ext), torrent.infoHash, v.mime)
       // At once: with a bucket, each is a round trip.
       const [thumb, kept] = await Promise.allSettled([this.files.storage.keep(thumbKey, v.thumb, 'image/jpeg'), this.own.keep(stored, v.source, torrent.torrent, v.stream?.playlist)])
       if (thumb.status === 'fulfilled') placed.push(thumbKey)
@@ -265,10 +271,10 @@ export class Videos {
         createdAt: new Date(now).toISOString(),
       }
       this.db.transaction(() => {
-        upsertVideo(this.db, video, this.config.url, now)
-        if (video.description !== full) saveFullDescription(this.db, id, full, now)
-        this.db.query('INSERT INTO local_videos (video, owner, mime, width, height, audio) VALUES (?, ?, ?, ?, ?, ?)').run(id, user.id, v.mime, v.width, v.height, v.audio)
-        if (v.stream) saveStream(this.db, id, { rendition: 0, infoHash: torrent.infoHash, size: torrent.length, ...streamFields(v.stream.info) })
+        this.rows.upsert(video, this.config.url, now)
+        if (video.description !== full) this.details.saveFullDescription(id, full, now)
+        this.rows.addOwn(id, user.id, v.mime, v)
+        if (v.stream) this.rows.saveStream(id, { rendition: 0, infoHash: torrent.infoHash, size: torrent.length, ...streamFields(v.stream.info) })
         this.own.queueMove(stored)
         if (this.config.transcoding.enabled) this.queue.enqueue(id, targetResolutions(this.config.transcoding.resolutions, v.height))
         this.friends.enqueue([{ type: 'video.add', data: onTheWire(this.get(id)!) }])
@@ -294,7 +300,7 @@ export class Videos {
     const current = this.get(id)!
     this.db.transaction(() => {
       if (texts.description !== undefined && summarize(texts.description) !== texts.description)
-        saveFullDescription(this.db, id, texts.description, this.now())
+        this.details.saveFullDescription(id, texts.description, this.now())
       const description = texts.description === undefined ? current.description : summarize(texts.description)
       this.publish({ ...current, ...texts, description }, 'video.update')
     }).immediate()
@@ -316,7 +322,7 @@ export class Videos {
 
   /** Removes an own video's files from the store (in the background: the rows are gone already). */
   private dropFiles(id: string, files: LocalFile[]): Promise<void> {
-    return this.files.storage.drop([this.files.thumbnailKey(id), ...files.flatMap((f) => [f.key, playlistOf(f.key), f.torrentKey])])
+    return this.files.storage.drop([thumbnailKey(id), ...files.flatMap((f) => [f.key, playlistKey(f.key), f.torrentKey])])
   }
 
   /** Forgets an own video whose file is gone (the start's sweep): its rows, friends told, what is left of its files. */
@@ -332,13 +338,13 @@ export class Videos {
     const file = this.localFile(id, resolution)
     if (!file) return
     this.db.transaction(() => {
-      saveRenditions(this.db, id, renditionsOf(this.db, id).filter((r) => r.resolution !== resolution))
-      this.db.query('DELETE FROM video_streams WHERE video = ? AND rendition = ?').run(id, resolution)
+      this.rows.saveRenditions(id, this.rows.renditions(id).filter((r) => r.resolution !== resolution))
+      this.rows.dropStream(id, resolution)
       this.friends.enqueue([{ type: 'video.update', data: onTheWire(this.get(id)!) }])
     }).immediate()
     this.friends.wake()
     this.log.warn('video.rendition.lost', { id, resolution })
-    await this.files.storage.drop([playlistOf(file.key), file.torrentKey])
+    await this.files.storage.drop([playlistKey(file.key), file.torrentKey])
   }
 
   /** An own video's original, if `user` may change it (its uploader or an admin); else a not_found or forbidden error. */
@@ -348,7 +354,7 @@ export class Videos {
       if (this.get(id)) throw new DomainError('forbidden', 'forbidden', 'this video belongs to another pod; only its origin can change it')
       throw new DomainError('not_found', 'not_found', `no video with id ${id}`)
     }
-    const owner = (this.db.query('SELECT owner FROM local_videos WHERE video = ?').get(id) as { owner: number }).owner
+    const owner = this.rows.owner(id)
     if (owner !== user.id && user.role !== 'admin') throw new DomainError('forbidden', 'forbidden', 'only the uploader or an admin can change this video')
     return file
   }

@@ -10,10 +10,9 @@
  * playlists (a master playlist of every stream, and one media playlist per stream), and so
  * does every pod that keeps a copy of the streams (src/redundancy/), at the same paths.
  */
-import type { Database } from 'bun:sqlite'
 import { t } from 'elysia'
 import { torrentUrl, webseedUrl } from '../shared/urls'
-import { renditionFileName } from './renditions'
+import { streamFile } from '../storage/keys'
 
 /** A stream as the protocol carries it (URLs are derived by whoever reads it). */
 export const StreamIn = t.Object({
@@ -45,9 +44,6 @@ export interface Stream extends StreamIn {
   torrentUrls: string[]
 }
 
-/** The file of a stream at its origin (and at a pod keeping a copy): the original `<id>.mp4`, or the rendition `<id>.<height>.mp4`. */
-export const streamFileName = (id: string, rendition: number) => (rendition === 0 ? `${id}.mp4` : renditionFileName(id, rendition))
-
 /** A stream's name in its video's playlist folder: `original` or the height. */
 const playlistName = (rendition: number) => (rendition === 0 ? 'original' : String(rendition))
 
@@ -55,7 +51,7 @@ const playlistName = (rendition: number) => (rendition === 0 ? 'original' : Stri
  * Where a media playlist names its segments' file: the web seed, relative to the playlist
  * (`/static/hls/<id>/<name>.m3u8` -> `/static/webseed/<file>`), so it works behind any proxy.
  */
-export const segmentUri = (id: string, rendition: number) => `../../webseed/${streamFileName(id, rendition)}`
+export const segmentUri = (id: string, rendition: number) => `../../webseed/${streamFile(id, rendition)}`
 
 /** The playlists of a video at its origin: the master (every stream, for native HLS players) and one per stream. */
 export const masterPlaylistUrl = (podUrl: string, id: string) => `${podUrl}/static/hls/${id}/master.m3u8`
@@ -71,46 +67,9 @@ export function renditionOfPlaylist(name: string): number | undefined {
 export function withStreamUrls(podUrl: string, id: string, s: StreamIn, copies: readonly string[] = []): Stream {
   const pods = [podUrl, ...copies]
   const playlistUrls = pods.map((pod) => mediaPlaylistUrl(pod, id, s.rendition))
-  const webseedUrls = pods.map((pod) => webseedUrl(pod, streamFileName(id, s.rendition)))
+  const webseedUrls = pods.map((pod) => webseedUrl(pod, streamFile(id, s.rendition)))
   const torrentUrls = pods.map((pod) => torrentUrl(pod, s.infoHash))
   return { ...s, playlistUrl: playlistUrls[0]!, webseedUrl: webseedUrls[0]!, torrentUrl: torrentUrls[0]!, playlistUrls, webseedUrls, torrentUrls }
-}
-
-/** Replaces the streams the index knows of a video (inside the caller's transaction). */
-export function saveStreams(db: Database, videoId: string, streams: readonly StreamIn[]): void {
-  db.query('DELETE FROM video_streams WHERE video = ?').run(videoId)
-  for (const s of streams) saveStream(db, videoId, s)
-}
-
-/** Adds or replaces one stream of a video. */
-export function saveStream(db: Database, videoId: string, s: StreamIn): void {
-  db.query('INSERT OR REPLACE INTO video_streams (video, rendition, info_hash, size, width, height, bandwidth, codecs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
-    videoId, s.rendition, Buffer.from(s.infoHash, 'hex'), s.size, s.width, s.height, s.bandwidth, s.codecs ?? null,
-  )
-}
-
-interface StreamRow {
-  rendition: number
-  info_hash: Uint8Array
-  size: number
-  width: number
-  height: number
-  bandwidth: number
-  codecs: string | null
-}
-
-/** The streams of a video, lowest first (by height, then bit rate). */
-export function streamsOf(db: Database, videoId: string): StreamIn[] {
-  const rows = db.query('SELECT rendition, info_hash, size, width, height, bandwidth, codecs FROM video_streams WHERE video = ? ORDER BY height, bandwidth').all(videoId) as StreamRow[]
-  return rows.map((r) => ({
-    rendition: r.rendition,
-    infoHash: Buffer.from(r.info_hash).toString('hex'),
-    size: r.size,
-    width: r.width,
-    height: r.height,
-    bandwidth: r.bandwidth,
-    ...(r.codecs ? { codecs: r.codecs } : {}),
-  }))
 }
 
 /**

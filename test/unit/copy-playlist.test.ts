@@ -5,7 +5,8 @@
  * is refused. No processes, no network.
  */
 import { describe, expect, test } from 'bun:test'
-import { normalizedPlaylist } from '../src/media/hls'
+import { normalizedPlaylist } from '../../src/media/hls'
+import { failure } from '../../src/shared/errors'
 
 const FILE = '../../webseed/abc.480.mp4'
 
@@ -31,17 +32,18 @@ const playlist = (uri: string) =>
 describe("a copy's media playlist", () => {
   test('is the one the origin stored, byte for byte, whether the origin named its own file or its bucket', () => {
     const stored = playlist(FILE)
-    expect(normalizedPlaylist(stored, FILE, 186170)).toBe(stored)
+    expect(normalizedPlaylist(stored, FILE, 186170)).toEqual({ ok: true, value: stored })
     const presigned = 'https://bucket.example/pods/a/videos/abc.480.mp4?X-Amz-Signature=0123&X-Amz-Expires=3600'
-    expect(normalizedPlaylist(playlist(presigned), FILE, 186170)).toBe(stored)
+    expect(normalizedPlaylist(playlist(presigned), FILE, 186170)).toEqual({ ok: true, value: stored })
   })
 
   test('is refused when it names bytes beyond the file, another URL in a tag, nothing at all, or is not a playlist', () => {
-    expect(() => normalizedPlaylist(playlist(FILE), FILE, 186169)).toThrow("the playlist names bytes 126170+60000, beyond the file's 186169")
+    const refused = (message: string) => failure('upstream_failed', 'bad_playlist', message)
+    expect(normalizedPlaylist(playlist(FILE), FILE, 186169)).toEqual(refused("the playlist names bytes 126170+60000, beyond the file's 186169"))
     const withKey = playlist(FILE).replace('#EXTINF:2.000000,', '#EXT-X-KEY:METHOD=AES-128,URI="https://collector.example/k"\n#EXTINF:2.000000,')
-    expect(() => normalizedPlaylist(withKey, FILE, 186170)).toThrow('a line this pod does not serve (line 7)')
+    expect(normalizedPlaylist(withKey, FILE, 186170)).toEqual(refused('the playlist has a line this pod does not serve (line 7)'))
     const noSegment = playlist(FILE).split('\n').filter((l) => !l.startsWith('#EXT-X-BYTERANGE')).join('\n')
-    expect(() => normalizedPlaylist(noSegment, FILE, 186170)).toThrow('the playlist names no segment')
-    expect(() => normalizedPlaylist('<html>not found</html>', FILE, 186170)).toThrow('the playlist is not a whole HLS media playlist')
+    expect(normalizedPlaylist(noSegment, FILE, 186170)).toEqual(refused('the playlist names no segment'))
+    expect(normalizedPlaylist('<html>not found</html>', FILE, 186170)).toEqual(refused('the playlist is not a whole HLS media playlist'))
   })
 })
