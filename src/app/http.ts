@@ -25,7 +25,7 @@ import type { Pod } from './pod'
 
 /** Builds the Elysia app of one pod (not listening yet: tests call `app.handle`). */
 export function buildApp(pod: Pod) {
-  const { config, log, identity, accounts, loginLimiter, inbox, friends, making, videos, transcoding, runners, redundancy, details, version } = pod
+  const { config, log, identity, accounts, loginLimiter, inbox, friends, making, videos, transcoding, runners, redundancy, details, served, version } = pod
   const fingerprint = identity.fingerprint
   const macros = auth(accounts, config, fingerprint)
   return new Elysia()
@@ -62,11 +62,8 @@ export function buildApp(pod: Pod) {
       torrentRoutes({
         fingerprint,
         // An own file, or this pod's copy of a friend's video (redundancy).
-        file: (id, resolution) => {
-          const copy = resolution === null ? redundancy.store.ownOf(id) : undefined
-          return videos.localFile(id, resolution) ?? (copy && redundancy.mirrorFile(copy.infoHash))
-        },
-        byInfoHash: (infoHash) => videos.localFileByInfoHash(infoHash) ?? redundancy.mirrorFile(infoHash),
+        file: (id, resolution) => served.file(id, resolution),
+        byInfoHash: (infoHash) => served.byInfoHash(infoHash),
         storage: videos.files.storage,
       }),
     )
