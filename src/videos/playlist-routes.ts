@@ -6,7 +6,7 @@
  * Public like the web seeds (CORS, no login).
  */
 import { Elysia } from 'elysia'
-import { errorResponse } from '../app/errors'
+import { errorResponse } from '../shared/error-response'
 import { corsPreflight, serveFile } from '../torrents/webseed'
 import type { Videos } from './service'
 import { streamPlaylistKey } from '../storage/keys'
