@@ -48,9 +48,6 @@ export const torrentKey = (infoHash: string) => `torrents/${infoHash}.torrent`
 /** The key of a copy's file; `file` is `<infoHash>/<name>`. */
 export const mirrorKey = (file: string) => `mirrors/${file}`
 
-/** The folder of a copy (its download goes there). */
-export const mirrorFolder = (infoHash: string) => `mirrors/${infoHash}`
-
 /** Whether a key is a copy's file. */
 export const isMirrorKey = (key: string) => key.startsWith('mirrors/')
 
