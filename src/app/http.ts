@@ -13,22 +13,21 @@ import { podInfo } from '../identity/routes'
 import { pageRoutes } from '../pages/routes'
 import { redundancyRoutes } from '../redundancy/routes'
 import { runnerRoutes } from '../runners/routes'
-import { storageRoutes } from '../storage/routes'
 import { torrentRoutes } from '../torrents/routes'
 import { trackerRoutes } from '../torrents/tracker-routes'
 import { transcodingRoutes } from '../transcoding/routes'
 import { playlistRoutes } from '../videos/playlist-routes'
 import { streamHead } from '../videos/served-streams'
 import { thumbnailRoutes, videoRoutes } from '../videos/routes'
-import { domainErrorResponse, errorResponse, errors } from './errors'
+import { domainErrorResponse, errorResponse } from '../shared/error-response'
+import { errors } from './errors'
+import { storageRoutes } from './storage-routes'
 import { checkBody } from './limits'
 import type { Pod } from './pod'
 
 /** Builds the Elysia app of one pod (not listening yet: tests call `app.handle`). */
 export function buildApp(pod: Pod) {
-  const { config, log, identity, accounts, loginLimiter, inbox, friends, making, videos, transcoding, runners, redundancy, details, version } = pod
-  // The streams this pod serves of a video: its own, or those of its copy of a friend's.
-  const served = (id: string) => videos.servedStreams(id) ?? redundancy.servedStreams(id)
+  const { config, log, identity, accounts, loginLimiter, inbox, friends, making, videos, transcoding, runners, redundancy, details, served, version } = pod
   const fingerprint = identity.fingerprint
   const macros = auth(accounts, config, fingerprint)
   return new Elysia()
@@ -60,13 +59,13 @@ export function buildApp(pod: Pod) {
     .use(videoRoutes({ config, fingerprint, videos, auth: macros }))
     .use(detailsRoutes({ fingerprint, details, auth: macros }))
     .use(thumbnailRoutes({ fingerprint, videos, auth: macros }))
-    .use(playlistRoutes({ fingerprint, storage: videos.files.storage, streams: served }))
+    .use(playlistRoutes({ fingerprint, storage: videos.files.storage, streams: (id) => served.streams(id) }))
     .use(
       torrentRoutes({
         fingerprint,
-        // An own file, or this pod's copy of a stream of a friend's video (redundancy).
-        file: (id, resolution) => videos.localFile(id, resolution) ?? redundancy.servedStreams(id)?.file(resolution ?? 0),
-        byInfoHash: (infoHash) => videos.localFileByInfoHash(infoHash) ?? redundancy.mirrorFile(infoHash),
+        // An own file, or this pod's copy of a friend's video (redundancy).
+        file: (id, resolution) => served.file(id, resolution),
+        byInfoHash: (infoHash) => served.byInfoHash(infoHash),
         storage: videos.files.storage,
       }),
     )
@@ -75,7 +74,7 @@ export function buildApp(pod: Pod) {
       const video = videos.get(id)
       return video && videos.own.forViewers(video)
     }, streamHead: async (id, rendition, seconds) => {
-      const file = served(id)?.file(rendition)
+      const file = served.streams(id)?.file(rendition)
       return file && streamHead(videos.files.storage, file, seconds)
     } }))
 }

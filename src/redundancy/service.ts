@@ -33,26 +33,39 @@ const PRIVATE_V4 = [
   ['224.0.0.0', '255.255.255.255'],
 ].map(([start, end]) => ({ start: start!, end: end! }))
 
+/** What redundancy is built from. */
+export interface RedundancyDeps {
+  /** The videos' tables (the index, whose videos are copied). */
+  videoRows: VideoStore
+  config: Config
+  self: { fingerprint: string; url: string }
+  files: VideoFiles
+  store: MirrorStore
+  inbox: Inbox
+  friends: Friends
+  outbound: Outbound
+}
+
 /** Redundancy of one pod. */
 export class Redundancy {
-  constructor(
-    /** The videos' tables (the index, whose videos are copied). */
-    private readonly videoRows: VideoStore,
-    private readonly config: Config,
-    private readonly self: { fingerprint: string; url: string },
-    private readonly files: VideoFiles,
-    readonly store: MirrorStore,
-    inbox: Inbox,
-    private readonly friends: Friends,
-    private readonly outbound: Outbound,
-  ) {
+  private readonly videoRows: VideoStore
+  private readonly config: Config
+  private readonly self: { fingerprint: string; url: string }
+  private readonly files: VideoFiles
+  readonly store: MirrorStore
+  private readonly friends: Friends
+  private readonly outbound: Outbound
+
+  constructor(deps: RedundancyDeps) {
+    ;({ videoRows: this.videoRows, config: this.config, self: this.self, files: this.files, store: this.store, friends: this.friends, outbound: this.outbound } = deps)
+    const { inbox } = deps
     // Only for a video of this pod or of a friend (the index holds no other), at most a few per
     // video; the player checks every mirror's bytes against the video's torrent anyway.
     inbox.on('video.mirror', ({ id, infoHash, rendition }, { friend }) => ({
-      ok: this.store.addKnown(id, infoHash, rendition, friend!, (origin) => origin === self.fingerprint || friends.isFriend(origin)),
+      ok: this.store.addKnown(id, infoHash, rendition, friend!, (origin) => origin === this.self.fingerprint || this.friends.isFriend(origin)),
     }))
     inbox.on('video.unmirror', ({ id, infoHash }, { sender }) => ({ ok: this.store.removeKnown(id, infoHash, sender) }))
-    friends.onChange((change) => {
+    this.friends.onChange((change) => {
       if (change.type === 'removed') this.store.removeKnownOf(change.fingerprint)
     })
   }
@@ -66,6 +79,14 @@ export class Redundancy {
   /** The copies' files, as the start's sweep checks them. */
   storedFiles(): StoredFiles {
     return { keys: () => this.store.own().flatMap(copyKeys) }
+  }
+
+  /** The info hashes of the copies ready to serve. */
+  readyInfoHashes(): string[] {
+    return this.store
+      .own()
+      .filter((m) => m.state === 'ready')
+      .map((m) => m.infoHash)
   }
 
   /** This pod's ready copy of a friend's video's file with this info hash, as a file to seed and serve. */

@@ -7,6 +7,8 @@
 import type { Database } from 'bun:sqlite'
 import type { CopyCandidate, MirrorPort, OwnMirror } from '../../actors/redundancy'
 import { sourceParams, webseedUrl } from '../shared/urls'
+import { copyKeys } from '../storage/keys'
+import type { MoveItem } from '../storage/migrate'
 import type { Video } from '../videos/model'
 import type { VideoStore } from '../videos/store'
 import type { StreamIn } from '../videos/streams'
@@ -183,4 +185,19 @@ export function withMirrors<V extends Video>(video: V, mirrors: KnownMirror[], f
   if (!others.length) return video
   const extra = others.map((m) => sourceParams(m.podUrl, fileName, m.infoHash)).join('')
   return { ...video, webseedUrls: [...video.webseedUrls, ...others.map((m) => webseedUrl(m.podUrl, fileName))], magnetUri: video.magnetUri + extra }
+}
+
+/**
+ * The keys of the pod's ready copies of friends' videos' streams (`mirrors/<infoHash>/<file>`,
+ * its media playlist beside it, and the copy's torrent), each kept while its row says ready. A copy still downloading is in the
+ * data folder and moves itself (the pod on a bucket keeps it there once done).
+ */
+export function mirrorItems(mirrors: MirrorStore): MoveItem[] {
+  return mirrors
+    .own()
+    .filter((m) => m.state === 'ready')
+    .flatMap((m) => {
+      const kept = () => mirrors.byInfoHash(m.infoHash)?.state === 'ready'
+      return copyKeys(m).map((key) => ({ key, kept }))
+    })
 }

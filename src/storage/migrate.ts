@@ -21,10 +21,9 @@
 import type { Database } from 'bun:sqlite'
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import type { MirrorStore } from '../redundancy/store'
 import { DomainError } from '../shared/errors'
 import type { S3Store } from './s3'
-import { copyKeys, isMirrorKey } from './keys'
+import { isMirrorKey } from './keys'
 import { takeOverMoves } from './moves'
 import { removeIfEmpty, typeOf } from './store'
 
@@ -32,22 +31,6 @@ import { removeIfEmpty, typeOf } from './store'
 export interface MoveItem {
   key: string
   kept?: () => boolean
-}
-
-/**
- * The keys of the pod's ready copies of friends' videos' streams (`mirrors/<infoHash>/<file>`,
- * its media playlist beside it, and the copy's torrent), each kept while its row says ready.
- * A copy still downloading is in the data folder and moves itself (the pod on a bucket keeps
- * it there once done).
- */
-export function mirrorItems(mirrors: MirrorStore): MoveItem[] {
-  return mirrors
-    .own()
-    .filter((m) => m.state === 'ready')
-    .flatMap((m) => {
-      const kept = () => mirrors.byInfoHash(m.infoHash)?.state === 'ready'
-      return copyKeys(m).map((key) => ({ key, kept }))
-    })
 }
 
 /** What one run did. */

@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs'
 import { Elysia } from 'elysia'
-import { errorResponse } from '../app/errors'
+import { errorResponse } from '../shared/error-response'
 import { parseTorrentFile, parseVideoFile, torrentKey } from '../storage/keys'
 import type { PodStorage } from '../storage/service'
 import type { LocalFile } from '../videos/service'

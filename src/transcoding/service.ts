@@ -24,20 +24,38 @@ import type { RunnerStore } from '../runners/store'
 import { transcode } from './ffmpeg'
 import { targetResolutions, type TranscodeJob, type TranscodeQueue } from './queue'
 
+/** What transcoding is built from. */
+export interface TranscodingDeps {
+  db: Database
+  /** The videos' tables. */
+  videoRows: VideoStore
+  config: Config
+  videos: Videos
+  friends: Friends
+  queue: TranscodeQueue
+  actors: PodEvents
+  runners: RunnerStore
+  now?: () => number
+}
+
 /** Transcoding of one pod's videos. */
 export class Transcoding {
-  constructor(
-    private readonly db: Database,
-    /** The videos' tables. */
-    private readonly videoRows: VideoStore,
-    private readonly config: Config,
-    private readonly videos: Videos,
-    private readonly friends: Friends,
-    readonly queue: TranscodeQueue,
-    private readonly actors: PodEvents,
-    private readonly runners: RunnerStore,
-    private readonly now: () => number = Date.now,
-  ) {}
+  private readonly db: Database
+  private readonly videoRows: VideoStore
+  private readonly config: Config
+  private readonly videos: Videos
+  private readonly friends: Friends
+  readonly queue: TranscodeQueue
+  private readonly actors: PodEvents
+  private readonly runners: RunnerStore
+  private readonly now: () => number
+
+  constructor(deps: TranscodingDeps) {
+    ;({
+      db: this.db, videoRows: this.videoRows, config: this.config, videos: this.videos, friends: this.friends, queue: this.queue,
+      actors: this.actors, runners: this.runners, now: this.now = Date.now,
+    } = deps)
+  }
 
   /**
    * Queues (again) the renditions of an own video that are missing or failed (owner or

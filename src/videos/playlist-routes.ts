@@ -7,7 +7,7 @@
  * torrents. Public like the web seeds (CORS, no login).
  */
 import { Elysia } from 'elysia'
-import { errorResponse } from '../app/errors'
+import { errorResponse } from '../shared/error-response'
 import type { PodStorage } from '../storage/service'
 import { corsPreflight, serveFile } from '../torrents/webseed'
 import { playlistKey } from '../storage/keys'

@@ -50,33 +50,54 @@ export function onTheWire<V extends Video & { transcoding?: unknown }>(video: V)
   return rest
 }
 
+/** What the videos feature is built from. */
+export interface VideosDeps {
+  db: Database
+  /** The videos' tables. */
+  rows: VideoStore
+  /** Where an own video's full description is kept. */
+  details: DetailsStore
+  config: Config
+  friends: Friends
+  fingerprint: string
+  files: VideoFiles
+  /** Copies of friends' videos kept here, and mirrors the network announced. */
+  mirrors: MirrorStore
+  queue: TranscodeQueue
+  inbox: Inbox
+  actors: PodEvents
+  outbound: Outbound
+  log: Logger
+  now?: () => number
+}
+
 /** This pod's videos and the index's video messages. */
 export class Videos {
   /** The files of own videos in the store, and what viewers get of them. */
   readonly own: OwnFiles
   /** Thumbnails as readers get them (friends' cached). */
   readonly thumbnails: Thumbnails
-  constructor(
-    private readonly db: Database,
-    /** The videos' tables. */
-    private readonly rows: VideoStore,
-    /** Where an own video's full description is kept. */
-    private readonly details: DetailsStore,
-    private readonly config: Config,
-    private readonly friends: Friends,
-    private readonly fingerprint: string,
-    readonly files: VideoFiles,
-    /** Copies of friends' videos kept here, and mirrors the network announced. */
-    private readonly mirrors: MirrorStore,
-    private readonly queue: TranscodeQueue,
-    inbox: Inbox,
-    private readonly actors: PodEvents,
-    outbound: Outbound,
-    private readonly log: Logger,
-    private readonly now: () => number = Date.now,
-  ) {
-    this.own = new OwnFiles(files, fingerprint, (id, resolution) => this.localFile(id, resolution))
-    this.thumbnails = new Thumbnails(rows, files, fingerprint, outbound, (id) => this.get(id))
+  private readonly db: Database
+  private readonly rows: VideoStore
+  private readonly details: DetailsStore
+  private readonly config: Config
+  private readonly friends: Friends
+  private readonly fingerprint: string
+  readonly files: VideoFiles
+  private readonly mirrors: MirrorStore
+  private readonly queue: TranscodeQueue
+  private readonly actors: PodEvents
+  private readonly log: Logger
+  private readonly now: () => number
+
+  constructor(deps: VideosDeps) {
+    ;({
+      db: this.db, rows: this.rows, details: this.details, config: this.config, friends: this.friends, fingerprint: this.fingerprint,
+      files: this.files, mirrors: this.mirrors, queue: this.queue, actors: this.actors, log: this.log, now: this.now = Date.now,
+    } = deps)
+    const { inbox, outbound } = deps
+    this.own = new OwnFiles(this.files, this.fingerprint, (id, resolution) => this.localFile(id, resolution))
+    this.thumbnails = new Thumbnails(this.rows, this.files, this.fingerprint, outbound, (id) => this.get(id))
     // The network index: a friend announces, changes and removes its own videos only.
     const upsert = (v: Video, { sender, friend, now }: InboxContext) => {
       if (v.podFingerprint !== sender || !mayClaimId(v.id, sender)) return { ok: false, error: 'not_origin' }
