@@ -8,7 +8,7 @@
  */
 import { rmSync } from 'node:fs'
 import type { PodEvents } from '../../actors/pod'
-import { packageCopy } from '../media/hls'
+import { packageCopy } from '../media/remux'
 import type { Config } from '../shared/config'
 import { DomainError } from '../shared/errors'
 import type { Logger } from '../shared/log'

@@ -302,6 +302,9 @@ export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE cached_thumbnails (
      video TEXT PRIMARY KEY REFERENCES videos(id) ON DELETE CASCADE
    ) WITHOUT ROWID;`,
+  // Whether a stream's segments start every 2 s like the renditions' (src/videos/streams.ts
+  // `aligned`; NULL: not known, a stream of an earlier release or of a friend that does not say).
+  `ALTER TABLE video_streams ADD COLUMN aligned INTEGER;`,
 ]
 
 /** The schema version this build of seedpod writes. */

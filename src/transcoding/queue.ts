@@ -40,10 +40,18 @@ const toJob = (r: JobRow): TranscodeJob => ({
   updatedAt: new Date(r.updated_at).toISOString(),
 })
 
-/** The heights to make of a source: the configured ones below the source's own height. */
-export function targetResolutions(configured: readonly number[], sourceHeight: number): number[] {
-  return configured.filter((h) => h < sourceHeight)
+/**
+ * The heights to make of a source: the configured ones below the source's own height and,
+ * with `top`, the source's height itself (made even, as H.264 wants it): the top rendition
+ * for an original that is no stream every browser plays and Auto may switch to
+ * (src/videos/streams.ts needsTopRendition).
+ */
+export function targetResolutions(configured: readonly number[], sourceHeight: number, top = false): number[] {
+  const below = configured.filter((h) => h < sourceHeight)
+  const even = sourceHeight - (sourceHeight % 2)
+  return top && even > 0 && !below.includes(even) ? [...below, even] : below
 }
+
 
 /** The durable queue of transcoding jobs. */
 export class TranscodeQueue {

@@ -16,7 +16,7 @@ import { trackerUrls } from '../shared/urls'
 import { makeTorrent } from '../torrents/torrent-file'
 import { renditionFileName, renditionsOf, renditionUrls, saveRenditions } from '../videos/renditions'
 import { onTheWire, streamFields, type Videos } from '../videos/service'
-import { saveStream, segmentUri } from '../videos/streams'
+import { needsTopRendition, saveStream, segmentUri, streamsOf } from '../videos/streams'
 import { readPackaged, type StreamInfo } from '../media/hls'
 import type { RunnerStore } from '../runners/store'
 import { transcode } from './ffmpeg'
@@ -46,7 +46,8 @@ export class Transcoding {
     this.db.transaction(() => {
       this.db.query("DELETE FROM transcode_jobs WHERE video = ? AND state = 'failed'").run(id)
       const have = new Set(renditionsOf(this.db, id).map((f) => f.resolution))
-      this.queue.enqueue(id, targetResolutions(this.config.transcoding.resolutions, height).filter((r) => !have.has(r)))
+      const top = needsTopRendition(streamsOf(this.db, id).find((s) => s.rendition === 0))
+      this.queue.enqueue(id, targetResolutions(this.config.transcoding.resolutions, height, top).filter((r) => !have.has(r)))
     }).immediate()
     this.actors.send({ type: 'transcoder.job.added' })
     return this.queue.of(id)
@@ -92,7 +93,9 @@ export class Transcoding {
 
   /** A rendition made here: ffmpeg left its playlists beside `output`. */
   private addRendition(job: TranscoderJob, output: string): Promise<void> {
-    return this.publish(job, output, readPackaged(output, segmentUri(job.video, job.resolution)))
+    const packaged = readPackaged(output, segmentUri(job.video, job.resolution))
+    // Encoded with a keyframe every 2 s (src/media/hls.ts streamArgs): aligned by construction.
+    return this.publish(job, output, { ...packaged, info: { ...packaged.info, aligned: true } })
   }
 
   /**

@@ -23,7 +23,7 @@ import { searchVideos, type VideoPage, type VideoQuery } from './search'
 import type { ReceivedUpload } from './upload'
 import { checkTexts, mayClaimId, newVideoId, prepareUpload, type Packaged } from './ingest'
 import { renditionFileName, renditionsOf, renditionUrls, saveRenditions, type Rendition } from './renditions'
-import { masterPlaylistUrl, saveStream, saveStreams, streamsOf, withStreamUrls, type Stream, type StreamIn } from './streams'
+import { masterPlaylistUrl, needsTopRendition, saveStream, saveStreams, streamsOf, withStreamUrls, type Stream, type StreamIn } from './streams'
 
 import { targetResolutions, type TranscodeJob, type TranscodeQueue } from '../transcoding/queue'
 import { withMirrors, type MirrorStore } from '../redundancy/store'
@@ -32,9 +32,9 @@ import { saveFullDescription, summarize } from '../details/model'
 export type { LocalFile } from './own-files'
 export type { Thumbnail } from './thumbnails'
 
-/** A stream's fields from what its master playlist said (codecs only when known). */
-export function streamFields(info: StreamInfo): Pick<StreamIn, 'width' | 'height' | 'bandwidth' | 'codecs'> {
-  return { width: info.width, height: info.height, bandwidth: info.bandwidth, ...(info.codecs ? { codecs: info.codecs } : {}) }
+/** A stream's fields from what its master playlist said (codecs and alignment only when known). */
+export function streamFields(info: StreamInfo): Pick<StreamIn, 'width' | 'height' | 'bandwidth' | 'codecs' | 'aligned'> {
+  return { width: info.width, height: info.height, bandwidth: info.bandwidth, ...(info.codecs ? { codecs: info.codecs } : {}), ...(info.aligned === undefined ? {} : { aligned: info.aligned }) }
 }
 
 /**
@@ -257,7 +257,8 @@ export class Videos {
         this.db.query('INSERT INTO local_videos (video, owner, mime, width, height, audio) VALUES (?, ?, ?, ?, ?, ?)').run(id, user.id, v.mime, v.width, v.height, v.audio)
         if (v.stream) saveStream(this.db, id, { rendition: 0, infoHash: torrent.infoHash, size: torrent.length, ...streamFields(v.stream.info) })
         this.own.queueMove(stored)
-        if (this.config.transcoding.enabled) this.queue.enqueue(id, targetResolutions(this.config.transcoding.resolutions, v.height))
+        const top = needsTopRendition(v.stream && streamFields(v.stream.info))
+        if (this.config.transcoding.enabled) this.queue.enqueue(id, targetResolutions(this.config.transcoding.resolutions, v.height, top))
         this.friends.enqueue([{ type: 'video.add', data: onTheWire(this.get(id)!) }])
       }).immediate()
       this.own.startMoves()
