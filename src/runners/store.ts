@@ -137,7 +137,8 @@ export class RunnerStore {
   }
 
   /**
-   * Leases the oldest queued job to a runner for `leaseMs`, one it did not hand back or fail
+   * Leases the oldest queued transcoding job (never a `package` job: a remux is the pod's own,
+   * a matter of seconds) to a runner for `leaseMs`, one it did not hand back or fail
    * last if there is one (another runner, or a later try, should get those first);
    * undefined when none is queued.
    */
@@ -146,7 +147,7 @@ export class RunnerStore {
     const row = this.db
       .query(
         `UPDATE transcode_jobs SET state = 'running', progress = 0, runner = ?1, lease = ?2, lease_expires_at = ?3, attempts = attempts + 1, updated_at = ?4
-         WHERE id = (SELECT id FROM transcode_jobs WHERE state = 'queued' ORDER BY runner IS ?1, id LIMIT 1) RETURNING id, video, resolution, lease, lease_expires_at`,
+         WHERE id = (SELECT id FROM transcode_jobs WHERE state = 'queued' AND kind = 'transcode' ORDER BY runner IS ?1, id LIMIT 1) RETURNING id, video, resolution, lease, lease_expires_at`,
       )
       .get(runner, random(), now + leaseMs, now) as { id: number; video: string; resolution: number; lease: string; lease_expires_at: number } | null
     if (!row) return undefined

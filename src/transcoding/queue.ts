@@ -1,6 +1,9 @@
 /**
  * The durable queue of transcoding jobs: one row per video and height, in SQLite, so a
- * restart resumes what was queued or running.
+ * restart resumes what was queued or running. Most jobs make a rendition (`transcode`); a
+ * `package` job (height 0: the original) remuxes the original of a video of an earlier
+ * release into its stream (repackage.ts). Jobs that the start's re-packaging queued are
+ * marked (`repack`), which is what its progress counts.
  */
 import type { Database } from 'bun:sqlite'
 
@@ -8,7 +11,12 @@ import type { Database } from 'bun:sqlite'
 export interface TranscodeJob {
   id: number
   video: string
+  /** The height to make; 0 for a `package` job (the original). */
   resolution: number
+  /** `transcode`: make the rendition of `resolution`; `package`: remux the original into a stream (this pod only, never a runner). */
+  kind: 'transcode' | 'package'
+  /** Queued by the re-packaging of a video of an earlier release (repackage.ts). */
+  repack: boolean
   state: 'queued' | 'running' | 'done' | 'failed'
   /** 0 to 1. */
   progress: number
@@ -21,6 +29,8 @@ interface JobRow {
   id: number
   video: string
   resolution: number
+  kind: TranscodeJob['kind']
+  repack: number
   state: TranscodeJob['state']
   progress: number
   error: string | null
@@ -33,6 +43,8 @@ const toJob = (r: JobRow): TranscodeJob => ({
   id: r.id,
   video: r.video,
   resolution: r.resolution,
+  kind: r.kind,
+  repack: r.repack === 1,
   state: r.state,
   progress: r.progress,
   error: r.error,
@@ -52,6 +64,18 @@ export function targetResolutions(configured: readonly number[], sourceHeight: n
   return top && even > 0 && !below.includes(even) ? [...below, even] : below
 }
 
+/** How far the re-packaging of the videos of earlier releases is: its jobs by state. */
+export interface RepackProgress {
+  /** Videos with re-packaging jobs, and how many of them have none unfinished. */
+  videos: number
+  videosDone: number
+  queued: number
+  running: number
+  done: number
+  failed: number
+  /** 0 to 1: finished jobs (done or failed) and the running ones' progress, over all jobs; 1 when there are none. */
+  progress: number
+}
 
 /** The durable queue of transcoding jobs. */
 export class TranscodeQueue {
@@ -60,10 +84,44 @@ export class TranscodeQueue {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Queues jobs for a video (call inside the transaction that stores the video). */
-  enqueue(video: string, resolutions: readonly number[]): void {
-    const insert = this.db.query("INSERT OR IGNORE INTO transcode_jobs (video, resolution, state, created_at, updated_at) VALUES (?, ?, 'queued', ?, ?)")
-    for (const r of resolutions) insert.run(video, r, this.now(), this.now())
+  /** Queues jobs for a video (call inside the transaction that stores the video); `repack`: for its re-packaging. */
+  enqueue(video: string, resolutions: readonly number[], repack = false): void {
+    const insert = this.db.query("INSERT OR IGNORE INTO transcode_jobs (video, resolution, state, repack, created_at, updated_at) VALUES (?, ?, 'queued', ?, ?, ?)")
+    for (const r of resolutions) insert.run(video, r, Number(repack), this.now(), this.now())
+  }
+
+  /**
+   * Queues a re-packaging job: a new one, or one that is done again (a rendition of an
+   * earlier release is made anew; its old job is done). One that waits, runs or failed is
+   * left as it is. Returns whether it was queued.
+   */
+  enqueueRepack(video: string, kind: TranscodeJob['kind'], resolution: number): boolean {
+    const now = this.now()
+    return (
+      this.db
+        .query(
+          `INSERT INTO transcode_jobs (video, resolution, kind, repack, state, created_at, updated_at) VALUES (?1, ?2, ?3, 1, 'queued', ?4, ?4)
+           ON CONFLICT (video, resolution) DO UPDATE SET kind = ?3, repack = 1, state = 'queued', progress = 0, error = NULL, detail = NULL,
+             runner = NULL, lease = NULL, lease_expires_at = NULL, attempts = 0, updated_at = ?4
+           WHERE transcode_jobs.state = 'done'`,
+        )
+        .run(video, resolution, kind, now).changes > 0
+    )
+  }
+
+  /** Whether a video has a job for this height (0: its package job) in any state. */
+  has(video: string, resolution: number): boolean {
+    return this.db.query('SELECT 1 FROM transcode_jobs WHERE video = ? AND resolution = ?').get(video, resolution) !== null
+  }
+
+  /** The re-packaging's progress (repackage.ts). */
+  repackProgress(): RepackProgress {
+    const rows = this.db.query('SELECT video, state, progress FROM transcode_jobs WHERE repack = 1').all() as { video: string; state: TranscodeJob['state']; progress: number }[]
+    const count = (state: TranscodeJob['state']) => rows.filter((r) => r.state === state).length
+    const videos = new Set(rows.map((r) => r.video))
+    const open = new Set(rows.filter((r) => r.state === 'queued' || r.state === 'running').map((r) => r.video))
+    const worked = rows.reduce((sum, r) => sum + (r.state === 'done' || r.state === 'failed' ? 1 : r.state === 'running' ? r.progress : 0), 0)
+    return { videos: videos.size, videosDone: videos.size - open.size, queued: count('queued'), running: count('running'), done: count('done'), failed: count('failed'), progress: rows.length ? worked / rows.length : 1 }
   }
 
   /**
@@ -75,16 +133,17 @@ export class TranscodeQueue {
   }
 
   /**
-   * Takes the oldest job queued at or before `queuedBefore` (ms; by default any), marking it
+   * Takes the oldest job queued at or before `queuedBefore` (ms; by default any; none with
+   * `null`: package jobs only), or any `package` job (no runner takes those), marking it
    * running on this pod (no runner, no lease); undefined when there is none.
    */
-  claim(queuedBefore = Number.MAX_SAFE_INTEGER): TranscodeJob | undefined {
+  claim(queuedBefore: number | null = Number.MAX_SAFE_INTEGER): TranscodeJob | undefined {
     const row = this.db
       .query(
         `UPDATE transcode_jobs SET state = 'running', progress = 0, runner = NULL, lease = NULL, lease_expires_at = NULL, updated_at = ?1
-         WHERE id = (SELECT id FROM transcode_jobs WHERE state = 'queued' AND updated_at <= ?2 ORDER BY id LIMIT 1) RETURNING *`,
+         WHERE id = (SELECT id FROM transcode_jobs WHERE state = 'queued' AND (updated_at <= ?2 OR kind = 'package') ORDER BY id LIMIT 1) RETURNING *`,
       )
-      .get(this.now(), queuedBefore) as JobRow | null
+      .get(this.now(), queuedBefore ?? -1) as JobRow | null
     return row ? toJob(row) : undefined
   }
 

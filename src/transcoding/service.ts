@@ -21,9 +21,12 @@ import { readPackaged, type StreamInfo } from '../media/hls'
 import type { RunnerStore } from '../runners/store'
 import { transcode } from './ffmpeg'
 import { targetResolutions, type TranscodeJob, type TranscodeQueue } from './queue'
+import { Repackaging } from './repackage'
 
 /** Transcoding of one pod's videos. */
 export class Transcoding {
+  /** The re-packaging of videos of earlier releases (repackage.ts). */
+  readonly repackaging: Repackaging
   constructor(
     private readonly db: Database,
     private readonly config: Config,
@@ -33,11 +36,13 @@ export class Transcoding {
     private readonly actors: PodEvents,
     private readonly runners: RunnerStore,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.repackaging = new Repackaging({ db, config, videos, friends, queue, actors, now })
+  }
 
   /**
-   * Queues (again) the renditions of an own video that are missing or failed (owner or
-   * admin); returns its jobs. Transcoding off: a conflict.
+   * Queues (again) the renditions of an own video that are missing or failed, and its
+   * re-packaging if that failed (owner or admin); returns its jobs. Transcoding off: a conflict.
    */
   requeue(id: string, user: User): TranscodeJob[] {
     this.videos.mustOwn(id, user)
@@ -45,8 +50,11 @@ export class Transcoding {
     const height = (this.db.query('SELECT height FROM local_videos WHERE video = ?').get(id) as { height: number | null }).height ?? 0
     this.db.transaction(() => {
       this.db.query("DELETE FROM transcode_jobs WHERE video = ? AND state = 'failed'").run(id)
+      this.repackaging.scan(id)
       const have = new Set(renditionsOf(this.db, id).map((f) => f.resolution))
-      const top = needsTopRendition(streamsOf(this.db, id).find((s) => s.rendition === 0))
+      // An original waiting for its package job: that job queues the top rendition if it is needed.
+      const packaging = this.queue.of(id).some((j) => j.kind === 'package' && j.state !== 'done')
+      const top = !packaging && needsTopRendition(streamsOf(this.db, id).find((s) => s.rendition === 0))
       this.queue.enqueue(id, targetResolutions(this.config.transcoding.resolutions, height, top).filter((r) => !have.has(r)))
     }).immediate()
     this.actors.send({ type: 'transcoder.job.added' })
@@ -77,17 +85,19 @@ export class Transcoding {
       // With the original in a bucket, ffmpeg works on a copy in tmp/.
       transcode: (job, source, output, onProgress, signal) => this.videos.own.withLocalCopy(source.path, (path) => transcode({ ...source, path }, output, job.resolution, onProgress, signal)),
       finish: (job, output) => this.addRendition(job, output),
+      repackage: (job, source, onProgress, signal) => this.repackaging.run(job, source, onProgress, signal),
       log,
     }
   }
 
   /**
-   * The pod's own transcoder takes a job: never with `transcoding.local` off; while a runner
-   * is in contact (within a lease's time), only a job that has waited `runnerWaitMs` for one.
+   * The pod's own transcoder takes a job: with `transcoding.local` off, only a package job
+   * (runners do not take those); while a runner is in contact (within a lease's time), only a
+   * package job or one that has waited `runnerWaitMs` for one.
    */
   private claimLocal(): TranscodeJob | undefined {
     const t = this.config.transcoding
-    if (!t.local) return undefined
+    if (!t.local) return this.queue.claim(null)
     return this.queue.claim(this.runners.anyActive(t.leaseMs) ? this.now() - t.runnerWaitMs : undefined)
   }
 
@@ -103,12 +113,14 @@ export class Transcoding {
    * torrent, file, rows, job done, and `video.update` to friends. `held`, run inside the
    * transaction, throws when the job is no longer this result's (a runner's lease lost).
    */
-  async publish(job: TranscoderJob, output: string, { info, playlist }: { info: StreamInfo; playlist: string }, held?: () => void): Promise<void> {
+  async publish(job: Pick<TranscoderJob, 'id' | 'video' | 'resolution'>, output: string, { info, playlist }: { info: StreamInfo; playlist: string }, held?: () => void): Promise<void> {
     const video = this.videos.get(job.video)
     if (!video) throw new Error('the video was deleted while it was transcoded')
     const urls = renditionUrls(this.config.url, job.video, job.resolution, '0'.repeat(40), video.name)
     const torrent = await makeTorrent({ file: output, name: renditionFileName(job.video, job.resolution), announce: trackerUrls(this.config.url), urlList: [urls.webseedUrl] })
     const file = this.videos.renditionFile(job.video, job.resolution, torrent.infoHash)
+    // A rendition of an earlier release made again (repackage.ts): the new file takes its place.
+    const previous = this.videos.localFile(job.video, job.resolution)
     const kept = await this.videos.own.keep(file, output, torrent.torrent, playlist)
     try {
       this.db.transaction(() => {
@@ -123,8 +135,13 @@ export class Transcoding {
         this.friends.enqueue([{ type: 'video.update', data: onTheWire(this.videos.get(job.video)!) }])
       }).immediate()
     } catch (e) {
-      await this.videos.own.unkeep(kept)
+      // A file that took a previous one's place stays while the video does (a later run replaces it again).
+      await this.videos.own.unkeep(previous && this.videos.localFile(job.video) ? kept.filter((k) => k !== file.key) : kept)
       throw e
+    }
+    if (previous && previous.infoHash !== file.infoHash) {
+      await this.videos.files.storage.drop([previous.torrentKey])
+      for (const type of ['seeder.video.removed', 'tracker.video.removed'] as const) this.actors.send({ type, infoHash: previous.infoHash })
     }
     this.videos.own.startMoves()
     this.friends.wake()

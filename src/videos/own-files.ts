@@ -124,7 +124,7 @@ export class OwnFiles {
   }
 
   /** The media playlist of an own stream as it is stored (its segments named relative to it). */
-  private async storedPlaylist(id: string, rendition: number): Promise<string | undefined> {
+  async storedPlaylist(id: string, rendition: number): Promise<string | undefined> {
     if (!this.lookup(id, null)) return undefined
     const bytes = await this.files.storage.small(this.files.videoKey(playlistFileName(id, rendition)))
     return bytes && new TextDecoder().decode(bytes)

@@ -1,0 +1,196 @@
+/**
+ * Re-packaging the own videos of earlier releases, which stored originals (and renditions)
+ * but no streams, so that every video plays through its streams. At each start `scan` queues,
+ * in the durable transcoding queue (queue.ts, marked `repack`):
+ *  - a `package` job for an original without a stream that this release has not looked at:
+ *    remuxed into its stream where its codecs allow (as an upload is, src/videos/ingest.ts),
+ *    the stream then replacing the original file (`<id>.mp4`, a new info hash); else left as it
+ *    is, and the top rendition (its own height, H.264/AAC) is what plays;
+ *  - a `package` job for an original stream of an earlier release whose alignment is not
+ *    known (it is checked; the file stays);
+ *  - a `transcode` job for each rendition without a stream: made again, as a stream, because
+ *    earlier releases encoded renditions without a keyframe every 2 s.
+ * A package job adds the top rendition when the original needs one (streams.ts
+ * needsTopRendition) and transcoding is on. Until its streams are ready a video plays as
+ * before, by its file; then friends are told with `video.update`, as for an upload.
+ * Package jobs run on this pod only (a remux takes seconds); renditions go to runners too.
+ */
+import type { Database } from 'bun:sqlite'
+import { rmSync } from 'node:fs'
+import type { PodEvents } from '../../actors/pod'
+import type { TranscodeOutcome, TranscoderJob } from '../../actors/transcoder'
+import type { Friends } from '../friends/service'
+import { MediaToolError } from '../media/exec'
+import { alignedSegments, type StreamInfo } from '../media/hls'
+import { probeVideo, type ProbeOk } from '../media/probe'
+import { packageCopy, probeStreamFile } from '../media/remux'
+import type { Config } from '../shared/config'
+import { makeTorrent } from '../torrents/torrent-file'
+import { streamable } from '../videos/ingest'
+import { upsertVideo, videoUrls } from '../videos/model'
+import { onTheWire, streamFields, type Videos } from '../videos/service'
+import { needsTopRendition, saveStream, segmentUri, streamsOf, type StreamIn } from '../videos/streams'
+import { targetResolutions, type RepackProgress, type TranscodeQueue } from './queue'
+
+/** What re-packaging works with. */
+export interface RepackagingDeps {
+  db: Database
+  config: Config
+  videos: Videos
+  friends: Friends
+  queue: TranscodeQueue
+  actors: PodEvents
+  now: () => number
+}
+
+/** The re-packaging of one pod's videos of earlier releases. */
+export class Repackaging {
+  constructor(private readonly deps: RepackagingDeps) {}
+
+  /**
+   * Queues the re-packaging of every own video that needs it (or of one video), once: a job
+   * that failed stays failed until its owner asks again (POST /api/v1/videos/:id/transcode).
+   * Returns how many jobs it queued.
+   */
+  scan(video?: string): number {
+    const { db, queue, config } = this.deps
+    const one = video === undefined ? '' : ' AND l.video = ?1'
+    const queued = db.transaction(() => {
+      let count = 0
+      // An original never looked at by this release has no stream and no audio noted (the
+      // audio is noted at upload, and by its package job).
+      const originals = db
+        .query(
+          `SELECT l.video FROM local_videos l LEFT JOIN video_streams s ON s.video = l.video AND s.rendition = 0
+           WHERE ((s.video IS NULL AND l.audio IS NULL) OR (s.video IS NOT NULL AND s.aligned IS NULL))${one}
+           AND NOT EXISTS (SELECT 1 FROM transcode_jobs j WHERE j.video = l.video AND j.resolution = 0)`,
+        )
+        .all(...(video === undefined ? [] : [video])) as { video: string }[]
+      for (const o of originals) count += Number(queue.enqueueRepack(o.video, 'package', 0))
+      // Encoding again is transcoding: not on a pod that does none.
+      if (config.transcoding.enabled) {
+        const renditions = db
+          .query(
+            `SELECT f.video, f.resolution FROM video_files f JOIN local_videos l ON l.video = f.video
+             LEFT JOIN video_streams s ON s.video = f.video AND s.rendition = f.resolution WHERE s.video IS NULL${one}`,
+          )
+          .all(...(video === undefined ? [] : [video])) as { video: string; resolution: number }[]
+        for (const r of renditions) count += Number(queue.enqueueRepack(r.video, 'transcode', r.resolution))
+      }
+      return count
+    }).immediate()
+    if (queued) this.deps.actors.send({ type: 'transcoder.job.added' })
+    return queued
+  }
+
+  /** How far it is (the admin page). */
+  progress(): RepackProgress {
+    return this.deps.queue.repackProgress()
+  }
+
+  /** Runs a package job (the transcoder actor's `repackage` port). */
+  run(job: TranscoderJob, source: { path: string; duration: number }, onProgress: (fraction: number) => void, signal: AbortSignal): Promise<TranscodeOutcome> {
+    const original = streamsOf(this.deps.db, job.video).find((s) => s.rendition === 0)
+    // With the original in a bucket, ffmpeg works on a copy in tmp/.
+    return this.deps.videos.own.withLocalCopy(source.path, async (path): Promise<TranscodeOutcome> => {
+      if (original) return this.checkAlignment(job, path, original)
+      const probe = await probeVideo(path)
+      if (!probe.ok) return { ok: false, error: 'the original cannot be read', detail: probe.reason }
+      if (!streamable(probe)) {
+        this.settle(job, probe)
+        return { ok: true }
+      }
+      const output = this.deps.videos.files.temp('.mp4')
+      try {
+        const progress = (seconds: number) => onProgress(source.duration > 0 ? seconds / source.duration : 0)
+        const packaged = await packageCopy(path, output, segmentUri(job.video, 0), { signal, onProgress: progress })
+        // Stopped meanwhile: nothing is stored; the next start does it again.
+        if (!signal.aborted) await this.replaceOriginal(job, output, packaged, probe)
+        return { ok: true }
+      } catch (e) {
+        if (e instanceof MediaToolError) return { ok: false, error: 'ffmpeg could not remux the original into a stream', detail: e.stderrTail || e.message }
+        throw e
+      } finally {
+        rmSync(output, { force: true })
+      }
+    })
+  }
+
+  /** An original stream of an earlier release: whether its segments are aligned (its file stays as it is). */
+  private async checkAlignment(job: TranscoderJob, path: string, original: StreamIn): Promise<TranscodeOutcome> {
+    const [playlist, probed] = await Promise.all([this.deps.videos.own.storedPlaylist(job.video, 0), probeStreamFile(path)])
+    if (playlist === undefined) return { ok: false, error: "the original stream's playlist is missing" }
+    const aligned = alignedSegments(playlist, probed.frameSeconds)
+    this.inTransaction(job, () => saveStream(this.deps.db, job.video, { ...original, aligned }), { ...original, aligned })
+    return { ok: true }
+  }
+
+  /**
+   * An original whose codecs no fragmented MP4 carries (WebM with Vorbis, say): it stays as it
+   * is and plays by its file, and by its top rendition once that is made.
+   */
+  private settle(job: TranscoderJob, probe: ProbeOk): void {
+    this.inTransaction(job, () => this.noteProbe(job.video, probe), undefined, false)
+  }
+
+  /**
+   * Stores the stream made of the original in place of the original (`<id>.mp4`: the same key
+   * for an MP4, a new one for a WebM, whose file then goes) with its torrent and playlist.
+   */
+  private async replaceOriginal(job: TranscoderJob, output: string, packaged: { info: StreamInfo; playlist: string }, probe: ProbeOk): Promise<void> {
+    const { videos, config } = this.deps
+    const old = videos.localFile(job.video)
+    const video = videos.get(job.video)
+    if (!old || !video) throw new Error('the video was deleted while it was re-packaged')
+    const urls = videoUrls(config.url, job.video, '0'.repeat(40), 'mp4', video.name)
+    const torrent = await makeTorrent({ file: output, name: `${job.video}.mp4`, announce: urls.trackers, urlList: [urls.webseed] })
+    const file = videos.own.file(job.video, null, `${job.video}.mp4`, torrent.infoHash, 'video/mp4')
+    const kept = await videos.own.keep(file, output, torrent.torrent, packaged.playlist)
+    const stream: StreamIn = { rendition: 0, infoHash: torrent.infoHash, size: torrent.length, ...streamFields(packaged.info) }
+    try {
+      this.inTransaction(job, () => {
+        upsertVideo(this.deps.db, { ...video, magnetUri: `magnet:?xt=urn:btih:${torrent.infoHash}`, webseedUrls: [urls.webseed], size: torrent.length }, config.url, this.deps.now())
+        this.noteProbe(job.video, probe, 'video/mp4')
+        saveStream(this.deps.db, job.video, stream)
+        videos.own.queueMove(file)
+      }, stream)
+    } catch (e) {
+      // The file took the original's place: it stays while the video does (its rows still
+      // name the original, which a later run replaces again); gone with the video otherwise.
+      await videos.own.unkeep(videos.localFile(job.video) ? kept.filter((k) => k !== file.key) : kept)
+      throw e
+    }
+    // The original's torrent, and its file if it had another name (a WebM), are no more.
+    await videos.files.storage.drop(old.key === file.key ? [old.torrentKey] : [old.key, old.torrentKey])
+    videos.own.startMoves()
+    for (const type of ['seeder.video.removed', 'tracker.video.removed'] as const) this.deps.actors.send({ type, infoHash: old.infoHash })
+    this.deps.actors.send({ type: 'tracker.video.added', infoHash: file.infoHash })
+    this.deps.actors.send({ type: 'seeder.video.added', file })
+  }
+
+  /** What was probed of the original, as an upload notes it (its audio marks it looked at). */
+  private noteProbe(video: string, probe: ProbeOk, mime?: string): void {
+    this.deps.db
+      .query('UPDATE local_videos SET audio = ?, width = ?, height = ?, mime = coalesce(?, mime) WHERE video = ?')
+      .run(probe.audioCodec ?? '', probe.width, probe.height, mime ?? null, video)
+  }
+
+  /**
+   * Ends a package job in one transaction with `write`: the job done, the top rendition queued
+   * when the original (now `original`) needs one, and friends told when `announce`.
+   */
+  private inTransaction(job: TranscoderJob, write: () => void, original: StreamIn | undefined, announce = true): void {
+    const { db, queue, config, videos, friends } = this.deps
+    db.transaction(() => {
+      // The video (and with it the job) may have been deleted meanwhile.
+      if (!queue.exists(job.id)) throw new Error('the video was deleted while it was re-packaged')
+      write()
+      const height = (db.query('SELECT height FROM local_videos WHERE video = ?').get(job.video) as { height: number | null }).height ?? 0
+      if (config.transcoding.enabled && needsTopRendition(original)) queue.enqueue(job.video, targetResolutions([], height, true), true)
+      queue.done(job.id)
+      if (announce) friends.enqueue([{ type: 'video.update', data: onTheWire(videos.get(job.video)!) }])
+    }).immediate()
+    if (announce) friends.wake()
+    this.deps.actors.send({ type: 'transcoder.job.added' })
+  }
+}
