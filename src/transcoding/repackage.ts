@@ -27,14 +27,17 @@ import { packageCopy, probeStreamFile } from '../media/remux'
 import type { Config } from '../shared/config'
 import { makeTorrent } from '../torrents/torrent-file'
 import { streamable } from '../videos/ingest'
-import { upsertVideo, videoUrls } from '../videos/model'
+import { videoUrls } from '../videos/model'
 import { onTheWire, streamFields, type Videos } from '../videos/service'
-import { needsTopRendition, saveStream, segmentUri, streamsOf, type StreamIn } from '../videos/streams'
+import type { VideoStore } from '../videos/store'
+import { needsTopRendition, segmentUri, type StreamIn } from '../videos/streams'
 import { targetResolutions, type RepackProgress, type TranscodeQueue } from './queue'
 
 /** What re-packaging works with. */
 export interface RepackagingDeps {
   db: Database
+  /** The videos' tables. */
+  videoRows: VideoStore
   config: Config
   videos: Videos
   friends: Friends
@@ -53,30 +56,13 @@ export class Repackaging {
    * Returns how many jobs it queued.
    */
   scan(video?: string): number {
-    const { db, queue, config } = this.deps
-    const one = video === undefined ? '' : ' AND l.video = ?1'
+    const { db, queue, config, videoRows } = this.deps
     const queued = db.transaction(() => {
-      let count = 0
-      // An original never looked at by this release has no stream and no audio noted (the
-      // audio is noted at upload, and by its package job).
-      const originals = db
-        .query(
-          `SELECT l.video FROM local_videos l LEFT JOIN video_streams s ON s.video = l.video AND s.rendition = 0
-           WHERE ((s.video IS NULL AND l.audio IS NULL) OR (s.video IS NOT NULL AND s.aligned IS NULL))${one}
-           AND NOT EXISTS (SELECT 1 FROM transcode_jobs j WHERE j.video = l.video AND j.resolution = 0)`,
-        )
-        .all(...(video === undefined ? [] : [video])) as { video: string }[]
-      for (const o of originals) count += Number(queue.enqueueRepack(o.video, 'package', 0))
+      const missing = videoRows.unpackaged(video)
+      // Once: a package job that ran (done or failed) is not queued again.
+      let count = missing.originals.filter((id) => !queue.has(id, 0) && queue.enqueueRepack(id, 'package', 0)).length
       // Encoding again is transcoding: not on a pod that does none.
-      if (config.transcoding.enabled) {
-        const renditions = db
-          .query(
-            `SELECT f.video, f.resolution FROM video_files f JOIN local_videos l ON l.video = f.video
-             LEFT JOIN video_streams s ON s.video = f.video AND s.rendition = f.resolution WHERE s.video IS NULL${one}`,
-          )
-          .all(...(video === undefined ? [] : [video])) as { video: string; resolution: number }[]
-        for (const r of renditions) count += Number(queue.enqueueRepack(r.video, 'transcode', r.resolution))
-      }
+      if (config.transcoding.enabled) count += missing.renditions.filter((r) => queue.enqueueRepack(r.video, 'transcode', r.resolution)).length
       return count
     }).immediate()
     if (queued) this.deps.actors.send({ type: 'transcoder.job.added' })
@@ -90,7 +76,7 @@ export class Repackaging {
 
   /** Runs a package job (the transcoder actor's `repackage` port). */
   run(job: TranscoderJob, source: { path: string; duration: number }, onProgress: (fraction: number) => void, signal: AbortSignal): Promise<TranscodeOutcome> {
-    const original = streamsOf(this.deps.db, job.video).find((s) => s.rendition === 0)
+    const original = this.deps.videoRows.streams(job.video).find((s) => s.rendition === 0)
     // With the original in a bucket, ffmpeg works on a copy in tmp/.
     return this.deps.videos.own.withLocalCopy(source.path, async (path): Promise<TranscodeOutcome> => {
       if (original) return this.checkAlignment(job, path, original)
@@ -121,7 +107,7 @@ export class Repackaging {
     const [playlist, probed] = await Promise.all([this.deps.videos.own.storedPlaylist(job.video, 0), probeStreamFile(path)])
     if (playlist === undefined) return { ok: false, error: "the original stream's playlist is missing" }
     const aligned = alignedSegments(playlist, probed.frameSeconds)
-    this.inTransaction(job, () => saveStream(this.deps.db, job.video, { ...original, aligned }), { ...original, aligned })
+    this.inTransaction(job, () => this.deps.videoRows.saveStream(job.video, { ...original, aligned }), { ...original, aligned })
     return { ok: true }
   }
 
@@ -149,9 +135,9 @@ export class Repackaging {
     const stream: StreamIn = { rendition: 0, infoHash: torrent.infoHash, size: torrent.length, ...streamFields(packaged.info) }
     try {
       this.inTransaction(job, () => {
-        upsertVideo(this.deps.db, { ...video, magnetUri: `magnet:?xt=urn:btih:${torrent.infoHash}`, webseedUrls: [urls.webseed], size: torrent.length }, config.url, this.deps.now())
+        this.deps.videoRows.upsert({ ...video, magnetUri: `magnet:?xt=urn:btih:${torrent.infoHash}`, webseedUrls: [urls.webseed], size: torrent.length }, config.url, this.deps.now())
         this.noteProbe(job.video, probe, 'video/mp4')
-        saveStream(this.deps.db, job.video, stream)
+        this.deps.videoRows.saveStream(job.video, stream)
         videos.own.queueMove(file)
       }, stream)
     } catch (e) {
@@ -170,9 +156,7 @@ export class Repackaging {
 
   /** What was probed of the original, as an upload notes it (its audio marks it looked at). */
   private noteProbe(video: string, probe: ProbeOk, mime?: string): void {
-    this.deps.db
-      .query('UPDATE local_videos SET audio = ?, width = ?, height = ?, mime = coalesce(?, mime) WHERE video = ?')
-      .run(probe.audioCodec ?? '', probe.width, probe.height, mime ?? null, video)
+    this.deps.videoRows.noteOwnMedia(video, { width: probe.width, height: probe.height, audio: probe.audioCodec ?? '' }, mime)
   }
 
   /**
@@ -180,12 +164,12 @@ export class Repackaging {
    * when the original (now `original`) needs one, and friends told when `announce`.
    */
   private inTransaction(job: TranscoderJob, write: () => void, original: StreamIn | undefined, announce = true): void {
-    const { db, queue, config, videos, friends } = this.deps
+    const { db, queue, config, videos, friends, videoRows } = this.deps
     db.transaction(() => {
       // The video (and with it the job) may have been deleted meanwhile.
       if (!queue.exists(job.id)) throw new Error('the video was deleted while it was re-packaged')
       write()
-      const height = (db.query('SELECT height FROM local_videos WHERE video = ?').get(job.video) as { height: number | null }).height ?? 0
+      const height = videoRows.ownMedia(job.video)?.height ?? 0
       if (config.transcoding.enabled && needsTopRendition(original)) queue.enqueue(job.video, targetResolutions([], height, true), true)
       queue.done(job.id)
       if (announce) friends.enqueue([{ type: 'video.update', data: onTheWire(videos.get(job.video)!) }])

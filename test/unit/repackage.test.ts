@@ -6,12 +6,12 @@
  */
 import { afterAll, describe, expect, test } from 'bun:test'
 import { join } from 'node:path'
-import { alignedSegments } from '../src/media/hls'
-import { RunnerStore } from '../src/runners/store'
-import { openDatabase } from '../src/shared/db'
-import { targetResolutions, TranscodeQueue } from '../src/transcoding/queue'
-import { needsTopRendition } from '../src/videos/streams'
-import { removeTempDirs, tempDir } from './helpers/pods'
+import { alignedSegments } from '../../src/media/hls'
+import { RunnerStore } from '../../src/runners/store'
+import { openDatabase } from '../../src/shared/db'
+import { targetResolutions, TranscodeQueue } from '../../src/transcoding/queue'
+import { needsTopRendition } from '../../src/videos/streams'
+import { removeTempDirs, tempDir } from '../helpers/temp'
 
 afterAll(removeTempDirs)
 
@@ -60,7 +60,7 @@ function setup() {
   // The jobs' video rows are not what this test is about.
   db.exec('PRAGMA foreign_keys = OFF')
   const queue = new TranscodeQueue(db, () => clock.now)
-  const store = new RunnerStore(db, () => clock.now)
+  const store = new RunnerStore(db, queue, () => clock.now)
   const runner = store.register(store.createToken('rack').token, 'a')!.runner
   return { clock, db, queue, store, runner }
 }
@@ -73,8 +73,8 @@ describe('package jobs in the queue', () => {
     // A runner is in contact: the pod leaves the fresh transcoding job to it, not the package job.
     expect(store.anyActive(10_000)).toBe(true)
     expect(queue.claim(clock.now - 5_000)).toMatchObject({ kind: 'package', resolution: 0, repack: true })
-    expect(store.claim(runner.id, 10_000)).toMatchObject({ resolution: 240 })
-    expect(store.claim(runner.id, 10_000)).toBeUndefined()
+    expect(queue.leaseTo(runner.id, 10_000)).toMatchObject({ resolution: 240 })
+    expect(queue.leaseTo(runner.id, 10_000)).toBeUndefined()
     // transcoding.local off: package jobs only.
     queue.enqueue('w', [240])
     queue.enqueueRepack('w', 'package', 0)
