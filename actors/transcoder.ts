@@ -9,6 +9,7 @@
  */
 import { rmSync } from 'node:fs'
 import { fromCallback } from 'xstate'
+import type { Result } from '../src/shared/errors'
 import type { ActorLog } from './ports'
 
 export type TranscoderEvent = { type: 'transcoder.job.added' }
@@ -32,8 +33,8 @@ export interface TranscoderQueue {
   fail(id: number, error: string, detail?: string): void
 }
 
-/** What a run of the transcoding tool came to. */
-export type TranscodeOutcome = { ok: true } | { ok: false; error: string; detail?: string }
+/** What a run of the transcoding tool came to: done, or why not (`message` for anyone, `detail`, the tool's words, for admins). */
+export type TranscodeOutcome = Result<void, { message: string; detail?: string }>
 
 /** What the transcoder needs from the pod. */
 export interface TranscoderActorInput {
@@ -83,8 +84,9 @@ export const transcoderLogic = fromCallback<TranscoderEvent, TranscoderActorInpu
     if (stopped) return rmSync(output, { force: true })
     if (!outcome.ok) {
       rmSync(output, { force: true })
-      input.queue.fail(job.id, outcome.error, outcome.detail)
-      input.log.warn('transcoder.job.failed', { job: job.id, video: job.video, error: outcome.error, detail: outcome.detail })
+      const { message, detail } = outcome.error
+      input.queue.fail(job.id, message, detail)
+      input.log.warn('transcoder.job.failed', { job: job.id, video: job.video, error: message, detail })
       return
     }
     if (job.kind === 'package') return input.log.info('transcoder.job.done', { job: job.id, video: job.video, kind: job.kind })

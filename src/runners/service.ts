@@ -10,9 +10,9 @@ import { rmSync } from 'node:fs'
 import type { PodEvents } from '../../actors/pod'
 import { packageCopy } from '../media/remux'
 import type { Config } from '../shared/config'
-import { DomainError } from '../shared/errors'
+import { DomainError, ok, type Result } from '../shared/errors'
 import type { Logger } from '../shared/log'
-import type { LeaseCheck, TranscodeQueue } from '../transcoding/queue'
+import type { LeaseCheck, LeaseRefusal, TranscodeQueue } from '../transcoding/queue'
 import type { Transcoding } from '../transcoding/service'
 import type { Videos } from '../videos/service'
 import type { VideoStore } from '../videos/store'
@@ -31,9 +31,9 @@ const LEASE_ERRORS = {
 } as const
 
 /** The job a lease check found, or its refusal thrown. */
-function held(check: LeaseCheck) {
-  if (!check.ok) throw LEASE_ERRORS[check.code]
-  return check.job
+function held<T>(check: Result<T, LeaseRefusal>): T {
+  if (!check.ok) throw LEASE_ERRORS[check.error]
+  return check.value
 }
 
 /** The runners of one pod. */
@@ -113,8 +113,7 @@ export class Runners {
   /** A progress report: extends the lease; returns its new expiry. */
   progress(runner: Runner, id: number, lease: string, progress: number): { leaseExpiresAt: string } {
     const extended = this.queue.extendLease(runner.id, id, lease, this.config.transcoding.leaseMs, Math.min(0.99, progress))
-    held(extended)
-    return { leaseExpiresAt: extended.leaseExpiresAt! }
+    return { leaseExpiresAt: held(extended).leaseExpiresAt }
   }
 
   /**
@@ -166,7 +165,7 @@ export class Runners {
       // release against the file (from the bucket, a whole copy in tmp/: ffprobe reads local files only).
       const known = this.original(job.video)
       const verdict = known ? await verifyResult(tmp, known, job.resolution) : await this.videos.own.withLocalCopy(source.path, (original) => verifyResult(tmp, original, job.resolution))
-      if (!verdict.ok) throw refuse(new DomainError('invalid', 'bad_result', `result refused: ${verdict.reason}`), verdict.reason)
+      if (!verdict.ok) throw refuse(new DomainError('invalid', 'bad_result', `result refused: ${verdict.error}`), verdict.error)
       held(check())
       const packaged = await packageCopy(tmp, output, segmentUri(job.video, job.resolution))
       rmSync(tmp, { force: true })
@@ -186,7 +185,7 @@ export class Runners {
   private original(video: string): Original | undefined {
     const media = this.videoRows.ownMedia(video)
     if (!media || media.audio === null || !media.duration) return undefined
-    return { ok: true, durationSeconds: media.duration, ...(media.audio ? { audioCodec: media.audio } : {}) }
+    return ok({ durationSeconds: media.duration, ...(media.audio ? { audioCodec: media.audio } : {}) })
   }
 
   /** Streams the body to `path` within the upload limit, extending the lease as it comes. */

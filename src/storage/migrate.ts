@@ -20,6 +20,7 @@
 import { existsSync, mkdirSync, renameSync, rmdirSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { MirrorStore } from '../redundancy/store'
+import { DomainError } from '../shared/errors'
 import type { S3Store } from './s3'
 import { typeOf } from './store'
 
@@ -84,7 +85,7 @@ async function toDataFolder(key: string, bucket: S3Store, dataDir: string): Prom
   const tmp = join(dataDir, 'tmp', `${crypto.randomUUID()}.part`)
   try {
     await Bun.write(tmp, new Response(bucket.stream(key, 0, stat.size)))
-    if (Bun.file(tmp).size !== stat.size) throw new Error(`the copy of ${key} is incomplete`)
+    if (Bun.file(tmp).size !== stat.size) throw new DomainError('unavailable', 'copy_incomplete', `the copy of ${key} is incomplete`)
     mkdirSync(dirname(path), { recursive: true, mode: 0o750 })
     renameSync(tmp, path)
   } finally {

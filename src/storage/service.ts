@@ -64,7 +64,7 @@ export class PodStorage {
 
   /** Copies a file of the data folder into the bucket under `key`, leaving it there (it is served from there until it is in the bucket: moves.ts). */
   send(key: string, path: string, type: string): Promise<void> {
-    if (this.store.kind !== 's3') throw new Error(`send ${key}: the data folder is the store`)
+    if (this.store.kind !== 's3') throw new DomainError('internal', 'not_a_bucket', `send ${key}: the data folder is the store`)
     this.cache.delete(key)
     return this.guard(() => (this.store as S3Store).upload(key, path, type))
   }

@@ -22,9 +22,10 @@ import type { TranscodeOutcome, TranscoderJob } from '../../actors/transcoder'
 import type { Friends } from '../friends/service'
 import { MediaToolError } from '../media/exec'
 import { alignedSegments, type StreamInfo } from '../media/hls'
-import { probeVideo, type ProbeOk } from '../media/probe'
+import { probeVideo, type Probed } from '../media/probe'
 import { packageCopy, probeStreamFile } from '../media/remux'
 import type { Config } from '../shared/config'
+import { fail, ok } from '../shared/errors'
 import { makeTorrent } from '../torrents/torrent-file'
 import { streamable } from '../videos/ingest'
 import { videoUrls } from '../videos/model'
@@ -80,11 +81,12 @@ export class Repackaging {
     // With the original in a bucket, ffmpeg works on a copy in tmp/.
     return this.deps.videos.own.withLocalCopy(source.path, async (path): Promise<TranscodeOutcome> => {
       if (original) return this.checkAlignment(job, path, original)
-      const probe = await probeVideo(path)
-      if (!probe.ok) return { ok: false, error: 'the original cannot be read', detail: probe.reason }
+      const probed = await probeVideo(path)
+      if (!probed.ok) return fail({ message: 'the original cannot be read', detail: probed.error })
+      const probe = probed.value
       if (!streamable(probe)) {
         this.settle(job, probe)
-        return { ok: true }
+        return ok()
       }
       const output = this.deps.videos.files.temp('.mp4')
       try {
@@ -92,9 +94,9 @@ export class Repackaging {
         const packaged = await packageCopy(path, output, segmentUri(job.video, 0), { signal, onProgress: progress })
         // Stopped meanwhile: nothing is stored; the next start does it again.
         if (!signal.aborted) await this.replaceOriginal(job, output, packaged, probe)
-        return { ok: true }
+        return ok()
       } catch (e) {
-        if (e instanceof MediaToolError) return { ok: false, error: 'ffmpeg could not remux the original into a stream', detail: e.stderrTail || e.message }
+        if (e instanceof MediaToolError) return fail({ message: 'ffmpeg could not remux the original into a stream', detail: e.stderrTail || e.message })
         throw e
       } finally {
         rmSync(output, { force: true })
@@ -105,17 +107,17 @@ export class Repackaging {
   /** An original stream of an earlier release: whether its segments are aligned (its file stays as it is). */
   private async checkAlignment(job: TranscoderJob, path: string, original: StreamIn): Promise<TranscodeOutcome> {
     const [playlist, probed] = await Promise.all([this.deps.videos.own.storedPlaylist(job.video, 0), probeStreamFile(path)])
-    if (playlist === undefined) return { ok: false, error: "the original stream's playlist is missing" }
+    if (playlist === undefined) return fail({ message: "the original stream's playlist is missing" })
     const aligned = alignedSegments(playlist, probed.frameSeconds)
     this.inTransaction(job, () => this.deps.videoRows.saveStream(job.video, { ...original, aligned }), { ...original, aligned })
-    return { ok: true }
+    return ok()
   }
 
   /**
    * An original whose codecs no fragmented MP4 carries (WebM with Vorbis, say): it stays as it
    * is and plays by its file, and by its top rendition once that is made.
    */
-  private settle(job: TranscoderJob, probe: ProbeOk): void {
+  private settle(job: TranscoderJob, probe: Probed): void {
     this.inTransaction(job, () => this.noteProbe(job.video, probe), undefined, false)
   }
 
@@ -123,7 +125,7 @@ export class Repackaging {
    * Stores the stream made of the original in place of the original (`<id>.mp4`: the same key
    * for an MP4, a new one for a WebM, whose file then goes) with its torrent and playlist.
    */
-  private async replaceOriginal(job: TranscoderJob, output: string, packaged: { info: StreamInfo; playlist: string }, probe: ProbeOk): Promise<void> {
+  private async replaceOriginal(job: TranscoderJob, output: string, packaged: { info: StreamInfo; playlist: string }, probe: Probed): Promise<void> {
     const { videos, config } = this.deps
     const old = videos.localFile(job.video)
     const video = videos.get(job.video)
@@ -155,7 +157,7 @@ export class Repackaging {
   }
 
   /** What was probed of the original, as an upload notes it (its audio marks it looked at). */
-  private noteProbe(video: string, probe: ProbeOk, mime?: string): void {
+  private noteProbe(video: string, probe: Probed, mime?: string): void {
     this.deps.videoRows.noteOwnMedia(video, { width: probe.width, height: probe.height, audio: probe.audioCodec ?? '' }, mime)
   }
 

@@ -116,7 +116,7 @@ export class Transcoding {
    */
   async publish(job: Pick<TranscoderJob, 'id' | 'video' | 'resolution'>, output: string, { info, playlist }: { info: StreamInfo; playlist: string }, held?: () => void): Promise<void> {
     const video = this.videos.get(job.video)
-    if (!video) throw new Error('the video was deleted while it was transcoded')
+    if (!video) throw new DomainError('not_found', 'video_gone', 'the video was deleted while it was transcoded')
     const urls = renditionUrls(this.config.url, job.video, job.resolution, '0'.repeat(40), video.name)
     const torrent = await makeTorrent({ file: output, name: renditionFileName(job.video, job.resolution), announce: trackerUrls(this.config.url), urlList: [urls.webseedUrl] })
     const file = this.videos.renditionFile(job.video, job.resolution, torrent.infoHash)
@@ -126,7 +126,7 @@ export class Transcoding {
     try {
       this.db.transaction(() => {
         // The video (and with it the job) may have been deleted while ffmpeg ran.
-        if (!this.queue.exists(job.id)) throw new Error('the video was deleted while it was transcoded')
+        if (!this.queue.exists(job.id)) throw new DomainError('not_found', 'video_gone', 'the video was deleted while it was transcoded')
         held?.()
         const files = [...this.videoRows.renditions(job.video).filter((f) => f.resolution !== job.resolution), { resolution: job.resolution, infoHash: torrent.infoHash, size: torrent.length }]
         this.videoRows.saveRenditions(job.video, files.sort((a, b) => a.resolution - b.resolution))

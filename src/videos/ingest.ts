@@ -8,7 +8,7 @@ import { DESCRIPTION_MAX } from '../details/model'
 import { remuxFaststart } from '../media/faststart'
 import type { StreamInfo } from '../media/hls'
 import { packageCopy } from '../media/remux'
-import { probeVideo, type ProbeOk } from '../media/probe'
+import { probeVideo, type Probed } from '../media/probe'
 import { makeThumbnail } from '../media/thumbnail'
 import { DomainError } from '../shared/errors'
 import type { VideoFiles } from './files'
@@ -34,7 +34,7 @@ const STREAMABLE = /^(h264|hevc|av1|vp9)$/
 const STREAMABLE_AUDIO = /^(none|aac|mp3|opus|ac3|eac3|flac|alac)$/
 
 /** Whether an original's codecs go into a fragmented MP4 as they are (it is then remuxed into its stream, rendition 0). */
-export const streamable = (probe: ProbeOk) => STREAMABLE.test(probe.videoCodec) && STREAMABLE_AUDIO.test(probe.audioCodec ?? 'none')
+export const streamable = (probe: Probed) => STREAMABLE.test(probe.videoCodec) && STREAMABLE_AUDIO.test(probe.audioCodec ?? 'none')
 
 /** How many characters of its origin's fingerprint begin a video id. */
 const ID_ORIGIN_CHARS = 16
@@ -85,7 +85,7 @@ export interface PreparedUpload {
  */
 async function browserReady(
   path: string,
-  probe: ProbeOk,
+  probe: Probed,
   format: { ext: string },
   segmentName: string,
   files: VideoFiles,
@@ -115,8 +115,9 @@ export async function prepareUpload(upload: ReceivedUpload, files: VideoFiles, f
   const made = [upload.file.path]
   try {
     const texts = checkTexts(upload.fields)
-    const probe = await probeVideo(upload.file.path)
-    if (!probe.ok) throw new DomainError('unsupported_media', 'not_a_video', `the file is not a playable video: ${probe.reason}`)
+    const probed = await probeVideo(upload.file.path)
+    if (!probed.ok) throw new DomainError('unsupported_media', 'not_a_video', `the file is not a playable video: ${probed.error}`)
+    const probe = probed.value
     const format = FORMATS.find((f) => f.container.test(probe.container) && f.codecs.test(probe.videoCodec))
     if (!format)
       throw new DomainError('unsupported_media', 'unsupported_format', `a ${probe.videoCodec} video in ${probe.container} does not play in browsers; upload MP4 (H.264) or WebM (VP9)`)

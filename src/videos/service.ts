@@ -101,7 +101,7 @@ export class Videos {
 
   /** Adds or updates one of this pod's videos and tells every friend (`video.add` / `video.update`). */
   publish(video: Video, type: 'video.add' | 'video.update' = 'video.add'): void {
-    if (video.podFingerprint !== this.fingerprint) throw new Error('only this pod\'s own videos can be published')
+    if (video.podFingerprint !== this.fingerprint) throw new DomainError('internal', 'not_own_video', 'only this pod\'s own videos can be published')
     this.db.transaction(() => {
       this.rows.upsert(video, this.config.url, this.now())
       this.friends.enqueue([{ type, data: onTheWire(video) }])

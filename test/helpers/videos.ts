@@ -6,11 +6,11 @@ import { copyFileSync } from 'node:fs'
 import type { Pod } from '../../src/app/pod'
 import type { Video } from '../../src/videos/model'
 import type { TestPod } from './pods'
+import { valueOf } from './results'
 
 /** A bearer token of a new (non-admin) account of the pod. */
 export async function userToken(p: TestPod, name = `user${Math.floor(Math.random() * 1e9)}`): Promise<string> {
-  const u = await p.running.pod.accounts.create(name, 'correct horse battery staple')
-  if ('code' in u) throw new Error(u.message)
+  const u = valueOf(await p.running.pod.accounts.create(name, 'correct horse battery staple'))
   return (await p.running.pod.accounts.issueToken(u)).accessToken
 }
 
@@ -28,8 +28,7 @@ export function uploadVideo(base: string, token: string | undefined, fields: Rec
  */
 export async function seedVideos(p: { pod: Pod; base: string }, clip: string, count: number): Promise<Video[]> {
   const pod = p.pod
-  const account = await pod.accounts.create(`seeder${Math.floor(Math.random() * 1e9)}`, 'correct horse battery staple')
-  if ('code' in account) throw new Error(account.message)
+  const account = valueOf(await pod.accounts.create(`seeder${Math.floor(Math.random() * 1e9)}`, 'correct horse battery staple'))
   const token = (await pod.accounts.issueToken(account)).accessToken
   const first = (await (await uploadVideo(p.base, token, { file: Bun.file(clip), name: 'Clip number 0' })).json()) as Video
   const user = account
