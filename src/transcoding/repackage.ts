@@ -25,7 +25,7 @@ import { alignedSegments, type StreamInfo } from '../media/hls'
 import { probeVideo, type Probed } from '../media/probe'
 import { packageCopy, probeStreamFile } from '../media/remux'
 import type { Config } from '../shared/config'
-import { fail, ok } from '../shared/errors'
+import { DomainError, fail, ok } from '../shared/errors'
 import { makeTorrent } from '../torrents/torrent-file'
 import { streamable } from '../videos/ingest'
 import { videoUrls } from '../videos/model'
@@ -129,7 +129,7 @@ export class Repackaging {
     const { videos, config } = this.deps
     const old = videos.localFile(job.video)
     const video = videos.get(job.video)
-    if (!old || !video) throw new Error('the video was deleted while it was re-packaged')
+    if (!old || !video) throw new DomainError('not_found', 'video_gone', 'the video was deleted while it was re-packaged')
     const urls = videoUrls(config.url, job.video, '0'.repeat(40), 'mp4', video.name)
     const torrent = await makeTorrent({ file: output, name: `${job.video}.mp4`, announce: urls.trackers, urlList: [urls.webseed] })
     const file = videos.own.file(job.video, null, `${job.video}.mp4`, torrent.infoHash, 'video/mp4')
@@ -169,7 +169,7 @@ export class Repackaging {
     const { db, queue, config, videos, friends, videoRows } = this.deps
     db.transaction(() => {
       // The video (and with it the job) may have been deleted meanwhile.
-      if (!queue.exists(job.id)) throw new Error('the video was deleted while it was re-packaged')
+      if (!queue.exists(job.id)) throw new DomainError('not_found', 'video_gone', 'the video was deleted while it was re-packaged')
       write()
       const height = videoRows.ownMedia(job.video)?.height ?? 0
       if (config.transcoding.enabled && needsTopRendition(original)) queue.enqueue(job.video, targetResolutions([], height, true), true)
