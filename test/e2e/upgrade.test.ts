@@ -20,7 +20,7 @@ import { makeClip, makeWebmClip } from '../helpers/clips'
 import { netPod, restart, stopPods, until } from '../helpers/network'
 import { makeOldData, OLD_PASSWORD, type OldData } from '../helpers/old-release'
 import { removeTempDirs, tempDir, type TestPod } from '../helpers/pods'
-import { launch, viewer } from './browser'
+import { launch, logIn, screenshot, viewer } from './browser'
 
 afterAll(stopPods)
 afterAll(removeTempDirs)
@@ -42,7 +42,7 @@ const getVideo = async (id: string) => (await (await fetch(`${pod.base}/api/v1/v
 const progress = async () => (await (await fetch(`${pod.base}/api/v1/videos/repackaging`, { headers: { authorization: `Bearer ${token}` } })).json()) as RepackProgress
 
 /** Logs in as the old release's admin (the account survives the upgrade). */
-async function logIn(): Promise<string> {
+async function apiToken(): Promise<string> {
   const res = await fetch(`${pod.base}/api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'alice', password: OLD_PASSWORD }) })
   expect(res.status).toBe(200)
   return ((await res.json()) as { accessToken: string }).accessToken
@@ -95,7 +95,7 @@ afterAll(async () => {
 describe('a data folder of the release before streams', () => {
   test('with transcoding.local off, the remuxes run and the transcodes wait; the WebM plays by its file meanwhile', async () => {
     pod = await netPod({ dataDir: old.dataDir, port: old.port, url: old.url, ...settings, transcoding: { ...settings.transcoding, local: false } })
-    token = await logIn()
+    token = await apiToken()
     const [mis, aligned, webm] = old.ids as [string, string, string]
     // Three package jobs (one per original) and the three 144p renditions made again.
     await until(async () => (await progress()).done === 3, 30_000, 'the package jobs')
@@ -128,7 +128,7 @@ describe('a data folder of the release before streams', () => {
 
   test('restarted with transcoding on, it finishes: every video has streams, listed in its master playlist', async () => {
     pod = await restart(pod, settings)
-    token = await logIn()
+    token = await apiToken()
     const done = await until(async () => {
       const p = await progress()
       return p.queued + p.running === 0 ? p : undefined
@@ -170,4 +170,18 @@ describe('a data folder of the release before streams', () => {
       await watching.close()
     }
   }, 120_000)
+
+  test("the admin page shows the re-packaging done, and each video's jobs", async () => {
+    const { page, context, errors } = await viewer(browser)
+    await logIn(page, pod.base, 'alice', '/admin')
+    const section = page.locator('section.repackaging[data-state="done"]')
+    await section.waitFor()
+    expect(await section.locator('.job-head').textContent()).toContain('3 of 3 videos ready')
+    expect(await section.locator('progress').getAttribute('value')).toBe('100')
+    // The package jobs are in the transcoding list too, as the stream of the original.
+    expect(await page.locator('.job[data-resolution="0"] .job-head strong').first().textContent()).toBe('stream of the original')
+    await screenshot(page, 'admin-repackaging')
+    expect(errors).toEqual([])
+    await context.close()
+  }, 60_000)
 })
