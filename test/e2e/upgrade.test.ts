@@ -8,8 +8,9 @@
  * The current pod starts on it and re-packages them in the background (src/transcoding/repackage.ts):
  * first with `transcoding.local` off, so that only the remuxes run and the transcodes wait
  * (meanwhile the WebM plays by its file); then restarted with it on, it finishes the queued
- * work. Then every video has streams, the master playlist lists them, and each plays in
- * Chromium with bounded bytes, its Quality menu listing its streams.
+ * work. Then every video has streams, the master playlist lists them, a friend made in
+ * between has learned them (`video.update`), and each plays in Chromium with bounded bytes,
+ * its Quality menu listing its streams.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { Browser, Page } from 'playwright-core'
@@ -36,9 +37,15 @@ const settings = { transcoding: { resolutions: [144] }, player: { bufferSeconds:
 let browser: Browser
 let old: OldData
 let pod: TestPod
+/** A friend of the upgraded pod, made while its re-packaging waits. */
+let friend: TestPod
 let token: string
 
 const getVideo = async (id: string) => (await (await fetch(`${pod.base}/api/v1/videos/${id}`)).json()) as Full
+const friendVideo = async (id: string) => {
+  const res = await fetch(`${friend.base}/api/v1/videos/${id}`)
+  return res.ok ? ((await res.json()) as Full) : undefined
+}
 const progress = async () => (await (await fetch(`${pod.base}/api/v1/videos/repackaging`, { headers: { authorization: `Bearer ${token}` } })).json()) as RepackProgress
 
 /** Logs in as the old release's admin (the account survives the upgrade). */
@@ -123,6 +130,12 @@ describe('a data folder of the release before streams', () => {
     const watching = await watch(webm, 2)
     expect(watching.errors).toEqual([])
     await watching.close()
+    // A friend made now learns the videos as they are: the WebM without streams.
+    friend = await netPod()
+    await friend.running.pod.making.makeFriends([pod.base])
+    const known = await until(async () => (await friendVideo(webm))?.id, 10_000, 'the videos at the friend')
+    expect(known).toBe(webm)
+    expect((await friendVideo(webm))!.streams).toBeUndefined()
     await pod.stop()
   }, 90_000)
 
@@ -151,6 +164,13 @@ describe('a data folder of the release before streams', () => {
         expect(playlist.status).toBe(200)
         expect(await playlist.text()).toContain('#EXT-X-ENDLIST')
       }
+      // The friend was told (video.update): its index has the same streams, alignment and all.
+      const there = await until(async () => {
+        const f = await friendVideo(id)
+        return f?.streams?.length === v.streams!.length ? f : undefined
+      }, 10_000, `the streams of ${v.name} at the friend`)
+      expect(there.streams!.map((s) => [s.rendition, s.infoHash, s.aligned])).toEqual(v.streams!.map((s) => [s.rendition, s.infoHash, s.aligned]))
+      expect(there.infoHash).toBe(v.infoHash!)
     }
   }, 150_000)
 
