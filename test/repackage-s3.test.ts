@@ -57,13 +57,7 @@ beforeAll(async () => {
   ])
   const moved = await runCli(['storage', 'migrate', '--to', 's3', '--data-dir', old.dataDir], {
     cwd: old.dataDir,
-    env: childEnv({
-      SEEDPOD_STORAGE_KIND: 's3',
-      SEEDPOD_STORAGE_ENDPOINT: gw.endpoint,
-      SEEDPOD_STORAGE_BUCKET: BUCKET,
-      SEEDPOD_STORAGE_ACCESS_KEY_ID: gw.accessKeyId,
-      SEEDPOD_STORAGE_SECRET_ACCESS_KEY: gw.secretAccessKey,
-    }),
+    env: childEnv(gw.env(BUCKET)),
   })
   if (moved.code !== 0) throw new Error(`storage migrate: ${moved.stderr}`)
   before = await keys()
