@@ -40,12 +40,12 @@ export type TranscodeOutcome = Result<void, { message: string; detail?: string }
 export interface TranscoderActorInput {
   queue: TranscoderQueue
   concurrency: number
-  /** The original file of an own video and its duration, if it still exists. */
-  source(video: string): { path: string; duration: number } | undefined
+  /** The original file of an own video (its key in the pod's store) and its duration, if it still exists. */
+  source(video: string): { key: string; duration: number } | undefined
   /** A fresh temporary path for an output. */
   tempPath(): string
   /** Runs one job to `output`; reports progress (0 to 1); ends early when `signal` aborts. */
-  transcode(job: TranscoderJob, source: { path: string; duration: number }, output: string, onProgress: (fraction: number) => void, signal: AbortSignal): Promise<TranscodeOutcome>
+  transcode(job: TranscoderJob, source: { key: string; duration: number }, output: string, onProgress: (fraction: number) => void, signal: AbortSignal): Promise<TranscodeOutcome>
   /** Stores a finished rendition (torrent, files, rows, announcements). */
   finish(job: TranscoderJob, output: string): Promise<void>
   /**

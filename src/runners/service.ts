@@ -104,10 +104,11 @@ export class Runners {
     const job = held(this.queue.checkLease(runner.id, id, lease))
     const file = this.videos.localFile(job.video)
     if (!file) throw new DomainError('not_found', 'not_found', 'the original of this video is gone')
-    const where = this.videos.files.storage.source(file.key)
+    const storage = this.videos.files.storage
+    const where = storage.source(file.key)
     if (where.kind === 'file') return Bun.file(where.path)
-    this.videos.files.storage.mustBeAvailable()
-    return new Response(where.store.stream(where.key, 0, Infinity), { headers: { 'content-type': file.mime } })
+    storage.mustBeAvailable()
+    return new Response(storage.stream(file.key, 0, Infinity), { headers: { 'content-type': file.mime } })
   }
 
   /** A progress report: extends the lease; returns its new expiry. */
@@ -164,7 +165,7 @@ export class Runners {
       // Checked against what was probed of the original at upload; a video of an earlier
       // release against the file (from the bucket, a whole copy in tmp/: ffprobe reads local files only).
       const known = this.original(job.video)
-      const verdict = known ? await verifyResult(tmp, known, job.resolution) : await this.videos.own.withLocalCopy(source.path, (original) => verifyResult(tmp, original, job.resolution))
+      const verdict = known ? await verifyResult(tmp, known, job.resolution) : await this.videos.own.withLocalCopy(source.key, (original) => verifyResult(tmp, original, job.resolution))
       if (!verdict.ok) throw refuse(new DomainError('invalid', 'bad_result', `result refused: ${verdict.error}`), verdict.error)
       held(check())
       const packaged = await packageCopy(tmp, output, segmentUri(job.video, job.resolution))

@@ -5,6 +5,7 @@
 import { copyFileSync } from 'node:fs'
 import type { Pod } from '../../src/app/pod'
 import type { Video } from '../../src/videos/model'
+import { thumbnailKey } from '../../src/storage/keys'
 import type { TestPod } from './pods'
 import { valueOf } from './results'
 
@@ -38,8 +39,8 @@ export async function seedVideos(p: { pod: Pod; base: string }, clip: string, co
   for (let i = 1; i < count; i++) {
     const source = pod.videos.files.temp('.mp4')
     const thumb = pod.videos.files.temp('.jpg')
-    copyFileSync(local.path, source)
-    copyFileSync(pod.videos.files.thumbnail(first.id), thumb)
+    copyFileSync(pod.videos.files.path(local.key), source)
+    copyFileSync(pod.videos.files.path(thumbnailKey(first.id)), thumb)
     videos.push(await pod.videos.store(user, { name: `Clip number ${i}`, ext: 'mp4', mime: local.mime, source, thumb, duration: first.duration ?? 0, width: 320, height: 240, audio }))
   }
   return videos
