@@ -52,7 +52,7 @@ export interface TranscoderActorInput {
    * Runs a `package` job to its end, stored and announced; ends early, storing nothing, when
    * `signal` aborts (the job then stays running in the queue, resumed at the next start).
    */
-  repackage(job: TranscoderJob, source: { path: string; duration: number }, onProgress: (fraction: number) => void, signal: AbortSignal): Promise<TranscodeOutcome>
+  repackage(job: TranscoderJob, source: { key: string; duration: number }, onProgress: (fraction: number) => void, signal: AbortSignal): Promise<TranscodeOutcome>
   log: ActorLog
 }
 

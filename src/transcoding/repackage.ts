@@ -25,6 +25,7 @@ import { alignedSegments, type StreamInfo } from '../media/hls'
 import { probeVideo, type Probed } from '../media/probe'
 import { packageCopy, probeStreamFile } from '../media/remux'
 import type { Config } from '../shared/config'
+import { streamFile } from '../storage/keys'
 import { DomainError, fail, ok } from '../shared/errors'
 import { makeTorrent } from '../torrents/torrent-file'
 import { streamable } from '../videos/ingest'
@@ -76,10 +77,10 @@ export class Repackaging {
   }
 
   /** Runs a package job (the transcoder actor's `repackage` port). */
-  run(job: TranscoderJob, source: { path: string; duration: number }, onProgress: (fraction: number) => void, signal: AbortSignal): Promise<TranscodeOutcome> {
+  run(job: TranscoderJob, source: { key: string; duration: number }, onProgress: (fraction: number) => void, signal: AbortSignal): Promise<TranscodeOutcome> {
     const original = this.deps.videoRows.streams(job.video).find((s) => s.rendition === 0)
     // With the original in a bucket, ffmpeg works on a copy in tmp/.
-    return this.deps.videos.own.withLocalCopy(source.path, async (path): Promise<TranscodeOutcome> => {
+    return this.deps.videos.own.withLocalCopy(source.key, async (path): Promise<TranscodeOutcome> => {
       if (original) return this.checkAlignment(job, path, original)
       const probed = await probeVideo(path)
       if (!probed.ok) return fail({ message: 'the original cannot be read', detail: probed.error })
@@ -131,8 +132,9 @@ export class Repackaging {
     const video = videos.get(job.video)
     if (!old || !video) throw new DomainError('not_found', 'video_gone', 'the video was deleted while it was re-packaged')
     const urls = videoUrls(config.url, job.video, '0'.repeat(40), 'mp4', video.name)
-    const torrent = await makeTorrent({ file: output, name: `${job.video}.mp4`, announce: urls.trackers, urlList: [urls.webseed] })
-    const file = videos.own.file(job.video, null, `${job.video}.mp4`, torrent.infoHash, 'video/mp4')
+    const name = streamFile(job.video, 0)
+    const torrent = await makeTorrent({ file: output, name, announce: urls.trackers, urlList: [urls.webseed] })
+    const file = videos.own.file(job.video, null, name, torrent.infoHash, 'video/mp4')
     const kept = await videos.own.keep(file, output, torrent.torrent, packaged.playlist)
     const stream: StreamIn = { rendition: 0, infoHash: torrent.infoHash, size: torrent.length, ...streamFields(packaged.info) }
     try {
