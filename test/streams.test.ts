@@ -3,16 +3,18 @@
  * is remuxed into one fragmented MP4 with an HLS playlist, each rendition is encoded into one
  * with keyframes every 2 s; the origin serves a master playlist that ffmpeg plays, every
  * stream file downloads byte-identical over BitTorrent, friends learn the streams, an
- * original whose keyframes are not every 2 s gets an aligned top rendition, and a WebM with
- * Vorbis (which no MP4 carries) stays a plain file.
+ * original whose keyframes are not every 2 s gets an aligned top rendition (also when a stream
+ * of the release before is checked at start), and a WebM with Vorbis (which no MP4 carries)
+ * stays a plain file.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { openDatabase } from '../src/shared/db'
 import type { Video } from '../src/videos/model'
 import type { Stream } from '../src/videos/streams'
 import { makeClip, makeWebmClip, sha256 } from './helpers/clips'
-import { netPod, stopPods, until } from './helpers/network'
+import { netPod, restart, stopPods, until } from './helpers/network'
 import { removeTempDirs, tempDir, type TestPod } from './helpers/pods'
 import { uploadVideo, userToken } from './helpers/videos'
 
@@ -151,6 +153,28 @@ describe('streams', () => {
     const master = await (await fetch(done.masterPlaylistUrl!)).text()
     expect(master.match(/#EXT-X-STREAM-INF:/g)).toHaveLength(3)
   }, 90_000)
+
+  test("an original stream of the release before (alignment not known) is checked at the next start, and gets its top rendition if it needs one", async () => {
+    const pod = await netPod({ transcoding: { enabled: false } })
+    const clip = await makeClip(tempDir(), { seconds: 5, size: '320x240', keyframeSeconds: 3 })
+    const id = ((await (await uploadVideo(pod.base, await userToken(pod), { file: Bun.file(clip), name: 'Older stream' })).json()) as Full).id
+    const before = await getVideo(pod.base, id)
+    await pod.stop()
+    // As the release before this one left it: a stream without `aligned`.
+    const db = openDatabase(join(pod.config.dataDir, 'seedpod.db'))
+    db.query('UPDATE video_streams SET aligned = NULL WHERE video = ?').run(id)
+    db.close()
+    // Transcoding on now: the check is re-packaging's, the ladder below is not (the owner may ask for it).
+    const again = await restart(pod, { transcoding: { resolutions: [144] } })
+    const done = await until(async () => {
+      const v = await getVideo(again.base, id)
+      return v.streams?.length === 2 ? v : undefined
+    }, 30_000, 'the check and the top rendition')
+    expect(done.streams!.map((s) => [s.rendition, s.aligned]).sort()).toEqual([[0, false], [240, true]])
+    // Only checked: the original's file and torrent are the same.
+    expect(done.infoHash).toBe(before.infoHash!)
+    expect(done.transcoding!.map((j) => [j.resolution, j.state])).toEqual([[0, 'done'], [240, 'done']])
+  }, 60_000)
 
   test('a WebM with Vorbis audio, which no MP4 carries, stays a plain file; its stream is the top rendition, where transcoding is on', async () => {
     const webm = await makeWebmClip(tempDir(), { seconds: 1, size: '160x120' })
