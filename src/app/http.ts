@@ -18,6 +18,7 @@ import { torrentRoutes } from '../torrents/routes'
 import { trackerRoutes } from '../torrents/tracker-routes'
 import { transcodingRoutes } from '../transcoding/routes'
 import { playlistRoutes } from '../videos/playlist-routes'
+import { streamHead } from '../videos/served-streams'
 import { thumbnailRoutes, videoRoutes } from '../videos/routes'
 import { domainErrorResponse, errorResponse, errors } from './errors'
 import { checkBody } from './limits'
@@ -26,6 +27,8 @@ import type { Pod } from './pod'
 /** Builds the Elysia app of one pod (not listening yet: tests call `app.handle`). */
 export function buildApp(pod: Pod) {
   const { config, log, identity, accounts, loginLimiter, inbox, friends, making, videos, transcoding, runners, redundancy, details, version } = pod
+  // The streams this pod serves of a video: its own, or those of its copy of a friend's.
+  const served = (id: string) => videos.servedStreams(id) ?? redundancy.servedStreams(id)
   const fingerprint = identity.fingerprint
   const macros = auth(accounts, config, fingerprint)
   return new Elysia()
@@ -57,15 +60,12 @@ export function buildApp(pod: Pod) {
     .use(videoRoutes({ config, fingerprint, videos, auth: macros }))
     .use(detailsRoutes({ fingerprint, details, auth: macros }))
     .use(thumbnailRoutes({ fingerprint, videos, auth: macros }))
-    .use(playlistRoutes({ fingerprint, videos }))
+    .use(playlistRoutes({ fingerprint, storage: videos.files.storage, streams: served }))
     .use(
       torrentRoutes({
         fingerprint,
-        // An own file, or this pod's copy of a friend's video (redundancy).
-        file: (id, resolution) => {
-          const copy = resolution === null ? redundancy.store.ownOf(id) : undefined
-          return videos.localFile(id, resolution) ?? (copy && redundancy.mirrorFile(copy.infoHash))
-        },
+        // An own file, or this pod's copy of a stream of a friend's video (redundancy).
+        file: (id, resolution) => videos.localFile(id, resolution) ?? redundancy.servedStreams(id)?.file(resolution ?? 0),
         byInfoHash: (infoHash) => videos.localFileByInfoHash(infoHash) ?? redundancy.mirrorFile(infoHash),
         storage: videos.files.storage,
       }),
@@ -74,5 +74,8 @@ export function buildApp(pod: Pod) {
     .use(pageRoutes({ fingerprint, config, version, log, video: (id) => {
       const video = videos.get(id)
       return video && videos.own.forViewers(video)
-    }, streamHead: (id, rendition, seconds) => videos.own.streamHead(id, rendition, seconds) }))
+    }, streamHead: async (id, rendition, seconds) => {
+      const file = served(id)?.file(rendition)
+      return file && streamHead(videos.files.storage, file, seconds)
+    } }))
 }

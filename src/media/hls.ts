@@ -12,7 +12,7 @@
  */
 import { readFileSync, rmSync } from 'node:fs'
 import { basename } from 'node:path'
-import { DomainError } from '../shared/errors'
+import { DomainError, failure, ok, type Result } from '../shared/errors'
 import { INPUT_GUARD } from './exec'
 
 /** Seconds per segment, and between two keyframes of a rendition. */
@@ -156,3 +156,47 @@ export function segmentsEnd(playlist: string, seconds: number): number | undefin
   }
   return end
 }
+
+/** The lines ffmpeg writes in a single-file fMP4 VOD media playlist, but for the file's name (a URI line, or the map's URI). */
+const PLAYLIST_LINES = [
+  /^#EXTM3U$/,
+  /^#EXT-X-VERSION:\d{1,2}$/,
+  /^#EXT-X-TARGETDURATION:\d{1,6}$/,
+  /^#EXT-X-MEDIA-SEQUENCE:\d{1,9}$/,
+  /^#EXT-X-PLAYLIST-TYPE:VOD$/,
+  /^#EXT-X-INDEPENDENT-SEGMENTS$/,
+  /^#EXTINF:\d{1,6}(\.\d{1,9})?,$/,
+  /^#EXT-X-ENDLIST$/,
+  /^$/,
+]
+
+/**
+ * A media playlist another pod served for a stream (src/redundancy/), as this pod keeps and
+ * serves it: every segment and the map named `segmentUri` (where this pod serves the file,
+ * relative to the playlist: wherever the other pod's named it, its bucket for one), so it is
+ * byte for byte the playlist its origin stored. Refused (`bad_playlist`): a line ffmpeg does
+ * not write (a key, another URI, a tag of a live stream), a byte range beyond the file's
+ * `size` bytes, or no segment at all: what this pod serves under its name is only ever byte
+ * ranges of a file whose hashes it checked.
+ */
+export function normalizedPlaylist(text: string, segmentUri: string, size: number): Result<string> {
+  const refused = (message: string) => failure('upstream_failed', 'bad_playlist', message)
+  const lines = text.split('\n')
+  if (lines[0] !== '#EXTM3U' || !lines.includes('#EXT-X-ENDLIST')) return refused('the playlist is not a whole HLS media playlist')
+  const beyond = (length: string, offset: string) => Number(offset) + Number(length) > size && `the playlist names bytes ${offset}+${length}, beyond the file's ${size}`
+  const out: string[] = []
+  let segments = 0
+  for (const [i, line] of lines.entries()) {
+    const map = /^#EXT-X-MAP:URI="[^"]*",BYTERANGE="(\d{1,15})@(\d{1,15})"$/.exec(line)
+    const range = /^#EXT-X-BYTERANGE:(\d{1,15})@(\d{1,15})$/.exec(line)
+    const outside = (map && beyond(map[1]!, map[2]!)) || (range && beyond(range[1]!, range[2]!))
+    if (outside) return refused(outside)
+    if (map) out.push(`#EXT-X-MAP:URI="${segmentUri}",BYTERANGE="${map[1]}@${map[2]}"`)
+    else if (line !== '' && !line.startsWith('#')) out.push(segmentUri)
+    else if (range || PLAYLIST_LINES.some((r) => r.test(line))) out.push(line)
+    else return refused(`the playlist has a line this pod does not serve (line ${i + 1})`)
+    if (range) segments++
+  }
+  return segments === 0 ? refused('the playlist names no segment') : ok(out.join('\n'))
+}
+

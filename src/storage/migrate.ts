@@ -1,8 +1,9 @@
 /**
  * `seedpod storage migrate --to s3|local`: moves an existing pod's own files (originals,
- * renditions, playlists, thumbnails, torrents) and its copies of friends' videos (mirrors and
- * their torrents) between its data folder and its bucket, one file at a time, while the pod
- * serves. Thumbnails of friends' videos cached in the data folder stay there (a cache).
+ * renditions, playlists, thumbnails, torrents) and its copies of friends' videos' streams
+ * (files, playlists and torrents) between its data folder and its bucket, one file at a
+ * time, while the pod serves. Thumbnails of friends' videos cached in the data folder stay
+ * there (a cache).
  *
  * A pod on a bucket reads a key from the data folder first, then from the bucket
  * (src/storage/service.ts), so each file switches over at one atomic step, only once its new
@@ -23,7 +24,7 @@ import { dirname, join } from 'node:path'
 import type { MirrorStore } from '../redundancy/store'
 import { DomainError } from '../shared/errors'
 import type { S3Store } from './s3'
-import { isMirrorKey, mirrorKey, torrentKey } from './keys'
+import { copyKeys, isMirrorKey } from './keys'
 import { takeOverMoves } from './moves'
 import { removeIfEmpty, typeOf } from './store'
 
@@ -34,9 +35,10 @@ export interface MoveItem {
 }
 
 /**
- * The keys of the pod's ready copies of friends' videos (`mirrors/<infoHash>/<file>` and the
- * copy's torrent), each kept while its row says ready. A copy still downloading is in the
- * data folder and moves itself (the pod on a bucket keeps it there once done).
+ * The keys of the pod's ready copies of friends' videos' streams (`mirrors/<infoHash>/<file>`,
+ * its media playlist beside it, and the copy's torrent), each kept while its row says ready.
+ * A copy still downloading is in the data folder and moves itself (the pod on a bucket keeps
+ * it there once done).
  */
 export function mirrorItems(mirrors: MirrorStore): MoveItem[] {
   return mirrors
@@ -44,7 +46,7 @@ export function mirrorItems(mirrors: MirrorStore): MoveItem[] {
     .filter((m) => m.state === 'ready')
     .flatMap((m) => {
       const kept = () => mirrors.byInfoHash(m.infoHash)?.state === 'ready'
-      return [{ key: mirrorKey(m.file), kept }, { key: torrentKey(m.infoHash), kept }]
+      return copyKeys(m).map((key) => ({ key, kept }))
     })
 }
 

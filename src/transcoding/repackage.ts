@@ -29,6 +29,7 @@ import { streamFile } from '../storage/keys'
 import { DomainError, fail, ok } from '../shared/errors'
 import { makeTorrent } from '../torrents/torrent-file'
 import { streamable } from '../videos/ingest'
+import { storedPlaylist } from '../videos/served-streams'
 import { videoUrls } from '../videos/model'
 import { onTheWire, streamFields, type Videos } from '../videos/service'
 import type { VideoStore } from '../videos/store'
@@ -107,7 +108,8 @@ export class Repackaging {
 
   /** An original stream of an earlier release: whether its segments are aligned (its file stays as it is). */
   private async checkAlignment(job: TranscoderJob, path: string, original: StreamIn): Promise<TranscodeOutcome> {
-    const [playlist, probed] = await Promise.all([this.deps.videos.own.storedPlaylist(job.video, 0), probeStreamFile(path)])
+    const file = this.deps.videos.localFile(job.video)
+    const [playlist, probed] = await Promise.all([file && storedPlaylist(this.deps.videos.files.storage, file), probeStreamFile(path)])
     if (playlist === undefined) return fail({ message: "the original stream's playlist is missing" })
     const aligned = alignedSegments(playlist, probed.frameSeconds)
     this.inTransaction(job, () => this.deps.videoRows.saveStream(job.video, { ...original, aligned }), { ...original, aligned })

@@ -27,8 +27,9 @@ import { checkTexts, mayClaimId, newVideoId, prepareUpload, type Packaged } from
 import { renditionUrls, type Rendition } from './renditions'
 import type { OwnRow, VideoStore } from './store'
 import { masterPlaylistUrl, needsTopRendition, withStreamUrls, type Stream, type StreamIn } from './streams'
+import type { ServedStreams } from './served-streams'
 import { targetResolutions, type TranscodeJob, type TranscodeQueue } from '../transcoding/queue'
-import { withMirrors, type MirrorStore } from '../redundancy/store'
+import { streamCopies, withMirrors, type MirrorStore } from '../redundancy/store'
 import { summarize } from '../details/model'
 import type { DetailsStore } from '../details/store'
 
@@ -140,11 +141,18 @@ export class Videos {
   get(id: string): (Video & { files: Rendition[]; streams?: Stream[]; transcoding?: TranscodeJob[] }) | undefined {
     const row = this.rows.row(id)
     if (!row) return undefined
-    const mirrored = withMirrors(videoOfRow(row, this.config.url), this.mirrors.knownOf(id), originalFile(id, row.ext))
+    const known = this.mirrors.knownOf(id)
+    const mirrored = withMirrors(videoOfRow(row, this.config.url), known, originalFile(id, row.ext))
     const files = this.rows.renditions(id).map((f) => ({ ...f, ...renditionUrls(row.pod_url, id, f.resolution, f.infoHash, row.name) }))
-    const streams = this.rows.streams(id).map((s) => withStreamUrls(row.pod_url, id, s))
-    // An index row has no streams of its own: they are added here, with their URLs.
-    const video: Video & { streams?: Stream[] } = streams.length ? { ...mirrored, streams, masterPlaylistUrl: masterPlaylistUrl(row.pod_url, id) } : (mirrored as Omit<Video, 'streams'>)
+    const stored = this.rows.streams(id)
+    // An index row has no streams of its own: they are added here, with their URLs at the
+    // origin and at each pod known to keep a copy of them.
+    const copies = streamCopies(known, row.pod_fingerprint, stored)
+    const streams = stored.map((s) => withStreamUrls(row.pod_url, id, s, copies.byInfoHash.get(s.infoHash)))
+    const masters = [row.pod_url, ...copies.complete].map((pod) => masterPlaylistUrl(pod, id))
+    const video: Video & { streams?: Stream[] } = streams.length
+      ? { ...mirrored, streams, masterPlaylistUrl: masters[0]!, masterPlaylistUrls: masters }
+      : (mirrored as Omit<Video, 'streams'>)
     if (row.pod_fingerprint !== this.fingerprint) return { ...video, files }
     // An own video: its frame size (the watch page labels the original with its height), and its jobs.
     const size = this.rows.ownMedia(id)
@@ -191,11 +199,16 @@ export class Videos {
     return r ? this.renditionFile(r.video, r.resolution, infoHash) : undefined
   }
 
-  /** Someone is about to watch a video: if it is an own one, have all its files seeded. */
+  /** Someone is about to watch a video: if it is an own one, or this pod keeps a copy of it, have all its files seeded. */
   watched(id: string): void {
     for (const file of this.filesOf(id)) this.actors.send({ type: 'seeder.video.wanted', infoHash: file.infoHash })
-    const copy = this.mirrors.ownOf(id)
-    if (copy) this.actors.send({ type: 'seeder.video.wanted', infoHash: copy.infoHash })
+    for (const copy of this.mirrors.keptOf(id)) this.actors.send({ type: 'seeder.video.wanted', infoHash: copy.infoHash })
+  }
+
+  /** An own video's streams as this pod serves them (playlists); undefined for another pod's video. */
+  servedStreams(id: string): ServedStreams | undefined {
+    if (!this.localFile(id)) return undefined
+    return { list: this.rows.streams(id), file: (rendition) => this.localFile(id, rendition === 0 ? null : rendition) }
   }
 
   /**
