@@ -72,6 +72,9 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   })
   // New videos from friends, or friends gone: the redundancy actor looks again.
   friends.onChange(() => actors.send({ type: 'redundancy.check' }))
+  // Once the files are known to be there (the sweep): what own videos of earlier releases lack (streams) is queued.
+  const repacking = transcoding.repackaging.scan()
+  if (repacking) log.info('repackaging.queued', { jobs: repacking })
   await pause()
   const making = new m.FriendMaking({ ...base, identity, friends })
   const accounts = m.accountsOf(db, config)
