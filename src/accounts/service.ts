@@ -5,11 +5,14 @@
  * registrations limited per address (and, in approval mode, waiting for an admin), and a
  * limit on login attempts per client address and per user name.
  */
+import type { Database } from 'bun:sqlite'
 import { jwtVerify, SignJWT } from 'jose'
+import type { Chore } from '../../actors/housekeeper'
+import { loadOrCreateSecret } from '../identity/keys'
 import { addressBlock } from '../shared/client-address'
 import type { Config } from '../shared/config'
 import { fail, failure, ok, type Failure, type Result } from '../shared/errors'
-import type { AccountStore, Role, UserRow, UserStatus } from './store'
+import { AccountStore, type Role, type UserRow, type UserStatus } from './store'
 
 /** A user as the API shows it. */
 export interface User {
@@ -96,9 +99,9 @@ export class Accounts {
     return Math.max(1, Math.ceil((oldest + windowMs - t) / 1000))
   }
 
-  /** Forgets the addresses of registrations older than the limit's window (a housekeeping chore). */
-  forgetRegistrationAddresses(): void {
-    this.store.forgetAddresses(this.now() - this.config.auth.registrationWindowSeconds * 1000)
+  /** The housekeeper's chores: where accounts registered from is kept only as long as the registration limit needs it. */
+  chores(): Chore[] {
+    return [{ name: 'registration-addresses', everyMs: 3_600_000, run: () => void this.store.forgetAddresses(this.now() - this.config.auth.registrationWindowSeconds * 1000) }]
   }
 
   private async make(username: string, password: string, role: Role, status: UserStatus, registeredFrom: string | null): Promise<Result<User, AccountProblem>> {
@@ -210,6 +213,11 @@ export class Accounts {
       return undefined
     }
   }
+}
+
+/** The accounts of a pod's database, their tokens signed with the secret kept in its data folder. */
+export function accountsOf(db: Database, config: Config): Accounts {
+  return new Accounts(new AccountStore(db), config, loadOrCreateSecret(config.dataDir, 'token.secret'))
 }
 
 /**
