@@ -6,6 +6,7 @@
  */
 import type { Database } from 'bun:sqlite'
 import type { WebSocketHandler } from 'bun'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { PodEvents } from '../../actors/pod'
 import { loadParts } from './parts'
@@ -14,17 +15,20 @@ import type { AssembleInput, Assembled, Pod } from './pod'
 /** Builds a pod's parts on its identity. */
 export async function assemble(input: AssembleInput): Promise<Assembled> {
   const { openDatabase } = await import('../shared/db')
-  const db = openDatabase(join(input.config.dataDir, 'seedpod.db'))
+  const path = join(input.config.dataDir, 'seedpod.db')
+  // A database made now names no file: the start's sweep must not take the files it finds for a crash's leftovers.
+  const newDatabase = !existsSync(path)
+  const db = openDatabase(path)
   try {
     await input.pause()
-    return await assembleOn(db, input)
+    return await assembleOn(db, newDatabase, input)
   } catch (e) {
     db.close()
     throw e
   }
 }
 
-async function assembleOn(db: Database, { config, log, identity, server, version, pause }: AssembleInput): Promise<Assembled> {
+async function assembleOn(db: Database, newDatabase: boolean, { config, log, identity, server, version, pause }: AssembleInput): Promise<Assembled> {
   const m = await loadParts(pause)
   const now = Date.now
   const fingerprint = identity.fingerprint
@@ -52,8 +56,8 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   const runners = new m.Runners({ ...base, store: runnerStore, queue, videos, transcoding })
   const redundancy = new m.Redundancy({ ...base, self: { fingerprint, url: config.url }, files, store: mirrors, friends })
   const details = new m.VideoDetails({ ...base, store: detailsStore, friends, videos })
-  videos.thumbnails.prune()
-  await m.sweepAtStart(storage, [videos.storedFiles(), redundancy.storedFiles()], log)
+  if (!newDatabase) videos.thumbnails.prune()
+  await m.sweepAtStart(storage, [videos.storedFiles(), redundancy.storedFiles()], log, { newDatabase })
   const served = new m.ServedFiles(videos, redundancy)
   const { tracker, allowed, seederPeerId } = m.podTracker({ served, events, config, log })
   const accounts = m.accountsOf(db, config)

@@ -1,15 +1,25 @@
 /**
- * The start's repair of a bucket: a crash (or a failed delete) between keeping a file's
- * objects and writing its rows, or between removing rows and objects, leaves objects no row
- * names; they are removed. A video whose original is in neither the bucket nor the data
- * folder (removed behind the pod's back) cannot play: it is forgotten, and so is a rendition
- * whose file is gone, so that no row points at a missing object. Run before the pod serves,
- * so no upload is under way.
+ * The start's repair of the pod's store: a crash (or a failed delete) between keeping a file
+ * and writing its rows, or between removing rows and files, leaves files no row names, in the
+ * data folder and in a bucket; they are removed. A video whose original is in neither the
+ * bucket nor the data folder (removed behind the pod's back) cannot play: it is forgotten, and
+ * so is a rendition whose file is gone, so that no row points at a missing object. Run before
+ * the pod serves, so no upload is under way; `seedpod storage migrate` may be (it moves only
+ * what rows name).
  */
+import { dirname } from 'node:path'
 import type { Logger } from '../shared/log'
-import { FOLDERS, videoIdOfKey } from './keys'
+import { FOLDERS, isMirrorKey, videoIdOfKey } from './keys'
 import type { PodStorage } from './service'
 import { StorageStartError } from './start'
+import { removeIfEmpty } from './store'
+
+/**
+ * The data folder's folders the sweep clears of files no row names. thumbnails/ is not one:
+ * friends' thumbnails cached there have no rows (Thumbnails.prune removes those whose video
+ * left the index, own ones too).
+ */
+const FOLDER_SWEPT = ['videos/', 'torrents/', 'mirrors/'] as const
 
 /**
  * Stops the start before the sweep deletes or forgets anything when the bucket and prefix are
@@ -63,27 +73,47 @@ export interface StoredFiles {
 }
 
 /**
- * The start's repair of the pod's store, run before the pod serves: with a bucket, removes
- * its objects that no feature's rows name, and forgets each own file that is nowhere (its
- * rendition, or for an original its video). A data folder keeps its files as they are.
+ * The start's repair of the pod's store, run before the pod serves: removes the files of the
+ * data folder that no feature's rows name and, with a bucket, its objects that no rows name,
+ * and forgets each own file that is nowhere (its rendition, or for an original its video).
+ * A database made by this start (`newDatabase`) names nothing: the files it finds are a lost
+ * database's, not a crash's leftovers, and are left alone.
  */
-export async function sweepAtStart(storage: PodStorage, parts: readonly StoredFiles[], log: Logger): Promise<SweepResult | undefined> {
-  if (storage.store.kind === 'local') return undefined
+export async function sweepAtStart(storage: PodStorage, parts: readonly StoredFiles[], log: Logger, opts: { newDatabase?: boolean } = {}): Promise<SweepResult | undefined> {
   const expected = new Set(parts.flatMap((p) => [...p.keys()]))
-  const files = parts.flatMap((p) => (p.files?.() ?? []).map((file) => ({ file, part: p })))
-  const ownId = (id: string) => parts.some((p) => p.ownId?.(id))
-  const swept = await sweep(storage, expected, files, log, ownId)
-  for (const p of parts) p.present?.(swept.present)
+  let swept: SweepResult | undefined
+  if (storage.store.kind !== 'local') {
+    const files = parts.flatMap((p) => (p.files?.() ?? []).map((file) => ({ file, part: p })))
+    const ownId = (id: string) => parts.some((p) => p.ownId?.(id))
+    swept = await sweep(storage, expected, files, log, ownId, opts.newDatabase ?? false)
+    for (const p of parts) p.present?.(swept.present)
+  }
+  if (!opts.newDatabase) await sweepDataFolder(storage, expected, log)
   return swept
 }
 
-/** Removes the bucket's objects that are not `expected`, and forgets each of `files` that is nowhere. */
+/** Removes the files of the data folder's swept folders that are not `expected` (a copy's folder goes once empty). */
+async function sweepDataFolder(storage: PodStorage, expected: ReadonlySet<string>, log: Logger): Promise<void> {
+  const orphans: string[] = []
+  for (const folder of FOLDER_SWEPT) for (const f of await storage.local.list(folder)) if (!expected.has(f.key)) orphans.push(f.key)
+  for (const key of orphans) {
+    await storage.local.delete(key)
+    if (isMirrorKey(key)) removeIfEmpty(dirname(storage.localPath(key)))
+  }
+  if (orphans.length) log.warn('storage.swept', { folder: 'data', orphans: orphans.length, files: orphans.slice(0, 50) })
+}
+
+/**
+ * Removes the bucket's objects that are not `expected`, and forgets each of `files` that is
+ * nowhere; with `keepOrphans` (a new database), only checks that the bucket may be the pod's.
+ */
 async function sweep(
   storage: PodStorage,
   expected: ReadonlySet<string>,
   owned: readonly { file: SweptFile; part: StoredFiles }[],
   log: Logger,
   ownId: (id: string) => boolean,
+  keepOrphans: boolean,
 ): Promise<SweepResult> {
   const files = owned.map((o) => o.file)
   const present = new Set<string>()
@@ -94,8 +124,9 @@ async function sweep(
       else orphans.push(o.key)
     }
   }
-  const lost = owned.filter(({ file: f }) => !present.has(f.key) && storage.source(f.key).kind === 'object')
   refuseAnotherPods(storage, orphans, present, files, ownId)
+  if (keepOrphans) return { orphans: [], present, forgotten: [] }
+  const lost = owned.filter(({ file: f }) => !present.has(f.key) && storage.source(f.key).kind === 'object')
   for (const key of orphans) await storage.store.delete(key)
   // An original's video goes with its renditions: theirs need no forgetting of their own.
   const gone = new Set(lost.filter(({ file: f }) => f.resolution === null).map(({ file: f }) => f.id))
