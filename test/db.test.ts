@@ -1,6 +1,7 @@
 /**
  * The database with another process: a writer waits for the write lock another process
- * holds (busy_timeout) instead of failing. (Settings and migrations are test/unit/db.test.ts.)
+ * holds (busy_timeout) instead of failing, and so does opening it while another process holds
+ * it whole. (Settings and migrations are test/unit/db.test.ts.)
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { join } from 'node:path'
@@ -38,6 +39,39 @@ describe('database', () => {
     try {
       db.query("INSERT INTO users (subject, username, password_hash, role, created_at) VALUES ('s-second', 'second', 'h', 'user', 0)").run()
       expect(db.query('SELECT username FROM users ORDER BY id').all()).toEqual([{ username: 'first' }, { username: 'second' }])
+    } finally {
+      db.close()
+      reader.releaseLock()
+      expect(await holder.exited).toBe(0)
+    }
+  })
+
+  test('opening waits for another process holding the whole database (as the recovery of a log a crash left does) instead of failing', async () => {
+    const path = join(tempDir(), 'seedpod.db')
+    openDatabase(path).close()
+    // Found by the crash test: a pod restarted while `storage migrate` opened the database exited 1, "database is locked".
+    const holder = Bun.spawn(
+      [
+        process.execPath,
+        '-e',
+        `const { Database } = require('bun:sqlite')
+         const db = new Database(${JSON.stringify(path)})
+         db.exec('PRAGMA locking_mode = EXCLUSIVE')
+         db.exec('BEGIN EXCLUSIVE')
+         db.exec("INSERT INTO settings (key, value) VALUES ('held', '1')")
+         console.log('locked')
+         Bun.sleepSync(300)
+         db.exec('COMMIT')
+         db.close()`,
+      ],
+      { stdout: 'pipe', stderr: 'inherit' },
+    )
+    const reader = holder.stdout.getReader()
+    const { value } = await reader.read()
+    expect(new TextDecoder().decode(value)).toContain('locked')
+    const db = openDatabase(path)
+    try {
+      expect(db.query("SELECT value FROM settings WHERE key = 'held'").get()).toEqual({ value: '1' })
     } finally {
       db.close()
       reader.releaseLock()

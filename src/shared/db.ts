@@ -354,11 +354,13 @@ export class DatabaseVersionError extends Error {}
 export function openDatabase(path: string, opts: { to?: number } = {}): Database {
   const db = new Database(path, { create: true, strict: true })
   try {
+    // First: the pragmas below read the database, which another process may hold a moment
+    // (`seedpod storage migrate` or `user add` recovering the log a crash left): wait, not fail.
+    db.exec('PRAGMA busy_timeout = 5000')
     // Before anything is written (a new database only): 16 KiB pages hold 43 rows of the
     // video index where 4 KiB pages held 10, wasting less of each (test/bench/index.ts).
     db.exec('PRAGMA page_size = 16384')
     db.exec('PRAGMA journal_mode = WAL')
-    db.exec('PRAGMA busy_timeout = 5000')
     db.exec('PRAGMA foreign_keys = ON')
     db.exec('PRAGMA synchronous = NORMAL')
     // Up to 64 MiB of pages in memory (the default is 2 MiB): the index's b-trees then stay
