@@ -1,19 +1,34 @@
 /**
- * The start's sweep of the data folder: what a crash leaves between storing a file and writing
- * its rows (an upload's original, playlist and torrent, a copy's file) is removed at the next
- * start, and the files rows name stay; a data folder whose database was lost keeps its files.
- * (test/crash.test.ts found the leftovers: seed 2495819770, an upload cut on a pod with a bucket.)
+ * The start's sweep (src/storage/sweep.ts), as test/crash.test.ts found it wanting: what a crash
+ * leaves in the data folder between storing a file and writing its rows (an upload's original,
+ * playlist and torrent, a copy's file) is removed at the next start, and the files rows name
+ * stay; a data folder whose database was lost keeps its files (seed 2495819770: an upload cut
+ * on a pod with a bucket). A pod with friends whose bucket lost a video's file starts, forgets
+ * the video and tells its friends (it failed to start: the sweep told the pod actor before there
+ * was one).
  */
-import { afterAll, expect, setDefaultTimeout, test } from 'bun:test'
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test'
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Video } from '../src/videos/model'
 import { makeClip } from './helpers/clips'
-import { fp, netPod, restart, stopPods } from './helpers/network'
+import { fp, indexIds, netPod, restart, stopPods, until } from './helpers/network'
 import { listTree, removeTempDirs, tempDir } from './helpers/pods'
-import { uploadVideo, userToken } from './helpers/videos'
+import { startRadosgw, type Radosgw } from './helpers/radosgw'
+import { movedToBucket, uploadVideo, userToken } from './helpers/videos'
 
 setDefaultTimeout(60_000)
+const BUCKET = 'seedpod-sweep'
+let gw: Radosgw
+let clip: string
+
+beforeAll(async () => {
+  ;[gw, clip] = await Promise.all([startRadosgw({ bucket: BUCKET }), makeClip(tempDir(), { seconds: 1 })])
+}, 60_000)
+afterAll(async () => {
+  await stopPods()
+  await gw?.stop()
+})
 
 /** The files of a data folder's videos, torrents, mirrors and thumbnails, sorted. */
 const stored = (dataDir: string) => listTree(dataDir).filter((f) => /^(videos|torrents|mirrors|thumbnails)\/.*\.\w+$/.test(f))
@@ -21,7 +36,6 @@ afterAll(stopPods)
 afterAll(removeTempDirs)
 
 test("files no row names are removed at start, the others stay; a lost database's files are kept", async () => {
-  const clip = await makeClip(tempDir(), { seconds: 1 })
   let pod = await netPod({ transcoding: { enabled: false } })
   const res = await uploadVideo(pod.base, await userToken(pod), { file: Bun.file(clip), name: 'Stays' })
   expect(res.status).toBe(201)
@@ -54,4 +68,20 @@ test("files no row names are removed at start, the others stay; a lost database'
   for (const name of ['seedpod.db', 'seedpod.db-wal', 'seedpod.db-shm']) rmSync(join(dataDir, name), { force: true })
   pod = await restart(pod, { transcoding: { enabled: false } })
   expect(stored(dataDir)).toEqual([...kept, ...leftovers].sort())
+})
+
+test('a pod with a friend whose bucket lost a video\'s original starts, forgets the video and tells its friend', async () => {
+  const storage = gw.settings(BUCKET, { prefix: 'lost/' })
+  let pod = await netPod({ storage, transcoding: { enabled: false } })
+  const friend = await netPod({ transcoding: { enabled: false } })
+  expect((await friend.running.pod.making.makeFriends([pod.base]))[0]!.status).toBe('added')
+  const res = await uploadVideo(pod.base, await userToken(pod), { file: Bun.file(clip), name: 'Lost behind its back' })
+  const video = (await res.json()) as Video
+  await movedToBucket(pod)
+  await until(() => indexIds(friend).includes(video.id), 10_000, 'the video at the friend')
+  await pod.stop()
+  await gw.client().delete(`lost/videos/${video.id}.mp4`)
+  pod = await restart(pod, { storage, transcoding: { enabled: false } })
+  expect((await fetch(`${pod.base}/api/v1/videos/${video.id}`)).status).toBe(404)
+  await until(() => !indexIds(friend).includes(video.id), 10_000, 'the video gone from the friend')
 })

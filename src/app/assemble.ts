@@ -8,7 +8,7 @@ import type { Database } from 'bun:sqlite'
 import type { WebSocketHandler } from 'bun'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import type { PodEvents } from '../../actors/pod'
+import type { PodEvent, PodEvents } from '../../actors/pod'
 import { loadParts } from './parts'
 import type { AssembleInput, Assembled, Pod } from './pod'
 
@@ -32,8 +32,12 @@ async function assembleOn(db: Database, newDatabase: boolean, { config, log, ide
   const m = await loadParts(pause)
   const now = Date.now
   const fingerprint = identity.fingerprint
-  // The services send events to the pod actor, made right after them and started last: events sent meanwhile wait in its mailbox.
-  const events: PodEvents = { send: (event) => actors.send(event) }
+  // The services send events to the pod actor, made after them and started last: events sent
+  // meanwhile wait in its mailbox, and those sent before it is made (the start's sweep forgetting
+  // a video tells its friends) wait here until it is.
+  const early: PodEvent[] = []
+  let made = false
+  const events: PodEvents = { send: (event) => (made ? actors.send(event) : early.push(event)) }
   const videoRows = new m.VideoStore(db)
   // The bucket must answer before anything is served from it (the error names it and what failed).
   const storage = new m.PodStorage(await m.openStorage(config.storage, config.dataDir), config.dataDir, log)
@@ -75,6 +79,8 @@ async function assembleOn(db: Database, newDatabase: boolean, { config, log, ide
       housekeeper: { log, chores: [...friends.chores(), ...runners.chores(), ...moves.chores(), ...accounts.chores()] },
     },
   })
+  made = true
+  for (const event of early.splice(0)) actors.send(event)
   // New videos from friends, or friends gone: the redundancy actor looks again.
   friends.onChange(() => actors.send({ type: 'redundancy.check' }))
   // Once the files are known to be there (the sweep): what own videos of earlier releases lack (streams) is queued.
