@@ -5,15 +5,20 @@
  * stay; a data folder whose database was lost keeps its files (seed 2495819770: an upload cut
  * on a pod with a bucket). A pod with friends whose bucket lost a video's file starts, forgets
  * the video and tells its friends (it failed to start: the sweep told the pod actor before there
- * was one).
+ * was one). A file that `storage migrate` moves to the bucket while the sweep looks is not taken
+ * for lost (it was: listed before it was there, looked for in the data folder after it left).
  */
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test'
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { createLogger } from '../src/shared/log'
+import { S3Store } from '../src/storage/s3'
+import { PodStorage } from '../src/storage/service'
+import { sweepAtStart, type SweptFile } from '../src/storage/sweep'
 import type { Video } from '../src/videos/model'
 import { makeClip } from './helpers/clips'
 import { fp, indexIds, netPod, restart, stopPods, until } from './helpers/network'
-import { listTree, removeTempDirs, tempDir } from './helpers/pods'
+import { listTree, removeTempDirs, tempDir, testConfig } from './helpers/pods'
 import { startRadosgw, type Radosgw } from './helpers/radosgw'
 import { movedToBucket, uploadVideo, userToken } from './helpers/videos'
 
@@ -84,4 +89,40 @@ test('a pod with a friend whose bucket lost a video\'s original starts, forgets 
   pod = await restart(pod, { storage, transcoding: { enabled: false } })
   expect((await fetch(`${pod.base}/api/v1/videos/${video.id}`)).status).toBe(404)
   await until(() => !indexIds(friend).includes(video.id), 10_000, 'the video gone from the friend')
+})
+
+test('a file `storage migrate` moves to the bucket while the sweep lists it is neither forgotten nor taken for a wrong bucket', async () => {
+  const dataDir = join(tempDir(), 'data')
+  mkdirSync(join(dataDir, 'videos'), { recursive: true })
+  const bucket = new S3Store(testConfig({ dataDir, port: 9, storage: gw.settings(BUCKET, { prefix: 'moving/' }) }).storage)
+  const quiet = createLogger({ level: 'error', format: 'json', write: () => undefined })
+  let moving = ''
+  // The migration's step (upload, check, remove from the data folder) comes right after the
+  // bucket's listing, before the sweep looks for what the listing lacked.
+  const store = new Proxy(bucket, {
+    get(target, prop) {
+      if (prop === 'list')
+        return async (prefix: string) => {
+          const listed = await target.list(prefix)
+          if (prefix === 'mirrors/') await target.put(moving, join(dataDir, moving), 'video/mp4')
+          return listed
+        }
+      const value = Reflect.get(target, prop, target)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+  // The first file of a migration (the bucket holds none of the pod's yet), then one more.
+  const files: SweptFile[] = []
+  for (const id of ['FirstMoved', 'SecondMoved']) {
+    moving = `videos/${id}.mp4`
+    writeFileSync(join(dataDir, moving), 'the video')
+    files.push({ id, resolution: null, key: moving })
+    const forgotten: SweptFile[] = []
+    const part = { keys: () => files.map((f) => f.key), files: () => files, forget: async (f: SweptFile) => void forgotten.push(f), ownId: () => true }
+    const swept = await sweepAtStart(new PodStorage(store, dataDir), [part], quiet)
+    expect(swept?.forgotten).toEqual([])
+    expect(forgotten).toEqual([])
+    expect(existsSync(join(dataDir, moving))).toBe(false)
+    expect(await bucket.stat(moving)).toEqual({ size: 'the video'.length })
+  }
 })

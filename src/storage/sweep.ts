@@ -14,6 +14,9 @@ import type { PodStorage } from './service'
 import { StorageStartError } from './start'
 import { removeIfEmpty } from './store'
 
+/** Files the bucket's listing and a second look both lack, none of the pod's files being there, before the start is refused. */
+const REFUSE_AFTER = 3
+
 /**
  * The data folder's folders the sweep clears of files no row names. thumbnails/ is not one:
  * friends' thumbnails cached there have no rows (Thumbnails.prune removes those whose video
@@ -124,9 +127,18 @@ async function sweep(
       else orphans.push(o.key)
     }
   }
+  // What the listing lacked and the data folder has not, asked again one by one: `storage
+  // migrate` may have moved it since it was listed (the folder's file goes once the object is
+  // whole). A bucket with none of the pod's files needs no more than a few asked to be refused.
+  const lost: (typeof owned)[number][] = []
+  for (const o of owned) {
+    if (present.has(o.file.key) || storage.source(o.file.key).kind === 'file') continue
+    if (await storage.stat(o.file.key)) present.add(o.file.key)
+    else lost.push(o)
+    if (present.size === 0 && lost.length >= REFUSE_AFTER) break
+  }
   refuseAnotherPods(storage, orphans, present, files, ownId)
   if (keepOrphans) return { orphans: [], present, forgotten: [] }
-  const lost = owned.filter(({ file: f }) => !present.has(f.key) && storage.source(f.key).kind === 'object')
   for (const key of orphans) await storage.store.delete(key)
   // An original's video goes with its renditions: theirs need no forgetting of their own.
   const gone = new Set(lost.filter(({ file: f }) => f.resolution === null).map(({ file: f }) => f.id))
