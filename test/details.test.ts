@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { DetailsAnswer } from '../src/details/model'
-import { SUMMARY_MAX, summarize } from '../src/details/model'
+import { summarize } from '../src/details/model'
 import type { Video } from '../src/videos/model'
 import { makeClip } from './helpers/clips'
 import { adminToken, fp, indexIds, netPod, publish, restart, stopPods, until } from './helpers/network'
@@ -50,18 +50,6 @@ beforeAll(async () => {
   expect(res.status).toBe(201)
   video = (await res.json()) as Video
   await until(() => indexIds(b).includes(video.id), 5000, 'the video in the friend\'s index')
-})
-
-describe('summaries', () => {
-  test('the index keeps a short description cut at a word, the details the full text', () => {
-    expect(summarize('  short  ')).toBe('short')
-    const s = summarize(LONG)
-    expect(LONG.length).toBeGreaterThan(SUMMARY_MAX)
-    expect(s.length).toBeLessThanOrEqual(SUMMARY_MAX)
-    expect(s.endsWith('…')).toBe(true)
-    expect(LONG.startsWith(s.slice(0, -1))).toBe(true)
-    expect(LONG[s.length - 1]).toBe(' ')
-  })
 })
 
 describe('own videos', () => {

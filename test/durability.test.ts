@@ -6,7 +6,8 @@ import { afterAll, expect, test } from 'bun:test'
 import { join } from 'node:path'
 import { openDatabase } from '../src/shared/db'
 import { FriendStore } from '../src/friends/store'
-import { upsertVideo, type Video } from '../src/videos/model'
+import type { Video } from '../src/videos/model'
+import { VideoStore } from '../src/videos/store'
 import { fp, indexIds, netPod, stopPods, until } from './helpers/network'
 import { BUN, Child, childEnv, CLI, removeTempDirs, ROOT, tempDir, type TestPod } from './helpers/pods'
 import { freePort } from './helpers/ports'
@@ -67,7 +68,7 @@ test('SIGKILL during a fan-out of 100 messages: after restart every friend has a
     createdAt: new Date().toISOString(),
   }))
   db.transaction(() => {
-    for (const v of videos) upsertVideo(db, v, url, Date.now())
+    for (const v of videos) new VideoStore(db).upsert(v, url, Date.now())
     store.enqueue('all', videos.map((v) => ({ type: 'video.add', data: v })), Date.now())
   }).immediate()
   db.close()

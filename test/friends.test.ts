@@ -7,7 +7,8 @@ import { CompactEncrypt, CompactSign } from 'jose'
 import { seal } from '../src/federation/envelope'
 import { CURRENT_VERSION } from '../src/federation/versions'
 import { importPeerKey, newIdentity, type Identity } from '../src/identity/keys'
-import { videoOfRow, videoRowById } from '../src/videos/model'
+import { videoOfRow } from '../src/videos/model'
+import { VideoStore } from '../src/videos/store'
 import { adminToken, fp, friendsOf, indexIds, netPod, publish, restart, stopPods, syntheticVideo, until, videoId } from './helpers/network'
 import type { TestPod } from './helpers/pods'
 
@@ -348,7 +349,7 @@ describe('leaving and moving', () => {
     expect(b.base).not.toBe(b0.base)
     await until(async () => (await friendsOf(a))[0]?.url === b.config.url, 3000, 'new url at a')
     // The index follows the move.
-    const moved = videoRowById(a.running.pod.db, bv.id)!
+    const moved = new VideoStore(a.running.pod.db).row(bv.id)!
     expect(videoOfRow(moved).webseedUrls[0]).toStartWith(`${b.config.url}/static/webseed/`)
     const v = publish(a)
     await until(() => indexIds(b).includes(v.id), 2000, 'a video at moved b')

@@ -1,24 +1,19 @@
 /**
  * The pod's identity: made on first start, kept across restarts, and never silently
- * replaced when the key on disk is damaged.
+ * replaced when the key on disk is damaged. (A key written by another tool is
+ * test/unit/identity.test.ts.)
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { createHash, generateKeyPairSync } from 'node:crypto'
+import { generateKeyPairSync } from 'node:crypto'
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { identityFromPem, importPeerKey } from '../src/identity/keys'
 import { childEnv, listTree, removeTempDirs, runCli, spawnCli, tempDir, waitForPod } from './helpers/pods'
 import { freePort } from './helpers/ports'
+import { thumbprint } from './helpers/thumbprint'
 
 afterAll(removeTempDirs)
 // Real processes on a shared machine: far more than they need, never a timing assertion.
 setDefaultTimeout(60_000)
-
-/** RFC 7638 thumbprint of an RSA public JWK, computed here from the RFC's rules. */
-function thumbprint(jwk: { e: string; n: string }): string {
-  const canonical = `{"e":"${jwk.e}","kty":"RSA","n":"${jwk.n}"}`
-  return createHash('sha256').update(canonical).digest('base64url')
-}
 
 /** Starts `seedpod serve` in `dir`, returns what /api/v1/pod says, and stops it with SIGTERM. */
 async function serveOnce(dir: string): Promise<{ info: Record<string, any>; code: number; stderr: string }> {
@@ -100,21 +95,5 @@ describe('identity', () => {
       const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 })
       writeFileSync(f, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 })
     }, ['data/keys/pod.key', 'shorter than 2048 bits'])
-  })
-
-  test('a PKCS#8 key written by another tool (here node:crypto) is taken as it is: same public key, its thumbprint, keys that work', async () => {
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
-    const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
-    const jwk = publicKey.export({ format: 'jwk' }) as { n: string; e: string }
-    const identity = await identityFromPem(pem.trimEnd())
-    expect(identity.publicJwk).toEqual({ kty: 'RSA', n: jwk.n, e: jwk.e })
-    expect(identity.fingerprint).toBe(thumbprint(jwk))
-    // Its keys sign and decrypt what its public key verifies and encrypts.
-    const peer = await importPeerKey(identity.publicJwk)
-    const data = new TextEncoder().encode('hello')
-    const signature = await crypto.subtle.sign({ name: 'RSA-PSS', saltLength: 32 }, identity.signKey, data)
-    expect(await crypto.subtle.verify({ name: 'RSA-PSS', saltLength: 32 }, peer.verifyKey, signature, data)).toBe(true)
-    const sealed = await crypto.subtle.encrypt({ name: 'RSA-OAEP' }, peer.encryptKey, data)
-    expect(new Uint8Array(await crypto.subtle.decrypt({ name: 'RSA-OAEP' }, identity.decryptKey, sealed))).toEqual(data)
   })
 })

@@ -1,13 +1,14 @@
 /**
  * The outbound client against real local servers: URL and address checks, the address
  * checked being the one connected to (over http, and over https with a CA made here),
- * redirects, deadlines, the body cap, single flight and the failure memory.
+ * redirects, deadlines, the body cap, single flight and the failure memory. (Its pure
+ * helpers, pod URLs and public addresses, are test/unit/outbound.test.ts.)
  */
 import { afterAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { checkPodUrl, createOutbound, isPublicAddress, parseJson, type OutboundResult, type OutboundSettings } from '../src/shared/outbound'
+import { createOutbound, parseJson, type OutboundResult, type OutboundSettings } from '../src/shared/outbound'
 
 const servers: { stop(force?: boolean): unknown }[] = []
 const dirs: string[] = []
@@ -44,39 +45,8 @@ function outbound(over: Partial<OutboundSettings> = {}) {
   })
 }
 
-const reason = (r: OutboundResult) => (r.ok ? `ok ${r.status}` : r.reason)
-const text = (r: OutboundResult) => (r.ok ? new TextDecoder().decode(r.body) : `(${r.reason})`)
-
-describe('pod URLs', () => {
-  test('are normalised: lowercase scheme and host, no default port, no trailing slash', () => {
-    expect(checkPodUrl('HTTP://Pod.Example.ORG:80/')).toEqual({ ok: true, url: 'http://pod.example.org' })
-    expect(checkPodUrl('https://pod.example.org:443/videos//')).toEqual({ ok: true, url: 'https://pod.example.org/videos' })
-    expect(checkPodUrl('https://pod.example.org:8443')).toEqual({ ok: true, url: 'https://pod.example.org:8443' })
-    expect(checkPodUrl('http://[::1]:9000/')).toEqual({ ok: true, url: 'http://[::1]:9000' })
-  })
-
-  test('with another scheme, user info, a query or a fragment are refused', () => {
-    for (const url of ['ftp://pod.example.org', 'file:///etc/passwd', 'pod.example.org', 'http://u:p@pod.example.org', 'http://u@pod.example.org',
-      'http://pod.example.org/?a=1', 'http://pod.example.org/?', 'http://pod.example.org/#top', 'http://pod.example.org#'])
-      expect(checkPodUrl(url).ok, url).toBe(false)
-  })
-})
-
-test('public addresses are told from loopback, private, link-local, special and mapped ones', () => {
-  const blocked = ['127.0.0.1', '127.255.0.9', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '100.64.0.1', '100.127.255.255',
-    '169.254.169.254', '0.0.0.0', '192.0.2.7', '198.18.0.1', '224.0.0.1', '255.255.255.255', '::', '::1', 'fe80::1', 'fe80::1%eth0',
-    'fc00::1', 'fd12:3456::1', 'fec0::1', 'ff02::1', '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:10.0.0.1', '::ffff:192.168.0.1',
-    '64:ff9b::a00:1', '2001:db8::1', '2002:7f00:1::1', 'pod.example.org', '']
-  const allowed = ['8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '192.169.0.1', '2606:4700::1111', '2a01:4f8::1', '::ffff:8.8.8.8', '64:ff9b::808:808']
-  expect(blocked.filter(isPublicAddress)).toEqual([])
-  expect(allowed.filter((ip) => !isPublicAddress(ip))).toEqual([])
-})
-
-test('parseJson reads a JSON body, and gives undefined for anything else', () => {
-  expect(parseJson(new TextEncoder().encode('{"a":[1]}'))).toEqual({ a: [1] })
-  expect(parseJson(new TextEncoder().encode('<html>'))).toBeUndefined()
-  expect(parseJson(new Uint8Array([0x7b, 0xff]))).toBeUndefined()
-})
+const reason = (r: OutboundResult) => (r.ok ? `ok ${r.value.status}` : r.error.reason)
+const text = (r: OutboundResult) => (r.ok ? new TextDecoder().decode(r.value.body) : `(${r.error.reason})`)
 
 describe('refused before any connection', () => {
   test('user info, a fragment or another scheme', async () => {
@@ -171,7 +141,7 @@ describe('the address checked is the one connected to', () => {
       const out = createOutbound({ allowPrivateAddresses: true, selfUrl: 'http://self.test', selfFingerprint: 'me', timeoutMs: 5000,
         maxBytes: 1024, failureTtlMs: 0, resolve: async () => ['127.0.0.1'] })
       const port = ${server.port}
-      const show = (r) => (r.ok ? new TextDecoder().decode(r.body) : r.reason)
+      const show = (r) => (r.ok ? new TextDecoder().decode(r.value.body) : r.error.reason)
       console.log(JSON.stringify([await out.get('https://pod.test:' + port + '/'), await out.get('https://evil.test:' + port + '/'),
         await out.get('https://127.0.0.1:' + port + '/')].map(show)))
     `)
@@ -199,10 +169,10 @@ test('a redirect is an error and is not followed', async () => {
 test('other statuses are results for the caller, with their headers and body', async () => {
   const s = serve(() => Response.json({ error: 'nope' }, { status: 404, headers: { 'x-pod': 'a' } }))
   const r = await outbound().get(s.url, { accept: 'application/json' })
-  if (!r.ok) throw new Error(r.message)
-  expect(r.status).toBe(404)
-  expect(r.headers.get('x-pod')).toBe('a')
-  expect(parseJson(r.body)).toEqual({ error: 'nope' })
+  if (!r.ok) throw new Error(r.error.message)
+  expect(r.value.status).toBe(404)
+  expect(r.value.headers.get('x-pod')).toBe('a')
+  expect(parseJson(r.value.body)).toEqual({ error: 'nope' })
 })
 
 describe('deadline', () => {
@@ -271,7 +241,7 @@ describe('body cap', () => {
     const s = streamServer(TEN_MB, true)
     const r = await outbound({ maxBytes: 256 * 1024 }).get(s.url)
     expect(reason(r)).toBe('too_large')
-    if (!r.ok) expect(r.message.length).toBeLessThan(100)
+    if (!r.ok) expect(r.error.message.length).toBeLessThan(100)
     await Bun.sleep(100)
     expect(s.closed).toBe(true)
     expect(s.sent).toBeLessThan(TEN_MB / 2)
@@ -294,7 +264,7 @@ describe('body cap', () => {
     const s = serve(() => new Response(new Uint8Array(4096)))
     expect(reason(await outbound().get(s.url, { maxBytes: 4095 }))).toBe('too_large')
     const r = await outbound().get(s.url, { maxBytes: 4096 })
-    expect(r.ok && r.body.byteLength).toBe(4096)
+    expect(r.ok && r.value.body.byteLength).toBe(4096)
   })
 })
 

@@ -7,9 +7,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { PAGE_ROUTES, scriptJson, type Boot } from '../src/pages/routes'
+import { PAGE_ROUTES, type Boot } from '../src/pages/routes'
 import { SCORE_HISTORY_MAX } from '../src/friends/store'
-import { saveStreams } from '../src/videos/streams'
+import { VideoStore } from '../src/videos/store'
 import { adminToken, netPod, publish, stopPods } from './helpers/network'
 import { BUN, Child, removeTempDirs, ROOT, tempDir, waitForPod, type TestPod } from './helpers/pods'
 import { freePort } from './helpers/ports'
@@ -141,12 +141,12 @@ describe('page routes', () => {
     const stream = (rendition: number, height: number, size: number) => ({ rendition, infoHash: 'ab'.repeat(20), size, width: Math.round((height * 16) / 9), height, bandwidth: size, codecs: 'avc1.64001f,mp4a.40.2' })
     const streams = [stream(144, 144, 500_000), stream(240, 240, 1_000_000), stream(0, 480, 8_000_000)]
     const long = publish(pod, { size: 8_000_000, duration: 40 })
-    saveStreams(pod.running.pod.db, long.id, streams)
+    new VideoStore(pod.running.pod.db).saveStreams(long.id, streams)
     const html = await (await fetch(`${pod.base}/videos/${long.id}`)).text()
     // 5 s of 40 s of the 240p stream: 125,000 bytes of its file.
     expect(/<video id="seedpod-quick"[^>]*>/.exec(html)?.[0]).toContain(`src="${pod.base}/static/webseed/${long.id}.240.mp4?head=125000"`)
     const short = publish(pod, { size: 8_000_000, duration: 10 })
-    saveStreams(pod.running.pod.db, short.id, streams)
+    new VideoStore(pod.running.pod.db).saveStreams(short.id, streams)
     const page = await (await fetch(`${pod.base}/videos/${short.id}`)).text()
     expect(page).not.toContain('seedpod-quick')
     expect(page).toContain(`<link rel="modulepreload" href="${bootOf(page).assets.hls}">`)
@@ -161,14 +161,6 @@ describe('page routes', () => {
     const withInfo = (await (await fetch(`${withIce.base}/api/v1/pod`)).json()) as { webrtc: { iceServers: string[] } }
     expect(withInfo.webrtc).toEqual({ iceServers: servers })
     expect(bootOf(await (await fetch(`${withIce.base}/`)).text()).pod.iceServers).toEqual(servers)
-  })
-
-  test('scriptJson keeps any text inside its <script> element', () => {
-    const tricky = { s: '</script><!-- \u2028\u2029' }
-    const out = scriptJson(tricky)
-    expect(out).not.toContain('<')
-    expect(out).not.toContain('\u2028')
-    expect(JSON.parse(out)).toEqual(tricky)
   })
 
   test('with requireLoginToWatch the watch page does not give the video away', async () => {

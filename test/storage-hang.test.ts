@@ -134,7 +134,7 @@ describe('a bucket that stops answering', () => {
     mkdirSync(join(pod.config.dataDir, key), { recursive: true })
     const lines: string[] = []
     let now = Date.now()
-    const moves = new StorageMoves(pod.running.pod.db, pod.running.pod.videos.files.storage, createLogger({ level: 'warn', format: 'json', write: (l) => lines.push(l) }), () => now)
+    const moves = new StorageMoves(pod.running.pod.db, pod.running.pod.videos.files.storage, createLogger({ level: 'warn', format: 'json', write: (l) => lines.push(l) }), () => false, () => now)
     const failures = () => lines.filter((l) => l.includes('storage.move.failed') && l.includes(key)).length
     pod.running.pod.db.query('INSERT INTO storage_moves (key, queued_at) VALUES (?, ?)').run(key, now)
     try {

@@ -1,8 +1,9 @@
 /**
  * The pod's BitTorrent tracker over HTTP, mounted on an Elysia app listening on loopback
  * (test/helpers/tracker.ts), driven by real clients: webtorrent (seeding and downloading over
- * TCP), aria2c and bittorrent-tracker's own HTTP client; refusals, X-Forwarded-For, compact
- * peer lists. Its WebSocket side is test/tracker-websocket.test.ts.
+ * TCP), aria2c and bittorrent-tracker's own HTTP client; refusals, X-Forwarded-For. Its
+ * WebSocket side is test/tracker-websocket.test.ts; compact peer lists,
+ * test/unit/torrents.test.ts.
  */
 import { afterEach, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -10,7 +11,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Client, type ClientUpdate } from 'bittorrent-tracker'
 import WebTorrent, { type Torrent } from 'webtorrent'
-import { compactPeers } from '../src/torrents/compact'
 import { createTracker, REFUSED_REASON } from '../src/torrents/tracker'
 import { cleanups, hex, log, randomBytes, runCleanups, startTracker, until, type TrackerFixture } from './helpers/tracker'
 
@@ -212,24 +212,6 @@ describe('HTTP tracker', () => {
     // Upstream would put "abc" in the swarm and then throw (process exit) encoding it; here it
     // is no address at all, so the TCP peer address is used.
     expect(await seen(proxied, 'abc', 7000)).toEqual(['127.0.0.1:7000'])
-  })
-
-  test('compact peer lists match BEP 23 / BEP 7 and skip what cannot be encoded', () => {
-    const { peers, peers6 } = compactPeers([
-      { ip: '127.0.0.1', port: 6881 },
-      { ip: '2001:db8::7', port: 443 },
-      { ip: '::', port: 1 },
-      { ip: '1:2:3:4:5:6:7:8', port: 65535 },
-      { ip: '256.1.1.1', port: 80 },
-      { ip: '1.2.3', port: 80 },
-      { ip: '1::2::3', port: 80 },
-      { ip: 'abc', port: 80 },
-      { ip: '10.0.0.1', port: 0 },
-    ])
-    expect([...peers]).toEqual([127, 0, 0, 1, 0x1a, 0xe1])
-    expect(Buffer.from(peers6).toString('hex')).toBe(
-      '20010db8000000000000000000000007' + '01bb' + '00'.repeat(16) + '0001' + '00010002000300040005000600070008' + 'ffff',
-    )
   })
 
   test('without a known client address, announces are refused rather than recorded', async () => {

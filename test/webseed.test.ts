@@ -1,9 +1,9 @@
 /**
- * The .torrent files and the web seed (src/torrents/torrent-file.ts, webseed.ts): info hashes
- * and piece lengths checked with the reference parser (parse-torrent), Range parsing, the web
- * seed served by a real Bun.serve (ranges, validators, conditional requests, CORS), and real
- * WebTorrent clients downloading through the web seed alone. (Probing and remuxing the clips
- * are test/media.test.ts.)
+ * The .torrent files and the web seed (src/torrents/torrent-file.ts, webseed.ts): a real
+ * clip's .torrent checked with the reference parser (parse-torrent), the web seed served by a
+ * real Bun.serve (ranges, validators, conditional requests, CORS), and real WebTorrent clients
+ * downloading through the web seed alone. (Probing and remuxing the clips are
+ * test/media.test.ts; piece lengths and Range parsing, test/unit/torrents.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createHash, randomBytes } from 'node:crypto'
@@ -16,8 +16,8 @@ import { basename, join } from 'node:path'
 import WebTorrent from 'webtorrent'
 // @ts-ignore -- untyped module
 import parseTorrent from 'parse-torrent'
-import { choosePieceLength, makeTorrent } from '../src/torrents/torrent-file'
-import { parseRange, serveFile } from '../src/torrents/webseed'
+import { makeTorrent } from '../src/torrents/torrent-file'
+import { serveFile } from '../src/torrents/webseed'
 import { fastStartClip, mediaDir } from './helpers/media-files'
 
 const dir = mediaDir()
@@ -52,51 +52,6 @@ describe('makeTorrent', () => {
     expect(parsed.urlList).toEqual(urlList)
     expect(parsed.name).toBe('fast-start.mp4')
     expect(parsed.length).toBe(a.length)
-  })
-
-  test('no trackers means none (no public defaults), and a different name changes the hash', async () => {
-    const a = await makeTorrent({ file: blob, name: 'blob.bin', announce: [], urlList: [], pieceLength: 32 * 1024 })
-    const parsed = await parseTorrent(a.torrent)
-    expect(parsed.announce).toEqual([])
-    expect(parsed.pieceLength).toBe(32 * 1024)
-    expect(parsed.pieces.length).toBe(32)
-    const b = await makeTorrent({ file: blob, name: 'other.bin', announce: [], urlList: [], pieceLength: 32 * 1024 })
-    expect(b.infoHash).not.toBe(a.infoHash)
-    await expect(makeTorrent({ file: blob, name: 'x', announce: [], urlList: [], pieceLength: 1000 })).rejects.toThrow(/power of two/)
-  })
-
-  test('piece length grows with the file, from 256 KiB to 1 MiB', () => {
-    expect(choosePieceLength(2_000_000)).toBe(256 * 1024)
-    expect(choosePieceLength(300 * 1024 * 1024)).toBe(512 * 1024)
-    expect(choosePieceLength(4 * 1024 ** 3)).toBe(1024 * 1024)
-  })
-})
-
-describe('parseRange', () => {
-  test('single ranges, suffixes, open ends and clamping', () => {
-    expect(parseRange(null, 100)).toEqual({ kind: 'none' })
-    expect(parseRange('bytes=0-0', 100)).toEqual({ kind: 'range', start: 0, end: 0 })
-    expect(parseRange('bytes=10-', 100)).toEqual({ kind: 'range', start: 10, end: 99 })
-    expect(parseRange('bytes=-10', 100)).toEqual({ kind: 'range', start: 90, end: 99 })
-    expect(parseRange('bytes=-1000', 100)).toEqual({ kind: 'range', start: 0, end: 99 })
-    expect(parseRange('bytes=50-1000', 100)).toEqual({ kind: 'range', start: 50, end: 99 })
-    expect(parseRange('BYTES = 1-2', 100)).toEqual({ kind: 'range', start: 1, end: 2 })
-  })
-
-  test('unsatisfiable versus malformed', () => {
-    expect(parseRange('bytes=100-', 100)).toEqual({ kind: 'unsatisfiable' })
-    expect(parseRange('bytes=-0', 100)).toEqual({ kind: 'unsatisfiable' })
-    expect(parseRange('bytes=0-', 0)).toEqual({ kind: 'unsatisfiable' })
-    expect(parseRange('bytes=5-3', 100)).toEqual({ kind: 'none' })
-    expect(parseRange('bytes=abc', 100)).toEqual({ kind: 'none' })
-    expect(parseRange('bytes=-', 100)).toEqual({ kind: 'none' })
-    expect(parseRange('items=0-1', 100)).toEqual({ kind: 'none' })
-    expect(parseRange('bytes=0-1,x', 100)).toEqual({ kind: 'none' })
-  })
-
-  test('several ranges: the first satisfiable one', () => {
-    expect(parseRange('bytes=0-9, 20-29', 100)).toEqual({ kind: 'range', start: 0, end: 9 })
-    expect(parseRange('bytes=500-600,20-29', 100)).toEqual({ kind: 'range', start: 20, end: 29 })
   })
 })
 

@@ -3,11 +3,9 @@
  * tokens (HS256 JWTs signed with a secret kept in the data folder), and a limit on login
  * attempts per client address and per user name.
  */
-import type { Database } from 'bun:sqlite'
 import { jwtVerify, SignJWT } from 'jose'
 import type { Config } from '../shared/config'
-
-export type Role = 'user' | 'admin'
+import type { AccountStore, Role, UserRow } from './store'
 
 /** A user as the API shows it. */
 export interface User {
@@ -15,14 +13,6 @@ export interface User {
   username: string
   role: Role
   createdAt: string
-}
-
-interface UserRow {
-  id: number
-  username: string
-  password_hash: string
-  role: Role
-  created_at: number
 }
 
 const toUser = (r: UserRow): User => ({ id: r.id, username: r.username, role: r.role, createdAt: new Date(r.created_at).toISOString() })
@@ -47,10 +37,10 @@ function checkPassword(password: string, username: string): AccountProblem | und
     return { code: 'weak_password', message: 'the password is too easy to guess: avoid the user name and common passwords' }
 }
 
-/** Account storage and login over one database. */
+/** Accounts and login. */
 export class Accounts {
   constructor(
-    private readonly db: Database,
+    private readonly store: AccountStore,
     private readonly config: Config,
     private readonly tokenSecret: Uint8Array,
     private readonly now: () => number = Date.now,
@@ -60,13 +50,10 @@ export class Accounts {
   async create(username: string, password: string, role: Role = 'user'): Promise<User | AccountProblem> {
     const problem = checkUsername(username) ?? checkPassword(password, username)
     if (problem) return problem
-    if (this.byName(username)) return { code: 'username_taken', message: `the user name ${username} is taken` }
+    if (this.store.byName(username)) return { code: 'username_taken', message: `the user name ${username} is taken` }
     const hash = await Bun.password.hash(password, { algorithm: 'argon2id' })
     try {
-      const row = this.db
-        .query('INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?) RETURNING *')
-        .get(username, hash, role, this.now()) as UserRow
-      return toUser(row)
+      return toUser(this.store.add(username, hash, role, this.now()))
     } catch (e) {
       // Two registrations of one name racing: the UNIQUE constraint decides.
       if (String(e).includes('UNIQUE')) return { code: 'username_taken', message: `the user name ${username} is taken` }
@@ -74,29 +61,25 @@ export class Accounts {
     }
   }
 
-  private byName(username: string): UserRow | null {
-    return this.db.query('SELECT * FROM users WHERE username = ?').get(username) as UserRow | null
-  }
-
   /** A user by id, or undefined. */
   get(id: number): User | undefined {
-    const row = this.db.query('SELECT * FROM users WHERE id = ?').get(id) as UserRow | null
+    const row = this.store.byId(id)
     return row ? toUser(row) : undefined
   }
 
   /** Every account, oldest first. */
   list(): User[] {
-    return (this.db.query('SELECT * FROM users ORDER BY id').all() as UserRow[]).map(toUser)
+    return this.store.all().map(toUser)
   }
 
   /** Number of accounts (the first one made through `seedpod user add` is usually the admin). */
   count(): number {
-    return (this.db.query('SELECT count(*) AS n FROM users').get() as { n: number }).n
+    return this.store.count()
   }
 
   /** Checks credentials; returns the user or undefined. Takes the same time for unknown names. */
   async verify(username: string, password: string): Promise<User | undefined> {
-    const row = this.byName(username)
+    const row = this.store.byName(username)
     // Hash even for an unknown name so that timing does not tell which names exist.
     const ok = await Bun.password.verify(password, row?.password_hash ?? DUMMY_HASH)
     return row && ok ? toUser(row) : undefined

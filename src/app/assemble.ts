@@ -26,10 +26,15 @@ import type { RunnerStore } from '../runners/store'
  * (src/app/cli.ts), which works on the database without a running pod. `close` closes it.
  */
 export async function openAccounts(config: Config): Promise<{ accounts: Accounts; close(): void }> {
-  const [{ Accounts }, { openDatabase }, { loadOrCreateSecret }] = await Promise.all([import('../accounts/service'), import('../shared/db'), import('../identity/keys')])
+  const [{ Accounts }, { AccountStore }, { openDatabase }, { loadOrCreateSecret }] = await Promise.all([
+    import('../accounts/service'),
+    import('../accounts/store'),
+    import('../shared/db'),
+    import('../identity/keys'),
+  ])
   const db = openDatabase(join(config.dataDir, 'seedpod.db'))
   try {
-    return { accounts: new Accounts(db, config, loadOrCreateSecret(config.dataDir, 'token.secret')), close: () => db.close() }
+    return { accounts: new Accounts(new AccountStore(db), config, loadOrCreateSecret(config.dataDir, 'token.secret')), close: () => db.close() }
   } catch (e) {
     db.close()
     throw e
@@ -41,9 +46,9 @@ export async function openAccounts(config: Config): Promise<{ accounts: Accounts
  * runner token ...` (src/runners/cli.ts), which works on the database without a running pod.
  */
 export async function openRunnerStore(config: Config): Promise<{ store: RunnerStore; close(): void }> {
-  const [{ RunnerStore }, { openDatabase }] = await Promise.all([import('../runners/store'), import('../shared/db')])
+  const [{ RunnerStore }, { TranscodeQueue }, { openDatabase }] = await Promise.all([import('../runners/store'), import('../transcoding/queue'), import('../shared/db')])
   const db = openDatabase(join(config.dataDir, 'seedpod.db'))
-  return { store: new RunnerStore(db), close: () => db.close() }
+  return { store: new RunnerStore(db, new TranscodeQueue(db)), close: () => db.close() }
 }
 
 /**
@@ -54,25 +59,29 @@ export async function openRunnerStore(config: Config): Promise<{ store: RunnerSt
  * The pod must run on the bucket (`storage.kind = "s3"`): only then does it read both places.
  */
 export async function migrateStorage(config: Config, to: 's3' | 'local', progress: (key: string) => void): Promise<{ moved: number }> {
-  const [{ openDatabase }, { openStorage, StorageStartError }, { migrate, ownKeys, mirrorItems }, { MirrorStore }] = await Promise.all([
+  const [{ openDatabase }, { openStorage, StorageStartError }, { migrate, mirrorItems }, { takeOverMoves }, { MirrorStore }, { VideoStore }, { ownKeys }] = await Promise.all([
     import('../shared/db'),
     import('../storage/start'),
     import('../storage/migrate'),
+    import('../storage/moves'),
     import('../redundancy/store'),
+    import('../videos/store'),
+    import('../videos/own-files'),
   ])
   if (config.storage.kind !== 's3')
     throw new StorageStartError('storage migrate: set storage.kind = "s3" with the bucket\'s settings (and restart the pod) first: a pod on its data folder alone does not read the bucket, and would lose what is moved')
   const bucket = (await openStorage(config.storage, config.dataDir)) as import('../storage/s3').S3Store
   const db = openDatabase(join(config.dataDir, 'seedpod.db'))
   mkdirSync(join(config.dataDir, 'tmp'), { recursive: true, mode: 0o750 })
-  const mirrors = new MirrorStore(db)
+  const videoRows = new VideoStore(db)
+  const mirrors = new MirrorStore(db, videoRows)
   try {
     let moved = 0
     for (;;) {
       // Listed again each pass: what the pod stored or dropped meanwhile counts. The pod's own
       // queue of files for the bucket is taken over: this run moves them (src/storage/moves.ts).
-      db.run('DELETE FROM storage_moves')
-      const items = [...ownKeys(db).map((key) => ({ key })), ...mirrorItems(mirrors)]
+      takeOverMoves(db)
+      const items = [...ownKeys(videoRows).map((key) => ({ key })), ...mirrorItems(mirrors)]
       const pass = await migrate(items, bucket, config.dataDir, to, progress)
       moved += pass.moved
       if (pass.moved === 0) return { moved }
@@ -138,7 +147,7 @@ async function assembleOn(db: Database, { config, log, identity, server, version
       import('../torrents/tracker'),
     ])
   await pause()
-  const [{ podMachine }, { createActor }, { Transcoding }, { Runners }, { RunnerStore }, { Redundancy }, { Accounts, AttemptLimiter }, { loadOrCreateSecret }, { VideoDetails }, { buildApp }, { websocket }, { lazyImport }] =
+  const [{ podMachine }, { createActor }, { Transcoding }, { Runners }, { RunnerStore }, { Redundancy }, { Accounts, AttemptLimiter }, { AccountStore }, { loadOrCreateSecret }, { VideoDetails }, { DetailsStore }, { VideoStore }, { buildApp }, { websocket }, { lazyImport }] =
     await Promise.all([
       import('../../actors/pod'),
       import('xstate'),
@@ -147,8 +156,11 @@ async function assembleOn(db: Database, { config, log, identity, server, version
       import('../runners/store'),
       import('../redundancy/service'),
       import('../accounts/service'),
+      import('../accounts/store'),
       import('../identity/keys'),
       import('../details/service'),
+      import('../details/store'),
+      import('../videos/store'),
       import('./http'),
       import('elysia/ws'),
       import('./lazy'),
@@ -162,14 +174,15 @@ async function assembleOn(db: Database, { config, log, identity, server, version
     import('../storage/service'),
     import('../storage/sweep'),
     import('../storage/chunk-store'),
-    import('../storage/migrate'),
+    import('../videos/own-files'),
     import('../storage/moves'),
   ])
+  const videoRows = new VideoStore(db)
   const storage = new PodStorage(await openStorage(config.storage, config.dataDir), config.dataDir, log)
-  const moves = new StorageMoves(db, storage, log, now)
+  const moves = new StorageMoves(db, storage, log, (key) => ownKeys(videoRows).includes(key), now)
   const files = new VideoFiles(config.dataDir, storage, moves)
   files.prepare()
-  const mirrors = new MirrorStore(db)
+  const mirrors = new MirrorStore(db, videoRows)
   const queue = new TranscodeQueue(db, now)
   const loadWebTorrent = () => lazyImport('webtorrent').then((m) => m.default)
 
@@ -190,16 +203,17 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   const friendStore = new FriendStore(db)
   const admission = new Admission(config.friends, friendStore, now)
   const inbox = new Inbox(db, identity, transport, friendStore, admission, (url) => fetchPodInfo(outbound, url), now)
-  const friends = new Friends(db, config, identity.fingerprint, log, friendStore, admission, transport, inbox, events, now)
-  const videos = new Videos(db, config, friends, identity.fingerprint, files, mirrors, queue, inbox, events, outbound, log, now)
-  const runnerStore = new RunnerStore(db, now)
-  const transcoding = new Transcoding(db, config, videos, friends, queue, events, runnerStore, now)
-  const runners = new Runners(config, runnerStore, videos, transcoding, events, log)
-  const redundancy = new Redundancy(db, config, self, files, mirrors, inbox, friends, outbound)
-  const details = new VideoDetails(db, config, friends, identity.fingerprint, videos, inbox, log)
+  const friends = new Friends(db, config, identity.fingerprint, log, friendStore, videoRows, admission, transport, inbox, events, now)
+  const detailsStore = new DetailsStore(db)
+  const videos = new Videos(db, videoRows, detailsStore, config, friends, identity.fingerprint, files, mirrors, queue, inbox, events, outbound, log, now)
+  const runnerStore = new RunnerStore(db, queue, now)
+  const transcoding = new Transcoding(db, videoRows, config, videos, friends, queue, events, runnerStore, now)
+  const runners = new Runners(config, runnerStore, queue, videos, videoRows, transcoding, events, log)
+  const redundancy = new Redundancy(videoRows, config, self, files, mirrors, inbox, friends, outbound)
+  const details = new VideoDetails(db, detailsStore, videoRows, config, friends, identity.fingerprint, videos, inbox, log)
   videos.thumbnails.prune()
   if (storage.kind === 's3') {
-    const expected = new Set([...ownKeys(db), ...videos.thumbnails.cachedKeys(), ...mirrors.own().flatMap((m) => [`mirrors/${m.file}`, files.torrentKey(m.infoHash)])])
+    const expected = new Set([...ownKeys(videoRows), ...videos.thumbnails.cachedKeys(), ...mirrors.own().flatMap((m) => [`mirrors/${m.file}`, files.torrentKey(m.infoHash)])])
     const forget = (f: { id: string; resolution: number | null }) => (f.resolution === null ? videos.forget(f.id) : videos.forgetRendition(f.id, f.resolution))
     const { mayClaimId } = await import('../videos/ingest')
     const swept = await sweepStorage(storage, expected, videos.localFiles(), forget, log, (id) => mayClaimId(id, identity.fingerprint))
@@ -249,9 +263,9 @@ async function assembleOn(db: Database, { config, log, identity, server, version
             name: 'runner-leases',
             everyMs: Math.min(1000, config.transcoding.leaseMs / 2),
             run: () => {
-              const expired = runnerStore.sweep()
+              const expired = queue.sweepLeases()
               if (expired) log.info('runner.leases.expired', { jobs: expired })
-              if (runnerStore.anyQueued()) events.send({ type: 'transcoder.job.added' })
+              if (queue.anyQueued()) events.send({ type: 'transcoder.job.added' })
             },
           },
           // A bucket that failed is asked again; files that wait for it (moves.ts) go once it answers.
@@ -279,12 +293,12 @@ async function assembleOn(db: Database, { config, log, identity, server, version
     log,
     db,
     identity,
-    accounts: new Accounts(db, config, loadOrCreateSecret(config.dataDir, 'token.secret')),
+    accounts: new Accounts(new AccountStore(db), config, loadOrCreateSecret(config.dataDir, 'token.secret')),
     loginLimiter: new AttemptLimiter(config.auth.loginAttempts, config.auth.loginWindowSeconds * 1000),
     actors,
     inbox,
     friends,
-    making: new FriendMaking(db, config, identity, friends, outbound, log, now),
+    making: new FriendMaking(db, videoRows, config, identity, friends, outbound, log, now),
     videos,
     transcoding,
     runners,

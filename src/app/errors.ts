@@ -1,8 +1,9 @@
 /**
  * The HTTP side of errors: every error the API returns is JSON `{ error: { code, message } }`
  * with a fitting status. Domain code throws DomainError (src/shared/errors.ts); this plugin
- * maps its kind to a status, and turns Elysia's own errors and anything unexpected (logged,
- * answered 500 without internals) into the same shape. A 401 says how to authenticate
+ * maps its kind to a status, and turns Elysia's own errors and anything unexpected (an
+ * `internal` DomainError or any other error: logged, answered 500 without internals) into
+ * the same shape. A 401 says how to authenticate
  * (`WWW-Authenticate`, RFC 6750).
  */
 import { Elysia } from 'elysia'
@@ -24,6 +25,7 @@ export const STATUS: Readonly<Record<ErrorKind, number>> = {
   upstream_failed: 502,
   unavailable: 503,
   upstream_timeout: 504,
+  internal: 500,
 }
 
 /** The JSON body of an error answer. */
@@ -64,7 +66,8 @@ function validationMessage(error: unknown): string {
 /** The plugin that shapes every error answer of the app it is used in. */
 export const errors = (log: Logger) =>
   new Elysia({ name: 'errors' }).onError({ as: 'global' }, ({ code, error, request }) => {
-    if (error instanceof DomainError) return domainErrorResponse(error)
+    // An `internal` DomainError is the pod's own fault: logged and answered like any unexpected error.
+    if (error instanceof DomainError && error.kind !== 'internal') return domainErrorResponse(error)
     switch (code) {
       case 'VALIDATION':
         return errorResponse(400, 'invalid_request', validationMessage(error))
@@ -75,6 +78,7 @@ export const errors = (log: Logger) =>
     }
     const status = (error as { status?: number }).status
     if (typeof status === 'number' && status >= 400 && status < 500) return errorResponse(status, 'bad_request', (error as Error).message || 'bad request')
-    log.error('http.error', { method: request.method, url: request.url, error: error as Error, stack: (error as Error)?.stack })
+    const cause = (error as Error)?.cause
+    log.error('http.error', { method: request.method, url: request.url, error: error as Error, ...(cause === undefined ? {} : { cause }), stack: (error as Error)?.stack })
     return errorResponse(500, 'internal', 'the pod hit an unexpected error; it has been logged')
   })

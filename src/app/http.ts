@@ -49,7 +49,7 @@ export function buildApp(pod: Pod) {
     )
     .use(users({ fingerprint, config, accounts, loginLimiter, log, auth: macros }))
     .use(inboxRoutes({ fingerprint, inbox, maxMessageBytes: config.maxMessageBytes, trustProxy: config.trustProxy, log }))
-    .use(friendRoutes({ fingerprint, friends, making, log, auth: macros }))
+    .use(friendRoutes({ fingerprint, friends, making, auth: macros }))
     .use(redundancyRoutes({ fingerprint, redundancy, auth: macros }))
     .use(storageRoutes({ fingerprint, storage: videos.files.storage, moves: videos.files.moves, auth: macros }))
     .use(transcodingRoutes({ fingerprint, transcoding, auth: macros }))

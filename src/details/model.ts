@@ -2,7 +2,6 @@
  * A video's details as data: their fields and limits, the schema friends' answers must fit,
  * the index's summary of a description, and the checks of an edit.
  */
-import type { Database } from 'bun:sqlite'
 import { t } from 'elysia'
 import { DomainError } from '../shared/errors'
 
@@ -84,17 +83,6 @@ function checkLanguage(value: string): string {
   } catch {
     throw bad(`language: ${JSON.stringify(value)} is not a valid BCP 47 language tag such as "en" or "pt-BR"`)
   }
-}
-
-/**
- * Keeps the full text of an own video's description when the index gets only its summary
- * (call inside the transaction that writes the index row).
- */
-export function saveFullDescription(db: Database, id: string, description: string, now: number): void {
-  db.query(
-    `INSERT INTO video_details (video, description, views, updated_at) VALUES (?1, ?2, 0, ?3)
-     ON CONFLICT (video) DO UPDATE SET description = ?2, updated_at = ?3`,
-  ).run(id, description, now)
 }
 
 /**

@@ -21,18 +21,11 @@ import type { Friends } from '../friends/service'
 import type { Config } from '../shared/config'
 import { DomainError } from '../shared/errors'
 import type { Logger } from '../shared/log'
-import { videoRowById, type VideoRow } from '../videos/model'
+import type { VideoRow } from '../videos/model'
 import type { Videos } from '../videos/service'
+import type { VideoStore } from '../videos/store'
 import { checkDetailsEdit, Details, ORIGIN_TIMEOUT_MS, summarize, type DetailsAnswer } from './model'
-
-interface DetailsRow {
-  description: string | null
-  tags: string | null
-  license: string | null
-  language: string | null
-  views: number
-  updated_at: number | null
-}
+import type { DetailsRow, DetailsStore } from './store'
 
 type Asked = { ok: true; details: Details; fetchedAt: number } | { ok: false; notFound?: boolean; timeout?: boolean; error: string }
 
@@ -43,6 +36,9 @@ export class VideoDetails {
 
   constructor(
     private readonly db: Database,
+    private readonly store: DetailsStore,
+    /** The videos' tables. */
+    private readonly videoRows: VideoStore,
     private readonly config: Config,
     private readonly friends: Friends,
     private readonly fingerprint: string,
@@ -58,7 +54,7 @@ export class VideoDetails {
 
   /** The details of an own video (from the index row and `video_details`). */
   private ownDetails(row: VideoRow): Details {
-    const d = this.db.query('SELECT description, tags, license, language, views, updated_at FROM video_details WHERE video = ?').get(row.id) as DetailsRow | null
+    const d = this.store.own(row.id)
     return {
       id: row.id,
       description: this.fullDescription(row, d),
@@ -74,13 +70,13 @@ export class VideoDetails {
    * The full description is the stored one while the index still shows its summary; once the
    * index's description was edited another way (`PATCH /api/v1/videos/:id`), that one holds.
    */
-  private fullDescription(row: VideoRow, d: DetailsRow | null): string {
+  private fullDescription(row: VideoRow, d: DetailsRow | undefined): string {
     return d?.description != null && summarize(d.description) === row.description ? d.description : row.description
   }
 
   /** The details of an own video, for the origin's handler and for tests. */
   ofOwn(id: string): Details | undefined {
-    const row = videoRowById(this.db, id)
+    const row = this.videoRows.row(id)
     return row && row.pod_fingerprint === this.fingerprint ? this.ownDetails(row) : undefined
   }
 
@@ -92,10 +88,10 @@ export class VideoDetails {
    * Throws 404 for an unknown video and 502/504 `origin_unreachable` with nothing to serve.
    */
   async get(id: string): Promise<DetailsAnswer> {
-    const row = videoRowById(this.db, id)
+    const row = this.videoRows.row(id)
     if (!row) throw new DomainError('not_found', 'not_found', `no video with id ${id}`)
     if (row.pod_fingerprint === this.fingerprint) return this.answer(this.ownDetails(row), 'local', this.now(), false)
-    const cached = this.cached(id)
+    const cached = this.store.cached(id)
     if (cached && this.now() - cached.fetchedAt < this.config.detailsTtlSeconds * 1000 && this.matchesIndex(cached.fetchedAt, row))
       return this.answer(cached.details, 'cache', cached.fetchedAt, false)
 
@@ -109,10 +105,10 @@ export class VideoDetails {
     if (asked.notFound) {
       // The origin says the video is gone: the index will hear of it (video.remove); a copy
       // of its details must not outlive that answer.
-      this.db.query('DELETE FROM details_cache WHERE video = ?').run(id)
+      this.store.uncache(id)
       throw new DomainError('not_found', 'not_found', `the origin pod (${row.pod_url}) no longer has video ${id}`)
     }
-    const copy = this.cached(id)
+    const copy = this.store.cached(id)
     if (copy) {
       this.log.info('video.details.stale', { id, origin: row.pod_url, ageSeconds: Math.floor((this.now() - copy.fetchedAt) / 1000), error: asked.error })
       return this.answer(copy.details, 'cache', copy.fetchedAt, true)
@@ -138,11 +134,6 @@ export class VideoDetails {
     return { ...details, source, fetchedAt: new Date(fetchedAt).toISOString(), ageSeconds: Math.max(0, Math.floor((this.now() - fetchedAt) / 1000)), stale }
   }
 
-  private cached(id: string): { details: Details; fetchedAt: number } | undefined {
-    const r = this.db.query('SELECT data, fetched_at FROM details_cache WHERE video = ?').get(id) as { data: string; fetched_at: number } | null
-    return r ? { details: JSON.parse(r.data) as Details, fetchedAt: r.fetched_at } : undefined
-  }
-
   /** Asks the origin (signed and encrypted, through `Friends.ask`) and caches a good answer. */
   private async askOrigin(row: VideoRow): Promise<Asked> {
     const r = await this.friends.ask(row.pod_fingerprint, { type: 'video.details', data: { id: row.id } }, ORIGIN_TIMEOUT_MS)
@@ -162,12 +153,7 @@ export class VideoDetails {
     const details: Details = { id: d.id, description: d.description, tags: d.tags, license: d.license, language: d.language, views: d.views, updatedAt: d.updatedAt }
     const fetchedAt = this.now()
     // The video may have left the index while the origin answered: then there is nothing to cache.
-    this.db
-      .query(
-        `INSERT INTO details_cache (video, data, fetched_at) SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM videos WHERE id = ?1)
-         ON CONFLICT (video) DO UPDATE SET data = excluded.data, fetched_at = excluded.fetched_at`,
-      )
-      .run(row.id, JSON.stringify(details), fetchedAt)
+    if (this.videoRows.has(row.id)) this.store.cache(row.id, details, fetchedAt)
     this.log.debug('video.details.fetched', { id: row.id, origin: row.pod_url })
     return { ok: true, details, fetchedAt }
   }
@@ -178,28 +164,25 @@ export class VideoDetails {
    */
   update(id: string, user: User, body: unknown): DetailsAnswer {
     this.videos.mustOwn(id, user)
-    const row = videoRowById(this.db, id)!
+    const row = this.videoRows.row(id)!
     const edit = checkDetailsEdit(body)
     const now = this.now()
     this.db.transaction(() => {
-      const current = this.db.query('SELECT description, tags, license, language, views, updated_at FROM video_details WHERE video = ?').get(id) as DetailsRow | null
+      const current = this.store.own(id)
       // A stored description the index no longer matches was replaced by an edit of the index: drop it.
       const stored = current?.description != null && summarize(current.description) === row.description ? current.description : null
       const description = edit.description ?? stored
       const descriptionChanged = edit.description !== undefined && edit.description !== this.fullDescription(row, current)
-      this.db
-        .query(
-          `INSERT INTO video_details (video, description, tags, license, language, views, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)
-           ON CONFLICT (video) DO UPDATE SET description = ?2, tags = ?3, license = ?4, language = ?5, updated_at = ?6`,
-        )
-        .run(
-          id,
+      this.store.save(
+        id,
+        {
           description,
-          JSON.stringify(edit.tags ?? (current?.tags ? JSON.parse(current.tags) : [])),
-          edit.license !== undefined ? edit.license : (current?.license ?? null),
-          edit.language !== undefined ? edit.language : (current?.language ?? null),
-          now,
-        )
+          tags: edit.tags ?? (current?.tags ? (JSON.parse(current.tags) as string[]) : []),
+          license: edit.license !== undefined ? edit.license : (current?.license ?? null),
+          language: edit.language !== undefined ? edit.language : (current?.language ?? null),
+        },
+        now,
+      )
       if (descriptionChanged) {
         // Announced even when the summary stays the same: friends then know their copies are outdated.
         // Nested: publish's own transaction becomes a savepoint of this one, so details and index change together.
@@ -207,7 +190,7 @@ export class VideoDetails {
       }
     }).immediate()
     this.log.info('video.details.updated', { id, by: user.username, fields: Object.keys(edit) })
-    return this.answer(this.ownDetails(videoRowById(this.db, id)!), 'local', now, false)
+    return this.answer(this.ownDetails(this.videoRows.row(id)!), 'local', now, false)
   }
 
   /**
@@ -215,20 +198,13 @@ export class VideoDetails {
    * durable outbox (counted when delivered, batched with other messages).
    */
   view(id: string): { id: string; counted: 'local'; views: number } | { id: string; counted: 'origin' } {
-    const row = videoRowById(this.db, id)
+    const row = this.videoRows.row(id)
     if (!row) throw new DomainError('not_found', 'not_found', `no video with id ${id}`)
-    if (row.pod_fingerprint === this.fingerprint) return { id, counted: 'local', views: this.countView(id) }
+    if (row.pod_fingerprint === this.fingerprint) return { id, counted: 'local', views: this.store.countViews(id, 1) }
     this.friends.addView(row.pod_fingerprint, id)
     return { id, counted: 'origin' }
   }
 
-  private countView(id: string, count = 1): number {
-    return (
-      this.db
-        .query('INSERT INTO video_details (video, views) VALUES (?1, ?2) ON CONFLICT (video) DO UPDATE SET views = views + ?2 RETURNING views')
-        .get(id, count) as { views: number }
-    ).views
-  }
 
   // --- what friends ask (inside the inbox transaction) -----------------------------------
 
@@ -243,6 +219,6 @@ export class VideoDetails {
   private onViewed(id: string, count: number, friend: string): unknown {
     if (!this.ofOwn(id)) return { ok: false, error: 'not_found' }
     this.log.debug('video.viewed', { id, friend, count })
-    return { ok: true, views: this.countView(id, count) }
+    return { ok: true, views: this.store.countViews(id, count) }
   }
 }

@@ -8,6 +8,7 @@
 import type { Database } from 'bun:sqlite'
 import type { JWK } from 'jose'
 import type { Identity } from '../identity/keys'
+import type { Result } from '../shared/errors'
 import { open, type Message, type Refusal } from './envelope'
 import { isKnownType, messageProblem, type MessageData, type MessageType } from './messages'
 import type { Peer, Transport } from './transport'
@@ -84,7 +85,7 @@ export class Inbox {
     private readonly peers: InboxPeers,
     private readonly gate: InboxGate,
     /** Fetches and checks a pod's document (the URL proof). */
-    private readonly prove: (url: string) => Promise<PodInfo>,
+    private readonly prove: (url: string) => Promise<Result<PodInfo, string>>,
     private readonly now: () => number,
   ) {}
 
@@ -125,10 +126,10 @@ export class Inbox {
     const proofs = new Map<Message, PodInfo>()
     for (const m of toProve) {
       const url = (m.data as { url: string }).url
-      const info = await this.prove(url).catch((e: Error) => e)
-      if (info instanceof Error || info.fingerprint !== sender)
-        return refuse('forbidden', 'url_unproven', `${url} does not serve this sender's key${info instanceof Error ? ` (${info.message})` : ''}`)
-      proofs.set(m, info)
+      const info = await this.prove(url)
+      if (!info.ok || info.value.fingerprint !== sender)
+        return refuse('forbidden', 'url_unproven', `${url} does not serve this sender's key${info.ok ? '' : ` (${info.error})`}`)
+      proofs.set(m, info.value)
     }
     if (!before && !proofs.size) return refuse('forbidden', 'not_a_friend', 'the sender is not a friend of this pod')
 

@@ -90,20 +90,20 @@ export class Transport {
       maxBytes: REPLY_MAX_BYTES,
       timeoutMs,
     })
-    if (!res.ok) return { ok: false, error: `cannot reach ${peer.url}: ${res.message}` }
-    const json = () => parseJson(res.body) as { error?: { code?: unknown; supported?: unknown }; supported?: unknown; duplicate?: unknown } | undefined
-    if (res.status !== 200) {
+    if (!res.ok) return { ok: false, error: `cannot reach ${peer.url}: ${res.error.message}` }
+    const json = () => parseJson(res.value.body) as { error?: { code?: unknown; supported?: unknown }; supported?: unknown; duplicate?: unknown } | undefined
+    if (res.value.status !== 200) {
       const body = json()
-      if (res.status === 426)
+      if (res.value.status === 426)
         return { ok: false, incompatible: true, error: `the friend does not speak protocol ${CURRENT_VERSION} (it speaks ${JSON.stringify(body?.supported ?? body?.error?.supported ?? '?').slice(0, 100)})` }
-      if (res.status === 429) return { ok: false, throttledMs: retryAfterMs(res.headers.get('retry-after')), error: `${peer.url} asks to slow down (429)` }
+      if (res.value.status === 429) return { ok: false, throttledMs: retryAfterMs(res.value.headers.get('retry-after')), error: `${peer.url} asks to slow down (429)` }
       // Only the code: the friend's own words are not ours to repeat.
       const code = typeof body?.error?.code === 'string' ? `: ${body.error.code.slice(0, 60)}` : ''
-      return { ok: false, error: `HTTP ${res.status} from ${peer.url}${code}` }
+      return { ok: false, error: `HTTP ${res.value.status} from ${peer.url}${code}` }
     }
-    if (res.headers.get('content-type')?.includes('application/json'))
+    if (res.value.headers.get('content-type')?.includes('application/json'))
       return json()?.duplicate === true ? { ok: true, duplicate: true } : { ok: false, error: 'the friend answered 200 without a signed reply' }
-    const r = await openReply(new TextDecoder().decode(res.body), this.identity, { fingerprint: peer.fingerprint, verifyKey: keys.verifyKey }, payload.jti, this.now())
+    const r = await openReply(new TextDecoder().decode(res.value.body), this.identity, { fingerprint: peer.fingerprint, verifyKey: keys.verifyKey }, payload.jti, this.now())
     return r.ok ? { ok: true, reply: r.reply } : { ok: false, error: `the friend's reply was rejected: ${r.reason}` }
   }
 }

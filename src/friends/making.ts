@@ -10,9 +10,10 @@ import { fetchFriendList, fetchPodInfo, type ListedPod } from '../federation/pod
 import type { Identity } from '../identity/keys'
 import { checkPodUrl, type Outbound } from '../shared/outbound'
 import type { Config } from '../shared/config'
+import { ok } from '../shared/errors'
 import type { Logger } from '../shared/log'
-import { isVideo, movePod, upsertVideo, type Video } from '../videos/model'
-import { saveRenditions } from '../videos/renditions'
+import { isVideo, type Video } from '../videos/model'
+import type { VideoStore } from '../videos/store'
 import { chooseFriends } from './choose'
 import type { Friends } from './service'
 
@@ -30,6 +31,8 @@ export interface FriendingResult {
 export class FriendMaking {
   constructor(
     private readonly db: Database,
+    /** The videos' tables: a new friend's videos go in. */
+    private readonly videoRows: VideoStore,
     private readonly config: Config,
     private readonly identity: Identity,
     private readonly friends: Friends,
@@ -43,15 +46,13 @@ export class FriendMaking {
    * pod named in at least half of the lists, never itself.
    */
   async makeFriends(urls: readonly string[]): Promise<FriendingResult[]> {
-    const asked = [...new Set(urls.map((u) => { const c = checkPodUrl(u); return c.ok ? c.url : u }))]
+    const asked = [...new Set(urls.map((u) => { const c = checkPodUrl(u); return c.ok ? c.value : u }))]
     const answers = await Promise.all(
       asked.map(async (url) => {
-        try {
-          const [info, list] = await Promise.all([fetchPodInfo(this.outbound, url), fetchFriendList(this.outbound, url)])
-          return { url, info, list }
-        } catch (e) {
-          return { url, error: (e as Error).message }
-        }
+        const [info, list] = await Promise.all([fetchPodInfo(this.outbound, url), fetchFriendList(this.outbound, url)])
+        if (!info.ok) return { url, error: info.error }
+        if (!list.ok) return { url, error: list.error }
+        return { url, info: info.value, list: list.value }
       }),
     )
     const results: FriendingResult[] = []
@@ -78,13 +79,19 @@ export class FriendMaking {
     // The same cap as for requests made to this pod (src/friends/admission.ts).
     if (!store.get(target.fingerprint) && store.count() >= this.config.friends.maxFriends)
       return { url: target.url, fingerprint: target.fingerprint, status: 'skipped', error: 'too_many_friends' }
+    const failed = (error: string): FriendingResult => {
+      this.log.warn('friend.request.failed', { friend: target.url, error })
+      return { url: target.url, fingerprint: target.fingerprint, status: 'failed', error }
+    }
     try {
-      const info = known ?? (await fetchPodInfo(this.outbound, target.url))
-      if (info.fingerprint !== target.fingerprint) throw new Error(`${target.url} now has another key than its friends list says`)
+      const proved = known ? ok(known) : await fetchPodInfo(this.outbound, target.url)
+      if (!proved.ok) return failed(proved.error)
+      const info = proved.value
+      if (info.fingerprint !== target.fingerprint) return failed(`${target.url} now has another key than its friends list says`)
       const { transport } = this.friends
       const request = { type: 'friend.request', data: { url: this.config.url, publicKey: this.identity.publicJwk, name: this.config.name } }
       const r = await transport.post(info, transport.payload(info.fingerprint, crypto.randomUUID(), [request]))
-      if (!r.ok) throw new Error(r.error)
+      if (!r.ok) return failed(r.error)
       const answer = r.reply?.results[0] as { ok?: unknown; error?: unknown; videos?: unknown[] } | undefined
       if (answer?.ok === false && answer.error === 'pending') {
         // When its admin accepts, it presents itself here: that request is then expected.
@@ -97,14 +104,13 @@ export class FriendMaking {
       const now = this.now()
       this.db.transaction(() => {
         store.upsert(info, this.config.score.initial, now)
-        for (const v of videos) if (upsertVideo(this.db, v, info.url, now) && v.files) saveRenditions(this.db, v.id, v.files)
+        for (const v of videos) if (this.videoRows.upsert(v, info.url, now) && v.files) this.videoRows.saveRenditions(v.id, v.files)
       }).immediate()
       this.friends.befriended(store.get(info.fingerprint)!, !existed)
       this.log.info('friend.added', { friend: info.url, fingerprint: info.fingerprint, videos: videos.length, by: 'making' })
       return { url: info.url, fingerprint: info.fingerprint, status: existed ? 'refreshed' : 'added', videos: videos.length }
     } catch (e) {
-      this.log.warn('friend.request.failed', { friend: target.url, error: (e as Error).message })
-      return { url: target.url, fingerprint: target.fingerprint, status: 'failed', error: (e as Error).message }
+      return failed((e as Error).message)
     }
   }
 
@@ -126,7 +132,7 @@ export class FriendMaking {
     const lastUrl = store.setting('url')
     if (lastUrl && lastUrl !== this.config.url) {
       this.log.info('pod.moved', { from: lastUrl, to: this.config.url })
-      movePod(this.db, this.identity.fingerprint, this.config.url)
+      this.videoRows.movePod(this.identity.fingerprint, this.config.url)
       this.friends.broadcast([{ type: 'pod.moved', data: { url: this.config.url } }])
     }
     store.setSetting('url', this.config.url)

@@ -5,7 +5,6 @@
 import { Elysia, t } from 'elysia'
 import type { AuthMacros } from '../accounts/auth'
 import { DomainError } from '../shared/errors'
-import type { Logger } from '../shared/log'
 import type { FriendMaking } from './making'
 import type { Friends } from './service'
 
@@ -18,21 +17,20 @@ export interface FriendRoutesDeps {
   fingerprint: string
   friends: Friends
   making: FriendMaking
-  log: Logger
   auth: AuthMacros
 }
 
 /** `/api/v1/pod/friends`, `/api/v1/friends...`, `/api/v1/blacklist...`. */
-export const friendRoutes = ({ fingerprint, friends, making, log, auth }: FriendRoutesDeps) =>
+export const friendRoutes = ({ fingerprint, friends, making, auth }: FriendRoutesDeps) =>
   new Elysia({ name: 'friends', prefix: '/api/v1', seed: fingerprint })
     .use(auth)
-    .get('/pod/friends', () => ({ friends: friends.store.all().map((f) => ({ url: f.url, fingerprint: f.fingerprint })) }))
+    .get('/pod/friends', () => ({ friends: friends.all().map((f) => ({ url: f.url, fingerprint: f.fingerprint })) }))
     // The friend list shows everyone each friend's state; what went wrong (which may quote
     // another server) only to admins.
     .get(
       '/friends',
       ({ viewer }) => ({
-        friends: friends.store.all().map((f) => ({
+        friends: friends.all().map((f) => ({
           url: f.url,
           name: f.name,
           fingerprint: f.fingerprint,
@@ -51,11 +49,9 @@ export const friendRoutes = ({ fingerprint, friends, making, log, auth }: Friend
     .get(
       '/friends/:fingerprint/scores',
       ({ params }) => {
-        const friend = friends.store.get(params.fingerprint)
-        if (!friend) throw new DomainError('not_found', 'not_found', `no friend with fingerprint ${params.fingerprint}`)
-        const points = friends.store.scoreHistory(params.fingerprint)
-        const scores = points.length ? points : [{ at: friend.createdAt, score: friend.score }]
-        return { fingerprint: friend.fingerprint, scores: scores.map((p) => ({ at: new Date(p.at).toISOString(), score: p.score })) }
+        const scores = friends.scoreHistory(params.fingerprint)
+        if (!scores) throw new DomainError('not_found', 'not_found', `no friend with fingerprint ${params.fingerprint}`)
+        return { fingerprint: params.fingerprint, scores: scores.map((p) => ({ at: new Date(p.at).toISOString(), score: p.score })) }
       },
       { auth: 'admin' },
     )
@@ -81,7 +77,7 @@ export const friendRoutes = ({ fingerprint, friends, making, log, auth }: Friend
     // Friend requests waiting for an admin (friends.admission = "approval").
     .get(
       '/friends/requests',
-      () => ({ requests: friends.store.requests().map(({ publicKey: _key, createdAt, ...r }) => ({ ...r, since: new Date(createdAt).toISOString() })) }),
+      () => ({ requests: friends.requests().map(({ publicKey: _key, createdAt, ...r }) => ({ ...r, since: new Date(createdAt).toISOString() })) }),
       { auth: 'admin' },
     )
     .post(
@@ -96,18 +92,16 @@ export const friendRoutes = ({ fingerprint, friends, making, log, auth }: Friend
     .delete(
       '/friends/requests/:fingerprint',
       ({ params }) => {
-        if (!friends.store.removeRequest(params.fingerprint)) throw new DomainError('not_found', 'not_found', `no friend request from ${params.fingerprint}`)
-        log.info('friend.request.refused', { fingerprint: params.fingerprint })
+        if (!friends.refuseRequest(params.fingerprint)) throw new DomainError('not_found', 'not_found', `no friend request from ${params.fingerprint}`)
         return { refused: params.fingerprint }
       },
       { auth: 'admin' },
     )
-    .get('/blacklist', () => ({ blacklist: friends.store.blacklistEntries() }), { auth: 'admin' })
+    .get('/blacklist', () => ({ blacklist: friends.blacklist() }), { auth: 'admin' })
     .delete(
       '/blacklist/:fingerprint',
       ({ params }) => {
-        if (!friends.store.unblacklist(params.fingerprint)) throw new DomainError('not_found', 'not_found', `${params.fingerprint} is not blacklisted`)
-        log.info('blacklist.lifted', { fingerprint: params.fingerprint })
+        if (!friends.unblacklist(params.fingerprint)) throw new DomainError('not_found', 'not_found', `${params.fingerprint} is not blacklisted`)
         return { lifted: params.fingerprint }
       },
       { auth: 'admin' },

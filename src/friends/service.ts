@@ -13,9 +13,9 @@ import type { Inbox, KnownPeer } from '../federation/inbox'
 import type { Transport } from '../federation/transport'
 import type { Config } from '../shared/config'
 import type { Logger } from '../shared/log'
-import { movePod, removeVideosOf, videosOf } from '../videos/model'
+import type { VideoStore } from '../videos/store'
 import type { Admission } from './admission'
-import type { Friend, FriendStore } from './store'
+import type { Friend, FriendRequest, FriendStore } from './store'
 
 /** What changed in the friendships or the index, for features that follow them. */
 export type FriendsChange = { type: 'applied'; sender: string } | { type: 'removed'; fingerprint: string }
@@ -41,6 +41,8 @@ export class Friends {
     private readonly fingerprint: string,
     private readonly log: Logger,
     readonly store: FriendStore,
+    /** The videos' tables: a friend's videos come and go with it. */
+    private readonly videoRows: VideoStore,
     private readonly admission: Admission,
     readonly transport: Transport,
     inbox: Inbox,
@@ -61,18 +63,18 @@ export class Friends {
         }
         this.store.upsert({ fingerprint: sender, url: info.url, publicKey: info.publicKey, name: info.name }, this.config.score.initial, now)
         if (expected) this.store.removeSetting(`asked:${sender}`)
-        return { ok: true, videos: videosOf(this.db, this.fingerprint) }
+        return { ok: true, videos: this.videoRows.videosOf(this.fingerprint) }
       },
       { fromStrangers: true },
     )
     inbox.on('friend.quit', (_data, { sender }) => {
-      removeVideosOf(this.db, sender)
+      this.videoRows.removeAllOf(sender)
       this.store.remove(sender)
       return { ok: true }
     })
     inbox.on('pod.moved', (_data, { sender, friend, proof, now }) => {
       this.store.setUrl(sender, proof!.url, now)
-      movePod(this.db, sender, proof!.url)
+      this.videoRows.movePod(sender, proof!.url)
       this.log.info('friend.moved', { fingerprint: sender, from: friend!.url, to: proof!.url })
       return { ok: true }
     })
@@ -82,6 +84,51 @@ export class Friends {
   /** Forgets applied message ids older than APPLIED_TTL_MS (at start, and by the housekeeper). */
   pruneApplied(): void {
     this.store.pruneApplied(this.now() - APPLIED_TTL_MS)
+  }
+
+  /** Every friend, oldest first, with what waits in its outbox. */
+  all(): Friend[] {
+    return this.store.all()
+  }
+
+  /** Whether a pod is a friend. */
+  isFriend(fingerprint: string): boolean {
+    return this.store.get(fingerprint) !== undefined
+  }
+
+  /**
+   * A friend's score over time, oldest first (the admin page's chart): its current score
+   * alone if it never changed; undefined for a stranger.
+   */
+  scoreHistory(fingerprint: string): { at: number; score: number }[] | undefined {
+    const friend = this.store.get(fingerprint)
+    if (!friend) return undefined
+    const points = this.store.scoreHistory(fingerprint)
+    return points.length ? points : [{ at: friend.createdAt, score: friend.score }]
+  }
+
+  /** Friend requests waiting for an admin (friends.admission = "approval"), oldest first. */
+  requests(): (FriendRequest & { createdAt: number })[] {
+    return this.store.requests()
+  }
+
+  /** Refuses a waiting friend request; false when there is none from that pod. */
+  refuseRequest(fingerprint: string): boolean {
+    if (!this.store.removeRequest(fingerprint)) return false
+    this.log.info('friend.request.refused', { fingerprint })
+    return true
+  }
+
+  /** The blacklisted pods, oldest first. */
+  blacklist(): ReturnType<FriendStore['blacklistEntries']> {
+    return this.store.blacklistEntries()
+  }
+
+  /** Lifts a pod's blacklisting; false when it is not blacklisted. */
+  unblacklist(fingerprint: string): boolean {
+    if (!this.store.unblacklist(fingerprint)) return false
+    this.log.info('blacklist.lifted', { fingerprint })
+    return true
   }
 
   /** The stored friends and their durable records, for the pod actor's start. */
@@ -126,7 +173,7 @@ export class Friends {
   /** A new friend: its actor starts, and it is sent every video of this pod (unless it has them already). */
   private welcome(friend: Friend, sendVideos = true): void {
     this.actors.send({ type: 'pod.friend.start', fingerprint: friend.fingerprint, record: friend })
-    if (sendVideos) this.broadcast(videosOf(this.db, this.fingerprint).map((v) => ({ type: 'video.add', data: v })), [friend.fingerprint])
+    if (sendVideos) this.broadcast(this.videoRows.videosOf(this.fingerprint).map((v) => ({ type: 'video.add', data: v })), [friend.fingerprint])
   }
 
   /** A friendship ended (rows already gone): its actor stops, its key is forgotten. */
@@ -201,7 +248,7 @@ export class Friends {
     if (!f) return
     this.db.transaction(() => {
       this.store.remove(fingerprint)
-      removeVideosOf(this.db, fingerprint)
+      this.videoRows.removeAllOf(fingerprint)
       if (this.config.blacklistRevoked) this.store.blacklist(fingerprint, f.url, reason, this.now())
     }).immediate()
     // The actor that asked is ending by itself (final state).
@@ -221,7 +268,7 @@ export class Friends {
       .post(f, this.transport.payload(fingerprint, crypto.randomUUID(), [{ type: 'friend.quit', data: {} }]), GOODBYE_TIMEOUT_MS)
       .catch((e: Error) => ({ ok: false as const, error: e.message }))
     this.db.transaction(() => {
-      removeVideosOf(this.db, fingerprint)
+      this.videoRows.removeAllOf(fingerprint)
       this.store.remove(fingerprint)
     }).immediate()
     this.ended(fingerprint)

@@ -4,21 +4,21 @@
  * `video.mirror` / `video.unmirror`, whose web seeds join a video's own (videos/service.ts,
  * `get`), so that a video still plays when its origin is down.
  */
-import type { Database } from 'bun:sqlite'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { OwnMirror, RedundancyActorInput } from '../../actors/redundancy'
 import type { Inbox } from '../federation/inbox'
 import type { Friends } from '../friends/service'
 import type { Config } from '../shared/config'
+import { DomainError } from '../shared/errors'
 import type { Logger } from '../shared/log'
 import type { Outbound } from '../shared/outbound'
 import { torrentUrl, trackerUrls, webseedUrl } from '../shared/urls'
 import { typeOf } from '../storage/store'
 import { retargetTorrent } from '../torrents/torrent-file'
 import type { VideoFiles } from '../videos/files'
-import { videoRowById } from '../videos/model'
 import type { LocalFile } from '../videos/service'
+import type { VideoStore } from '../videos/store'
 import type { MirrorStore } from './store'
 
 /** IPv4 ranges a copy's peers may not be at, unless `network.allowPrivateAddresses`. */
@@ -39,7 +39,8 @@ const TORRENT_MAX_BYTES = 4 * 1024 * 1024
 /** Redundancy of one pod. */
 export class Redundancy {
   constructor(
-    private readonly db: Database,
+    /** The videos' tables (the index, whose videos are copied). */
+    private readonly videoRows: VideoStore,
     private readonly config: Config,
     private readonly self: { fingerprint: string; url: string },
     private readonly files: VideoFiles,
@@ -51,7 +52,7 @@ export class Redundancy {
     // Only for a video of this pod or of a friend (the index holds no other), at most a few per
     // video; the player checks every mirror's bytes against the video's torrent anyway.
     inbox.on('video.mirror', ({ id, infoHash }, { friend }) => ({
-      ok: this.store.addKnown(id, infoHash, friend!, (origin) => origin === self.fingerprint || friends.store.get(origin) !== undefined),
+      ok: this.store.addKnown(id, infoHash, friend!, (origin) => origin === self.fingerprint || friends.isFriend(origin)),
     }))
     inbox.on('video.unmirror', ({ id, infoHash }, { sender }) => ({ ok: this.store.removeKnown(id, infoHash, sender) }))
     friends.onChange((change) => {
@@ -76,12 +77,12 @@ export class Redundancy {
 
   /** Fetches an origin's .torrent and makes it safe to download: only from the origin, its info hash and length checked by the actor. */
   private async loadTorrent(id: string) {
-    const row = videoRowById(this.db, id)
-    if (!row) throw new Error('the video left the index')
+    const row = this.videoRows.row(id)
+    if (!row) throw new DomainError('not_found', 'video_gone', 'the video left the index')
     const file = `${id}.${row.ext}`
     const bytes = await this.fetchTorrent(torrentUrl(row.pod_url, Buffer.from(row.info_hash).toString('hex')))
-    const retargeted = await retargetTorrent(bytes, { announce: trackerUrls(row.pod_url), urlList: [webseedUrl(row.pod_url, file)] }).catch(() => {
-      throw new Error('the origin served something that is not a torrent')
+    const retargeted = await retargetTorrent(bytes, { announce: trackerUrls(row.pod_url), urlList: [webseedUrl(row.pod_url, file)] }).catch((cause) => {
+      throw new DomainError('upstream_failed', 'not_a_torrent', 'the origin served something that is not a torrent', undefined, { cause })
     })
     return { ...retargeted, file: bytes }
   }
@@ -89,9 +90,9 @@ export class Redundancy {
   /** Fetches an origin's .torrent through the outbound client, at most TORRENT_MAX_BYTES. */
   private async fetchTorrent(url: string): Promise<Uint8Array> {
     const res = await this.outbound.get(url, { maxBytes: TORRENT_MAX_BYTES, accept: 'application/x-bittorrent' })
-    if (!res.ok) throw new Error(`the origin's torrent could not be fetched: ${res.message}`)
-    if (res.status !== 200) throw new Error(`the origin answered ${res.status} for the torrent`)
-    return res.body
+    if (!res.ok) throw new DomainError('upstream_failed', 'torrent_unreachable', `the origin's torrent could not be fetched: ${res.error.message}`)
+    if (res.value.status !== 200) throw new DomainError('upstream_failed', 'torrent_refused', `the origin answered ${res.value.status} for the torrent`)
+    return res.value.body
   }
 
   /** What the redundancy actor runs on. */
@@ -103,7 +104,7 @@ export class Redundancy {
       dir: this.files.mirrors,
       torrentPath: (infoHash) => this.files.torrent(infoHash),
       fileName: (id) => {
-        const row = videoRowById(this.db, id)
+        const row = this.videoRows.row(id)
         return row ? `${id}.${row.ext}` : undefined
       },
       loadTorrent: (id) => this.loadTorrent(id),

@@ -6,7 +6,8 @@
 import type { Database } from 'bun:sqlite'
 import type { MirrorPort, OwnMirror } from '../../actors/redundancy'
 import { sourceParams, webseedUrl } from '../shared/urls'
-import { podRow, type Video } from '../videos/model'
+import type { Video } from '../videos/model'
+import type { VideoStore } from '../videos/store'
 
 interface MirrorRow {
   info_hash: Uint8Array
@@ -38,7 +39,11 @@ const MAX_MIRRORS = 8
 
 /** The mirror tables; also the redundancy actor's store port. */
 export class MirrorStore implements MirrorPort {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    /** The videos' tables (the index, whose videos and pods the mirrors are of). */
+    private readonly videoRows: VideoStore,
+  ) {}
 
   /** The copies this pod keeps, oldest first. */
   own(): OwnMirror[] {
@@ -77,7 +82,7 @@ export class MirrorStore implements MirrorPort {
 
   /** Copies whose video left the index (removed at its origin, or the friendship ended). */
   orphans(): OwnMirror[] {
-    return (this.db.query('SELECT m.* FROM mirrors m WHERE NOT EXISTS (SELECT 1 FROM videos v WHERE v.id = m.video)').all() as MirrorRow[]).map(toMirror)
+    return this.own().filter((m) => !this.videoRows.has(m.video))
   }
 
   /**
@@ -85,17 +90,7 @@ export class MirrorStore implements MirrorPort {
    * yet, of known size within `room` bytes.
    */
   candidates(self: string, room: number, strategy: 'recent' | 'smallest', limit: number): { id: string; infoHash: string; size: number }[] {
-    const order = strategy === 'smallest' ? 'v.size ASC' : 'v.created_at DESC'
-    return (
-      this.db
-        .query(
-          `SELECT v.id, v.info_hash, v.size FROM videos v JOIN pods p ON p.id = v.pod
-           WHERE p.fingerprint != ?1 AND v.size IS NOT NULL AND v.size <= ?2
-             AND NOT EXISTS (SELECT 1 FROM mirrors m WHERE m.video = v.id)
-           ORDER BY ${order} LIMIT ?3`,
-        )
-        .all(self, room, limit) as { id: string; info_hash: Uint8Array; size: number }[]
-    ).map((r) => ({ id: r.id, infoHash: Buffer.from(r.info_hash).toString('hex'), size: r.size }))
+    return this.videoRows.copyCandidates(self, room, strategy, limit, this.own().map((m) => m.video))
   }
 
   /**
@@ -105,37 +100,33 @@ export class MirrorStore implements MirrorPort {
    * video's list without bound. Returns false when the mirror is not recorded.
    */
   addKnown(video: string, infoHash: string, pod: { fingerprint: string; url: string }, friendOrigin: (fingerprint: string) => boolean = () => true): boolean {
-    const hash = Buffer.from(infoHash, 'hex')
-    const row = this.db.query('SELECT p.fingerprint FROM videos v JOIN pods p ON p.id = v.pod WHERE v.id = ? AND v.info_hash = ?').get(video, hash) as { fingerprint: string } | null
-    if (!row || (row.fingerprint !== pod.fingerprint && !friendOrigin(row.fingerprint))) return false
+    const origin = this.videoRows.originOf(video, infoHash)
+    if (!origin || (origin !== pod.fingerprint && !friendOrigin(origin))) return false
     const count = (this.db.query('SELECT count(*) AS n FROM video_mirrors WHERE video = ?').get(video) as { n: number }).n
     if (count >= MAX_MIRRORS) return false
-    this.db.query('INSERT OR IGNORE INTO video_mirrors (video, pod, info_hash) VALUES (?, ?, ?)').run(video, podRow(this.db, pod.fingerprint, pod.url), hash)
+    this.db.query('INSERT OR IGNORE INTO video_mirrors (video, pod, info_hash) VALUES (?, ?, ?)').run(video, this.videoRows.podId(pod.fingerprint, pod.url), Buffer.from(infoHash, 'hex'))
     return true
   }
 
   removeKnown(video: string, infoHash: string, fingerprint: string): boolean {
-    return (
-      this.db
-        .query('DELETE FROM video_mirrors WHERE video = ? AND info_hash = ? AND pod = (SELECT id FROM pods WHERE fingerprint = ?)')
-        .run(video, Buffer.from(infoHash, 'hex'), fingerprint).changes > 0
-    )
+    const pod = this.videoRows.knownPodId(fingerprint)
+    return pod !== undefined && this.db.query('DELETE FROM video_mirrors WHERE video = ? AND info_hash = ? AND pod = ?').run(video, Buffer.from(infoHash, 'hex'), pod).changes > 0
   }
 
   /** Forgets every mirror a pod announced (the friendship ended). */
   removeKnownOf(fingerprint: string): void {
-    this.db.query('DELETE FROM video_mirrors WHERE pod = (SELECT id FROM pods WHERE fingerprint = ?)').run(fingerprint)
+    const pod = this.videoRows.knownPodId(fingerprint)
+    if (pod !== undefined) this.db.query('DELETE FROM video_mirrors WHERE pod = ?').run(pod)
   }
 
   /** The mirrors of a video known to this pod (its own copy included). */
   knownOf(video: string): KnownMirror[] {
-    return (
-      this.db.query('SELECT p.url, p.fingerprint, m.info_hash FROM video_mirrors m JOIN pods p ON p.id = m.pod WHERE m.video = ? ORDER BY p.id').all(video) as {
-        url: string
-        fingerprint: string
-        info_hash: Uint8Array
-      }[]
-    ).map((r) => ({ podUrl: r.url, fingerprint: r.fingerprint, infoHash: Buffer.from(r.info_hash).toString('hex') }))
+    const rows = this.db.query('SELECT pod, info_hash FROM video_mirrors WHERE video = ? ORDER BY pod').all(video) as { pod: number; info_hash: Uint8Array }[]
+    return rows.map((r) => {
+      // Every mirror's pod is in the index (video_mirrors.pod references it).
+      const pod = this.videoRows.pod(r.pod)!
+      return { podUrl: pod.url, fingerprint: pod.fingerprint, infoHash: Buffer.from(r.info_hash).toString('hex') }
+    })
   }
 }
 

@@ -4,7 +4,7 @@
  * `transcoding.leaseMs`, extended by each report), downloads the source, and uploads its
  * result, which is verified (ffprobe) and repackaged by the pod's own ffmpeg (a copy, no
  * re-encode: the playlist is then the pod's, not the runner's) before it is published the
- * way a local result is. Leases that run out are swept back to the queue (store.ts).
+ * way a local result is. Leases that run out are swept back to the queue (src/transcoding/queue.ts).
  */
 import { rmSync } from 'node:fs'
 import type { PodEvents } from '../../actors/pod'
@@ -12,12 +12,14 @@ import { packageCopy } from '../media/hls'
 import type { Config } from '../shared/config'
 import { DomainError } from '../shared/errors'
 import type { Logger } from '../shared/log'
+import type { LeaseCheck, TranscodeQueue } from '../transcoding/queue'
 import type { Transcoding } from '../transcoding/service'
 import type { Videos } from '../videos/service'
+import type { VideoStore } from '../videos/store'
 import { segmentUri } from '../videos/streams'
 import type { RunnerInfo, RunnerJob, TokenInfo } from './model'
-import type { LeaseCheck, Runner, RunnerStore } from './store'
-import { verifyResult } from './verify'
+import type { Runner, RunnerStore } from './store'
+import { verifyResult, type Original } from './verify'
 
 /** How often a result upload in progress extends its lease (a slow link must not lose it). */
 const EXTEND_EVERY_MS = 1000
@@ -39,7 +41,11 @@ export class Runners {
   constructor(
     private readonly config: Config,
     readonly store: RunnerStore,
+    /** The jobs' queue, which holds the leases. */
+    private readonly queue: TranscodeQueue,
     private readonly videos: Videos,
+    /** The videos' tables. */
+    private readonly videoRows: VideoStore,
     private readonly transcoding: Transcoding,
     private readonly actors: PodEvents,
     private readonly log: Logger,
@@ -84,9 +90,10 @@ export class Runners {
 
   /** Leases the next queued job to `runner`; null when there is none. */
   claim(runner: Runner): RunnerJob | null {
-    const job = this.store.claim(runner.id, this.config.transcoding.leaseMs) ?? null
-    if (job) this.log.info('runner.job.leased', { runner: runner.id, job: job.id, video: job.video, resolution: job.resolution })
-    return job
+    const lease = this.queue.leaseTo(runner.id, this.config.transcoding.leaseMs)
+    if (!lease) return null
+    this.log.info('runner.job.leased', { runner: runner.id, job: lease.id, video: lease.video, resolution: lease.resolution })
+    return { ...lease, duration: this.videoRows.summary(lease.video)?.duration ?? 0 }
   }
 
   /**
@@ -94,7 +101,7 @@ export class Runners {
    * streamed from the bucket (not a redirect: the runner's bearer secret must not follow it there).
    */
   source(runner: Runner, id: number, lease: string): Blob | Response {
-    const job = held(this.store.check(runner.id, id, lease))
+    const job = held(this.queue.checkLease(runner.id, id, lease))
     const file = this.videos.localFile(job.video)
     if (!file) throw new DomainError('not_found', 'not_found', 'the original of this video is gone')
     const where = this.videos.files.storage.source(file.key)
@@ -105,7 +112,7 @@ export class Runners {
 
   /** A progress report: extends the lease; returns its new expiry. */
   progress(runner: Runner, id: number, lease: string, progress: number): { leaseExpiresAt: string } {
-    const extended = this.store.extend(runner.id, id, lease, this.config.transcoding.leaseMs, Math.min(0.99, progress))
+    const extended = this.queue.extendLease(runner.id, id, lease, this.config.transcoding.leaseMs, Math.min(0.99, progress))
     held(extended)
     return { leaseExpiresAt: extended.leaseExpiresAt! }
   }
@@ -116,7 +123,7 @@ export class Runners {
    * admins) once runners have tried it MAX_ATTEMPTS times.
    */
   fail(runner: Runner, id: number, lease: string, error: string): void {
-    held(this.store.release(runner.id, id, lease, `runners could not transcode to this height`, { detail: error }))
+    held(this.queue.releaseLease(runner.id, id, lease, `runners could not transcode to this height`, { detail: error }))
     this.log.warn('runner.job.failed', { runner: runner.id, job: id, detail: error })
     this.actors.send({ type: 'transcoder.job.added' })
   }
@@ -127,7 +134,7 @@ export class Runners {
    * and hands them back must not hold them forever).
    */
   release(runner: Runner, id: number, lease: string): void {
-    held(this.store.release(runner.id, id, lease, 'runners did not finish this job'))
+    held(this.queue.releaseLease(runner.id, id, lease, 'runners did not finish this job'))
     this.log.info('runner.job.released', { runner: runner.id, job: id })
     this.actors.send({ type: 'transcoder.job.added' })
   }
@@ -138,13 +145,13 @@ export class Runners {
    * repackaged; published. A refused file is removed and its job queued again.
    */
   async result(runner: Runner, id: number, lease: string, request: Request): Promise<{ id: number; state: 'done' }> {
-    const check = () => this.store.extend(runner.id, id, lease, this.config.transcoding.leaseMs)
+    const check = () => this.queue.extendLease(runner.id, id, lease, this.config.transcoding.leaseMs)
     const job = held(check())
     const tmp = this.videos.files.temp('.mp4')
     const output = this.videos.files.temp('.mp4')
     // A refused result costs the job one attempt: it is queued again for another runner (or the pod).
     const refuse = (error: DomainError, reason: string) => {
-      this.store.release(runner.id, id, lease, `runners' results were refused ${job.attempts} times`)
+      this.queue.releaseLease(runner.id, id, lease, `runners' results were refused ${job.attempts} times`)
       this.log.warn('runner.result.refused', { runner: runner.id, job: id, reason })
       this.actors.send({ type: 'transcoder.job.added' })
       return error
@@ -157,19 +164,29 @@ export class Runners {
       if (!source) throw new DomainError('not_found', 'not_found', 'the original of this video is gone')
       // Checked against what was probed of the original at upload; a video of an earlier
       // release against the file (from the bucket, a whole copy in tmp/: ffprobe reads local files only).
-      const known = this.store.original(job.video)
+      const known = this.original(job.video)
       const verdict = known ? await verifyResult(tmp, known, job.resolution) : await this.videos.own.withLocalCopy(source.path, (original) => verifyResult(tmp, original, job.resolution))
       if (!verdict.ok) throw refuse(new DomainError('invalid', 'bad_result', `result refused: ${verdict.reason}`), verdict.reason)
       held(check())
       const packaged = await packageCopy(tmp, output, segmentUri(job.video, job.resolution))
       rmSync(tmp, { force: true })
-      await this.transcoding.publish(job, output, packaged, () => held(this.store.check(runner.id, id, lease)))
+      await this.transcoding.publish(job, output, packaged, () => held(this.queue.checkLease(runner.id, id, lease)))
       this.log.info('runner.job.done', { runner: runner.id, job: id, video: job.video, resolution: job.resolution })
       return { id, state: 'done' }
     } finally {
       rmSync(tmp, { force: true })
       rmSync(output, { force: true })
     }
+  }
+
+  /**
+   * What was probed of a video's original at upload, as a result is checked against it;
+   * undefined for a video of an earlier release (its sound was not kept) or one gone.
+   */
+  private original(video: string): Original | undefined {
+    const media = this.videoRows.ownMedia(video)
+    if (!media || media.audio === null || !media.duration) return undefined
+    return { ok: true, durationSeconds: media.duration, ...(media.audio ? { audioCodec: media.audio } : {}) }
   }
 
   /** Streams the body to `path` within the upload limit, extending the lease as it comes. */

@@ -14,17 +14,26 @@
  */
 import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
+import { DomainError, fail, ok, type Result } from './errors'
 
 /** Why a request gave no response: these are never thrown. */
 export type OutboundReason = 'blocked_address' | 'bad_url' | 'redirect' | 'timeout' | 'too_large' | 'network' | 'self'
 
-/**
- * What a request gives. Any status but 3xx is `ok: true`: the caller decides what a 404 or
- * a 500 means. `message` is short and never holds the other server's body.
- */
-export type OutboundResult =
-  | { ok: true; status: number; headers: Headers; body: Uint8Array }
-  | { ok: false; reason: OutboundReason; message: string }
+/** Another server's answer, whatever its status: the caller decides what a 404 or a 500 means. */
+export interface OutboundResponse {
+  status: number
+  headers: Headers
+  body: Uint8Array
+}
+
+/** Why a request gave no answer; `message` is short and never holds the other server's body. */
+export interface OutboundFailure {
+  reason: OutboundReason
+  message: string
+}
+
+/** What a request gives: an answer (any status but 3xx), or why there is none. */
+export type OutboundResult = Result<OutboundResponse, OutboundFailure>
 
 /** The settings of an outbound client; the pod builds one from its config at start. */
 export interface OutboundSettings {
@@ -92,15 +101,15 @@ export interface Outbound {
  * fragment. Returns it normalised (lowercase scheme and host, no default port, no trailing
  * slash), so that one pod has one spelling; resource paths are appended by the caller.
  */
-export function checkPodUrl(url: string): { ok: true; url: string } | { ok: false; reason: string } {
+export function checkPodUrl(url: string): Result<string, string> {
   const u = URL.parse(url)
-  if (!u) return { ok: false, reason: 'not an absolute URL' }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') return { ok: false, reason: 'not an http(s) URL' }
-  if (u.username || u.password) return { ok: false, reason: 'a pod URL has no user info' }
+  if (!u) return fail('not an absolute URL')
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return fail('not an http(s) URL')
+  if (u.username || u.password) return fail('a pod URL has no user info')
   // An empty `?` or `#` leaves search and hash empty but stays in the href.
-  if (u.search || u.href.includes('?')) return { ok: false, reason: 'a pod URL has no query' }
-  if (u.hash || u.href.includes('#')) return { ok: false, reason: 'a pod URL has no fragment' }
-  return { ok: true, url: `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}` }
+  if (u.search || u.href.includes('?')) return fail('a pod URL has no query')
+  if (u.hash || u.href.includes('#')) return fail('a pod URL has no fragment')
+  return ok(`${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}`)
 }
 
 /** Parses a response body as JSON; undefined if it is not JSON (UTF-8). */
@@ -182,7 +191,7 @@ async function systemResolve(hostname: string): Promise<string[]> {
 /** The URL hostname without the brackets of an IPv6 literal. */
 const bare = (hostname: string) => hostname.replace(/^\[(.*)\]$/, '$1')
 
-const fail = (reason: OutboundReason, message: string): OutboundResult => ({ ok: false, reason, message })
+const refuse = (reason: OutboundReason, message: string): OutboundResult => fail({ reason, message })
 
 /** A promise that rejects when the signal aborts, to race an uncancellable step against the deadline. */
 function aborted(signal: AbortSignal): Promise<never> {
@@ -192,8 +201,8 @@ function aborted(signal: AbortSignal): Promise<never> {
 /** Creates the pod's outbound client. Throws if `selfUrl` is not a pod URL (a config error). */
 export function createOutbound(settings: OutboundSettings): Outbound {
   const self = checkPodUrl(settings.selfUrl)
-  if (!self.ok) throw new Error(`selfUrl ${settings.selfUrl}: ${self.reason}`)
-  const selfUrl = self.url
+  if (!self.ok) throw new DomainError('internal', 'bad_self_url', `selfUrl ${settings.selfUrl}: ${self.error}`)
+  const selfUrl = self.value
   const now = settings.now ?? Date.now
   const resolve = settings.resolve ?? systemResolve
   const inFlight = new Map<string, Promise<OutboundResult>>()
@@ -220,11 +229,11 @@ export function createOutbound(settings: OutboundSettings): Outbound {
     o: { maxBytes: number; timeoutMs: number; accept?: string; contentType?: string; body?: string | Uint8Array<ArrayBuffer> },
   ): Promise<OutboundResult> {
     const u = URL.parse(url)
-    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) return fail('bad_url', 'not an http(s) URL')
-    if (u.username || u.password) return fail('bad_url', 'URLs with user info are not fetched')
-    if (u.hash || u.href.includes('#')) return fail('bad_url', 'URLs with a fragment are not fetched')
+    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) return refuse('bad_url', 'not an http(s) URL')
+    if (u.username || u.password) return refuse('bad_url', 'URLs with user info are not fetched')
+    if (u.hash || u.href.includes('#')) return refuse('bad_url', 'URLs with a fragment are not fetched')
     const path = u.origin + u.pathname.replace(/\/+$/, '')
-    if (path === selfUrl || path.startsWith(selfUrl + '/')) return fail('self', `${u.origin} is this pod`)
+    if (path === selfUrl || path.startsWith(selfUrl + '/')) return refuse('self', `${u.origin} is this pod`)
 
     const controller = new AbortController()
     let timedOut = false
@@ -234,7 +243,7 @@ export function createOutbound(settings: OutboundSettings): Outbound {
     }, o.timeoutMs)
     try {
       const picked = await pick(u.hostname, controller.signal)
-      if ('blocked' in picked) return fail('blocked_address', picked.blocked)
+      if ('blocked' in picked) return refuse('blocked_address', picked.blocked)
       const target = new URL(u)
       target.hostname = isIP(picked.address) === 6 ? `[${picked.address}]` : picked.address
       const headers: Record<string, string> = { host: u.host, 'user-agent': 'seedpod', 'accept-encoding': 'identity' }
@@ -254,11 +263,11 @@ export function createOutbound(settings: OutboundSettings): Outbound {
       })
       if (res.status >= 300 && res.status < 400) {
         controller.abort()
-        return fail('redirect', `${u.origin} answered ${res.status}; redirects are not followed`)
+        return refuse('redirect', `${u.origin} answered ${res.status}; redirects are not followed`)
       }
       const tooLarge = () => {
         controller.abort()
-        return fail('too_large', `${u.origin} sent more than ${o.maxBytes} bytes`)
+        return refuse('too_large', `${u.origin} sent more than ${o.maxBytes} bytes`)
       }
       if (Number(res.headers.get('content-length') ?? 0) > o.maxBytes) return tooLarge()
       const chunks: Uint8Array[] = []
@@ -277,11 +286,11 @@ export function createOutbound(settings: OutboundSettings): Outbound {
         body.set(c, at)
         at += c.byteLength
       }
-      return { ok: true, status: res.status, headers: res.headers, body }
+      return ok({ status: res.status, headers: res.headers, body })
     } catch (e) {
-      if (timedOut) return fail('timeout', `${u.origin} did not answer within ${o.timeoutMs} ms`)
+      if (timedOut) return refuse('timeout', `${u.origin} did not answer within ${o.timeoutMs} ms`)
       const code = (e as { code?: unknown } | null)?.code
-      return fail('network', `${u.origin}: ${typeof code === 'string' ? code : 'the request failed'}`)
+      return refuse('network', `${u.origin}: ${typeof code === 'string' ? code : 'the request failed'}`)
     } finally {
       clearTimeout(timer)
     }
@@ -310,7 +319,7 @@ export function createOutbound(settings: OutboundSettings): Outbound {
         accept: options.accept,
       })
         .then((result) => {
-          if (settings.failureTtlMs > 0 && (!result.ok || result.status >= 400)) {
+          if (settings.failureTtlMs > 0 && (!result.ok || result.value.status >= 400)) {
             failures.delete(key)
             failures.set(key, { until: now() + settings.failureTtlMs, result })
           }

@@ -5,9 +5,10 @@
  * record per key. Memory is bounded: past `maxKeys`, the oldest keys are forgotten (which
  * only ever lets a forgotten key start afresh).
  */
+import { fail, ok, type Result } from './errors'
 
 /** What `take` decided: allowed, or refused with the seconds until the window ends. */
-export type RateDecision = { ok: true } | { ok: false; retryAfterSeconds: number }
+export type RateDecision = Result<void, { retryAfterSeconds: number }>
 
 /** A rate limit over many keys. */
 export class RateLimiter {
@@ -31,8 +32,8 @@ export class RateLimiter {
       this.windows.set(key, w)
       if (this.windows.size > this.maxKeys) this.windows.delete(this.windows.keys().next().value!)
     }
-    if (w.count >= this.limit) return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((w.start + this.windowMs - now) / 1000)) }
+    if (w.count >= this.limit) return fail({ retryAfterSeconds: Math.max(1, Math.ceil((w.start + this.windowMs - now) / 1000)) })
     w.count++
-    return { ok: true }
+    return ok()
   }
 }

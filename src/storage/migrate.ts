@@ -17,27 +17,11 @@
  * what it moved when not, so a dropped copy does not come back to life (in the bucket, the
  * start's sweep would remove it; in the data folder, nothing would) nor fail the migration.
  */
-import type { Database } from 'bun:sqlite'
 import { existsSync, mkdirSync, renameSync, rmdirSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { MirrorStore } from '../redundancy/store'
 import type { S3Store } from './s3'
 import { typeOf } from './store'
-
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
-
-/**
- * Every key of the pod's own files that its rows name: each own video's original, its
- * playlist, thumbnail and torrent, and each rendition with its playlist and torrent.
- */
-export function ownKeys(db: Database): string[] {
-  const originals = db.query("SELECT v.id, coalesce(v.ext, 'mp4') AS ext, v.info_hash FROM local_videos l JOIN videos v ON v.id = l.video").all() as { id: string; ext: string; info_hash: Uint8Array }[]
-  const renditions = db.query('SELECT f.video, f.resolution, f.info_hash FROM video_files f JOIN local_videos l ON l.video = f.video').all() as { video: string; resolution: number; info_hash: Uint8Array }[]
-  return [
-    ...originals.flatMap((o) => [`videos/${o.id}.${o.ext}`, `videos/${o.id}.m3u8`, `thumbnails/${o.id}.jpg`, `torrents/${hex(o.info_hash)}.torrent`]),
-    ...renditions.flatMap((r) => [`videos/${r.video}.${r.resolution}.mp4`, `videos/${r.video}.${r.resolution}.m3u8`, `torrents/${hex(r.info_hash)}.torrent`]),
-  ]
-}
 
 /** A key to move; `kept` says whether the pod still keeps it (for a copy it may drop meanwhile). */
 export interface MoveItem {

@@ -12,13 +12,12 @@
  * data folder's copy, so a file is always whole in one place at least.
  *
  * `seedpod storage migrate` (another process) takes the queue's rows before it moves their
- * keys itself: only the one holding a key's row removes its data folder copy, so the two never
- * remove each other's only copy.
+ * keys itself (`takeOverMoves`): only the one holding a key's row removes its data folder
+ * copy, so the two never remove each other's only copy.
  */
 import type { Database } from 'bun:sqlite'
 import { existsSync, rmSync } from 'node:fs'
 import type { Logger } from '../shared/log'
-import { ownKeys } from './migrate'
 import { describeS3Error } from './s3'
 import type { PodStorage } from './service'
 import { typeOf } from './store'
@@ -39,6 +38,8 @@ export class StorageMoves {
     private readonly db: Database,
     private readonly storage: PodStorage,
     private readonly log: Logger,
+    /** Whether the pod's rows still name a key (its video may be deleted while its file goes up). */
+    private readonly isOwnKey: (key: string) => boolean,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -108,8 +109,13 @@ export class StorageMoves {
       await this.storage.send(key, path, typeOf(key))
       // Removed while it went up: its video was deleted (then the object must go too), or
       // `storage migrate` moved it (then the object is its copy).
-      if (!existsSync(path) && !ownKeys(this.db).includes(key)) await this.storage.store.delete(key)
+      if (!existsSync(path) && !this.isOwnKey(key)) await this.storage.store.delete(key)
     }
     if (this.db.query('DELETE FROM storage_moves WHERE key = ?').run(key).changes === 1) rmSync(path, { force: true })
   }
+}
+
+/** `seedpod storage migrate` takes over the pod's queue: its run moves the queued keys itself. */
+export function takeOverMoves(db: Database): void {
+  db.run('DELETE FROM storage_moves')
 }

@@ -1,8 +1,56 @@
 /**
  * The durable queue of transcoding jobs: one row per video and height, in SQLite, so a
- * restart resumes what was queued or running.
+ * restart resumes what was queued or running; and the leases remote runners hold on jobs
+ * (src/runners/): which runner holds a job, the lease's random id, when it expires (absolute
+ * ms, from the injected clock, so a restart keeps it) and how many times runners took it.
+ * Every read-modify-write of a lease is one `.immediate` transaction.
  */
 import type { Database } from 'bun:sqlite'
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+
+/** How many times runners may take a job before it fails (a result refused, a lease lost). */
+export const MAX_ATTEMPTS = 3
+
+/** A job leased to a runner. */
+export interface Lease {
+  id: number
+  video: string
+  resolution: number
+  lease: string
+  leaseExpiresAt: string
+  /** How long each report extends the lease. */
+  leaseMs: number
+}
+
+/** Why a runner's request on a job is refused, or the job it holds. */
+export type LeaseCheck = { ok: true; job: { id: number; video: string; resolution: number; attempts: number } } | { ok: false; code: 'not_found' | 'not_your_lease' | 'lease_expired' }
+
+/** The job a runner holds, as the admin page shows it. */
+export interface HeldJob {
+  id: number
+  video: string
+  resolution: number
+  progress: number
+  leaseExpiresAt: string
+}
+
+interface JobLeaseRow {
+  id: number
+  video: string
+  resolution: number
+  state: string
+  runner: number | null
+  lease: string | null
+  lease_expires_at: number | null
+  attempts: number
+}
+
+/** Compares two leases in constant time (a lease is as good as a password for its job). */
+function sameLease(a: string, b: string): boolean {
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  return x.byteLength === y.byteLength && timingSafeEqual(x, y)
+}
 
 /** A job as the API shows it. */
 export interface TranscodeJob {
@@ -93,6 +141,11 @@ export class TranscodeQueue {
     this.db.query("UPDATE transcode_jobs SET state = 'failed', error = ?, detail = ?, updated_at = ? WHERE id = ?").run(error, detail ?? null, this.now(), id)
   }
 
+  /** Forgets a video's failed jobs (they are queued again). */
+  dropFailed(video: string): void {
+    this.db.query("DELETE FROM transcode_jobs WHERE video = ? AND state = 'failed'").run(video)
+  }
+
   /** Whether a job still exists (its video may have been deleted while it ran). */
   exists(id: number): boolean {
     return this.db.query('SELECT 1 FROM transcode_jobs WHERE id = ?').get(id) !== null
@@ -110,5 +163,100 @@ export class TranscodeQueue {
         .query("SELECT * FROM transcode_jobs ORDER BY CASE state WHEN 'running' THEN 0 WHEN 'queued' THEN 1 WHEN 'failed' THEN 2 ELSE 3 END, id DESC LIMIT ?")
         .all(limit) as JobRow[]
     ).map((r) => ({ ...toJob(r), ...(r.detail ? { detail: r.detail } : {}) }))
+  }
+
+  // --- runners' leases ---------------------------------------------------------------------
+
+  /**
+   * Leases the oldest queued job to a runner for `leaseMs`, one it did not hand back or fail
+   * last if there is one (another runner, or a later try, should get those first);
+   * undefined when none is queued.
+   */
+  leaseTo(runner: number, leaseMs: number): Lease | undefined {
+    const now = this.now()
+    const row = this.db
+      .query(
+        `UPDATE transcode_jobs SET state = 'running', progress = 0, runner = ?1, lease = ?2, lease_expires_at = ?3, attempts = attempts + 1, updated_at = ?4
+         WHERE id = (SELECT id FROM transcode_jobs WHERE state = 'queued' ORDER BY runner IS ?1, id LIMIT 1) RETURNING id, video, resolution, lease, lease_expires_at`,
+      )
+      .get(runner, randomBytes(32).toString('base64url'), now + leaseMs, now) as { id: number; video: string; resolution: number; lease: string; lease_expires_at: number } | null
+    if (!row) return undefined
+    return { id: row.id, video: row.video, resolution: row.resolution, lease: row.lease, leaseExpiresAt: new Date(row.lease_expires_at).toISOString(), leaseMs }
+  }
+
+  /**
+   * Whether `runner` holds `lease` on job `id` now: `not_your_lease` when the job is another's
+   * (another runner's, the pod's, or a lease that is not the job's), `lease_expired` when it
+   * was this lease but its time ran out (whether or not the sweep has put the job back yet).
+   */
+  checkLease(runner: number, id: number, lease: string): LeaseCheck {
+    const row = this.db.query('SELECT id, video, resolution, state, runner, lease, lease_expires_at, attempts FROM transcode_jobs WHERE id = ?').get(id) as JobLeaseRow | null
+    if (!row) return { ok: false, code: 'not_found' }
+    if (row.runner !== runner || row.lease === null || !sameLease(row.lease, lease)) return { ok: false, code: 'not_your_lease' }
+    if (row.state !== 'running' || (row.lease_expires_at ?? 0) <= this.now()) return { ok: false, code: 'lease_expired' }
+    return { ok: true, job: { id: row.id, video: row.video, resolution: row.resolution, attempts: row.attempts } }
+  }
+
+  /** Extends a held lease by `leaseMs` from now, with the job's progress if given; the check's answer. */
+  extendLease(runner: number, id: number, lease: string, leaseMs: number, progress?: number): LeaseCheck & { leaseExpiresAt?: string } {
+    return this.db.transaction(() => {
+      const held = this.checkLease(runner, id, lease)
+      if (!held.ok) return held
+      const until = this.now() + leaseMs
+      this.db.query('UPDATE transcode_jobs SET lease_expires_at = ?, progress = coalesce(?, progress), updated_at = ? WHERE id = ?').run(until, progress ?? null, this.now(), id)
+      return { ...held, leaseExpiresAt: new Date(until).toISOString() }
+    }).immediate()
+  }
+
+  /**
+   * Ends a held lease without a result: the job is queued again, or failed with `error` (and
+   * `detail`, for admins) once runners have taken it MAX_ATTEMPTS times.
+   */
+  releaseLease(runner: number, id: number, lease: string, error: string, opts: { detail?: string } = {}): LeaseCheck {
+    return this.db.transaction(() => {
+      const held = this.checkLease(runner, id, lease)
+      if (held.ok) this.endLease(id, held.job.attempts, error, opts)
+      return held
+    }).immediate()
+  }
+
+  /** Puts every job whose lease ran out back in the queue (failed after MAX_ATTEMPTS); returns how many. */
+  sweepLeases(): number {
+    return this.db.transaction(() => {
+      const expired = this.db.query("SELECT id, attempts FROM transcode_jobs WHERE state = 'running' AND lease IS NOT NULL AND lease_expires_at <= ?").all(this.now()) as { id: number; attempts: number }[]
+      for (const j of expired) this.endLease(j.id, j.attempts, `runners did not finish this job in ${MAX_ATTEMPTS} attempts`)
+      return expired.length
+    }).immediate()
+  }
+
+  /** Whether any job waits in the queue. */
+  anyQueued(): boolean {
+    return this.db.query("SELECT 1 FROM transcode_jobs WHERE state = 'queued' LIMIT 1").get() !== null
+  }
+
+  /** The jobs runners hold now, each with its runner. */
+  heldJobs(): (HeldJob & { runner: number })[] {
+    const rows = this.db.query("SELECT id, video, resolution, progress, runner, lease_expires_at FROM transcode_jobs WHERE state = 'running' AND lease IS NOT NULL").all() as {
+      id: number
+      video: string
+      resolution: number
+      progress: number
+      runner: number
+      lease_expires_at: number
+    }[]
+    return rows.map((r) => ({ runner: r.runner, id: r.id, video: r.video, resolution: r.resolution, progress: r.progress, leaseExpiresAt: new Date(r.lease_expires_at).toISOString() }))
+  }
+
+  /** The running job of a runner that goes away returns to the queue, and its lease with it. */
+  requeueRunner(runner: number): void {
+    this.db
+      .query("UPDATE transcode_jobs SET state = 'queued', progress = 0, runner = NULL, lease = NULL, lease_expires_at = NULL, updated_at = ? WHERE runner = ? AND state = 'running' AND lease IS NOT NULL")
+      .run(this.now(), runner)
+  }
+
+  /** The runner and lease stay on the row: a late request with that lease is then told it expired. */
+  private endLease(id: number, attempts: number, error: string, opts: { detail?: string } = {}): void {
+    if (attempts >= MAX_ATTEMPTS) this.fail(id, error, opts.detail)
+    else this.db.query("UPDATE transcode_jobs SET state = 'queued', progress = 0, updated_at = ? WHERE id = ?").run(this.now(), id)
   }
 }

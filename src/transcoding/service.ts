@@ -14,9 +14,10 @@ import { DomainError } from '../shared/errors'
 import type { Logger } from '../shared/log'
 import { trackerUrls } from '../shared/urls'
 import { makeTorrent } from '../torrents/torrent-file'
-import { renditionFileName, renditionsOf, renditionUrls, saveRenditions } from '../videos/renditions'
+import { renditionFileName, renditionUrls } from '../videos/renditions'
 import { onTheWire, streamFields, type Videos } from '../videos/service'
-import { saveStream, segmentUri } from '../videos/streams'
+import type { VideoStore } from '../videos/store'
+import { segmentUri } from '../videos/streams'
 import { readPackaged, type StreamInfo } from '../media/hls'
 import type { RunnerStore } from '../runners/store'
 import { transcode } from './ffmpeg'
@@ -26,6 +27,8 @@ import { targetResolutions, type TranscodeJob, type TranscodeQueue } from './que
 export class Transcoding {
   constructor(
     private readonly db: Database,
+    /** The videos' tables. */
+    private readonly videoRows: VideoStore,
     private readonly config: Config,
     private readonly videos: Videos,
     private readonly friends: Friends,
@@ -42,10 +45,10 @@ export class Transcoding {
   requeue(id: string, user: User): TranscodeJob[] {
     this.videos.mustOwn(id, user)
     if (!this.config.transcoding.enabled) throw new DomainError('conflict', 'transcoding_disabled', 'transcoding is off on this pod (transcoding.enabled = false)')
-    const height = (this.db.query('SELECT height FROM local_videos WHERE video = ?').get(id) as { height: number | null }).height ?? 0
+    const height = this.videoRows.ownMedia(id)?.height ?? 0
     this.db.transaction(() => {
-      this.db.query("DELETE FROM transcode_jobs WHERE video = ? AND state = 'failed'").run(id)
-      const have = new Set(renditionsOf(this.db, id).map((f) => f.resolution))
+      this.queue.dropFailed(id)
+      const have = new Set(this.videoRows.renditions(id).map((f) => f.resolution))
       this.queue.enqueue(id, targetResolutions(this.config.transcoding.resolutions, height).filter((r) => !have.has(r)))
     }).immediate()
     this.actors.send({ type: 'transcoder.job.added' })
@@ -54,9 +57,8 @@ export class Transcoding {
 
   /** Transcoding jobs, unfinished first, each with its video's name and, failed, ffmpeg's words (admin page). */
   jobs(): (TranscodeJob & { name?: string; detail?: string })[] {
-    const name = this.db.query('SELECT name FROM videos WHERE id = ?')
     return this.queue.list().map((j) => {
-      const row = name.get(j.video) as { name: string } | null
+      const row = this.videoRows.summary(j.video)
       return row ? { ...j, name: row.name } : j
     })
   }
@@ -69,8 +71,7 @@ export class Transcoding {
       concurrency: this.config.transcoding.concurrency,
       source: (video) => {
         const file = this.videos.localFile(video)
-        const row = file && (this.db.query('SELECT duration FROM videos WHERE id = ?').get(video) as { duration: number | null })
-        return file ? { path: file.path, duration: row?.duration ?? 0 } : undefined
+        return file ? { path: file.path, duration: this.videoRows.summary(video)?.duration ?? 0 } : undefined
       },
       tempPath: () => this.videos.files.temp('.mp4'),
       // With the original in a bucket, ffmpeg works on a copy in tmp/.
@@ -112,9 +113,9 @@ export class Transcoding {
         // The video (and with it the job) may have been deleted while ffmpeg ran.
         if (!this.queue.exists(job.id)) throw new Error('the video was deleted while it was transcoded')
         held?.()
-        const files = [...renditionsOf(this.db, job.video).filter((f) => f.resolution !== job.resolution), { resolution: job.resolution, infoHash: torrent.infoHash, size: torrent.length }]
-        saveRenditions(this.db, job.video, files.sort((a, b) => a.resolution - b.resolution))
-        saveStream(this.db, job.video, { rendition: job.resolution, infoHash: torrent.infoHash, size: torrent.length, ...streamFields(info) })
+        const files = [...this.videoRows.renditions(job.video).filter((f) => f.resolution !== job.resolution), { resolution: job.resolution, infoHash: torrent.infoHash, size: torrent.length }]
+        this.videoRows.saveRenditions(job.video, files.sort((a, b) => a.resolution - b.resolution))
+        this.videoRows.saveStream(job.video, { rendition: job.resolution, infoHash: torrent.infoHash, size: torrent.length, ...streamFields(info) })
         this.queue.done(job.id)
         this.videos.own.queueMove(file)
         this.friends.enqueue([{ type: 'video.update', data: onTheWire(this.videos.get(job.video)!) }])

@@ -10,7 +10,8 @@ import type { S3Store } from '../storage/s3'
 import { typeOf } from '../storage/store'
 import type { VideoFiles } from './files'
 import type { Video } from './model'
-import type { Rendition } from './renditions'
+import { renditionFileName, type Rendition } from './renditions'
+import type { VideoStore } from './store'
 import { playlistFileName, segmentUri, type Stream } from './streams'
 
 /** Makes `link` a hard link to `path`; false when `path` is gone. */
@@ -22,6 +23,17 @@ function linked(path: string, link: string): boolean {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false
     throw e
   }
+}
+
+/**
+ * Every key of the pod's own files that its rows name: each own video's original, its
+ * playlist, thumbnail and torrent, and each rendition with its playlist and torrent.
+ */
+export function ownKeys(rows: VideoStore): string[] {
+  return [
+    ...rows.ownRows().flatMap((o) => [`videos/${o.id}.${o.ext}`, `videos/${o.id}.m3u8`, `thumbnails/${o.id}.jpg`, `torrents/${Buffer.from(o.info_hash).toString('hex')}.torrent`]),
+    ...rows.ownRenditions().flatMap((r) => [`videos/${renditionFileName(r.video, r.resolution)}`, `videos/${r.video}.${r.resolution}.m3u8`, `torrents/${r.infoHash}.torrent`]),
+  ]
 }
 
 /** An own video's file (the original, or a rendition), as the seeder and the web seed need it. */

@@ -3,7 +3,6 @@
  * and torrent. The origin lists them in `video.add`/`video.update` (`files`), so every pod's
  * index knows them; URLs are derived from the origin's URL like the original's.
  */
-import type { Database } from 'bun:sqlite'
 import { t } from 'elysia'
 import { magnetUri, torrentUrl, webseedUrl } from '../shared/urls'
 
@@ -29,18 +28,4 @@ export const renditionFileName = (id: string, resolution: number) => `${id}.${re
 export function renditionUrls(podUrl: string, id: string, resolution: number, infoHash: string, name: string): Omit<Rendition, keyof RenditionIn> {
   const file = renditionFileName(id, resolution)
   return { magnetUri: magnetUri(podUrl, file, infoHash, `${name} (${resolution}p)`), torrentUrl: torrentUrl(podUrl, infoHash), webseedUrl: webseedUrl(podUrl, file) }
-}
-
-/** Replaces the renditions the index knows of a video. */
-export function saveRenditions(db: Database, videoId: string, files: readonly RenditionIn[]): void {
-  db.query('DELETE FROM video_files WHERE video = ?').run(videoId)
-  const insert = db.query("INSERT INTO video_files (video, resolution, info_hash, ext, size) VALUES (?, ?, ?, 'mp4', ?)")
-  for (const f of files) insert.run(videoId, f.resolution, Buffer.from(f.infoHash, 'hex'), f.size)
-}
-
-/** The renditions of a video, lowest first. */
-export function renditionsOf(db: Database, videoId: string): RenditionIn[] {
-  return (db.query('SELECT resolution, info_hash, size FROM video_files WHERE video = ? ORDER BY resolution').all(videoId) as { resolution: number; info_hash: Uint8Array; size: number }[]).map(
-    (r) => ({ resolution: r.resolution, infoHash: Buffer.from(r.info_hash).toString('hex'), size: r.size }),
-  )
 }

@@ -22,7 +22,8 @@
 import type { Database } from 'bun:sqlite'
 import { t } from 'elysia'
 import { INDEX_SAMPLE_EVERY } from '../shared/db'
-import { podMatch, VIDEO_COLUMNS, videoOfRow, type Video, type VideoRow } from './model'
+import { videoOfRow, type Video, type VideoRow } from './model'
+import { podMatch, VIDEO_COLUMNS } from './store'
 
 const SORTS = ['-createdAt', 'createdAt', 'name', '-name', 'relevance'] as const
 
@@ -75,7 +76,7 @@ export const SEARCH_LIMITS: Readonly<SearchLimits> = { rank: 500, count: 10_000,
 /**
  * A word: letters and digits (JavaScript's Unicode tables), less the few that SQLite's
  * unicode61 tokenizer takes for separators (its older tables had them as marks).
- * test/search.test.ts checks every code point, so a Bun or SQLite that disagrees elsewhere
+ * test/unit/search.test.ts checks every code point, so a Bun or SQLite that disagrees elsewhere
  * fails there rather than in production.
  */
 const WORD = /[[\p{L}\p{N}]--[\u19B0-\u19C0\u19C8\u19C9\u1CF2\u1CF3]]+/gv

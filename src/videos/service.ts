@@ -18,16 +18,17 @@ import { OwnFiles, type LocalFile } from './own-files'
 import { Thumbnails, type Thumbnail } from './thumbnails'
 import { makeTorrent } from '../torrents/torrent-file'
 import type { VideoFiles } from './files'
-import { podVideoCount, removeVideo, upsertVideo, VIDEO_COLUMNS, videoOfRow, videoRowById, videoUrls, type Video, type VideoRow } from './model'
+import { videoOfRow, videoUrls, type Video } from './model'
 import { searchVideos, type VideoPage, type VideoQuery } from './search'
 import type { ReceivedUpload } from './upload'
 import { checkTexts, mayClaimId, newVideoId, prepareUpload, type Packaged } from './ingest'
-import { renditionFileName, renditionsOf, renditionUrls, saveRenditions, type Rendition } from './renditions'
-import { masterPlaylistUrl, saveStream, saveStreams, streamsOf, withStreamUrls, type Stream, type StreamIn } from './streams'
-
+import { renditionFileName, renditionUrls, type Rendition } from './renditions'
+import type { OwnRow, VideoStore } from './store'
+import { masterPlaylistUrl, withStreamUrls, type Stream, type StreamIn } from './streams'
 import { targetResolutions, type TranscodeJob, type TranscodeQueue } from '../transcoding/queue'
 import { withMirrors, type MirrorStore } from '../redundancy/store'
-import { saveFullDescription, summarize } from '../details/model'
+import { summarize } from '../details/model'
+import type { DetailsStore } from '../details/store'
 
 export type { LocalFile } from './own-files'
 export type { Thumbnail } from './thumbnails'
@@ -54,6 +55,10 @@ export class Videos {
   readonly thumbnails: Thumbnails
   constructor(
     private readonly db: Database,
+    /** The videos' tables. */
+    private readonly rows: VideoStore,
+    /** Where an own video's full description is kept. */
+    private readonly details: DetailsStore,
     private readonly config: Config,
     private readonly friends: Friends,
     private readonly fingerprint: string,
@@ -68,20 +73,20 @@ export class Videos {
     private readonly now: () => number = Date.now,
   ) {
     this.own = new OwnFiles(files, fingerprint, (id, resolution) => this.localFile(id, resolution))
-    this.thumbnails = new Thumbnails(db, files, fingerprint, outbound, (id) => this.get(id))
+    this.thumbnails = new Thumbnails(rows, files, fingerprint, outbound, (id) => this.get(id))
     // The network index: a friend announces, changes and removes its own videos only.
     const upsert = (v: Video, { sender, friend, now }: InboxContext) => {
       if (v.podFingerprint !== sender || !mayClaimId(v.id, sender)) return { ok: false, error: 'not_origin' }
       // A friend's share of the index is bounded (friends.maxVideosPerFriend); updates always pass.
-      if (!videoRowById(this.db, v.id) && podVideoCount(this.db, sender) >= this.config.friends.maxVideosPerFriend) return { ok: false, error: 'too_many_videos' }
-      const ok = upsertVideo(this.db, v, friend!.url, now)
-      if (ok && v.files) saveRenditions(this.db, v.id, v.files)
-      if (ok && v.streams) saveStreams(this.db, v.id, v.streams)
+      if (!this.rows.has(v.id) && this.rows.podVideoCount(sender) >= this.config.friends.maxVideosPerFriend) return { ok: false, error: 'too_many_videos' }
+      const ok = this.rows.upsert(v, friend!.url, now)
+      if (ok && v.files) this.rows.saveRenditions(v.id, v.files)
+      if (ok && v.streams) this.rows.saveStreams(v.id, v.streams)
       return { ok }
     }
     inbox.on('video.add', upsert)
     inbox.on('video.update', upsert)
-    inbox.on('video.remove', ({ id }, { sender }) => ({ ok: removeVideo(this.db, id, sender) }))
+    inbox.on('video.remove', ({ id }, { sender }) => ({ ok: this.rows.remove(id, sender) }))
   }
 
   /** A video's thumbnail (src/videos/thumbnails.ts); undefined when there is none. */
@@ -98,7 +103,7 @@ export class Videos {
   publish(video: Video, type: 'video.add' | 'video.update' = 'video.add'): void {
     if (video.podFingerprint !== this.fingerprint) throw new Error('only this pod\'s own videos can be published')
     this.db.transaction(() => {
-      upsertVideo(this.db, video, this.config.url, this.now())
+      this.rows.upsert(video, this.config.url, this.now())
       this.friends.enqueue([{ type, data: onTheWire(video) }])
     }).immediate()
     this.friends.wake()
@@ -107,7 +112,7 @@ export class Videos {
   /** Removes one of this pod's videos from the index and tells every friend (`video.remove`). */
   unpublish(id: string): boolean {
     const removed = this.db.transaction(() => {
-      const gone = removeVideo(this.db, id, this.fingerprint)
+      const gone = this.rows.remove(id, this.fingerprint)
       if (gone) this.friends.enqueue([{ type: 'video.remove', data: { id } }])
       return gone
     }).immediate()
@@ -120,53 +125,45 @@ export class Videos {
    * renditions, and for an own video the state of its transcoding jobs.
    */
   get(id: string): (Video & { files: Rendition[]; streams?: Stream[]; transcoding?: TranscodeJob[] }) | undefined {
-    const row = videoRowById(this.db, id)
+    const row = this.rows.row(id)
     if (!row) return undefined
     const mirrored = withMirrors(videoOfRow(row, this.config.url), this.mirrors.knownOf(id), `${id}.${row.ext}`)
-    const files = renditionsOf(this.db, id).map((f) => ({ ...f, ...renditionUrls(row.pod_url, id, f.resolution, f.infoHash, row.name) }))
-    const streams = streamsOf(this.db, id).map((s) => withStreamUrls(row.pod_url, id, s))
+    const files = this.rows.renditions(id).map((f) => ({ ...f, ...renditionUrls(row.pod_url, id, f.resolution, f.infoHash, row.name) }))
+    const streams = this.rows.streams(id).map((s) => withStreamUrls(row.pod_url, id, s))
     // An index row has no streams of its own: they are added here, with their URLs.
     const video: Video & { streams?: Stream[] } = streams.length ? { ...mirrored, streams, masterPlaylistUrl: masterPlaylistUrl(row.pod_url, id) } : (mirrored as Omit<Video, 'streams'>)
     if (row.pod_fingerprint !== this.fingerprint) return { ...video, files }
     // An own video: its frame size (the watch page labels the original with its height), and its jobs.
-    const size = this.db.query('SELECT width, height FROM local_videos WHERE video = ?').get(id) as { width: number | null; height: number | null } | null
+    const size = this.rows.ownMedia(id)
     const own = { ...video, ...(size?.width && size.height ? { width: size.width, height: size.height } : {}), files }
     const jobs = this.queue.of(id)
     return jobs.length ? { ...own, transcoding: jobs } : own
   }
 
-  private static readonly LOCAL = `SELECT ${VIDEO_COLUMNS}, l.mime FROM local_videos l JOIN videos v ON v.id = l.video JOIN pods p ON p.id = v.pod`
-
   /** Every own video's files, originals and renditions (for the seeder and the tracker at start). */
   localFiles(): LocalFile[] {
-    const originals = (this.db.query(`${Videos.LOCAL} ORDER BY v.seq`).all() as (VideoRow & { mime: string })[]).map((r) => this.fileOf(r, r.mime))
-    const renditions = this.db
-      .query('SELECT f.video, f.resolution, f.info_hash FROM video_files f JOIN local_videos l ON l.video = f.video ORDER BY f.video, f.resolution')
-      .all() as { video: string; resolution: number; info_hash: Uint8Array }[]
-    return [...originals, ...renditions.map((r) => this.renditionFile(r.video, r.resolution, Buffer.from(r.info_hash).toString('hex')))]
+    return [...this.rows.ownRows().map((r) => this.fileOf(r)), ...this.rows.ownRenditions().map((r) => this.renditionFile(r.video, r.resolution, r.infoHash))]
   }
 
   /** Every file of one own video: the original and its renditions (none for a remote video). */
   private filesOf(id: string): LocalFile[] {
     const original = this.localFile(id)
     if (!original) return []
-    return [original, ...renditionsOf(this.db, id).map((r) => this.renditionFile(id, r.resolution, r.infoHash))]
+    return [original, ...this.rows.renditions(id).map((r) => this.renditionFile(id, r.resolution, r.infoHash))]
   }
 
   /** One file of an own video (the original, or the rendition of `resolution`); undefined for remote or unknown ones. */
   localFile(id: string, resolution: number | null = null): LocalFile | undefined {
     if (resolution !== null) {
-      const r = this.db.query('SELECT f.info_hash FROM video_files f JOIN local_videos l ON l.video = f.video WHERE f.video = ? AND f.resolution = ?').get(id, resolution) as {
-        info_hash: Uint8Array
-      } | null
-      return r ? this.renditionFile(id, resolution, Buffer.from(r.info_hash).toString('hex')) : undefined
+      const infoHash = this.rows.ownRendition(id, resolution)
+      return infoHash ? this.renditionFile(id, resolution, infoHash) : undefined
     }
-    const row = this.db.query(`${Videos.LOCAL} WHERE v.id = ?`).get(id) as (VideoRow & { mime: string }) | null
-    return row ? this.fileOf(row, row.mime) : undefined
+    const row = this.rows.ownRow(id)
+    return row ? this.fileOf(row) : undefined
   }
 
-  private fileOf(r: VideoRow, mime: string): LocalFile {
-    return this.own.file(r.id, null, `${r.id}.${r.ext}`, Buffer.from(r.info_hash).toString('hex'), mime)
+  private fileOf(r: OwnRow): LocalFile {
+    return this.own.file(r.id, null, `${r.id}.${r.ext}`, Buffer.from(r.info_hash).toString('hex'), r.mime)
   }
 
   renditionFile(id: string, resolution: number, infoHash: string): LocalFile {
@@ -175,13 +172,9 @@ export class Videos {
 
   /** The own file (original or rendition) with this info hash, if any. */
   localFileByInfoHash(infoHash: string): LocalFile | undefined {
-    const hash = Buffer.from(infoHash, 'hex')
-    const original = this.db.query(`${Videos.LOCAL} WHERE v.info_hash = ?`).get(hash) as (VideoRow & { mime: string }) | null
-    if (original) return this.fileOf(original, original.mime)
-    const r = this.db.query('SELECT f.video, f.resolution FROM video_files f JOIN local_videos l ON l.video = f.video WHERE f.info_hash = ?').get(hash) as {
-      video: string
-      resolution: number
-    } | null
+    const original = this.rows.ownRowByInfoHash(infoHash)
+    if (original) return this.fileOf(original)
+    const r = this.rows.ownRenditionByInfoHash(infoHash)
     return r ? this.renditionFile(r.video, r.resolution, infoHash) : undefined
   }
 
@@ -252,10 +245,10 @@ export class Videos {
         createdAt: new Date(now).toISOString(),
       }
       this.db.transaction(() => {
-        upsertVideo(this.db, video, this.config.url, now)
-        if (video.description !== full) saveFullDescription(this.db, id, full, now)
-        this.db.query('INSERT INTO local_videos (video, owner, mime, width, height, audio) VALUES (?, ?, ?, ?, ?, ?)').run(id, user.id, v.mime, v.width, v.height, v.audio)
-        if (v.stream) saveStream(this.db, id, { rendition: 0, infoHash: torrent.infoHash, size: torrent.length, ...streamFields(v.stream.info) })
+        this.rows.upsert(video, this.config.url, now)
+        if (video.description !== full) this.details.saveFullDescription(id, full, now)
+        this.rows.addOwn(id, user.id, v.mime, v)
+        if (v.stream) this.rows.saveStream(id, { rendition: 0, infoHash: torrent.infoHash, size: torrent.length, ...streamFields(v.stream.info) })
         this.own.queueMove(stored)
         if (this.config.transcoding.enabled) this.queue.enqueue(id, targetResolutions(this.config.transcoding.resolutions, v.height))
         this.friends.enqueue([{ type: 'video.add', data: onTheWire(this.get(id)!) }])
@@ -281,7 +274,7 @@ export class Videos {
     const current = this.get(id)!
     this.db.transaction(() => {
       if (texts.description !== undefined && summarize(texts.description) !== texts.description)
-        saveFullDescription(this.db, id, texts.description, this.now())
+        this.details.saveFullDescription(id, texts.description, this.now())
       const description = texts.description === undefined ? current.description : summarize(texts.description)
       this.publish({ ...current, ...texts, description }, 'video.update')
     }).immediate()
@@ -319,8 +312,8 @@ export class Videos {
     const file = this.localFile(id, resolution)
     if (!file) return
     this.db.transaction(() => {
-      saveRenditions(this.db, id, renditionsOf(this.db, id).filter((r) => r.resolution !== resolution))
-      this.db.query('DELETE FROM video_streams WHERE video = ? AND rendition = ?').run(id, resolution)
+      this.rows.saveRenditions(id, this.rows.renditions(id).filter((r) => r.resolution !== resolution))
+      this.rows.dropStream(id, resolution)
       this.friends.enqueue([{ type: 'video.update', data: onTheWire(this.get(id)!) }])
     }).immediate()
     this.friends.wake()
@@ -335,7 +328,7 @@ export class Videos {
       if (this.get(id)) throw new DomainError('forbidden', 'forbidden', 'this video belongs to another pod; only its origin can change it')
       throw new DomainError('not_found', 'not_found', `no video with id ${id}`)
     }
-    const owner = (this.db.query('SELECT owner FROM local_videos WHERE video = ?').get(id) as { owner: number }).owner
+    const owner = this.rows.owner(id)
     if (owner !== user.id && user.role !== 'admin') throw new DomainError('forbidden', 'forbidden', 'only the uploader or an admin can change this video')
     return file
   }

@@ -9,7 +9,6 @@
  * index keeps them; their URLs are derived from the origin's URL. Only the origin serves the
  * playlists (a master playlist of every stream, and one media playlist per stream).
  */
-import type { Database } from 'bun:sqlite'
 import { t } from 'elysia'
 import { torrentUrl, webseedUrl } from '../shared/urls'
 import { renditionFileName } from './renditions'
@@ -65,43 +64,6 @@ export function renditionOfPlaylist(name: string): number | undefined {
 /** A stream with its URLs at its origin pod. */
 export function withStreamUrls(podUrl: string, id: string, s: StreamIn): Stream {
   return { ...s, playlistUrl: mediaPlaylistUrl(podUrl, id, s.rendition), webseedUrl: webseedUrl(podUrl, streamFileName(id, s.rendition)), torrentUrl: torrentUrl(podUrl, s.infoHash) }
-}
-
-/** Replaces the streams the index knows of a video (inside the caller's transaction). */
-export function saveStreams(db: Database, videoId: string, streams: readonly StreamIn[]): void {
-  db.query('DELETE FROM video_streams WHERE video = ?').run(videoId)
-  for (const s of streams) saveStream(db, videoId, s)
-}
-
-/** Adds or replaces one stream of a video. */
-export function saveStream(db: Database, videoId: string, s: StreamIn): void {
-  db.query('INSERT OR REPLACE INTO video_streams (video, rendition, info_hash, size, width, height, bandwidth, codecs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
-    videoId, s.rendition, Buffer.from(s.infoHash, 'hex'), s.size, s.width, s.height, s.bandwidth, s.codecs ?? null,
-  )
-}
-
-interface StreamRow {
-  rendition: number
-  info_hash: Uint8Array
-  size: number
-  width: number
-  height: number
-  bandwidth: number
-  codecs: string | null
-}
-
-/** The streams of a video, lowest first (by height, then bit rate). */
-export function streamsOf(db: Database, videoId: string): StreamIn[] {
-  const rows = db.query('SELECT rendition, info_hash, size, width, height, bandwidth, codecs FROM video_streams WHERE video = ? ORDER BY height, bandwidth').all(videoId) as StreamRow[]
-  return rows.map((r) => ({
-    rendition: r.rendition,
-    infoHash: Buffer.from(r.info_hash).toString('hex'),
-    size: r.size,
-    width: r.width,
-    height: r.height,
-    bandwidth: r.bandwidth,
-    ...(r.codecs ? { codecs: r.codecs } : {}),
-  }))
 }
 
 /**

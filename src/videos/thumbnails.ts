@@ -6,7 +6,6 @@
  * row goes with its video (ON DELETE CASCADE), and the start's sweep then removes the object;
  * a row whose object is gone is dropped at start (`keepPresent`), and the thumbnail fetched again.
  */
-import type { Database } from 'bun:sqlite'
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { writeSecretFile } from '../identity/keys'
@@ -14,6 +13,7 @@ import type { Outbound } from '../shared/outbound'
 import { thumbnailUrl } from '../shared/urls'
 import type { VideoFiles } from './files'
 import type { Video } from './model'
+import type { VideoStore } from './store'
 
 /** A thumbnail to serve: a file of the data folder, the bucket's URL of it, or its bytes (the bucket did not take them). */
 export type Thumbnail = { path: string } | { url: string } | { bytes: Uint8Array }
@@ -24,7 +24,7 @@ const THUMBNAIL_MAX_BYTES = 2 * 1024 * 1024
 /** The thumbnails of one pod. */
 export class Thumbnails {
   constructor(
-    private readonly db: Database,
+    private readonly rows: VideoStore,
     private readonly files: VideoFiles,
     private readonly fingerprint: string,
     private readonly outbound: Outbound,
@@ -37,11 +37,10 @@ export class Thumbnails {
    * removed them, or the friendship ended) since the last start.
    */
   prune(): number {
-    const known = this.db.query('SELECT 1 FROM videos WHERE id = ?')
     let removed = 0
     for (const name of readdirSync(this.files.thumbnails)) {
       const id = name.replace(/\.jpg$/, '')
-      if (!known.get(id)) {
+      if (!this.rows.has(id)) {
         rmSync(join(this.files.thumbnails, name), { force: true })
         removed++
       }
@@ -51,15 +50,12 @@ export class Thumbnails {
 
   /** The keys of friends' thumbnails cached in the bucket (the start's sweep keeps them). */
   cachedKeys(): string[] {
-    return (this.db.query('SELECT video FROM cached_thumbnails').all() as { video: string }[]).map((r) => this.files.thumbnailKey(r.video))
+    return this.rows.cachedThumbnails().map((id) => this.files.thumbnailKey(id))
   }
 
   /** Forgets the cached thumbnails whose objects the start's sweep did not find. */
   keepPresent(present: ReadonlySet<string>): void {
-    const gone = this.db.query('DELETE FROM cached_thumbnails WHERE video = ?')
-    this.db.transaction(() => {
-      for (const key of this.cachedKeys()) if (!present.has(key)) gone.run(key.slice('thumbnails/'.length, -'.jpg'.length))
-    })()
+    this.rows.forgetThumbnails(this.rows.cachedThumbnails().filter((id) => !present.has(this.files.thumbnailKey(id))))
   }
 
   /** A video's thumbnail; undefined when there is none. */
@@ -70,29 +66,28 @@ export class Thumbnails {
     if (!video) return undefined
     const key = this.files.thumbnailKey(id)
     const storage = this.files.storage
-    if (video.podFingerprint === this.fingerprint || (storage.kind === 's3' && this.db.query('SELECT 1 FROM cached_thumbnails WHERE video = ?').get(id))) {
+    if (video.podFingerprint === this.fingerprint || (storage.kind === 's3' && this.rows.isThumbnailCached(id))) {
       const url = storage.viewerUrl(key)
       return url ? { url } : undefined
     }
     const res = await this.outbound.get(thumbnailUrl(video.podUrl, id), { maxBytes: THUMBNAIL_MAX_BYTES, accept: 'image/jpeg' })
     // Only a JPEG of sane size is kept: the origin is a friend, not a trusted file source.
-    if (!res.ok || res.status !== 200 || res.body[0] !== 0xff || res.body[1] !== 0xd8) return undefined
+    if (!res.ok || res.value.status !== 200 || res.value.body[0] !== 0xff || res.value.body[1] !== 0xd8) return undefined
     // The video may have left the index meanwhile: then nothing is kept.
     if (!this.video(id)) return undefined
     if (storage.kind === 'local') {
-      writeSecretFile(path, res.body)
+      writeSecretFile(path, res.value.body)
       return { path }
     }
     try {
-      await storage.keepBytes(key, res.body, 'image/jpeg')
+      await storage.keepBytes(key, res.value.body, 'image/jpeg')
     } catch {
       // The bucket does not take it now: this reader gets the bytes, a later one tries again.
-      return { bytes: res.body }
+      return { bytes: res.value.body }
     }
     // The row only if the video is still there (its cascade removes the row with it).
-    const kept = this.db.query('INSERT OR IGNORE INTO cached_thumbnails (video) SELECT id FROM videos WHERE id = ?').run(id).changes
-    if (!kept && !this.video(id)) await storage.drop([key])
+    if (!this.rows.cacheThumbnail(id) && !this.video(id)) await storage.drop([key])
     const url = storage.viewerUrl(key)
-    return url ? { url } : { bytes: res.body }
+    return url ? { url } : { bytes: res.value.body }
   }
 }

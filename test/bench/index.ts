@@ -2,7 +2,7 @@
  * Benchmark: the network index at the size of the "videos" issue. One million synthetic
  * videos with the 2015 design's sizes (name 50, uploader 50, pod URL 25, description 250
  * characters) go into a fresh database (the real `openDatabase`) through the real write path
- * (`upsertVideo`, 10k videos per transaction, as a friend's video list arrives). Then:
+ * (`VideoStore.upsert`, 10k videos per transaction, as a friend's video list arrives). Then:
  *
  * - database size, after a `wal_checkpoint(TRUNCATE)` (the -wal file counted too), with the
  *   share of each table and index (dbstat) so a regression points at its cause;
@@ -28,7 +28,8 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Database } from 'bun:sqlite'
 import { openDatabase } from '../../src/shared/db'
-import { upsertVideo, videoUrls, type Video } from '../../src/videos/model'
+import { videoUrls, type Video } from '../../src/videos/model'
+import { VideoStore } from '../../src/videos/store'
 import { SEARCH_LIMITS, searchVideos, type VideoQuery } from '../../src/videos/search'
 
 const VIDEOS = Number(process.env.BENCH_VIDEOS ?? 1_000_000)
@@ -266,11 +267,12 @@ export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'seedpod-bench-index-'))
   const path = join(dir, 'seedpod.db')
   const db = openDatabase(path)
+  const rows = new VideoStore(db)
   try {
     // Ingest: make a batch (untimed), then upsert it in one transaction (timed).
     let ingestMs = 0
     const insertBatch = db.transaction((batch: { video: Video; podUrl: string }[], now: number) => {
-      for (const { video, podUrl } of batch) upsertVideo(db, video, podUrl, now)
+      for (const { video, podUrl } of batch) rows.upsert(video, podUrl, now)
     })
     const started = performance.now()
     for (let i = 0; i < VIDEOS; i += BATCH) {

@@ -1,5 +1,5 @@
 /**
- * The import graph of the pod's own TypeScript, for test/layout.test.ts: a scanner that finds
+ * The import graph of the pod's own TypeScript, for test/unit/layout.test.ts: a scanner that finds
  * every import of a file (type imports included), a resolver for relative specifiers, and
  * strongly connected components to report import cycles.
  *

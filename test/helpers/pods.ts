@@ -1,40 +1,21 @@
 /**
  * Real pods for tests: in-process (`startTestPod`, on a free loopback port) or as child
- * processes of the real CLI (`spawnCli`, `runCli`). Temporary folders are made under the OS
- * temp dir and removed by `removeTempDirs` (each test file's afterAll).
+ * processes of the real CLI (`spawnCli`, `runCli`). Temporary folders are helpers/temp.ts's,
+ * re-exported here for the tests that start pods.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { resolveConfig, type Config } from '../../src/shared/config'
 import { createLogger } from '../../src/shared/log'
 import { startPod, type RunningPod } from '../../src/app/server'
 import { freePort } from './ports'
+import { tempDir } from './temp'
+
+export { removeTempDirs, tempDir } from './temp'
 
 export const ROOT = join(import.meta.dir, '..', '..')
 export const CLI = join(ROOT, 'src', 'app', 'cli.ts')
 /** Bun itself: the tests run under it. */
 export const BUN = process.execPath
-
-const made: string[] = []
-
-/** Removes every folder tempDir() made so far. Test files call it in afterAll. */
-export function removeTempDirs(): void {
-  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true })
-}
-
-/**
- * A fresh empty folder under the OS temp dir. Removed by removeTempDirs(): every test file
- * that makes temp dirs calls `afterAll(removeTempDirs)` at its top level. tempDir cannot
- * register that itself: in bun:test a hook registered from inside beforeAll runs at once, a
- * top-level hook in this (shared) module would run for the first test file only, and
- * process 'exit' handlers do not run at the end of `bun test`.
- */
-export function tempDir(prefix = 'seedpod-test-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix))
-  made.push(dir)
-  return dir
-}
 
 /**
  * A validated config for a test pod: loopback, the given data folder, then `values`. Test

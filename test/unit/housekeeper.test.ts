@@ -1,7 +1,7 @@
 /** The housekeeper actor runs each chore on its own schedule, survives a failing one, and stops with its pod. */
 import { describe, expect, test } from 'bun:test'
 import { createActor } from 'xstate'
-import { housekeeperLogic } from '../actors/housekeeper'
+import { housekeeperLogic } from '../../actors/housekeeper'
 
 describe('housekeeper', () => {
   test('chores run every everyMs; one that throws is logged and runs again; none runs after stop', async () => {

@@ -1,12 +1,12 @@
 /**
  * The friend actor's schedule, scores and revocation, in simulated time: the full
  * 16-hour backoff of the default policy runs in milliseconds. (The network side of the
- * same actor runs for real in friends.test.ts.)
+ * same actor runs for real in test/friends.test.ts.)
  */
 import { describe, expect, test } from 'bun:test'
 import { createActor, fromPromise, SimulatedClock } from 'xstate'
-import { friendMachine, type DeliveryOutcome, type FriendRecord } from '../actors/friend'
-import { retryDelay } from '../actors/retry'
+import { friendMachine, type DeliveryOutcome, type FriendRecord } from '../../actors/friend'
+import { retryDelay } from '../../actors/retry'
 
 const DEFAULTS = { retry: { baseMs: 2000, factor: 3, retries: 10 }, score: { step: 10, max: 1000 } }
 

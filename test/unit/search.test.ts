@@ -1,25 +1,28 @@
 /**
  * Search and listing of the network index (src/videos/search.ts) on a real SQLite database
- * with the real schema, videos added with the real upsertVideo: the FTS query builder, what a
+ * with the real schema, videos added with the real VideoStore.upsert: the FTS query builder, what a
  * search finds, scopes, sorts, paging, capped totals, and the index kept in step with
  * removals and edits.
  */
 import { Database } from 'bun:sqlite'
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
-import { openDatabase } from '../src/shared/db'
-import { removeVideo, removeVideosOf, upsertVideo, videosOf, videoUrls, type Video } from '../src/videos/model'
-import { ftsQuery, SEARCH_LIMITS, searchVideos, VideoQuery, type SearchLimits } from '../src/videos/search'
+import { openDatabase } from '../../src/shared/db'
+import { videoUrls, type Video } from '../../src/videos/model'
+import { VideoStore } from '../../src/videos/store'
+import { ftsQuery, SEARCH_LIMITS, searchVideos, VideoQuery, type SearchLimits } from '../../src/videos/search'
 
 const OWN = { fingerprint: 'own-pod-fingerprint', url: 'https://own.example' }
 const FRIEND = { fingerprint: 'friend-pod-fingerprint', url: 'https://friend.example' }
 const BASE = OWN.url
 
 let db: Database
+let rows: VideoStore
 let made = 0
 
 beforeEach(() => {
   db = openDatabase(':memory:')
+  rows = new VideoStore(db)
   made = 0
 })
 afterEach(() => db.close())
@@ -44,7 +47,7 @@ function add(fields: { name: string; description?: string; uploader?: string; po
     size: 1000,
     createdAt: new Date(Date.UTC(2024, 0, 1) + made * 60_000).toISOString(),
   }
-  expect(upsertVideo(db, video, pod.url, Date.now())).toBe(true)
+  expect(rows.upsert(video, pod.url, Date.now())).toBe(true)
   return video
 }
 
@@ -292,12 +295,12 @@ describe('searchVideos', () => {
 describe('the index follows the videos', () => {
   test('an edit re-indexes the texts; an unchanged re-send changes nothing', () => {
     const v = add({ name: 'Old title', description: 'old words', uploader: 'First Name' })
-    expect(upsertVideo(db, { ...v, name: 'New title', description: 'new words', uploader: 'Second Name' }, FRIEND.url, Date.now())).toBe(true)
+    expect(rows.upsert({ ...v, name: 'New title', description: 'new words', uploader: 'Second Name' }, FRIEND.url, Date.now())).toBe(true)
     expect(names({ search: 'old' })).toEqual([])
     expect(names({ search: 'first' })).toEqual([])
     expect(names({ search: 'new second' })).toEqual(['New title'])
     expect(search({ search: 'second' }).data[0]!.uploader).toBe('Second Name')
-    expect(upsertVideo(db, { ...v, name: 'New title', description: 'new words', uploader: 'Second Name' }, FRIEND.url, Date.now())).toBe(true)
+    expect(rows.upsert({ ...v, name: 'New title', description: 'new words', uploader: 'Second Name' }, FRIEND.url, Date.now())).toBe(true)
     expect(search({})).toMatchObject({ total: 1 })
     // The first uploader's name went with its last video.
     expect(db.query('SELECT name, videos FROM uploaders').all()).toEqual([{ name: 'Second Name', videos: 1 }])
@@ -306,7 +309,7 @@ describe('the index follows the videos', () => {
 
   test("another pod cannot overwrite a video by reusing its id, and leaves nothing behind", () => {
     const v = add({ name: 'Original', uploader: 'Owner' })
-    expect(upsertVideo(db, { ...v, name: 'Hijacked', uploader: 'Thief', podFingerprint: OWN.fingerprint }, OWN.url, Date.now())).toBe(false)
+    expect(rows.upsert({ ...v, name: 'Hijacked', uploader: 'Thief', podFingerprint: OWN.fingerprint }, OWN.url, Date.now())).toBe(false)
     expect(names({})).toEqual(['Original'])
     expect(names({ search: 'hijacked' })).toEqual([])
     expect(db.query('SELECT name FROM uploaders').all()).toEqual([{ name: 'Owner' }])
@@ -317,11 +320,11 @@ describe('the index follows the videos', () => {
     add({ name: 'Friend one' })
     add({ name: 'Own one', pod: OWN })
     add({ name: 'Friend two' })
-    expect(videosOf(db, FRIEND.fingerprint).map((v) => v.name)).toEqual(['Friend one', 'Friend two'])
-    expect(videosOf(db, 'nobody')).toEqual([])
-    expect(removeVideosOf(db, 'nobody')).toBe(0)
-    expect(removeVideosOf(db, FRIEND.fingerprint)).toBe(2)
-    expect(videosOf(db, FRIEND.fingerprint)).toEqual([])
+    expect(rows.videosOf(FRIEND.fingerprint).map((v) => v.name)).toEqual(['Friend one', 'Friend two'])
+    expect(rows.videosOf('nobody')).toEqual([])
+    expect(rows.removeAllOf('nobody')).toBe(0)
+    expect(rows.removeAllOf(FRIEND.fingerprint)).toBe(2)
+    expect(rows.videosOf(FRIEND.fingerprint)).toEqual([])
     expect(names({})).toEqual(['Own one'])
     checkIndex()
   })
@@ -330,14 +333,14 @@ describe('the index follows the videos', () => {
     const a = add({ name: 'Sunset one', uploader: 'Shared Uploader' })
     add({ name: 'Sunset two', uploader: 'Shared Uploader' })
     add({ name: 'Sunset own', uploader: 'Own Uploader', pod: OWN })
-    expect(removeVideo(db, a.id, FRIEND.fingerprint)).toBe(true)
+    expect(rows.remove(a.id, FRIEND.fingerprint)).toBe(true)
     expect(names({ search: 'sunset' }).sort()).toEqual(['Sunset own', 'Sunset two'])
     expect(search({}).total).toBe(2)
     expect(db.query('SELECT name, videos FROM uploaders ORDER BY name').all()).toEqual([
       { name: 'Own Uploader', videos: 1 },
       { name: 'Shared Uploader', videos: 1 },
     ])
-    expect(removeVideosOf(db, FRIEND.fingerprint)).toBe(1)
+    expect(rows.removeAllOf(FRIEND.fingerprint)).toBe(1)
     expect(names({ search: 'sunset' })).toEqual(['Sunset own'])
     expect(search({})).toMatchObject({ total: 1 })
     expect(search({ scope: 'local' })).toMatchObject({ total: 1 })
@@ -350,10 +353,10 @@ describe('the index follows the videos', () => {
     let sampled: Video | undefined
     for (let i = 1; i <= 64; i++) sampled = add({ name: i === 64 ? 'Sampled title' : 'Other', description: i === 64 ? 'first' : '', uploader: 'Jo' })
     expect(terms()).toEqual(['first', 'jo', 'sampled', 'title'])
-    expect(upsertVideo(db, { ...sampled!, description: 'second' }, FRIEND.url, Date.now())).toBe(true)
+    expect(rows.upsert({ ...sampled!, description: 'second' }, FRIEND.url, Date.now())).toBe(true)
     expect(terms()).toEqual(['jo', 'sampled', 'second', 'title'])
     checkIndex()
-    expect(removeVideo(db, sampled!.id, FRIEND.fingerprint)).toBe(true)
+    expect(rows.remove(sampled!.id, FRIEND.fingerprint)).toBe(true)
     expect(terms()).toEqual([])
     checkIndex()
   })
@@ -362,7 +365,7 @@ describe('the index follows the videos', () => {
     const mp4 = add({ name: 'In mp4', uploader: 'Ana' })
     const urls = videoUrls(FRIEND.url, 'w1', 'f'.repeat(40), 'webm', 'In webm')
     const webm: Video = { ...mp4, id: 'w1', name: 'In webm', magnetUri: urls.magnetUri, torrentUrl: urls.torrentUrl, webseedUrls: [urls.webseed] }
-    expect(upsertVideo(db, webm, FRIEND.url, Date.now())).toBe(true)
+    expect(rows.upsert(webm, FRIEND.url, Date.now())).toBe(true)
     const byId = new Map(search({}).data.map((v) => [v.id, v]))
     expect(byId.get(mp4.id)).toMatchObject({ uploader: 'Ana', podUrl: FRIEND.url, podFingerprint: FRIEND.fingerprint, webseedUrls: mp4.webseedUrls, createdAt: mp4.createdAt })
     expect(byId.get('w1')!.webseedUrls).toEqual([`${FRIEND.url}/static/webseed/w1.webm`])

@@ -1,6 +1,6 @@
 /** The logger: one line per event, JSON or pretty, filtered by level. */
 import { describe, expect, test } from 'bun:test'
-import { createLogger } from '../src/shared/log'
+import { createLogger } from '../../src/shared/log'
 
 function capture(opts: { level?: 'debug' | 'info' | 'warn' | 'error'; format: 'auto' | 'pretty' | 'json'; isTTY?: boolean }) {
   const lines: string[] = []

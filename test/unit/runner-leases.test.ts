@@ -5,27 +5,27 @@
  */
 import { afterAll, describe, expect, test } from 'bun:test'
 import { join } from 'node:path'
-import { openDatabase } from '../src/shared/db'
-import { backoffDelay } from '../src/runners/backoff'
-import { MAX_ATTEMPTS, RunnerStore } from '../src/runners/store'
-import { judgeResult } from '../src/runners/verify'
-import type { ProbeOk } from '../src/media/probe'
-import { TranscodeQueue } from '../src/transcoding/queue'
-import { removeTempDirs, tempDir } from './helpers/pods'
+import { openDatabase } from '../../src/shared/db'
+import { backoffDelay } from '../../src/runners/backoff'
+import { RunnerStore } from '../../src/runners/store'
+import { judgeResult } from '../../src/runners/verify'
+import type { ProbeOk } from '../../src/media/probe'
+import { MAX_ATTEMPTS, TranscodeQueue } from '../../src/transcoding/queue'
+import { removeTempDirs, tempDir } from '../helpers/temp'
 
 afterAll(removeTempDirs)
 
 const LEASE = 10_000
 
-/** A store, the pod's queue and a clock the test moves, with one video's jobs queued. */
+/** The runners' store, the pod's queue (which holds the leases) and a clock the test moves, with one video's jobs queued. */
 function setup() {
   const clock = { now: 1_000_000 }
   const now = () => clock.now
   const db = openDatabase(join(tempDir(), 'seedpod.db'))
   // The jobs' video rows are not what this test is about.
   db.exec('PRAGMA foreign_keys = OFF')
-  const store = new RunnerStore(db, now)
   const queue = new TranscodeQueue(db, now)
+  const store = new RunnerStore(db, queue, now)
   queue.enqueue('video1', [240, 480])
   const token = store.createToken('rack')
   const a = store.register(token.token, 'a')!
@@ -34,7 +34,7 @@ function setup() {
   return { clock, db, store, queue, token, a, b, state }
 }
 
-describe('runner store', () => {
+describe('runner store and leases', () => {
   test('a token registers runners; each gets its own secret; only a hash is stored, and a wrong or revoked one is refused', () => {
     const { db, store, token, a, b } = setup()
     expect(store.authenticate(a.secret)).toEqual({ id: a.runner.id, name: 'a' })
@@ -55,51 +55,51 @@ describe('runner store', () => {
   })
 
   test('a lease is held until it expires; reports extend it; a foreign, unknown or expired lease changes nothing', () => {
-    const { clock, store, a, b, state } = setup()
-    const job = store.claim(a.runner.id, LEASE)!
+    const { clock, store, queue, a, b, state } = setup()
+    const job = queue.leaseTo(a.runner.id, LEASE)!
     expect(job).toMatchObject({ resolution: 240, leaseMs: LEASE, leaseExpiresAt: new Date(clock.now + LEASE).toISOString() })
-    expect(store.check(a.runner.id, job.id, job.lease).ok).toBe(true)
-    expect(store.check(b.runner.id, job.id, job.lease)).toEqual({ ok: false, code: 'not_your_lease' })
-    expect(store.check(a.runner.id, job.id, 'forged')).toEqual({ ok: false, code: 'not_your_lease' })
-    expect(store.check(a.runner.id, 999, job.lease)).toEqual({ ok: false, code: 'not_found' })
-    expect(store.extend(b.runner.id, job.id, job.lease, LEASE, 0.9).ok).toBe(false)
+    expect(queue.checkLease(a.runner.id, job.id, job.lease).ok).toBe(true)
+    expect(queue.checkLease(b.runner.id, job.id, job.lease)).toEqual({ ok: false, code: 'not_your_lease' })
+    expect(queue.checkLease(a.runner.id, job.id, 'forged')).toEqual({ ok: false, code: 'not_your_lease' })
+    expect(queue.checkLease(a.runner.id, 999, job.lease)).toEqual({ ok: false, code: 'not_found' })
+    expect(queue.extendLease(b.runner.id, job.id, job.lease, LEASE, 0.9).ok).toBe(false)
     expect(store.runners()[0]!.job).toMatchObject({ id: job.id, progress: 0 })
     // A report at 9 s holds it to 19 s.
     clock.now += 9_000
-    expect(store.extend(a.runner.id, job.id, job.lease, LEASE, 0.5)).toMatchObject({ ok: true, leaseExpiresAt: new Date(clock.now + LEASE).toISOString() })
+    expect(queue.extendLease(a.runner.id, job.id, job.lease, LEASE, 0.5)).toMatchObject({ ok: true, leaseExpiresAt: new Date(clock.now + LEASE).toISOString() })
     clock.now += 9_000
-    expect(store.sweep()).toBe(0)
-    expect(store.check(a.runner.id, job.id, job.lease).ok).toBe(true)
+    expect(queue.sweepLeases()).toBe(0)
+    expect(queue.checkLease(a.runner.id, job.id, job.lease).ok).toBe(true)
     // Silent past its expiry: refused even before the sweep, then back in the queue.
     clock.now += 1_000
-    expect(store.check(a.runner.id, job.id, job.lease)).toEqual({ ok: false, code: 'lease_expired' })
-    expect(store.sweep()).toBe(1)
+    expect(queue.checkLease(a.runner.id, job.id, job.lease)).toEqual({ ok: false, code: 'lease_expired' })
+    expect(queue.sweepLeases()).toBe(1)
     expect(state(job.id)).toBe('queued')
-    expect(store.extend(a.runner.id, job.id, job.lease, LEASE, 0.7)).toEqual({ ok: false, code: 'lease_expired' })
+    expect(queue.extendLease(a.runner.id, job.id, job.lease, LEASE, 0.7)).toEqual({ ok: false, code: 'lease_expired' })
     // Another runner takes it: the first one's lease is now someone else's job.
-    const again = store.claim(b.runner.id, LEASE)!
+    const again = queue.leaseTo(b.runner.id, LEASE)!
     expect(again.id).toBe(job.id)
     expect(again.lease).not.toBe(job.lease)
-    expect(store.check(a.runner.id, job.id, job.lease)).toEqual({ ok: false, code: 'not_your_lease' })
+    expect(queue.checkLease(a.runner.id, job.id, job.lease)).toEqual({ ok: false, code: 'not_your_lease' })
     expect(store.runners().map((r) => r.job?.id ?? null)).toEqual([null, job.id])
   })
 
   test(`a job that runners lose ${MAX_ATTEMPTS} times fails; removing a runner puts its job back at once`, () => {
-    const { clock, store, a, b, state } = setup()
-    let job = store.claim(a.runner.id, LEASE)!
+    const { clock, store, queue, a, b, state } = setup()
+    let job = queue.leaseTo(a.runner.id, LEASE)!
     for (let i = 1; i < MAX_ATTEMPTS; i++) {
       clock.now += LEASE
-      store.sweep()
+      queue.sweepLeases()
       expect(state(job.id)).toBe('queued')
       // Taken by the runners in turn (each gets first what it did not lose itself).
-      const again = store.claim((i % 2 ? b : a).runner.id, LEASE)!
+      const again = queue.leaseTo((i % 2 ? b : a).runner.id, LEASE)!
       expect(again.id).toBe(job.id)
       job = again
     }
     clock.now += LEASE
-    store.sweep()
+    queue.sweepLeases()
     expect(state(job.id)).toBe('failed')
-    const other = store.claim(b.runner.id, LEASE)!
+    const other = queue.leaseTo(b.runner.id, LEASE)!
     expect(other.resolution).toBe(480)
     expect(store.removeRunner(b.runner.id)).toBe(true)
     expect(state(other.id)).toBe('queued')
@@ -108,17 +108,17 @@ describe('runner store', () => {
   })
 
   test('a runner that lost or handed back a job gets another queued job first, and that one again when none is left', () => {
-    const { clock, store, a, b, state } = setup()
-    const lost = store.claim(a.runner.id, LEASE)!
+    const { clock, queue, a, b, state } = setup()
+    const lost = queue.leaseTo(a.runner.id, LEASE)!
     clock.now += LEASE
-    store.sweep()
+    queue.sweepLeases()
     expect(state(lost.id)).toBe('queued')
-    const next = store.claim(a.runner.id, LEASE)!
+    const next = queue.leaseTo(a.runner.id, LEASE)!
     expect(next.id).not.toBe(lost.id)
-    expect(store.release(a.runner.id, next.id, next.lease, 'stopped').ok).toBe(true)
+    expect(queue.releaseLease(a.runner.id, next.id, next.lease, 'stopped').ok).toBe(true)
     // Both queued, both last tried by a: the older one; b would get it first too.
-    expect(store.claim(a.runner.id, LEASE)!.id).toBe(lost.id)
-    expect(store.claim(b.runner.id, LEASE)!.id).toBe(next.id)
+    expect(queue.leaseTo(a.runner.id, LEASE)!.id).toBe(lost.id)
+    expect(queue.leaseTo(b.runner.id, LEASE)!.id).toBe(next.id)
   })
 
   test("the pod's own claim leaves a fresh job to runners, and does not resume a runner's job after a restart", () => {
@@ -129,10 +129,10 @@ describe('runner store', () => {
     clock.now += wait
     const local = queue.claim(clock.now - wait)!
     expect(local.resolution).toBe(240)
-    const leased = store.claim(a.runner.id, LEASE)!
+    const leased = queue.leaseTo(a.runner.id, LEASE)!
     // A restart puts the pod's own running job back, not the runner's.
     expect(queue.resume()).toBe(1)
-    expect(store.check(a.runner.id, leased.id, leased.lease).ok).toBe(true)
+    expect(queue.checkLease(a.runner.id, leased.id, leased.lease).ok).toBe(true)
     clock.now += LEASE * 2
     expect(store.anyActive(LEASE)).toBe(false)
   })
