@@ -80,7 +80,7 @@ export async function playHls(Hls: typeof HlsType, levels: Level[], masterUrl: s
   let answered = false
   const loaders = {
     fLoader: fragmentLoader({ client, levelAt: (i) => ours[i], el, reachability, head }),
-    pLoader: playlistLoader(masterUrl, levels, sink.copy),
+    pLoader: playlistLoader(levels, sink.copy),
   }
   // A pause the viewer made (not a wait for data): a restart after a failure keeps it.
   let viewerPaused = false

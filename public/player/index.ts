@@ -92,12 +92,13 @@ export function createPlayer(video: Video, el: HTMLVideoElement, opts: PlayerOpt
   const levels = levelsOf(video)
   let engine: Engine | undefined
   let stopped = false
+  let fellBack = false
   const sink: Sink = {
     quality: (quality) => set({ quality }),
     reachable: (ok) => {
       reachable = ok
       set({})
-      if (!ok && engine && !engine.answered() && levels.length) fallBack()
+      if (!ok && engine && !engine.answered() && levels.length && !fellBack) fallBack()
     },
     copy: (copy) => set({ copy }),
   }
@@ -108,7 +109,8 @@ export function createPlayer(video: Video, el: HTMLVideoElement, opts: PlayerOpt
   const fallBack = () => {
     const files = trusted(video.webseedUrls)
     firstAnswer(files, (u) => answers(u).then((ok) => ok || undefined)).then((got) => {
-      if (!got || stopped || engine?.answered()) return
+      if (!got || stopped || fellBack || engine?.answered()) return
+      fellBack = true
       debug('streams unreachable, the file plays', { from: files[got.index] })
       engine?.stop()
       engine = playDirect(files, answers, el, undefined, sink)

@@ -56,9 +56,19 @@ function magnetParams(magnetUri: string, key: string): string[] {
   return new URLSearchParams(magnetUri.slice(magnetUri.indexOf('?') + 1)).getAll(key)
 }
 
+/** A web URL as browsers (and hls.js) write it; undefined for anything else. */
+function webUrl(u: string): string | undefined {
+  try {
+    const url = new URL(u)
+    return /^https?:$/.test(url.protocol) ? url.href : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** The plural field, else the singular one, else none; web URLs only, each once. */
 function urls(many: string[] | undefined, one: string | null | undefined, more: readonly string[] = []): string[] {
-  return [...new Set([...(many ?? (one ? [one] : [])), ...more])].filter((u) => /^https?:\/\//.test(u))
+  return [...new Set([...(many ?? (one ? [one] : [])), ...more].flatMap((u) => webUrl(u) ?? []))]
 }
 
 /** The info hash of the video's original (lower case hex). */

@@ -6,6 +6,7 @@
  *  - The watch page's Quality menu offers Auto (a phone gets 240p, a desktop the original) and
  *    every stream; a pick switches without reloading the element, keeping position and
  *    play/pause; its WebRTC connections use A's ICE servers (config webrtc.iceServers).
+ *  - A stream whose keyframes are off the grid (`aligned: false`) is left out of Auto.
  *  - With A stopped, B's watch page still plays the video from B's copy, even when A's
  *    address hangs instead of refusing, and says so (from the copy's playlists where B keeps
  *    the streams, else B's copy of the original by a plain `src`: B serves the page).
@@ -198,6 +199,47 @@ describe('renditions and mirrors in Chromium', () => {
     expect(after.paused).toBe(true)
     expect(Math.abs(after.time - pausedAt)).toBeLessThan(0.1)
     expect(await page.evaluate(() => [(document.querySelector('video.player') as HTMLVideoElement).src, (window as unknown as { loads: number }).loads])).toEqual([src, 0])
+    expect(errors).toEqual([])
+    await context.close()
+  }, TIMEOUT)
+
+  test('a stream whose keyframes are off the grid (aligned: false) is not offered to Auto: Auto keeps below it, a pick plays it', async () => {
+    const { page, errors, context } = await viewer(browser)
+    // The original marked as off the grid, in the video the page asks the API for (on a
+    // client-side navigation from the home page: it then has no video in its HTML).
+    await page.route(`${a.base}/api/v1/videos/${video.id}`, async (route) => {
+      const res = await route.fetch()
+      const v = (await res.json()) as { streams: { rendition: number; aligned?: boolean }[] }
+      for (const s of v.streams) if (s.rendition === 0) s.aligned = false
+      await route.fulfill({ response: res, json: v })
+    })
+    // The tallest picture shown, from the start.
+    await page.addInitScript(() => {
+      const w = window as unknown as { tallest: number }
+      w.tallest = 0
+      document.addEventListener('resize', (e) => (w.tallest = Math.max(w.tallest, (e.target as HTMLVideoElement).videoHeight)), true)
+    })
+    await page.goto(`${a.base}/`)
+    await page.locator('.card', { hasText: video.name }).getByRole('link').first().click()
+    const menu = page.getByLabel('Quality')
+    await menu.waitFor()
+    // A desktop player, where Auto would take the original (see above; here within the clip's
+    // 12 s): it plays the clip through below it.
+    await playedPast(page, 11.5)
+    expect(await menu.inputValue()).toBe('-1')
+    const tallest = await page.evaluate(() => (window as unknown as { tallest: number }).tallest)
+    expect(tallest).toBeGreaterThan(0)
+    expect(tallest).toBeLessThan(360)
+    expect((await menu.locator('option').allTextContents()).slice(1)).toEqual(['Original (360p)', '240p', '144p'])
+    // From the start again: the viewer's pick plays the original.
+    await page.evaluate(() => {
+      const v = document.querySelector('video.player') as HTMLVideoElement
+      v.currentTime = 0
+      return v.play()
+    })
+    await menu.selectOption({ label: 'Original (360p)' })
+    await showsHeight(page, 360)
+    await page.locator('[data-quality="Original (360p)"]').waitFor({ state: 'attached' })
     expect(errors).toEqual([])
     await context.close()
   }, TIMEOUT)

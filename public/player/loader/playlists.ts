@@ -30,11 +30,11 @@ export async function playlistAt(url: string): Promise<string | undefined> {
 }
 
 /**
- * The playlist loader class for hls.js's config (`pLoader`): `masterUrl` is the URL hls.js
- * is given to load, answered with `masterPlaylist(levels)`. `onServed(copy)` tells, with each
- * media playlist, whether it came from a copy (not the stream's origin).
+ * The playlist loader class for hls.js's config (`pLoader`): the master (whatever its URL)
+ * is `masterPlaylist(levels)`. `onServed(copy)` tells, with each media playlist, whether it
+ * came from a copy (not the stream's origin).
  */
-export function playlistLoader(masterUrl: string, levels: readonly Level[], onServed: (copy: boolean) => void): HlsConfig['pLoader'] {
+export function playlistLoader(levels: readonly Level[], onServed: (copy: boolean) => void): HlsConfig['pLoader'] {
   const master = masterPlaylist(levels)
   /** Per level, the URL that answered last: asked first next time (a retry, a switch back). */
   const answered = new Map<Level, string>()
@@ -52,7 +52,7 @@ export function playlistLoader(masterUrl: string, levels: readonly Level[], onSe
     // Answered under the URL hls.js asked for: relative URLs in it resolve the same from any pod.
     protected async fetch(context: PlaylistLoaderContext): Promise<string> {
       const level = levels.find((l) => l.playlistUrls[0] === context.url)
-      const text = context.url === masterUrl ? master : level && (await mediaPlaylist(level))
+      const text = context.type === 'manifest' ? master : level && (await mediaPlaylist(level))
       if (!text) throw new Error(`no pod answers with ${context.url}`)
       return text
     }
