@@ -19,13 +19,9 @@ export interface ActorLog {
 /** A file the pod seeds: an own video's original or rendition, or a copy of a friend's. */
 export interface SeedFile {
   infoHash: string
-  /** The file's path on disk. */
-  path: string
-  /** Its stored .torrent (made when the file was stored). */
-  torrentPath: string
-  /** Its key and its .torrent's in the pod's store, when it has them (own files). */
-  key?: string
-  torrentKey?: string
+  /** Its key in the pod's store, and its stored .torrent's (made when the file was stored). */
+  key: string
+  torrentKey: string
 }
 
 /** Loads webtorrent at first use (the pod's largest module; a pod that seeds nothing never loads it). */

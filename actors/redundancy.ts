@@ -6,7 +6,7 @@
  * files and all, beyond the budget, when the video leaves the index (removed at its
  * origin, or the friendship ended), and announced gone with `video.unmirror`.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type WebTorrent from 'webtorrent'
 import { fromCallback } from 'xstate'
@@ -54,10 +54,10 @@ export interface RedundancyActorInput {
   store: MirrorPort
   /** This pod's fingerprint and URL (its own copies are mirrors of the network too). */
   self: { fingerprint: string; url: string }
-  /** Folder of the copies (`<data>/mirrors`). */
+  /** Folder of the copies (`<data>/mirrors`): each is downloaded there. */
   dir: string
-  /** Where a copy's .torrent is kept (served at /static/torrents/). */
-  torrentPath: (infoHash: string) => string
+  /** A copy as the seeder takes it (its keys in the pod's store). */
+  seedFile: (m: OwnMirror) => SeedFile
   /** The file name a copy of a video of the index gets, undefined when it left the index. */
   fileName: (id: string) => string | undefined
   /**
@@ -70,13 +70,10 @@ export interface RedundancyActorInput {
   blocklist?: { start: string; end: string }[]
   /** Queues messages for every friend. */
   broadcast: (messages: MirrorMessage[]) => void
-  /**
-   * Keeps a finished copy and its .torrent in the pod's store (a bucket); its folder under
-   * `dir` is removed afterwards. Default: both stay in the data folder.
-   */
-  keep?: (m: OwnMirror, torrentFile: Uint8Array) => Promise<void>
-  /** Removes a dropped copy from the pod's store (besides its folder under `dir`). */
-  discard?: (m: OwnMirror) => Promise<void>
+  /** Keeps a finished copy (downloaded under `dir`) and its .torrent in the pod's store. */
+  keep: (m: OwnMirror, torrentFile: Uint8Array) => Promise<void>
+  /** Removes a dropped copy and its .torrent from the pod's store (besides its folder under `dir`). */
+  discard: (m: OwnMirror) => Promise<void>
   loadWebTorrent: LoadWebTorrent
   log: ActorLog
   now: () => number
@@ -98,13 +95,10 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
   let running = false
   let again = false
 
-  const fileOf = (m: OwnMirror): SeedFile => ({ infoHash: m.infoHash, path: join(input.dir, m.file), torrentPath: input.torrentPath(m.infoHash) })
-
   const drop = (m: OwnMirror, reason: string) => {
     if (downloading.delete(m.infoHash)) void client?.remove(m.infoHash, { destroyStore: false }).catch(() => undefined)
     rmSync(join(input.dir, m.infoHash), { recursive: true, force: true })
-    rmSync(input.torrentPath(m.infoHash), { force: true })
-    void input.discard?.(m).catch((e: Error) => log.warn('mirror.discard.failed', { infoHash: m.infoHash, error: e.message }))
+    void input.discard(m).catch((e: Error) => log.warn('mirror.discard.failed', { infoHash: m.infoHash, error: e.message }))
     store.drop(m.infoHash)
     store.removeKnown(m.video, m.infoHash, input.self.fingerprint)
     sendBack({ type: 'seeder.video.removed', infoHash: m.infoHash })
@@ -117,8 +111,7 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
     // The seeder takes over seeding; the downloader lets go of the torrent, keeping the file.
     await client?.remove(m.infoHash, { destroyStore: false }).catch(() => undefined)
     try {
-      if (input.keep) await input.keep(m, torrentFile)
-      else writeFileSync(input.torrentPath(m.infoHash), torrentFile)
+      await input.keep(m, torrentFile)
     } catch (e) {
       // Not kept (the bucket did not answer): dropped like a failed download, tried again later.
       failedAt.set(m.infoHash, input.now())
@@ -127,7 +120,7 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
     // Dropped while it was being stored (its video left the index, the budget): what the
     // store kept meanwhile goes too, and the copy is not announced.
     if (downloading.get(m.infoHash) !== m) {
-      await input.discard?.(m).catch((e: Error) => log.warn('mirror.discard.failed', { infoHash: m.infoHash, error: e.message }))
+      await input.discard(m).catch((e: Error) => log.warn('mirror.discard.failed', { infoHash: m.infoHash, error: e.message }))
       return
     }
     downloading.delete(m.infoHash)
@@ -136,7 +129,7 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
     store.addKnown(m.video, m.infoHash, input.self)
     const ready = { ...m, state: 'ready' as const }
     sendBack({ type: 'tracker.video.added', infoHash: m.infoHash })
-    sendBack({ type: 'seeder.video.added', file: fileOf(ready) })
+    sendBack({ type: 'seeder.video.added', file: input.seedFile(ready) })
     input.broadcast([{ type: 'video.mirror', data: { id: m.video, infoHash: m.infoHash } }])
     log.info('mirror.ready', { video: m.video, infoHash: m.infoHash, size: m.size })
   }

@@ -6,8 +6,6 @@
  * after its upload, so restart cost does not grow with the number of videos. A torrent is
  * added from its stored .torrent file without re-hashing the video.
  */
-import { readFileSync } from 'node:fs'
-import { dirname } from 'node:path'
 import type WebTorrent from 'webtorrent'
 import { fromCallback } from 'xstate'
 import type { ActorLog, LoadWebTorrent, SeedFile } from './ports'
@@ -26,10 +24,13 @@ export interface SeederActorInput {
   port: number
   loadWebTorrent: LoadWebTorrent
   log: ActorLog
-  /** The .torrent of a file; default: read from its torrentPath. */
-  readTorrent?: (file: SeedFile) => Promise<Uint8Array | undefined>
-  /** A chunk store (webtorrent's `store`) for a file that is not on this machine's disk (a bucket's object); undefined: the file itself. */
-  chunkStore?: (file: SeedFile) => unknown
+  /** The .torrent of a file. */
+  readTorrent: (file: SeedFile) => Promise<Uint8Array | undefined>
+  /**
+   * Where webtorrent finds a file: its folder on this machine, and a chunk store (webtorrent's
+   * `store`) when its bytes may be elsewhere (a bucket's object); without one, the file itself.
+   */
+  place: (file: SeedFile) => { folder: string; store?: unknown }
 }
 
 /** Seeds own videos over TCP on demand; destroys the client on stop. */
@@ -58,12 +59,12 @@ export const seederLogic = fromCallback<SeederEvent, SeederActorInput>(({ input,
       return
     }
     try {
-      const torrent = input.readTorrent ? await input.readTorrent(file) : readFileSync(file.torrentPath)
+      const torrent = await input.readTorrent(file)
       if (!torrent) throw new Error('its .torrent cannot be read')
       if (stopped) return
-      const store = input.chunkStore?.(file)
+      const { folder, store } = input.place(file)
       // skipVerify: the file is the one this pod hashed at upload; do not read it all again.
-      c.add(torrent, { path: dirname(file.path), skipVerify: true, ...(store ? { store } : {}) }, (t) => input.log.debug('seeder.seeding', { infoHash: t.infoHash }))
+      c.add(torrent, { path: folder, skipVerify: true, ...(store ? { store } : {}) }, (t) => input.log.debug('seeder.seeding', { infoHash: t.infoHash }))
     } catch (e) {
       seeding.delete(file.infoHash)
       input.log.error('seeder.add.failed', { infoHash: file.infoHash, error: e })

@@ -7,6 +7,7 @@
  */
 import { rmSync } from 'node:fs'
 import { fromCallback } from 'xstate'
+import type { Result } from '../src/shared/errors'
 import type { ActorLog } from './ports'
 
 export type TranscoderEvent = { type: 'transcoder.job.added' }
@@ -29,19 +30,19 @@ export interface TranscoderQueue {
   fail(id: number, error: string, detail?: string): void
 }
 
-/** What a run of the transcoding tool came to. */
-export type TranscodeOutcome = { ok: true } | { ok: false; error: string; detail?: string }
+/** What a run of the transcoding tool came to: done, or why not (`message` for anyone, `detail`, the tool's words, for admins). */
+export type TranscodeOutcome = Result<void, { message: string; detail?: string }>
 
 /** What the transcoder needs from the pod. */
 export interface TranscoderActorInput {
   queue: TranscoderQueue
   concurrency: number
-  /** The original file of an own video and its duration, if it still exists. */
-  source(video: string): { path: string; duration: number } | undefined
+  /** The original file of an own video (its key in the pod's store) and its duration, if it still exists. */
+  source(video: string): { key: string; duration: number } | undefined
   /** A fresh temporary path for an output. */
   tempPath(): string
   /** Runs one job to `output`; reports progress (0 to 1); ends early when `signal` aborts. */
-  transcode(job: TranscoderJob, source: { path: string; duration: number }, output: string, onProgress: (fraction: number) => void, signal: AbortSignal): Promise<TranscodeOutcome>
+  transcode(job: TranscoderJob, source: { key: string; duration: number }, output: string, onProgress: (fraction: number) => void, signal: AbortSignal): Promise<TranscodeOutcome>
   /** Stores a finished rendition (torrent, files, rows, announcements). */
   finish(job: TranscoderJob, output: string): Promise<void>
   log: ActorLog
@@ -74,8 +75,9 @@ export const transcoderLogic = fromCallback<TranscoderEvent, TranscoderActorInpu
     if (stopped) return rmSync(output, { force: true })
     if (!outcome.ok) {
       rmSync(output, { force: true })
-      input.queue.fail(job.id, outcome.error, outcome.detail)
-      input.log.warn('transcoder.job.failed', { job: job.id, video: job.video, error: outcome.error, detail: outcome.detail })
+      const { message, detail } = outcome.error
+      input.queue.fail(job.id, message, detail)
+      input.log.warn('transcoder.job.failed', { job: job.id, video: job.video, error: message, detail })
       return
     }
     try {

@@ -9,6 +9,7 @@ import { AccountStore } from '../src/accounts/store'
 import { loadOrCreateSecret } from '../src/identity/keys'
 import { openDatabase } from '../src/shared/db'
 import { removeTempDirs, startTestPod, tempDir, testConfig, type TestPod } from './helpers/pods'
+import { valueOf } from './helpers/results'
 
 afterAll(removeTempDirs)
 // Real processes on a shared machine: far more than they need, never a timing assertion.
@@ -157,8 +158,7 @@ describe('login', () => {
     try {
       let now = Date.parse('2030-01-01T00:00:00Z')
       const accounts = new Accounts(new AccountStore(db), config, loadOrCreateSecret(dataDir, 'token.secret'), () => now)
-      const user = await accounts.create('henry', PASSWORD)
-      if ('code' in user) throw new Error(user.message)
+      const user = valueOf(await accounts.create('henry', PASSWORD))
       const { accessToken, expiresIn } = await accounts.issueToken(user)
       now += (expiresIn - 1) * 1000
       expect((await accounts.userOfToken(accessToken))?.username).toBe('henry')
@@ -229,7 +229,7 @@ describe('login limits under a flood', () => {
 
   beforeAll(async () => {
     flood = await startTestPod({ trustProxy: true, auth: { loginAttempts: 10, loginWindowSeconds: 600 } })
-    expect('code' in (await flood.running.pod.accounts.create('root', PASSWORD, 'admin'))).toBe(false)
+    valueOf(await flood.running.pod.accounts.create('root', PASSWORD, 'admin'))
   }, 60_000)
   afterAll(() => flood?.stop())
 
@@ -313,8 +313,7 @@ describe('admin-only routes', () => {
   let userToken: string
 
   beforeAll(async () => {
-    const made = await pod.running.pod.accounts.create('root', PASSWORD, 'admin')
-    expect('code' in made).toBe(false)
+    valueOf(await pod.running.pod.accounts.create('root', PASSWORD, 'admin'))
     adminToken = (await login('root', PASSWORD, '198.51.100.200')).body.accessToken
     userToken = (await login('lena', PASSWORD, '198.51.100.201')).body.accessToken
   }, 60_000)

@@ -11,6 +11,7 @@ import { videoOfRow } from '../src/videos/model'
 import { VideoStore } from '../src/videos/store'
 import { adminToken, fp, friendsOf, indexIds, netPod, publish, restart, stopPods, syntheticVideo, until, videoId } from './helpers/network'
 import type { TestPod } from './helpers/pods'
+import { valueOf } from './helpers/results'
 
 afterAll(stopPods)
 
@@ -78,8 +79,7 @@ describe('friend making', () => {
 
   test('making friends needs an admin, and bad input changes nothing', async () => {
     const a = await netPod()
-    const user = await a.running.pod.accounts.create('bob', 'correct horse battery staple')
-    if ('code' in user) throw new Error(user.message)
+    const user = valueOf(await a.running.pod.accounts.create('bob', 'correct horse battery staple'))
     const userToken = (await a.running.pod.accounts.issueToken(user)).accessToken
     const post = (token: string | undefined, body: unknown) =>
       fetch(`${a.base}/api/v1/friends/make`, {

@@ -287,7 +287,7 @@ describe('fuzz', () => {
       if (o.contentType?.includes('application/jose')) {
         if (!i.mayChange) return ['a sealed reply (applied) for an input that is not a whole payload from the friend']
         const reply = await openReply(o.body ?? '', bId, { fingerprint: fp(a), verifyKey: aVerifyKey }, i.jti ?? '', Date.now())
-        if (!reply.ok) return [`the sealed reply does not open: ${reply.reason}`]
+        if (!reply.ok) return [`the sealed reply does not open: ${reply.error}`]
         if (i.jti) applied.push(i.jti)
         return []
       }

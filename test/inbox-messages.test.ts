@@ -80,7 +80,7 @@ describe('the inbox validates every message against the registry', async () => {
     expect(res.status).toBe(200)
     const bKeys = await importPeerKey(a.running.pod.identity.publicJwk)
     const reply = await openReply(await res.text(), bIdentity, { fingerprint: fp(a), verifyKey: bKeys.verifyKey }, jti, Date.now())
-    expect(reply.ok && reply.reply.results).toEqual([{ ok: false, error: 'unknown_type' }, { ok: true }])
+    expect(reply.ok && reply.value.results).toEqual([{ ok: false, error: 'unknown_type' }, { ok: true }])
     expect(a.running.pod.db.query('SELECT 1 FROM videos WHERE id = ?').get(video.id)).toBeNull()
   })
 })

@@ -45,8 +45,9 @@ beforeAll(async () => {
 
 describe('probeVideo', () => {
   test('reads duration, size and codecs of a real clip', async () => {
-    const r = await probeVideo(fastStart)
-    if (!r.ok) throw new Error(r.reason)
+    const probed = await probeVideo(fastStart)
+    if (!probed.ok) throw new Error(probed.error)
+    const r = probed.value
     expect(r.durationSeconds).toBeGreaterThan(1.9)
     expect(r.durationSeconds).toBeLessThan(2.2)
     expect(r.width).toBe(320)
@@ -60,8 +61,8 @@ describe('probeVideo', () => {
   test('detects moov after mdat (default ffmpeg layout) and before it (+faststart)', async () => {
     const end = await probeVideo(moovEnd)
     const front = await probeVideo(fastStart)
-    expect(end.ok && end.moovAtEnd).toBe(true)
-    expect(front.ok && front.moovAtEnd).toBe(false)
+    expect(end.ok && end.value.moovAtEnd).toBe(true)
+    expect(front.ok && front.value.moovAtEnd).toBe(false)
     expect(await mp4MoovAtEnd(moovEnd)).toBe(true)
     expect(await mp4MoovAtEnd(fastStart)).toBe(false)
   })
@@ -78,26 +79,26 @@ describe('probeVideo', () => {
     const r = await probeVideo(junk)
     expect(r.ok).toBe(false)
     if (!r.ok) {
-      expect(r.reason).toMatch(/not a readable media file/)
-      expect(r.reason).not.toContain(dir) // no server paths in a reason shown to uploaders
+      expect(r.error).toMatch(/not a readable media file/)
+      expect(r.error).not.toContain(dir) // no server paths in a reason shown to uploaders
     }
     expect(await mp4MoovAtEnd(junk)).toBeUndefined()
   })
 
   test('audio without video, a missing file and an empty file are not videos', async () => {
     const audio = await probeVideo(audioOnly)
-    expect(audio).toEqual({ ok: false, reason: 'the file has no video stream' })
-    expect(await probeVideo(join(dir, 'nope.mp4'))).toEqual({ ok: false, reason: 'file not found' })
+    expect(audio).toEqual({ ok: false, error: 'the file has no video stream' })
+    expect(await probeVideo(join(dir, 'nope.mp4'))).toEqual({ ok: false, error: 'file not found' })
     const empty = join(dir, 'empty.mp4')
     writeFileSync(empty, '')
-    expect(await probeVideo(empty)).toEqual({ ok: false, reason: 'the file is empty' })
+    expect(await probeVideo(empty)).toEqual({ ok: false, error: 'the file is empty' })
   })
 
   test('a still image named .mp4 is not a video', async () => {
     const still = join(dir, 'still.mp4')
     await ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=64x48', '-frames:v', '1', '-f', 'image2', '-c:v', 'mjpeg', still)
     // A JPEG is not a container the pod takes (ffprobe reads only those: INPUT_GUARD).
-    expect(await probeVideo(still)).toEqual({ ok: false, reason: 'not an MP4, MOV, WebM or Matroska file' })
+    expect(await probeVideo(still)).toEqual({ ok: false, error: 'not an MP4, MOV, WebM or Matroska file' })
   })
 })
 
@@ -112,7 +113,7 @@ describe('remuxFaststart', () => {
     expect(describe(after)).toEqual(describe(before))
     expect(Number(after.format.duration)).toBeCloseTo(Number(before.format.duration), 1)
     const probed = await probeVideo(out)
-    expect(probed.ok && probed.moovAtEnd).toBe(false)
+    expect(probed.ok && probed.value.moovAtEnd).toBe(false)
     // No temp files left beside the output.
     expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([])
   })

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { PAGE_ROUTES, type Boot } from '../src/pages/routes'
 import { SCORE_HISTORY_MAX } from '../src/friends/store'
 import { VideoStore } from '../src/videos/store'
+import { thumbnailKey } from '../src/storage/keys'
 import { adminToken, netPod, publish, stopPods } from './helpers/network'
 import { BUN, Child, removeTempDirs, ROOT, tempDir, waitForPod, type TestPod } from './helpers/pods'
 import { freePort } from './helpers/ports'
@@ -170,7 +171,7 @@ describe('page routes', () => {
     expect(boot.pod.requireLoginToWatch).toBe(true)
     expect(boot.video).toBeUndefined()
     // Every route that shows a video asks for the login, thumbnails included; with it, they answer.
-    writeFileSync(gated.running.pod.videos.files.thumbnail(v.id), new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]))
+    writeFileSync(gated.running.pod.videos.files.path(thumbnailKey(v.id)), new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]))
     const token = await userToken(gated)
     const routes = [`/api/v1/videos`, `/api/v1/videos/${v.id}`, `/api/v1/videos/${v.id}/details`, `/static/thumbnails/${v.id}.jpg`]
     for (const path of routes) {

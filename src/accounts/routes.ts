@@ -38,11 +38,11 @@ export const users = ({ fingerprint, config, accounts, loginLimiter, log, auth }
       async ({ body, set }) => {
         if (config.registrations !== 'open')
           throw new DomainError('forbidden', 'registrations_closed', 'this pod does not take registrations; ask its admin for an account')
-        const result = await accounts.create(body.username, body.password)
-        if ('code' in result) throw new DomainError(KIND[result.code], result.code, result.message)
-        log.info('user.registered', { username: result.username })
+        const made = await accounts.create(body.username, body.password)
+        if (!made.ok) throw new DomainError(KIND[made.error.code], made.error.code, made.error.message)
+        log.info('user.registered', { username: made.value.username })
         set.status = 201
-        return result
+        return made.value
       },
       { body: Credentials },
     )
@@ -52,9 +52,9 @@ export const users = ({ fingerprint, config, accounts, loginLimiter, log, auth }
         const client = clientAddress(config.trustProxy, request.headers.get('x-forwarded-for'), server?.requestIP(request)?.address)
         // Counted before the (slow) password check, so that a flood cannot outrun the count.
         const attempt = loginLimiter.admit(client, body.username)
-        if ('retryAfter' in attempt) {
+        if (!attempt.ok) {
           // The error layer sends `Retry-After` from `retryAfter`.
-          const wait = attempt.retryAfter
+          const wait = attempt.error.retryAfter
           throw new DomainError('rate_limited', 'too_many_attempts', `too many login attempts; try again in ${wait} s`, { retryAfter: wait })
         }
         const user = await accounts.verify(body.username, body.password)
@@ -62,7 +62,7 @@ export const users = ({ fingerprint, config, accounts, loginLimiter, log, auth }
           log.warn('user.login.failed', { username: body.username, client })
           throw new DomainError('unauthenticated', 'invalid_credentials', 'wrong user name or password')
         }
-        attempt.succeeded()
+        attempt.value.succeeded()
         return accounts.issueToken(user)
       },
       { body: Credentials },

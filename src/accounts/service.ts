@@ -5,6 +5,7 @@
  */
 import { jwtVerify, SignJWT } from 'jose'
 import type { Config } from '../shared/config'
+import { fail, ok, type Result } from '../shared/errors'
 import type { AccountStore, Role, UserRow } from './store'
 
 /** A user as the API shows it. */
@@ -47,16 +48,16 @@ export class Accounts {
   ) {}
 
   /** Creates a user; returns the user or what is wrong with the request. Changes nothing on error. */
-  async create(username: string, password: string, role: Role = 'user'): Promise<User | AccountProblem> {
+  async create(username: string, password: string, role: Role = 'user'): Promise<Result<User, AccountProblem>> {
     const problem = checkUsername(username) ?? checkPassword(password, username)
-    if (problem) return problem
-    if (this.store.byName(username)) return { code: 'username_taken', message: `the user name ${username} is taken` }
+    if (problem) return fail(problem)
+    if (this.store.byName(username)) return fail({ code: 'username_taken', message: `the user name ${username} is taken` })
     const hash = await Bun.password.hash(password, { algorithm: 'argon2id' })
     try {
-      return toUser(this.store.add(username, hash, role, this.now()))
+      return ok(toUser(this.store.add(username, hash, role, this.now())))
     } catch (e) {
       // Two registrations of one name racing: the UNIQUE constraint decides.
-      if (String(e).includes('UNIQUE')) return { code: 'username_taken', message: `the user name ${username} is taken` }
+      if (String(e).includes('UNIQUE')) return fail({ code: 'username_taken', message: `the user name ${username} is taken` })
       throw e
     }
   }
@@ -223,7 +224,7 @@ export class AttemptLimiter {
    * Asks to check a password for `username` from `address`: an attempt, already counted for
    * both as a failure, or a refusal with how long to wait.
    */
-  admit(address: string, username: string): LoginAttempt | LoginRefusal {
+  admit(address: string, username: string): Result<LoginAttempt, LoginRefusal> {
     const t = this.now()
     const addressKey = `address:${addressBlock(address)}`
     const nameKey = `name:${username.toLowerCase()}`
@@ -241,7 +242,7 @@ export class AttemptLimiter {
     const mine = this.add(addressKey, t)
     const named = this.add(nameKey, t)
     if (needsTurn) named.turn = t
-    return {
+    return ok({
       succeeded: () => {
         // Forget the failures for this name, and this attempt, but not the address's other
         // failures: clearing those would let someone with one account reset their count
@@ -250,7 +251,7 @@ export class AttemptLimiter {
         if (i >= 0) mine.times.splice(i, 1)
         this.tries.delete(nameKey)
       },
-    }
+    })
   }
 
   /** What is on record for `key` in the window, or undefined for nothing; marks it used. */
@@ -300,4 +301,4 @@ function addressBlock(address: string): string {
 }
 
 /** A refusal to wait `ms`, in whole seconds as Retry-After says it. */
-const refusal = (ms: number): LoginRefusal => ({ retryAfter: Math.max(1, Math.ceil(ms / 1000)) })
+const refusal = (ms: number) => fail<LoginRefusal>({ retryAfter: Math.max(1, Math.ceil(ms / 1000)) })

@@ -8,8 +8,7 @@
  * of this entry point but is run only when a step first asks for it, so that loading the
  * entry point is one short step and running its code is spread over the others.
  */
-import { mkdirSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { join } from 'node:path'
 import type { Server, WebSocketHandler } from 'bun'
 import type { Accounts } from '../accounts/service'
 import type { Config } from '../shared/config'
@@ -59,33 +58,20 @@ export async function openRunnerStore(config: Config): Promise<{ store: RunnerSt
  * The pod must run on the bucket (`storage.kind = "s3"`): only then does it read both places.
  */
 export async function migrateStorage(config: Config, to: 's3' | 'local', progress: (key: string) => void): Promise<{ moved: number }> {
-  const [{ openDatabase }, { openStorage, StorageStartError }, { migrate, mirrorItems }, { takeOverMoves }, { MirrorStore }, { VideoStore }, { ownKeys }] = await Promise.all([
+  const [{ openDatabase }, { openBucket }, { migrateAll, mirrorItems }, { MirrorStore }, { VideoStore }, { ownKeys }] = await Promise.all([
     import('../shared/db'),
     import('../storage/start'),
     import('../storage/migrate'),
-    import('../storage/moves'),
     import('../redundancy/store'),
     import('../videos/store'),
     import('../videos/own-files'),
   ])
-  if (config.storage.kind !== 's3')
-    throw new StorageStartError('storage migrate: set storage.kind = "s3" with the bucket\'s settings (and restart the pod) first: a pod on its data folder alone does not read the bucket, and would lose what is moved')
-  const bucket = (await openStorage(config.storage, config.dataDir)) as import('../storage/s3').S3Store
+  const bucket = await openBucket(config.storage)
   const db = openDatabase(join(config.dataDir, 'seedpod.db'))
-  mkdirSync(join(config.dataDir, 'tmp'), { recursive: true, mode: 0o750 })
   const videoRows = new VideoStore(db)
   const mirrors = new MirrorStore(db, videoRows)
   try {
-    let moved = 0
-    for (;;) {
-      // Listed again each pass: what the pod stored or dropped meanwhile counts. The pod's own
-      // queue of files for the bucket is taken over: this run moves them (src/storage/moves.ts).
-      takeOverMoves(db)
-      const items = [...ownKeys(videoRows).map((key) => ({ key })), ...mirrorItems(mirrors)]
-      const pass = await migrate(items, bucket, config.dataDir, to, progress)
-      moved += pass.moved
-      if (pass.moved === 0) return { moved }
-    }
+    return await migrateAll(db, bucket, config.dataDir, to, () => [...ownKeys(videoRows).map((key) => ({ key })), ...mirrorItems(mirrors)], progress)
   } finally {
     db.close()
   }
@@ -169,11 +155,10 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   const now = Date.now
   const self = { fingerprint: identity.fingerprint, url: config.url }
   // The bucket must answer before anything is served from it (the error names it and what failed).
-  const [{ openStorage }, { PodStorage }, { sweepStorage }, { readOnlyChunkStore }, { ownKeys }, { StorageMoves }] = await Promise.all([
+  const [{ openStorage }, { PodStorage }, { sweepAtStart }, { ownKeys }, { StorageMoves }] = await Promise.all([
     import('../storage/start'),
     import('../storage/service'),
     import('../storage/sweep'),
-    import('../storage/chunk-store'),
     import('../videos/own-files'),
     import('../storage/moves'),
   ])
@@ -212,13 +197,7 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   const redundancy = new Redundancy(videoRows, config, self, files, mirrors, inbox, friends, outbound)
   const details = new VideoDetails(db, detailsStore, videoRows, config, friends, identity.fingerprint, videos, inbox, log)
   videos.thumbnails.prune()
-  if (storage.kind === 's3') {
-    const expected = new Set([...ownKeys(videoRows), ...videos.thumbnails.cachedKeys(), ...mirrors.own().flatMap((m) => [`mirrors/${m.file}`, files.torrentKey(m.infoHash)])])
-    const forget = (f: { id: string; resolution: number | null }) => (f.resolution === null ? videos.forget(f.id) : videos.forgetRendition(f.id, f.resolution))
-    const { mayClaimId } = await import('../videos/ingest')
-    const swept = await sweepStorage(storage, expected, videos.localFiles(), forget, log, (id) => mayClaimId(id, identity.fingerprint))
-    videos.thumbnails.keepPresent(swept.present)
-  }
+  await sweepAtStart(storage, [videos.storedFiles(), redundancy.storedFiles()], log)
   // The tracker serves this pod's own videos and the copies it keeps; the tracker actor keeps the set.
   const allowed = new Set([...videos.localFiles(), ...mirrors.own().filter((m) => m.state === 'ready')].map((f) => f.infoHash))
   // A peer that needs an own video is also a request to seed it over TCP (seeding on demand);
@@ -244,13 +223,8 @@ async function assembleOn(db: Database, { config, log, identity, server, version
         port: config.torrentPort,
         loadWebTorrent,
         log,
-        readTorrent: (file) => storage.small(file.torrentKey ?? relative(config.dataDir, file.torrentPath)),
-        // With a bucket, a file is read where it is at each read (ranged reads of the bucket, or
-        // the data folder until `storage migrate` moves it); the data folder alone: webtorrent's own file store.
-        chunkStore: (file) => {
-          const key = file.key ?? relative(config.dataDir, file.path)
-          return storage.kind === 's3' ? readOnlyChunkStore((start, end) => storage.read(key, start, end)) : undefined
-        },
+        readTorrent: (file) => storage.small(file.torrentKey),
+        place: (file) => storage.seedPlace(file.key),
       },
       transcoder: transcoding.actorInput(log),
       redundancy: redundancy.actorInput(log, loadWebTorrent),
@@ -268,19 +242,7 @@ async function assembleOn(db: Database, { config, log, identity, server, version
               if (queue.anyQueued()) events.send({ type: 'transcoder.job.added' })
             },
           },
-          // A bucket that failed is asked again; files that wait for it (moves.ts) go once it answers.
-          ...(storage.kind === 's3'
-            ? [
-                {
-                  name: 'storage-health',
-                  everyMs: 5_000,
-                  run: async () => {
-                    await storage.watch()
-                    if (storage.store.health().state === 'ok' && moves.pending()) void moves.run()
-                  },
-                },
-              ]
-            : []),
+          ...moves.chores(),
         ],
       },
     },

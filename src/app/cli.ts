@@ -139,12 +139,12 @@ async function userAdd(args: string[], env: Record<string, string | undefined>):
   const { loadAssemble } = await import('./server')
   const { accounts, close } = await (await loadAssemble()).openAccounts(config)
   try {
-    const result = await accounts.create(name, password, values.admin ? 'admin' : 'user')
-    if ('code' in result) {
-      console.error(`seedpod user add: ${result.message}`)
+    const made = await accounts.create(name, password, values.admin ? 'admin' : 'user')
+    if (!made.ok) {
+      console.error(`seedpod user add: ${made.error.message}`)
       return EXIT.failed
     }
-    console.log(`created ${result.role} ${result.username}`)
+    console.log(`created ${made.value.role} ${made.value.username}`)
     return EXIT.ok
   } finally {
     close()

@@ -19,7 +19,7 @@ import type { User } from '../accounts/service'
 import type { Inbox, KnownPeer } from '../federation/inbox'
 import type { Friends } from '../friends/service'
 import type { Config } from '../shared/config'
-import { DomainError } from '../shared/errors'
+import { DomainError, fail, ok, type Result } from '../shared/errors'
 import type { Logger } from '../shared/log'
 import type { VideoRow } from '../videos/model'
 import type { Videos } from '../videos/service'
@@ -27,7 +27,8 @@ import type { VideoStore } from '../videos/store'
 import { checkDetailsEdit, Details, ORIGIN_TIMEOUT_MS, summarize, type DetailsAnswer } from './model'
 import type { DetailsRow, DetailsStore } from './store'
 
-type Asked = { ok: true; details: Details; fetchedAt: number } | { ok: false; notFound?: boolean; timeout?: boolean; error: string }
+/** What asking the origin came to: its details, or why there are none (gone there, or no good answer). */
+type Asked = Result<{ details: Details; fetchedAt: number }, { message: string; notFound?: boolean; timeout?: boolean }>
 
 /** Details of own videos, the cache of friends' videos, and the `video.details`/`video.viewed` messages. */
 export class VideoDetails {
@@ -101,8 +102,8 @@ export class VideoDetails {
       this.asking.set(id, asking)
     }
     const asked = await asking
-    if (asked.ok) return this.answer(asked.details, 'origin', asked.fetchedAt, false)
-    if (asked.notFound) {
+    if (asked.ok) return this.answer(asked.value.details, 'origin', asked.value.fetchedAt, false)
+    if (asked.error.notFound) {
       // The origin says the video is gone: the index will hear of it (video.remove); a copy
       // of its details must not outlive that answer.
       this.store.uncache(id)
@@ -110,13 +111,13 @@ export class VideoDetails {
     }
     const copy = this.store.cached(id)
     if (copy) {
-      this.log.info('video.details.stale', { id, origin: row.pod_url, ageSeconds: Math.floor((this.now() - copy.fetchedAt) / 1000), error: asked.error })
+      this.log.info('video.details.stale', { id, origin: row.pod_url, ageSeconds: Math.floor((this.now() - copy.fetchedAt) / 1000), error: asked.error.message })
       return this.answer(copy.details, 'cache', copy.fetchedAt, true)
     }
     throw new DomainError(
-      asked.timeout ? 'upstream_timeout' : 'upstream_failed',
+      asked.error.timeout ? 'upstream_timeout' : 'upstream_failed',
       'origin_unreachable',
-      `the details of this video live on its origin pod (${row.pod_url}), which did not answer, and this pod has no copy of them yet: ${asked.error}`,
+      `the details of this video live on its origin pod (${row.pod_url}), which did not answer, and this pod has no copy of them yet: ${asked.error.message}`,
     )
   }
 
@@ -139,15 +140,15 @@ export class VideoDetails {
     const r = await this.friends.ask(row.pod_fingerprint, { type: 'video.details', data: { id: row.id } }, ORIGIN_TIMEOUT_MS)
     if (!r.ok) {
       this.log.warn('video.details.unreachable', { id: row.id, origin: row.pod_url, error: r.error })
-      return { ok: false, timeout: /timed? ?out|timeout|abort/i.test(r.error), error: r.error }
+      return fail({ timeout: /timed? ?out|timeout|abort/i.test(r.error), message: r.error })
     }
-    const result = r.result as { ok?: unknown; error?: unknown; details?: unknown } | undefined
-    if (result?.ok === false && result.error === 'not_found') return { ok: false, notFound: true, error: 'not_found' }
+    const result = r.value as { ok?: unknown; error?: unknown; details?: unknown } | undefined
+    if (result?.ok === false && result.error === 'not_found') return fail({ notFound: true, message: 'not_found' })
     // The origin is a friend, not a trusted source of arbitrary data: keep only well-formed details of the video asked.
     if (result?.ok !== true || !Value.Check(Details, result.details) || result.details.id !== row.id) {
       const error = result?.ok === false ? `the origin answered ${String(result.error)}` : 'the origin answered malformed details'
       this.log.warn('video.details.refused', { id: row.id, origin: row.pod_url, error })
-      return { ok: false, error }
+      return fail({ message: error })
     }
     const d = result.details
     const details: Details = { id: d.id, description: d.description, tags: d.tags, license: d.license, language: d.language, views: d.views, updatedAt: d.updatedAt }
@@ -155,7 +156,7 @@ export class VideoDetails {
     // The video may have left the index while the origin answered: then there is nothing to cache.
     if (this.videoRows.has(row.id)) this.store.cache(row.id, details, fetchedAt)
     this.log.debug('video.details.fetched', { id: row.id, origin: row.pod_url })
-    return { ok: true, details, fetchedAt }
+    return ok({ details, fetchedAt })
   }
 
   /**

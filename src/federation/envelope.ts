@@ -3,11 +3,12 @@
  * (PS256, `kid` = sender's fingerprint), encrypted as a compact JWE to the recipient
  * (RSA-OAEP-256 + A256GCM, `kid` = recipient's fingerprint, `cty: JWT`).
  *
- * Opening never throws for bad input: it returns a result union whose refusal carries the
- * kind and error code the inbox answers with.
+ * Opening never throws for bad input: it returns a Result whose failure (a refusal) carries
+ * the kind and error code the inbox answers with.
  */
 import { CompactEncrypt, CompactSign, compactDecrypt, compactVerify, decodeProtectedHeader, type JWK } from 'jose'
 import { fingerprintOf, importPeerKey, type Identity } from '../identity/keys'
+import { fail, failure, ok, type Result } from '../shared/errors'
 
 import { SUPPORTED_VERSIONS } from './versions'
 
@@ -42,17 +43,6 @@ export interface ReplyPayload {
   results: unknown[]
 }
 
-/** A refusal: its kind (the inbox's route maps it to the protocol's status) and code. */
-export interface Refusal {
-  ok: false
-  kind: 'invalid' | 'unauthenticated' | 'forbidden' | 'unsupported_version' | 'rate_limited'
-  code: string
-  message: string
-  supported?: readonly number[]
-  /** With `rate_limited`: how long to wait before trying again, in seconds. */
-  retryAfter?: number
-}
-
 /** A peer's public key, imported for verifying its signatures. */
 export interface SenderKey {
   verifyKey: CryptoKey
@@ -63,12 +53,10 @@ export interface SenderKey {
  * (blacklisted, not a friend), or, for a `friend.request` from a stranger, undefined so that
  * the key inside the request is used.
  */
-export type KeyLookup = (fingerprint: string) => SenderKey | Refusal | undefined | Promise<SenderKey | Refusal | undefined>
+export type KeyLookup = (fingerprint: string) => Result<SenderKey | undefined> | Promise<Result<SenderKey | undefined>>
 
 const enc = new TextEncoder()
 const dec = new TextDecoder()
-
-const refuse = (kind: Refusal['kind'], code: string, message: string, extra: Partial<Refusal> = {}): Refusal => ({ ok: false, kind, code, message, ...extra })
 
 /** Signs a payload as the sender and encrypts it to the recipient's key. */
 export async function seal(payload: object, sender: Identity, recipient: { fingerprint: string; encryptKey: CryptoKey }): Promise<string> {
@@ -81,31 +69,31 @@ export async function seal(payload: object, sender: Identity, recipient: { finge
 }
 
 /** Decrypts with our key; returns the inner JWS or a refusal. */
-async function decrypt(jwe: string, me: Identity): Promise<{ ok: true; jws: string } | Refusal> {
+async function decrypt(jwe: string, me: Identity): Promise<Result<string>> {
   try {
     const header = decodeProtectedHeader(jwe)
-    if (header.kid !== undefined && header.kid !== me.fingerprint) return refuse('unauthenticated', 'wrong_recipient', 'the message is encrypted to another pod')
+    if (header.kid !== undefined && header.kid !== me.fingerprint) return failure('unauthenticated', 'wrong_recipient', 'the message is encrypted to another pod')
     const { plaintext } = await compactDecrypt(jwe, me.decryptKey, {
       keyManagementAlgorithms: ['RSA-OAEP-256'],
       contentEncryptionAlgorithms: ['A256GCM'],
     })
-    return { ok: true, jws: dec.decode(plaintext) }
+    return ok(dec.decode(plaintext))
   } catch {
-    return refuse('unauthenticated', 'undecryptable', 'the message does not decrypt with this pod\'s key (truncated, tampered, or for another key)')
+    return failure('unauthenticated', 'undecryptable', 'the message does not decrypt with this pod\'s key (truncated, tampered, or for another key)')
   }
 }
 
 /** Reads the claims of a JWS without verifying it (to learn who claims to have sent it). */
-function unverifiedClaims(jws: string): { kid: string; payload: Record<string, unknown> } | Refusal {
+function unverifiedClaims(jws: string): Result<{ kid: string; payload: Record<string, unknown> }> {
   try {
     const header = decodeProtectedHeader(jws)
     const part = jws.split('.')[1]
-    if (typeof header.kid !== 'string' || header.alg !== 'PS256' || !part) return refuse('unauthenticated', 'bad_signature', 'the inner signature is not a PS256 JWS with a kid')
+    if (typeof header.kid !== 'string' || header.alg !== 'PS256' || !part) return failure('unauthenticated', 'bad_signature', 'the inner signature is not a PS256 JWS with a kid')
     const payload = JSON.parse(dec.decode(Buffer.from(part, 'base64url')))
-    if (!payload || typeof payload !== 'object' || Array.isArray(payload)) return refuse('invalid', 'malformed_payload', 'the payload is not a JSON object')
-    return { kid: header.kid, payload }
+    if (!payload || typeof payload !== 'object' || Array.isArray(payload)) return failure('invalid', 'malformed_payload', 'the payload is not a JSON object')
+    return ok({ kid: header.kid, payload })
   } catch {
-    return refuse('invalid', 'malformed_payload', 'the signed payload is not readable JSON')
+    return failure('invalid', 'malformed_payload', 'the signed payload is not readable JSON')
   }
 }
 
@@ -120,7 +108,6 @@ async function verify(jws: string, key: CryptoKey): Promise<boolean> {
 
 /** A message accepted by `open`: who sent it, verified. */
 export interface Opened {
-  ok: true
   payload: Payload
   /** Set when the sender is not a friend yet and proved its key with a `friend.request`. */
   newcomerKey?: JWK
@@ -131,39 +118,40 @@ export interface Opened {
  * key (`lookup`), verifies the signature, and checks `to`, `from` and `iat`.
  * The `jti` duplicate check is the caller's (it needs the database).
  */
-export async function open(jwe: string, me: Identity, lookup: KeyLookup, nowMs: number): Promise<Opened | Refusal> {
+export async function open(jwe: string, me: Identity, lookup: KeyLookup, nowMs: number): Promise<Result<Opened>> {
   const d = await decrypt(jwe, me)
   if (!d.ok) return d
-  const claims = unverifiedClaims(d.jws)
-  if ('ok' in claims) return claims
-  const { kid, payload } = claims
+  const claims = unverifiedClaims(d.value)
+  if (!claims.ok) return claims
+  const { kid, payload } = claims.value
   if (!SUPPORTED_VERSIONS.includes(payload.v as 1))
-    return refuse('unsupported_version', 'unsupported_version', `protocol version ${JSON.stringify(payload.v)} is not supported`, { supported: SUPPORTED_VERSIONS })
+    return failure('unsupported_version', 'unsupported_version', `protocol version ${JSON.stringify(payload.v)} is not supported`, { supported: SUPPORTED_VERSIONS })
   const shape = checkPayload(payload)
-  if (shape) return refuse('invalid', 'malformed_payload', shape)
+  if (shape) return failure('invalid', 'malformed_payload', shape)
   const p = payload as unknown as Payload
 
-  let key = await lookup(kid)
+  const found = await lookup(kid)
+  if (!found.ok) return found
+  let key = found.value
   let newcomerKey: JWK | undefined
-  if (key && 'ok' in key) return key
   if (!key) {
     // Only a friend request may come from a stranger, and it must carry the key that signed it.
     const req = p.messages.length === 1 && p.messages[0]!.type === 'friend.request' ? (p.messages[0]!.data as { publicKey?: JWK }) : undefined
-    if (!req?.publicKey || typeof req.publicKey !== 'object') return refuse('forbidden', 'not_a_friend', 'the sender is not a friend of this pod')
+    if (!req?.publicKey || typeof req.publicKey !== 'object') return failure('forbidden', 'not_a_friend', 'the sender is not a friend of this pod')
     try {
-      if ((await fingerprintOf(req.publicKey)) !== kid) return refuse('unauthenticated', 'key_mismatch', 'the key in the friend request is not the one that signed it')
+      if ((await fingerprintOf(req.publicKey)) !== kid) return failure('unauthenticated', 'key_mismatch', 'the key in the friend request is not the one that signed it')
       key = { verifyKey: (await importPeerKey(req.publicKey)).verifyKey }
       newcomerKey = req.publicKey
     } catch {
-      return refuse('invalid', 'malformed_payload', 'the friend request carries an unusable public key')
+      return failure('invalid', 'malformed_payload', 'the friend request carries an unusable public key')
     }
   }
-  if (!(await verify(d.jws, key.verifyKey))) return refuse('unauthenticated', 'bad_signature', 'the signature does not match the sender\'s key')
-  if (p.from.fingerprint !== kid) return refuse('unauthenticated', 'sender_mismatch', 'from.fingerprint is not the key that signed the message')
-  if (p.to !== me.fingerprint) return refuse('unauthenticated', 'wrong_recipient', 'the message is addressed to another pod')
+  if (!(await verify(d.value, key.verifyKey))) return failure('unauthenticated', 'bad_signature', 'the signature does not match the sender\'s key')
+  if (p.from.fingerprint !== kid) return failure('unauthenticated', 'sender_mismatch', 'from.fingerprint is not the key that signed the message')
+  if (p.to !== me.fingerprint) return failure('unauthenticated', 'wrong_recipient', 'the message is addressed to another pod')
   if (Math.abs(p.iat - nowMs / 1000) > MAX_CLOCK_SKEW_SECONDS)
-    return refuse('unauthenticated', 'stale', `iat is more than ${MAX_CLOCK_SKEW_SECONDS} s away from this pod's clock`)
-  return newcomerKey ? { ok: true, payload: p, newcomerKey } : { ok: true, payload: p }
+    return failure('unauthenticated', 'stale', `iat is more than ${MAX_CLOCK_SKEW_SECONDS} s away from this pod's clock`)
+  return ok(newcomerKey ? { payload: p, newcomerKey } : { payload: p })
 }
 
 /** Describes what is wrong with a payload's shape, or returns undefined. */
@@ -188,15 +176,15 @@ export async function openReply(
   peer: { fingerprint: string; verifyKey: CryptoKey },
   inReplyTo: string,
   nowMs: number,
-): Promise<{ ok: true; reply: ReplyPayload } | { ok: false; reason: string }> {
+): Promise<Result<ReplyPayload, string>> {
   const d = await decrypt(jwe, me)
-  if (!d.ok) return { ok: false, reason: d.message }
-  const claims = unverifiedClaims(d.jws)
-  if ('ok' in claims) return { ok: false, reason: claims.message }
-  if (claims.kid !== peer.fingerprint || !(await verify(d.jws, peer.verifyKey))) return { ok: false, reason: 'the reply is not signed by the friend' }
-  const r = claims.payload as unknown as ReplyPayload
-  if (r.to !== me.fingerprint || r.inReplyTo !== inReplyTo) return { ok: false, reason: 'the reply answers another message' }
-  if (typeof r.iat !== 'number' || Math.abs(r.iat - nowMs / 1000) > MAX_CLOCK_SKEW_SECONDS) return { ok: false, reason: 'the reply is stale' }
-  if (r.ok !== true || !Array.isArray(r.results)) return { ok: false, reason: 'the reply is not a success' }
-  return { ok: true, reply: r }
+  if (!d.ok) return fail(d.error.message)
+  const claims = unverifiedClaims(d.value)
+  if (!claims.ok) return fail(claims.error.message)
+  if (claims.value.kid !== peer.fingerprint || !(await verify(d.value, peer.verifyKey))) return fail('the reply is not signed by the friend')
+  const r = claims.value.payload as unknown as ReplyPayload
+  if (r.to !== me.fingerprint || r.inReplyTo !== inReplyTo) return fail('the reply answers another message')
+  if (typeof r.iat !== 'number' || Math.abs(r.iat - nowMs / 1000) > MAX_CLOCK_SKEW_SECONDS) return fail('the reply is stale')
+  if (r.ok !== true || !Array.isArray(r.results)) return fail('the reply is not a success')
+  return ok(r)
 }

@@ -8,8 +8,8 @@
 import type { Database } from 'bun:sqlite'
 import type { JWK } from 'jose'
 import type { Identity } from '../identity/keys'
-import type { Result } from '../shared/errors'
-import { open, type Message, type Refusal } from './envelope'
+import { DomainError, fail, failure, ok, type Failure, type Result } from '../shared/errors'
+import { open, type Message, type SenderKey } from './envelope'
 import { isKnownType, messageProblem, type MessageData, type MessageType } from './messages'
 import type { Peer, Transport } from './transport'
 
@@ -36,9 +36,9 @@ export interface InboxPeers {
 /** Limits the inbox applies before it does any work for a payload (the friends feature's admission). */
 export interface InboxGate {
   /** Before anything is decrypted: a refusal for this source address (too many payloads). */
-  fromAddress(address: string): Refusal | undefined
+  fromAddress(address: string): Failure | undefined
   /** Before any outbound work: a refusal for this sender (its rate, or, for a stranger, the admission rules). */
-  admit(sender: string, friend: KnownPeer | undefined, messages: readonly Message[], address: string): Refusal | undefined
+  admit(sender: string, friend: KnownPeer | undefined, messages: readonly Message[], address: string): Failure | undefined
 }
 
 /** What a handler knows of the message it applies. */
@@ -65,13 +65,11 @@ export interface HandlerOptions {
 /** After a payload was applied: the sender before it, for those who follow friendships. */
 export type AppliedListener = (sender: string, before: KnownPeer | undefined) => void
 
-/** The inbox's answer: a sealed reply, or a refusal (its route maps the kind to a status). */
-export type InboxAnswer = { ok: true; jose: string } | { ok: true; duplicate: true } | Refusal
+/** The inbox's answer: a sealed reply (none for a payload applied already), or a refusal (its route maps the kind to a status). */
+export type InboxAnswer = Result<{ jose: string } | { duplicate: true }>
 
 /** The message types whose `data.url` must serve the sender's key before anything is applied. */
 const PROVEN: ReadonlySet<string> = new Set(['friend.request', 'pod.moved'])
-
-const refuse = (kind: Refusal['kind'], code: string, message: string): Refusal => ({ ok: false, kind, code, message })
 
 /** One pod's inbox. */
 export class Inbox {
@@ -91,7 +89,7 @@ export class Inbox {
 
   /** Registers the handler of a message type; each type has exactly one. */
   on<K extends MessageType>(type: K, apply: Handler<K>, opts: HandlerOptions = {}): void {
-    if (this.handlers.has(type)) throw new Error(`a handler for ${type} is registered already`)
+    if (this.handlers.has(type)) throw new DomainError('internal', 'handler_registered', `a handler for ${type} is registered already`)
     this.handlers.set(type, { apply, fromStrangers: opts.fromStrangers ?? false })
   }
 
@@ -103,24 +101,24 @@ export class Inbox {
   /** Handles one sealed payload posted to this pod's inbox from `address`. */
   async receive(jwe: string, address: string): Promise<InboxAnswer> {
     const flood = this.gate.fromAddress(address)
-    if (flood) return flood
+    if (flood) return fail(flood)
     const opened = await open(jwe, this.identity, (kid) => this.senderKey(kid), this.now())
     if (!opened.ok) return opened
-    const p = opened.payload
+    const p = opened.value.payload
     const sender = p.from.fingerprint
     for (const [i, m] of p.messages.entries()) {
       const problem = messageProblem(m)
-      if (problem) return refuse('invalid', 'invalid_message', `message ${i}: ${problem}`)
+      if (problem) return failure('invalid', 'invalid_message', `message ${i}: ${problem}`)
     }
     const toProve = p.messages.filter((m) => PROVEN.has(m.type))
     // One proof is one outbound fetch: a payload gets at most one.
-    if (toProve.length > 1) return refuse('invalid', 'too_many_proofs', 'a payload holds at most one friend.request or pod.moved')
+    if (toProve.length > 1) return failure('invalid', 'too_many_proofs', 'a payload holds at most one friend.request or pod.moved')
     // A resend is answered from the database, before anything costs a fetch.
-    if (this.peers.isApplied(sender, p.jti)) return { ok: true, duplicate: true }
+    if (this.peers.isApplied(sender, p.jti)) return ok({ duplicate: true })
     const before = this.peers.get(sender)
     const refused = this.gate.admit(sender, before, p.messages, address)
-    if (refused) return refused
-    const senderKey: JWK = opened.newcomerKey ?? before!.publicKey
+    if (refused) return fail(refused)
+    const senderKey: JWK = opened.value.newcomerKey ?? before!.publicKey
 
     // The check that needs the network comes first, outside the transaction.
     const proofs = new Map<Message, PodInfo>()
@@ -128,25 +126,25 @@ export class Inbox {
       const url = (m.data as { url: string }).url
       const info = await this.prove(url)
       if (!info.ok || info.value.fingerprint !== sender)
-        return refuse('forbidden', 'url_unproven', `${url} does not serve this sender's key${info.ok ? '' : ` (${info.error})`}`)
+        return failure('forbidden', 'url_unproven', `${url} does not serve this sender's key${info.ok ? '' : ` (${info.error})`}`)
       proofs.set(m, info.value)
     }
-    if (!before && !proofs.size) return refuse('forbidden', 'not_a_friend', 'the sender is not a friend of this pod')
+    if (!before && !proofs.size) return failure('forbidden', 'not_a_friend', 'the sender is not a friend of this pod')
 
     const now = this.now()
     const results = this.db.transaction(() => {
       if (!this.peers.markApplied(sender, p.jti, p.messages.length, now)) return undefined
       return p.messages.map((m) => this.apply(sender, m, proofs.get(m), address, now))
     }).immediate()
-    if (!results) return { ok: true, duplicate: true }
+    if (!results) return ok({ duplicate: true })
     for (const l of this.listeners) l(sender, before)
-    return { ok: true, jose: await this.transport.sealReply(sender, senderKey, p.jti, results) }
+    return ok({ jose: await this.transport.sealReply(sender, senderKey, p.jti, results) })
   }
 
-  private async senderKey(kid: string) {
-    if (this.peers.blacklisted(kid)) return refuse('forbidden', 'blacklisted', 'this pod refuses the sender (blacklisted)')
+  private async senderKey(kid: string): Promise<Result<SenderKey | undefined>> {
+    if (this.peers.blacklisted(kid)) return failure('forbidden', 'blacklisted', 'this pod refuses the sender (blacklisted)')
     const f = this.peers.get(kid)
-    return f ? { verifyKey: (await this.transport.keysOf(kid, f.publicKey)).verifyKey } : undefined
+    return ok(f ? { verifyKey: (await this.transport.keysOf(kid, f.publicKey)).verifyKey } : undefined)
   }
 
   /** Applies one (validated) message; returns its result. */

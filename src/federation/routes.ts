@@ -22,11 +22,12 @@ export const inboxRoutes = ({ fingerprint, inbox, maxMessageBytes, trustProxy, l
       if (bytes === null) return errorResponse(400, 'aborted', 'the message was cut off: the connection closed before its end')
       if (bytes === undefined) return errorResponse(413, 'too_large', `a message may have at most ${maxMessageBytes} bytes`)
       const answer = await inbox.receive(new TextDecoder().decode(bytes).trim(), clientAddress(trustProxy, request.headers.get('x-forwarded-for'), server?.requestIP(request)?.address))
-      if (answer.ok) return 'jose' in answer ? new Response(answer.jose, { headers: { 'content-type': 'application/jose' } }) : Response.json({ ok: true, duplicate: true })
-      log.warn('inbox.refused', { kind: answer.kind, error: answer.code })
+      if (answer.ok) return 'jose' in answer.value ? new Response(answer.value.jose, { headers: { 'content-type': 'application/jose' } }) : Response.json({ ok: true, duplicate: true })
+      const refusal = answer.error
+      log.warn('inbox.refused', { kind: refusal.kind, error: refusal.code })
       // A 426 also says `supported` at the top level, as the protocol words it.
-      const supported = answer.supported ? { supported: answer.supported } : undefined
-      const res = errorResponse(STATUS[answer.kind], answer.code, answer.message, supported ?? (answer.retryAfter ? { retryAfter: answer.retryAfter } : undefined))
+      const supported = refusal.extra?.supported ? { supported: refusal.extra.supported } : undefined
+      const res = errorResponse(STATUS[refusal.kind], refusal.code, refusal.message, refusal.extra && { ...refusal.extra })
       return supported ? Response.json({ ...(await res.json()), ...supported }, { status: res.status, headers: res.headers }) : res
     },
     // The inbox reads the raw body itself (size limit, exact bytes).

@@ -1,12 +1,13 @@
 /**
  * Sending to other pods: seals a payload to a pod's key, posts it to its inbox and opens
  * the sealed reply (docs/protocol.md, "Envelope" and "Inbox"). Keys of peers are imported
- * once and kept while their JWK stays the same. Failures are results, never exceptions:
+ * once and kept while their JWK stays the same. Failures are Results, never exceptions:
  * the friend actor scores them.
  */
 import type { JWK } from 'jose'
 import type { Identity } from '../identity/keys'
 import { importPeerKey } from '../identity/keys'
+import { fail, ok, type Result } from '../shared/errors'
 import { parseJson, type Outbound } from '../shared/outbound'
 import { openReply, seal, type Message, type Payload, type ReplyPayload } from './envelope'
 import { CURRENT_VERSION } from './versions'
@@ -18,8 +19,21 @@ export interface Peer {
   publicKey: JWK
 }
 
+/** A payload the friend took: its sealed reply, or none for one it had applied already. */
+export interface Delivered {
+  reply?: ReplyPayload
+  duplicate?: boolean
+}
+
+/** Why a payload was not taken: a message for admins, and what the friend asked (to wait, after a 429), or that it speaks another protocol. */
+export interface Undelivered {
+  message: string
+  incompatible?: boolean
+  throttledMs?: number
+}
+
 /** What posting a payload came to. */
-export type PostResult = { ok: true; reply?: ReplyPayload; duplicate?: boolean } | { ok: false; incompatible?: boolean; throttledMs?: number; error: string }
+export type PostResult = Result<Delivered, Undelivered>
 
 /** A peer's key, imported for both uses. */
 export interface PeerKeys {
@@ -90,20 +104,20 @@ export class Transport {
       maxBytes: REPLY_MAX_BYTES,
       timeoutMs,
     })
-    if (!res.ok) return { ok: false, error: `cannot reach ${peer.url}: ${res.error.message}` }
+    if (!res.ok) return fail({ message: `cannot reach ${peer.url}: ${res.error.message}` })
     const json = () => parseJson(res.value.body) as { error?: { code?: unknown; supported?: unknown }; supported?: unknown; duplicate?: unknown } | undefined
     if (res.value.status !== 200) {
       const body = json()
       if (res.value.status === 426)
-        return { ok: false, incompatible: true, error: `the friend does not speak protocol ${CURRENT_VERSION} (it speaks ${JSON.stringify(body?.supported ?? body?.error?.supported ?? '?').slice(0, 100)})` }
-      if (res.value.status === 429) return { ok: false, throttledMs: retryAfterMs(res.value.headers.get('retry-after')), error: `${peer.url} asks to slow down (429)` }
+        return fail({ incompatible: true, message: `the friend does not speak protocol ${CURRENT_VERSION} (it speaks ${JSON.stringify(body?.supported ?? body?.error?.supported ?? '?').slice(0, 100)})` })
+      if (res.value.status === 429) return fail({ throttledMs: retryAfterMs(res.value.headers.get('retry-after')), message: `${peer.url} asks to slow down (429)` })
       // Only the code: the friend's own words are not ours to repeat.
       const code = typeof body?.error?.code === 'string' ? `: ${body.error.code.slice(0, 60)}` : ''
-      return { ok: false, error: `HTTP ${res.value.status} from ${peer.url}${code}` }
+      return fail({ message: `HTTP ${res.value.status} from ${peer.url}${code}` })
     }
     if (res.value.headers.get('content-type')?.includes('application/json'))
-      return json()?.duplicate === true ? { ok: true, duplicate: true } : { ok: false, error: 'the friend answered 200 without a signed reply' }
+      return json()?.duplicate === true ? ok({ duplicate: true }) : fail({ message: 'the friend answered 200 without a signed reply' })
     const r = await openReply(new TextDecoder().decode(res.value.body), this.identity, { fingerprint: peer.fingerprint, verifyKey: keys.verifyKey }, payload.jti, this.now())
-    return r.ok ? { ok: true, reply: r.reply } : { ok: false, error: `the friend's reply was rejected: ${r.reason}` }
+    return r.ok ? ok({ reply: r.value }) : fail({ message: `the friend's reply was rejected: ${r.error}` })
   }
 }

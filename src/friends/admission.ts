@@ -7,17 +7,17 @@
  * losing score). In `approval` mode a proven request waits for an admin; in `closed` mode
  * there are no new friends.
  */
-import type { Message, Refusal } from '../federation/envelope'
+import type { Message } from '../federation/envelope'
 import type { InboxGate, KnownPeer } from '../federation/inbox'
 import type { Config } from '../shared/config'
-import type { Err } from '../shared/errors'
+import type { Err, Failure } from '../shared/errors'
 import { RateLimiter } from '../shared/rate-limit'
 import type { FriendStore } from './store'
 
 /** Most requests kept waiting for an admin; past it, new ones are refused until some are handled. */
 const MAX_PENDING = 1000
 
-const limited = (d: Err<{ retryAfterSeconds: number }>, message: string): Refusal => ({ ok: false, kind: 'rate_limited', code: 'rate_limited', message, retryAfter: d.error.retryAfterSeconds })
+const limited = (d: Err<{ retryAfterSeconds: number }>, message: string): Failure => ({ kind: 'rate_limited', code: 'rate_limited', message, extra: { retryAfter: d.error.retryAfterSeconds } })
 
 /** The admission rules of one pod. */
 export class Admission implements InboxGate {
@@ -35,24 +35,24 @@ export class Admission implements InboxGate {
     this.requests = new RateLimiter(config.requestsPerHour, 3600_000, now)
   }
 
-  fromAddress(address: string): Refusal | undefined {
+  fromAddress(address: string): Failure | undefined {
     const d = this.perAddress.take(address)
     return d.ok ? undefined : limited(d, `too many messages from ${address}; try again in ${d.error.retryAfterSeconds} s`)
   }
 
-  admit(sender: string, friend: KnownPeer | undefined, messages: readonly Message[], address: string): Refusal | undefined {
+  admit(sender: string, friend: KnownPeer | undefined, messages: readonly Message[], address: string): Failure | undefined {
     if (friend) {
       const d = this.perFriend.take(sender)
       return d.ok ? undefined : limited(d, `too many messages from this friend; try again in ${d.error.retryAfterSeconds} s`)
     }
     // A stranger: the envelope lets it send only a friend.request.
     if (!messages.some((m) => m.type === 'friend.request')) return undefined
-    if (this.config.admission === 'closed') return { ok: false, kind: 'forbidden', code: 'admission_closed', message: 'this pod takes no new friends' }
+    if (this.config.admission === 'closed') return { kind: 'forbidden', code: 'admission_closed', message: 'this pod takes no new friends' }
     const d = this.requests.take(address)
     if (!d.ok) return limited(d, `too many friend requests from ${address}; try again in ${d.error.retryAfterSeconds} s`)
-    if (this.store.count() >= this.config.maxFriends) return { ok: false, kind: 'forbidden', code: 'too_many_friends', message: `this pod has as many friends as it keeps (${this.config.maxFriends})` }
+    if (this.store.count() >= this.config.maxFriends) return { kind: 'forbidden', code: 'too_many_friends', message: `this pod has as many friends as it keeps (${this.config.maxFriends})` }
     if (this.config.admission === 'approval' && !this.store.request(sender) && this.store.requestCount() >= MAX_PENDING)
-      return { ok: false, kind: 'rate_limited', code: 'too_many_requests', message: 'too many friend requests wait for this pod\'s admin; try again later', retryAfter: 3600 }
+      return { kind: 'rate_limited', code: 'too_many_requests', message: 'too many friend requests wait for this pod\'s admin; try again later', extra: { retryAfter: 3600 } }
     return undefined
   }
 

@@ -91,15 +91,15 @@ export class FriendMaking {
       const { transport } = this.friends
       const request = { type: 'friend.request', data: { url: this.config.url, publicKey: this.identity.publicJwk, name: this.config.name } }
       const r = await transport.post(info, transport.payload(info.fingerprint, crypto.randomUUID(), [request]))
-      if (!r.ok) return failed(r.error)
-      const answer = r.reply?.results[0] as { ok?: unknown; error?: unknown; videos?: unknown[] } | undefined
+      if (!r.ok) return failed(r.error.message)
+      const answer = r.value.reply?.results[0] as { ok?: unknown; error?: unknown; videos?: unknown[] } | undefined
       if (answer?.ok === false && answer.error === 'pending') {
         // When its admin accepts, it presents itself here: that request is then expected.
         store.setSetting(`asked:${info.fingerprint}`, new Date(this.now()).toISOString())
         this.log.info('friend.request.waiting', { friend: info.url, fingerprint: info.fingerprint })
         return { url: info.url, fingerprint: info.fingerprint, status: 'pending' }
       }
-      const videos = ((r.reply?.results[0] as { videos?: unknown[] } | undefined)?.videos ?? []).filter(isVideo).filter((v: Video) => v.podFingerprint === info.fingerprint)
+      const videos = ((r.value.reply?.results[0] as { videos?: unknown[] } | undefined)?.videos ?? []).filter(isVideo).filter((v: Video) => v.podFingerprint === info.fingerprint)
       const existed = store.get(info.fingerprint) !== undefined
       const now = this.now()
       this.db.transaction(() => {

@@ -12,6 +12,7 @@ import { MAX_CLOCK_SKEW_SECONDS, type Message } from '../federation/envelope'
 import type { Inbox, KnownPeer } from '../federation/inbox'
 import type { Transport } from '../federation/transport'
 import type { Config } from '../shared/config'
+import { fail, ok, type Result } from '../shared/errors'
 import type { Logger } from '../shared/log'
 import type { VideoStore } from '../videos/store'
 import type { Admission } from './admission'
@@ -188,12 +189,12 @@ export class Friends {
    * friend gave for it: for questions that need an answer now (a video's details), not for
    * changes that must arrive eventually.
    */
-  async ask(fingerprint: string, message: Message, timeoutMs = ASK_TIMEOUT_MS): Promise<{ ok: true; result: unknown } | { ok: false; error: string }> {
+  async ask(fingerprint: string, message: Message, timeoutMs = ASK_TIMEOUT_MS): Promise<Result<unknown, string>> {
     const f = this.store.get(fingerprint)
-    if (!f) return { ok: false, error: 'not a friend' }
+    if (!f) return fail('not a friend')
     const r = await this.transport.post(f, this.transport.payload(fingerprint, crypto.randomUUID(), [message]), timeoutMs)
-    if (!r.ok) return { ok: false, error: r.error }
-    return { ok: true, result: r.reply?.results[0] }
+    if (!r.ok) return fail(r.error.message)
+    return ok(r.value.reply?.results[0])
   }
 
   /** Asks a friend's actor to deliver now instead of waiting out its backoff; false for a stranger. */
@@ -233,12 +234,13 @@ export class Friends {
     if (!batch) return { kind: 'empty' }
     const r = await this.transport.post(f, this.transport.payload(fingerprint, batch.jti, batch.messages))
     if (!r.ok) {
-      this.log.warn('friend.delivery.failed', { friend: f.url, fingerprint, messages: batch.messages.length, error: r.error })
-      if (r.throttledMs !== undefined) return { kind: 'throttled', retryInMs: r.throttledMs, error: r.error }
-      return r.incompatible ? { kind: 'incompatible', error: r.error } : { kind: 'failed', error: r.error }
+      const { message: error, throttledMs, incompatible } = r.error
+      this.log.warn('friend.delivery.failed', { friend: f.url, fingerprint, messages: batch.messages.length, error })
+      if (throttledMs !== undefined) return { kind: 'throttled', retryInMs: throttledMs, error }
+      return incompatible ? { kind: 'incompatible', error } : { kind: 'failed', error }
     }
     this.store.completeBatch(fingerprint, batch.jti)
-    this.log.debug('friend.delivery.succeeded', { friend: f.url, messages: batch.messages.length, duplicate: r.duplicate ?? false })
+    this.log.debug('friend.delivery.succeeded', { friend: f.url, messages: batch.messages.length, duplicate: r.value.duplicate ?? false })
     return { kind: 'delivered', count: batch.messages.length }
   }
 
@@ -266,7 +268,7 @@ export class Friends {
     this.actors.send({ type: 'pod.friend.stop', fingerprint })
     const r = await this.transport
       .post(f, this.transport.payload(fingerprint, crypto.randomUUID(), [{ type: 'friend.quit', data: {} }]), GOODBYE_TIMEOUT_MS)
-      .catch((e: Error) => ({ ok: false as const, error: e.message }))
+      .catch((e: Error) => fail({ message: e.message }))
     this.db.transaction(() => {
       this.videoRows.removeAllOf(fingerprint)
       this.store.remove(fingerprint)

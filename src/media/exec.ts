@@ -3,6 +3,7 @@
  * the end of their stderr, because that tail is what explains a failure.
  */
 import { renameSync, rmSync, statSync } from 'node:fs'
+import { DomainError } from '../shared/errors'
 
 /**
  * Options that go before every `-i` of an uploaded or copied file: ffmpeg reads only local
@@ -21,15 +22,15 @@ export interface ToolRun {
   timedOut: boolean
 }
 
-/** An ffmpeg/ffprobe run that failed; `stderrTail` holds the tool's last words. */
-export class MediaToolError extends Error {
+/** An ffmpeg/ffprobe run that failed; `stderrTail` holds the tool's last words (local paths: logged, never answered). */
+export class MediaToolError extends DomainError {
   constructor(
     message: string,
     readonly tool: string,
     readonly exitCode: number,
     readonly stderrTail: string,
   ) {
-    super(stderrTail ? `${message}: ${stderrTail}` : message)
+    super('internal', 'media_tool_failed', stderrTail ? `${message}: ${stderrTail}` : message)
     this.name = 'MediaToolError'
   }
 }

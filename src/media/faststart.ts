@@ -4,6 +4,7 @@
  * fetching the end of the file first. Stream copy only: no quality loss, seconds of work.
  */
 import { basename, dirname, extname, join, resolve } from 'node:path'
+import { DomainError } from '../shared/errors'
 import { INPUT_GUARD, runToFile } from './exec'
 
 /**
@@ -31,7 +32,7 @@ export function tempSibling(output: string): string {
  */
 export async function remuxFaststart(input: string, output: string): Promise<void> {
   // ffmpeg would truncate its own input before reading it.
-  if (resolve(input) === resolve(output)) throw new Error('remuxFaststart: input and output must differ')
+  if (resolve(input) === resolve(output)) throw new DomainError('internal', 'same_file', 'remuxFaststart: input and output must differ')
   const tmp = tempSibling(output)
   const cmd = [
     'ffmpeg', '-hide_banner', '-nostdin', '-v', 'error', '-y',

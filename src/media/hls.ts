@@ -12,6 +12,7 @@
  */
 import { readFileSync, rmSync, statSync } from 'node:fs'
 import { basename } from 'node:path'
+import { DomainError } from '../shared/errors'
 import { INPUT_GUARD, MediaToolError, runTool, stderrTail } from './exec'
 
 /** Seconds per segment, and between two keyframes of a rendition. */
@@ -104,7 +105,7 @@ export function readPackaged(output: string, segmentUri: string): { info: Stream
   const master = masterOf(output)
   try {
     const info = parseStreamInf(readFileSync(master, 'utf8'))
-    if (!info) throw new Error(`ffmpeg wrote no stream information for ${basename(output)}`)
+    if (!info) throw new DomainError('internal', 'no_stream_information', `ffmpeg wrote no stream information for ${basename(output)}`)
     const playlist = readFileSync(playlistOf(output), 'utf8').replaceAll(basename(output), segmentUri)
     return { info, playlist }
   } finally {

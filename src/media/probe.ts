@@ -3,11 +3,11 @@
  * plus our own cheap look at MP4 box layout (is the index, `moov`, behind the media data?).
  */
 import { statSync } from 'node:fs'
+import { fail, ok, type Result } from '../shared/errors'
 import { INPUT_GUARD, runTool } from './exec'
 
 /** A playable video, as far as ffprobe can tell. */
-export interface ProbeOk {
-  ok: true
+export interface Probed {
   /** Length in seconds (container duration, else the video stream's). */
   durationSeconds: number
   /** Display size of the first real video stream, in pixels. */
@@ -29,14 +29,8 @@ export interface ProbeOk {
   sizeBytes: number
 }
 
-/** Not a playable video; `reason` is a short sentence fit for the uploader. */
-export interface ProbeFailed {
-  ok: false
-  reason: string
-}
-
-/** The answer of `probeVideo`. */
-export type ProbeResult = ProbeOk | ProbeFailed
+/** The answer of `probeVideo`: what it probed, or why it is not a playable video (a short sentence fit for the uploader). */
+export type ProbeResult = Result<Probed, string>
 
 /** The part of ffprobe's JSON we read. */
 interface FfprobeJson {
@@ -56,57 +50,56 @@ const PROBE_TIMEOUT_MS = 60_000
 
 /**
  * Probes `path` with ffprobe. Never throws for a bad file: junk bytes, a file without a
- * video stream, a missing file or any ffprobe error give `{ ok: false, reason }`. Throws only
+ * video stream, a missing file or any ffprobe error fail with the reason. Throws only
  * when ffprobe itself cannot be started (the pod's setup, not the file, is at fault).
  */
 export async function probeVideo(path: string): Promise<ProbeResult> {
   let sizeBytes: number
   try {
     const st = statSync(path)
-    if (!st.isFile()) return { ok: false, reason: 'not a regular file' }
+    if (!st.isFile()) return fail('not a regular file')
     sizeBytes = st.size
   } catch {
-    return { ok: false, reason: 'file not found' }
+    return fail('file not found')
   }
-  if (sizeBytes === 0) return { ok: false, reason: 'the file is empty' }
+  if (sizeBytes === 0) return fail('the file is empty')
 
   const run = await runTool(
     ['ffprobe', '-v', 'error', ...INPUT_GUARD, '-print_format', 'json', '-show_format', '-show_streams', path],
     PROBE_TIMEOUT_MS,
   )
-  if (run.timedOut) return { ok: false, reason: 'ffprobe took too long to read the file' }
+  if (run.timedOut) return fail('ffprobe took too long to read the file')
   if (run.exitCode !== 0) {
-    if (run.stderr.includes('not on whitelist')) return { ok: false, reason: 'not an MP4, MOV, WebM or Matroska file' }
+    if (run.stderr.includes('not on whitelist')) return fail('not an MP4, MOV, WebM or Matroska file')
     // ffprobe's own words ("Invalid data found when processing input") are the best reason,
     // minus the file path it prefixes them with (a server path means nothing to a client).
     const last = run.stderr.trim().split('\n').pop() ?? ''
     const detail = last.replace(path, '').replace(/^:\s*/, '').trim()
-    return { ok: false, reason: `not a readable media file${detail ? ` (${detail})` : ''}` }
+    return fail(`not a readable media file${detail ? ` (${detail})` : ''}`)
   }
 
   let info: FfprobeJson
   try {
     info = JSON.parse(run.stdout) as FfprobeJson
   } catch {
-    return { ok: false, reason: 'ffprobe gave unreadable output' }
+    return fail('ffprobe gave unreadable output')
   }
   const streams = info.streams ?? []
   // Cover art in audio files shows up as a one-frame "video" stream flagged attached_pic:
   // an MP3 with a picture is not a video.
   const video = streams.find((s) => s.codec_type === 'video' && s.disposition?.attached_pic !== 1)
-  if (!video) return { ok: false, reason: 'the file has no video stream' }
+  if (!video) return fail('the file has no video stream')
   const width = video.width ?? 0
   const height = video.height ?? 0
-  if (!(width > 0 && height > 0)) return { ok: false, reason: 'the video stream has no picture size' }
+  if (!(width > 0 && height > 0)) return fail('the video stream has no picture size')
 
   const durationSeconds = positive(info.format?.duration) ?? positive(video.duration)
   // A still image (a JPEG renamed .mp4 probes as image2/mjpeg) has no duration: not a video.
-  if (durationSeconds === undefined) return { ok: false, reason: 'the video has no duration' }
+  if (durationSeconds === undefined) return fail('the video has no duration')
 
   const audio = streams.find((s) => s.codec_type === 'audio')
   const container = info.format?.format_name ?? 'unknown'
-  const result: ProbeOk = {
-    ok: true,
+  const result: Probed = {
     durationSeconds,
     width,
     height,
@@ -119,7 +112,7 @@ export async function probeVideo(path: string): Promise<ProbeResult> {
     const layout = await mp4MoovAtEnd(path)
     if (layout !== undefined) result.moovAtEnd = layout
   }
-  return result
+  return ok(result)
 }
 
 function positive(v: string | undefined): number | undefined {

@@ -1,6 +1,7 @@
 /**
  * Video thumbnails: one JPEG frame, at most 640 pixels wide, for lists and link previews.
  */
+import { DomainError } from '../shared/errors'
 import { INPUT_GUARD, runToFile } from './exec'
 import { tempSibling } from './faststart'
 
@@ -18,7 +19,7 @@ const THUMBNAIL_TIMEOUT_MS = 60_000
  * frame, and this throws `MediaToolError`, as for any ffmpeg failure. Written atomically.
  */
 export async function makeThumbnail(input: string, output: string, atSeconds: number): Promise<void> {
-  if (!Number.isFinite(atSeconds) || atSeconds < 0) throw new Error(`makeThumbnail: bad time ${atSeconds}`)
+  if (!Number.isFinite(atSeconds) || atSeconds < 0) throw new DomainError('internal', 'bad_time', `makeThumbnail: bad time ${atSeconds}`)
   const tmp = tempSibling(output)
   // Square the pixels (iw*sar), then cap the width; -2 keeps the aspect with an even height,
   // which every JPEG decoder and later re-encoders are happy with.

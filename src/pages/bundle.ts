@@ -7,6 +7,7 @@
  * `bundlePages`, so what a pod serves is bundled the same way however it runs.
  */
 import { join } from 'node:path'
+import { DomainError } from '../shared/errors'
 
 /** The browser app's entry point. */
 const PAGES_ENTRYPOINT = join(import.meta.dir, '..', '..', 'public', 'app.tsx')
@@ -39,7 +40,7 @@ export async function bundlePages(): Promise<PageBundle> {
     define: { 'process.env.NODE_ENV': '"production"' },
     throw: false,
   })
-  if (!result.success) throw new Error(`bundling ${PAGES_ENTRYPOINT} failed:\n${result.logs.map(String).join('\n')}`)
+  if (!result.success) throw new DomainError('internal', 'bundle_failed', `bundling ${PAGES_ENTRYPOINT} failed:\n${result.logs.map(String).join('\n')}`)
   return result.outputs.map((o) => {
     const name = o.path.replace(/^\.\//, '')
     return { name, kind: o.kind, type: contentType(name, o.type), body: o }

@@ -22,6 +22,7 @@ import { embedded } from '../../public/embedded'
 import { anonymousMayWatch } from '../accounts/auth'
 import type { Config } from '../shared/config'
 import type { Logger } from '../shared/log'
+import { DomainError } from '../shared/errors'
 import { HEAD_START, headStartBytes, START_HEIGHT } from '../shared/playback'
 import { webseedUrl } from '../shared/urls'
 import type { Video } from '../videos/model'
@@ -83,7 +84,7 @@ async function loadPages(): Promise<Pages> {
   const assets = new Map<string, Asset>()
   for (const f of files) assets.set(f.name, { type: f.type, body: f.body })
   const entry = files.find((f) => f.kind === 'entry-point' && f.name.endsWith('.js'))
-  if (!entry) throw new Error('the page bundle has no entry script')
+  if (!entry) throw new DomainError('internal', 'no_entry_script', 'the page bundle has no entry script')
   const wtBytes = new Uint8Array(await Bun.file(webtorrentPath).arrayBuffer())
   const hlsBytes = new Uint8Array(await Bun.file(hlsPath).arrayBuffer())
   return {

@@ -14,7 +14,9 @@ import { DomainError } from '../shared/errors'
 import type { Logger } from '../shared/log'
 import type { Outbound } from '../shared/outbound'
 import { torrentUrl, trackerUrls, webseedUrl } from '../shared/urls'
+import { mirrorKey, originalFile, torrentKey } from '../storage/keys'
 import { typeOf } from '../storage/store'
+import type { StoredFiles } from '../storage/sweep'
 import { retargetTorrent } from '../torrents/torrent-file'
 import type { VideoFiles } from '../videos/files'
 import type { LocalFile } from '../videos/service'
@@ -66,20 +68,23 @@ export class Redundancy {
     return { enabled, budgetBytes, strategy, usedBytes: this.store.used(), mirrors: this.store.own() }
   }
 
+  /** The copies' files, as the start's sweep checks them. */
+  storedFiles(): StoredFiles {
+    return { keys: () => this.store.own().flatMap((m) => [mirrorKey(m.file), torrentKey(m.infoHash)]) }
+  }
+
   /** This pod's ready copy of a friend's video with this info hash, as a file to seed and serve. */
   mirrorFile(infoHash: string): LocalFile | undefined {
     const m = this.store.byInfoHash(infoHash)
     if (!m || m.state !== 'ready') return undefined
-    const key = `mirrors/${m.file}`
-    const torrentKey = this.files.torrentKey(infoHash)
-    return { id: m.video, resolution: null, infoHash, key, path: this.files.path(key), torrentKey, torrentPath: this.files.path(torrentKey), mime: typeOf(m.file) }
+    return { id: m.video, resolution: null, infoHash, key: mirrorKey(m.file), torrentKey: torrentKey(infoHash), mime: typeOf(m.file) }
   }
 
   /** Fetches an origin's .torrent and makes it safe to download: only from the origin, its info hash and length checked by the actor. */
   private async loadTorrent(id: string) {
     const row = this.videoRows.row(id)
     if (!row) throw new DomainError('not_found', 'video_gone', 'the video left the index')
-    const file = `${id}.${row.ext}`
+    const file = originalFile(id, row.ext)
     const bytes = await this.fetchTorrent(torrentUrl(row.pod_url, Buffer.from(row.info_hash).toString('hex')))
     const retargeted = await retargetTorrent(bytes, { announce: trackerUrls(row.pod_url), urlList: [webseedUrl(row.pod_url, file)] }).catch((cause) => {
       throw new DomainError('upstream_failed', 'not_a_torrent', 'the origin served something that is not a torrent', undefined, { cause })
@@ -102,26 +107,20 @@ export class Redundancy {
       store: this.store,
       self: this.self,
       dir: this.files.mirrors,
-      torrentPath: (infoHash) => this.files.torrent(infoHash),
+      seedFile: (m) => ({ infoHash: m.infoHash, key: mirrorKey(m.file), torrentKey: torrentKey(m.infoHash) }),
       fileName: (id) => {
         const row = this.videoRows.row(id)
-        return row ? `${id}.${row.ext}` : undefined
+        return row ? originalFile(id, row.ext) : undefined
       },
       loadTorrent: (id) => this.loadTorrent(id),
       ...(this.config.network.allowPrivateAddresses ? {} : { blocklist: PRIVATE_V4 }),
       broadcast: (messages) => this.friends.broadcast(messages),
       // With a bucket, a finished copy moves there like an own file (the budget counts it the same).
-      ...(this.files.storage.kind === 's3'
-        ? {
-            keep: async (m: OwnMirror, torrentFile: Uint8Array) => {
-              const storage = this.files.storage
-              await storage.keep(`mirrors/${m.file}`, join(this.files.mirrors, m.file), typeOf(m.file))
-              await storage.keepBytes(this.files.torrentKey(m.infoHash), torrentFile, 'application/x-bittorrent')
-              rmSync(join(this.files.mirrors, m.infoHash), { recursive: true, force: true })
-            },
-            discard: (m: OwnMirror) => this.files.storage.drop([`mirrors/${m.file}`, this.files.torrentKey(m.infoHash)]),
-          }
-        : {}),
+      keep: async (m, torrentFile) => {
+        await this.files.storage.keepInPlace(mirrorKey(m.file), typeOf(m.file))
+        await this.files.storage.keepBytes(torrentKey(m.infoHash), torrentFile, 'application/x-bittorrent')
+      },
+      discard: (m) => this.files.storage.drop([mirrorKey(m.file), torrentKey(m.infoHash)]),
       loadWebTorrent,
       log,
       now: Date.now,

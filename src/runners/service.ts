@@ -10,9 +10,9 @@ import { rmSync } from 'node:fs'
 import type { PodEvents } from '../../actors/pod'
 import { packageCopy } from '../media/hls'
 import type { Config } from '../shared/config'
-import { DomainError } from '../shared/errors'
+import { DomainError, ok, type Result } from '../shared/errors'
 import type { Logger } from '../shared/log'
-import type { LeaseCheck, TranscodeQueue } from '../transcoding/queue'
+import type { LeaseCheck, LeaseRefusal, TranscodeQueue } from '../transcoding/queue'
 import type { Transcoding } from '../transcoding/service'
 import type { Videos } from '../videos/service'
 import type { VideoStore } from '../videos/store'
@@ -31,9 +31,9 @@ const LEASE_ERRORS = {
 } as const
 
 /** The job a lease check found, or its refusal thrown. */
-function held(check: LeaseCheck) {
-  if (!check.ok) throw LEASE_ERRORS[check.code]
-  return check.job
+function held<T>(check: Result<T, LeaseRefusal>): T {
+  if (!check.ok) throw LEASE_ERRORS[check.error]
+  return check.value
 }
 
 /** The runners of one pod. */
@@ -104,17 +104,17 @@ export class Runners {
     const job = held(this.queue.checkLease(runner.id, id, lease))
     const file = this.videos.localFile(job.video)
     if (!file) throw new DomainError('not_found', 'not_found', 'the original of this video is gone')
-    const where = this.videos.files.storage.source(file.key)
+    const storage = this.videos.files.storage
+    const where = storage.source(file.key)
     if (where.kind === 'file') return Bun.file(where.path)
-    this.videos.files.storage.mustBeAvailable()
-    return new Response(where.store.stream(where.key, 0, Infinity), { headers: { 'content-type': file.mime } })
+    storage.mustBeAvailable()
+    return new Response(storage.stream(file.key, 0, Infinity), { headers: { 'content-type': file.mime } })
   }
 
   /** A progress report: extends the lease; returns its new expiry. */
   progress(runner: Runner, id: number, lease: string, progress: number): { leaseExpiresAt: string } {
     const extended = this.queue.extendLease(runner.id, id, lease, this.config.transcoding.leaseMs, Math.min(0.99, progress))
-    held(extended)
-    return { leaseExpiresAt: extended.leaseExpiresAt! }
+    return { leaseExpiresAt: held(extended).leaseExpiresAt }
   }
 
   /**
@@ -165,8 +165,8 @@ export class Runners {
       // Checked against what was probed of the original at upload; a video of an earlier
       // release against the file (from the bucket, a whole copy in tmp/: ffprobe reads local files only).
       const known = this.original(job.video)
-      const verdict = known ? await verifyResult(tmp, known, job.resolution) : await this.videos.own.withLocalCopy(source.path, (original) => verifyResult(tmp, original, job.resolution))
-      if (!verdict.ok) throw refuse(new DomainError('invalid', 'bad_result', `result refused: ${verdict.reason}`), verdict.reason)
+      const verdict = known ? await verifyResult(tmp, known, job.resolution) : await this.videos.own.withLocalCopy(source.key, (original) => verifyResult(tmp, original, job.resolution))
+      if (!verdict.ok) throw refuse(new DomainError('invalid', 'bad_result', `result refused: ${verdict.error}`), verdict.error)
       held(check())
       const packaged = await packageCopy(tmp, output, segmentUri(job.video, job.resolution))
       rmSync(tmp, { force: true })
@@ -186,7 +186,7 @@ export class Runners {
   private original(video: string): Original | undefined {
     const media = this.videoRows.ownMedia(video)
     if (!media || media.audio === null || !media.duration) return undefined
-    return { ok: true, durationSeconds: media.duration, ...(media.audio ? { audioCodec: media.audio } : {}) }
+    return ok({ durationSeconds: media.duration, ...(media.audio ? { audioCodec: media.audio } : {}) })
   }
 
   /** Streams the body to `path` within the upload limit, extending the lease as it comes. */

@@ -3,16 +3,17 @@
  * so its file must be what the pod's own ffmpeg would have made of the original: H.264 at the
  * asked height, AAC audio exactly when the original has sound, as long as the original.
  */
-import { probeVideo, type ProbeFailed, type ProbeOk, type ProbeResult } from '../media/probe'
+import { probeVideo, type Probed, type ProbeResult } from '../media/probe'
+import { fail, ok, type Result } from '../shared/errors'
 
-/** The verdict on a result; `reason` is a sentence for the runner. */
-export type ResultCheck = { ok: true } | { ok: false; reason: string }
+/** The verdict on a result: fine, or why not (a sentence for the runner). */
+export type ResultCheck = Result<void, string>
 
 /** Duration may differ from the original's by this much (encoder padding), or 2% of it for long videos. */
 const DURATION_TOLERANCE_SECONDS = 1
 
-/** What a result is compared with: the original's length and sound (a probe of it has them). */
-export type Original = Pick<ProbeOk, 'ok' | 'durationSeconds' | 'audioCodec'> | ProbeFailed
+/** What a result is compared with: the original's length and sound (a probe of it has them), or why it could not be probed. */
+export type Original = Result<Pick<Probed, 'durationSeconds' | 'audioCodec'>, string>
 
 /**
  * Probes the result (ffprobe, time-limited) and compares it with the original: what was
@@ -25,15 +26,16 @@ export async function verifyResult(result: string, original: Original | string, 
 }
 
 /** The comparison itself: the result's probe against the original and the asked height. */
-export function judgeResult(probe: ProbeResult, source: Original, height: number): ResultCheck {
-  if (!source.ok) return { ok: false, reason: 'the original cannot be read any more' }
-  if (!probe.ok) return { ok: false, reason: `the result is not a playable video: ${probe.reason}` }
-  if (probe.videoCodec !== 'h264') return { ok: false, reason: `the result's video is ${probe.videoCodec}, not h264` }
-  if (probe.height !== height) return { ok: false, reason: `the result is ${probe.height} pixels high, not ${height}` }
-  if (source.audioCodec && probe.audioCodec !== 'aac') return { ok: false, reason: `the result's audio is ${probe.audioCodec ?? 'missing'}, not aac` }
-  if (!source.audioCodec && probe.audioCodec) return { ok: false, reason: 'the result has audio, the original has none' }
+export function judgeResult(probed: ProbeResult, original: Original, height: number): ResultCheck {
+  if (!original.ok) return fail('the original cannot be read any more')
+  if (!probed.ok) return fail(`the result is not a playable video: ${probed.error}`)
+  const [probe, source] = [probed.value, original.value]
+  if (probe.videoCodec !== 'h264') return fail(`the result's video is ${probe.videoCodec}, not h264`)
+  if (probe.height !== height) return fail(`the result is ${probe.height} pixels high, not ${height}`)
+  if (source.audioCodec && probe.audioCodec !== 'aac') return fail(`the result's audio is ${probe.audioCodec ?? 'missing'}, not aac`)
+  if (!source.audioCodec && probe.audioCodec) return fail('the result has audio, the original has none')
   const tolerance = Math.max(DURATION_TOLERANCE_SECONDS, source.durationSeconds * 0.02)
   if (Math.abs(probe.durationSeconds - source.durationSeconds) > tolerance)
-    return { ok: false, reason: `the result lasts ${probe.durationSeconds.toFixed(2)} s, the original ${source.durationSeconds.toFixed(2)} s` }
-  return { ok: true }
+    return fail(`the result lasts ${probe.durationSeconds.toFixed(2)} s, the original ${source.durationSeconds.toFixed(2)} s`)
+  return ok()
 }

@@ -128,7 +128,8 @@ async function runJob(client: RunnerClient, job: RunnerJob, opts: WorkerOptions,
     if (lost) throw lost
     if (opts.signal.aborted) return
     if (!outcome.ok) {
-      await client.fail(job, outcome.detail ? `${outcome.error}: ${outcome.detail}` : outcome.error)
+      const { message, detail } = outcome.error
+      await client.fail(job, detail ? `${message}: ${detail}` : message)
       ended = true
       return
     }

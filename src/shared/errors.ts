@@ -8,7 +8,9 @@
  *   throws it from a route.
  * - Everything else is thrown as a `DomainError`, with the error it comes from as `cause`.
  *   Its kind says what kind of failure it is (a caller's mistake, a missing thing, a refusal,
- *   ...); `internal` is a broken assumption of the pod's own code, never the caller's doing.
+ *   ...); `internal` is one that whoever asked can do nothing about (a broken assumption of
+ *   the pod's own code, a tool or a store that misbehaved): logged, and answered as a 500
+ *   that does not repeat its message.
  *
  * Neither knows anything of HTTP; only the HTTP layer (src/app/errors.ts) turns a kind into a
  * status. No `throw new Error(...)` in the code that serves requests

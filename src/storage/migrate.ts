@@ -17,11 +17,15 @@
  * what it moved when not, so a dropped copy does not come back to life (in the bucket, the
  * start's sweep would remove it; in the data folder, nothing would) nor fail the migration.
  */
-import { existsSync, mkdirSync, renameSync, rmdirSync, rmSync } from 'node:fs'
+import type { Database } from 'bun:sqlite'
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { MirrorStore } from '../redundancy/store'
+import { DomainError } from '../shared/errors'
 import type { S3Store } from './s3'
-import { typeOf } from './store'
+import { isMirrorKey, mirrorKey, torrentKey } from './keys'
+import { takeOverMoves } from './moves'
+import { removeIfEmpty, typeOf } from './store'
 
 /** A key to move; `kept` says whether the pod still keeps it (for a copy it may drop meanwhile). */
 export interface MoveItem {
@@ -40,7 +44,7 @@ export function mirrorItems(mirrors: MirrorStore): MoveItem[] {
     .filter((m) => m.state === 'ready')
     .flatMap((m) => {
       const kept = () => mirrors.byInfoHash(m.infoHash)?.state === 'ready'
-      return [{ key: `mirrors/${m.file}`, kept }, { key: `torrents/${m.infoHash}.torrent`, kept }]
+      return [{ key: mirrorKey(m.file), kept }, { key: torrentKey(m.infoHash), kept }]
     })
 }
 
@@ -53,12 +57,7 @@ export interface MigrationResult {
 
 /** Removes a copy's folder (`mirrors/<infoHash>/`) once it holds nothing; other folders stay. */
 function removeEmptyFolder(dataDir: string, key: string): void {
-  if (!key.startsWith('mirrors/')) return
-  try {
-    rmdirSync(dirname(join(dataDir, key)))
-  } catch {
-    // Not empty, or gone already.
-  }
+  if (isMirrorKey(key)) removeIfEmpty(dirname(join(dataDir, key)))
 }
 
 /** Moves one key to the bucket; false when it is not in the data folder. */
@@ -84,7 +83,7 @@ async function toDataFolder(key: string, bucket: S3Store, dataDir: string): Prom
   const tmp = join(dataDir, 'tmp', `${crypto.randomUUID()}.part`)
   try {
     await Bun.write(tmp, new Response(bucket.stream(key, 0, stat.size)))
-    if (Bun.file(tmp).size !== stat.size) throw new Error(`the copy of ${key} is incomplete`)
+    if (Bun.file(tmp).size !== stat.size) throw new DomainError('unavailable', 'copy_incomplete', `the copy of ${key} is incomplete`)
     mkdirSync(dirname(path), { recursive: true, mode: 0o750 })
     renameSync(tmp, path)
   } finally {
@@ -126,4 +125,21 @@ export async function migrate(items: readonly MoveItem[], bucket: S3Store, dataD
     progress(key)
   }
   return { moved, skipped }
+}
+
+/**
+ * `seedpod storage migrate`: moves every item (`items`, listed again each pass: what the pod
+ * stored or dropped meanwhile counts) to the bucket or back, again until a pass finds nothing
+ * left to move. The pod's own queue of files for the bucket is taken over (moves.ts): this
+ * run moves them.
+ */
+export async function migrateAll(db: Database, bucket: S3Store, dataDir: string, to: 's3' | 'local', items: () => readonly MoveItem[], progress: (key: string) => void): Promise<{ moved: number }> {
+  mkdirSync(join(dataDir, 'tmp'), { recursive: true, mode: 0o750 })
+  let moved = 0
+  for (;;) {
+    takeOverMoves(db)
+    const pass = await migrate(items(), bucket, dataDir, to, progress)
+    moved += pass.moved
+    if (pass.moved === 0) return { moved }
+  }
 }

@@ -17,6 +17,7 @@
  */
 import type { Database } from 'bun:sqlite'
 import { existsSync, rmSync } from 'node:fs'
+import type { Chore } from '../../actors/housekeeper'
 import type { Logger } from '../shared/log'
 import { describeS3Error } from './s3'
 import type { PodStorage } from './service'
@@ -45,7 +46,17 @@ export class StorageMoves {
 
   /** Whether a finished file is kept in the data folder first (the pod has a bucket). */
   get deferred(): boolean {
-    return this.storage.kind === 's3'
+    return this.storage.store.kind !== 'local'
+  }
+
+  /** The housekeeper's chores: with a bucket, one that asks a bucket that failed again, and moves what waits for it once it answers. */
+  chores(): Chore[] {
+    if (!this.deferred) return []
+    const run = async () => {
+      await this.storage.watch()
+      if (this.storage.available() && this.pending()) void this.run()
+    }
+    return [{ name: 'storage-health', everyMs: 5_000, run }]
   }
 
   /** Queues a file for the bucket; inside the transaction that writes its rows. */

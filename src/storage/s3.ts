@@ -7,6 +7,7 @@
  */
 import { rmSync, statSync } from 'node:fs'
 import type { StorageConfig } from '../shared/config'
+import { DomainError } from '../shared/errors'
 import { presignGet, type SigningTarget } from './sigv4'
 import type { ObjectStore, StorageHealth, StorageInfo, StoredObject } from './store'
 
@@ -117,7 +118,7 @@ export class S3Store implements ObjectStore {
         }
         // Bun completes an upload even when it was cut short: only a whole object counts.
         const stored = await this.client.stat(full)
-        if (stored.size !== size) throw new Error(`the object ${full} has ${stored.size} bytes, not ${size}`)
+        if (stored.size !== size) throw new DomainError('internal', 'upload_incomplete', `the object ${full} has ${stored.size} bytes, not ${size}`)
       } catch (e) {
         // A part-made object goes; a whole one stays (another writer's, `storage migrate`'s,
         // may have put the same key meanwhile, and it may be the only copy).

@@ -65,7 +65,22 @@ async function ensureCors(config: StorageConfig, target: SigningTarget, where: s
 
 /** The configured store, checked; throws StorageStartError when the bucket cannot be used. */
 export async function openStorage(config: StorageConfig, dataDir: string): Promise<ObjectStore> {
-  if (config.kind === 'local') return new LocalStore(dataDir)
+  return config.kind === 'local' ? new LocalStore(dataDir) : openS3(config)
+}
+
+/**
+ * The bucket `seedpod storage migrate` moves files to and back from; throws StorageStartError
+ * when the pod has none (a pod on its data folder alone does not read the bucket) or it
+ * cannot be used.
+ */
+export function openBucket(config: StorageConfig): Promise<S3Store> {
+  if (config.kind !== 's3')
+    throw new StorageStartError('storage migrate: set storage.kind = "s3" with the bucket\'s settings (and restart the pod) first: a pod on its data folder alone does not read the bucket, and would lose what is moved')
+  return openS3(config)
+}
+
+/** The bucket, checked: it answers, and its CORS rules let viewers in. */
+async function openS3(config: StorageConfig): Promise<S3Store> {
   const store = new S3Store(config)
   const health = await store.check()
   if (health.state !== 'ok') throw new StorageStartError(`storage: ${health.error}`)

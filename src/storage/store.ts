@@ -1,11 +1,10 @@
 /**
  * Where the pod keeps its files: one store interface, with the data folder (LocalStore) and
  * a bucket of an S3-compatible service (S3Store, s3.ts) behind it. Files are named by keys
- * that are their paths under the data folder (`videos/<id>.mp4`, `thumbnails/<id>.jpg`,
- * `torrents/<infoHash>.torrent`, `mirrors/<infoHash>/<file>`, see src/videos/files.ts), so a
- * data folder of an earlier release is a local store as it is, byte for byte.
+ * that are their paths under the data folder (keys.ts), so a data folder of an earlier
+ * release is a local store as it is, byte for byte.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 
 /** Content types of the pod's files, by extension. */
@@ -19,6 +18,15 @@ const TYPES: Record<string, string> = {
 
 /** A key's content type, by its extension. */
 export const typeOf = (key: string) => TYPES[key.split('.').pop() ?? ''] ?? 'application/octet-stream'
+
+/** Removes a folder of the data folder if it holds nothing (a copy's, once its file moved away). */
+export function removeIfEmpty(folder: string): void {
+  try {
+    rmdirSync(folder)
+  } catch {
+    // Not empty, or gone already.
+  }
+}
 
 /** An object of a store: its key and size. */
 export interface StoredObject {
@@ -61,6 +69,8 @@ export interface ObjectStore {
   read(key: string, start: number, end: number): Promise<Uint8Array>
   /** A whole (small) object, undefined when there is none. */
   readAll(key: string): Promise<Uint8Array | undefined>
+  /** The object's bytes from `start` to `end` (exclusive; Infinity: its end), as a stream read as it is consumed. */
+  stream(key: string, start: number, end: number): ReadableStream<Uint8Array>
   /** The URL a viewer fetches the object from (public or presigned); undefined: the pod serves it. */
   viewerUrl(key: string): string | undefined
   /** Asks the store whether it answers, and remembers the answer (`health`). */
@@ -125,6 +135,10 @@ export class LocalStore implements ObjectStore {
     } catch {
       return undefined
     }
+  }
+
+  stream(key: string, start: number, end: number): ReadableStream<Uint8Array> {
+    return Bun.file(this.localPath(key)).slice(start, end === Infinity ? undefined : end).stream()
   }
 
   viewerUrl(): undefined {

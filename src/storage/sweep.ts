@@ -7,11 +7,9 @@
  * so no upload is under way.
  */
 import type { Logger } from '../shared/log'
+import { FOLDERS, videoIdOfKey } from './keys'
 import type { PodStorage } from './service'
 import { StorageStartError } from './start'
-
-/** The folders of the pod's files in its bucket (everything else under the prefix is not the pod's). */
-const FOLDERS = ['videos/', 'thumbnails/', 'torrents/', 'mirrors/']
 
 /**
  * Stops the start before the sweep deletes or forgets anything when the bucket and prefix are
@@ -28,7 +26,7 @@ function refuseAnotherPods(storage: PodStorage, orphans: readonly string[], pres
     throw new StorageStartError(`${at} holds none of this pod's files (${inBucket} of its video files are kept there): is storage.bucket or storage.prefix wrong? Nothing was changed.`)
   // videos/ holds own videos only (thumbnails/ also friends' cached ones, mirrors/ copies).
   const theirs = orphans.find((key) => {
-    const id = /^videos\/([A-Za-z0-9_-]+)\./.exec(key)?.[1]
+    const id = videoIdOfKey(key)
     return id !== undefined && !ownId(id)
   })
   if (theirs)
@@ -51,19 +49,43 @@ export interface SweepResult {
   forgotten: string[]
 }
 
+/** A feature's files in the pod's store, as the start's sweep sees them. */
+export interface StoredFiles {
+  /** Every key the feature's rows name. */
+  keys(): Iterable<string>
+  /** Its own videos' files (originals and renditions): one that is nowhere is forgotten (`forget`). */
+  files?(): readonly SweptFile[]
+  forget?(file: SweptFile): Promise<void>
+  /** Whether a video id is one of this pod's own (its ids begin with its fingerprint). */
+  ownId?(id: string): boolean
+  /** Told which of its keys the bucket has (a cache forgets the others). */
+  present?(present: ReadonlySet<string>): void
+}
+
 /**
- * Removes the bucket's objects that are not `expected`, and forgets (`forget`) each file of
- * `files` that is nowhere (its rendition, or for an original its video). For a bucket (a data folder keeps its files as they are).
+ * The start's repair of the pod's store, run before the pod serves: with a bucket, removes
+ * its objects that no feature's rows name, and forgets each own file that is nowhere (its
+ * rendition, or for an original its video). A data folder keeps its files as they are.
  */
-export async function sweepStorage(
+export async function sweepAtStart(storage: PodStorage, parts: readonly StoredFiles[], log: Logger): Promise<SweepResult | undefined> {
+  if (storage.store.kind === 'local') return undefined
+  const expected = new Set(parts.flatMap((p) => [...p.keys()]))
+  const files = parts.flatMap((p) => (p.files?.() ?? []).map((file) => ({ file, part: p })))
+  const ownId = (id: string) => parts.some((p) => p.ownId?.(id))
+  const swept = await sweep(storage, expected, files, log, ownId)
+  for (const p of parts) p.present?.(swept.present)
+  return swept
+}
+
+/** Removes the bucket's objects that are not `expected`, and forgets each of `files` that is nowhere. */
+async function sweep(
   storage: PodStorage,
   expected: ReadonlySet<string>,
-  files: readonly SweptFile[],
-  forget: (file: SweptFile) => Promise<void>,
+  owned: readonly { file: SweptFile; part: StoredFiles }[],
   log: Logger,
-  /** Whether a video id is one of this pod's own (its ids begin with its fingerprint). */
   ownId: (id: string) => boolean,
 ): Promise<SweepResult> {
+  const files = owned.map((o) => o.file)
   const present = new Set<string>()
   const orphans: string[] = []
   for (const folder of FOLDERS) {
@@ -72,14 +94,14 @@ export async function sweepStorage(
       else orphans.push(o.key)
     }
   }
-  const lost = files.filter((f) => !present.has(f.key) && storage.source(f.key).kind === 'object')
+  const lost = owned.filter(({ file: f }) => !present.has(f.key) && storage.source(f.key).kind === 'object')
   refuseAnotherPods(storage, orphans, present, files, ownId)
   for (const key of orphans) await storage.store.delete(key)
   // An original's video goes with its renditions: theirs need no forgetting of their own.
-  const gone = new Set(lost.filter((f) => f.resolution === null).map((f) => f.id))
-  const toForget = lost.filter((f) => f.resolution === null || !gone.has(f.id))
-  for (const f of toForget) await forget(f)
-  const forgotten = toForget.map((f) => (f.resolution === null ? f.id : `${f.id}.${f.resolution}`))
+  const gone = new Set(lost.filter(({ file: f }) => f.resolution === null).map(({ file: f }) => f.id))
+  const toForget = lost.filter(({ file: f }) => f.resolution === null || !gone.has(f.id))
+  for (const { file, part } of toForget) await part.forget?.(file)
+  const forgotten = toForget.map(({ file: f }) => (f.resolution === null ? f.id : `${f.id}.${f.resolution}`))
   if (orphans.length || forgotten.length) log.warn('storage.swept', { orphans: orphans.length, forgotten })
   return { orphans, present, forgotten }
 }

@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs'
 import { Elysia } from 'elysia'
 import { errorResponse } from '../app/errors'
+import { parseTorrentFile, parseVideoFile, torrentKey } from '../storage/keys'
 import type { PodStorage } from '../storage/service'
 import type { LocalFile } from '../videos/service'
 import { withUrlList } from './torrent-file'
@@ -17,10 +18,6 @@ import { CORS_HEADERS, corsPreflight, redirectTo, serveFile, serveObject } from 
 const BUCKET_URL_CACHE_SECONDS = 600
 
 const storageDown = () => errorResponse(503, 'storage_unavailable', "the pod's storage cannot be reached; try again later")
-
-/** `<id>.<ext>` (an original) or `<id>.<height>.mp4` (a rendition). */
-const FILE = /^([A-Za-z0-9_-]{1,64})(?:\.(\d{2,5}))?\.([a-z0-9]{1,5})$/
-const TORRENT = /^([0-9a-f]{40})\.torrent$/
 
 /** Where the web seed finds files. */
 export interface TorrentRoutesDeps {
@@ -34,9 +31,9 @@ export interface TorrentRoutesDeps {
 
 /** Serves a file as a web seed: byte ranges, CORS, `?head=N`. */
 async function serveWebseed(deps: TorrentRoutesDeps, request: Request, name: string): Promise<Response> {
-  const m = FILE.exec(name)
-  const file = m ? deps.file(m[1]!, m[2] ? Number(m[2]) : null) : undefined
-  if (!file || !file.path.endsWith(`.${m![3]}`)) return errorResponse(404, 'not_found', `no video file ${name} on this pod`)
+  const parsed = parseVideoFile(name)
+  const file = parsed && deps.file(parsed.id, parsed.height)
+  if (!file || !file.key.endsWith(`.${parsed!.ext}`)) return errorResponse(404, 'not_found', `no video file ${name} on this pod`)
   // `?head=N`: the file's first N bytes, as a resource of their own: what a watch page plays
   // while WebTorrent gets ready (src/pages/routes.ts), the browser asking no further than that.
   const head = new URL(request.url).searchParams.get('head')
@@ -45,19 +42,20 @@ async function serveWebseed(deps: TorrentRoutesDeps, request: Request, name: str
   const source = deps.storage.source(file.key)
   if (source.kind === 'file') return serveFile(request, source.path, opts)
   // Not a redirect to a bucket that does not answer: a clear error, which players retry.
-  if (source.store.health().state !== 'ok') return storageDown()
+  if (!deps.storage.available()) return storageDown()
   // HEAD (a player's probe) and preflights are answered here: a presigned URL is for GET only,
   // and a browser does not follow a redirect of a preflight.
-  if (head !== null || request.method !== 'GET') return serveObject(request, source.store, file.key, opts)
-  return redirectTo(source.store.viewerUrl(file.key))
+  if (head !== null || request.method !== 'GET') return serveObject(request, deps.storage, file.key, opts)
+  // An object elsewhere has the URL viewers fetch it from.
+  return redirectTo(deps.storage.viewerUrl(file.key)!)
 }
 
 /** Serves a stored .torrent; for a file in the bucket, with the bucket's URL as its web seed. */
 async function serveTorrent(deps: TorrentRoutesDeps, request: Request, name: string): Promise<Response> {
-  const m = TORRENT.exec(name)
-  if (!m) return errorResponse(404, 'not_found', `no torrent ${name} on this pod`)
-  const key = `torrents/${m[1]}.torrent`
-  const file = deps.byInfoHash(m[1]!)
+  const infoHash = parseTorrentFile(name)
+  if (!infoHash) return errorResponse(404, 'not_found', `no torrent ${name} on this pod`)
+  const key = torrentKey(infoHash)
+  const file = deps.byInfoHash(infoHash)
   const seedUrl = file && deps.storage.viewerUrl(file.key)
   const source = deps.storage.source(key)
   if (source.kind === 'file' && !seedUrl) {
@@ -65,7 +63,7 @@ async function serveTorrent(deps: TorrentRoutesDeps, request: Request, name: str
     return serveFile(request, source.path, { contentType: 'application/x-bittorrent', cacheControl: 'public, max-age=3600' })
   }
   const stored = await deps.storage.small(key)
-  if (!stored) return deps.storage.store.health().state === 'ok' ? errorResponse(404, 'not_found', `no torrent ${name} on this pod`) : storageDown()
+  if (!stored) return deps.storage.available() ? errorResponse(404, 'not_found', `no torrent ${name} on this pod`) : storageDown()
   const body = seedUrl ? await withUrlList(stored, [seedUrl]) : stored
   const headers = { ...CORS_HEADERS, 'Content-Type': 'application/x-bittorrent', 'Cache-Control': `private, max-age=${BUCKET_URL_CACHE_SECONDS}`, 'Content-Length': String(body.length) }
   return new Response(request.method === 'HEAD' ? null : (body as Uint8Array<ArrayBuffer>), { headers })

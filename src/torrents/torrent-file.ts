@@ -5,6 +5,7 @@
  */
 import { statSync } from 'node:fs'
 import { lazyImport } from '../app/lazy'
+import { DomainError } from '../shared/errors'
 // parse-torrent and create-torrent (src/app/lazy/create-torrent.ts) ship no TypeScript types;
 // the small part of their API we use is typed below.
 // @ts-ignore -- untyped module (kept as ts-ignore, not expect-error, in case types appear)
@@ -94,11 +95,11 @@ export function choosePieceLength(size: number): number {
  */
 export async function makeTorrent(opts: MakeTorrentOptions): Promise<MadeTorrent> {
   const st = statSync(opts.file) // throws ENOENT with the path: clearer than create-torrent's
-  if (!st.isFile()) throw new Error(`makeTorrent: not a file: ${opts.file}`)
-  if (!opts.name || /[/\\]/.test(opts.name)) throw new Error(`makeTorrent: bad name ${JSON.stringify(opts.name)}`)
+  if (!st.isFile()) throw new DomainError('internal', 'not_a_file', `makeTorrent: not a file: ${opts.file}`)
+  if (!opts.name || /[/\\]/.test(opts.name)) throw new DomainError('internal', 'bad_name', `makeTorrent: bad name ${JSON.stringify(opts.name)}`)
   const pieceLength = opts.pieceLength ?? choosePieceLength(st.size)
   if (!Number.isInteger(pieceLength) || pieceLength < 16 * KiB || (pieceLength & (pieceLength - 1)) !== 0) {
-    throw new Error(`makeTorrent: piece length must be a power of two >= 16 KiB, got ${pieceLength}`)
+    throw new DomainError('internal', 'bad_piece_length', `makeTorrent: piece length must be a power of two >= 16 KiB, got ${pieceLength}`)
   }
 
   // create-torrent streams the path through fs.createReadStream, a piece at a time.
@@ -132,7 +133,7 @@ export async function makeTorrent(opts: MakeTorrentOptions): Promise<MadeTorrent
  */
 export async function retargetTorrent(file: Uint8Array, sources: { announce: string[]; urlList: string[] }): Promise<{ torrent: object; infoHash: string; length: number }> {
   const parsed = await parseTorrent(file)
-  if (typeof parsed.length !== 'number') throw new Error('the torrent has no length')
+  if (typeof parsed.length !== 'number') throw new DomainError('invalid', 'not_a_torrent', 'the torrent has no length')
   return { torrent: { ...parsed, announce: sources.announce, urlList: sources.urlList }, infoHash: parsed.infoHash, length: parsed.length }
 }
 

@@ -11,7 +11,7 @@
  * than answering one part. It also defuses the "many overlapping ranges" amplification trick.
  */
 import { statSync, type Stats } from 'node:fs'
-import type { S3Store } from '../storage/s3'
+import type { PodStorage } from '../storage/service'
 
 /** How to describe the file being served. */
 export interface ServeFileOptions {
@@ -232,9 +232,9 @@ export function serveFile(request: Request, path: string, opts: ServeFileOptions
  * for). Byte ranges like serveFile, streamed from ranged GETs; no validators (the pod would
  * have to ask the bucket for them on every request).
  */
-export async function serveObject(request: Request, store: S3Store, key: string, opts: ServeFileOptions): Promise<Response> {
+export async function serveObject(request: Request, storage: Pick<PodStorage, 'stat' | 'stream'>, key: string, opts: ServeFileOptions): Promise<Response> {
   if (request.method === 'OPTIONS') return corsPreflight()
-  const stat = await store.stat(key).catch(() => null)
+  const stat = await storage.stat(key).catch(() => null)
   if (stat === null) return jsonError(503, 'storage_unavailable', "the pod's storage cannot be reached")
   if (!stat) return jsonError(404, 'not_found', 'no such file')
   const size = opts.head === undefined ? stat.size : Math.min(stat.size, opts.head)
@@ -245,7 +245,7 @@ export async function serveObject(request: Request, store: S3Store, key: string,
   const [start, end, status] = range.kind === 'range' ? [range.start, range.end + 1, 206] : [0, size, 200]
   headers['Content-Length'] = String(end - start)
   if (status === 206) headers['Content-Range'] = `bytes ${start}-${end - 1}/${size}`
-  return new Response(request.method === 'HEAD' || end === start ? null : store.stream(key, start, end), { status, headers })
+  return new Response(request.method === 'HEAD' || end === start ? null : storage.stream(key, start, end), { status, headers })
 }
 
 /**

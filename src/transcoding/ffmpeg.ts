@@ -6,6 +6,7 @@
  */
 import type { TranscodeOutcome } from '../../actors/transcoder'
 import { runTool, stderrTail } from '../media/exec'
+import { fail, ok } from '../shared/errors'
 import { streamArgs } from '../media/hls'
 
 /**
@@ -29,8 +30,8 @@ export async function transcode(
       if (m && source.duration > 0) onProgress(Number(m[1]) / 1e6 / source.duration)
     },
   })
-  if (run.timedOut) return { ok: false, error: `ffmpeg ran past its time limit transcoding to ${height}p` }
+  if (run.timedOut) return fail({ message: `ffmpeg ran past its time limit transcoding to ${height}p` })
   // What went wrong in ffmpeg's words quotes local paths: for the admin, not for every viewer.
-  if (run.exitCode !== 0) return { ok: false, error: `ffmpeg could not transcode to ${height}p`, detail: stderrTail(run.stderr) || `exit code ${run.exitCode}` }
-  return { ok: true }
+  if (run.exitCode !== 0) return fail({ message: `ffmpeg could not transcode to ${height}p`, detail: stderrTail(run.stderr) || `exit code ${run.exitCode}` })
+  return ok()
 }

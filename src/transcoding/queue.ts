@@ -7,6 +7,7 @@
  */
 import type { Database } from 'bun:sqlite'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { fail, ok, type Result } from '../shared/errors'
 
 /** How many times runners may take a job before it fails (a result refused, a lease lost). */
 export const MAX_ATTEMPTS = 3
@@ -22,8 +23,19 @@ export interface Lease {
   leaseMs: number
 }
 
-/** Why a runner's request on a job is refused, or the job it holds. */
-export type LeaseCheck = { ok: true; job: { id: number; video: string; resolution: number; attempts: number } } | { ok: false; code: 'not_found' | 'not_your_lease' | 'lease_expired' }
+/** A job whose lease a runner holds. */
+export interface LeasedJob {
+  id: number
+  video: string
+  resolution: number
+  attempts: number
+}
+
+/** Why a runner's request on a job is refused. */
+export type LeaseRefusal = 'not_found' | 'not_your_lease' | 'lease_expired'
+
+/** The job a runner holds, or why its request on a job is refused. */
+export type LeaseCheck = Result<LeasedJob, LeaseRefusal>
 
 /** The job a runner holds, as the admin page shows it. */
 export interface HeldJob {
@@ -191,20 +203,20 @@ export class TranscodeQueue {
    */
   checkLease(runner: number, id: number, lease: string): LeaseCheck {
     const row = this.db.query('SELECT id, video, resolution, state, runner, lease, lease_expires_at, attempts FROM transcode_jobs WHERE id = ?').get(id) as JobLeaseRow | null
-    if (!row) return { ok: false, code: 'not_found' }
-    if (row.runner !== runner || row.lease === null || !sameLease(row.lease, lease)) return { ok: false, code: 'not_your_lease' }
-    if (row.state !== 'running' || (row.lease_expires_at ?? 0) <= this.now()) return { ok: false, code: 'lease_expired' }
-    return { ok: true, job: { id: row.id, video: row.video, resolution: row.resolution, attempts: row.attempts } }
+    if (!row) return fail('not_found')
+    if (row.runner !== runner || row.lease === null || !sameLease(row.lease, lease)) return fail('not_your_lease')
+    if (row.state !== 'running' || (row.lease_expires_at ?? 0) <= this.now()) return fail('lease_expired')
+    return ok({ id: row.id, video: row.video, resolution: row.resolution, attempts: row.attempts })
   }
 
   /** Extends a held lease by `leaseMs` from now, with the job's progress if given; the check's answer. */
-  extendLease(runner: number, id: number, lease: string, leaseMs: number, progress?: number): LeaseCheck & { leaseExpiresAt?: string } {
+  extendLease(runner: number, id: number, lease: string, leaseMs: number, progress?: number): Result<LeasedJob & { leaseExpiresAt: string }, LeaseRefusal> {
     return this.db.transaction(() => {
       const held = this.checkLease(runner, id, lease)
       if (!held.ok) return held
       const until = this.now() + leaseMs
       this.db.query('UPDATE transcode_jobs SET lease_expires_at = ?, progress = coalesce(?, progress), updated_at = ? WHERE id = ?').run(until, progress ?? null, this.now(), id)
-      return { ...held, leaseExpiresAt: new Date(until).toISOString() }
+      return ok({ ...held.value, leaseExpiresAt: new Date(until).toISOString() })
     }).immediate()
   }
 
@@ -215,7 +227,7 @@ export class TranscodeQueue {
   releaseLease(runner: number, id: number, lease: string, error: string, opts: { detail?: string } = {}): LeaseCheck {
     return this.db.transaction(() => {
       const held = this.checkLease(runner, id, lease)
-      if (held.ok) this.endLease(id, held.job.attempts, error, opts)
+      if (held.ok) this.endLease(id, held.value.attempts, error, opts)
       return held
     }).immediate()
   }

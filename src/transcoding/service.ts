@@ -14,7 +14,8 @@ import { DomainError } from '../shared/errors'
 import type { Logger } from '../shared/log'
 import { trackerUrls } from '../shared/urls'
 import { makeTorrent } from '../torrents/torrent-file'
-import { renditionFileName, renditionUrls } from '../videos/renditions'
+import { renditionFile } from '../storage/keys'
+import { renditionUrls } from '../videos/renditions'
 import { onTheWire, streamFields, type Videos } from '../videos/service'
 import type { VideoStore } from '../videos/store'
 import { segmentUri } from '../videos/streams'
@@ -71,11 +72,11 @@ export class Transcoding {
       concurrency: this.config.transcoding.concurrency,
       source: (video) => {
         const file = this.videos.localFile(video)
-        return file ? { path: file.path, duration: this.videoRows.summary(video)?.duration ?? 0 } : undefined
+        return file ? { key: file.key, duration: this.videoRows.summary(video)?.duration ?? 0 } : undefined
       },
       tempPath: () => this.videos.files.temp('.mp4'),
       // With the original in a bucket, ffmpeg works on a copy in tmp/.
-      transcode: (job, source, output, onProgress, signal) => this.videos.own.withLocalCopy(source.path, (path) => transcode({ ...source, path }, output, job.resolution, onProgress, signal)),
+      transcode: (job, source, output, onProgress, signal) => this.videos.own.withLocalCopy(source.key, (path) => transcode({ path, duration: source.duration }, output, job.resolution, onProgress, signal)),
       finish: (job, output) => this.addRendition(job, output),
       log,
     }
@@ -103,15 +104,15 @@ export class Transcoding {
    */
   async publish(job: TranscoderJob, output: string, { info, playlist }: { info: StreamInfo; playlist: string }, held?: () => void): Promise<void> {
     const video = this.videos.get(job.video)
-    if (!video) throw new Error('the video was deleted while it was transcoded')
+    if (!video) throw new DomainError('not_found', 'video_gone', 'the video was deleted while it was transcoded')
     const urls = renditionUrls(this.config.url, job.video, job.resolution, '0'.repeat(40), video.name)
-    const torrent = await makeTorrent({ file: output, name: renditionFileName(job.video, job.resolution), announce: trackerUrls(this.config.url), urlList: [urls.webseedUrl] })
+    const torrent = await makeTorrent({ file: output, name: renditionFile(job.video, job.resolution), announce: trackerUrls(this.config.url), urlList: [urls.webseedUrl] })
     const file = this.videos.renditionFile(job.video, job.resolution, torrent.infoHash)
     const kept = await this.videos.own.keep(file, output, torrent.torrent, playlist)
     try {
       this.db.transaction(() => {
         // The video (and with it the job) may have been deleted while ffmpeg ran.
-        if (!this.queue.exists(job.id)) throw new Error('the video was deleted while it was transcoded')
+        if (!this.queue.exists(job.id)) throw new DomainError('not_found', 'video_gone', 'the video was deleted while it was transcoded')
         held?.()
         const files = [...this.videoRows.renditions(job.video).filter((f) => f.resolution !== job.resolution), { resolution: job.resolution, infoHash: torrent.infoHash, size: torrent.length }]
         this.videoRows.saveRenditions(job.video, files.sort((a, b) => a.resolution - b.resolution))

@@ -1,13 +1,7 @@
 /**
- * Where a pod keeps video files, all named by id or info hash, never by what a user sent:
- *   videos/<id>.<ext>        the video (web seed and TCP seeding)
- *   videos/<id>.m3u8         the HLS media playlist of a file packaged as a stream (one per file)
- *   thumbnails/<id>.jpg      thumbnails of own videos, and cached ones of friends' videos
- *   torrents/<infoHash>.torrent
- *   mirrors/<infoHash>/      copies of friends' videos (redundancy)
- *   tmp/                     uploads and work in progress; emptied at start
- * Each file but tmp/'s is kept in the pod's store (src/storage/) under its path relative to
- * the data folder, its key: in the data folder itself, or in a bucket.
+ * The data folder's folders of video files (their keys: src/storage/keys.ts), and tmp/, where
+ * uploads and work in progress are made (emptied at start). Each file but tmp/'s is kept in
+ * the pod's store (src/storage/) under its key: in the data folder itself, or in a bucket.
  */
 import { mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
@@ -42,30 +36,9 @@ export class VideoFiles {
     for (const name of readdirSync(this.tmp)) rmSync(join(this.tmp, name), { recursive: true, force: true })
   }
 
-  /** The key of a file of videos/ (an original, a rendition, a playlist): `videos/<name>`. */
-  videoKey(name: string): string {
-    return `videos/${name}`
-  }
-
-  thumbnailKey(id: string): string {
-    return `thumbnails/${id}.jpg`
-  }
-
-  torrentKey(infoHash: string): string {
-    return `torrents/${infoHash}.torrent`
-  }
-
   /** Where a key's file is (or would be) in the data folder. */
   path(key: string): string {
-    return this.storage.local.localPath(key)
-  }
-
-  thumbnail(id: string): string {
-    return this.path(this.thumbnailKey(id))
-  }
-
-  torrent(infoHash: string): string {
-    return this.path(this.torrentKey(infoHash))
+    return this.storage.localPath(key)
   }
 
   /** A fresh path in tmp/ with the given suffix. */

@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs'
 import { DESCRIPTION_MAX } from '../details/model'
 import { remuxFaststart } from '../media/faststart'
 import { packageCopy, type StreamInfo } from '../media/hls'
-import { probeVideo, type ProbeOk } from '../media/probe'
+import { probeVideo, type Probed } from '../media/probe'
 import { makeThumbnail } from '../media/thumbnail'
 import { DomainError } from '../shared/errors'
 import type { VideoFiles } from './files'
@@ -81,7 +81,7 @@ export interface PreparedUpload {
  */
 async function browserReady(
   path: string,
-  probe: ProbeOk,
+  probe: Probed,
   format: { ext: string },
   segmentName: string,
   files: VideoFiles,
@@ -111,8 +111,9 @@ export async function prepareUpload(upload: ReceivedUpload, files: VideoFiles, f
   const made = [upload.file.path]
   try {
     const texts = checkTexts(upload.fields)
-    const probe = await probeVideo(upload.file.path)
-    if (!probe.ok) throw new DomainError('unsupported_media', 'not_a_video', `the file is not a playable video: ${probe.reason}`)
+    const probed = await probeVideo(upload.file.path)
+    if (!probed.ok) throw new DomainError('unsupported_media', 'not_a_video', `the file is not a playable video: ${probed.error}`)
+    const probe = probed.value
     const format = FORMATS.find((f) => f.container.test(probe.container) && f.codecs.test(probe.videoCodec))
     if (!format)
       throw new DomainError('unsupported_media', 'unsupported_format', `a ${probe.videoCodec} video in ${probe.container} does not play in browsers; upload MP4 (H.264) or WebM (VP9)`)

@@ -9,6 +9,7 @@
 import { Value } from '@sinclair/typebox/value'
 import { t } from 'elysia'
 import { magnetUri, thumbnailUrl, torrentUrl, trackerUrls, webseedUrl } from '../shared/urls'
+import { originalFile } from '../storage/keys'
 import { RenditionIn } from './renditions'
 import { StreamIn } from './streams'
 
@@ -56,7 +57,7 @@ export function isVideo(v: unknown): v is Video {
 
 /** The URLs of a video at its origin pod. */
 export function videoUrls(podUrl: string, id: string, infoHash: string, ext: string, name: string) {
-  const file = `${id}.${ext}`
+  const file = originalFile(id, ext)
   return { webseed: webseedUrl(podUrl, file), torrentUrl: torrentUrl(podUrl, infoHash), trackers: trackerUrls(podUrl), magnetUri: magnetUri(podUrl, file, infoHash, name) }
 }
 

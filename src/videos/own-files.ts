@@ -4,15 +4,15 @@
  * when the files are in a bucket) and the web seeds of a video (the bucket's URLs).
  */
 import { linkSync, rmSync } from 'node:fs'
-import { extname, relative } from 'node:path'
-import { playlistOf, segmentsEnd } from '../media/hls'
-import type { S3Store } from '../storage/s3'
+import { extname } from 'node:path'
+import { segmentsEnd } from '../media/hls'
+import { originalFile, playlistKey, renditionFile, streamPlaylistKey, thumbnailKey, torrentKey, videoKey } from '../storage/keys'
 import { typeOf } from '../storage/store'
 import type { VideoFiles } from './files'
 import type { Video } from './model'
-import { renditionFileName, type Rendition } from './renditions'
+import type { Rendition } from './renditions'
 import type { VideoStore } from './store'
-import { playlistFileName, segmentUri, type Stream } from './streams'
+import { segmentUri, type Stream } from './streams'
 
 /** Makes `link` a hard link to `path`; false when `path` is gone. */
 function linked(path: string, link: string): boolean {
@@ -31,8 +31,14 @@ function linked(path: string, link: string): boolean {
  */
 export function ownKeys(rows: VideoStore): string[] {
   return [
-    ...rows.ownRows().flatMap((o) => [`videos/${o.id}.${o.ext}`, `videos/${o.id}.m3u8`, `thumbnails/${o.id}.jpg`, `torrents/${Buffer.from(o.info_hash).toString('hex')}.torrent`]),
-    ...rows.ownRenditions().flatMap((r) => [`videos/${renditionFileName(r.video, r.resolution)}`, `videos/${r.video}.${r.resolution}.m3u8`, `torrents/${r.infoHash}.torrent`]),
+    ...rows.ownRows().flatMap((o) => {
+      const key = videoKey(originalFile(o.id, o.ext))
+      return [key, playlistKey(key), thumbnailKey(o.id), torrentKey(Buffer.from(o.info_hash).toString('hex'))]
+    }),
+    ...rows.ownRenditions().flatMap((r) => {
+      const key = videoKey(renditionFile(r.video, r.resolution))
+      return [key, playlistKey(key), torrentKey(r.infoHash)]
+    }),
   ]
 }
 
@@ -42,11 +48,9 @@ export interface LocalFile {
   /** Height of a rendition; null for the original upload. */
   resolution: number | null
   infoHash: string
-  /** Its key in the pod's store (src/storage/), and where it is, or would be, in the data folder. */
+  /** Its key in the pod's store (src/storage/), and its .torrent's. */
   key: string
-  path: string
   torrentKey: string
-  torrentPath: string
   mime: string
 }
 
@@ -61,9 +65,7 @@ export class OwnFiles {
 
   /** An own file's keys and paths. */
   file(id: string, resolution: number | null, name: string, infoHash: string, mime: string): LocalFile {
-    const key = this.files.videoKey(name)
-    const torrentKey = this.files.torrentKey(infoHash)
-    return { id, resolution, infoHash, key, path: this.files.path(key), torrentKey, torrentPath: this.files.path(torrentKey), mime }
+    return { id, resolution, infoHash, key: videoKey(name), torrentKey: torrentKey(infoHash), mime }
   }
 
   /**
@@ -74,10 +76,10 @@ export class OwnFiles {
     const storage = this.files.storage
     const puts: [string, () => Promise<void>][] = [
       // Into the data folder; with a bucket, it goes there once its rows are written (`queueMove`).
-      [file.key, () => storage.local.put(file.key, source)],
+      [file.key, () => storage.keepHere(file.key, source)],
       [file.torrentKey, () => storage.keepBytes(file.torrentKey, torrent, 'application/x-bittorrent')],
     ]
-    if (playlist !== undefined) puts.push([playlistOf(file.key), () => storage.keepBytes(playlistOf(file.key), playlist, typeOf(playlistOf(file.key)))])
+    if (playlist !== undefined) puts.push([playlistKey(file.key), () => storage.keepBytes(playlistKey(file.key), playlist, typeOf(playlistKey(file.key)))])
     // All at once: with a bucket, each is a round trip, and the small ones go up while the video does.
     const results = await Promise.allSettled(puts.map(([, put]) => put()))
     const failed = results.find((r) => r.status === 'rejected')
@@ -112,17 +114,14 @@ export class OwnFiles {
    * pod with a bucket, a file of the data folder may move to the bucket during the work
    * (src/storage/moves.ts): the work gets a hard link to it in tmp/, which the move leaves.
    */
-  async withLocalCopy<T>(path: string, work: (path: string) => Promise<T>): Promise<T> {
-    const key = relative(this.files.path(''), path)
-    const source = this.files.storage.source(key)
+  async withLocalCopy<T>(key: string, work: (path: string) => Promise<T>): Promise<T> {
+    const storage = this.files.storage
+    const source = storage.source(key)
     if (source.kind === 'file' && !this.files.moves.deferred) return work(source.path)
-    const copy = this.files.temp(extname(path))
+    const copy = this.files.temp(extname(key))
     try {
-      if (!(source.kind === 'file' && linked(source.path, copy))) {
-        // In the bucket (moved there since it was looked up, if it was in the data folder).
-        const store = this.files.storage.store as S3Store
-        await Bun.write(copy, new Response(store.stream(key, 0, Infinity)))
-      }
+      // In the bucket (moved there since it was looked up, if it was in the data folder).
+      if (!(source.kind === 'file' && linked(source.path, copy))) await Bun.write(copy, new Response(storage.stream(key, 0, Infinity)))
       return await work(copy)
     } finally {
       rmSync(copy, { force: true })
@@ -138,7 +137,7 @@ export class OwnFiles {
   /** The media playlist of an own stream as it is stored (its segments named relative to it). */
   private async storedPlaylist(id: string, rendition: number): Promise<string | undefined> {
     if (!this.lookup(id, null)) return undefined
-    const bytes = await this.files.storage.small(this.files.videoKey(playlistFileName(id, rendition)))
+    const bytes = await this.files.storage.small(streamPlaylistKey(id, rendition))
     return bytes && new TextDecoder().decode(bytes)
   }
 
@@ -160,7 +159,7 @@ export class OwnFiles {
    * the video without them: their viewers reach it through this pod's URLs, which redirect.
    */
   forViewers<V extends Video>(video: V): V {
-    if (video.podFingerprint !== this.fingerprint || this.files.storage.kind === 'local') return video
+    if (video.podFingerprint !== this.fingerprint) return video
     const urlOf = (resolution: number | null) => {
       const file = this.lookup(video.id, resolution)
       return file && this.files.storage.viewerUrl(file.key)

@@ -9,7 +9,8 @@ import { Elysia } from 'elysia'
 import { errorResponse } from '../app/errors'
 import { corsPreflight, serveFile } from '../torrents/webseed'
 import type { Videos } from './service'
-import { masterPlaylist, playlistFileName, renditionOfPlaylist } from './streams'
+import { streamPlaylistKey } from '../storage/keys'
+import { masterPlaylist, renditionOfPlaylist } from './streams'
 
 const PLAYLIST_TYPE = 'application/vnd.apple.mpegurl'
 
@@ -27,7 +28,7 @@ export const playlistRoutes = ({ fingerprint, videos }: { fingerprint: string; v
     if (!file.endsWith('.m3u8') || rendition === undefined || !list.some((s) => s.rendition === rendition))
       return errorResponse(404, 'not_found', `no playlist ${file} of video ${id}`)
     const storage = videos.files.storage
-    const source = storage.source(videos.files.videoKey(playlistFileName(id, rendition)))
+    const source = storage.source(streamPlaylistKey(id, rendition))
     const stream = videos.localFile(id, rendition === 0 ? null : rendition)
     // A rendition made again (after a failed job) is a new file: the playlist may change, so ask again each hour.
     if (source.kind === 'file' && !(stream && storage.viewerUrl(stream.key))) return serveFile(request, source.path, { contentType: PLAYLIST_TYPE, cacheControl: 'public, max-age=3600' })

@@ -5,6 +5,7 @@
  */
 import { t } from 'elysia'
 import { magnetUri, torrentUrl, webseedUrl } from '../shared/urls'
+import { renditionFile } from '../storage/keys'
 
 /** A rendition as the protocol carries it (the URLs are derived by whoever reads it). */
 export const RenditionIn = t.Object({
@@ -21,11 +22,8 @@ export interface Rendition extends RenditionIn {
   webseedUrl: string
 }
 
-/** File name of a rendition at its origin: `<id>.<resolution>.mp4` (ids never contain dots). */
-export const renditionFileName = (id: string, resolution: number) => `${id}.${resolution}.mp4`
-
 /** The URLs of a rendition at its origin pod. */
 export function renditionUrls(podUrl: string, id: string, resolution: number, infoHash: string, name: string): Omit<Rendition, keyof RenditionIn> {
-  const file = renditionFileName(id, resolution)
+  const file = renditionFile(id, resolution)
   return { magnetUri: magnetUri(podUrl, file, infoHash, `${name} (${resolution}p)`), torrentUrl: torrentUrl(podUrl, infoHash), webseedUrl: webseedUrl(podUrl, file) }
 }

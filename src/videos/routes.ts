@@ -8,6 +8,7 @@ import type { AuthMacros } from '../accounts/auth'
 import { errorResponse } from '../app/errors'
 import type { Config } from '../shared/config'
 import { DomainError } from '../shared/errors'
+import { parseThumbnailFile } from '../storage/keys'
 import { redirectTo, serveFile } from '../torrents/webseed'
 import { VideoQuery } from './search'
 import type { Videos } from './service'
@@ -75,9 +76,9 @@ export const thumbnailRoutes = ({ fingerprint, videos, auth }: Pick<VideoRoutesD
   new Elysia({ name: 'thumbnails', prefix: '/static', seed: fingerprint }).use(auth).get(
     '/thumbnails/:file',
     async ({ request, params }) => {
-      const m = /^([A-Za-z0-9_-]{1,64})\.jpg$/.exec(params.file)
-      if (!m) return errorResponse(404, 'not_found', 'no such thumbnail')
-      const thumbnail = await videos.thumbnail(m[1]!)
+      const id = parseThumbnailFile(params.file)
+      if (!id) return errorResponse(404, 'not_found', 'no such thumbnail')
+      const thumbnail = await videos.thumbnail(id)
       if (!thumbnail) return errorResponse(404, 'not_found', 'no thumbnail for this video')
       // One in the bucket is fetched from there.
       if ('url' in thumbnail) return redirectTo(thumbnail.url)

@@ -13,8 +13,10 @@ import type { Friends } from '../friends/service'
 import { DomainError } from '../shared/errors'
 import type { Logger } from '../shared/log'
 import type { Outbound } from '../shared/outbound'
-import { playlistOf, type StreamInfo } from '../media/hls'
-import { OwnFiles, type LocalFile } from './own-files'
+import type { StreamInfo } from '../media/hls'
+import { originalFile, playlistKey, renditionFile, thumbnailKey } from '../storage/keys'
+import type { StoredFiles } from '../storage/sweep'
+import { OwnFiles, ownKeys, type LocalFile } from './own-files'
 import { Thumbnails, type Thumbnail } from './thumbnails'
 import { makeTorrent } from '../torrents/torrent-file'
 import type { VideoFiles } from './files'
@@ -22,7 +24,7 @@ import { videoOfRow, videoUrls, type Video } from './model'
 import { searchVideos, type VideoPage, type VideoQuery } from './search'
 import type { ReceivedUpload } from './upload'
 import { checkTexts, mayClaimId, newVideoId, prepareUpload, type Packaged } from './ingest'
-import { renditionFileName, renditionUrls, type Rendition } from './renditions'
+import { renditionUrls, type Rendition } from './renditions'
 import type { OwnRow, VideoStore } from './store'
 import { masterPlaylistUrl, withStreamUrls, type Stream, type StreamIn } from './streams'
 import { targetResolutions, type TranscodeJob, type TranscodeQueue } from '../transcoding/queue'
@@ -89,6 +91,17 @@ export class Videos {
     inbox.on('video.remove', ({ id }, { sender }) => ({ ok: this.rows.remove(id, sender) }))
   }
 
+  /** Own videos' files and friends' thumbnails cached in the bucket, as the start's sweep checks them. */
+  storedFiles(): StoredFiles {
+    return {
+      keys: () => [...ownKeys(this.rows), ...this.thumbnails.cachedKeys()],
+      files: () => this.localFiles(),
+      forget: (f) => (f.resolution === null ? this.forget(f.id) : this.forgetRendition(f.id, f.resolution)),
+      ownId: (id) => mayClaimId(id, this.fingerprint),
+      present: (present) => this.thumbnails.keepPresent(present),
+    }
+  }
+
   /** A video's thumbnail (src/videos/thumbnails.ts); undefined when there is none. */
   thumbnail(id: string): Promise<Thumbnail | undefined> {
     return this.thumbnails.of(id)
@@ -101,7 +114,7 @@ export class Videos {
 
   /** Adds or updates one of this pod's videos and tells every friend (`video.add` / `video.update`). */
   publish(video: Video, type: 'video.add' | 'video.update' = 'video.add'): void {
-    if (video.podFingerprint !== this.fingerprint) throw new Error('only this pod\'s own videos can be published')
+    if (video.podFingerprint !== this.fingerprint) throw new DomainError('internal', 'not_own_video', 'only this pod\'s own videos can be published')
     this.db.transaction(() => {
       this.rows.upsert(video, this.config.url, this.now())
       this.friends.enqueue([{ type, data: onTheWire(video) }])
@@ -127,7 +140,7 @@ export class Videos {
   get(id: string): (Video & { files: Rendition[]; streams?: Stream[]; transcoding?: TranscodeJob[] }) | undefined {
     const row = this.rows.row(id)
     if (!row) return undefined
-    const mirrored = withMirrors(videoOfRow(row, this.config.url), this.mirrors.knownOf(id), `${id}.${row.ext}`)
+    const mirrored = withMirrors(videoOfRow(row, this.config.url), this.mirrors.knownOf(id), originalFile(id, row.ext))
     const files = this.rows.renditions(id).map((f) => ({ ...f, ...renditionUrls(row.pod_url, id, f.resolution, f.infoHash, row.name) }))
     const streams = this.rows.streams(id).map((s) => withStreamUrls(row.pod_url, id, s))
     // An index row has no streams of its own: they are added here, with their URLs.
@@ -163,11 +176,11 @@ export class Videos {
   }
 
   private fileOf(r: OwnRow): LocalFile {
-    return this.own.file(r.id, null, `${r.id}.${r.ext}`, Buffer.from(r.info_hash).toString('hex'), r.mime)
+    return this.own.file(r.id, null, originalFile(r.id, r.ext), Buffer.from(r.info_hash).toString('hex'), r.mime)
   }
 
   renditionFile(id: string, resolution: number, infoHash: string): LocalFile {
-    return this.own.file(id, resolution, renditionFileName(id, resolution), infoHash, 'video/mp4')
+    return this.own.file(id, resolution, renditionFile(id, resolution), infoHash, 'video/mp4')
   }
 
   /** The own file (original or rendition) with this info hash, if any. */
@@ -215,11 +228,11 @@ export class Videos {
     try {
       const id = v.id ?? newVideoId(this.fingerprint)
       const urls = videoUrls(this.config.url, id, '0'.repeat(40), v.ext, v.name!)
-      const torrent = await makeTorrent({ file: v.source, name: `${id}.${v.ext}`, announce: urls.trackers, urlList: [urls.webseed] })
+      const torrent = await makeTorrent({ file: v.source, name: originalFile(id, v.ext), announce: urls.trackers, urlList: [urls.webseed] })
       // The files first, the rows once they are all kept: a crash between leaves objects
       // without rows, which the start's sweep removes (src/storage/sweep.ts), never a row without its file.
-      const thumbKey = this.files.thumbnailKey(id)
-      const stored = this.own.file(id, null, `${id}.${v.ext}`, torrent.infoHash, v.mime)
+      const thumbKey = thumbnailKey(id)
+      const stored = this.own.file(id, null, originalFile(id, v.ext), torrent.infoHash, v.mime)
       // At once: with a bucket, each is a round trip.
       const [thumb, kept] = await Promise.allSettled([this.files.storage.keep(thumbKey, v.thumb, 'image/jpeg'), this.own.keep(stored, v.source, torrent.torrent, v.stream?.playlist)])
       if (thumb.status === 'fulfilled') placed.push(thumbKey)
@@ -296,7 +309,7 @@ export class Videos {
 
   /** Removes an own video's files from the store (in the background: the rows are gone already). */
   private dropFiles(id: string, files: LocalFile[]): Promise<void> {
-    return this.files.storage.drop([this.files.thumbnailKey(id), ...files.flatMap((f) => [f.key, playlistOf(f.key), f.torrentKey])])
+    return this.files.storage.drop([thumbnailKey(id), ...files.flatMap((f) => [f.key, playlistKey(f.key), f.torrentKey])])
   }
 
   /** Forgets an own video whose file is gone (the start's sweep): its rows, friends told, what is left of its files. */
@@ -318,7 +331,7 @@ export class Videos {
     }).immediate()
     this.friends.wake()
     this.log.warn('video.rendition.lost', { id, resolution })
-    await this.files.storage.drop([playlistOf(file.key), file.torrentKey])
+    await this.files.storage.drop([playlistKey(file.key), file.torrentKey])
   }
 
   /** An own video's original, if `user` may change it (its uploader or an admin); else a not_found or forbidden error. */

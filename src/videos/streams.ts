@@ -11,7 +11,7 @@
  */
 import { t } from 'elysia'
 import { torrentUrl, webseedUrl } from '../shared/urls'
-import { renditionFileName } from './renditions'
+import { streamFile } from '../storage/keys'
 
 /** A stream as the protocol carries it (URLs are derived by whoever reads it). */
 export const StreamIn = t.Object({
@@ -36,12 +36,6 @@ export interface Stream extends StreamIn {
   torrentUrl: string
 }
 
-/** The file of a stream at its origin: the original `<id>.mp4`, or the rendition `<id>.<height>.mp4`. */
-const streamFileName = (id: string, rendition: number) => (rendition === 0 ? `${id}.mp4` : renditionFileName(id, rendition))
-
-/** The media playlist's file name beside its file at the origin: `<id>.m3u8`, `<id>.<height>.m3u8`. */
-export const playlistFileName = (id: string, rendition: number) => streamFileName(id, rendition).replace(/\.mp4$/, '.m3u8')
-
 /** A stream's name in its video's playlist folder: `original` or the height. */
 const playlistName = (rendition: number) => (rendition === 0 ? 'original' : String(rendition))
 
@@ -49,7 +43,7 @@ const playlistName = (rendition: number) => (rendition === 0 ? 'original' : Stri
  * Where a media playlist names its segments' file: the web seed, relative to the playlist
  * (`/static/hls/<id>/<name>.m3u8` -> `/static/webseed/<file>`), so it works behind any proxy.
  */
-export const segmentUri = (id: string, rendition: number) => `../../webseed/${streamFileName(id, rendition)}`
+export const segmentUri = (id: string, rendition: number) => `../../webseed/${streamFile(id, rendition)}`
 
 /** The playlists of a video at its origin: the master (every stream, for native HLS players) and one per stream. */
 export const masterPlaylistUrl = (podUrl: string, id: string) => `${podUrl}/static/hls/${id}/master.m3u8`
@@ -63,7 +57,7 @@ export function renditionOfPlaylist(name: string): number | undefined {
 
 /** A stream with its URLs at its origin pod. */
 export function withStreamUrls(podUrl: string, id: string, s: StreamIn): Stream {
-  return { ...s, playlistUrl: mediaPlaylistUrl(podUrl, id, s.rendition), webseedUrl: webseedUrl(podUrl, streamFileName(id, s.rendition)), torrentUrl: torrentUrl(podUrl, s.infoHash) }
+  return { ...s, playlistUrl: mediaPlaylistUrl(podUrl, id, s.rendition), webseedUrl: webseedUrl(podUrl, streamFile(id, s.rendition)), torrentUrl: torrentUrl(podUrl, s.infoHash) }
 }
 
 /**

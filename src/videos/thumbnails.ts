@@ -8,9 +8,9 @@
  */
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { writeSecretFile } from '../identity/keys'
 import type { Outbound } from '../shared/outbound'
 import { thumbnailUrl } from '../shared/urls'
+import { parseThumbnailFile, thumbnailKey } from '../storage/keys'
 import type { VideoFiles } from './files'
 import type { Video } from './model'
 import type { VideoStore } from './store'
@@ -39,8 +39,8 @@ export class Thumbnails {
   prune(): number {
     let removed = 0
     for (const name of readdirSync(this.files.thumbnails)) {
-      const id = name.replace(/\.jpg$/, '')
-      if (!this.rows.has(id)) {
+      const id = parseThumbnailFile(name)
+      if (!id || !this.rows.has(id)) {
         rmSync(join(this.files.thumbnails, name), { force: true })
         removed++
       }
@@ -50,44 +50,42 @@ export class Thumbnails {
 
   /** The keys of friends' thumbnails cached in the bucket (the start's sweep keeps them). */
   cachedKeys(): string[] {
-    return this.rows.cachedThumbnails().map((id) => this.files.thumbnailKey(id))
+    return this.rows.cachedThumbnails().map(thumbnailKey)
   }
 
   /** Forgets the cached thumbnails whose objects the start's sweep did not find. */
   keepPresent(present: ReadonlySet<string>): void {
-    this.rows.forgetThumbnails(this.rows.cachedThumbnails().filter((id) => !present.has(this.files.thumbnailKey(id))))
+    this.rows.forgetThumbnails(this.rows.cachedThumbnails().filter((id) => !present.has(thumbnailKey(id))))
   }
 
   /** A video's thumbnail; undefined when there is none. */
   async of(id: string): Promise<Thumbnail | undefined> {
-    const path = this.files.thumbnail(id)
+    const key = thumbnailKey(id)
+    const path = this.files.path(key)
     if (existsSync(path) && statSync(path).isFile()) return { path }
     const video = this.video(id)
     if (!video) return undefined
-    const key = this.files.thumbnailKey(id)
     const storage = this.files.storage
-    if (video.podFingerprint === this.fingerprint || (storage.kind === 's3' && this.rows.isThumbnailCached(id))) {
-      const url = storage.viewerUrl(key)
-      return url ? { url } : undefined
-    }
+    // An own one, or a friend's cached in the bucket: the bucket's URL of it.
+    const own = video.podFingerprint === this.fingerprint
+    const url = own || this.rows.isThumbnailCached(id) ? storage.viewerUrl(key) : undefined
+    if (url || own) return url ? { url } : undefined
     const res = await this.outbound.get(thumbnailUrl(video.podUrl, id), { maxBytes: THUMBNAIL_MAX_BYTES, accept: 'image/jpeg' })
     // Only a JPEG of sane size is kept: the origin is a friend, not a trusted file source.
     if (!res.ok || res.value.status !== 200 || res.value.body[0] !== 0xff || res.value.body[1] !== 0xd8) return undefined
     // The video may have left the index meanwhile: then nothing is kept.
     if (!this.video(id)) return undefined
-    if (storage.kind === 'local') {
-      writeSecretFile(path, res.value.body)
-      return { path }
-    }
+    let kept: { path: string } | { url: string | undefined }
     try {
-      await storage.keepBytes(key, res.value.body, 'image/jpeg')
+      kept = await storage.keepCopy(key, res.value.body, 'image/jpeg')
     } catch {
       // The bucket does not take it now: this reader gets the bytes, a later one tries again.
       return { bytes: res.value.body }
     }
-    // The row only if the video is still there (its cascade removes the row with it).
+    // A file of the data folder is found as it is; an object of the bucket by its row, written
+    // only if the video is still there (its cascade removes the row with it).
+    if ('path' in kept) return kept
     if (!this.rows.cacheThumbnail(id) && !this.video(id)) await storage.drop([key])
-    const url = storage.viewerUrl(key)
-    return url ? { url } : { bytes: res.value.body }
+    return kept.url ? { url: kept.url } : { bytes: res.value.body }
   }
 }

@@ -14,6 +14,7 @@ import { compactDecrypt, compactVerify } from 'jose'
 import { open, seal } from '../../src/federation/envelope'
 import { CURRENT_VERSION } from '../../src/federation/versions'
 import { importPeerKey, newIdentity } from '../../src/identity/keys'
+import { ok } from '../../src/shared/errors'
 import { createLogger } from '../../src/shared/log'
 import { startPod, type RunningPod } from '../../src/app/server'
 import type { Video } from '../../src/videos/model'
@@ -111,8 +112,8 @@ async function inboxCrypto(): Promise<void> {
   const ours = async () => {
     const t0 = performance.now()
     for (const m of messages) {
-      const r = await open(m, a, () => friendKey, now)
-      if (!r.ok) throw new Error(r.message)
+      const r = await open(m, a, () => ok(friendKey), now)
+      if (!r.ok) throw new Error(r.error.message)
     }
     return MESSAGES / ((performance.now() - t0) / 1000)
   }

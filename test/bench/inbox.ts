@@ -109,10 +109,10 @@ export async function run(): Promise<void> {
       const c = process.cpuUsage(c0)
       sent.set(receiver, sent.get(receiver)! + 1)
       if (!r.ok) {
-        if (r.throttledMs !== undefined) throttled.set(receiver, throttled.get(receiver)! + 1)
-        else throw new Error(`delivery to ${receiver.pod.config.name} failed: ${r.error}`)
-      } else if (!r.reply || r.reply.results.length !== size || r.reply.results.some((x) => (x as { ok?: unknown }).ok !== true)) {
-        throw new Error(`delivery to ${receiver.pod.config.name}: unexpected results ${JSON.stringify(r.reply?.results).slice(0, 200)}`)
+        if (r.error.throttledMs !== undefined) throttled.set(receiver, throttled.get(receiver)! + 1)
+        else throw new Error(`delivery to ${receiver.pod.config.name} failed: ${r.error.message}`)
+      } else if (!r.value.reply || r.value.reply.results.length !== size || r.value.reply.results.some((x) => (x as { ok?: unknown }).ok !== true)) {
+        throw new Error(`delivery to ${receiver.pod.config.name}: unexpected results ${JSON.stringify(r.value.reply?.results).slice(0, 200)}`)
       }
       return { ms, cpu: (c.user + c.system) / 1000 }
     }

@@ -14,6 +14,7 @@ import type { TranscodeJob } from '../../src/transcoding/queue'
 import { makeClip } from '../helpers/clips'
 import { freePort } from '../helpers/ports'
 import { uploadVideo } from '../helpers/videos'
+import { valueOf } from '../helpers/results'
 
 const RUNS = 3
 const HEIGHT = 480
@@ -26,8 +27,7 @@ async function pod(dir: string, name: string, local: boolean): Promise<{ pod: Ru
   const base = `http://127.0.0.1:${port}`
   const config = resolveConfig([{ source: 'bench', values: { host: '127.0.0.1', port, url: base, dataDir: join(dir, name), transcoding: { resolutions: [HEIGHT], local } } }])
   const running = await startPod(config, createLogger({ level: 'error', format: 'json' }))
-  const account = await running.pod.accounts.create('bench', 'correct horse battery staple')
-  if ('code' in account) throw new Error(account.message)
+  const account = valueOf(await running.pod.accounts.create('bench', 'correct horse battery staple'))
   return { pod: running, base, token: (await running.pod.accounts.issueToken(account)).accessToken }
 }
 

@@ -14,6 +14,7 @@ import type { TranscodeJob } from '../../src/transcoding/queue'
 import { makeClip } from '../helpers/clips'
 import { uploadVideo } from '../helpers/videos'
 import { freePort } from '../helpers/ports'
+import { valueOf } from '../helpers/results'
 
 const RUNS = 5
 const HEIGHT = 480
@@ -38,8 +39,7 @@ export async function run(): Promise<void> {
     ])
     const pod = await startPod(config, createLogger({ level: 'error', format: 'json' }))
     try {
-      const account = await pod.pod.accounts.create('bench', 'correct horse battery staple')
-      if ('code' in account) throw new Error(account.message)
+      const account = valueOf(await pod.pod.accounts.create('bench', 'correct horse battery staple'))
       const token = (await pod.pod.accounts.issueToken(account)).accessToken
       const ours: number[] = []
       const theirs: number[] = []

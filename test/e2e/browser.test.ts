@@ -16,6 +16,7 @@ import { makeClip } from '../helpers/clips'
 import { indexIds, netPod, restart, stopPods, until } from '../helpers/network'
 import { removeTempDirs, tempDir, type TestPod } from '../helpers/pods'
 import { launch, logIn, PASSWORD, screenshot, viewer } from './browser'
+import { valueOf } from '../helpers/results'
 
 
 afterAll(removeTempDirs)
@@ -60,8 +61,7 @@ beforeAll(async () => {
   ])
   const made = await origin.running.pod.making.makeFriends([friend.base])
   expect(made.map((r) => r.status)).toEqual(['added'])
-  const admin = await origin.running.pod.accounts.create('root', PASSWORD, 'admin')
-  if ('code' in admin) throw new Error(admin.message)
+  valueOf(await origin.running.pod.accounts.create('root', PASSWORD, 'admin'))
 }, 60_000)
 
 // The browser goes first: the pods would otherwise wait for its connections.

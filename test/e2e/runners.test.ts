@@ -8,6 +8,7 @@ import type { Browser } from 'playwright-core'
 import { netPod, stopPods } from '../helpers/network'
 import { removeTempDirs, type TestPod } from '../helpers/pods'
 import { launch, logIn, PASSWORD, screenshot, viewer } from './browser'
+import { valueOf } from '../helpers/results'
 
 afterAll(stopPods)
 afterAll(removeTempDirs)
@@ -16,8 +17,7 @@ let browser: Browser
 let pod: TestPod
 beforeAll(async () => {
   ;[browser, pod] = await Promise.all([launch(), netPod({ transcoding: { local: false } })])
-  const admin = await pod.running.pod.accounts.create('root', PASSWORD, 'admin')
-  if ('code' in admin) throw new Error(admin.message)
+  valueOf(await pod.running.pod.accounts.create('root', PASSWORD, 'admin'))
 })
 afterAll(() => browser?.close())
 

@@ -13,6 +13,7 @@ import { listTree, removeTempDirs, tempDir, type TestPod } from '../helpers/pods
 import { startRadosgw, type Radosgw } from '../helpers/radosgw'
 import { movedToBucket, uploadVideo, userToken } from '../helpers/videos'
 import { launch, logIn, PASSWORD, screenshot, viewer } from './browser'
+import { valueOf } from '../helpers/results'
 
 afterAll(removeTempDirs)
 
@@ -30,8 +31,7 @@ beforeAll(async () => {
     storage: gw.settings(BUCKET),
     transcoding: { enabled: false },
   })
-  const admin = await pod.running.pod.accounts.create('root', PASSWORD, 'admin')
-  if ('code' in admin) throw new Error(admin.message)
+  valueOf(await pod.running.pod.accounts.create('root', PASSWORD, 'admin'))
   const res = await uploadVideo(pod.base, await userToken(pod), { file: Bun.file(clip), name: 'From the bucket' })
   if (res.status !== 201) throw new Error(`upload: ${res.status} ${await res.text()}`)
   video = (await res.json()) as Video

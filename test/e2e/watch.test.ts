@@ -19,6 +19,7 @@ import { makeClip } from '../helpers/clips'
 import { adminToken, indexIds, netPod, stopPods, until } from '../helpers/network'
 import { removeTempDirs, tempDir, type TestPod } from '../helpers/pods'
 import { launch, logIn, PASSWORD, screenshot, viewer } from './browser'
+import { valueOf } from '../helpers/results'
 
 afterAll(stopPods)
 
@@ -64,8 +65,7 @@ beforeAll(async () => {
   ])
   await b.running.pod.making.makeFriends([a.base])
   for (const [name, role] of [['maker', 'user'], ['root', 'admin']] as const) {
-    const u = await a.running.pod.accounts.create(name, PASSWORD, role)
-    if ('code' in u) throw new Error(u.message)
+    valueOf(await a.running.pod.accounts.create(name, PASSWORD, role))
   }
 }, 60_000)
 

@@ -65,7 +65,7 @@ export async function fakePod(opts: { identity?: Identity; path?: string } = {})
     const text = await res.text()
     if (res.status !== 200 || !res.headers.get('content-type')?.includes('jose')) return { status: res.status, body: text ? JSON.parse(text) : undefined }
     const reply = await openReply(text, identity, { fingerprint: victim.running.pod.identity.fingerprint, verifyKey: keys.verifyKey }, jti, Date.now())
-    return { status: res.status, body: reply, results: reply.ok ? reply.reply.results : undefined }
+    return { status: res.status, body: reply, results: reply.ok ? reply.value.results : undefined }
   }
   fake.befriend = (victim) => fake.send(victim, [{ type: 'friend.request', data: { url: fake.url, publicKey: identity.publicJwk, name: 'fake' } }])
   fake.video = (fields = {}) =>

@@ -28,6 +28,7 @@ import { answerProblems, describeInput, send, type Input, type Outcome, type Rec
 import { fp, netPod, publish, stopPods, until, videoId } from './network'
 import { removeTempDirs, ROOT, tempDir, type TestPod } from './pods'
 import { uploadVideo } from './videos'
+import { valueOf } from './results'
 
 /** The seed of this run (see {@link fuzzSeed}). */
 const SEED = fuzzSeed()
@@ -148,12 +149,10 @@ async function startFuzzFixture(): Promise<FuzzFixture> {
 
   const accounts = a.running.pod.accounts
   const mk = async (name: string, role?: 'admin') => {
-    const u = await accounts.create(name, PASSWORD, role)
-    if ('code' in u) throw new Error(u.message)
+    const u = valueOf(await accounts.create(name, PASSWORD, role))
     return (await accounts.issueToken(u)).accessToken
   }
-  const bUser = await b.running.pod.accounts.create('fuzzforeign', PASSWORD, 'admin')
-  if ('code' in bUser) throw new Error(bUser.message)
+  const bUser = valueOf(await b.running.pod.accounts.create('fuzzforeign', PASSWORD, 'admin'))
   const tokens = { admin: await mk('fuzzadmin', 'admin'), owner: await mk(OWNER_NAME), other: await mk('fuzzother'), foreign: (await b.running.pod.accounts.issueToken(bUser)).accessToken }
 
   const clip = await makeClip(tempDir(), { seconds: 1, faststart: true })

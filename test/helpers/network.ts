@@ -5,6 +5,7 @@
 import type { Video } from '../../src/videos/model'
 import { startTestPod, type TestPod } from './pods'
 import { freePort } from './ports'
+import { valueOf } from './results'
 
 const running = new Set<TestPod>()
 
@@ -57,8 +58,7 @@ export async function until<T>(check: () => T | Promise<T>, ms = 5000, what = 'c
 export async function adminToken(p: TestPod): Promise<string> {
   const accounts = p.running.pod.accounts
   const name = `admin${Math.floor(Math.random() * 1e9)}`
-  const user = await accounts.create(name, 'correct horse battery staple', 'admin')
-  if ('code' in user) throw new Error(user.message)
+  const user = valueOf(await accounts.create(name, 'correct horse battery staple', 'admin'))
   return (await accounts.issueToken(user)).accessToken
 }
 

@@ -5,12 +5,13 @@
 import { copyFileSync } from 'node:fs'
 import type { Pod } from '../../src/app/pod'
 import type { Video } from '../../src/videos/model'
+import { thumbnailKey } from '../../src/storage/keys'
 import type { TestPod } from './pods'
+import { valueOf } from './results'
 
 /** A bearer token of a new (non-admin) account of the pod. */
 export async function userToken(p: TestPod, name = `user${Math.floor(Math.random() * 1e9)}`): Promise<string> {
-  const u = await p.running.pod.accounts.create(name, 'correct horse battery staple')
-  if ('code' in u) throw new Error(u.message)
+  const u = valueOf(await p.running.pod.accounts.create(name, 'correct horse battery staple'))
   return (await p.running.pod.accounts.issueToken(u)).accessToken
 }
 
@@ -28,8 +29,7 @@ export function uploadVideo(base: string, token: string | undefined, fields: Rec
  */
 export async function seedVideos(p: { pod: Pod; base: string }, clip: string, count: number): Promise<Video[]> {
   const pod = p.pod
-  const account = await pod.accounts.create(`seeder${Math.floor(Math.random() * 1e9)}`, 'correct horse battery staple')
-  if ('code' in account) throw new Error(account.message)
+  const account = valueOf(await pod.accounts.create(`seeder${Math.floor(Math.random() * 1e9)}`, 'correct horse battery staple'))
   const token = (await pod.accounts.issueToken(account)).accessToken
   const first = (await (await uploadVideo(p.base, token, { file: Bun.file(clip), name: 'Clip number 0' })).json()) as Video
   const user = account
@@ -39,8 +39,8 @@ export async function seedVideos(p: { pod: Pod; base: string }, clip: string, co
   for (let i = 1; i < count; i++) {
     const source = pod.videos.files.temp('.mp4')
     const thumb = pod.videos.files.temp('.jpg')
-    copyFileSync(local.path, source)
-    copyFileSync(pod.videos.files.thumbnail(first.id), thumb)
+    copyFileSync(pod.videos.files.path(local.key), source)
+    copyFileSync(pod.videos.files.path(thumbnailKey(first.id)), thumb)
     videos.push(await pod.videos.store(user, { name: `Clip number ${i}`, ext: 'mp4', mime: local.mime, source, thumb, duration: first.duration ?? 0, width: 320, height: 240, audio }))
   }
   return videos

@@ -10,6 +10,7 @@ import { CompactEncrypt, CompactSign } from 'jose'
 import { MAX_CLOCK_SKEW_SECONDS, open, openReply, seal, type KeyLookup, type Payload } from '../../src/federation/envelope'
 import { CURRENT_VERSION } from '../../src/federation/versions'
 import { importPeerKey, newIdentity, type Identity } from '../../src/identity/keys'
+import { failure, ok } from '../../src/shared/errors'
 
 const NOW = Date.UTC(2025, 0, 1)
 const enc = new TextEncoder()
@@ -38,19 +39,19 @@ const payload = (over: Partial<Payload> = {}): Payload => ({
 })
 
 /** Bob's view of his friends: alice only. */
-const friendsOfBob: KeyLookup = (fingerprint) => (fingerprint === alice.fingerprint ? peer.alice : undefined)
+const friendsOfBob: KeyLookup = (fingerprint) => ok(fingerprint === alice.fingerprint ? peer.alice : undefined)
 
 /** The code of a refusal, or 'opened'. */
 async function opened(jwe: string, lookup: KeyLookup = friendsOfBob, nowMs = NOW): Promise<string> {
   const r = await open(jwe, bob, lookup, nowMs)
-  return r.ok ? 'opened' : r.code
+  return r.ok ? 'opened' : r.error.code
 }
 
 describe('open', () => {
   test('a payload sealed by a friend opens for its recipient, as sent', async () => {
     const sent = payload()
     const r = await open(await seal(sent, alice, peer.bob), bob, friendsOfBob, NOW)
-    expect(r).toEqual({ ok: true, payload: sent })
+    expect(r).toEqual({ ok: true, value: { payload: sent } })
   })
 
   test('for another pod, or with a byte changed anywhere, it does not decrypt', async () => {
@@ -76,7 +77,7 @@ describe('open', () => {
       .encrypt(peer.bob.encryptKey)
     expect(await opened(sealed)).toBe('bad_signature')
     // Alice signs a payload claiming to be from mallory.
-    const lookup: KeyLookup = (f) => (f === alice.fingerprint ? peer.alice : f === mallory.fingerprint ? peer.mallory : undefined)
+    const lookup: KeyLookup = (f) => ok(f === alice.fingerprint ? peer.alice : f === mallory.fingerprint ? peer.mallory : undefined)
     expect(await opened(await seal(payload({ from: { url: 'https://m.example', fingerprint: mallory.fingerprint } }), alice, peer.bob), lookup)).toBe('sender_mismatch')
   })
 
@@ -88,20 +89,20 @@ describe('open', () => {
     expect(await opened(jwe, friendsOfBob, NOW + skew + 1000)).toBe('stale')
     expect(await opened(jwe, friendsOfBob, NOW - skew - 1000)).toBe('stale')
     const v2 = await open(await seal(payload({ v: 2 }), alice, peer.bob), bob, friendsOfBob, NOW)
-    expect(v2).toMatchObject({ ok: false, kind: 'unsupported_version', code: 'unsupported_version' })
+    expect(v2).toEqual(failure('unsupported_version', 'unsupported_version', 'protocol version 2 is not supported', { supported: [1] }))
     for (const bad of [{ jti: '' }, { messages: 'none' }, { iat: 'now' }, { from: 'alice' }, { messages: [{ data: 1 }] }])
       expect(await opened(await seal(payload(bad as never), alice, peer.bob))).toBe('malformed_payload')
   })
 
   test('a stranger may send a friend request carrying the key that signed it, and nothing else', async () => {
     const request = (publicKey: unknown) => payload({ messages: [{ type: 'friend.request', data: { url: 'https://alice.example', publicKey } }] })
-    const stranger: KeyLookup = () => undefined
+    const stranger: KeyLookup = () => ok(undefined)
     const r = await open(await seal(request(alice.publicJwk), alice, peer.bob), bob, stranger, NOW)
-    expect(r.ok && r.newcomerKey).toEqual(alice.publicJwk)
+    expect(r.ok && r.value.newcomerKey).toEqual(alice.publicJwk)
     expect(await opened(await seal(request(mallory.publicJwk), alice, peer.bob), stranger)).toBe('key_mismatch')
     expect(await opened(await seal(payload(), alice, peer.bob), stranger)).toBe('not_a_friend')
     // A refusal of the lookup (a blacklisted pod) is the answer, whatever the payload.
-    const blacklisted: KeyLookup = () => ({ ok: false, kind: 'forbidden', code: 'blacklisted', message: 'this pod is blacklisted' })
+    const blacklisted: KeyLookup = () => failure('forbidden', 'blacklisted', 'this pod is blacklisted')
     expect(await opened(await seal(request(alice.publicJwk), alice, peer.bob), blacklisted)).toBe('blacklisted')
   })
 })
@@ -112,12 +113,12 @@ describe('openReply', () => {
     seal({ v: CURRENT_VERSION, from: { url: 'https://bob.example', fingerprint: bob.fingerprint }, to: alice.fingerprint, iat: NOW / 1000, jti: 'reply-1', inReplyTo: 'message-1', ok: true, results: [{ ok: true }], ...over }, signer, peer.alice)
   const read = async (jwe: string, nowMs = NOW) => {
     const r = await openReply(jwe, alice, peer.bob, 'message-1', nowMs)
-    return r.ok ? 'believed' : r.reason
+    return r.ok ? 'believed' : r.error
   }
 
   test("is believed when it is the friend's, to this message, fresh and a success", async () => {
     const r = await openReply(await reply(), alice, peer.bob, 'message-1', NOW)
-    expect(r.ok && r.reply.results).toEqual([{ ok: true }])
+    expect(r.ok && r.value.results).toEqual([{ ok: true }])
   })
 
   test('is not when anything of that is untrue', async () => {

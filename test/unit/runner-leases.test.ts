@@ -9,7 +9,8 @@ import { openDatabase } from '../../src/shared/db'
 import { backoffDelay } from '../../src/runners/backoff'
 import { RunnerStore } from '../../src/runners/store'
 import { judgeResult } from '../../src/runners/verify'
-import type { ProbeOk } from '../../src/media/probe'
+import type { Probed } from '../../src/media/probe'
+import { fail, ok } from '../../src/shared/errors'
 import { MAX_ATTEMPTS, TranscodeQueue } from '../../src/transcoding/queue'
 import { removeTempDirs, tempDir } from '../helpers/temp'
 
@@ -59,28 +60,28 @@ describe('runner store and leases', () => {
     const job = queue.leaseTo(a.runner.id, LEASE)!
     expect(job).toMatchObject({ resolution: 240, leaseMs: LEASE, leaseExpiresAt: new Date(clock.now + LEASE).toISOString() })
     expect(queue.checkLease(a.runner.id, job.id, job.lease).ok).toBe(true)
-    expect(queue.checkLease(b.runner.id, job.id, job.lease)).toEqual({ ok: false, code: 'not_your_lease' })
-    expect(queue.checkLease(a.runner.id, job.id, 'forged')).toEqual({ ok: false, code: 'not_your_lease' })
-    expect(queue.checkLease(a.runner.id, 999, job.lease)).toEqual({ ok: false, code: 'not_found' })
+    expect(queue.checkLease(b.runner.id, job.id, job.lease)).toEqual(fail('not_your_lease'))
+    expect(queue.checkLease(a.runner.id, job.id, 'forged')).toEqual(fail('not_your_lease'))
+    expect(queue.checkLease(a.runner.id, 999, job.lease)).toEqual(fail('not_found'))
     expect(queue.extendLease(b.runner.id, job.id, job.lease, LEASE, 0.9).ok).toBe(false)
     expect(store.runners()[0]!.job).toMatchObject({ id: job.id, progress: 0 })
     // A report at 9 s holds it to 19 s.
     clock.now += 9_000
-    expect(queue.extendLease(a.runner.id, job.id, job.lease, LEASE, 0.5)).toMatchObject({ ok: true, leaseExpiresAt: new Date(clock.now + LEASE).toISOString() })
+    expect(queue.extendLease(a.runner.id, job.id, job.lease, LEASE, 0.5)).toMatchObject(ok({ leaseExpiresAt: new Date(clock.now + LEASE).toISOString() }))
     clock.now += 9_000
     expect(queue.sweepLeases()).toBe(0)
     expect(queue.checkLease(a.runner.id, job.id, job.lease).ok).toBe(true)
     // Silent past its expiry: refused even before the sweep, then back in the queue.
     clock.now += 1_000
-    expect(queue.checkLease(a.runner.id, job.id, job.lease)).toEqual({ ok: false, code: 'lease_expired' })
+    expect(queue.checkLease(a.runner.id, job.id, job.lease)).toEqual(fail('lease_expired'))
     expect(queue.sweepLeases()).toBe(1)
     expect(state(job.id)).toBe('queued')
-    expect(queue.extendLease(a.runner.id, job.id, job.lease, LEASE, 0.7)).toEqual({ ok: false, code: 'lease_expired' })
+    expect(queue.extendLease(a.runner.id, job.id, job.lease, LEASE, 0.7)).toEqual(fail('lease_expired'))
     // Another runner takes it: the first one's lease is now someone else's job.
     const again = queue.leaseTo(b.runner.id, LEASE)!
     expect(again.id).toBe(job.id)
     expect(again.lease).not.toBe(job.lease)
-    expect(queue.checkLease(a.runner.id, job.id, job.lease)).toEqual({ ok: false, code: 'not_your_lease' })
+    expect(queue.checkLease(a.runner.id, job.id, job.lease)).toEqual(fail('not_your_lease'))
     expect(store.runners().map((r) => r.job?.id ?? null)).toEqual([null, job.id])
   })
 
@@ -151,20 +152,23 @@ describe('runner backoff', () => {
 })
 
 describe('result verification', () => {
-  const original: ProbeOk = { ok: true, durationSeconds: 60, width: 1280, height: 720, videoCodec: 'h264', audioCodec: 'aac', container: 'mov,mp4', sizeBytes: 1e7 }
-  const result: ProbeOk = { ...original, width: 854, height: 480, durationSeconds: 60.4 }
+  const original: Probed = { durationSeconds: 60, width: 1280, height: 720, videoCodec: 'h264', audioCodec: 'aac', container: 'mov,mp4', sizeBytes: 1e7 }
+  const result: Probed = { ...original, width: 854, height: 480, durationSeconds: 60.4 }
+  /** The verdict on a result probed as `probe` against `source`, as the pod would give it. */
+  const judge = (probe: Probed, source: Pick<Probed, 'durationSeconds' | 'audioCodec'> = original, height = 480) => judgeResult(ok(probe), ok(source), height)
   test('takes H.264 at the asked height with AAC as long as the original, and nothing else', () => {
-    expect(judgeResult(result, original, 480)).toEqual({ ok: true })
-    expect(judgeResult(result, original, 240)).toEqual({ ok: false, reason: 'the result is 480 pixels high, not 240' })
-    expect(judgeResult({ ...result, videoCodec: 'vp9' }, original, 480)).toMatchObject({ ok: false, reason: "the result's video is vp9, not h264" })
+    expect(judge(result)).toEqual(ok())
+    expect(judge(result, original, 240)).toEqual(fail('the result is 480 pixels high, not 240'))
+    expect(judge({ ...result, videoCodec: 'vp9' })).toEqual(fail("the result's video is vp9, not h264"))
     const { audioCodec: _, ...silent } = result
-    expect(judgeResult(silent, original, 480)).toMatchObject({ ok: false, reason: "the result's audio is missing, not aac" })
+    expect(judge(silent)).toEqual(fail("the result's audio is missing, not aac"))
     const { audioCodec: __, ...silentOriginal } = original
-    expect(judgeResult(result, silentOriginal, 480)).toMatchObject({ ok: false, reason: 'the result has audio, the original has none' })
+    expect(judge(result, silentOriginal)).toEqual(fail('the result has audio, the original has none'))
     // Within 1 s (or 2% of a long video) of the original's length.
-    expect(judgeResult({ ...result, durationSeconds: 61.1 }, original, 480)).toEqual({ ok: true })
-    expect(judgeResult({ ...result, durationSeconds: 30 }, original, 480)).toMatchObject({ ok: false })
-    expect(judgeResult({ ...result, durationSeconds: 2.5 }, { ...original, durationSeconds: 1 }, 480)).toMatchObject({ ok: false })
-    expect(judgeResult({ ok: false, reason: 'the file is empty' }, original, 480)).toEqual({ ok: false, reason: 'the result is not a playable video: the file is empty' })
+    expect(judge({ ...result, durationSeconds: 61.1 })).toEqual(ok())
+    expect(judge({ ...result, durationSeconds: 30 })).toMatchObject({ ok: false })
+    expect(judge({ ...result, durationSeconds: 2.5 }, { ...original, durationSeconds: 1 })).toMatchObject({ ok: false })
+    expect(judgeResult(fail('the file is empty'), ok(original), 480)).toEqual(fail('the result is not a playable video: the file is empty'))
+    expect(judgeResult(ok(result), fail('file not found'), 480)).toEqual(fail('the original cannot be read any more'))
   })
 })

@@ -7,10 +7,10 @@
 import { describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import { MIGRATIONS } from '../src/shared/db'
-import { sourceFiles, tokenize } from './helpers/imports'
+import { MIGRATIONS } from '../../src/shared/db'
+import { sourceFiles, tokenize } from '../helpers/imports'
 
-const ROOT = join(import.meta.dir, '..')
+const ROOT = join(import.meta.dir, '..', '..')
 
 const VIDEOS = 'src/videos/store.ts'
 const FRIENDS = 'src/friends/store.ts'
