@@ -10,26 +10,11 @@
  * magnet) serve it too.
  */
 import type { Video } from '../lib/types'
+import type { Stream, StreamIn } from '../../src/videos/streams'
 import type { Choosable } from './buffer/rendition'
 
-/** A stream as the API shows it: the protocol's fields, and the URLs of those that serve it. */
-interface StreamOut {
-  rendition: number
-  infoHash: string
-  size: number
-  width: number
-  height: number
-  bandwidth: number
-  codecs?: string
-  /** False for a stream whose keyframes are not on the 2 s grid of the others (buffer/rendition.ts). */
-  aligned?: boolean
-  playlistUrl?: string
-  webseedUrl?: string
-  torrentUrl?: string
-  playlistUrls?: string[]
-  webseedUrls?: string[]
-  torrentUrls?: string[]
-}
+/** A stream as the API shows it: the URLs are there by the fields of the pod's release (module doc). */
+type StreamOut = StreamIn & Partial<Pick<Stream, 'playlistUrl' | 'webseedUrl' | 'torrentUrl' | 'playlistUrls' | 'webseedUrls' | 'torrentUrls'>>
 
 /** One stream of a video, as the player plays it: a level of hls.js. */
 export interface Level extends Choosable {
@@ -102,7 +87,7 @@ export function levelsOf(video: Video): Level[] {
 
 /** The video's master playlists (for browsers that play HLS themselves), its origin's first. */
 export function masterUrlsOf(video: Video): string[] {
-  return urls((video as { masterPlaylistUrls?: string[] }).masterPlaylistUrls, video.masterPlaylistUrl)
+  return urls(video.masterPlaylistUrls, video.masterPlaylistUrl)
 }
 
 /**
