@@ -79,6 +79,8 @@ export interface RedundancyActorInput {
   now: () => number
   /** How often the actor looks for work without being told (ms). */
   intervalMs?: number
+  /** Bytes that may still be written to the data folder's disk before its margin (`disk.minFreeBytes`); negative below it. */
+  diskRoom: () => number
 }
 
 const PARALLEL_DOWNLOADS = 2
@@ -185,7 +187,11 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
         drop(m, 'over the redundancy budget')
       }
       if (!input.enabled || stopped) return
-      const room = budget - store.used()
+      // Below the disk's margin, downloads stop (their partial files go; they are tried again later) and none start.
+      const disk = input.diskRoom()
+      if (disk < 0) for (const m of downloading.values()) drop(m, "the disk is below the margin kept free (disk.minFreeBytes)")
+      // Within the budget and the disk's room, less what the downloads under way may still write.
+      const room = Math.min(budget - store.used(), disk - [...downloading.values()].reduce((sum, m) => sum + m.size, 0))
       const candidates = store.candidates(input.self.fingerprint, room, input.strategy, 20)
       let free = room
       for (const c of candidates) {

@@ -155,17 +155,20 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   const now = Date.now
   const self = { fingerprint: identity.fingerprint, url: config.url }
   // The bucket must answer before anything is served from it (the error names it and what failed).
-  const [{ openStorage }, { PodStorage }, { sweepAtStart }, { ownKeys }, { StorageMoves }] = await Promise.all([
+  const [{ openStorage }, { PodStorage }, { sweepAtStart }, { ownKeys }, { StorageMoves }, { limitsEnforced }] = await Promise.all([
     import('../storage/start'),
     import('../storage/service'),
     import('../storage/sweep'),
     import('../videos/own-files'),
     import('../storage/moves'),
+    import('../media/exec'),
   ])
+  // The memory and CPU limits of each ffprobe/ffmpeg run (media.*) need prlimit: without it, say so.
+  if (!limitsEnforced()) log.warn('media.limits.unenforced', { reason: 'prlimit (util-linux) is not installed: ffprobe and ffmpeg run without their memory and CPU limits' })
   const videoRows = new VideoStore(db)
   const storage = new PodStorage(await openStorage(config.storage, config.dataDir), config.dataDir, log)
   const moves = new StorageMoves(db, storage, log, (key) => ownKeys(videoRows).includes(key), now)
-  const files = new VideoFiles(config.dataDir, storage, moves)
+  const files = new VideoFiles(config.dataDir, storage, moves, config.disk.minFreeBytes)
   files.prepare()
   const mirrors = new MirrorStore(db, videoRows)
   const queue = new TranscodeQueue(db, now)

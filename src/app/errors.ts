@@ -9,6 +9,7 @@
 import { Elysia } from 'elysia'
 import { DomainError, type ErrorKind } from '../shared/errors'
 import type { Logger } from '../shared/log'
+import { isNoSpace } from '../storage/disk'
 
 /** The status of each kind of domain error. */
 export const STATUS: Readonly<Record<ErrorKind, number>> = {
@@ -25,6 +26,7 @@ export const STATUS: Readonly<Record<ErrorKind, number>> = {
   upstream_failed: 502,
   unavailable: 503,
   upstream_timeout: 504,
+  insufficient_storage: 507,
   internal: 500,
 }
 
@@ -38,7 +40,7 @@ function errorHeaders(status: number, code: string, extra?: Record<string, unkno
   const headers: Record<string, string> = { 'content-type': 'application/json' }
   if (status === 401) headers['www-authenticate'] = code === 'invalid_token' ? 'Bearer realm="seedpod", error="invalid_token"' : 'Bearer realm="seedpod"'
   const retry = extra?.retryAfter
-  if (status === 429 && typeof retry === 'number') headers['retry-after'] = String(Math.max(1, Math.ceil(retry)))
+  if ((status === 429 || status === 503) && typeof retry === 'number') headers['retry-after'] = String(Math.max(1, Math.ceil(retry)))
   return headers
 }
 
@@ -78,6 +80,12 @@ export const errors = (log: Logger) =>
     }
     const status = (error as { status?: number }).status
     if (typeof status === 'number' && status >= 400 && status < 500) return errorResponse(status, 'bad_request', (error as Error).message || 'bad request')
+    // A write that found the disk full (a file, the database) changed nothing that stays: the
+    // client may try again once space is freed, and the admin reads why in the log.
+    if (isNoSpace(error)) {
+      log.warn('http.disk.full', { method: request.method, url: request.url, error: (error as Error).message })
+      return errorResponse(507, 'insufficient_storage', "the pod's disk is full; try again once space is freed")
+    }
     const cause = (error as Error)?.cause
     log.error('http.error', { method: request.method, url: request.url, error: error as Error, ...(cause === undefined ? {} : { cause }), stack: (error as Error)?.stack })
     return errorResponse(500, 'internal', 'the pod hit an unexpected error; it has been logged')

@@ -13,7 +13,7 @@
 import { readFileSync, rmSync, statSync } from 'node:fs'
 import { basename } from 'node:path'
 import { DomainError } from '../shared/errors'
-import { INPUT_GUARD, MediaToolError, runTool, stderrTail } from './exec'
+import { INPUT_GUARD, MediaToolError, runTool, stderrTail, type ToolLimits } from './exec'
 
 /** Seconds per segment, and between two keyframes of a rendition. */
 const SEGMENT_SECONDS = 2
@@ -148,8 +148,8 @@ const AAC_PROFILES: Record<string, number> = { LC: 2, 'HE-AAC': 5, 'HE-AACv2': 2
  * need to switch between streams (hls.js switches automatically only among streams whose
  * codecs it knows). H.264 with AAC, MP3 or Opus (nearly every upload); null for anything else.
  */
-async function remuxedCodecs(file: string): Promise<string | null> {
-  const run = await runTool(['ffprobe', '-v', 'error', '-show_entries', 'stream=codec_type,codec_name,profile,level', '-of', 'json', file], 60_000)
+async function remuxedCodecs(file: string, limits?: ToolLimits): Promise<string | null> {
+  const run = await runTool(['ffprobe', '-v', 'error', '-show_entries', 'stream=codec_type,codec_name,profile,level', '-of', 'json', file], 60_000, { limits })
   if (run.exitCode !== 0) return null
   const streams = (JSON.parse(run.stdout) as { streams?: { codec_type?: string; codec_name?: string; profile?: string; level?: number }[] }).streams ?? []
   const video = streams.find((s) => s.codec_type === 'video')
@@ -164,16 +164,17 @@ async function remuxedCodecs(file: string): Promise<string | null> {
 
 /**
  * Remuxes `input` into a stream at `output` (no re-encoding: minutes of video take seconds).
- * Throws MediaToolError when ffmpeg fails, leaving no playlist behind.
+ * Throws MediaToolError when ffmpeg fails, leaving no playlist behind. ffmpeg and ffprobe run
+ * within `opts.limits` when given.
  */
-export async function packageCopy(input: string, output: string, segmentUri: string): Promise<{ info: StreamInfo; playlist: string }> {
+export async function packageCopy(input: string, output: string, segmentUri: string, opts: { limits?: ToolLimits } = {}): Promise<{ info: StreamInfo; playlist: string }> {
   try {
-    const run = await runTool(streamArgs(input, output, null), REMUX_TIMEOUT_MS)
+    const run = await runTool(streamArgs(input, output, null), REMUX_TIMEOUT_MS, { limits: opts.limits })
     if (run.timedOut) throw new MediaToolError('ffmpeg remux timed out', 'ffmpeg', run.exitCode, stderrTail(run.stderr))
     if (run.exitCode !== 0 || (statSync(output, { throwIfNoEntry: false })?.size ?? 0) === 0)
-      throw new MediaToolError(`ffmpeg could not remux the video into a stream (exit ${run.exitCode})`, 'ffmpeg', run.exitCode, stderrTail(run.stderr))
+      throw new MediaToolError(`ffmpeg could not remux the video into a stream (exit ${run.exitCode})`, 'ffmpeg', run.exitCode, stderrTail(run.stderr), run.overLimit)
     const packaged = readPackaged(output, segmentUri)
-    return { ...packaged, info: { ...packaged.info, codecs: packaged.info.codecs ?? (await remuxedCodecs(output)) } }
+    return { ...packaged, info: { ...packaged.info, codecs: packaged.info.codecs ?? (await remuxedCodecs(output, opts.limits)) } }
   } catch (e) {
     rmSync(playlistOf(output), { force: true })
     throw e

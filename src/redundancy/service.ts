@@ -124,6 +124,7 @@ export class Redundancy {
       loadWebTorrent,
       log,
       now: Date.now,
+      diskRoom: () => this.files.disk.room(),
     }
   }
 }

@@ -22,6 +22,8 @@ import { segmentUri } from '../videos/streams'
 import { readPackaged, type StreamInfo } from '../media/hls'
 import type { RunnerStore } from '../runners/store'
 import { transcode } from './ffmpeg'
+import { toolLimits } from '../media/limits'
+import { isNoSpace } from '../storage/disk'
 import { targetResolutions, type TranscodeJob, type TranscodeQueue } from './queue'
 
 /** Transcoding of one pod's videos. */
@@ -68,7 +70,7 @@ export class Transcoding {
   actorInput(log: Logger): TranscoderActorInput {
     const queue = this.queue
     return {
-      queue: { resume: () => queue.resume(), claim: () => this.claimLocal(), progress: (id, f) => queue.progress(id, f), fail: (id, e, d) => queue.fail(id, e, d) },
+      queue: { resume: () => queue.resume(), claim: () => this.claimLocal(), progress: (id, f) => queue.progress(id, f), fail: (id, e, d) => queue.fail(id, e, d), requeue: (id) => queue.requeue(id) },
       concurrency: this.config.transcoding.concurrency,
       source: (video) => {
         const file = this.videos.localFile(video)
@@ -76,8 +78,12 @@ export class Transcoding {
       },
       tempPath: () => this.videos.files.temp('.mp4'),
       // With the original in a bucket, ffmpeg works on a copy in tmp/.
-      transcode: (job, source, output, onProgress, signal) => this.videos.own.withLocalCopy(source.key, (path) => transcode({ path, duration: source.duration }, output, job.resolution, onProgress, signal)),
+      transcode: (job, source, output, onProgress, signal) => {
+        const opts = { limits: toolLimits(this.config.media, source.duration), diskFull: () => this.videos.files.disk.room() < 0 }
+        return this.videos.own.withLocalCopy(source.key, (path) => transcode({ path, duration: source.duration }, output, job.resolution, onProgress, signal, opts))
+      },
       finish: (job, output) => this.addRendition(job, output),
+      later: (e) => isNoSpace(e) || (e instanceof DomainError && e.kind === 'insufficient_storage'),
       log,
     }
   }
@@ -88,6 +94,8 @@ export class Transcoding {
    */
   private claimLocal(): TranscodeJob | undefined {
     const t = this.config.transcoding
+    // Below the disk's margin, jobs wait in the queue (the housekeeper offers them again every second).
+    if (this.videos.files.disk.room() <= 0) return undefined
     if (!t.local) return undefined
     return this.queue.claim(this.runners.anyActive(t.leaseMs) ? this.now() - t.runnerWaitMs : undefined)
   }

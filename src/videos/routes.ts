@@ -50,7 +50,7 @@ export const videoRoutes = ({ config, fingerprint, videos, auth }: VideoRoutesDe
       async ({ request, set, user }) => {
         // Nothing is received while the files could not be kept.
         videos.files.storage.mustBeAvailable()
-        const upload = await receiveUpload(request, { tmpDir: videos.files.tmp, maxBytes: config.maxUploadBytes })
+        const upload = await receiveUpload(request, { tmpDir: videos.files.tmp, maxBytes: config.maxUploadBytes, disk: videos.files.disk })
         const video = await videos.ingest(user, upload)
         set.status = 201
         set.headers.location = `/api/v1/videos/${video.id}`

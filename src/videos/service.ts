@@ -203,7 +203,12 @@ export class Videos {
    * failure every file it made is removed and nothing is written to the database.
    */
   async ingest(user: User, upload: ReceivedUpload): Promise<Video> {
-    const prepared = await prepareUpload(upload, this.files, this.fingerprint)
+    const prepared = await prepareUpload(upload, this.files, this.fingerprint, this.config.media).catch((e: unknown) => {
+      // What ffmpeg said of a refused file quotes local paths: for the log, not the uploader.
+      const cause = e instanceof DomainError && e.kind !== 'internal' ? (e.cause as { stderrTail?: string } | undefined) : undefined
+      if (cause?.stderrTail !== undefined) this.log.info('video.upload.refused', { uploader: user.username, code: (e as DomainError).code, detail: cause.stderrTail })
+      throw e
+    })
     try {
       const video = await this.store(user, prepared.video)
       // A remuxed upload leaves the file as it was sent (the stored one was moved into place).
