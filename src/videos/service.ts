@@ -24,6 +24,7 @@ import { videoOfRow, videoUrls, type Video } from './model'
 import { searchVideos, type VideoPage, type VideoQuery } from './search'
 import type { ReceivedUpload } from './upload'
 import { checkTexts, mayClaimId, newVideoId, prepareUpload, type Packaged } from './ingest'
+import { IngestQueue } from './ingest-queue'
 import { renditionUrls, type Rendition } from './renditions'
 import type { OwnRow, VideoStore } from './store'
 import { masterPlaylistUrl, withStreamUrls, type Stream, type StreamIn } from './streams'
@@ -55,6 +56,8 @@ export class Videos {
   readonly own: OwnFiles
   /** Thumbnails as readers get them (friends' cached). */
   readonly thumbnails: Thumbnails
+  /** Uploads in flight, and their turns to be prepared (`uploads.*`). */
+  readonly uploads: IngestQueue
   constructor(
     private readonly db: Database,
     /** The videos' tables. */
@@ -76,6 +79,7 @@ export class Videos {
   ) {
     this.own = new OwnFiles(files, fingerprint, (id, resolution) => this.localFile(id, resolution))
     this.thumbnails = new Thumbnails(rows, files, fingerprint, outbound, (id) => this.get(id))
+    this.uploads = new IngestQueue(config.uploads, now)
     // The network index: a friend announces, changes and removes its own videos only.
     const upsert = (v: Video, { sender, friend, now }: InboxContext) => {
       if (v.podFingerprint !== sender || !mayClaimId(v.id, sender)) return { ok: false, error: 'not_origin' }
