@@ -14,7 +14,7 @@ import { checkProbed, tooManyStreams, toolLimits, type MediaLimits } from '../me
 import { mp4TrackCount, probeVideo, type Probed } from '../media/probe'
 import { makeThumbnail } from '../media/thumbnail'
 import { DomainError } from '../shared/errors'
-import { insufficientStorage, isNoSpace } from '../storage/disk'
+import { insufficientStorage, isNoSpace, type DiskSpace } from '../storage/disk'
 import type { VideoFiles } from './files'
 import { segmentUri } from './streams'
 import type { ReceivedUpload } from './upload'
@@ -110,13 +110,17 @@ async function browserReady(
 }
 
 /**
- * What a failed ffmpeg run on an upload means for its uploader: a full disk is the pod's
- * (507, try again later), anything else the file's (415: it cannot be read, or not within
- * what this pod gives a run). A tool that cannot be started at all stays the pod's (500).
+ * What a failure to prepare an upload means for its uploader: with the disk full (or below
+ * its margin: ffmpeg's HLS muxer can meet a full disk and still exit 0, leaving an empty
+ * playlist), the pod's (507, try again later); a failed ffmpeg run, the file's (415: it
+ * cannot be read, or not within what this pod gives a run). A tool that cannot be started
+ * at all stays the pod's (500).
  */
-function refusal(e: unknown): unknown {
+function refusal(e: unknown, disk: DiskSpace): unknown {
+  if (e instanceof DomainError && e.kind !== 'internal') return e
+  if (isNoSpace(e) || (e instanceof MediaToolError && isNoSpace(e.stderrTail)) || disk.room() < 0)
+    return insufficientStorage("the pod's disk filled up while it prepared this video; try again once space is freed", { cause: e })
   if (!(e instanceof MediaToolError) || e.exitCode === -1) return e
-  if (isNoSpace(e.stderrTail)) return insufficientStorage("the pod's disk filled up while it prepared this video; try again once space is freed", { cause: e })
   const why = e.overLimit ? `decoding it takes more ${e.overLimit === 'cpu' ? 'CPU time' : 'memory'} than this pod gives a video` : 'its data cannot be decoded'
   return new DomainError('unsupported_media', 'unreadable_video', `ffmpeg could not read the video: ${why}`, undefined, { cause: e })
 }
@@ -162,7 +166,7 @@ export async function prepareUpload(upload: ReceivedUpload, files: VideoFiles, f
     }
   } catch (e) {
     for (const path of made) rmSync(path, { force: true })
-    throw refusal(e)
+    throw refusal(e, files.disk)
   }
 }
 
