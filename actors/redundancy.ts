@@ -1,10 +1,12 @@
 /**
- * The redundancy actor: keeps copies of friends' videos within a disk budget. A copy is
- * downloaded over BitTorrent (the origin's web seed and TCP seeder, other mirrors), then
- * seeded and served as a web seed by this pod, and announced to every friend with
- * `video.mirror`, so the video still plays when its origin is down. Copies are dropped,
- * files and all, beyond the budget, when the video leaves the index (removed at its
- * origin, or the friendship ended), and announced gone with `video.unmirror`.
+ * The redundancy actor: keeps copies of friends' videos within a disk budget. A copy keeps
+ * every stream of its video (src/videos/streams.ts): each stream's file is downloaded over
+ * BitTorrent (the origin's web seed and TCP seeder), kept with its .torrent and media
+ * playlist, then seeded and served (web seed and playlists) by this pod, and announced to
+ * every friend with `video.mirror`, so the video still plays, bounded and adaptive, when its
+ * origin is down. Copies are dropped, files and all, beyond the budget (a video's streams
+ * together), when the video or the stream leaves the index (removed at its origin, the
+ * friendship ended, the stream replaced), and announced gone with `video.unmirror`.
  */
 import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
@@ -16,34 +18,62 @@ import type { TrackerEvent } from './tracker'
 
 export type RedundancyEvent = { type: 'redundancy.check' }
 
-/** A copy this pod keeps. */
+/** A copy this pod keeps: one stream of a friend's video. */
 export interface OwnMirror {
   infoHash: string
   video: string
-  /** Path of the file, relative to the data folder's mirrors/ folder. */
+  /** The stream it keeps (0: the original, else the height); null: a whole-file copy of an earlier release, dropped at start. */
+  rendition: number | null
+  /** Path of the file, relative to the data folder's mirrors/ folder (`<infoHash>/<file>`; its media playlist beside it). */
   file: string
   size: number
   state: 'downloading' | 'ready'
   createdAt: number
 }
 
+/** A stream of a video to copy. */
+export interface StreamCandidate {
+  rendition: number
+  infoHash: string
+  size: number
+}
+
+/** A friend's video worth a copy: the streams no copy keeps yet, and their bytes together. */
+export interface CopyCandidate {
+  id: string
+  size: number
+  streams: StreamCandidate[]
+}
+
+/** A stream fetched from its origin and checked (src/redundancy/origin.ts): ready for download. */
+export interface LoadedStream {
+  /** The torrent to hand webtorrent (its trackers and web seeds are the origin's own, whatever the file said). */
+  torrent: object
+  /** The origin's .torrent as it is, to keep and serve. */
+  torrentFile: Uint8Array
+  /** The stream's media playlist, naming the file as this pod serves it. */
+  playlist: string
+}
+
 /** The messages the redundancy actor has friends told. */
-export type MirrorMessage = { type: 'video.mirror' | 'video.unmirror'; data: { id: string; infoHash: string } }
+export type MirrorMessage = { type: 'video.mirror' | 'video.unmirror'; data: { id: string; infoHash: string; rendition?: number } }
 
 /** The durable side of redundancy, as the actor uses it (src/redundancy/store.ts). */
 export interface MirrorPort {
   /** The copies this pod keeps, oldest first. */
   own(): OwnMirror[]
-  /** Copies whose video left the index. */
-  orphans(): OwnMirror[]
+  /** Copies whose stream left the index, with why. */
+  orphans(): { mirror: OwnMirror; reason: string }[]
   /** Bytes used (and reserved by downloads) by this pod's copies. */
   used(): number
-  /** Friends' videos worth a copy, best first by the strategy, within `room` bytes. */
-  candidates(self: string, room: number, strategy: 'recent' | 'smallest', limit: number): { id: string; infoHash: string; size: number }[]
+  /** Friends' videos worth a copy, best first by the strategy, whose missing streams fit in `room` bytes. */
+  candidates(self: string, room: number, strategy: 'recent' | 'smallest', limit: number): CopyCandidate[]
+  /** One of this pod's copies, by its file's info hash. */
+  byInfoHash(infoHash: string): OwnMirror | undefined
   startDownload(m: OwnMirror, now: number): void
   markReady(infoHash: string): void
   drop(infoHash: string): void
-  addKnown(video: string, infoHash: string, pod: { fingerprint: string; url: string }): boolean
+  addKnown(video: string, infoHash: string, rendition: number | undefined, pod: { fingerprint: string; url: string }): boolean
   removeKnown(video: string, infoHash: string, fingerprint: string): boolean
 }
 
@@ -58,21 +88,20 @@ export interface RedundancyActorInput {
   dir: string
   /** A copy as the seeder takes it (its keys in the pod's store). */
   seedFile: (m: OwnMirror) => SeedFile
-  /** The file name a copy of a video of the index gets, undefined when it left the index. */
-  fileName: (id: string) => string | undefined
+  /** The file name of a stream of a video (as its origin names it). */
+  fileName: (id: string, rendition: number) => string
   /**
-   * Fetches and checks the origin's .torrent of a video: the torrent to hand webtorrent (its
-   * trackers and web seeds are the origin's own, whatever the file said), the file to keep, and
-   * the info hash and length it really has.
+   * Fetches the origin's .torrent and media playlist of a stream, checked against what the
+   * index says of it (info hash, size, file name; byte ranges inside the file).
    */
-  loadTorrent: (id: string) => Promise<{ torrent: object; file: Uint8Array; infoHash: string; length: number }>
+  loadStream: (id: string, stream: StreamCandidate) => Promise<LoadedStream>
   /** Peer addresses webtorrent must not connect to (private ranges, unless the pod allows them). */
   blocklist?: { start: string; end: string }[]
   /** Queues messages for every friend. */
   broadcast: (messages: MirrorMessage[]) => void
-  /** Keeps a finished copy (downloaded under `dir`) and its .torrent in the pod's store. */
-  keep: (m: OwnMirror, torrentFile: Uint8Array) => Promise<void>
-  /** Removes a dropped copy and its .torrent from the pod's store (besides its folder under `dir`). */
+  /** Keeps a finished copy (downloaded under `dir`), its .torrent and its media playlist in the pod's store. */
+  keep: (m: OwnMirror, loaded: LoadedStream) => Promise<void>
+  /** Removes a dropped copy, its playlist and its .torrent from the pod's store (besides its folder under `dir`). */
   discard: (m: OwnMirror) => Promise<void>
   loadWebTorrent: LoadWebTorrent
   log: ActorLog
@@ -83,6 +112,7 @@ export interface RedundancyActorInput {
   diskRoom: () => number
 }
 
+/** Videos copied at once (each with all its missing streams). */
 const PARALLEL_DOWNLOADS = 2
 /** A copy that failed is not tried again for this long. */
 const RETRY_AFTER_MS = 10 * 60_000
@@ -92,69 +122,70 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
   const { store, log } = input
   let client: WebTorrent | undefined
   const downloading = new Map<string, OwnMirror>()
+  /** When a copy of a video last failed (by video id). */
   const failedAt = new Map<string, number>()
   let stopped = false
   let running = false
   let again = false
 
+  const ref = (m: OwnMirror) => ({ id: m.video, infoHash: m.infoHash, ...(m.rendition === null ? {} : { rendition: m.rendition }) })
+  const discard = (m: OwnMirror) => input.discard(m).catch((e: Error) => log.warn('mirror.discard.failed', { infoHash: m.infoHash, error: e.message }))
+
   const drop = (m: OwnMirror, reason: string) => {
     if (downloading.delete(m.infoHash)) void client?.remove(m.infoHash, { destroyStore: false }).catch(() => undefined)
     rmSync(join(input.dir, m.infoHash), { recursive: true, force: true })
-    void input.discard(m).catch((e: Error) => log.warn('mirror.discard.failed', { infoHash: m.infoHash, error: e.message }))
+    void discard(m)
     store.drop(m.infoHash)
     store.removeKnown(m.video, m.infoHash, input.self.fingerprint)
     sendBack({ type: 'seeder.video.removed', infoHash: m.infoHash })
     sendBack({ type: 'tracker.video.removed', infoHash: m.infoHash })
-    if (m.state === 'ready') input.broadcast([{ type: 'video.unmirror', data: { id: m.video, infoHash: m.infoHash } }])
-    log.info('mirror.dropped', { video: m.video, infoHash: m.infoHash, reason })
+    if (m.state === 'ready') input.broadcast([{ type: 'video.unmirror', data: ref(m) }])
+    log.info('mirror.dropped', { video: m.video, rendition: m.rendition, infoHash: m.infoHash, reason })
   }
 
-  const finish = async (m: OwnMirror, torrentFile: Uint8Array) => {
+  const finish = async (m: OwnMirror, loaded: LoadedStream) => {
     // The seeder takes over seeding; the downloader lets go of the torrent, keeping the file.
     await client?.remove(m.infoHash, { destroyStore: false }).catch(() => undefined)
     try {
-      await input.keep(m, torrentFile)
+      await input.keep(m, loaded)
     } catch (e) {
       // Not kept (the bucket did not answer): dropped like a failed download, tried again later.
-      failedAt.set(m.infoHash, input.now())
+      failedAt.set(m.video, input.now())
       return drop(m, `the copy could not be stored: ${(e as Error).message}`)
     }
     // Dropped while it was being stored (its video left the index, the budget): what the
     // store kept meanwhile goes too, and the copy is not announced.
     if (downloading.get(m.infoHash) !== m) {
-      await input.discard(m).catch((e: Error) => log.warn('mirror.discard.failed', { infoHash: m.infoHash, error: e.message }))
+      await discard(m)
       return
     }
     downloading.delete(m.infoHash)
     if (stopped) return
     store.markReady(m.infoHash)
-    store.addKnown(m.video, m.infoHash, input.self)
+    store.addKnown(m.video, m.infoHash, m.rendition ?? undefined, input.self)
     const ready = { ...m, state: 'ready' as const }
     sendBack({ type: 'tracker.video.added', infoHash: m.infoHash })
     sendBack({ type: 'seeder.video.added', file: input.seedFile(ready) })
-    input.broadcast([{ type: 'video.mirror', data: { id: m.video, infoHash: m.infoHash } }])
-    log.info('mirror.ready', { video: m.video, infoHash: m.infoHash, size: m.size })
+    input.broadcast([{ type: 'video.mirror', data: ref(m) }])
+    log.info('mirror.ready', { video: m.video, rendition: m.rendition, infoHash: m.infoHash, size: m.size })
   }
 
-  const start = async (c: { id: string; infoHash: string; size: number }) => {
-    const fileName = input.fileName(c.id)
-    if (!fileName) return
-    const m: OwnMirror = { infoHash: c.infoHash, video: c.id, file: `${c.infoHash}/${fileName}`, size: c.size, state: 'downloading', createdAt: input.now() }
-    store.startDownload(m, m.createdAt)
-    downloading.set(c.infoHash, m)
+  /** Starts the download of one stream of a video; its row reserves its bytes of the budget at once. */
+  const startStream = async (id: string, s: StreamCandidate, createdAt: number) => {
+    // One copy per info hash: a friend's video naming another's stream shares its copy.
+    if (store.byInfoHash(s.infoHash)) return
+    const m: OwnMirror = { infoHash: s.infoHash, video: id, rendition: s.rendition, file: `${s.infoHash}/${input.fileName(id, s.rendition)}`, size: s.size, state: 'downloading', createdAt }
+    store.startDownload(m, createdAt)
+    downloading.set(s.infoHash, m)
     const fail = (error: string) => {
-      failedAt.set(c.infoHash, input.now())
-      if (downloading.has(c.infoHash)) drop(m, error)
-      log.warn('mirror.failed', { video: c.id, error })
+      failedAt.set(id, input.now())
+      if (downloading.get(s.infoHash) === m) drop(m, error)
+      log.warn('mirror.failed', { video: id, rendition: s.rendition, error })
     }
     try {
-      const loaded = await input.loadTorrent(c.id)
-      if (stopped || !downloading.has(c.infoHash)) return
-      // The index said which info hash and size (what the budget reserved): a torrent of
-      // another hash is not that video, and one of another length would overrun the budget.
-      if (loaded.infoHash !== c.infoHash) return fail('the origin served a torrent of another info hash')
-      if (loaded.length !== c.size) return fail(`the torrent has ${loaded.length} bytes, not the ${c.size} the origin declared`)
-      mkdirSync(join(input.dir, c.infoHash), { recursive: true })
+      const loaded = await input.loadStream(id, s)
+      if (stopped || downloading.get(s.infoHash) !== m) return
+      mkdirSync(join(input.dir, s.infoHash), { recursive: true })
       // Loaded at the first copy: a pod without redundancy never loads webtorrent for it.
       const WebTorrent = await input.loadWebTorrent()
       if (stopped) return
@@ -162,15 +193,18 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
         'error',
         (e: Error) => log.warn('mirror.client.error', { error: e.message }),
       )
-      client.add(loaded.torrent as never, { path: join(input.dir, c.infoHash) }, (t) => {
-        log.info('mirror.downloading', { video: c.id, infoHash: c.infoHash })
-        t.on('done', () => void finish(m, loaded.file))
+      client.add(loaded.torrent as never, { path: join(input.dir, s.infoHash) }, (t) => {
+        log.info('mirror.downloading', { video: id, rendition: s.rendition, infoHash: s.infoHash })
+        t.on('done', () => void finish(m, loaded))
         t.on('error', (e: Error) => fail(e.message))
       })
     } catch (e) {
       fail((e as Error).message)
     }
   }
+
+  /** Videos being copied. */
+  const copying = () => new Set([...downloading.values()].map((m) => m.video)).size
 
   const check = async () => {
     if (running) {
@@ -179,26 +213,28 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
     }
     running = true
     try {
-      for (const m of store.orphans()) drop(m, 'the video left the index')
-      // Over budget (it was lowered, or redundancy turned off): the oldest copies go first.
+      for (const { mirror, reason } of store.orphans()) drop(mirror, reason)
+      // Over budget (it was lowered, or redundancy turned off): the oldest copies go first,
+      // each with every stream of its video.
       const budget = input.enabled ? input.budgetBytes : 0
-      for (const m of store.own()) {
+      const own = store.own()
+      for (const video of new Set(own.map((m) => m.video))) {
         if (store.used() <= budget) break
-        drop(m, 'over the redundancy budget')
+        for (const m of own) if (m.video === video) drop(m, 'over the redundancy budget')
       }
       if (!input.enabled || stopped) return
       // Below the disk's margin, downloads stop (their partial files go; they are tried again later) and none start.
       const disk = input.diskRoom()
-      if (disk < 0) for (const m of downloading.values()) drop(m, "the disk is below the margin kept free (disk.minFreeBytes)")
+      if (disk < 0) for (const m of downloading.values()) drop(m, 'the disk is below the margin kept free (disk.minFreeBytes)')
       // Within the budget and the disk's room, less what the downloads under way may still write.
       const room = Math.min(budget - store.used(), disk - [...downloading.values()].reduce((sum, m) => sum + m.size, 0))
-      const candidates = store.candidates(input.self.fingerprint, room, input.strategy, 20)
       let free = room
-      for (const c of candidates) {
-        if (downloading.size >= PARALLEL_DOWNLOADS) break
-        if (input.now() - (failedAt.get(c.infoHash) ?? -Infinity) < RETRY_AFTER_MS || c.size > free) continue
+      for (const c of store.candidates(input.self.fingerprint, room, input.strategy, 20)) {
+        if (copying() >= PARALLEL_DOWNLOADS) break
+        if (input.now() - (failedAt.get(c.id) ?? -Infinity) < RETRY_AFTER_MS || c.size > free) continue
         free -= c.size
-        await start(c)
+        const now = input.now()
+        await Promise.all(c.streams.map((s) => startStream(c.id, s, now)))
       }
     } catch (e) {
       // A check cut short by the pod stopping (its database closed) is no failure.
@@ -212,8 +248,13 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
     }
   }
 
-  // Downloads do not survive a restart: their partial files go, and the check starts them again.
-  for (const m of store.own()) if (m.state === 'downloading') drop(m, 'interrupted by a restart')
+  // Downloads do not survive a restart: their partial files go, and the check starts them
+  // again. Whole-file copies of an earlier release go too (friends told): their videos' streams
+  // are copied instead.
+  for (const m of store.own()) {
+    if (m.state === 'downloading') drop(m, 'interrupted by a restart')
+    else if (m.rendition === null) drop(m, 'a whole-file copy of an earlier release: the video\'s streams are copied instead')
+  }
   const timer = setInterval(() => void check(), input.intervalMs ?? 60_000)
   setTimeout(() => void check(), 0)
   receive(() => void check())

@@ -162,7 +162,7 @@ describe.skipIf(skip !== undefined)('a full disk', () => {
       if (!filled) leaveFree(mnt, 0)
       filled = true
     }
-    const outcome = await input.transcode({ id: 0, video: kept.id, resolution: 144 }, source, out, fillUp, never)
+    const outcome = await input.transcode({ id: 0, video: kept.id, resolution: 144, kind: 'transcode' }, source, out, fillUp, never)
     expect(filled).toBe(true)
     expect(outcome).toMatchObject({ ok: false, error: { later: true } })
     // And a job that failed to be stored while the disk is full is queued again, not failed.

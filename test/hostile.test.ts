@@ -4,9 +4,10 @@
  * hardened, and must change nothing now.
  */
 import { afterAll, describe, expect, test } from 'bun:test'
-import { writeFileSync } from 'node:fs'
+import { readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { makeTorrent } from '../src/torrents/torrent-file'
+import { VideoStore } from '../src/videos/store'
 import { fakePod } from './helpers/fake-pod'
 import { adminToken, fp, indexIds, netPod, publish, stopPods, until, videoId } from './helpers/network'
 import { tempDir } from './helpers/pods'
@@ -165,20 +166,68 @@ describe('content a friend announces', () => {
     for (const f of fakes) f.stop()
   })
 
+  /** A friend's video of one stream, its file `bytes` long, whose .torrent (and playlist, if given) the fake serves. */
+  async function streamOf(fake: Awaited<ReturnType<typeof fakePod>>, bytes: number, declared: number, playlist?: string) {
+    const video = fake.video()
+    const file = join(tempDir(), `${video.id}.mp4`)
+    writeFileSync(file, new Uint8Array(bytes))
+    const torrent = await makeTorrent({ file, name: `${video.id}.mp4`, announce: [], urlList: [] })
+    const paths: Record<string, () => Response> = {
+      [`/static/torrents/${torrent.infoHash}.torrent`]: () => new Response(torrent.torrent as Uint8Array<ArrayBuffer>),
+      ...(playlist === undefined ? {} : { [`/static/hls/${video.id}/original.m3u8`]: () => new Response(playlist) }),
+    }
+    fake.handle = (_req, url) => paths[url.pathname]?.()
+    const stream = { rendition: 0, infoHash: torrent.infoHash, size: declared, width: 320, height: 240, bandwidth: 100_000 }
+    return { ...video, magnetUri: `magnet:?xt=urn:btih:${torrent.infoHash}`, size: declared, streams: [stream] }
+  }
+
   test('a copy whose torrent is larger than the size the origin declared is not downloaded', async () => {
     const victim = await netPod({ redundancy: { enabled: true, budgetBytes: 10_000 } })
     const fake = await fakePod()
-    const file = join(tempDir(), 'big.bin')
-    writeFileSync(file, new Uint8Array(512 * 1024))
-    const torrent = await makeTorrent({ file, name: 'x.mp4', announce: [], urlList: [] })
-    fake.handle = (_req, url) => (url.pathname === `/static/torrents/${torrent.infoHash}.torrent` ? new Response(torrent.torrent as Uint8Array<ArrayBuffer>) : undefined)
-    await fake.befriend(victim)
     // It says 1,000 bytes (within the budget); its torrent holds 512 KiB.
-    await fake.send(victim, [{ type: 'video.add', data: fake.video({ magnetUri: `magnet:?xt=urn:btih:${torrent.infoHash}`, size: 1000 }) }])
+    const video = await streamOf(fake, 512 * 1024, 1000)
+    await fake.befriend(victim)
+    await fake.send(victim, [{ type: 'video.add', data: video }])
     const failed = await until(() => victim.logs.find((l) => l.event === 'mirror.failed'), 10_000, 'the copy refused')
     expect(String(failed.error)).toContain('not the 1000 the origin declared')
-    expect(fake.hits.get(`/static/torrents/${torrent.infoHash}.torrent`)).toBe(1)
+    expect(fake.hits.get(`/static/torrents/${video.streams[0]!.infoHash}.torrent`)).toBe(1)
     expect(victim.running.pod.db.query('SELECT * FROM mirrors').all()).toEqual([])
+    fake.stop()
+  })
+
+  test('a copy whose playlist names another URL, or bytes beyond its file, is not made, and nothing of it stays', async () => {
+    const victim = await netPod({ redundancy: { enabled: true, budgetBytes: 100_000 } })
+    const fake = await fakePod()
+    await fake.befriend(victim)
+    const head = '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-MAP:URI="x.mp4",BYTERANGE="100@0"\n'
+    const hostile = [
+      `${head}#EXT-X-KEY:METHOD=AES-128,URI="http://collector.example/key"\n#EXTINF:2.000000,\n#EXT-X-BYTERANGE:900@100\nx.mp4\n#EXT-X-ENDLIST\n`,
+      `${head}#EXTINF:2.000000,\n#EXT-X-BYTERANGE:5000@100\nx.mp4\n#EXT-X-ENDLIST\n`,
+    ]
+    const why = ['a line this pod does not serve (line 6)', "beyond the file's 1000"]
+    for (const [i, playlist] of hostile.entries()) {
+      const video = await streamOf(fake, 1000, 1000, playlist)
+      await fake.send(victim, [{ type: 'video.add', data: video }])
+      const failed = await until(() => victim.logs.find((l) => l.event === 'mirror.failed' && l.video === video.id), 10_000, 'the copy refused')
+      expect(String(failed.error)).toContain(why[i]!)
+    }
+    expect(victim.running.pod.db.query('SELECT * FROM mirrors').all()).toEqual([])
+    expect(readdirSync(join(victim.config.dataDir, 'mirrors'))).toEqual([])
+    expect(readdirSync(join(victim.config.dataDir, 'torrents'))).toEqual([])
+    fake.stop()
+  })
+
+  test("a friend's copy of a stream is recorded only under that stream's info hash", async () => {
+    const victim = await netPod()
+    const own = publish(victim)
+    new VideoStore(victim.running.pod.db).saveStreams(own.id, [{ rendition: 0, infoHash: 'cd'.repeat(20), size: 10, width: 2, height: 2, bandwidth: 1 }])
+    const fake = await fakePod()
+    await fake.befriend(victim)
+    const mirror = (infoHash: string, rendition: number) => ({ type: 'video.mirror', data: { id: own.id, infoHash, rendition } })
+    const r = await fake.send(victim, [mirror('ab'.repeat(20), 0), mirror('cd'.repeat(20), 480), mirror('cd'.repeat(20), 0)])
+    expect(r.results).toEqual([{ ok: false }, { ok: false }, { ok: true }])
+    const video = (await (await fetch(`${victim.base}/api/v1/videos/${own.id}`)).json()) as { streams: { playlistUrls: string[] }[] }
+    expect(video.streams[0]!.playlistUrls).toEqual([`${victim.config.url}/static/hls/${own.id}/original.m3u8`, `${fake.url}/static/hls/${own.id}/original.m3u8`])
     fake.stop()
   })
 })

@@ -1,16 +1,20 @@
 /**
- * Redundancy with real pods: a friend's video is copied over BitTorrent, seeded, announced
- * with video.mirror, and still downloads with its origin stopped; copies go, files and all,
- * beyond the budget, when the origin removes the video, or when the friendship ends.
+ * Redundancy with real pods: a friend's video is copied, every stream of it, over
+ * BitTorrent, seeded, served like its origin serves it (web seeds, playlists, torrents),
+ * announced with video.mirror, and still plays with its origin stopped; copies go, files and
+ * all, beyond the budget, when the origin removes the video, when the friendship ends, and
+ * (whole-file copies of the release before) at the upgrade.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { existsSync, readdirSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import WebTorrent from 'webtorrent'
 import type { Video } from '../src/videos/model'
+import type { Stream } from '../src/videos/streams'
+import { openDatabase } from '../src/shared/db'
 import type { OwnMirror } from '../actors/redundancy'
 import { makeClip, sha256 } from './helpers/clips'
-import { adminToken, fp, netPod, restart, stopPods, until } from './helpers/network'
+import { adminToken, fp, indexIds, netPod, restart, stopPods, until } from './helpers/network'
 import { removeTempDirs, tempDir, type TestPod } from './helpers/pods'
 import { uploadVideo, userToken } from './helpers/videos'
 
@@ -28,10 +32,16 @@ async function mirrorsOf(p: TestPod): Promise<{ usedBytes: number; mirrors: OwnM
   return (await (await fetch(`${p.base}/api/v1/videos/mirrors`, { headers: { authorization: `Bearer ${await adminToken(p)}` } })).json()) as never
 }
 
-const getVideo = async (p: TestPod, id: string) => (await (await fetch(`${p.base}/api/v1/videos/${id}`)).json()) as Video
+const getVideo = async (p: TestPod, id: string) => (await (await fetch(`${p.base}/api/v1/videos/${id}`)).json()) as Omit<Video, 'streams'> & { streams?: Stream[] }
 
-async function setup() {
-  const [a, b] = await Promise.all([netPod(), netPod(REDUNDANT)])
+/** The bytes a URL answers (and its status), for comparing a pod's files with another's. */
+const bytesOf = async (url: string, headers: Record<string, string> = {}) => {
+  const res = await fetch(url, { headers })
+  return { status: res.status, bytes: Buffer.from(await res.arrayBuffer()) }
+}
+
+async function setup(origin: Record<string, unknown> = {}) {
+  const [a, b] = await Promise.all([netPod(origin), netPod(REDUNDANT)])
   await b.running.pod.making.makeFriends([a.base])
   const video = (await (await uploadVideo(a.base, await userToken(a), { file: Bun.file(clip), name: 'Worth keeping' })).json()) as Video
   const copy = await until(async () => (await mirrorsOf(b)).mirrors.find((m) => m.video === video.id && m.state === 'ready'), 20_000, 'a ready copy')
@@ -39,6 +49,70 @@ async function setup() {
 }
 
 describe('redundancy', () => {
+  test("a copy keeps every stream of a friend's video, serves them byte for byte as the origin does, and plays them with the origin stopped", async () => {
+    // The original (240p, a stream) and a 144p rendition: two streams.
+    const { a, b, video } = await setup({ transcoding: { resolutions: [144] } })
+    const origin = await until(async () => {
+      const v = await getVideo(a, video.id)
+      return v.streams?.length === 2 ? v : undefined
+    }, 30_000, 'the rendition')
+    const streams = origin.streams!
+    const kept = await until(async () => {
+      const m = (await mirrorsOf(b)).mirrors.filter((c) => c.video === video.id && c.state === 'ready')
+      return m.length === 2 ? m : undefined
+    }, 20_000, 'a copy of both streams')
+    expect(kept.map((m) => m.rendition).sort()).toEqual(streams.map((s) => s.rendition).sort())
+    // A copy's size is its streams' sizes.
+    const size = streams.reduce((n, s) => n + s.size, 0)
+    expect((await mirrorsOf(b)).usedBytes).toBe(size)
+
+    // Everything the origin serves of the video, the copy serves the same, byte for byte.
+    const paths = [
+      `/static/hls/${video.id}/master.m3u8`,
+      ...streams.flatMap((s) => [new URL(s.playlistUrl).pathname, new URL(s.webseedUrl).pathname, new URL(s.torrentUrl).pathname]),
+    ]
+    const atOrigin = new Map<string, Buffer>()
+    for (const path of paths) {
+      const [theirs, ours] = await Promise.all([bytesOf(`${a.base}${path}`), bytesOf(`${b.base}${path}`)])
+      expect([path, theirs.status, ours.status]).toEqual([path, 200, 200])
+      expect(ours.bytes.equals(theirs.bytes)).toBe(true)
+      atOrigin.set(path, theirs.bytes)
+    }
+
+    // Both pods list the copy's URLs after the origin's, for each stream and for the master playlist.
+    const mirrored = (v: Awaited<ReturnType<typeof getVideo>>) => v.streams!.every((s) => s.playlistUrls.length === 2)
+    for (const p of [a, b]) {
+      const v = await until(async () => {
+        const got = await getVideo(p, video.id)
+        return mirrored(got) ? got : undefined
+      }, 3000, 'the copy listed')
+      for (const s of v.streams!) {
+        const file = new URL(s.webseedUrl).pathname.split('/').pop()!
+        expect(s.playlistUrls).toEqual([s.playlistUrl, s.playlistUrl.replace(a.base, b.base)])
+        expect(s.webseedUrls).toEqual([s.webseedUrl, `${b.base}/static/webseed/${file}`])
+        expect(s.torrentUrls).toEqual([s.torrentUrl, `${b.base}/static/torrents/${s.infoHash}.torrent`])
+      }
+      expect(v.masterPlaylistUrls).toEqual([`${a.base}/static/hls/${video.id}/master.m3u8`, `${b.base}/static/hls/${video.id}/master.m3u8`])
+    }
+
+    // The origin stops: the copy still answers the master playlist, the media playlists and
+    // ranges of each stream's segments, as the origin did.
+    await a.stop()
+    for (const s of streams) {
+      const playlist = new URL(s.playlistUrl).pathname
+      const media = await bytesOf(`${b.base}${playlist}`)
+      expect(media.bytes.equals(atOrigin.get(playlist)!)).toBe(true)
+      const [, length, offset] = /#EXT-X-BYTERANGE:(\d+)@(\d+)/.exec(media.bytes.toString())!.map(Number)
+      const file = new URL(s.webseedUrl).pathname
+      const segment = await bytesOf(`${b.base}${file}`, { range: `bytes=${offset}-${offset! + length! - 1}` })
+      expect(segment.status).toBe(206)
+      expect(segment.bytes.equals(atOrigin.get(file)!.subarray(offset, offset! + length!))).toBe(true)
+    }
+    const master = await bytesOf(`${b.base}/static/hls/${video.id}/master.m3u8`)
+    expect(master.bytes.equals(atOrigin.get(`/static/hls/${video.id}/master.m3u8`)!)).toBe(true)
+    expect(b.logs.filter((l) => l.event === 'mirror.ready').map((l) => l.size)).toEqual(expect.arrayContaining(streams.map((s) => s.size)))
+  }, 60_000)
+
   test("a friend's video is copied, announced to its origin, and still downloads with the origin stopped", async () => {
     const { a, b, video, copy } = await setup()
     const copied = join(b.config.dataDir, 'mirrors', copy.file)
@@ -95,5 +169,45 @@ describe('redundancy', () => {
     await b2.running.pod.friends.unfriend(fp(a))
     await until(async () => (await mirrorsOf(b2)).mirrors.length === 0, 5000, 'copy dropped with the friendship')
     expect(readdirSync(join(b2.config.dataDir, 'mirrors'))).toEqual([])
+  })
+
+  test('whole-file copies of the release before streams are dropped at the upgrade, files, rows and all, the origin told; then the streams are copied', async () => {
+    const [a, b] = await Promise.all([netPod({ transcoding: { enabled: false } }), netPod()])
+    await b.running.pod.making.makeFriends([a.base])
+    const video = (await (await uploadVideo(a.base, await userToken(a), { file: Bun.file(clip), name: 'Kept whole before' })).json()) as Video
+    await until(() => indexIds(b).includes(video.id), 5000, 'the video at the friend')
+    await b.stop()
+    // What the release before left: the original's file in mirrors/<infoHash>/, its .torrent,
+    // its row (no stream), and the mirror it announced, known to itself and to the origin.
+    const hash = video.infoHash!
+    const folder = join(b.config.dataDir, 'mirrors', hash)
+    mkdirSync(folder, { recursive: true })
+    copyFileSync(join(a.config.dataDir, 'videos', `${video.id}.mp4`), join(folder, `${video.id}.mp4`))
+    copyFileSync(join(a.config.dataDir, 'torrents', `${hash}.torrent`), join(b.config.dataDir, 'torrents', `${hash}.torrent`))
+    const db = openDatabase(join(b.config.dataDir, 'seedpod.db'))
+    db.query("INSERT INTO mirrors (info_hash, video, file, size, state, created_at) VALUES (?, ?, ?, ?, 'ready', 1)").run(Buffer.from(hash, 'hex'), video.id, `${hash}/${video.id}.mp4`, video.size)
+    db.query('INSERT OR IGNORE INTO pods (fingerprint, url) VALUES (?, ?)').run(fp(b), b.config.url)
+    db.query('INSERT INTO video_mirrors (video, pod, info_hash) VALUES (?, (SELECT id FROM pods WHERE fingerprint = ?), ?)').run(video.id, fp(b), Buffer.from(hash, 'hex'))
+    db.close()
+    expect(a.running.pod.redundancy.store.addKnown(video.id, hash, undefined, { fingerprint: fp(b), url: b.config.url })).toBe(true)
+    const mirrorSeed = `${b.config.url}/static/webseed/${video.id}.mp4`
+    expect((await getVideo(a, video.id)).webseedUrls).toContain(mirrorSeed)
+
+    // Upgraded with a budget too small for the streams: the old copy goes and nothing comes.
+    let b2 = await restart(b, { redundancy: { enabled: true, budgetBytes: 1000 } })
+    await until(async () => !(await getVideo(a, video.id)).webseedUrls.includes(mirrorSeed), 5000, 'the origin told')
+    expect(b2.logs.find((l) => l.event === 'mirror.dropped')?.reason).toStartWith('a whole-file copy of an earlier release')
+    expect((await mirrorsOf(b2)).mirrors).toEqual([])
+    expect(readdirSync(join(b2.config.dataDir, 'mirrors'))).toEqual([])
+    expect(readdirSync(join(b2.config.dataDir, 'torrents'))).toEqual([])
+    expect(b2.running.pod.redundancy.store.knownOf(video.id)).toEqual([])
+
+    // With room, the video's stream is copied instead, and announced as one.
+    await b2.stop()
+    b2 = await restart(b2, REDUNDANT)
+    const copy = await until(async () => (await mirrorsOf(b2)).mirrors.find((m) => m.state === 'ready'), 20_000, 'a copy of the stream')
+    expect(copy.rendition).toBe(0)
+    await until(async () => (await getVideo(a, video.id)).streams?.[0]?.playlistUrls.length === 2, 5000, 'the stream copy known at the origin')
+    expect(readFileSync(join(b2.config.dataDir, 'mirrors', copy.file)).equals(readFileSync(join(a.config.dataDir, 'videos', `${video.id}.mp4`)))).toBe(true)
   })
 })

@@ -134,13 +134,19 @@ describe('a bucket that stops answering', () => {
     mkdirSync(join(pod.config.dataDir, key), { recursive: true })
     const lines: string[] = []
     let now = Date.now()
-    const moves = new StorageMoves(pod.running.pod.db, pod.running.pod.videos.files.storage, createLogger({ level: 'warn', format: 'json', write: (l) => lines.push(l) }), () => false, () => now)
+    const moves = new StorageMoves({
+      db: pod.running.pod.db,
+      storage: pod.running.pod.videos.files.storage,
+      log: createLogger({ level: 'warn', format: 'json', write: (l) => lines.push(l) }),
+      isOwnKey: () => false,
+      now: () => now,
+    })
     const failures = () => lines.filter((l) => l.includes('storage.move.failed') && l.includes(key)).length
     pod.running.pod.db.query('INSERT INTO storage_moves (key, queued_at) VALUES (?, ?)').run(key, now)
     try {
       await moves.run()
       // A file that cannot be read says nothing of the bucket: uploads are still taken.
-      expect(pod.running.pod.videos.files.storage.store.health().state).toBe('ok')
+      expect(pod.running.pod.videos.files.storage.available()).toBe(true)
       await moves.run()
       expect(failures()).toBe(1)
       now += 5_000

@@ -32,14 +32,7 @@ const bucketSettings = () => gw.settings(BUCKET)
 const migrateTo = (to: string, of: TestPod = pod, prefix = '') =>
   runCli(['storage', 'migrate', '--to', to, '--data-dir', of.config.dataDir], {
     cwd: of.config.dataDir,
-    env: childEnv({
-      SEEDPOD_STORAGE_KIND: 's3',
-      SEEDPOD_STORAGE_ENDPOINT: gw.endpoint,
-      SEEDPOD_STORAGE_BUCKET: BUCKET,
-      SEEDPOD_STORAGE_PREFIX: prefix,
-      SEEDPOD_STORAGE_ACCESS_KEY_ID: gw.accessKeyId,
-      SEEDPOD_STORAGE_SECRET_ACCESS_KEY: gw.secretAccessKey,
-    }),
+    env: childEnv(gw.env(BUCKET, prefix)),
   })
 
 /** A viewer reading random ranges of the video through the pod's web seed URL (following it to the bucket) until stopped. */
@@ -142,12 +135,14 @@ describe('storage migrate', () => {
     const bytes = readFileSync(join(local.config.dataDir, 'mirrors', copy.file))
     await local.stop()
     const mirror = await restart(local, { ...REDUNDANT, storage: { ...bucketSettings(), prefix }, transcoding: { enabled: false } })
-    const copyKeys = [`${prefix}mirrors/${copy.file}`, `${prefix}torrents/${copy.infoHash}.torrent`].sort()
+    const playlist = `mirrors/${copy.infoHash}/${theirs.id}.m3u8`
+    const copyKeys = [`${prefix}mirrors/${copy.file}`, `${prefix}${playlist}`, `${prefix}torrents/${copy.infoHash}.torrent`].sort()
     const inDataFolder = () => listTree(mirror.config.dataDir).filter((f) => f.startsWith(`mirrors/${copy.infoHash}`) || f === `torrents/${copy.infoHash}.torrent`)
-    /** The copy's web seed (what the network knows), followed wherever it leads. */
+    /** The copy's web seed (what the network knows), followed wherever it leads, and its media playlist. */
     const served = async () => {
       const res = await fetch(`${mirror.base}/static/webseed/${theirs.id}.mp4`, { headers: { range: 'bytes=1000-1999' } })
-      return res.status === 206 && Buffer.from(await res.arrayBuffer()).equals(bytes.subarray(1000, 2000))
+      const media = await fetch(`${mirror.base}/static/hls/${theirs.id}/original.m3u8`)
+      return res.status === 206 && Buffer.from(await res.arrayBuffer()).equals(bytes.subarray(1000, 2000)) && media.status === 200 && (await media.text()).includes('#EXT-X-BYTERANGE')
     }
     expect(await served()).toBe(true)
 
@@ -161,9 +156,9 @@ describe('storage migrate', () => {
 
     const down = await migrateTo('local', mirror, prefix)
     expect(down.code).toBe(0)
-    expect(down.stdout).toContain('done: 2 files moved to the data folder')
+    expect(down.stdout).toContain('done: 3 files moved to the data folder')
     expect(await keys(prefix)).toEqual([])
-    expect(inDataFolder()).toEqual([`mirrors/${copy.infoHash}`, `mirrors/${copy.file}`, `torrents/${copy.infoHash}.torrent`])
+    expect(inDataFolder()).toEqual([`mirrors/${copy.infoHash}`, `mirrors/${copy.file}`, playlist, `torrents/${copy.infoHash}.torrent`].sort())
     expect(Buffer.from(readFileSync(join(mirror.config.dataDir, 'mirrors', copy.file))).equals(bytes)).toBe(true)
     expect(await served()).toBe(true)
     expect((await mirrorsOf(mirror)).map((m) => m.state)).toEqual(['ready'])

@@ -309,7 +309,8 @@ describe('a public bucket', () => {
 describe('redundancy with S3 storage', () => {
   test("a friend's video is copied into the bucket within the budget, served from there, and dropped from there", async () => {
     const prefix = 'pods/two/'
-    const [origin, mirror] = await Promise.all([netPod({ transcoding: { enabled: false } }), netPod({ storage: { ...storage(), prefix }, redundancy: { enabled: true, budgetBytes: 50_000_000 } })])
+    const [origin, first] = await Promise.all([netPod({ transcoding: { enabled: false } }), netPod({ storage: { ...storage(), prefix }, redundancy: { enabled: true, budgetBytes: 50_000_000 } })])
+    let mirror = first
     await mirror.running.pod.making.makeFriends([origin.base])
     const up = (await (await uploadVideo(origin.base, await userToken(origin), { file: clipBlob(), name: 'Worth a copy' })).json()) as Video
     const status = async () => (await (await fetch(`${mirror.base}/api/v1/videos/mirrors`, { headers: { authorization: `Bearer ${await adminToken(mirror)}` } })).json()) as { usedBytes: number; mirrors: { infoHash: string; file: string; state: string; size: number }[] }
@@ -324,6 +325,18 @@ describe('redundancy with S3 storage', () => {
     const res = await fetch(`${mirror.base}/static/webseed/${up.id}.mp4`, { headers: { range: 'bytes=0-99' } })
     expect(res.status).toBe(206)
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(new Uint8Array(readFileSync(join(origin.config.dataDir, 'videos', `${up.id}.mp4`)).subarray(0, 100)))
+    // Its media playlist is in the bucket too, and served naming the bucket's URL of the file;
+    // the start's sweep keeps it (a restart in between).
+    const playlistKey = `${prefix}mirrors/${copy.infoHash}/${up.id}.m3u8`
+    expect(await s3.exists(playlistKey)).toBe(true)
+    await mirror.stop()
+    mirror = await restart(mirror, { storage: { ...storage(), prefix }, redundancy: { enabled: true, budgetBytes: 50_000_000 } })
+    expect(await s3.exists(playlistKey)).toBe(true)
+    const stored = readFileSync(join(origin.config.dataDir, 'videos', `${up.id}.m3u8`), 'utf8')
+    const served = await (await fetch(`${mirror.base}/static/hls/${up.id}/original.m3u8`)).text()
+    const seed = served.split('\n').find((l) => l.startsWith('http'))!
+    expect(served).toBe(stored.replaceAll(`../../webseed/${up.id}.mp4`, seed))
+    expect(seed).toContain(`/mirrors/${copy.infoHash}/${up.id}.mp4`)
     // The friend's thumbnail, fetched through this pod, is cached in the bucket, not on its disk.
     const thumbKey = `${prefix}thumbnails/${up.id}.jpg`
     const thumb = await fetch(`${mirror.base}/static/thumbnails/${up.id}.jpg`, { redirect: 'manual' })
@@ -334,7 +347,7 @@ describe('redundancy with S3 storage', () => {
     expect(existsSync(join(mirror.config.dataDir, 'thumbnails', `${up.id}.jpg`))).toBe(false)
     // The origin removes it: the copy goes from the bucket, and its thumbnail at the next start.
     expect((await fetch(`${origin.base}/api/v1/videos/${up.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${await adminToken(origin)}` } })).status).toBe(204)
-    await until(async () => !(await s3.exists(key)) && !(await s3.exists(`${prefix}torrents/${copy.infoHash}.torrent`)), 15_000, 'the copy gone from the bucket')
+    await until(async () => !(await s3.exists(key)) && !(await s3.exists(`${prefix}torrents/${copy.infoHash}.torrent`)) && !(await s3.exists(playlistKey)), 15_000, 'the copy gone from the bucket')
     expect((await status()).usedBytes).toBe(0)
     await mirror.stop()
     const again = await restart(mirror, { storage: { ...storage(), prefix } })

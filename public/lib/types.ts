@@ -8,6 +8,9 @@ import type { Video } from '../../src/videos/model'
 export type { TranscodeJob } from '../../src/transcoding/queue'
 import type { TranscodeJob } from '../../src/transcoding/queue'
 
+/** How far the re-packaging of videos of earlier releases is (`GET /api/v1/videos/repackaging`): the server's own type. */
+export type { RepackProgress } from '../../src/transcoding/queue'
+
 /** A remote transcoding runner and a registration token (`GET /api/v1/runners`, `GET /api/v1/runners/tokens`): the server's own types. */
 export type { RunnerInfo, TokenInfo } from '../../src/runners/model'
 

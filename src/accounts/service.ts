@@ -3,10 +3,12 @@
  * tokens (HS256 JWTs signed with a secret kept in the data folder), and a limit on login
  * attempts per client address and per user name.
  */
+import type { Database } from 'bun:sqlite'
 import { jwtVerify, SignJWT } from 'jose'
+import { loadOrCreateSecret } from '../identity/keys'
 import type { Config } from '../shared/config'
 import { fail, ok, type Result } from '../shared/errors'
-import type { AccountStore, Role, UserRow } from './store'
+import { AccountStore, type Role, type UserRow } from './store'
 
 /** A user as the API shows it. */
 export interface User {
@@ -113,6 +115,11 @@ export class Accounts {
       return undefined
     }
   }
+}
+
+/** The accounts of a pod's database, their tokens signed with the secret kept in its data folder. */
+export function accountsOf(db: Database, config: Config): Accounts {
+  return new Accounts(new AccountStore(db), config, loadOrCreateSecret(config.dataDir, 'token.secret'))
 }
 
 /**

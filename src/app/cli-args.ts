@@ -4,6 +4,7 @@
  */
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util'
 import { loadConfig, type Config } from '../shared/config'
+import { LAZY_MODULES } from './lazy'
 
 /** Exit codes: 0 done, 1 failed, 2 usage error, 78 configuration error (EX_CONFIG). */
 export const EXIT = { ok: 0, failed: 1, usage: 2, config: 78 } as const
@@ -35,3 +36,8 @@ export function readConfig(values: Record<string, unknown>, env: Record<string, 
   return loadConfig({ file: values.config as string | undefined, env, flags: configFlags(values) })
 }
 
+/** Loads the code of the commands that work on a pod's data folder (once), kept out of the CLI's bundle: see src/app/lazy.ts. */
+export function loadCommands(): Promise<typeof import('./commands')> {
+  const specifier: string = LAZY_MODULES.commands
+  return import(specifier)
+}

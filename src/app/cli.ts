@@ -9,7 +9,7 @@ import { ConfigError } from '../shared/config'
 import { createLogger } from '../shared/log'
 import { sampleConfig } from './sample-config'
 import { VERSION } from '../shared/version'
-import { EXIT, parse, readConfig, UsageError } from './cli-args'
+import { EXIT, loadCommands, parse, readConfig, UsageError } from './cli-args'
 import { runner, RUNNER_USAGE } from './runner-cli'
 
 const USAGE = `seedpod ${VERSION}: a federated, peer-to-peer video pod
@@ -136,8 +136,7 @@ async function userAdd(args: string[], env: Record<string, string | undefined>):
   const password = await readPassword(Boolean(values['password-stdin']))
   mkdirSync(config.dataDir, { recursive: true, mode: 0o750 })
   // The pod's own code (accounts, database), kept out of the CLI's bundle (src/app/lazy.ts).
-  const { loadAssemble } = await import('./server')
-  const { accounts, close } = await (await loadAssemble()).openAccounts(config)
+  const { accounts, close } = (await loadCommands()).openAccounts(config)
   try {
     const made = await accounts.create(name, password, values.admin ? 'admin' : 'user')
     if (!made.ok) {
@@ -156,9 +155,8 @@ async function storageMigrate(args: string[], env: Record<string, string | undef
   const to = values.to
   if (to !== 's3' && to !== 'local') throw new UsageError('storage migrate needs --to s3 or --to local')
   const config = readConfig(values, env)
-  const { loadAssemble } = await import('./server')
   const place = to === 's3' ? 'the bucket' : 'the data folder'
-  const { moved } = await (await loadAssemble()).migrateStorage(config, to, (key) => console.log(`moved ${key}`))
+  const { moved } = await (await loadCommands()).migrateStorage(config, to, (key) => console.log(`moved ${key}`))
   console.log(moved ? `done: ${moved} files moved to ${place}` : `nothing to move: every file is in ${place} already`)
   return EXIT.ok
 }

@@ -13,19 +13,21 @@ import { podInfo } from '../identity/routes'
 import { pageRoutes } from '../pages/routes'
 import { redundancyRoutes } from '../redundancy/routes'
 import { runnerRoutes } from '../runners/routes'
-import { storageRoutes } from '../storage/routes'
 import { torrentRoutes } from '../torrents/routes'
 import { trackerRoutes } from '../torrents/tracker-routes'
 import { transcodingRoutes } from '../transcoding/routes'
 import { playlistRoutes } from '../videos/playlist-routes'
+import { streamHead } from '../videos/served-streams'
 import { thumbnailRoutes, videoRoutes } from '../videos/routes'
-import { domainErrorResponse, errorResponse, errors } from './errors'
+import { domainErrorResponse, errorResponse } from '../shared/error-response'
+import { errors } from './errors'
+import { storageRoutes } from './storage-routes'
 import { checkBody } from './limits'
 import type { Pod } from './pod'
 
 /** Builds the Elysia app of one pod (not listening yet: tests call `app.handle`). */
 export function buildApp(pod: Pod) {
-  const { config, log, identity, accounts, loginLimiter, inbox, friends, making, videos, transcoding, runners, redundancy, details, version } = pod
+  const { config, log, identity, accounts, loginLimiter, inbox, friends, making, videos, transcoding, runners, redundancy, details, served, version } = pod
   const fingerprint = identity.fingerprint
   const macros = auth(accounts, config, fingerprint)
   return new Elysia()
@@ -57,16 +59,13 @@ export function buildApp(pod: Pod) {
     .use(videoRoutes({ config, fingerprint, videos, auth: macros }))
     .use(detailsRoutes({ fingerprint, details, auth: macros }))
     .use(thumbnailRoutes({ fingerprint, videos, auth: macros }))
-    .use(playlistRoutes({ fingerprint, videos }))
+    .use(playlistRoutes({ fingerprint, storage: videos.files.storage, streams: (id) => served.streams(id) }))
     .use(
       torrentRoutes({
         fingerprint,
         // An own file, or this pod's copy of a friend's video (redundancy).
-        file: (id, resolution) => {
-          const copy = resolution === null ? redundancy.store.ownOf(id) : undefined
-          return videos.localFile(id, resolution) ?? (copy && redundancy.mirrorFile(copy.infoHash))
-        },
-        byInfoHash: (infoHash) => videos.localFileByInfoHash(infoHash) ?? redundancy.mirrorFile(infoHash),
+        file: (id, resolution) => served.file(id, resolution),
+        byInfoHash: (infoHash) => served.byInfoHash(infoHash),
         storage: videos.files.storage,
       }),
     )
@@ -74,5 +73,8 @@ export function buildApp(pod: Pod) {
     .use(pageRoutes({ fingerprint, config, version, log, video: (id) => {
       const video = videos.get(id)
       return video && videos.own.forViewers(video)
-    }, streamHead: (id, rendition, seconds) => videos.own.streamHead(id, rendition, seconds) }))
+    }, streamHead: async (id, rendition, seconds) => {
+      const file = served.streams(id)?.file(rendition)
+      return file && streamHead(videos.files.storage, file, seconds)
+    } }))
 }

@@ -5,9 +5,11 @@
  *   (the tracker's server logic), busboy (uploads), create-torrent; each re-exported by a
  *   module of its own in src/app/lazy/;
  * - `assemble`: everything but the CLI, the configuration, the identity and the listening
- *   socket (src/app/server.ts loads it once the pod listens; `seedpod user add` takes the
- *   accounts and the database from it). Only its specifier is here: this module is imported
- *   by features (for the vendor modules), so naming assemble's type here would make a cycle.
+ *   socket (src/app/server.ts loads it once the pod listens);
+ * - `commands`: what `seedpod user add`, `runner token` and `storage migrate` run on the
+ *   pod's data folder (src/app/cli-args.ts loads it).
+ * Only their specifiers are here: this module is imported by features (for the vendor
+ * modules), so naming their types here would make a cycle.
  *
  * In the executable that is what matters: src/app/build.ts compiles each of them as an entry
  * point of its own, so that their code is not part of the main bundle, which the executable
@@ -17,7 +19,8 @@
  *
  * Each entry point has its own copy of the modules it imports. So the src/app/lazy/ modules
  * re-export third-party packages only (nothing of the pod's, whose classes `instanceof` must
- * recognise), and `assemble` is the only entry point with the pod's services.
+ * recognise), and `assemble` is the only entry point with the pod's running services
+ * (`commands` has copies of a few, for a process that runs no pod).
  */
 
 /** Each lazy module, by name, relative to this file (from source) or to the bundle (executable). */
@@ -27,9 +30,10 @@ export const LAZY_MODULES = {
   multipart: './lazy/multipart.ts',
   createTorrent: './lazy/create-torrent.ts',
   assemble: './assemble.ts',
+  commands: './commands.ts',
 } as const
 
-/** The third-party modules, by name (`assemble` is the pod's own: loadAssemble in server.ts). */
+/** The third-party modules, by name (`assemble` and `commands` are the pod's own: server.ts, cli-args.ts). */
 interface VendorModules {
   webtorrent: typeof import('./lazy/webtorrent')
   tracker: typeof import('./lazy/tracker')

@@ -9,7 +9,7 @@ import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { LogLevel } from '../shared/config'
 import { createLogger } from '../shared/log'
-import { EXIT, parse, readConfig, UsageError } from './cli-args'
+import { EXIT, loadCommands, parse, readConfig, UsageError } from './cli-args'
 
 /** The runner commands' part of `seedpod --help`. */
 export const RUNNER_USAGE = `  seedpod runner token create NAME | list | revoke ID [--config FILE] [--data-dir DIR]
@@ -30,8 +30,7 @@ async function token(args: string[], env: Record<string, string | undefined>): P
   const { values, positionals } = parse(rest, POD_FLAGS, 1)
   const config = readConfig(values, env)
   if (!existsSync(join(config.dataDir, 'seedpod.db'))) throw new Error(`no pod in ${resolve(config.dataDir)} (give the pod's --data-dir or --config)`)
-  const { loadAssemble } = await import('./server')
-  const { store, close } = await (await loadAssemble()).openRunnerStore(config)
+  const { store, close } = (await loadCommands()).openRunnerStore(config)
   try {
     switch (action) {
       case 'create': {

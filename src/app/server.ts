@@ -8,7 +8,7 @@
  */
 import { mkdirSync } from 'node:fs'
 import { VERSION } from '../shared/version'
-import type { Assembled } from './assemble'
+import type { Assembled } from './pod'
 import type { Config } from '../shared/config'
 import type { Pod } from './pod'
 import { loadOrCreateIdentity } from '../identity/keys'

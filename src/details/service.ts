@@ -30,24 +30,42 @@ import type { DetailsRow, DetailsStore } from './store'
 /** What asking the origin came to: its details, or why there are none (gone there, or no good answer). */
 type Asked = Result<{ details: Details; fetchedAt: number }, { message: string; notFound?: boolean; timeout?: boolean }>
 
+/** What the details feature is built from. */
+export interface VideoDetailsDeps {
+  db: Database
+  store: DetailsStore
+  /** The videos' tables. */
+  videoRows: VideoStore
+  config: Config
+  friends: Friends
+  fingerprint: string
+  videos: Videos
+  inbox: Inbox
+  log: Logger
+  now?: () => number
+}
+
 /** Details of own videos, the cache of friends' videos, and the `video.details`/`video.viewed` messages. */
 export class VideoDetails {
   /** Questions to origins under way, by video id: concurrent readers share one. */
   private readonly asking = new Map<string, Promise<Asked>>()
 
-  constructor(
-    private readonly db: Database,
-    private readonly store: DetailsStore,
-    /** The videos' tables. */
-    private readonly videoRows: VideoStore,
-    private readonly config: Config,
-    private readonly friends: Friends,
-    private readonly fingerprint: string,
-    private readonly videos: Videos,
-    inbox: Inbox,
-    private readonly log: Logger,
-    private readonly now: () => number = Date.now,
-  ) {
+  private readonly db: Database
+  private readonly store: DetailsStore
+  private readonly videoRows: VideoStore
+  private readonly config: Config
+  private readonly friends: Friends
+  private readonly fingerprint: string
+  private readonly videos: Videos
+  private readonly log: Logger
+  private readonly now: () => number
+
+  constructor(deps: VideoDetailsDeps) {
+    ;({
+      db: this.db, store: this.store, videoRows: this.videoRows, config: this.config, friends: this.friends, fingerprint: this.fingerprint,
+      videos: this.videos, log: this.log, now: this.now = Date.now,
+    } = deps)
+    const { inbox } = deps
     // Registered at construction, which happens while the pod starts, before it listens.
     inbox.on('video.details', ({ id }, { friend }) => this.onDetailsAsked(id, friend!))
     inbox.on('video.viewed', ({ id, count }, { friend }) => this.onViewed(id, count ?? 1, friend!.url))

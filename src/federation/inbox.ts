@@ -71,21 +71,34 @@ export type InboxAnswer = Result<{ jose: string } | { duplicate: true }>
 /** The message types whose `data.url` must serve the sender's key before anything is applied. */
 const PROVEN: ReadonlySet<string> = new Set(['friend.request', 'pod.moved'])
 
+/** What the inbox is built from. */
+export interface InboxDeps {
+  db: Database
+  identity: Identity
+  transport: Transport
+  peers: InboxPeers
+  gate: InboxGate
+  /** Fetches and checks a pod's document (the URL proof). */
+  prove: (url: string) => Promise<Result<PodInfo, string>>
+  now: () => number
+}
+
 /** One pod's inbox. */
 export class Inbox {
   private readonly handlers = new Map<string, { apply: Handler<any>; fromStrangers: boolean }>()
   private readonly listeners: AppliedListener[] = []
 
-  constructor(
-    private readonly db: Database,
-    private readonly identity: Identity,
-    private readonly transport: Transport,
-    private readonly peers: InboxPeers,
-    private readonly gate: InboxGate,
-    /** Fetches and checks a pod's document (the URL proof). */
-    private readonly prove: (url: string) => Promise<Result<PodInfo, string>>,
-    private readonly now: () => number,
-  ) {}
+  private readonly db: Database
+  private readonly identity: Identity
+  private readonly transport: Transport
+  private readonly peers: InboxPeers
+  private readonly gate: InboxGate
+  private readonly prove: (url: string) => Promise<Result<PodInfo, string>>
+  private readonly now: () => number
+
+  constructor(deps: InboxDeps) {
+    ;({ db: this.db, identity: this.identity, transport: this.transport, peers: this.peers, gate: this.gate, prove: this.prove, now: this.now } = deps)
+  }
 
   /** Registers the handler of a message type; each type has exactly one. */
   on<K extends MessageType>(type: K, apply: Handler<K>, opts: HandlerOptions = {}): void {

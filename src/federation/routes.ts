@@ -4,7 +4,7 @@
  * answers with a sealed reply, and its refusals become the protocol's statuses.
  */
 import { Elysia } from 'elysia'
-import { STATUS, errorResponse } from '../app/errors'
+import { STATUS, errorResponse } from '../shared/error-response'
 import { readLimited } from '../shared/body'
 import { clientAddress } from '../shared/client-address'
 import type { Logger } from '../shared/log'

@@ -53,18 +53,29 @@ function retryAfterMs(header: string | null): number {
   return Number.isFinite(seconds) && seconds > 0 ? Math.min(3600, seconds) * 1000 : DEFAULT_THROTTLE_MS
 }
 
+/** What the transport is built from. */
+export interface TransportDeps {
+  identity: Identity
+  selfUrl: string
+  outbound: Outbound
+  /** How long a delivery may take (large batches to slow pods). */
+  deliveryTimeoutMs: number
+  now: () => number
+}
+
 /** The pod's side of sending messages. */
 export class Transport {
   private readonly keys = new Map<string, PeerKeys>()
 
-  constructor(
-    private readonly identity: Identity,
-    private readonly selfUrl: string,
-    private readonly outbound: Outbound,
-    /** How long a delivery may take (large batches to slow pods). */
-    private readonly deliveryTimeoutMs: number,
-    private readonly now: () => number,
-  ) {}
+  private readonly identity: Identity
+  private readonly selfUrl: string
+  private readonly outbound: Outbound
+  private readonly deliveryTimeoutMs: number
+  private readonly now: () => number
+
+  constructor(deps: TransportDeps) {
+    ;({ identity: this.identity, selfUrl: this.selfUrl, outbound: this.outbound, deliveryTimeoutMs: this.deliveryTimeoutMs, now: this.now } = deps)
+  }
 
   /** A peer's imported keys (cached while the JWK is the same). */
   async keysOf(fingerprint: string, jwk: JWK): Promise<PeerKeys> {

@@ -27,19 +27,36 @@ export interface FriendingResult {
   error?: string
 }
 
+/** What friend making is built from. */
+export interface FriendMakingDeps {
+  db: Database
+  /** The videos' tables: a new friend's videos go in. */
+  videoRows: VideoStore
+  config: Config
+  identity: Identity
+  friends: Friends
+  outbound: Outbound
+  log: Logger
+  now?: () => number
+}
+
 /** Friend making for one pod. */
 export class FriendMaking {
-  constructor(
-    private readonly db: Database,
-    /** The videos' tables: a new friend's videos go in. */
-    private readonly videoRows: VideoStore,
-    private readonly config: Config,
-    private readonly identity: Identity,
-    private readonly friends: Friends,
-    private readonly outbound: Outbound,
-    private readonly log: Logger,
-    private readonly now: () => number = Date.now,
-  ) {}
+  private readonly db: Database
+  private readonly videoRows: VideoStore
+  private readonly config: Config
+  private readonly identity: Identity
+  private readonly friends: Friends
+  private readonly outbound: Outbound
+  private readonly log: Logger
+  private readonly now: () => number
+
+  constructor(deps: FriendMakingDeps) {
+    ;({
+      db: this.db, videoRows: this.videoRows, config: this.config, identity: this.identity, friends: this.friends, outbound: this.outbound,
+      log: this.log, now: this.now = Date.now,
+    } = deps)
+  }
 
   /**
    * Asks each pod for its friends, then befriends every asked pod that answered and every

@@ -7,6 +7,7 @@
  */
 import type { Database } from 'bun:sqlite'
 import type { DeliveryOutcome, FriendRecord } from '../../actors/friend'
+import type { Chore } from '../../actors/housekeeper'
 import type { PodEvents } from '../../actors/pod'
 import { MAX_CLOCK_SKEW_SECONDS, type Message } from '../federation/envelope'
 import type { Inbox, KnownPeer } from '../federation/inbox'
@@ -32,24 +33,43 @@ const ASK_TIMEOUT_MS = 10_000
  */
 export const APPLIED_TTL_MS = 2 * MAX_CLOCK_SKEW_SECONDS * 1000
 
+/** What the friendships are built from. */
+export interface FriendsDeps {
+  db: Database
+  config: Config
+  fingerprint: string
+  log: Logger
+  store: FriendStore
+  /** The videos' tables: a friend's videos come and go with it. */
+  videoRows: VideoStore
+  admission: Admission
+  transport: Transport
+  inbox: Inbox
+  actors: PodEvents
+  now?: () => number
+}
+
 /** Friendships of one pod. */
 export class Friends {
   private readonly listeners: ((change: FriendsChange) => void)[] = []
 
-  constructor(
-    private readonly db: Database,
-    private readonly config: Config,
-    private readonly fingerprint: string,
-    private readonly log: Logger,
-    readonly store: FriendStore,
-    /** The videos' tables: a friend's videos come and go with it. */
-    private readonly videoRows: VideoStore,
-    private readonly admission: Admission,
-    readonly transport: Transport,
-    inbox: Inbox,
-    private readonly actors: PodEvents,
-    private readonly now: () => number = Date.now,
-  ) {
+  private readonly db: Database
+  private readonly config: Config
+  private readonly fingerprint: string
+  private readonly log: Logger
+  readonly store: FriendStore
+  private readonly videoRows: VideoStore
+  private readonly admission: Admission
+  readonly transport: Transport
+  private readonly actors: PodEvents
+  private readonly now: () => number
+
+  constructor(deps: FriendsDeps) {
+    ;({
+      db: this.db, config: this.config, fingerprint: this.fingerprint, log: this.log, store: this.store, videoRows: this.videoRows,
+      admission: this.admission, transport: this.transport, actors: this.actors, now: this.now = Date.now,
+    } = deps)
+    const { inbox } = deps
     this.pruneApplied()
     inbox.on(
       'friend.request',
@@ -80,6 +100,11 @@ export class Friends {
       return { ok: true }
     })
     inbox.onApplied((sender, before) => this.follow(sender, before))
+  }
+
+  /** The housekeeper's chores: forgetting old applied message ids. */
+  chores(): Chore[] {
+    return [{ name: 'applied-messages', everyMs: 60_000, run: () => this.pruneApplied() }]
   }
 
   /** Forgets applied message ids older than APPLIED_TTL_MS (at start, and by the housekeeper). */

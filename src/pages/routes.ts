@@ -159,9 +159,11 @@ const QUICK_START_HEIGHT = 240
 async function quickStart(video: Video | undefined, streamHead: PageRoutesDeps['streamHead'], podUrl: string): Promise<string> {
   // A video played by its streams starts with one that slow links carry too (the player's
   // adaptive switching takes it from there), else the original.
-  const streams = (video?.streams ?? []) as (StreamIn & { webseedUrl?: string })[]
+  const streams = (video?.streams ?? []) as (StreamIn & { webseedUrl?: string; webseedUrls?: string[] })[]
   const stream = streams.find((s) => s.height >= QUICK_START_HEIGHT) ?? streams[0]
-  const seed = stream ? stream.webseedUrl : video?.webseedUrls[0]
+  // A friend's video this pod keeps a copy of starts from the copy: here, whether its origin answers or not.
+  const copy = video?.podUrl === podUrl ? undefined : stream?.webseedUrls?.find((u) => u.startsWith(`${podUrl}/`))
+  const seed = copy ?? (stream ? stream.webseedUrl : video?.webseedUrls[0])
   // An own file in a bucket has the bucket's URL, which has no `?head=`: this pod's web seed reads the head from there.
   const url = seed && video?.podUrl === podUrl ? webseedUrl(podUrl, new URL(seed).pathname.split('/').pop()!) : seed
   const estimate = headStartBytes(stream ? stream.size : video?.size, video?.duration)

@@ -1,17 +1,22 @@
 /**
- * Redundancy in SQLite: the copies this pod keeps of friends' videos (`mirrors`), and every
- * mirror the network announced with `video.mirror` (`video_mirrors`), whose web seeds and
- * trackers join the video's own so that it still plays when its origin is down.
+ * Redundancy in SQLite: the copies this pod keeps of friends' videos' streams (`mirrors`, one
+ * row per stream), and every mirror the network announced with `video.mirror`
+ * (`video_mirrors`, one row per pod and file), whose URLs join the video's own so that it
+ * still plays when its origin is down.
  */
 import type { Database } from 'bun:sqlite'
-import type { MirrorPort, OwnMirror } from '../../actors/redundancy'
+import type { CopyCandidate, MirrorPort, OwnMirror } from '../../actors/redundancy'
 import { sourceParams, webseedUrl } from '../shared/urls'
+import { copyKeys } from '../storage/keys'
+import type { MoveItem } from '../storage/migrate'
 import type { Video } from '../videos/model'
 import type { VideoStore } from '../videos/store'
+import type { StreamIn } from '../videos/streams'
 
 interface MirrorRow {
   info_hash: Uint8Array
   video: string
+  rendition: number | null
   file: string
   size: number
   state: OwnMirror['state']
@@ -21,6 +26,7 @@ interface MirrorRow {
 const toMirror = (r: MirrorRow): OwnMirror => ({
   infoHash: Buffer.from(r.info_hash).toString('hex'),
   video: r.video,
+  rendition: r.rendition,
   file: r.file,
   size: r.size,
   state: r.state,
@@ -32,9 +38,11 @@ export interface KnownMirror {
   podUrl: string
   fingerprint: string
   infoHash: string
+  /** The stream it keeps with its playlist; null: the original file alone (a pod of an earlier release). */
+  rendition: number | null
 }
 
-/** Most mirrors recorded per video (web seeds a viewer's player may try). */
+/** Most pods recorded as mirrors of one video (sources a viewer's player may try). */
 const MAX_MIRRORS = 8
 
 /** The mirror tables; also the redundancy actor's store port. */
@@ -50,12 +58,12 @@ export class MirrorStore implements MirrorPort {
     return (this.db.query('SELECT * FROM mirrors ORDER BY created_at').all() as MirrorRow[]).map(toMirror)
   }
 
-  /** This pod's ready copy of a video, if any. */
-  ownOf(video: string): OwnMirror | undefined {
-    const row = this.db.query("SELECT * FROM mirrors WHERE video = ? AND state = 'ready'").get(video) as MirrorRow | null
-    return row ? toMirror(row) : undefined
+  /** This pod's ready copies of a video's streams. */
+  keptOf(video: string): OwnMirror[] {
+    return (this.db.query("SELECT * FROM mirrors WHERE video = ? AND state = 'ready' AND rendition IS NOT NULL").all(video) as MirrorRow[]).map(toMirror)
   }
 
+  /** One of this pod's copies, by its file's info hash. */
   byInfoHash(infoHash: string): OwnMirror | undefined {
     const row = this.db.query('SELECT * FROM mirrors WHERE info_hash = ?').get(Buffer.from(infoHash, 'hex')) as MirrorRow | null
     return row ? toMirror(row) : undefined
@@ -66,10 +74,10 @@ export class MirrorStore implements MirrorPort {
     return (this.db.query('SELECT coalesce(sum(size), 0) AS n FROM mirrors').get() as { n: number }).n
   }
 
-  startDownload(m: { infoHash: string; video: string; file: string; size: number }, now: number): void {
+  startDownload(m: { infoHash: string; video: string; rendition: number | null; file: string; size: number }, now: number): void {
     this.db
-      .query("INSERT INTO mirrors (info_hash, video, file, size, state, created_at) VALUES (?, ?, ?, ?, 'downloading', ?)")
-      .run(Buffer.from(m.infoHash, 'hex'), m.video, m.file, m.size, now)
+      .query("INSERT INTO mirrors (info_hash, video, rendition, file, size, state, created_at) VALUES (?, ?, ?, ?, ?, 'downloading', ?)")
+      .run(Buffer.from(m.infoHash, 'hex'), m.video, m.rendition, m.file, m.size, now)
   }
 
   markReady(infoHash: string): void {
@@ -80,31 +88,49 @@ export class MirrorStore implements MirrorPort {
     this.db.query('DELETE FROM mirrors WHERE info_hash = ?').run(Buffer.from(infoHash, 'hex'))
   }
 
-  /** Copies whose video left the index (removed at its origin, or the friendship ended). */
-  orphans(): OwnMirror[] {
-    return this.own().filter((m) => !this.videoRows.has(m.video))
+  /**
+   * Copies whose stream is no longer one of its video's (the video left the index: removed
+   * at its origin, or the friendship ended; or its origin replaced the stream), with why; and
+   * whole-file copies of earlier releases (dropped at start already, see actors/redundancy.ts).
+   */
+  orphans(): { mirror: OwnMirror; reason: string }[] {
+    return this.own()
+      .filter((m) => m.rendition === null || !this.videoRows.hasStream(m.video, m.rendition, m.infoHash))
+      .map((m) => ({ mirror: m, reason: this.videoRows.has(m.video) ? 'the stream is no longer one of the video' : 'the video left the index' }))
   }
 
   /**
-   * Friends' videos worth a copy, best first by the strategy: not this pod's, not mirrored
-   * yet, of known size within `room` bytes.
+   * Friends' videos worth a copy, best first by the strategy, each with the streams no copy
+   * of this pod keeps yet (a stream kept under another video counts as kept: one copy per
+   * info hash), and only where they all fit in `room` bytes together (a copy keeps every
+   * stream of its video). A video without streams waits until its origin packages it.
    */
-  candidates(self: string, room: number, strategy: 'recent' | 'smallest', limit: number): { id: string; infoHash: string; size: number }[] {
-    return this.videoRows.copyCandidates(self, room, strategy, limit, this.own().map((m) => m.video))
+  candidates(self: string, room: number, strategy: 'recent' | 'smallest', limit: number): CopyCandidate[] {
+    return this.videoRows.streamCopyCandidates(self, room, strategy, limit, this.own().map((m) => m.infoHash))
   }
 
   /**
-   * Records a mirror announced by a pod. Only the video's own file counts (the original's
-   * info hash), only for a video whose origin is a friend (`friendOrigin`), and at most
-   * MAX_MIRRORS per video: a friend cannot graft its web seed onto anyone's video, nor grow a
-   * video's list without bound. Returns false when the mirror is not recorded.
+   * Records a mirror announced by a pod: with `rendition`, a copy of that stream of the video
+   * (and its playlist), recorded only if the info hash is that stream's; without it (a pod of
+   * an earlier release), a copy of the original file, only if the info hash is the original's.
+   * Only for a video whose origin is a friend (`friendOrigin`), and at most MAX_MIRRORS pods
+   * per video: a friend cannot graft its files onto anyone's video, nor grow a video's lists
+   * without bound (a pod has one row per file of the video at most). Returns false when it is
+   * not recorded.
    */
-  addKnown(video: string, infoHash: string, pod: { fingerprint: string; url: string }, friendOrigin: (fingerprint: string) => boolean = () => true): boolean {
-    const origin = this.videoRows.originOf(video, infoHash)
+  addKnown(
+    video: string,
+    infoHash: string,
+    rendition: number | undefined,
+    pod: { fingerprint: string; url: string },
+    friendOrigin: (fingerprint: string) => boolean = () => true,
+  ): boolean {
+    const origin = rendition === undefined ? this.videoRows.originOf(video, infoHash) : this.videoRows.streamOriginOf(video, rendition, infoHash)
     if (!origin || (origin !== pod.fingerprint && !friendOrigin(origin))) return false
-    const count = (this.db.query('SELECT count(*) AS n FROM video_mirrors WHERE video = ?').get(video) as { n: number }).n
-    if (count >= MAX_MIRRORS) return false
-    this.db.query('INSERT OR IGNORE INTO video_mirrors (video, pod, info_hash) VALUES (?, ?, ?)').run(video, this.videoRows.podId(pod.fingerprint, pod.url), Buffer.from(infoHash, 'hex'))
+    const podId = this.videoRows.podId(pod.fingerprint, pod.url)
+    const others = (this.db.query('SELECT count(DISTINCT pod) AS n FROM video_mirrors WHERE video = ? AND pod != ?').get(video, podId) as { n: number }).n
+    if (others >= MAX_MIRRORS) return false
+    this.db.query('INSERT OR REPLACE INTO video_mirrors (video, pod, info_hash, rendition) VALUES (?, ?, ?, ?)').run(video, podId, Buffer.from(infoHash, 'hex'), rendition ?? null)
     return true
   }
 
@@ -121,13 +147,32 @@ export class MirrorStore implements MirrorPort {
 
   /** The mirrors of a video known to this pod (its own copy included). */
   knownOf(video: string): KnownMirror[] {
-    const rows = this.db.query('SELECT pod, info_hash FROM video_mirrors WHERE video = ? ORDER BY pod').all(video) as { pod: number; info_hash: Uint8Array }[]
+    const rows = this.db.query('SELECT pod, info_hash, rendition FROM video_mirrors WHERE video = ? ORDER BY pod').all(video) as {
+      pod: number
+      info_hash: Uint8Array
+      rendition: number | null
+    }[]
     return rows.map((r) => {
       // Every mirror's pod is in the index (video_mirrors.pod references it).
       const pod = this.videoRows.pod(r.pod)!
-      return { podUrl: pod.url, fingerprint: pod.fingerprint, infoHash: Buffer.from(r.info_hash).toString('hex') }
+      return { podUrl: pod.url, fingerprint: pod.fingerprint, infoHash: Buffer.from(r.info_hash).toString('hex'), rendition: r.rendition }
     })
   }
+}
+
+/**
+ * The pods known to keep a copy of each stream of a video (its playlist and file), by the
+ * stream's info hash, and those keeping every one of its streams (whose master playlist is
+ * the origin's); the origin itself is not one of them.
+ */
+export function streamCopies(mirrors: readonly KnownMirror[], origin: string, streams: readonly StreamIn[]): { byInfoHash: Map<string, string[]>; complete: string[] } {
+  const byInfoHash = new Map<string, string[]>()
+  for (const s of streams) {
+    const pods = mirrors.filter((m) => m.fingerprint !== origin && m.rendition === s.rendition && m.infoHash === s.infoHash).map((m) => m.podUrl)
+    byInfoHash.set(s.infoHash, pods)
+  }
+  const complete = [...new Set(mirrors.map((m) => m.podUrl))].filter((url) => streams.length > 0 && streams.every((s) => byInfoHash.get(s.infoHash)!.includes(url)))
+  return { byInfoHash, complete }
 }
 
 /**
@@ -140,4 +185,19 @@ export function withMirrors<V extends Video>(video: V, mirrors: KnownMirror[], f
   if (!others.length) return video
   const extra = others.map((m) => sourceParams(m.podUrl, fileName, m.infoHash)).join('')
   return { ...video, webseedUrls: [...video.webseedUrls, ...others.map((m) => webseedUrl(m.podUrl, fileName))], magnetUri: video.magnetUri + extra }
+}
+
+/**
+ * The keys of the pod's ready copies of friends' videos' streams (`mirrors/<infoHash>/<file>`,
+ * its media playlist beside it, and the copy's torrent), each kept while its row says ready. A copy still downloading is in the
+ * data folder and moves itself (the pod on a bucket keeps it there once done).
+ */
+export function mirrorItems(mirrors: MirrorStore): MoveItem[] {
+  return mirrors
+    .own()
+    .filter((m) => m.state === 'ready')
+    .flatMap((m) => {
+      const kept = () => mirrors.byInfoHash(m.infoHash)?.state === 'ready'
+      return copyKeys(m).map((key) => ({ key, kept }))
+    })
 }

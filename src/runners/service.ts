@@ -7,9 +7,10 @@
  * way a local result is. Leases that run out are swept back to the queue (src/transcoding/queue.ts).
  */
 import { rmSync } from 'node:fs'
+import type { Chore } from '../../actors/housekeeper'
 import type { PodEvents } from '../../actors/pod'
-import { packageCopy } from '../media/hls'
 import { toolLimits } from '../media/limits'
+import { packageCopy } from '../media/remux'
 import type { Config } from '../shared/config'
 import { DomainError, ok, type Result } from '../shared/errors'
 import type { Logger } from '../shared/log'
@@ -37,20 +38,50 @@ function held<T>(check: Result<T, LeaseRefusal>): T {
   return check.value
 }
 
+/** What the runners feature is built from. */
+export interface RunnersDeps {
+  config: Config
+  store: RunnerStore
+  /** The jobs' queue, which holds the leases. */
+  queue: TranscodeQueue
+  videos: Videos
+  /** The videos' tables. */
+  videoRows: VideoStore
+  transcoding: Transcoding
+  actors: PodEvents
+  log: Logger
+}
+
 /** The runners of one pod. */
 export class Runners {
-  constructor(
-    private readonly config: Config,
-    readonly store: RunnerStore,
-    /** The jobs' queue, which holds the leases. */
-    private readonly queue: TranscodeQueue,
-    private readonly videos: Videos,
-    /** The videos' tables. */
-    private readonly videoRows: VideoStore,
-    private readonly transcoding: Transcoding,
-    private readonly actors: PodEvents,
-    private readonly log: Logger,
-  ) {}
+  private readonly config: Config
+  readonly store: RunnerStore
+  private readonly queue: TranscodeQueue
+  private readonly videos: Videos
+  private readonly videoRows: VideoStore
+  private readonly transcoding: Transcoding
+  private readonly actors: PodEvents
+  private readonly log: Logger
+
+  constructor(deps: RunnersDeps) {
+    ;({
+      config: this.config, store: this.store, queue: this.queue, videos: this.videos, videoRows: this.videoRows, transcoding: this.transcoding,
+      actors: this.actors, log: this.log,
+    } = deps)
+  }
+
+  /**
+   * The housekeeper's chores: leases that ran out go back to the queue, and queued jobs that
+   * waited long enough for a runner go to this pod's transcoder.
+   */
+  chores(): Chore[] {
+    const run = () => {
+      const expired = this.queue.sweepLeases()
+      if (expired) this.log.info('runner.leases.expired', { jobs: expired })
+      if (this.queue.anyQueued()) this.actors.send({ type: 'transcoder.job.added' })
+    }
+    return [{ name: 'runner-leases', everyMs: Math.min(1000, this.config.transcoding.leaseMs / 2), run }]
+  }
 
   createToken(name: string): TokenInfo & { token: string } {
     return this.store.createToken(name)

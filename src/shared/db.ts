@@ -302,6 +302,20 @@ export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE cached_thumbnails (
      video TEXT PRIMARY KEY REFERENCES videos(id) ON DELETE CASCADE
    ) WITHOUT ROWID;`,
+  // Copies of streams (src/redundancy/): the stream of its video each copy of this pod keeps
+  // (NULL: a whole-file copy of an earlier release, which the redundancy actor drops at
+  // start, telling friends, and copies the video's streams instead), and the stream each
+  // mirror the network announced keeps (NULL: a whole file, as earlier releases announce).
+  `ALTER TABLE mirrors ADD COLUMN rendition INTEGER;
+   ALTER TABLE video_mirrors ADD COLUMN rendition INTEGER;`,
+  // Whether a stream's segments start every 2 s like the renditions' (src/videos/streams.ts
+  // `aligned`; NULL: not known, a stream of an earlier release or of a friend that does not say).
+  `ALTER TABLE video_streams ADD COLUMN aligned INTEGER;`,
+  // Re-packaging (src/transcoding/repackage.ts): a job's kind ('transcode' makes a rendition,
+  // 'package' remuxes an own video's original into its stream, rendition 0) and whether the
+  // start's re-packaging of a video of an earlier release queued it.
+  `ALTER TABLE transcode_jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'transcode' CHECK (kind IN ('transcode', 'package'));
+   ALTER TABLE transcode_jobs ADD COLUMN repack INTEGER NOT NULL DEFAULT 0;`,
 ]
 
 /** The schema version this build of seedpod writes. */

@@ -12,10 +12,10 @@
  *   the pod's own code, a tool or a store that misbehaved): logged, and answered as a 500
  *   that does not repeat its message.
  *
- * Neither knows anything of HTTP; only the HTTP layer (src/app/errors.ts) turns a kind into a
- * status. No `throw new Error(...)` in the code that serves requests
- * (test/unit/failures.test.ts); the CLI and the start have errors of their own, which they
- * turn into exit codes. The results of messages inside a protocol reply keep the protocol's
+ * Neither knows anything of HTTP; only the HTTP layer (src/shared/error-response.ts, and the
+ * app's error plugin, src/app/errors.ts) turns a kind into a status. No `throw new Error(...)`
+ * in the code that serves requests (test/unit/failures.test.ts); the CLI and the start have
+ * errors of their own, which they turn into exit codes. The results of messages inside a protocol reply keep the protocol's
  * own shape (docs/protocol.md).
  */
 

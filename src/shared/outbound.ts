@@ -15,6 +15,7 @@
 import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
 import { DomainError, fail, ok, type Result } from './errors'
+import type { Config } from './config'
 
 /** Why a request gave no response: these are never thrown. */
 export type OutboundReason = 'blocked_address' | 'bad_url' | 'redirect' | 'timeout' | 'too_large' | 'network' | 'self'
@@ -340,4 +341,16 @@ export function createOutbound(settings: OutboundSettings): Outbound {
     },
     isSelf: (fingerprint) => fingerprint === settings.selfFingerprint,
   }
+}
+
+/** The pod's one outbound client, as its configuration sets it. */
+export function podOutbound(config: Config, fingerprint: string): Outbound {
+  return createOutbound({
+    allowPrivateAddresses: config.network.allowPrivateAddresses,
+    selfUrl: config.url,
+    selfFingerprint: fingerprint,
+    timeoutMs: config.network.fetchTimeoutMs,
+    maxBytes: 1024 * 1024,
+    failureTtlMs: 10_000,
+  })
 }

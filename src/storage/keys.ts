@@ -8,7 +8,8 @@
  *                                 the HLS media playlist of a file packaged as a stream
  *   thumbnails/<id>.jpg           thumbnails of own videos, and cached ones of friends' videos
  *   torrents/<infoHash>.torrent   the .torrent of an own file or of a copy
- *   mirrors/<infoHash>/<file>     copies of friends' videos (redundancy)
+ *   mirrors/<infoHash>/<file>     copies of friends' videos' streams (redundancy), each with
+ *                                 its media playlist beside it (`<file>` -> `.m3u8`)
  *   tmp/                          uploads and work in progress (never a key; emptied at start)
  * The file names (`<id>.<ext>`, `<id>.<height>.mp4`) are also the names the web seeds and
  * torrents give the files (src/shared/urls.ts). This module builds and parses them all.
@@ -47,6 +48,16 @@ export const torrentKey = (infoHash: string) => `torrents/${infoHash}.torrent`
 
 /** The key of a copy's file; `file` is `<infoHash>/<name>`. */
 export const mirrorKey = (file: string) => `mirrors/${file}`
+
+/**
+ * Every key of a copy: its file, the media playlist beside it (a copy of a stream; a
+ * whole-file copy of an earlier release has none) and its .torrent.
+ */
+export const copyKeys = (m: { file: string; infoHash: string; rendition: number | null }) => [
+  mirrorKey(m.file),
+  ...(m.rendition === null ? [] : [playlistKey(mirrorKey(m.file))]),
+  torrentKey(m.infoHash),
+]
 
 /** The folder of a copy (its download goes there). */
 export const mirrorFolder = (infoHash: string) => `mirrors/${infoHash}`

@@ -1,8 +1,9 @@
 /**
  * `seedpod storage migrate --to s3|local`: moves an existing pod's own files (originals,
- * renditions, playlists, thumbnails, torrents) and its copies of friends' videos (mirrors and
- * their torrents) between its data folder and its bucket, one file at a time, while the pod
- * serves. Thumbnails of friends' videos cached in the data folder stay there (a cache).
+ * renditions, playlists, thumbnails, torrents) and its copies of friends' videos' streams
+ * (files, playlists and torrents) between its data folder and its bucket, one file at a
+ * time, while the pod serves. Thumbnails of friends' videos cached in the data folder stay
+ * there (a cache).
  *
  * A pod on a bucket reads a key from the data folder first, then from the bucket
  * (src/storage/service.ts), so each file switches over at one atomic step, only once its new
@@ -20,10 +21,9 @@
 import type { Database } from 'bun:sqlite'
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import type { MirrorStore } from '../redundancy/store'
 import { DomainError } from '../shared/errors'
 import type { S3Store } from './s3'
-import { isMirrorKey, mirrorKey, torrentKey } from './keys'
+import { isMirrorKey } from './keys'
 import { takeOverMoves } from './moves'
 import { removeIfEmpty, typeOf } from './store'
 
@@ -31,21 +31,6 @@ import { removeIfEmpty, typeOf } from './store'
 export interface MoveItem {
   key: string
   kept?: () => boolean
-}
-
-/**
- * The keys of the pod's ready copies of friends' videos (`mirrors/<infoHash>/<file>` and the
- * copy's torrent), each kept while its row says ready. A copy still downloading is in the
- * data folder and moves itself (the pod on a bucket keeps it there once done).
- */
-export function mirrorItems(mirrors: MirrorStore): MoveItem[] {
-  return mirrors
-    .own()
-    .filter((m) => m.state === 'ready')
-    .flatMap((m) => {
-      const kept = () => mirrors.byInfoHash(m.infoHash)?.state === 'ready'
-      return [{ key: mirrorKey(m.file), kept }, { key: torrentKey(m.infoHash), kept }]
-    })
 }
 
 /** What one run did. */

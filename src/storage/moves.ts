@@ -28,6 +28,16 @@ const RETRY_BASE_MS = 5_000
 /** ...up to this (a file the bucket refuses must not fill the log every few seconds). */
 const RETRY_MAX_MS = 10 * 60_000
 
+/** What the moves to the bucket are built from. */
+export interface StorageMovesDeps {
+  db: Database
+  storage: PodStorage
+  log: Logger
+  /** Whether the pod's rows still name a key (its video may be deleted while its file goes up). */
+  isOwnKey: (key: string) => boolean
+  now?: () => number
+}
+
 /** The moves of own files to the bucket. */
 export class StorageMoves {
   private running?: Promise<void>
@@ -35,14 +45,15 @@ export class StorageMoves {
   /** Files whose move failed (not for an unreachable bucket): how often, and when to try again. */
   private readonly failed = new Map<string, { failures: number; at: number }>()
 
-  constructor(
-    private readonly db: Database,
-    private readonly storage: PodStorage,
-    private readonly log: Logger,
-    /** Whether the pod's rows still name a key (its video may be deleted while its file goes up). */
-    private readonly isOwnKey: (key: string) => boolean,
-    private readonly now: () => number = Date.now,
-  ) {}
+  private readonly db: Database
+  private readonly storage: PodStorage
+  private readonly log: Logger
+  private readonly isOwnKey: (key: string) => boolean
+  private readonly now: () => number
+
+  constructor(deps: StorageMovesDeps) {
+    ;({ db: this.db, storage: this.storage, log: this.log, isOwnKey: this.isOwnKey, now: this.now = Date.now } = deps)
+  }
 
   /** Whether a finished file is kept in the data folder first (the pod has a bucket). */
   get deferred(): boolean {

@@ -1,13 +1,13 @@
 /**
  * The files BitTorrent clients and browsers fetch: web seeds (BEP 19, byte ranges, CORS) of
- * own videos, their renditions and the copies this pod keeps of friends' videos, and the
- * stored .torrent files. Files in a bucket (src/storage/) are not served through the pod: the
+ * own videos, their renditions and the copies this pod keeps of friends' videos' streams,
+ * and the stored .torrent files. Files in a bucket (src/storage/) are not served through the pod: the
  * web seed redirects to the bucket's URL (but for a quick start's head, read through), and a
  * .torrent names the bucket's URL as its web seed, made per request (presigned URLs expire).
  */
 import { existsSync } from 'node:fs'
 import { Elysia } from 'elysia'
-import { errorResponse } from '../app/errors'
+import { errorResponse } from '../shared/error-response'
 import { parseTorrentFile, parseVideoFile, torrentKey } from '../storage/keys'
 import type { PodStorage } from '../storage/service'
 import type { LocalFile } from '../videos/service'
@@ -22,7 +22,7 @@ const storageDown = () => errorResponse(503, 'storage_unavailable', "the pod's s
 /** Where the web seed finds files. */
 export interface TorrentRoutesDeps {
   fingerprint: string
-  /** An own video's file (original, or the rendition of `resolution`), or this pod's copy of a friend's video (`resolution` null). */
+  /** An own video's file (original, or the rendition of `resolution`), or this pod's copy of a stream of a friend's video (`resolution` null: the original's). */
   file(id: string, resolution: number | null): LocalFile | undefined
   /** The own file or copy with this info hash. */
   byInfoHash(infoHash: string): LocalFile | undefined

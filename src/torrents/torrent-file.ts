@@ -26,6 +26,8 @@ interface CreateTorrentOptions {
 type CreateTorrent = (input: string, opts: CreateTorrentOptions, cb: (err: Error | null, torrent?: Uint8Array) => void) => void
 interface ParsedTorrent {
   infoHash: string
+  name?: string
+  files?: unknown[]
   length?: number
   announce?: string[]
   urlList?: string[]
@@ -127,14 +129,19 @@ export async function makeTorrent(opts: MakeTorrentOptions): Promise<MadeTorrent
 
 /**
  * Reads a .torrent someone else made, keeping only what its info hash vouches for: its info
- * hash and length are checked by the caller, and its trackers and web seeds are replaced by
- * `sources` (the URLs of a pod this one trusts to reach), so a hostile file cannot send
- * this pod's BitTorrent client anywhere else. Throws on a file that is not a torrent.
+ * hash, length, name and number of files are checked by the caller, and its trackers and
+ * web seeds are replaced by `sources` (the URLs of a pod this one trusts to reach), so a
+ * hostile file cannot send this pod's BitTorrent client anywhere else. Throws on a file that
+ * is not a torrent.
  */
-export async function retargetTorrent(file: Uint8Array, sources: { announce: string[]; urlList: string[] }): Promise<{ torrent: object; infoHash: string; length: number }> {
+export async function retargetTorrent(
+  file: Uint8Array,
+  sources: { announce: string[]; urlList: string[] },
+): Promise<{ torrent: object; infoHash: string; length: number; name: string; files: number }> {
   const parsed = await parseTorrent(file)
   if (typeof parsed.length !== 'number') throw new DomainError('invalid', 'not_a_torrent', 'the torrent has no length')
-  return { torrent: { ...parsed, announce: sources.announce, urlList: sources.urlList }, infoHash: parsed.infoHash, length: parsed.length }
+  const torrent = { ...parsed, announce: sources.announce, urlList: sources.urlList }
+  return { torrent, infoHash: parsed.infoHash, length: parsed.length, name: parsed.name ?? '', files: parsed.files?.length ?? 0 }
 }
 
 /**

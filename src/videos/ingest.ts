@@ -9,9 +9,10 @@ import { rmSync } from 'node:fs'
 import { DESCRIPTION_MAX } from '../details/model'
 import { MediaToolError, type ToolLimits } from '../media/exec'
 import { remuxFaststart } from '../media/faststart'
-import { packageCopy, type StreamInfo } from '../media/hls'
+import type { StreamInfo } from '../media/hls'
 import { checkProbed, tooManyStreams, toolLimits, type MediaLimits } from '../media/limits'
 import { mp4TrackCount, probeVideo, type Probed } from '../media/probe'
+import { packageCopy } from '../media/remux'
 import { makeThumbnail } from '../media/thumbnail'
 import { DomainError } from '../shared/errors'
 import { insufficientStorage, isNoSpace, type DiskSpace } from '../storage/disk'
@@ -36,6 +37,9 @@ const STREAMABLE = /^(h264|hevc|av1|vp9)$/
 
 /** Audio codecs that do too (`none`: no audio). WebM's Vorbis does not: such an original is kept as it is. */
 const STREAMABLE_AUDIO = /^(none|aac|mp3|opus|ac3|eac3|flac|alac)$/
+
+/** Whether an original's codecs go into a fragmented MP4 as they are (it is then remuxed into its stream, rendition 0). */
+export const streamable = (probe: Probed) => STREAMABLE.test(probe.videoCodec) && STREAMABLE_AUDIO.test(probe.audioCodec ?? 'none')
 
 /** How many characters of its origin's fingerprint begin a video id. */
 const ID_ORIGIN_CHARS = 16
@@ -93,7 +97,7 @@ async function browserReady(
   made: string[],
   limits: ToolLimits,
 ): Promise<{ source: string; stream?: Packaged }> {
-  if (STREAMABLE.test(probe.videoCodec) && STREAMABLE_AUDIO.test(probe.audioCodec ?? 'none')) {
+  if (streamable(probe)) {
     // One fragmented MP4 with its HLS playlist.
     const packaged = files.temp('.mp4')
     made.push(packaged)

@@ -47,6 +47,8 @@ export const Video = t.Object({
   streams: t.Optional(t.Array(StreamIn, { maxItems: 17 })),
   /** The origin's master playlist of the streams (derived; receivers ignore it). */
   masterPlaylistUrl: t.Optional(t.String({ maxLength: 2048 })),
+  /** The origin's master playlist, then those of the pods keeping a copy of every stream (derived; receivers ignore it). */
+  masterPlaylistUrls: t.Optional(t.Array(t.String({ maxLength: 2048 }), { maxItems: 32 })),
 })
 export type Video = typeof Video.static
 

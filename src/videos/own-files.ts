@@ -1,18 +1,17 @@
 /**
  * The files of own videos in the pod's store (src/storage/): keeping a finished file with its
- * .torrent and media playlist, and what viewers get of them: the playlists (made per request
- * when the files are in a bucket) and the web seeds of a video (the bucket's URLs).
+ * .torrent and media playlist, and what viewers get of them: the web seeds of a video (the
+ * bucket's URLs; its playlists: served-streams.ts).
  */
 import { linkSync, rmSync } from 'node:fs'
 import { extname } from 'node:path'
-import { segmentsEnd } from '../media/hls'
-import { originalFile, playlistKey, renditionFile, streamPlaylistKey, thumbnailKey, torrentKey, videoKey } from '../storage/keys'
+import { originalFile, playlistKey, renditionFile, thumbnailKey, torrentKey, videoKey } from '../storage/keys'
 import { typeOf } from '../storage/store'
 import type { VideoFiles } from './files'
 import type { Video } from './model'
 import type { Rendition } from './renditions'
 import type { VideoStore } from './store'
-import { segmentUri, type Stream } from './streams'
+import type { Stream } from './streams'
 
 /** Makes `link` a hard link to `path`; false when `path` is gone. */
 function linked(path: string, link: string): boolean {
@@ -128,31 +127,6 @@ export class OwnFiles {
     }
   }
 
-  /** The end of an own stream's first whole segments that hold `seconds` (from its media playlist). */
-  async streamHead(id: string, rendition: number, seconds: number): Promise<number | undefined> {
-    const text = await this.storedPlaylist(id, rendition)
-    return text === undefined ? undefined : segmentsEnd(text, seconds)
-  }
-
-  /** The media playlist of an own stream as it is stored (its segments named relative to it). */
-  private async storedPlaylist(id: string, rendition: number): Promise<string | undefined> {
-    if (!this.lookup(id, null)) return undefined
-    const bytes = await this.files.storage.small(streamPlaylistKey(id, rendition))
-    return bytes && new TextDecoder().decode(bytes)
-  }
-
-  /**
-   * The media playlist of an own stream as viewers get it: a file in the bucket is named by
-   * the URL viewers fetch it from (presigned URLs expire, so the playlist is made per
-   * request from the stored one, which names its file relative to itself).
-   */
-  async mediaPlaylist(id: string, rendition: number): Promise<string | undefined> {
-    const text = await this.storedPlaylist(id, rendition)
-    const file = this.lookup(id, rendition === 0 ? null : rendition)
-    const url = file && this.files.storage.viewerUrl(file.key)
-    return text && url ? text.replaceAll(segmentUri(id, rendition), url) : text
-  }
-
   /**
    * An own video as its viewers get it: with its files in the bucket, its web seeds are the
    * bucket's URLs (the viewers' bytes come from there, not through the pod). Friends are sent
@@ -169,7 +143,12 @@ export class OwnFiles {
       ...video,
       webseedUrls: original ? [original, ...video.webseedUrls.slice(1)] : video.webseedUrls,
       ...(video.files ? { files: (video.files as Rendition[]).map((f) => ({ ...f, webseedUrl: urlOf(f.resolution) ?? f.webseedUrl })) } : {}),
-      ...(video.streams ? { streams: (video.streams as Stream[]).map((s) => ({ ...s, webseedUrl: urlOf(s.rendition === 0 ? null : s.rendition) ?? s.webseedUrl })) } : {}),
+      ...(video.streams ? { streams: (video.streams as Stream[]).map((s) => this.streamForViewers(s, urlOf(s.rendition === 0 ? null : s.rendition))) } : {}),
     }
+  }
+
+  /** A stream with its file's URL in the bucket as the origin's web seed (its first), when it is there. */
+  private streamForViewers(s: Stream, url: string | undefined): Stream {
+    return url ? { ...s, webseedUrl: url, webseedUrls: [url, ...s.webseedUrls.slice(1)] } : s
   }
 }

@@ -5,7 +5,7 @@
  */
 import { Elysia, t } from 'elysia'
 import type { AuthMacros } from '../accounts/auth'
-import { errorResponse } from '../app/errors'
+import { errorResponse } from '../shared/error-response'
 import type { Config } from '../shared/config'
 import { DomainError } from '../shared/errors'
 import { parseThumbnailFile } from '../storage/keys'

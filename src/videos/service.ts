@@ -27,18 +27,19 @@ import { checkTexts, mayClaimId, newVideoId, prepareUpload, type Packaged } from
 import { IngestQueue } from './ingest-queue'
 import { renditionUrls, type Rendition } from './renditions'
 import type { OwnRow, VideoStore } from './store'
-import { masterPlaylistUrl, withStreamUrls, type Stream, type StreamIn } from './streams'
+import { masterPlaylistUrl, needsTopRendition, withStreamUrls, type Stream, type StreamIn } from './streams'
+import type { ServedStreams } from './served-streams'
 import { targetResolutions, type TranscodeJob, type TranscodeQueue } from '../transcoding/queue'
-import { withMirrors, type MirrorStore } from '../redundancy/store'
+import { streamCopies, withMirrors, type MirrorStore } from '../redundancy/store'
 import { summarize } from '../details/model'
 import type { DetailsStore } from '../details/store'
 
 export type { LocalFile } from './own-files'
 export type { Thumbnail } from './thumbnails'
 
-/** A stream's fields from what its master playlist said (codecs only when known). */
-export function streamFields(info: StreamInfo): Pick<StreamIn, 'width' | 'height' | 'bandwidth' | 'codecs'> {
-  return { width: info.width, height: info.height, bandwidth: info.bandwidth, ...(info.codecs ? { codecs: info.codecs } : {}) }
+/** A stream's fields from what its master playlist said (codecs and alignment only when known). */
+export function streamFields(info: StreamInfo): Pick<StreamIn, 'width' | 'height' | 'bandwidth' | 'codecs' | 'aligned'> {
+  return { width: info.width, height: info.height, bandwidth: info.bandwidth, ...(info.codecs ? { codecs: info.codecs } : {}), ...(info.aligned === undefined ? {} : { aligned: info.aligned }) }
 }
 
 /**
@@ -50,36 +51,57 @@ export function onTheWire<V extends Video & { transcoding?: unknown }>(video: V)
   return rest
 }
 
+/** What the videos feature is built from. */
+export interface VideosDeps {
+  db: Database
+  /** The videos' tables. */
+  rows: VideoStore
+  /** Where an own video's full description is kept. */
+  details: DetailsStore
+  config: Config
+  friends: Friends
+  fingerprint: string
+  files: VideoFiles
+  /** Copies of friends' videos kept here, and mirrors the network announced. */
+  mirrors: MirrorStore
+  queue: TranscodeQueue
+  inbox: Inbox
+  actors: PodEvents
+  outbound: Outbound
+  log: Logger
+  now?: () => number
+}
+
 /** This pod's videos and the index's video messages. */
 export class Videos {
   /** The files of own videos in the store, and what viewers get of them. */
   readonly own: OwnFiles
   /** Thumbnails as readers get them (friends' cached). */
   readonly thumbnails: Thumbnails
+  private readonly db: Database
+  private readonly rows: VideoStore
+  private readonly details: DetailsStore
+  private readonly config: Config
+  private readonly friends: Friends
+  private readonly fingerprint: string
+  readonly files: VideoFiles
+  private readonly mirrors: MirrorStore
+  private readonly queue: TranscodeQueue
+  private readonly actors: PodEvents
+  private readonly log: Logger
+  private readonly now: () => number
   /** Uploads in flight, and their turns to be prepared (`uploads.*`). */
   readonly uploads: IngestQueue
-  constructor(
-    private readonly db: Database,
-    /** The videos' tables. */
-    private readonly rows: VideoStore,
-    /** Where an own video's full description is kept. */
-    private readonly details: DetailsStore,
-    private readonly config: Config,
-    private readonly friends: Friends,
-    private readonly fingerprint: string,
-    readonly files: VideoFiles,
-    /** Copies of friends' videos kept here, and mirrors the network announced. */
-    private readonly mirrors: MirrorStore,
-    private readonly queue: TranscodeQueue,
-    inbox: Inbox,
-    private readonly actors: PodEvents,
-    outbound: Outbound,
-    private readonly log: Logger,
-    private readonly now: () => number = Date.now,
-  ) {
-    this.own = new OwnFiles(files, fingerprint, (id, resolution) => this.localFile(id, resolution))
-    this.thumbnails = new Thumbnails(rows, files, fingerprint, outbound, (id) => this.get(id))
-    this.uploads = new IngestQueue(config.uploads, now)
+
+  constructor(deps: VideosDeps) {
+    ;({
+      db: this.db, rows: this.rows, details: this.details, config: this.config, friends: this.friends, fingerprint: this.fingerprint,
+      files: this.files, mirrors: this.mirrors, queue: this.queue, actors: this.actors, log: this.log, now: this.now = Date.now,
+    } = deps)
+    const { inbox, outbound } = deps
+    this.own = new OwnFiles(this.files, this.fingerprint, (id, resolution) => this.localFile(id, resolution))
+    this.thumbnails = new Thumbnails(this.rows, this.files, this.fingerprint, outbound, (id) => this.get(id))
+    this.uploads = new IngestQueue(this.config.uploads, this.now)
     // The network index: a friend announces, changes and removes its own videos only.
     const upsert = (v: Video, { sender, friend, now }: InboxContext) => {
       if (v.podFingerprint !== sender || !mayClaimId(v.id, sender)) return { ok: false, error: 'not_origin' }
@@ -144,11 +166,18 @@ export class Videos {
   get(id: string): (Video & { files: Rendition[]; streams?: Stream[]; transcoding?: TranscodeJob[] }) | undefined {
     const row = this.rows.row(id)
     if (!row) return undefined
-    const mirrored = withMirrors(videoOfRow(row, this.config.url), this.mirrors.knownOf(id), originalFile(id, row.ext))
+    const known = this.mirrors.knownOf(id)
+    const mirrored = withMirrors(videoOfRow(row, this.config.url), known, originalFile(id, row.ext))
     const files = this.rows.renditions(id).map((f) => ({ ...f, ...renditionUrls(row.pod_url, id, f.resolution, f.infoHash, row.name) }))
-    const streams = this.rows.streams(id).map((s) => withStreamUrls(row.pod_url, id, s))
-    // An index row has no streams of its own: they are added here, with their URLs.
-    const video: Video & { streams?: Stream[] } = streams.length ? { ...mirrored, streams, masterPlaylistUrl: masterPlaylistUrl(row.pod_url, id) } : (mirrored as Omit<Video, 'streams'>)
+    const stored = this.rows.streams(id)
+    // An index row has no streams of its own: they are added here, with their URLs at the
+    // origin and at each pod known to keep a copy of them.
+    const copies = streamCopies(known, row.pod_fingerprint, stored)
+    const streams = stored.map((s) => withStreamUrls(row.pod_url, id, s, copies.byInfoHash.get(s.infoHash)))
+    const masters = [row.pod_url, ...copies.complete].map((pod) => masterPlaylistUrl(pod, id))
+    const video: Video & { streams?: Stream[] } = streams.length
+      ? { ...mirrored, streams, masterPlaylistUrl: masters[0]!, masterPlaylistUrls: masters }
+      : (mirrored as Omit<Video, 'streams'>)
     if (row.pod_fingerprint !== this.fingerprint) return { ...video, files }
     // An own video: its frame size (the watch page labels the original with its height), and its jobs.
     const size = this.rows.ownMedia(id)
@@ -195,11 +224,16 @@ export class Videos {
     return r ? this.renditionFile(r.video, r.resolution, infoHash) : undefined
   }
 
-  /** Someone is about to watch a video: if it is an own one, have all its files seeded. */
+  /** Someone is about to watch a video: if it is an own one, or this pod keeps a copy of it, have all its files seeded. */
   watched(id: string): void {
     for (const file of this.filesOf(id)) this.actors.send({ type: 'seeder.video.wanted', infoHash: file.infoHash })
-    const copy = this.mirrors.ownOf(id)
-    if (copy) this.actors.send({ type: 'seeder.video.wanted', infoHash: copy.infoHash })
+    for (const copy of this.mirrors.keptOf(id)) this.actors.send({ type: 'seeder.video.wanted', infoHash: copy.infoHash })
+  }
+
+  /** An own video's streams as this pod serves them (playlists); undefined for another pod's video. */
+  servedStreams(id: string): ServedStreams | undefined {
+    if (!this.localFile(id)) return undefined
+    return { list: this.rows.streams(id), file: (rendition) => this.localFile(id, rendition === 0 ? null : rendition) }
   }
 
   /**
@@ -272,7 +306,8 @@ export class Videos {
         this.rows.addOwn(id, user.id, v.mime, v)
         if (v.stream) this.rows.saveStream(id, { rendition: 0, infoHash: torrent.infoHash, size: torrent.length, ...streamFields(v.stream.info) })
         this.own.queueMove(stored)
-        if (this.config.transcoding.enabled) this.queue.enqueue(id, targetResolutions(this.config.transcoding.resolutions, v.height))
+        const top = needsTopRendition(v.stream && streamFields(v.stream.info))
+        if (this.config.transcoding.enabled) this.queue.enqueue(id, targetResolutions(this.config.transcoding.resolutions, v.height, top))
         this.friends.enqueue([{ type: 'video.add', data: onTheWire(this.get(id)!) }])
       }).immediate()
       this.own.startMoves()

@@ -41,6 +41,9 @@ function extOf(v: Video): string {
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 
+/** A stream's file: which stream, its info hash and its bytes. */
+export type StreamFile = Pick<StreamIn, 'rendition' | 'infoHash' | 'size'>
+
 /** An own video's row, with its file's content type. */
 export type OwnRow = VideoRow & { mime: string }
 
@@ -202,21 +205,40 @@ export class VideoStore {
     return row?.fingerprint
   }
 
+  /** The origin's fingerprint of a video of the index that has this stream. */
+  streamOriginOf(id: string, rendition: number, infoHash: string): string | undefined {
+    const row = this.db
+      .query('SELECT p.fingerprint FROM video_streams s JOIN videos v ON v.id = s.video JOIN pods p ON p.id = v.pod WHERE s.video = ? AND s.rendition = ? AND s.info_hash = ?')
+      .get(id, rendition, Buffer.from(infoHash, 'hex')) as { fingerprint: string } | null
+    return row?.fingerprint
+  }
+
   /**
-   * Other pods' videos of known size within `room` bytes, best first by the strategy, but
-   * for those of `except` (the videos a copy is kept of already).
+   * Other pods' videos with streams, best first by the strategy (`smallest`: the fewest
+   * bytes to copy), each with its streams whose info hash is not in `kept` (the files a copy
+   * is kept of already), where those come to `room` bytes at most together.
    */
-  copyCandidates(self: string, room: number, strategy: 'recent' | 'smallest', limit: number, except: readonly string[]): { id: string; infoHash: string; size: number }[] {
-    const order = strategy === 'smallest' ? 'v.size ASC' : 'v.created_at DESC'
-    return (
-      this.db
-        .query(
-          `SELECT v.id, v.info_hash, v.size FROM videos v JOIN pods p ON p.id = v.pod
-           WHERE p.fingerprint != ?1 AND v.size IS NOT NULL AND v.size <= ?2 AND v.id NOT IN (SELECT value FROM json_each(?4))
-           ORDER BY ${order} LIMIT ?3`,
-        )
-        .all(self, room, limit, JSON.stringify(except)) as { id: string; info_hash: Uint8Array; size: number }[]
-    ).map((r) => ({ id: r.id, infoHash: hex(r.info_hash), size: r.size }))
+  streamCopyCandidates(self: string, room: number, strategy: 'recent' | 'smallest', limit: number, kept: readonly string[]): { id: string; size: number; streams: StreamFile[] }[] {
+    const missing = 'lower(hex(s.info_hash)) NOT IN kept'
+    const order = strategy === 'smallest' ? 'missing ASC' : 'created_at DESC'
+    const rows = this.db
+      .query(
+        `WITH kept AS (SELECT value FROM json_each(?4)),
+         chosen AS (
+           SELECT v.id, v.created_at, (SELECT sum(s.size) FROM video_streams s WHERE s.video = v.id AND ${missing}) AS missing
+           FROM videos v JOIN pods p ON p.id = v.pod
+           WHERE p.fingerprint != ?1 AND missing IS NOT NULL AND missing <= ?2 ORDER BY ${order} LIMIT ?3
+         )
+         SELECT s.video, s.rendition, s.info_hash, s.size FROM chosen c JOIN video_streams s ON s.video = c.id WHERE ${missing} ORDER BY ${order}, c.id, s.rendition`,
+      )
+      .all(self, room, limit, JSON.stringify(kept)) as { video: string; rendition: number; info_hash: Uint8Array; size: number }[]
+    const videos = new Map<string, { id: string; size: number; streams: StreamFile[] }>()
+    for (const r of rows) {
+      const c = videos.get(r.video) ?? videos.set(r.video, { id: r.video, size: 0, streams: [] }).get(r.video)!
+      c.streams.push({ rendition: r.rendition, infoHash: hex(r.info_hash), size: r.size })
+      c.size += r.size
+    }
+    return [...videos.values()]
   }
 
   // --- renditions and streams --------------------------------------------------------------
@@ -243,8 +265,8 @@ export class VideoStore {
   /** Adds or replaces one stream of a video. */
   saveStream(videoId: string, s: StreamIn): void {
     this.db
-      .query('INSERT OR REPLACE INTO video_streams (video, rendition, info_hash, size, width, height, bandwidth, codecs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(videoId, s.rendition, Buffer.from(s.infoHash, 'hex'), s.size, s.width, s.height, s.bandwidth, s.codecs ?? null)
+      .query('INSERT OR REPLACE INTO video_streams (video, rendition, info_hash, size, width, height, bandwidth, codecs, aligned) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(videoId, s.rendition, Buffer.from(s.infoHash, 'hex'), s.size, s.width, s.height, s.bandwidth, s.codecs ?? null, s.aligned === undefined ? null : Number(s.aligned))
   }
 
   /** Forgets one stream of a video. */
@@ -252,9 +274,14 @@ export class VideoStore {
     this.db.query('DELETE FROM video_streams WHERE video = ? AND rendition = ?').run(videoId, rendition)
   }
 
+  /** Whether a video of the index has this stream. */
+  hasStream(id: string, rendition: number, infoHash: string): boolean {
+    return this.db.query('SELECT 1 FROM video_streams WHERE video = ? AND rendition = ? AND info_hash = ?').get(id, rendition, Buffer.from(infoHash, 'hex')) !== null
+  }
+
   /** The streams of a video, lowest first (by height, then bit rate). */
   streams(videoId: string): StreamIn[] {
-    const rows = this.db.query('SELECT rendition, info_hash, size, width, height, bandwidth, codecs FROM video_streams WHERE video = ? ORDER BY height, bandwidth').all(videoId) as {
+    const rows = this.db.query('SELECT rendition, info_hash, size, width, height, bandwidth, codecs, aligned FROM video_streams WHERE video = ? ORDER BY height, bandwidth').all(videoId) as {
       rendition: number
       info_hash: Uint8Array
       size: number
@@ -262,6 +289,7 @@ export class VideoStore {
       height: number
       bandwidth: number
       codecs: string | null
+      aligned: number | null
     }[]
     return rows.map((r) => ({
       rendition: r.rendition,
@@ -271,6 +299,7 @@ export class VideoStore {
       height: r.height,
       bandwidth: r.bandwidth,
       ...(r.codecs ? { codecs: r.codecs } : {}),
+      ...(r.aligned === null ? {} : { aligned: r.aligned === 1 }),
     }))
   }
 
@@ -311,6 +340,31 @@ export class VideoStore {
   /** The own rendition with this info hash. */
   ownRenditionByInfoHash(infoHash: string): { video: string; resolution: number } | undefined {
     return (this.db.query(`${OWN_RENDITIONS} WHERE f.info_hash = ?`).get(Buffer.from(infoHash, 'hex')) as { video: string; resolution: number } | null) ?? undefined
+  }
+
+  /**
+   * What own videos of earlier releases lack (src/transcoding/repackage.ts), of every own
+   * video or of one: originals without a stream that this release has not probed (their
+   * audio is not noted) or with a stream of unknown alignment, and renditions without a stream.
+   */
+  unpackaged(id?: string): { originals: string[]; renditions: { video: string; resolution: number }[] } {
+    const one = id === undefined ? '' : ' AND l.video = ?1'
+    const args = id === undefined ? [] : [id]
+    const originals = this.db
+      .query(
+        `SELECT l.video FROM local_videos l LEFT JOIN video_streams s ON s.video = l.video AND s.rendition = 0
+         WHERE ((s.video IS NULL AND l.audio IS NULL) OR (s.video IS NOT NULL AND s.aligned IS NULL))${one} ORDER BY l.video`,
+      )
+      .all(...args) as { video: string }[]
+    const renditions = this.db
+      .query(`${OWN_RENDITIONS} LEFT JOIN video_streams s ON s.video = f.video AND s.rendition = f.resolution WHERE s.video IS NULL${one} ORDER BY f.video, f.resolution`)
+      .all(...args) as { video: string; resolution: number }[]
+    return { originals: originals.map((o) => o.video), renditions: renditions.map((r) => ({ video: r.video, resolution: r.resolution })) }
+  }
+
+  /** Notes what was probed of an own video's original, and its content type when it changed (re-packaging). */
+  noteOwnMedia(id: string, media: { width: number; height: number; audio: string }, mime?: string): void {
+    this.db.query('UPDATE local_videos SET width = ?, height = ?, audio = ?, mime = coalesce(?, mime) WHERE video = ?').run(media.width, media.height, media.audio, mime ?? null, id)
   }
 
   /** The user who uploaded an own video. */

@@ -6,8 +6,9 @@
  *
  * Like renditions, streams travel in `video.add`/`video.update` (`streams`, optional: a pod
  * that does not know them ignores the field and plays the files as before) and every pod's
- * index keeps them; their URLs are derived from the origin's URL. Only the origin serves the
- * playlists (a master playlist of every stream, and one media playlist per stream).
+ * index keeps them; their URLs are derived from the origin's URL. The origin serves the
+ * playlists (a master playlist of every stream, and one media playlist per stream), and so
+ * does every pod that keeps a copy of the streams (src/redundancy/), at the same paths.
  */
 import { t } from 'elysia'
 import { torrentUrl, webseedUrl } from '../shared/urls'
@@ -25,15 +26,36 @@ export const StreamIn = t.Object({
   bandwidth: t.Integer({ minimum: 1, maximum: 1e12 }),
   /** RFC 6381 codecs of the stream, when known; it goes into a playlist as it is, hence the narrow pattern. */
   codecs: t.Optional(t.String({ maxLength: 200, pattern: '^[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*$' })),
+  /**
+   * Whether its segments start every 2 s like every rendition's. `false`: an original whose
+   * keyframes fall elsewhere; a player switching to or from it automatically would skip, so
+   * it is for a viewer's own choice only. Absent: not known (streams of earlier releases).
+   */
+  aligned: t.Optional(t.Boolean()),
 })
 export type StreamIn = typeof StreamIn.static
 
+/**
+ * Whether a video needs a rendition at its own height (src/transcoding/queue.ts
+ * targetResolutions): its original is no stream, or one whose keyframes do not let Auto
+ * switch to it, or one not every browser plays (its codecs are not H.264 with AAC, MP3 or
+ * Opus). Then the top of the ladder is that rendition, aligned with the others.
+ */
+export const needsTopRendition = (original: Pick<StreamIn, 'codecs' | 'aligned'> | undefined) => !original || original.aligned === false || !original.codecs?.startsWith('avc1')
+
 /** A stream as the API shows it. */
 export interface Stream extends StreamIn {
-  /** Its HLS media playlist (byte ranges into `webseedUrl`). */
+  /** Its HLS media playlist at the origin (byte ranges into `webseedUrl`). */
   playlistUrl: string
   webseedUrl: string
   torrentUrl: string
+  /**
+   * The same at the origin (first) and at each pod known to keep a copy of the stream: item
+   * i of each list is the same pod's, whose playlist names its own file.
+   */
+  playlistUrls: string[]
+  webseedUrls: string[]
+  torrentUrls: string[]
 }
 
 /** A stream's name in its video's playlist folder: `original` or the height. */
@@ -47,7 +69,7 @@ export const segmentUri = (id: string, rendition: number) => `../../webseed/${st
 
 /** The playlists of a video at its origin: the master (every stream, for native HLS players) and one per stream. */
 export const masterPlaylistUrl = (podUrl: string, id: string) => `${podUrl}/static/hls/${id}/master.m3u8`
-const mediaPlaylistUrl = (podUrl: string, id: string, rendition: number) => `${podUrl}/static/hls/${id}/${playlistName(rendition)}.m3u8`
+export const mediaPlaylistUrl = (podUrl: string, id: string, rendition: number) => `${podUrl}/static/hls/${id}/${playlistName(rendition)}.m3u8`
 
 /** The rendition a media playlist's name stands for (`original` 0, `480` 480), undefined for another name. */
 export function renditionOfPlaylist(name: string): number | undefined {
@@ -55,9 +77,13 @@ export function renditionOfPlaylist(name: string): number | undefined {
   return /^[1-9]\d{1,4}$/.test(name) ? Number(name) : undefined
 }
 
-/** A stream with its URLs at its origin pod. */
-export function withStreamUrls(podUrl: string, id: string, s: StreamIn): Stream {
-  return { ...s, playlistUrl: mediaPlaylistUrl(podUrl, id, s.rendition), webseedUrl: webseedUrl(podUrl, streamFile(id, s.rendition)), torrentUrl: torrentUrl(podUrl, s.infoHash) }
+/** A stream with its URLs at its origin pod, then at each pod of `copies` (URLs of pods that keep a copy of it). */
+export function withStreamUrls(podUrl: string, id: string, s: StreamIn, copies: readonly string[] = []): Stream {
+  const pods = [podUrl, ...copies]
+  const playlistUrls = pods.map((pod) => mediaPlaylistUrl(pod, id, s.rendition))
+  const webseedUrls = pods.map((pod) => webseedUrl(pod, streamFile(id, s.rendition)))
+  const torrentUrls = pods.map((pod) => torrentUrl(pod, s.infoHash))
+  return { ...s, playlistUrl: playlistUrls[0]!, webseedUrl: webseedUrls[0]!, torrentUrl: torrentUrls[0]!, playlistUrls, webseedUrls, torrentUrls }
 }
 
 /**

@@ -8,13 +8,13 @@
  *  - A seek to 75% plays from there, fetching from the new position only.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { join } from 'node:path'
-import type { Browser, CDPSession, Page } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import type { Video } from '../../src/videos/model'
 import { netPod, stopPods, until } from '../helpers/network'
 import { removeTempDirs, tempDir, type TestPod } from '../helpers/pods'
 import { uploadVideo, userToken } from '../helpers/videos'
 import { launch, screenshot, viewer } from './browser'
+import { longClip, playAdaptively } from './playback'
 
 afterAll(stopPods)
 afterAll(removeTempDirs)
@@ -25,22 +25,6 @@ const TIMEOUT = 120_000
 let browser: Browser
 let pod: TestPod
 let video: Video & { streams: { height: number; size: number }[] }
-
-/** A 3-minute 720p clip at about 2 Mbit/s (noise keeps the encoder from squeezing it), a keyframe every 2 s. */
-async function longClip(dir: string): Promise<string> {
-  const out = join(dir, 'three-minutes.mp4')
-  const p = Bun.spawn(
-    [
-      'ffmpeg', '-hide_banner', '-nostdin', '-v', 'error', '-y',
-      '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=24', '-f', 'lavfi', '-i', 'sine=frequency=440', '-t', '180',
-      '-vf', 'noise=alls=10:allf=t', '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '2000k', '-maxrate', '2000k', '-bufsize', '4000k', '-g', '48',
-      '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '96k', out,
-    ],
-    { stderr: 'pipe' },
-  )
-  if ((await p.exited) !== 0) throw new Error(`ffmpeg failed: ${await new Response(p.stderr).text()}`)
-  return out
-}
 
 beforeAll(async () => {
   let clip: string
@@ -62,72 +46,30 @@ afterAll(async () => {
   await browser?.close()
 }, 20_000)
 
-/** The player's state: time, picture height, buffer ahead, element source, and how often it was emptied (reloaded). */
-function player(page: Page) {
-  return page.evaluate(() => {
-    const v = document.querySelector('video.player') as HTMLVideoElement
-    const b = v.buffered
-    let ahead = 0
-    for (let i = 0; i < b.length; i++) if (b.start(i) <= v.currentTime + 0.1 && v.currentTime <= b.end(i)) ahead = b.end(i) - v.currentTime
-    return { time: v.currentTime, height: v.videoHeight, ahead, src: v.src, emptied: (window as unknown as { emptied?: number }).emptied ?? 0 }
-  })
-}
-
-/** Throttles the page's HTTP (web seeds, playlists), or lifts it (`kbps` undefined). */
-async function throttle(cdp: CDPSession, kbps?: number): Promise<void> {
-  const rate = kbps === undefined ? -1 : (kbps * 1000) / 8
-  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: kbps === undefined ? 0 : 20, downloadThroughput: rate, uploadThroughput: rate })
-}
-
 describe('the stream player at a real length in Chromium', () => {
   test('alone: bounded bytes after 20 s; the quality goes down on a 1.5 Mbit/s link and up again, never reloading the element; a seek to 75% plays from there', async () => {
     const original = video.streams.find((s) => s.height === 720)!
     const { page, context, errors } = await viewer(browser)
-    let fetched = 0
-    page.on('response', (r) => {
-      if (r.url().includes('/static/webseed/')) fetched += Number(r.headers()['content-length'] ?? 0)
+    // 20 s played: a small part of the 3 minutes; down on the 1.5 Mbit/s link, up again once it is fast.
+    const run = await playAdaptively(page, context, `${pod.base}/videos/${video.id}`, {
+      bufferSeconds: BUFFER_SECONDS,
+      topBytes: original.size,
+      timeoutMs: TIMEOUT / 2,
+      throttled: async () => {
+        await page.locator('[data-quality$="(Auto)"]').waitFor({ state: 'attached' })
+        await screenshot(page, 'watch-adaptive-throttled')
+      },
     })
-    await page.addInitScript(() => {
-      document.addEventListener('emptied', () => ((window as unknown as { emptied: number }).emptied = ((window as unknown as { emptied?: number }).emptied ?? 0) + 1), true)
-    })
-    await page.goto(`${pod.base}/videos/${video.id}`)
-    await page.waitForFunction(() => (document.querySelector('video.player') as HTMLVideoElement | null)?.src.startsWith('blob:'), null, { timeout: 30_000 })
-    const { src } = await player(page)
-    // From the hand-over on (the quick start's element took hls.js's source, which empties it once).
-    await page.evaluate(() => ((window as unknown as { emptied: number }).emptied = 0))
-    await page.waitForFunction(() => (document.querySelector('video.player') as HTMLVideoElement).currentTime >= 20, null, { timeout: 60_000 })
-    // 20 s played, at most BUFFER_SECONDS (and a segment) ahead: a small part of the 3 minutes.
-    const at20 = await player(page)
-    expect(at20.ahead).toBeLessThanOrEqual(BUFFER_SECONDS + 4)
-    expect(fetched).toBeLessThan(original.size * 0.35)
-    expect(fetched).toBeGreaterThan(0)
-
-    // A 1.5 Mbit/s link: the 720p stream (about 2 Mbit/s) cannot keep up, the player goes down.
-    const cdp = await context.newCDPSession(page)
-    await cdp.send('Network.enable')
-    await throttle(cdp, 1500)
-    await page.waitForFunction(() => (document.querySelector('video.player') as HTMLVideoElement).videoHeight < 720, null, { timeout: TIMEOUT / 2, polling: 250 })
-    const down = await player(page)
-    expect(down.height).toBeLessThanOrEqual(480)
-    await page.locator('[data-quality$="(Auto)"]').waitFor({ state: 'attached' })
-    await screenshot(page, 'watch-adaptive-throttled')
-    // The link is fast again: up it goes.
-    await throttle(cdp)
-    await page.waitForFunction((h) => (document.querySelector('video.player') as HTMLVideoElement).videoHeight > h, down.height, { timeout: TIMEOUT / 2, polling: 250 })
-    const up = await player(page)
-    // The same element and MediaSource all along: no reload, no emptying.
-    expect(up.src).toBe(src)
-    expect(up.emptied).toBe(0)
 
     // Seek to 75%: it plays from there, fetching from there on (a buffer's worth, not the middle of the file).
-    const before = fetched
+    const before = run.bytes()
     const target = video.duration! * 0.75
     await page.evaluate((t) => ((document.querySelector('video.player') as HTMLVideoElement).currentTime = t), target)
     await page.waitForFunction((t) => {
       const v = document.querySelector('video.player') as HTMLVideoElement
       return !v.seeking && !v.paused && v.currentTime > t + 1
     }, target, { timeout: 30_000 })
-    expect(fetched - before).toBeLessThan(original.size * 0.2)
+    expect(run.bytes() - before).toBeLessThan(original.size * 0.2)
     expect(errors).toEqual([])
     await context.close()
   }, TIMEOUT * 2)

@@ -26,12 +26,6 @@ const TYPE_FOLDERS = ['types', 'shims']
  * with why it is there; the test fails on any other, and on an entry no import needs any more.
  */
 const DIRECTION_EXCEPTIONS: Record<string, string> = {
-  'src/storage/migrate.ts -> src/redundancy/store.ts': "the migration moves mirror copies, whose rows redundancy's store owns (a type only)",
-  'src/storage/routes.ts -> src/accounts/auth.ts': "the storage admin routes use the accounts' auth macro (a type only)",
-  'src/federation/routes.ts -> src/app/errors.ts': 'the inbox answers with a Response of its own, shaped by errorResponse',
-  'src/torrents/routes.ts -> src/app/errors.ts': 'the torrent routes answer with a Response of their own, shaped by errorResponse',
-  'src/videos/routes.ts -> src/app/errors.ts': 'the video routes answer with a Response of their own, shaped by errorResponse',
-  'src/videos/playlist-routes.ts -> src/app/errors.ts': 'the playlist routes answer with a Response of their own, shaped by errorResponse',
   'src/torrents/torrent-file.ts -> src/app/lazy.ts': 'loads create-torrent at first use, from inside the executable',
   'src/torrents/tracker.ts -> src/app/lazy.ts': 'loads bittorrent-tracker at first use, from inside the executable',
   'src/videos/upload.ts -> src/app/lazy.ts': 'loads busboy at first use, from inside the executable',

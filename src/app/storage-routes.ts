@@ -1,8 +1,12 @@
-/** Storage routes: the admin's view of where the pod keeps its files and whether that store answers. */
+/**
+ * Storage routes: the admin's view of where the pod keeps its files and whether that store
+ * answers. With the app rather than in src/storage/, which every feature builds on (accounts,
+ * whose auth the route uses, included) and so imports none.
+ */
 import { Elysia } from 'elysia'
 import type { AuthMacros } from '../accounts/auth'
-import type { StorageMoves } from './moves'
-import type { PodStorage } from './service'
+import type { StorageMoves } from '../storage/moves'
+import type { PodStorage } from '../storage/service'
 
 /**
  * `GET /api/v1/storage`: kind, endpoint, bucket, prefix, public base URL and health, and how
