@@ -137,7 +137,10 @@ describe.skipIf(skip !== undefined)('a full disk', () => {
     const queue = pod.running.pod.transcoding.queue
     await until(() => pod.logs.some((l) => l.event === 'transcoder.job.postponed' && l.video === video.id), 10_000, 'the job postponed')
     await Bun.sleep(1500)
-    expect(queue.of(video.id).map((j) => j.state)).toEqual(['queued'])
+    // Its 144p rendition, and one at its own height (its keyframes are not aligned: src/videos/streams.ts).
+    const jobs = queue.of(video.id)
+    expect(jobs.length).toBeGreaterThanOrEqual(1)
+    expect(jobs.every((j) => j.state === 'queued')).toBe(true)
     expect(readdirSync(join(pod.config.dataDir, 'tmp'))).toEqual([])
     const filesOf = () => readdirSync(join(pod.config.dataDir, 'videos')).filter((f) => f.startsWith(video.id)).sort()
     // The original and its stream's playlist; nothing of a rendition.
@@ -145,9 +148,10 @@ describe.skipIf(skip !== undefined)('a full disk', () => {
     expect(pod.running.pod.videos.get(video.id)!.files).toEqual([])
     await stillServing()
     removeFiller(mnt)
-    await until(() => queue.of(video.id)[0]?.state === 'done', 30_000, 'the rendition made')
-    expect(filesOf()).toEqual([`${video.id}.144.m3u8`, `${video.id}.144.mp4`, `${video.id}.m3u8`, `${video.id}.mp4`])
-    expect(pod.running.pod.videos.get(video.id)!.files.map((f) => f.resolution)).toEqual([144])
+    await until(() => queue.of(video.id).every((j) => j.state === 'done'), 60_000, 'the renditions made')
+    const heights = jobs.map((j) => j.resolution).sort((x, y) => x - y)
+    expect(pod.running.pod.videos.get(video.id)!.files.map((f) => f.resolution)).toEqual(heights)
+    expect(filesOf()).toEqual([...heights.flatMap((h) => [`${video.id}.${h}.m3u8`, `${video.id}.${h}.mp4`]), `${video.id}.m3u8`, `${video.id}.mp4`].sort())
     expect(readdirSync(join(pod.config.dataDir, 'tmp'))).toEqual([])
   })
 
@@ -178,11 +182,11 @@ describe.skipIf(skip !== undefined)('a full disk', () => {
 
   test("a copy of a friend's video is not started without room for it; it is made once space is freed", async () => {
     const origin = await netPod()
-    const res = await uploadVideo(origin.base, await userToken(origin), { file: Bun.file(clip), name: 'Worth a copy' })
-    const video = (await res.json()) as Video
     leaveFree(mnt, MARGIN + 16 * 1024)
     await pod.running.pod.making.makeFriends([origin.base])
-    await until(() => pod.running.pod.videos.get(video.id), 5000, 'the video in the index')
+    const res = await uploadVideo(origin.base, await userToken(origin), { file: Bun.file(clip), name: 'Worth a copy' })
+    const video = (await res.json()) as Video
+    await until(() => pod.running.pod.videos.get(video.id)?.streams?.length, 10_000, 'the video and its stream in the index')
     pod.running.pod.actors.send({ type: 'redundancy.check' })
     await Bun.sleep(1500)
     expect(pod.running.pod.redundancy.store.own()).toEqual([])
