@@ -6,10 +6,14 @@
  * leaves no row and no file.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { symlinkSync } from 'node:fs'
+import { join } from 'node:path'
 import { runTool, MAX_TIMER_MS } from '../src/media/exec'
 import type { Video } from '../src/videos/model'
+import { makeClip } from './helpers/clips'
 import { atFrameRate, claimsHours, framesHoursApart, hugeFrame, manyTracks, undecodable } from './helpers/hostile-media'
-import { removeTempDirs, startTestPod, tempDir, type TestPod } from './helpers/pods'
+import { childEnv, removeTempDirs, runCli, spawnCli, startTestPod, tempDir, waitForPod, type TestPod } from './helpers/pods'
+import { freePort } from './helpers/ports'
 import { MiB, watchTools } from './helpers/processes'
 import { footprint, uploadVideo, userToken } from './helpers/videos'
 
@@ -36,7 +40,7 @@ beforeAll(async () => {
     transcoding: { resolutions: [144] },
   })
   pods.push(strict, lenient)
-  const [huge, tracks, rate, apart, claim, claimTall, noise] = await Promise.all([
+  const [huge, tracks, rate, apart, claim, claimTall, noise, clip] = await Promise.all([
     hugeFrame(dir, '16000x16000'),
     manyTracks(dir, 999),
     atFrameRate(dir, 1000, 0.05),
@@ -45,8 +49,9 @@ beforeAll(async () => {
     // Long enough for its thumbnail, taken at 1 s (a third of its claim, at most 1 s).
     claimsHours(dir, 100, '320x240', 2),
     undecodable(dir),
+    makeClip(dir, { seconds: 2 }),
   ])
-  Object.assign(files, { huge, tracks, rate, apart, claim, claimTall, noise })
+  Object.assign(files, { huge, tracks, rate, apart, claim, claimTall, noise, clip })
 }, 120_000)
 
 afterAll(async () => {
@@ -153,5 +158,34 @@ describe('each ffprobe and ffmpeg run within its own limits', () => {
       await Bun.sleep(100)
     }
     expect(state).toBe('done')
+  })
+})
+
+describe('without prlimit', () => {
+  test('the pod says so at start, and still refuses what the checks refuse and takes a video', async () => {
+    // A PATH with ffmpeg and ffprobe only (util-linux's prlimit is not on it).
+    const bin = tempDir()
+    for (const tool of ['ffmpeg', 'ffprobe']) symlinkSync(Bun.which(tool)!, join(bin, tool))
+    const dir = tempDir()
+    const env = childEnv({ PATH: bin, SEEDPOD_TRANSCODING_ENABLED: 'false', SEEDPOD_LOG_FORMAT: 'json' })
+    expect((await runCli(['user', 'add', 'solo', '--password-stdin'], { cwd: dir, env, stdin: 'a long enough password' })).code).toBe(0)
+    const port = await freePort()
+    const child = spawnCli(['serve', '--port', String(port), '--host', '127.0.0.1'], { cwd: dir, env })
+    try {
+      const base = `http://127.0.0.1:${port}`
+      await waitForPod(base, child)
+      const login = await fetch(`${base}/api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'solo', password: 'a long enough password' }) })
+      const { accessToken } = (await login.json()) as { accessToken: string }
+      const bomb = await uploadVideo(base, accessToken, { file: Bun.file(files.huge!), name: 'a bomb' })
+      expect(bomb.status).toBe(415)
+      expect(((await bomb.json()) as { error: { code: string } }).error.code).toBe('frame_too_large')
+      // An honest clip goes through ffprobe and ffmpeg, unbounded.
+      const fine = await uploadVideo(base, accessToken, { file: Bun.file(files.clip!), name: 'fine' })
+      expect(fine.status).toBe(201)
+      expect(child.stdout + child.stderr).toContain('media.limits.unenforced')
+    } finally {
+      child.kill()
+      await child.exit()
+    }
   })
 })
