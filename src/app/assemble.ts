@@ -37,6 +37,7 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   const files = new m.VideoFiles(config.dataDir, storage, moves)
   files.prepare()
   const mirrors = new m.MirrorStore(db, videoRows)
+  const known = new m.KnownMirrors(db, videoRows, { fingerprint, url: config.url })
   const queue = new m.TranscodeQueue(db, now)
   const outbound = m.podOutbound(config, fingerprint)
   const transport = new m.Transport({ identity, selfUrl: config.url, outbound, deliveryTimeoutMs: 3 * config.network.fetchTimeoutMs, now })
@@ -46,11 +47,11 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   const base = { db, config, log, fingerprint, videoRows, actors: events, inbox, outbound, now }
   const friends = new m.Friends({ ...base, store: friendStore, admission, transport })
   const detailsStore = new m.DetailsStore(db)
-  const videos = new m.Videos({ ...base, rows: videoRows, details: detailsStore, friends, files, mirrors, queue })
+  const videos = new m.Videos({ ...base, rows: videoRows, details: detailsStore, friends, files, mirrors, known, queue })
   const runnerStore = new m.RunnerStore(db, queue, now)
   const transcoding = new m.Transcoding({ ...base, videos, friends, queue, runners: runnerStore })
   const runners = new m.Runners({ ...base, store: runnerStore, queue, videos, transcoding })
-  const redundancy = new m.Redundancy({ ...base, self: { fingerprint, url: config.url }, files, store: mirrors, friends })
+  const redundancy = new m.Redundancy({ ...base, self: { fingerprint, url: config.url }, files, store: mirrors, known, friends })
   const details = new m.VideoDetails({ ...base, store: detailsStore, friends, videos })
   videos.thumbnails.prune()
   await m.sweepAtStart(storage, [videos.storedFiles(), redundancy.storedFiles()], log)
@@ -67,7 +68,7 @@ async function assembleOn(db: Database, { config, log, identity, server, version
       seeder: m.seederInput({ served, storage, port: config.torrentPort, loadWebTorrent, log }),
       transcoder: transcoding.actorInput(log),
       redundancy: redundancy.actorInput(log, loadWebTorrent),
-      housekeeper: { log, chores: [...friends.chores(), ...runners.chores(), ...moves.chores()] },
+      housekeeper: { log, chores: [...friends.chores(), ...runners.chores(), ...moves.chores(), ...redundancy.chores()] },
     },
   })
   // New videos from friends, or friends gone: the redundancy actor looks again.
@@ -94,6 +95,7 @@ async function assembleOn(db: Database, { config, log, identity, server, version
     close() {
       actors.send({ type: 'pod.stop' })
       actors.stop()
+      redundancy.checks.stop()
       db.close()
     },
   }

@@ -81,10 +81,17 @@ retries = 10
 # still play when their origin pod is down. Copies are dropped, files and all, beyond the
 # budget, when the origin removes the video, or when the friendship ends.
 # strategy: "recent" (newest videos first) or "smallest" (most videos per byte).
+# Whatever enabled says, a copy another pod announces is given to viewers only once this pod
+# has fetched checkPieces random pieces of it and found them to be the torrent's, and is
+# checked again every recheckSeconds (a failed check unlists it); at most checkBytesPerHour
+# are fetched from one pod per hour for these checks.
 [redundancy]
 enabled = false
 budgetBytes = 10737418240
 strategy = "recent"
+checkPieces = 3
+recheckSeconds = 21600
+checkBytesPerHour = 67108864
 
 # Each upload is also transcoded to these heights (H.264/AAC MP4), never above the source's,
 # one ffmpeg job at a time by default. Viewers pick the one that fits their screen.

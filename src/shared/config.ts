@@ -48,8 +48,19 @@ export interface Config {
   readonly detailsTtlSeconds: number
   readonly log: { readonly level: LogLevel; readonly format: 'auto' | 'pretty' | 'json' }
   readonly retry: { readonly baseMs: number; readonly factor: number; readonly retries: number }
-  /** Mirroring friends' videos: on or off, how much disk, which videos first. */
-  readonly redundancy: { readonly enabled: boolean; readonly budgetBytes: number; readonly strategy: 'recent' | 'smallest' }
+  /**
+   * Mirroring friends' videos: on or off, how much disk, which videos first; and how the mirrors
+   * other pods announce are checked before viewers are given them (pieces per check, how often
+   * a proven one is checked again, bytes fetched from one pod per hour at most).
+   */
+  readonly redundancy: {
+    readonly enabled: boolean
+    readonly budgetBytes: number
+    readonly strategy: 'recent' | 'smallest'
+    readonly checkPieces: number
+    readonly recheckSeconds: number
+    readonly checkBytesPerHour: number
+  }
   /**
    * Renditions made of each upload (heights in pixels, never above the source's): by this pod
    * (`local`) and by remote runners (src/runners/). With runners in contact, a job first waits
@@ -153,6 +164,9 @@ const SPEC: Spec = {
     enabled: { kind: 'bool', dflt: false },
     budgetBytes: { kind: 'int', dflt: 10 * GIB, min: 0, max: MAX_INT },
     strategy: { kind: 'enum', dflt: 'recent', values: ['recent', 'smallest'] },
+    checkPieces: { kind: 'int', dflt: 3, min: 1, max: 64 },
+    recheckSeconds: { kind: 'int', dflt: 6 * 3600, min: 1, max: 30 * 24 * 3600 },
+    checkBytesPerHour: { kind: 'int', dflt: 64 * 1024 * 1024, min: 1024 * 1024, max: MAX_INT },
   },
   transcoding: {
     enabled: { kind: 'bool', dflt: true },

@@ -308,6 +308,22 @@ export const MIGRATIONS: readonly string[] = [
   // mirror the network announced keeps (NULL: a whole file, as earlier releases announce).
   `ALTER TABLE mirrors ADD COLUMN rendition INTEGER;
    ALTER TABLE video_mirrors ADD COLUMN rendition INTEGER;`,
+  // Mirrors proven (src/redundancy/checks.ts): a mirror a pod announced is listed only once
+  // this pod has fetched pieces of its file from its web seed and checked them against the
+  // torrent's hashes, and is checked again from time to time: when it was last proven (NULL:
+  // never, or a check failed since: not listed), the checks failed in a row (its backoff), and
+  // when it is checked next (NULL: this pod's own copy, proven by its download; rows of earlier
+  // releases: 0, checked at once). The .torrent those checks trust for a friend's file (its
+  // origin's, checked against the info hash), kept while a mirror of the file is known, which
+  // this pod serves to viewers in place of the mirrors' own.
+  `ALTER TABLE video_mirrors ADD COLUMN proven_at INTEGER;
+   ALTER TABLE video_mirrors ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE video_mirrors ADD COLUMN check_at INTEGER DEFAULT 0;
+   CREATE INDEX video_mirrors_check ON video_mirrors(check_at);
+   CREATE TABLE mirror_torrents (
+     info_hash BLOB PRIMARY KEY,
+     torrent BLOB NOT NULL
+   );`,
 ]
 
 /** The schema version this build of seedpod writes. */
