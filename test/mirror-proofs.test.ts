@@ -1,6 +1,6 @@
 /**
  * Mirrors proven, with real pods on loopback and hostile friends (test/helpers/fake-pod.ts): a
- * friend announcing a copy it does not have (its web seed answers garbage, 404, or nothing)
+ * friend announcing a copy it does not have (its web seed answers garbage, 404, nothing, or endlessly)
  * is never listed, and its tracker and .torrent never reach a viewer; a friend that serves the
  * file is listed once this pod checked its pieces, and unlisted at the first check it fails.
  */
@@ -32,10 +32,15 @@ async function upload(pod: TestPod) {
   return { video, bytes: readFileSync(join(pod.config.dataDir, 'videos', `${video.id}.mp4`)) }
 }
 
-/** Has the fake answer web seed requests for `file` from `bytes` (ranges as a web seed does) while `serve` says so. */
-function webSeed(fake: FakePod, file: string, bytes: () => Uint8Array) {
+/**
+ * Has the fake answer web seed requests for `file` with `bytes` (ranges, as a web seed does);
+ * `bucket`: by a redirect to another path that does, as a pod whose files are in a bucket.
+ */
+function webSeed(fake: FakePod, file: string, bytes: () => Uint8Array, bucket = false) {
+  const path = bucket ? `/bucket/${file}` : `/static/webseed/${file}`
   fake.handle = (req, url) => {
-    if (url.pathname !== `/static/webseed/${file}`) return undefined
+    if (bucket && url.pathname === `/static/webseed/${file}`) return new Response(null, { status: 302, headers: { location: `${path}?X-Amz-Signature=1` } })
+    if (url.pathname !== path) return undefined
     const [, start, end] = /^bytes=(\d+)-(\d+)$/.exec(req.headers.get('range') ?? '') ?? []
     const body = bytes()
     if (start === undefined) return new Response(body as Uint8Array<ArrayBuffer>)
@@ -50,35 +55,48 @@ const announce = (fake: FakePod, victim: TestPod, video: Video) =>
 const everything = async (p: TestPod, id: string) => JSON.stringify(await getVideo(p, id)) + (await (await fetch(`${p.base}/videos/${id}`)).text())
 
 describe('mirrors proven', () => {
-  test("friends announcing copies they do not have (garbage, 404, no answer) are never listed; their trackers and .torrents reach no viewer", async () => {
+  test("friends announcing copies they do not have (garbage, 404, no answer, an endless answer) are never listed; their trackers and .torrents reach no viewer", async () => {
     const victim = await netPod({ transcoding: { enabled: false }, network: { allowPrivateAddresses: true, fetchTimeoutMs: 1000 } })
     const { video, bytes } = await upload(victim)
-    const [garbage, missing, silent] = await Promise.all([fakePod(), fakePod(), fakePod()])
+    const fakes = await Promise.all([fakePod(), fakePod(), fakePod(), fakePod()])
+    const [garbage, missing, silent, huge] = fakes
     const file = `${video.id}.mp4`
-    webSeed(garbage, file, () => bytes.map((b) => b ^ 0xff))
-    missing.handle = (_req, url) => (url.pathname === `/static/webseed/${file}` ? new Response('no', { status: 404 }) : undefined)
-    silent.handle = (_req, url) => (url.pathname === `/static/webseed/${file}` ? new Promise<Response>(() => undefined) : undefined)
-    for (const fake of [garbage, missing, silent]) {
+    webSeed(garbage!, file, () => bytes.map((b) => b ^ 0xff))
+    const seed = (fake: FakePod, answer: () => Response | Promise<Response>) => (fake.handle = (_req, url) => (url.pathname === `/static/webseed/${file}` ? answer() : undefined))
+    seed(missing!, () => new Response('no', { status: 404 }))
+    seed(silent!, () => new Promise<Response>(() => undefined))
+    // 1 GiB, as fast as it is read.
+    let sent = 0
+    const mib = new Uint8Array(1 << 20)
+    const endless = () => new ReadableStream({ pull: (c) => (sent < 1 << 30 ? (c.enqueue(mib), void (sent += mib.length)) : c.close()) })
+    seed(huge!, () => new Response(endless(), { status: 206 }))
+    for (const fake of fakes) {
       await fake.befriend(victim)
       expect((await announce(fake, victim, video)).results).toEqual([{ ok: true }])
     }
     const failed = await until(() => {
       const f = victim.logs.filter((l) => l.event === 'mirror.check.failed')
-      return f.length === 3 ? f : undefined
-    }, 15_000, 'the three checks')
+      return f.length === fakes.length ? f : undefined
+    }, 15_000, 'the checks')
     const reasons = Object.fromEntries(failed.map((l) => [l.pod, String(l.reason)]))
-    expect(reasons[garbage.url]).toMatch(/^piece \d+ is not the torrent's$/)
-    expect(reasons[missing.url]).toMatch(/answered 404/)
-    expect(reasons[silent.url]).toMatch(/did not answer within 1000 ms/)
-    // Each fake was asked a piece or two of the file, and nothing else.
-    for (const fake of [garbage, missing, silent]) expect([...fake.hits.keys()].filter((p) => !p.startsWith('/api/v1/pod'))).toEqual([`/static/webseed/${file}`])
+    expect(reasons[garbage!.url]).toMatch(/^piece \d+ is not the torrent's$/)
+    expect(reasons[missing!.url]).toMatch(/answered 404/)
+    expect(reasons[silent!.url]).toMatch(/did not answer within 1000 ms/)
+    expect(reasons[huge!.url]).toMatch(/sent more than \d+ bytes/)
+    // Each fake was asked for its web seed once (the first piece failed), and for nothing else;
+    // the huge one got to send a piece's worth and a few socket reads, not its gigabyte.
+    for (const fake of fakes) {
+      expect([...fake.hits.keys()].filter((p) => !p.startsWith('/api/v1/pod'))).toEqual([`/static/webseed/${file}`])
+      expect(fake.hits.get(`/static/webseed/${file}`)).toBe(1)
+    }
+    expect(sent).toBeLessThan(64 << 20)
 
     const seen = await everything(victim, video.id)
-    for (const fake of [garbage, missing, silent]) expect(seen).not.toContain(`127.0.0.1:${fake.server.port}`)
+    for (const fake of fakes) expect(seen).not.toContain(`127.0.0.1:${fake.server.port}`)
     const viewed = await getVideo(victim, video.id)
     expect(viewed.webseedUrls).toEqual([`${victim.base}/static/webseed/${file}`])
     expect(viewed.streams[0]!.playlistUrls).toEqual([viewed.streams[0]!.playlistUrl])
-    for (const fake of [garbage, missing, silent]) fake.stop()
+    for (const fake of fakes) fake.stop()
   }, 30_000)
 
   test("a friend's copy is listed once its pieces are checked against the origin's torrent, which this pod then serves in place of the mirror's; it is unlisted at the first check it fails", async () => {
@@ -89,7 +107,8 @@ describe('mirrors proven', () => {
     const fake = await fakePod()
     const file = `${video.id}.mp4`
     let honest = true
-    webSeed(fake, file, () => (honest ? bytes : bytes.map((b, i) => (i % 1000 === 0 ? b ^ 1 : b))))
+    // Its files are in a bucket: the web seed redirects, as a pod's on S3 does.
+    webSeed(fake, file, () => (honest ? bytes : bytes.map((b, i) => (i % 1000 === 0 ? b ^ 1 : b))), true)
     await fake.befriend(victim)
     expect((await announce(fake, victim, video)).results).toEqual([{ ok: true }])
 
@@ -99,6 +118,8 @@ describe('mirrors proven', () => {
       return v.webseedUrls.includes(mirrorSeed) ? v : undefined
     }, 10_000, 'the mirror listed')
     expect(victim.logs.some((l) => l.event === 'mirror.proven' && l.pod === fake.url)).toBe(true)
+    // Checked where the redirect pointed, as a viewer's browser would fetch it.
+    expect(fake.hits.get(`/bucket/${file}`)).toBeGreaterThan(0)
     // The copy's web seed and playlist join the lists; its tracker and .torrent join nothing.
     const s = listed.streams[0]!
     expect(s.webseedUrls).toEqual([s.webseedUrl, mirrorSeed])

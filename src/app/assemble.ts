@@ -90,6 +90,8 @@ async function assembleOn(db: Database, { config, log, identity, server, version
       actors.start()
       // What a crash left queued for the bucket (src/storage/moves.ts).
       void moves.run()
+      // Mirrors due (checks a stop cut short, rows of an earlier release) are checked now, not at the first chore.
+      redundancy.checks.wake()
       making.onStart().catch((e) => log.error('friends.start.failed', { error: e }))
     },
     close() {
