@@ -3,7 +3,9 @@
  * time. The queue is the state: jobs that were running when the pod stopped are queued again
  * at start, so a restart finishes them. The videos service tells it of new jobs (through the
  * pod actor). How a job is run (ffmpeg, its time limit) and stored is the pod's, given as
- * ports: this machine only schedules.
+ * ports: this machine only schedules. A `package` job (re-packaging an original into its
+ * stream) is one port, `repackage`, that makes and stores its result; a `transcode` job is
+ * two, `transcode` then `finish`.
  */
 import { rmSync } from 'node:fs'
 import { fromCallback } from 'xstate'
@@ -17,6 +19,7 @@ export interface TranscoderJob {
   id: number
   video: string
   resolution: number
+  kind: 'transcode' | 'package'
 }
 
 /** The durable queue, as the transcoder uses it. */
@@ -45,6 +48,11 @@ export interface TranscoderActorInput {
   transcode(job: TranscoderJob, source: { key: string; duration: number }, output: string, onProgress: (fraction: number) => void, signal: AbortSignal): Promise<TranscodeOutcome>
   /** Stores a finished rendition (torrent, files, rows, announcements). */
   finish(job: TranscoderJob, output: string): Promise<void>
+  /**
+   * Runs a `package` job to its end, stored and announced; ends early, storing nothing, when
+   * `signal` aborts (the job then stays running in the queue, resumed at the next start).
+   */
+  repackage(job: TranscoderJob, source: { key: string; duration: number }, onProgress: (fraction: number) => void, signal: AbortSignal): Promise<TranscodeOutcome>
   log: ActorLog
 }
 
@@ -70,7 +78,8 @@ export const transcoderLogic = fromCallback<TranscoderEvent, TranscoderActorInpu
       last = Date.now()
       input.queue.progress(job.id, Math.min(0.99, fraction))
     }
-    const outcome = await input.transcode(job, source, output, onProgress, abort.signal).finally(() => running.delete(job.id))
+    const work = job.kind === 'package' ? input.repackage(job, source, onProgress, abort.signal) : input.transcode(job, source, output, onProgress, abort.signal)
+    const outcome = await work.finally(() => running.delete(job.id))
     // Ended by a stop: the job stays 'running' in the database and is resumed at the next start.
     if (stopped) return rmSync(output, { force: true })
     if (!outcome.ok) {
@@ -80,6 +89,7 @@ export const transcoderLogic = fromCallback<TranscoderEvent, TranscoderActorInpu
       input.log.warn('transcoder.job.failed', { job: job.id, video: job.video, error: message, detail })
       return
     }
+    if (job.kind === 'package') return input.log.info('transcoder.job.done', { job: job.id, video: job.video, kind: job.kind })
     try {
       await input.finish(job, output)
       input.log.info('transcoder.job.done', { job: job.id, video: job.video, resolution: job.resolution })

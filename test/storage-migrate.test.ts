@@ -32,14 +32,7 @@ const bucketSettings = () => gw.settings(BUCKET)
 const migrateTo = (to: string, of: TestPod = pod, prefix = '') =>
   runCli(['storage', 'migrate', '--to', to, '--data-dir', of.config.dataDir], {
     cwd: of.config.dataDir,
-    env: childEnv({
-      SEEDPOD_STORAGE_KIND: 's3',
-      SEEDPOD_STORAGE_ENDPOINT: gw.endpoint,
-      SEEDPOD_STORAGE_BUCKET: BUCKET,
-      SEEDPOD_STORAGE_PREFIX: prefix,
-      SEEDPOD_STORAGE_ACCESS_KEY_ID: gw.accessKeyId,
-      SEEDPOD_STORAGE_SECRET_ACCESS_KEY: gw.secretAccessKey,
-    }),
+    env: childEnv(gw.env(BUCKET, prefix)),
   })
 
 /** A viewer reading random ranges of the video through the pod's web seed URL (following it to the bucket) until stopped. */

@@ -2,23 +2,26 @@
  * Streams (src/videos/streams.ts, src/media/hls.ts) with the real ffmpeg and aria2c: an upload
  * is remuxed into one fragmented MP4 with an HLS playlist, each rendition is encoded into one
  * with keyframes every 2 s; the origin serves a master playlist that ffmpeg plays, every
- * stream file downloads byte-identical over BitTorrent, friends learn the streams, and a
- * WebM with Vorbis (which no MP4 carries) stays a plain file.
+ * stream file downloads byte-identical over BitTorrent, friends learn the streams, an
+ * original whose keyframes are not every 2 s gets an aligned top rendition (also when a stream
+ * of the release before is checked at start), and a WebM with Vorbis (which no MP4 carries)
+ * stays a plain file.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { openDatabase } from '../src/shared/db'
 import type { Video } from '../src/videos/model'
 import type { Stream } from '../src/videos/streams'
-import { makeClip, sha256 } from './helpers/clips'
-import { netPod, stopPods, until } from './helpers/network'
+import { makeClip, makeWebmClip, sha256 } from './helpers/clips'
+import { netPod, restart, stopPods, until } from './helpers/network'
 import { removeTempDirs, tempDir, type TestPod } from './helpers/pods'
 import { uploadVideo, userToken } from './helpers/videos'
 
 afterAll(stopPods)
 afterAll(removeTempDirs)
 
-type Full = Omit<Video, 'streams'> & { streams?: Stream[]; transcoding?: { state: string }[] }
+type Full = Omit<Video, 'streams'> & { streams?: Stream[]; transcoding?: { state: string; resolution: number }[] }
 
 let a: TestPod
 let b: TestPod
@@ -59,6 +62,8 @@ describe('streams', () => {
     expect(streams.map((s) => s.rendition)).toEqual([144, 240, 0])
     expect(streams[0]!.bandwidth).toBeLessThan(streams[1]!.bandwidth)
     expect(streams[0]!.codecs).toMatch(/^avc1\.[0-9a-f]{6},mp4a\.40\.2$/)
+    // Its keyframes every 2 s (test/helpers/clips.ts), the original's segments start where the renditions' do.
+    expect(streams.map((s) => s.aligned)).toEqual([true, true, true])
     const original = streams[2]!
     expect(original.infoHash).toBe(video.infoHash!)
     expect(original.webseedUrl).toBe(video.webseedUrls[0]!)
@@ -126,16 +131,67 @@ describe('streams', () => {
     }
   })
 
-  test('a WebM with Vorbis audio, which no MP4 carries, stays a plain file without streams', async () => {
-    const dir = tempDir()
-    const webm = join(dir, 'old.webm')
-    const made = await run(['ffmpeg', '-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-f', 'lavfi', '-i', 'sine', '-t', '1', '-c:v', 'libvpx', '-c:a', 'libvorbis', webm])
-    expect(made.code).toBe(0)
+  test('an original with keyframes every 3 s is not aligned (kept out of Auto), and the top rendition at its height is', async () => {
+    const clip = await makeClip(tempDir(), { seconds: 7, size: '320x240', keyframeSeconds: 3 })
+    const res = await uploadVideo(a.base, await userToken(a), { file: Bun.file(clip), name: 'Misaligned' })
+    expect(res.status).toBe(201)
+    const uploaded = (await res.json()) as Full
+    // 144 below it, and 240, its own height: the top that Auto may switch to.
+    expect(uploaded.transcoding!.map((j) => j.resolution)).toEqual([144, 240])
+    expect(uploaded.streams!.map((s) => [s.rendition, s.aligned])).toEqual([[0, false]])
+    const done = await until(async () => {
+      const v = await getVideo(a.base, uploaded.id)
+      return v.streams?.length === 3 ? v : undefined
+    }, 60_000, 'the renditions')
+    const top = done.streams!.find((s) => s.rendition === 240)!
+    expect([top.height, top.aligned]).toEqual([240, true])
+    const dir = join(a.config.dataDir, 'videos')
+    const from0 = (k: number[]) => k.slice(0, 3).map((t) => Math.round((t - k[0]!) * 10) / 10)
+    expect(from0(await keyframes(join(dir, `${uploaded.id}.mp4`)))).toEqual([0, 3, 6])
+    expect(from0(await keyframes(join(dir, `${uploaded.id}.240.mp4`)))).toEqual([0, 2, 4])
+    // Every stream is in the master playlist: the player keeps the unaligned one for a viewer's own choice.
+    const master = await (await fetch(done.masterPlaylistUrl!)).text()
+    expect(master.match(/#EXT-X-STREAM-INF:/g)).toHaveLength(3)
+  }, 90_000)
+
+  test("an original stream of the release before (alignment not known) is checked at the next start, and gets its top rendition if it needs one", async () => {
+    const pod = await netPod({ transcoding: { enabled: false } })
+    const clip = await makeClip(tempDir(), { seconds: 5, size: '320x240', keyframeSeconds: 3 })
+    const id = ((await (await uploadVideo(pod.base, await userToken(pod), { file: Bun.file(clip), name: 'Older stream' })).json()) as Full).id
+    const before = await getVideo(pod.base, id)
+    await pod.stop()
+    // As the release before this one left it: a stream without `aligned`.
+    const db = openDatabase(join(pod.config.dataDir, 'seedpod.db'))
+    db.query('UPDATE video_streams SET aligned = NULL WHERE video = ?').run(id)
+    db.close()
+    // Transcoding on now: the check is re-packaging's, the ladder below is not (the owner may ask for it).
+    const again = await restart(pod, { transcoding: { resolutions: [144] } })
+    const done = await until(async () => {
+      const v = await getVideo(again.base, id)
+      return v.streams?.length === 2 ? v : undefined
+    }, 30_000, 'the check and the top rendition')
+    expect(done.streams!.map((s) => [s.rendition, s.aligned]).sort()).toEqual([[0, false], [240, true]])
+    // Only checked: the original's file and torrent are the same.
+    expect(done.infoHash).toBe(before.infoHash!)
+    expect(done.transcoding!.map((j) => [j.resolution, j.state])).toEqual([[0, 'done'], [240, 'done']])
+  }, 60_000)
+
+  test('a WebM with Vorbis audio, which no MP4 carries, stays a plain file; its stream is the top rendition, where transcoding is on', async () => {
+    const webm = await makeWebmClip(tempDir(), { seconds: 1, size: '160x120' })
     const pod = await netPod({ transcoding: { enabled: false } })
     const res = await uploadVideo(pod.base, await userToken(pod), { file: Bun.file(webm), name: 'Vorbis' })
     expect(res.status).toBe(201)
     const v = (await res.json()) as Full
     expect(v.streams).toBeUndefined()
     expect(v.webseedUrls[0]).toEndWith('.webm')
+    // With transcoding: an H.264/AAC stream at its own height, below every configured one.
+    const upload = await uploadVideo(a.base, await userToken(a), { file: Bun.file(webm), name: 'Vorbis' })
+    const id = ((await upload.json()) as Full).id
+    const done = await until(async () => {
+      const w = await getVideo(a.base, id)
+      return w.streams?.length ? w : undefined
+    }, 30_000, 'the top rendition')
+    expect(done.streams!.map((s) => [s.rendition, s.height, s.aligned, s.codecs?.split('.')[0]])).toEqual([[120, 120, true, 'avc1']])
+    expect(done.webseedUrls[0]).toEndWith('.webm')
   })
 })

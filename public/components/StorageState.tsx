@@ -3,9 +3,8 @@
  * bucket: endpoint, bucket, prefix, public URL) and whether that store answers, polled every
  * few seconds so that an outage (and its end) shows without reloading.
  */
-import { useEffect, useState } from 'preact/hooks'
-import { api, ApiError } from '../lib/api'
 import { relative, sentence } from '../lib/format'
+import { usePolled } from '../lib/refresh'
 
 /** What `GET /api/v1/storage` answers (never a credential). */
 interface StorageInfo {
@@ -22,31 +21,8 @@ interface StorageInfo {
 const POLL_MS = 3000
 
 export function StorageState() {
-  const [info, setInfo] = useState<StorageInfo | undefined>()
-  const [error, setError] = useState<string | undefined>()
-  useEffect(() => {
-    let live = true
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const load = async () => {
-      try {
-        const r = await api<StorageInfo>('/api/v1/storage')
-        if (!live) return
-        setInfo(r)
-        setError(undefined)
-        // The data folder does not go away: only a bucket is watched.
-        if (r.kind === 's3') timer = setTimeout(load, POLL_MS)
-      } catch (e) {
-        if (!live) return
-        setError(e instanceof ApiError ? sentence(e.message) : 'The storage state could not be loaded.')
-        timer = setTimeout(load, POLL_MS)
-      }
-    }
-    load()
-    return () => {
-      live = false
-      clearTimeout(timer)
-    }
-  }, [])
+  // The data folder does not go away: only a bucket is watched.
+  const { value: info, error } = usePolled<StorageInfo>('/api/v1/storage', POLL_MS, (r) => r.kind === 's3', 'The storage state could not be loaded.')
   const down = info?.health.state === 'unavailable'
   return (
     <section aria-labelledby="storage-title" class="section">

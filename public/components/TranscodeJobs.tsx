@@ -17,6 +17,9 @@ const STATE_TEXT: Record<TranscodeJob['state'], string> = {
 /** Whether a job may still change. */
 export const unfinished = (j: TranscodeJob) => j.state === 'queued' || j.state === 'running'
 
+/** What a job makes: a rendition's height, or the stream of the original (a package job's remux). */
+const made = (j: TranscodeJob) => (j.kind === 'package' ? 'stream of the original' : `${j.resolution}p`)
+
 /** How far a job is, in whole percent (a queued job is at 0, a done one at 100). */
 const percent = (j: TranscodeJob) => (j.state === 'done' ? 100 : Math.floor(Math.min(1, Math.max(0, j.progress)) * 100))
 
@@ -42,9 +45,9 @@ export function usePollJobs(load: () => Promise<TranscodeJob[] | undefined>, ini
 }
 
 /**
- * The jobs as a list: per job its height, state and a determinate <progress> (labelled, so
- * screen readers say which rendition it is), and a failed job's error in ffmpeg's words.
- * `title(job)` names the video (the admin list mixes videos).
+ * The jobs as a list: per job its height (or the original's stream), state and a
+ * determinate <progress> (labelled, so screen readers say which rendition it is), and a
+ * failed job's error in ffmpeg's words. `title(job)` names the video (the admin list mixes videos).
  */
 export function TranscodeJobList({ jobs, title }: { jobs: TranscodeJob[]; title?: (j: TranscodeJob) => ComponentChildren }) {
   return (
@@ -56,14 +59,14 @@ export function TranscodeJobList({ jobs, title }: { jobs: TranscodeJob[]; title?
             <div class="job-head">
               <label for={id}>
                 {title && <span class="job-video">{title(j)} </span>}
-                <strong>{j.resolution}p</strong>
+                <strong>{made(j)}</strong>
               </label>
               <span class="job-state">
-                {STATE_TEXT[j.state]}
+                {j.kind === 'package' && j.state === 'running' ? 'remuxing' : STATE_TEXT[j.state]}
                 {j.state === 'running' && ` ${percent(j)}%`}
               </span>
             </div>
-            <progress id={id} max={100} value={percent(j)} aria-valuetext={`${j.resolution}p: ${STATE_TEXT[j.state]}, ${percent(j)}%`} />
+            <progress id={id} max={100} value={percent(j)} aria-valuetext={`${made(j)}: ${STATE_TEXT[j.state]}, ${percent(j)}%`} />
             {j.state === 'failed' && j.error && <p class="error-text job-error">{sentence(j.error)}</p>}
           </li>
         )

@@ -8,6 +8,9 @@ import type { Video } from '../../src/videos/model'
 export type { TranscodeJob } from '../../src/transcoding/queue'
 import type { TranscodeJob } from '../../src/transcoding/queue'
 
+/** How far the re-packaging of videos of earlier releases is (`GET /api/v1/videos/repackaging`): the server's own type. */
+export type { RepackProgress } from '../../src/transcoding/queue'
+
 /** A remote transcoding runner and a registration token (`GET /api/v1/runners`, `GET /api/v1/runners/tokens`): the server's own types. */
 export type { RunnerInfo, TokenInfo } from '../../src/runners/model'
 
@@ -24,11 +27,14 @@ export interface VideoPage {
   data: Video[]
 }
 
-/** An account (`GET /api/v1/users/me`). */
+/** An account (`GET /api/v1/users/me`, and an admin's `GET /api/v1/users`). */
 export interface User {
   id: number
   username: string
   role: 'user' | 'admin'
+  /** `pending`: waits for an admin to accept it; `disabled`: by an admin. */
+  status: 'active' | 'pending' | 'disabled'
+  createdAt: string
 }
 
 /** A friend pod as `GET /api/v1/friends` shows it. */

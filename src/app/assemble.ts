@@ -56,7 +56,8 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   videos.thumbnails.prune()
   await m.sweepAtStart(storage, [videos.storedFiles(), redundancy.storedFiles()], log)
   const served = new m.ServedFiles(videos, redundancy)
-  const { tracker, allowed } = m.podTracker({ served, events, trustProxy: config.trustProxy, log })
+  const { tracker, allowed, seederPeerId } = m.podTracker({ served, events, config, log })
+  const accounts = m.accountsOf(db, config)
   const loadWebTorrent = () => m.lazyImport('webtorrent').then((w) => w.default)
   const actors = m.createActor(m.podMachine.provide({ actors: { friend: m.provideFriendMachine(friends, now) } }), {
     systemId: 'pod',
@@ -65,17 +66,19 @@ async function assembleOn(db: Database, { config, log, identity, server, version
       storedFriends: () => friends.storedFriends(),
       friendSettings: { retry: config.retry, score: config.score, now },
       tracker: { tracker, allowed },
-      seeder: m.seederInput({ served, storage, port: config.torrentPort, loadWebTorrent, log }),
+      seeder: m.seederInput({ served, storage, port: config.torrentPort, peerId: seederPeerId, loadWebTorrent, log }),
       transcoder: transcoding.actorInput(log),
       redundancy: redundancy.actorInput(log, loadWebTorrent),
-      housekeeper: { log, chores: [...friends.chores(), ...runners.chores(), ...moves.chores(), ...redundancy.chores()] },
+      housekeeper: { log, chores: [...friends.chores(), ...runners.chores(), ...moves.chores(), ...accounts.chores(), ...redundancy.chores()] },
     },
   })
   // New videos from friends, or friends gone: the redundancy actor looks again.
   friends.onChange(() => actors.send({ type: 'redundancy.check' }))
+  // Once the files are known to be there (the sweep): what own videos of earlier releases lack (streams) is queued.
+  const repacking = transcoding.repackaging.scan()
+  if (repacking) log.info('repackaging.queued', { jobs: repacking })
   await pause()
   const making = new m.FriendMaking({ ...base, identity, friends })
-  const accounts = m.accountsOf(db, config)
   const loginLimiter = new m.AttemptLimiter(config.auth.loginAttempts, config.auth.loginWindowSeconds * 1000)
   const pod: Pod = { config, log, db, identity, accounts, loginLimiter, actors, inbox, friends, making, videos, transcoding, runners, redundancy, details, served, tracker, startedAt: Date.now(), version }
   const app = m.buildApp(pod).compile()

@@ -7,13 +7,13 @@
  *
  * Renditions are encoded with a keyframe every SEGMENT_SECONDS exactly (no scene-cut
  * keyframes), so their segments start at the same moments and a player can switch between
- * them at any segment boundary. An original is only remuxed (`-c copy`): its segments start at
- * its own keyframes.
+ * them at any segment boundary. An original is only remuxed (`-c copy`, remux.ts): its segments
+ * start at its own keyframes.
  */
-import { readFileSync, rmSync, statSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import { basename } from 'node:path'
 import { DomainError, failure, ok, type Result } from '../shared/errors'
-import { INPUT_GUARD, MediaToolError, runTool, stderrTail } from './exec'
+import { INPUT_GUARD } from './exec'
 
 /** Seconds per segment, and between two keyframes of a rendition. */
 const SEGMENT_SECONDS = 2
@@ -26,6 +26,12 @@ export interface StreamInfo {
   height: number
   /** RFC 6381 codecs (`avc1.64001f,mp4a.40.2`), when ffmpeg knows them (it does not for a remux). */
   codecs: string | null
+  /**
+   * Whether its segments start every SEGMENT_SECONDS (within a frame), as every rendition's
+   * do: a player may then switch to and from it at any segment. A rendition is by
+   * construction; a remux is if the uploader's keyframes happen to fall there (remux.ts).
+   */
+  aligned?: boolean
 }
 
 /**
@@ -114,6 +120,31 @@ export function readPackaged(output: string, segmentUri: string): { info: Stream
   }
 }
 
+/** The durations (s) of a media playlist's segments, in order. */
+function segmentDurations(playlist: string): number[] {
+  return [...playlist.matchAll(/#EXTINF:([\d.]+)/g)].map((m) => Number(m[1]))
+}
+
+/**
+ * Whether the segments of a media playlist start on the SEGMENT_SECONDS grid: the i-th at
+ * i * SEGMENT_SECONDS, later by less than a frame (`frameSeconds`), and none spans a mark
+ * (the last is no longer than the others). ffmpeg cuts a segment at the first keyframe at or
+ * after each mark, so this holds exactly when the video has a keyframe on the first frame of
+ * every mark, as renditions have.
+ */
+export function alignedSegments(playlist: string, frameSeconds: number): boolean {
+  // The playlist gives durations to the microsecond: a little slack for their sum.
+  const slack = frameSeconds + 0.001
+  let start = 0
+  let last = 0
+  for (const [i, d] of segmentDurations(playlist).entries()) {
+    if (Math.abs(start - i * SEGMENT_SECONDS) >= slack) return false
+    start += d
+    last = d
+  }
+  return last < SEGMENT_SECONDS + slack
+}
+
 /** The end (a byte offset into the file) of the first segments of a media playlist that hold at least `seconds`. */
 export function segmentsEnd(playlist: string, seconds: number): number | undefined {
   let held = 0
@@ -169,56 +200,3 @@ export function normalizedPlaylist(text: string, segmentUri: string, size: numbe
   return segments === 0 ? refused('the playlist names no segment') : ok(out.join('\n'))
 }
 
-const REMUX_TIMEOUT_MS = 30 * 60_000
-
-/** H.264 profiles as ffprobe names them, and their `profile_idc` + constraint flags (RFC 6381 `avc1.PPCCLL`). */
-const AVC_PROFILES: Record<string, string> = {
-  'Constrained Baseline': '42e0',
-  Baseline: '4200',
-  Main: '4d00',
-  Extended: '5800',
-  High: '6400',
-  'High 10': '6e00',
-  'High 4:2:2': '7a00',
-  'High 4:4:4 Predictive': 'f400',
-}
-
-/** AAC profiles as ffprobe names them, and their audio object type (`mp4a.40.N`). */
-const AAC_PROFILES: Record<string, number> = { LC: 2, 'HE-AAC': 5, 'HE-AACv2': 29, Main: 1 }
-
-/**
- * The RFC 6381 codecs of a remuxed file, which ffmpeg does not write for a copy: what players
- * need to switch between streams (hls.js switches automatically only among streams whose
- * codecs it knows). H.264 with AAC, MP3 or Opus (nearly every upload); null for anything else.
- */
-async function remuxedCodecs(file: string): Promise<string | null> {
-  const run = await runTool(['ffprobe', '-v', 'error', '-show_entries', 'stream=codec_type,codec_name,profile,level', '-of', 'json', file], 60_000)
-  if (run.exitCode !== 0) return null
-  const streams = (JSON.parse(run.stdout) as { streams?: { codec_type?: string; codec_name?: string; profile?: string; level?: number }[] }).streams ?? []
-  const video = streams.find((s) => s.codec_type === 'video')
-  const audio = streams.find((s) => s.codec_type === 'audio')
-  const avc = video?.codec_name === 'h264' && video.profile && AVC_PROFILES[video.profile] && video.level ? `avc1.${AVC_PROFILES[video.profile]}${video.level.toString(16).padStart(2, '0')}` : undefined
-  if (!avc) return null
-  if (!audio) return avc
-  const aac = audio.codec_name === 'aac' && audio.profile ? AAC_PROFILES[audio.profile] : undefined
-  const sound = aac ? `mp4a.40.${aac}` : audio.codec_name === 'mp3' ? 'mp4a.40.34' : audio.codec_name === 'opus' ? 'opus' : undefined
-  return sound ? `${avc},${sound}` : null
-}
-
-/**
- * Remuxes `input` into a stream at `output` (no re-encoding: minutes of video take seconds).
- * Throws MediaToolError when ffmpeg fails, leaving no playlist behind.
- */
-export async function packageCopy(input: string, output: string, segmentUri: string): Promise<{ info: StreamInfo; playlist: string }> {
-  try {
-    const run = await runTool(streamArgs(input, output, null), REMUX_TIMEOUT_MS)
-    if (run.timedOut) throw new MediaToolError('ffmpeg remux timed out', 'ffmpeg', run.exitCode, stderrTail(run.stderr))
-    if (run.exitCode !== 0 || (statSync(output, { throwIfNoEntry: false })?.size ?? 0) === 0)
-      throw new MediaToolError(`ffmpeg could not remux the video into a stream (exit ${run.exitCode})`, 'ffmpeg', run.exitCode, stderrTail(run.stderr))
-    const packaged = readPackaged(output, segmentUri)
-    return { ...packaged, info: { ...packaged.info, codecs: packaged.info.codecs ?? (await remuxedCodecs(output)) } }
-  } catch (e) {
-    rmSync(playlistOf(output), { force: true })
-    throw e
-  }
-}

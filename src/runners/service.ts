@@ -9,7 +9,7 @@
 import { rmSync } from 'node:fs'
 import type { Chore } from '../../actors/housekeeper'
 import type { PodEvents } from '../../actors/pod'
-import { packageCopy } from '../media/hls'
+import { packageCopy } from '../media/remux'
 import type { Config } from '../shared/config'
 import { DomainError, ok, type Result } from '../shared/errors'
 import type { Logger } from '../shared/log'

@@ -35,7 +35,7 @@ function errorHeaders(status: number, code: string, extra?: Record<string, unkno
   const headers: Record<string, string> = { 'content-type': 'application/json' }
   if (status === 401) headers['www-authenticate'] = code === 'invalid_token' ? 'Bearer realm="seedpod", error="invalid_token"' : 'Bearer realm="seedpod"'
   const retry = extra?.retryAfter
-  if (status === 429 && typeof retry === 'number') headers['retry-after'] = String(Math.max(1, Math.ceil(retry)))
+  if ((status === 429 || status === 503) && typeof retry === 'number') headers['retry-after'] = String(Math.max(1, Math.ceil(retry)))
   return headers
 }
 

@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs'
 import { Elysia } from 'elysia'
 import { errorResponse } from '../shared/error-response'
+import { headRoutes } from './head'
 import { parseTorrentFile, parseVideoFile, torrentKey } from '../storage/keys'
 import type { PodStorage } from '../storage/service'
 import type { LocalFile } from '../videos/service'
@@ -81,8 +82,14 @@ function torrentResponse(request: Request, body: Uint8Array, cacheControl: strin
 /** `/static/webseed/:file`, `/static/torrents/:infoHash.torrent`. */
 export const torrentRoutes = (deps: TorrentRoutesDeps) =>
   new Elysia({ name: 'torrent-files', prefix: '/static', seed: deps.fingerprint })
+    // A player's or a web seed client's HEAD gets the file's length (see head.ts).
+    .use(
+      headRoutes('torrent-files-head', deps.fingerprint, {
+        '/static/webseed/:file': (request, params) => serveWebseed(deps, request, params.file!),
+        '/static/torrents/:file': (request, params) => serveTorrent(deps, request, params.file!),
+      }),
+    )
     .get('/webseed/:file', ({ request, params }) => serveWebseed(deps, request, params.file))
-    .head('/webseed/:file', ({ request, params }) => serveWebseed(deps, request, params.file))
     // Browsers ask before a cross-origin range request with WebTorrent's headers (a video of
     // another pod, or a mirror's copy): without this answer they never send the GET.
     .options('/webseed/:file', () => corsPreflight())

@@ -4,6 +4,10 @@
  * (src/runners/): which runner holds a job, the lease's random id, when it expires (absolute
  * ms, from the injected clock, so a restart keeps it) and how many times runners took it.
  * Every read-modify-write of a lease is one `.immediate` transaction.
+ *
+ * Most jobs make a rendition (`transcode`); a `package` job (height 0: the original) remuxes
+ * the original of a video of an earlier release into its stream (repackage.ts), on this pod
+ * only. Jobs that the start's re-packaging queued are marked (`repack`): what its progress counts.
  */
 import type { Database } from 'bun:sqlite'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
@@ -68,7 +72,12 @@ function sameLease(a: string, b: string): boolean {
 export interface TranscodeJob {
   id: number
   video: string
+  /** The height to make; 0 for a `package` job (the original). */
   resolution: number
+  /** `transcode`: make the rendition of `resolution`; `package`: remux the original into a stream (this pod only, never a runner). */
+  kind: 'transcode' | 'package'
+  /** Queued by the re-packaging of a video of an earlier release (repackage.ts). */
+  repack: boolean
   state: 'queued' | 'running' | 'done' | 'failed'
   /** 0 to 1. */
   progress: number
@@ -81,6 +90,8 @@ interface JobRow {
   id: number
   video: string
   resolution: number
+  kind: TranscodeJob['kind']
+  repack: number
   state: TranscodeJob['state']
   progress: number
   error: string | null
@@ -93,6 +104,8 @@ const toJob = (r: JobRow): TranscodeJob => ({
   id: r.id,
   video: r.video,
   resolution: r.resolution,
+  kind: r.kind,
+  repack: r.repack === 1,
   state: r.state,
   progress: r.progress,
   error: r.error,
@@ -100,9 +113,29 @@ const toJob = (r: JobRow): TranscodeJob => ({
   updatedAt: new Date(r.updated_at).toISOString(),
 })
 
-/** The heights to make of a source: the configured ones below the source's own height. */
-export function targetResolutions(configured: readonly number[], sourceHeight: number): number[] {
-  return configured.filter((h) => h < sourceHeight)
+/**
+ * The heights to make of a source: the configured ones below the source's own height and,
+ * with `top`, the source's height itself (made even, as H.264 wants it): the top rendition
+ * for an original that is no stream every browser plays and Auto may switch to
+ * (src/videos/streams.ts needsTopRendition).
+ */
+export function targetResolutions(configured: readonly number[], sourceHeight: number, top = false): number[] {
+  const below = configured.filter((h) => h < sourceHeight)
+  const even = sourceHeight - (sourceHeight % 2)
+  return top && even > 0 && !below.includes(even) ? [...below, even] : below
+}
+
+/** How far the re-packaging of the videos of earlier releases is: its jobs by state. */
+export interface RepackProgress {
+  /** Videos with re-packaging jobs, and how many of them have none unfinished. */
+  videos: number
+  videosDone: number
+  queued: number
+  running: number
+  done: number
+  failed: number
+  /** 0 to 1: finished jobs (done or failed) and the running ones' progress, over all jobs; 1 when there are none. */
+  progress: number
 }
 
 /** The durable queue of transcoding jobs. */
@@ -112,10 +145,44 @@ export class TranscodeQueue {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Queues jobs for a video (call inside the transaction that stores the video). */
-  enqueue(video: string, resolutions: readonly number[]): void {
-    const insert = this.db.query("INSERT OR IGNORE INTO transcode_jobs (video, resolution, state, created_at, updated_at) VALUES (?, ?, 'queued', ?, ?)")
-    for (const r of resolutions) insert.run(video, r, this.now(), this.now())
+  /** Queues jobs for a video (call inside the transaction that stores the video); `repack`: for its re-packaging. */
+  enqueue(video: string, resolutions: readonly number[], repack = false): void {
+    const insert = this.db.query("INSERT OR IGNORE INTO transcode_jobs (video, resolution, state, repack, created_at, updated_at) VALUES (?, ?, 'queued', ?, ?, ?)")
+    for (const r of resolutions) insert.run(video, r, Number(repack), this.now(), this.now())
+  }
+
+  /**
+   * Queues a re-packaging job: a new one, or one that is done again (a rendition of an
+   * earlier release is made anew; its old job is done). One that waits, runs or failed is
+   * left as it is. Returns whether it was queued.
+   */
+  enqueueRepack(video: string, kind: TranscodeJob['kind'], resolution: number): boolean {
+    const now = this.now()
+    return (
+      this.db
+        .query(
+          `INSERT INTO transcode_jobs (video, resolution, kind, repack, state, created_at, updated_at) VALUES (?1, ?2, ?3, 1, 'queued', ?4, ?4)
+           ON CONFLICT (video, resolution) DO UPDATE SET kind = ?3, repack = 1, state = 'queued', progress = 0, error = NULL, detail = NULL,
+             runner = NULL, lease = NULL, lease_expires_at = NULL, attempts = 0, updated_at = ?4
+           WHERE transcode_jobs.state = 'done'`,
+        )
+        .run(video, resolution, kind, now).changes > 0
+    )
+  }
+
+  /** Whether a video has a job for this height (0: its package job) in any state. */
+  has(video: string, resolution: number): boolean {
+    return this.db.query('SELECT 1 FROM transcode_jobs WHERE video = ? AND resolution = ?').get(video, resolution) !== null
+  }
+
+  /** The re-packaging's progress (repackage.ts). */
+  repackProgress(): RepackProgress {
+    const rows = this.db.query('SELECT video, state, progress FROM transcode_jobs WHERE repack = 1').all() as { video: string; state: TranscodeJob['state']; progress: number }[]
+    const count = (state: TranscodeJob['state']) => rows.filter((r) => r.state === state).length
+    const videos = new Set(rows.map((r) => r.video))
+    const open = new Set(rows.filter((r) => r.state === 'queued' || r.state === 'running').map((r) => r.video))
+    const worked = rows.reduce((sum, r) => sum + (r.state === 'done' || r.state === 'failed' ? 1 : r.state === 'running' ? r.progress : 0), 0)
+    return { videos: videos.size, videosDone: videos.size - open.size, queued: count('queued'), running: count('running'), done: count('done'), failed: count('failed'), progress: rows.length ? worked / rows.length : 1 }
   }
 
   /**
@@ -127,16 +194,17 @@ export class TranscodeQueue {
   }
 
   /**
-   * Takes the oldest job queued at or before `queuedBefore` (ms; by default any), marking it
+   * Takes the oldest job queued at or before `queuedBefore` (ms; by default any; none with
+   * `null`: package jobs only), or any `package` job (no runner takes those), marking it
    * running on this pod (no runner, no lease); undefined when there is none.
    */
-  claim(queuedBefore = Number.MAX_SAFE_INTEGER): TranscodeJob | undefined {
+  claim(queuedBefore: number | null = Number.MAX_SAFE_INTEGER): TranscodeJob | undefined {
     const row = this.db
       .query(
         `UPDATE transcode_jobs SET state = 'running', progress = 0, runner = NULL, lease = NULL, lease_expires_at = NULL, updated_at = ?1
-         WHERE id = (SELECT id FROM transcode_jobs WHERE state = 'queued' AND updated_at <= ?2 ORDER BY id LIMIT 1) RETURNING *`,
+         WHERE id = (SELECT id FROM transcode_jobs WHERE state = 'queued' AND (updated_at <= ?2 OR kind = 'package') ORDER BY id LIMIT 1) RETURNING *`,
       )
-      .get(this.now(), queuedBefore) as JobRow | null
+      .get(this.now(), queuedBefore ?? -1) as JobRow | null
     return row ? toJob(row) : undefined
   }
 
@@ -180,16 +248,17 @@ export class TranscodeQueue {
   // --- runners' leases ---------------------------------------------------------------------
 
   /**
-   * Leases the oldest queued job to a runner for `leaseMs`, one it did not hand back or fail
-   * last if there is one (another runner, or a later try, should get those first);
-   * undefined when none is queued.
+   * Leases the oldest queued transcoding job (never a `package` job: a remux is the pod's own,
+   * a matter of seconds) to a runner for `leaseMs`, one it did not hand back or fail last if
+   * there is one (another runner, or a later try, should get those first); undefined when
+   * none is queued.
    */
   leaseTo(runner: number, leaseMs: number): Lease | undefined {
     const now = this.now()
     const row = this.db
       .query(
         `UPDATE transcode_jobs SET state = 'running', progress = 0, runner = ?1, lease = ?2, lease_expires_at = ?3, attempts = attempts + 1, updated_at = ?4
-         WHERE id = (SELECT id FROM transcode_jobs WHERE state = 'queued' ORDER BY runner IS ?1, id LIMIT 1) RETURNING id, video, resolution, lease, lease_expires_at`,
+         WHERE id = (SELECT id FROM transcode_jobs WHERE state = 'queued' AND kind = 'transcode' ORDER BY runner IS ?1, id LIMIT 1) RETURNING id, video, resolution, lease, lease_expires_at`,
       )
       .get(runner, randomBytes(32).toString('base64url'), now + leaseMs, now) as { id: number; video: string; resolution: number; lease: string; lease_expires_at: number } | null
     if (!row) return undefined

@@ -18,11 +18,12 @@ import { renditionFile } from '../storage/keys'
 import { renditionUrls } from '../videos/renditions'
 import { onTheWire, streamFields, type Videos } from '../videos/service'
 import type { VideoStore } from '../videos/store'
-import { segmentUri } from '../videos/streams'
+import { needsTopRendition, segmentUri } from '../videos/streams'
 import { readPackaged, type StreamInfo } from '../media/hls'
 import type { RunnerStore } from '../runners/store'
 import { transcode } from './ffmpeg'
 import { targetResolutions, type TranscodeJob, type TranscodeQueue } from './queue'
+import { Repackaging } from './repackage'
 
 /** What transcoding is built from. */
 export interface TranscodingDeps {
@@ -46,6 +47,8 @@ export class Transcoding {
   private readonly videos: Videos
   private readonly friends: Friends
   readonly queue: TranscodeQueue
+  /** The re-packaging of videos of earlier releases (repackage.ts). */
+  readonly repackaging: Repackaging
   private readonly actors: PodEvents
   private readonly runners: RunnerStore
   private readonly now: () => number
@@ -55,11 +58,12 @@ export class Transcoding {
       db: this.db, videoRows: this.videoRows, config: this.config, videos: this.videos, friends: this.friends, queue: this.queue,
       actors: this.actors, runners: this.runners, now: this.now = Date.now,
     } = deps)
+    this.repackaging = new Repackaging({ db: this.db, videoRows: this.videoRows, config: this.config, videos: this.videos, friends: this.friends, queue: this.queue, actors: this.actors, now: this.now })
   }
 
   /**
-   * Queues (again) the renditions of an own video that are missing or failed (owner or
-   * admin); returns its jobs. Transcoding off: a conflict.
+   * Queues (again) the renditions of an own video that are missing or failed, and its
+   * re-packaging if that failed (owner or admin); returns its jobs. Transcoding off: a conflict.
    */
   requeue(id: string, user: User): TranscodeJob[] {
     this.videos.mustOwn(id, user)
@@ -67,8 +71,12 @@ export class Transcoding {
     const height = this.videoRows.ownMedia(id)?.height ?? 0
     this.db.transaction(() => {
       this.queue.dropFailed(id)
+      this.repackaging.scan(id)
       const have = new Set(this.videoRows.renditions(id).map((f) => f.resolution))
-      this.queue.enqueue(id, targetResolutions(this.config.transcoding.resolutions, height).filter((r) => !have.has(r)))
+      // An original waiting for its package job: that job queues the top rendition if it is needed.
+      const packaging = this.queue.of(id).some((j) => j.kind === 'package' && j.state !== 'done')
+      const top = !packaging && needsTopRendition(this.videoRows.streams(id).find((s) => s.rendition === 0))
+      this.queue.enqueue(id, targetResolutions(this.config.transcoding.resolutions, height, top).filter((r) => !have.has(r)))
     }).immediate()
     this.actors.send({ type: 'transcoder.job.added' })
     return this.queue.of(id)
@@ -96,23 +104,27 @@ export class Transcoding {
       // With the original in a bucket, ffmpeg works on a copy in tmp/.
       transcode: (job, source, output, onProgress, signal) => this.videos.own.withLocalCopy(source.key, (path) => transcode({ path, duration: source.duration }, output, job.resolution, onProgress, signal)),
       finish: (job, output) => this.addRendition(job, output),
+      repackage: (job, source, onProgress, signal) => this.repackaging.run(job, source, onProgress, signal),
       log,
     }
   }
 
   /**
-   * The pod's own transcoder takes a job: never with `transcoding.local` off; while a runner
-   * is in contact (within a lease's time), only a job that has waited `runnerWaitMs` for one.
+   * The pod's own transcoder takes a job: with `transcoding.local` off, only a package job
+   * (runners do not take those); while a runner is in contact (within a lease's time), only a
+   * package job or one that has waited `runnerWaitMs` for one.
    */
   private claimLocal(): TranscodeJob | undefined {
     const t = this.config.transcoding
-    if (!t.local) return undefined
+    if (!t.local) return this.queue.claim(null)
     return this.queue.claim(this.runners.anyActive(t.leaseMs) ? this.now() - t.runnerWaitMs : undefined)
   }
 
   /** A rendition made here: ffmpeg left its playlists beside `output`. */
   private addRendition(job: TranscoderJob, output: string): Promise<void> {
-    return this.publish(job, output, readPackaged(output, segmentUri(job.video, job.resolution)))
+    const packaged = readPackaged(output, segmentUri(job.video, job.resolution))
+    // Encoded with a keyframe every 2 s (src/media/hls.ts streamArgs): aligned by construction.
+    return this.publish(job, output, { ...packaged, info: { ...packaged.info, aligned: true } })
   }
 
   /**
@@ -120,12 +132,14 @@ export class Transcoding {
    * torrent, file, rows, job done, and `video.update` to friends. `held`, run inside the
    * transaction, throws when the job is no longer this result's (a runner's lease lost).
    */
-  async publish(job: TranscoderJob, output: string, { info, playlist }: { info: StreamInfo; playlist: string }, held?: () => void): Promise<void> {
+  async publish(job: Pick<TranscoderJob, 'id' | 'video' | 'resolution'>, output: string, { info, playlist }: { info: StreamInfo; playlist: string }, held?: () => void): Promise<void> {
     const video = this.videos.get(job.video)
     if (!video) throw new DomainError('not_found', 'video_gone', 'the video was deleted while it was transcoded')
     const urls = renditionUrls(this.config.url, job.video, job.resolution, '0'.repeat(40), video.name)
     const torrent = await makeTorrent({ file: output, name: renditionFile(job.video, job.resolution), announce: trackerUrls(this.config.url), urlList: [urls.webseedUrl] })
     const file = this.videos.renditionFile(job.video, job.resolution, torrent.infoHash)
+    // A rendition of an earlier release made again (repackage.ts): the new file takes its place.
+    const previous = this.videos.localFile(job.video, job.resolution)
     const kept = await this.videos.own.keep(file, output, torrent.torrent, playlist)
     try {
       this.db.transaction(() => {
@@ -140,8 +154,13 @@ export class Transcoding {
         this.friends.enqueue([{ type: 'video.update', data: onTheWire(this.videos.get(job.video)!) }])
       }).immediate()
     } catch (e) {
-      await this.videos.own.unkeep(kept)
+      // A file that took a previous one's place stays while the video does (a later run replaces it again).
+      await this.videos.own.unkeep(previous && this.videos.localFile(job.video) ? kept.filter((k) => k !== file.key) : kept)
       throw e
+    }
+    if (previous && previous.infoHash !== file.infoHash) {
+      await this.videos.files.storage.drop([previous.torrentKey])
+      for (const type of ['seeder.video.removed', 'tracker.video.removed'] as const) this.actors.send({ type, infoHash: previous.infoHash })
     }
     this.videos.own.startMoves()
     this.friends.wake()

@@ -6,7 +6,8 @@
 import { rmSync } from 'node:fs'
 import { DESCRIPTION_MAX } from '../details/model'
 import { remuxFaststart } from '../media/faststart'
-import { packageCopy, type StreamInfo } from '../media/hls'
+import type { StreamInfo } from '../media/hls'
+import { packageCopy } from '../media/remux'
 import { probeVideo, type Probed } from '../media/probe'
 import { makeThumbnail } from '../media/thumbnail'
 import { DomainError } from '../shared/errors'
@@ -31,6 +32,9 @@ const STREAMABLE = /^(h264|hevc|av1|vp9)$/
 
 /** Audio codecs that do too (`none`: no audio). WebM's Vorbis does not: such an original is kept as it is. */
 const STREAMABLE_AUDIO = /^(none|aac|mp3|opus|ac3|eac3|flac|alac)$/
+
+/** Whether an original's codecs go into a fragmented MP4 as they are (it is then remuxed into its stream, rendition 0). */
+export const streamable = (probe: Probed) => STREAMABLE.test(probe.videoCodec) && STREAMABLE_AUDIO.test(probe.audioCodec ?? 'none')
 
 /** How many characters of its origin's fingerprint begin a video id. */
 const ID_ORIGIN_CHARS = 16
@@ -87,7 +91,7 @@ async function browserReady(
   files: VideoFiles,
   made: string[],
 ): Promise<{ source: string; stream?: Packaged }> {
-  if (STREAMABLE.test(probe.videoCodec) && STREAMABLE_AUDIO.test(probe.audioCodec ?? 'none')) {
+  if (streamable(probe)) {
     // One fragmented MP4 with its HLS playlist.
     const packaged = files.temp('.mp4')
     made.push(packaged)

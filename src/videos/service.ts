@@ -26,7 +26,7 @@ import type { ReceivedUpload } from './upload'
 import { checkTexts, mayClaimId, newVideoId, prepareUpload, type Packaged } from './ingest'
 import { renditionUrls, type Rendition } from './renditions'
 import type { OwnRow, VideoStore } from './store'
-import { masterPlaylistUrl, withStreamUrls, type Stream, type StreamIn } from './streams'
+import { masterPlaylistUrl, needsTopRendition, withStreamUrls, type Stream, type StreamIn } from './streams'
 import type { ServedStreams } from './served-streams'
 import { targetResolutions, type TranscodeJob, type TranscodeQueue } from '../transcoding/queue'
 import type { KnownMirrors } from '../redundancy/known-store'
@@ -38,9 +38,9 @@ import type { DetailsStore } from '../details/store'
 export type { LocalFile } from './own-files'
 export type { Thumbnail } from './thumbnails'
 
-/** A stream's fields from what its master playlist said (codecs only when known). */
-export function streamFields(info: StreamInfo): Pick<StreamIn, 'width' | 'height' | 'bandwidth' | 'codecs'> {
-  return { width: info.width, height: info.height, bandwidth: info.bandwidth, ...(info.codecs ? { codecs: info.codecs } : {}) }
+/** A stream's fields from what its master playlist said (codecs and alignment only when known). */
+export function streamFields(info: StreamInfo): Pick<StreamIn, 'width' | 'height' | 'bandwidth' | 'codecs' | 'aligned'> {
+  return { width: info.width, height: info.height, bandwidth: info.bandwidth, ...(info.codecs ? { codecs: info.codecs } : {}), ...(info.aligned === undefined ? {} : { aligned: info.aligned }) }
 }
 
 /**
@@ -304,7 +304,8 @@ export class Videos {
         this.rows.addOwn(id, user.id, v.mime, v)
         if (v.stream) this.rows.saveStream(id, { rendition: 0, infoHash: torrent.infoHash, size: torrent.length, ...streamFields(v.stream.info) })
         this.own.queueMove(stored)
-        if (this.config.transcoding.enabled) this.queue.enqueue(id, targetResolutions(this.config.transcoding.resolutions, v.height))
+        const top = needsTopRendition(v.stream && streamFields(v.stream.info))
+        if (this.config.transcoding.enabled) this.queue.enqueue(id, targetResolutions(this.config.transcoding.resolutions, v.height, top))
         this.friends.enqueue([{ type: 'video.add', data: onTheWire(this.get(id)!) }])
       }).immediate()
       this.own.startMoves()

@@ -265,8 +265,8 @@ export class VideoStore {
   /** Adds or replaces one stream of a video. */
   saveStream(videoId: string, s: StreamIn): void {
     this.db
-      .query('INSERT OR REPLACE INTO video_streams (video, rendition, info_hash, size, width, height, bandwidth, codecs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(videoId, s.rendition, Buffer.from(s.infoHash, 'hex'), s.size, s.width, s.height, s.bandwidth, s.codecs ?? null)
+      .query('INSERT OR REPLACE INTO video_streams (video, rendition, info_hash, size, width, height, bandwidth, codecs, aligned) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(videoId, s.rendition, Buffer.from(s.infoHash, 'hex'), s.size, s.width, s.height, s.bandwidth, s.codecs ?? null, s.aligned === undefined ? null : Number(s.aligned))
   }
 
   /** Forgets one stream of a video. */
@@ -281,7 +281,7 @@ export class VideoStore {
 
   /** The streams of a video, lowest first (by height, then bit rate). */
   streams(videoId: string): StreamIn[] {
-    const rows = this.db.query('SELECT rendition, info_hash, size, width, height, bandwidth, codecs FROM video_streams WHERE video = ? ORDER BY height, bandwidth').all(videoId) as {
+    const rows = this.db.query('SELECT rendition, info_hash, size, width, height, bandwidth, codecs, aligned FROM video_streams WHERE video = ? ORDER BY height, bandwidth').all(videoId) as {
       rendition: number
       info_hash: Uint8Array
       size: number
@@ -289,6 +289,7 @@ export class VideoStore {
       height: number
       bandwidth: number
       codecs: string | null
+      aligned: number | null
     }[]
     return rows.map((r) => ({
       rendition: r.rendition,
@@ -298,6 +299,7 @@ export class VideoStore {
       height: r.height,
       bandwidth: r.bandwidth,
       ...(r.codecs ? { codecs: r.codecs } : {}),
+      ...(r.aligned === null ? {} : { aligned: r.aligned === 1 }),
     }))
   }
 
@@ -338,6 +340,31 @@ export class VideoStore {
   /** The own rendition with this info hash. */
   ownRenditionByInfoHash(infoHash: string): { video: string; resolution: number } | undefined {
     return (this.db.query(`${OWN_RENDITIONS} WHERE f.info_hash = ?`).get(Buffer.from(infoHash, 'hex')) as { video: string; resolution: number } | null) ?? undefined
+  }
+
+  /**
+   * What own videos of earlier releases lack (src/transcoding/repackage.ts), of every own
+   * video or of one: originals without a stream that this release has not probed (their
+   * audio is not noted) or with a stream of unknown alignment, and renditions without a stream.
+   */
+  unpackaged(id?: string): { originals: string[]; renditions: { video: string; resolution: number }[] } {
+    const one = id === undefined ? '' : ' AND l.video = ?1'
+    const args = id === undefined ? [] : [id]
+    const originals = this.db
+      .query(
+        `SELECT l.video FROM local_videos l LEFT JOIN video_streams s ON s.video = l.video AND s.rendition = 0
+         WHERE ((s.video IS NULL AND l.audio IS NULL) OR (s.video IS NOT NULL AND s.aligned IS NULL))${one} ORDER BY l.video`,
+      )
+      .all(...args) as { video: string }[]
+    const renditions = this.db
+      .query(`${OWN_RENDITIONS} LEFT JOIN video_streams s ON s.video = f.video AND s.rendition = f.resolution WHERE s.video IS NULL${one} ORDER BY f.video, f.resolution`)
+      .all(...args) as { video: string; resolution: number }[]
+    return { originals: originals.map((o) => o.video), renditions: renditions.map((r) => ({ video: r.video, resolution: r.resolution })) }
+  }
+
+  /** Notes what was probed of an own video's original, and its content type when it changed (re-packaging). */
+  noteOwnMedia(id: string, media: { width: number; height: number; audio: string }, mime?: string): void {
+    this.db.query('UPDATE local_videos SET width = ?, height = ?, audio = ?, mime = coalesce(?, mime) WHERE video = ?').run(media.width, media.height, media.audio, mime ?? null, id)
   }
 
   /** The user who uploaded an own video. */

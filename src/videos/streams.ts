@@ -26,8 +26,22 @@ export const StreamIn = t.Object({
   bandwidth: t.Integer({ minimum: 1, maximum: 1e12 }),
   /** RFC 6381 codecs of the stream, when known; it goes into a playlist as it is, hence the narrow pattern. */
   codecs: t.Optional(t.String({ maxLength: 200, pattern: '^[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*$' })),
+  /**
+   * Whether its segments start every 2 s like every rendition's. `false`: an original whose
+   * keyframes fall elsewhere; a player switching to or from it automatically would skip, so
+   * it is for a viewer's own choice only. Absent: not known (streams of earlier releases).
+   */
+  aligned: t.Optional(t.Boolean()),
 })
 export type StreamIn = typeof StreamIn.static
+
+/**
+ * Whether a video needs a rendition at its own height (src/transcoding/queue.ts
+ * targetResolutions): its original is no stream, or one whose keyframes do not let Auto
+ * switch to it, or one not every browser plays (its codecs are not H.264 with AAC, MP3 or
+ * Opus). Then the top of the ladder is that rendition, aligned with the others.
+ */
+export const needsTopRendition = (original: Pick<StreamIn, 'codecs' | 'aligned'> | undefined) => !original || original.aligned === false || !original.codecs?.startsWith('avc1')
 
 /** A stream as the API shows it. */
 export interface Stream extends StreamIn {

@@ -50,13 +50,7 @@ afterAll(async () => {
 const migrate = async (to: 's3' | 'local') => {
   const r = await runCli(['storage', 'migrate', '--to', to, '--data-dir', pod.config.dataDir], {
     cwd: pod.config.dataDir,
-    env: childEnv({
-      SEEDPOD_STORAGE_KIND: 's3',
-      SEEDPOD_STORAGE_ENDPOINT: gw.endpoint,
-      SEEDPOD_STORAGE_BUCKET: BUCKET,
-      SEEDPOD_STORAGE_ACCESS_KEY_ID: gw.accessKeyId,
-      SEEDPOD_STORAGE_SECRET_ACCESS_KEY: gw.secretAccessKey,
-    }),
+    env: childEnv(gw.env(BUCKET)),
   })
   if (r.code !== 0) throw new Error(`migrate --to ${to}: ${r.code} ${r.stderr}`)
 }

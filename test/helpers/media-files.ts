@@ -14,11 +14,12 @@ export async function ffmpeg(...args: string[]): Promise<void> {
   if (code !== 0) throw new Error(`ffmpeg failed: ${err}`)
 }
 
-/** ffmpeg arguments of a clip: `seconds` of testsrc at `size` and a 440 Hz tone, H.264 + AAC. */
+/** ffmpeg arguments of a clip: `seconds` of testsrc at `size` and a 440 Hz tone, H.264 + AAC, a keyframe every 2 s. */
 export const clipArgs = (seconds: number, size = '320x240') => [
   '-f', 'lavfi', '-i', `testsrc=size=${size}:rate=25`,
   '-f', 'lavfi', '-i', 'sine=frequency=440',
   '-t', String(seconds), '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac',
+  '-force_key_frames', 'expr:gte(t,n_forced*2)', '-sc_threshold', '0',
 ]
 
 /** Writes a 2 s 320x240 clip with -movflags +faststart (moov first) to `path`. */

@@ -49,6 +49,8 @@ export interface Radosgw {
   client(bucket?: string): Bun.S3Client
   /** A pod's `storage` settings for a bucket of this server (`extra`: prefix, part size, ...). */
   settings(bucket?: string, extra?: Record<string, unknown>): Record<string, unknown>
+  /** The same as `SEEDPOD_STORAGE_*` variables, for a child process of the CLI (`storage migrate`). */
+  env(bucket?: string, prefix?: string): Record<string, string>
   /**
    * A SigV4-signed S3 request, for what Bun.S3Client does not do (CreateBucket,
    * PutBucketCors, ACLs). `path` is `/bucket` or `/bucket/key`, already URL-safe.
@@ -225,6 +227,14 @@ export async function startRadosgw(options: RadosgwOptions = {}): Promise<Radosg
       rss: () => daemons.reduce((sum, d) => sum + vmRss(d.proc.pid), 0),
       client: (bucket = options.bucket) => new Bun.S3Client({ endpoint, region, bucket, accessKeyId, secretAccessKey }),
       settings: (bucket = options.bucket, extra = {}) => ({ kind: 's3', endpoint, region, bucket, accessKeyId, secretAccessKey, ...extra }),
+      env: (bucket = options.bucket, prefix = '') => ({
+        SEEDPOD_STORAGE_KIND: 's3',
+        SEEDPOD_STORAGE_ENDPOINT: endpoint,
+        SEEDPOD_STORAGE_BUCKET: bucket ?? '',
+        SEEDPOD_STORAGE_PREFIX: prefix,
+        SEEDPOD_STORAGE_ACCESS_KEY_ID: accessKeyId,
+        SEEDPOD_STORAGE_SECRET_ACCESS_KEY: secretAccessKey,
+      }),
       request,
       stopGateway: async () => {
         rgw.proc.kill('SIGKILL')

@@ -18,6 +18,8 @@ const FRIENDS = 'src/friends/store.ts'
 /** Each table (or view) and the module that holds its SQL; null: none but src/shared/db.ts may name it. */
 const OWNERS: Record<string, string | null> = {
   users: 'src/accounts/store.ts',
+  // Made by the accounts migration (subjects, AUTOINCREMENT) and renamed to users in the same step.
+  users_v2: null,
   settings: FRIENDS,
   friends: FRIENDS,
   outbox: FRIENDS,
