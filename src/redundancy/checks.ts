@@ -49,6 +49,7 @@ export interface MirrorChecksDeps {
 
 /** The first wait after a failed check; it doubles with each failure in a row, up to MAX_BACKOFF_MS. */
 export const FIRST_BACKOFF_MS = 60_000
+/** The longest wait between checks of a failing mirror. */
 export const MAX_BACKOFF_MS = 24 * 3600_000
 /** How long a check this pod could not make waits. */
 export const LATER_MS = 10 * 60_000

@@ -342,14 +342,9 @@ export const MIGRATIONS: readonly string[] = [
    DROP TABLE users;
    ALTER TABLE users_v2 RENAME TO users;
    CREATE INDEX users_registered_from ON users(registered_from, created_at) WHERE registered_from IS NOT NULL;`,
-  // Mirrors proven (src/redundancy/checks.ts): a mirror a pod announced is listed only once
-  // this pod has fetched pieces of its file from its web seed and checked them against the
-  // torrent's hashes, and is checked again from time to time: when it was last proven (NULL:
-  // never, or a check failed since: not listed), the checks failed in a row (its backoff), and
-  // when it is checked next (NULL: this pod's own copy, proven by its download; rows of earlier
-  // releases: 0, checked at once). The .torrent those checks trust for a friend's file (its
-  // origin's, checked against the info hash), kept while a mirror of the file is known, which
-  // this pod serves to viewers in place of the mirrors' own.
+  // Mirrors proven (src/redundancy/checks.ts): when each was last proven (NULL: not listed),
+  // its failed checks in a row, its next check (NULL: this pod's own copy; rows of earlier
+  // releases: 0, at once); and the origin's .torrent those checks trust, served by this pod.
   `ALTER TABLE video_mirrors ADD COLUMN proven_at INTEGER;
    ALTER TABLE video_mirrors ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE video_mirrors ADD COLUMN check_at INTEGER DEFAULT 0;
