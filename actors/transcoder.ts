@@ -74,7 +74,7 @@ export const transcoderLogic = fromCallback<TranscoderEvent, TranscoderActorInpu
     input.log.info('transcoder.job.started', { job: job.id, video: job.video, resolution: job.resolution })
     let last = 0
     const onProgress = (fraction: number) => {
-      if (Date.now() - last < PROGRESS_EVERY_MS) return
+      if (stopped || Date.now() - last < PROGRESS_EVERY_MS) return
       last = Date.now()
       input.queue.progress(job.id, Math.min(0.99, fraction))
     }
@@ -106,6 +106,8 @@ export const transcoderLogic = fromCallback<TranscoderEvent, TranscoderActorInpu
       if (!job) return
       run(job)
         .catch((e) => {
+          // A job cut by a stop (the database may be closed by now) stays 'running' and is resumed at the next start.
+          if (stopped) return
           input.queue.fail(job.id, (e as Error).message)
           input.log.error('transcoder.job.crashed', { job: job.id, error: e })
         })
