@@ -23,18 +23,10 @@ import { readPackaged, type StreamInfo } from '../media/hls'
 import type { RunnerStore } from '../runners/store'
 import { transcode } from './ffmpeg'
 import { targetResolutions, type TranscodeJob, type TranscodeQueue } from './queue'
-import { Repackaging } from './repackage'
+import { Repackaging, type RepackagingDeps } from './repackage'
 
-/** What transcoding is built from. */
-export interface TranscodingDeps {
-  db: Database
-  /** The videos' tables. */
-  videoRows: VideoStore
-  config: Config
-  videos: Videos
-  friends: Friends
-  queue: TranscodeQueue
-  actors: PodEvents
+/** What transcoding is built from: what re-packaging is, and the runners' tokens. */
+export interface TranscodingDeps extends Omit<RepackagingDeps, 'now'> {
   runners: RunnerStore
   now?: () => number
 }
