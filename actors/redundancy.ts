@@ -73,8 +73,12 @@ export interface MirrorPort {
   startDownload(m: OwnMirror, now: number): void
   markReady(infoHash: string): void
   drop(infoHash: string): void
-  addKnown(video: string, infoHash: string, rendition: number | undefined, pod: { fingerprint: string; url: string }): boolean
-  removeKnown(video: string, infoHash: string, fingerprint: string): boolean
+}
+
+/** The mirrors of the network as viewers are given them (src/redundancy/known-store.ts): this pod's copies are listed at once. */
+export interface ListingPort {
+  addOwn(video: string, infoHash: string, rendition: number | null, now: number): void
+  removeOwn(video: string, infoHash: string): void
 }
 
 export interface RedundancyActorInput {
@@ -82,8 +86,10 @@ export interface RedundancyActorInput {
   budgetBytes: number
   strategy: 'recent' | 'smallest'
   store: MirrorPort
-  /** This pod's fingerprint and URL (its own copies are mirrors of the network too). */
-  self: { fingerprint: string; url: string }
+  /** Where this pod's ready copies are listed as mirrors of the network (proven by their download). */
+  listing: ListingPort
+  /** This pod's fingerprint (the copies of its own videos are not its to make). */
+  self: { fingerprint: string }
   /** Folder of the copies (`<data>/mirrors`): each is downloaded there. */
   dir: string
   /** A copy as the seeder takes it (its keys in the pod's store). */
@@ -136,7 +142,7 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
     rmSync(join(input.dir, m.infoHash), { recursive: true, force: true })
     void discard(m)
     store.drop(m.infoHash)
-    store.removeKnown(m.video, m.infoHash, input.self.fingerprint)
+    input.listing.removeOwn(m.video, m.infoHash)
     sendBack({ type: 'seeder.video.removed', infoHash: m.infoHash })
     sendBack({ type: 'tracker.video.removed', infoHash: m.infoHash })
     if (m.state === 'ready') input.broadcast([{ type: 'video.unmirror', data: ref(m) }])
@@ -162,7 +168,7 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
     downloading.delete(m.infoHash)
     if (stopped) return
     store.markReady(m.infoHash)
-    store.addKnown(m.video, m.infoHash, m.rendition ?? undefined, input.self)
+    input.listing.addOwn(m.video, m.infoHash, m.rendition, input.now())
     const ready = { ...m, state: 'ready' as const }
     sendBack({ type: 'tracker.video.added', infoHash: m.infoHash })
     sendBack({ type: 'seeder.video.added', file: input.seedFile(ready) })

@@ -82,7 +82,7 @@ export const transcoderLogic = fromCallback<TranscoderEvent, TranscoderActorInpu
     input.log.info('transcoder.job.started', { job: job.id, video: job.video, resolution: job.resolution })
     let last = 0
     const onProgress = (fraction: number) => {
-      if (Date.now() - last < PROGRESS_EVERY_MS) return
+      if (stopped || Date.now() - last < PROGRESS_EVERY_MS) return
       last = Date.now()
       input.queue.progress(job.id, Math.min(0.99, fraction))
     }
@@ -123,6 +123,8 @@ export const transcoderLogic = fromCallback<TranscoderEvent, TranscoderActorInpu
       if (!job) return
       run(job)
         .catch((e) => {
+          // A job cut by a stop (the database may be closed by now) stays 'running' and is resumed at the next start.
+          if (stopped) return
           if (input.later(e)) return putBack(job, undefined, (e as Error).message)
           input.queue.fail(job.id, (e as Error).message)
           input.log.error('transcoder.job.crashed', { job: job.id, error: e })

@@ -125,7 +125,7 @@ export function Upload() {
             <a class="btn btn-primary" href="/login?next=%2Fupload">
               Log in
             </a>
-            {boot.pod.registrations === 'open' && (
+            {boot.pod.registrations !== 'closed' && (
               <a class="btn btn-secondary" href="/register?next=%2Fupload">
                 Register
               </a>

@@ -25,6 +25,7 @@ export async function loadParts(pause: () => Promise<void>) {
     import('../videos/own-files'),
     import('../videos/files'),
     import('../redundancy/store'),
+    import('../redundancy/known-store'),
     import('../transcoding/queue'),
     import('../shared/outbound'),
     import('../media/exec'),

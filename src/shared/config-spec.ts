@@ -30,13 +30,23 @@ export const SPEC: Spec = {
     allowPrivateAddresses: { kind: 'bool', dflt: false },
     fetchTimeoutMs: { kind: 'int', dflt: 10_000, min: 100, max: 600_000 },
   },
-  registrations: { kind: 'enum', dflt: 'closed', values: ['open', 'closed'] },
+  registrations: { kind: 'enum', dflt: 'closed', values: ['open', 'approval', 'closed'] },
   blacklistRevoked: { kind: 'bool', dflt: true },
   maxUploadBytes: { kind: 'int', dflt: 4 * GIB, min: 1, max: MAX_INT },
   maxMessageBytes: { kind: 'int', dflt: 4 * 1024 * 1024, min: 1024, max: 1024 * 1024 * 1024 },
+  inbox: {
+    strangerMessageBytes: { kind: 'int', dflt: 32 * 1024, min: 16 * 1024, max: 1024 * 1024 * 1024 },
+    bodyTimeoutMs: { kind: 'int', dflt: 30_000, min: 100, max: 600_000 },
+    bytesInFlightPerAddress: { kind: 'int', dflt: 16 * 1024 * 1024, min: 64 * 1024, max: MAX_INT },
+    bytesInFlight: { kind: 'int', dflt: 64 * 1024 * 1024, min: 64 * 1024, max: MAX_INT },
+  },
   requireLoginToWatch: { kind: 'bool', dflt: false },
   trustProxy: { kind: 'bool', dflt: false },
   torrentPort: { kind: 'int', dflt: 0, min: 0, max: 65535 },
+  tracker: {
+    peersPerAddress: { kind: 'int', dflt: 32, min: 1, max: 1000 },
+    announcesPerMinute: { kind: 'int', dflt: 300, min: 1, max: 1_000_000 },
+  },
   detailsTtlSeconds: { kind: 'int', dflt: 3600, min: 0, max: 30 * 24 * 3600 },
   log: {
     level: { kind: 'enum', dflt: 'info', values: ['debug', 'info', 'warn', 'error'] },
@@ -46,6 +56,9 @@ export const SPEC: Spec = {
     enabled: { kind: 'bool', dflt: false },
     budgetBytes: { kind: 'int', dflt: 10 * GIB, min: 0, max: MAX_INT },
     strategy: { kind: 'enum', dflt: 'recent', values: ['recent', 'smallest'] },
+    checkPieces: { kind: 'int', dflt: 3, min: 1, max: 64 },
+    recheckSeconds: { kind: 'int', dflt: 6 * 3600, min: 1, max: 30 * 24 * 3600 },
+    checkBytesPerHour: { kind: 'int', dflt: 64 * 1024 * 1024, min: 1024 * 1024, max: MAX_INT },
   },
   transcoding: {
     enabled: { kind: 'bool', dflt: true },
@@ -110,5 +123,7 @@ export const SPEC: Spec = {
     tokenTtlSeconds: { kind: 'int', dflt: 900, min: 10, max: 30 * 24 * 3600 },
     loginAttempts: { kind: 'int', dflt: 10, min: 1, max: 100000 },
     loginWindowSeconds: { kind: 'int', dflt: 600, min: 1, max: 24 * 3600 },
+    registrationsPerAddress: { kind: 'int', dflt: 5, min: 1, max: 1_000_000 },
+    registrationWindowSeconds: { kind: 'int', dflt: 24 * 3600, min: 1, max: 30 * 24 * 3600 },
   },
 }

@@ -35,22 +35,49 @@ export interface Config {
     readonly allowPrivateAddresses: boolean
     readonly fetchTimeoutMs: number
   }
-  readonly registrations: 'open' | 'closed'
+  /** `open`: anyone may register; `approval`: anyone may, and an admin accepts each account; `closed`: only `seedpod user add`. */
+  readonly registrations: 'open' | 'approval' | 'closed'
   readonly blacklistRevoked: boolean
   readonly maxUploadBytes: number
-  /** Largest pod-to-pod message body accepted by the inbox. */
+  /** Largest pod-to-pod message body accepted by the inbox (from a friend). */
   readonly maxMessageBytes: number
+  /**
+   * How the inbox reads bodies: the most a pod that is not a friend may send (a friend request),
+   * the time a body has to arrive, and the bytes of bodies held at once per address and in all.
+   */
+  readonly inbox: {
+    readonly strangerMessageBytes: number
+    readonly bodyTimeoutMs: number
+    readonly bytesInFlightPerAddress: number
+    readonly bytesInFlight: number
+  }
   readonly requireLoginToWatch: boolean
   /** Take the client address from `X-Forwarded-For` (only behind a reverse proxy you run). */
   readonly trustProxy: boolean
   /** TCP port where the pod seeds its videos to BitTorrent clients (0: any free port). */
   readonly torrentPort: number
+  /**
+   * The tracker's fairness: the most peers of one address (an IPv6 address: its /64) in one
+   * swarm, and the announces (and scrapes) it takes from one address per minute.
+   */
+  readonly tracker: { readonly peersPerAddress: number; readonly announcesPerMinute: number }
   /** How long a friend's video's details, fetched from its origin, are served from the cache (0: always ask the origin). */
   readonly detailsTtlSeconds: number
   readonly log: { readonly level: LogLevel; readonly format: 'auto' | 'pretty' | 'json' }
   readonly retry: { readonly baseMs: number; readonly factor: number; readonly retries: number }
-  /** Mirroring friends' videos: on or off, how much disk, which videos first. */
-  readonly redundancy: { readonly enabled: boolean; readonly budgetBytes: number; readonly strategy: 'recent' | 'smallest' }
+  /**
+   * Mirroring friends' videos: on or off, how much disk, which videos first; and how the mirrors
+   * other pods announce are checked before viewers are given them (pieces per check, how often
+   * a proven one is checked again, bytes fetched from one pod per hour at most).
+   */
+  readonly redundancy: {
+    readonly enabled: boolean
+    readonly budgetBytes: number
+    readonly strategy: 'recent' | 'smallest'
+    readonly checkPieces: number
+    readonly recheckSeconds: number
+    readonly checkBytesPerHour: number
+  }
   /**
    * Renditions made of each upload (heights in pixels, never above the source's): by this pod
    * (`local`) and by remote runners (src/runners/). With runners in contact, a job first waits
@@ -97,6 +124,9 @@ export interface Config {
     readonly tokenTtlSeconds: number
     readonly loginAttempts: number
     readonly loginWindowSeconds: number
+    /** Accounts registered from one address (an IPv6 address: its /64) per window. */
+    readonly registrationsPerAddress: number
+    readonly registrationWindowSeconds: number
   }
 }
 

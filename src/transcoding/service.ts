@@ -25,18 +25,10 @@ import { transcode } from './ffmpeg'
 import { toolLimits } from '../media/limits'
 import { isNoSpace } from '../storage/disk'
 import { targetResolutions, type TranscodeJob, type TranscodeQueue } from './queue'
-import { Repackaging } from './repackage'
+import { Repackaging, type RepackagingDeps } from './repackage'
 
-/** What transcoding is built from. */
-export interface TranscodingDeps {
-  db: Database
-  /** The videos' tables. */
-  videoRows: VideoStore
-  config: Config
-  videos: Videos
-  friends: Friends
-  queue: TranscodeQueue
-  actors: PodEvents
+/** What transcoding is built from: what re-packaging is, and the runners' tokens. */
+export interface TranscodingDeps extends Omit<RepackagingDeps, 'now'> {
   runners: RunnerStore
   now?: () => number
 }

@@ -30,7 +30,9 @@ import type { OwnRow, VideoStore } from './store'
 import { masterPlaylistUrl, needsTopRendition, withStreamUrls, type Stream, type StreamIn } from './streams'
 import type { ServedStreams } from './served-streams'
 import { targetResolutions, type TranscodeJob, type TranscodeQueue } from '../transcoding/queue'
-import { streamCopies, withMirrors, type MirrorStore } from '../redundancy/store'
+import type { KnownMirrors } from '../redundancy/known-store'
+import { readingPod, streamCopies, torrentPods, withMirrors } from '../redundancy/listing'
+import type { MirrorStore } from '../redundancy/store'
 import { summarize } from '../details/model'
 import type { DetailsStore } from '../details/store'
 
@@ -62,8 +64,10 @@ export interface VideosDeps {
   friends: Friends
   fingerprint: string
   files: VideoFiles
-  /** Copies of friends' videos kept here, and mirrors the network announced. */
+  /** Copies of friends' videos kept here. */
   mirrors: MirrorStore
+  /** Mirrors the network announced, listed once proven. */
+  known: KnownMirrors
   queue: TranscodeQueue
   inbox: Inbox
   actors: PodEvents
@@ -86,6 +90,7 @@ export class Videos {
   private readonly fingerprint: string
   readonly files: VideoFiles
   private readonly mirrors: MirrorStore
+  private readonly known: KnownMirrors
   private readonly queue: TranscodeQueue
   private readonly actors: PodEvents
   private readonly log: Logger
@@ -96,7 +101,7 @@ export class Videos {
   constructor(deps: VideosDeps) {
     ;({
       db: this.db, rows: this.rows, details: this.details, config: this.config, friends: this.friends, fingerprint: this.fingerprint,
-      files: this.files, mirrors: this.mirrors, queue: this.queue, actors: this.actors, log: this.log, now: this.now = Date.now,
+      files: this.files, mirrors: this.mirrors, known: this.known, queue: this.queue, actors: this.actors, log: this.log, now: this.now = Date.now,
     } = deps)
     const { inbox, outbound } = deps
     this.own = new OwnFiles(this.files, this.fingerprint, (id, resolution) => this.localFile(id, resolution))
@@ -166,14 +171,16 @@ export class Videos {
   get(id: string): (Video & { files: Rendition[]; streams?: Stream[]; transcoding?: TranscodeJob[] }) | undefined {
     const row = this.rows.row(id)
     if (!row) return undefined
-    const known = this.mirrors.knownOf(id)
-    const mirrored = withMirrors(videoOfRow(row, this.config.url), known, originalFile(id, row.ext))
+    // Only the mirrors this pod proved, and of them only web seeds and playlists (src/redundancy/listing.ts).
+    const listed = this.known.listed(id)
+    const here = readingPod({ url: this.config.url, fingerprint: this.fingerprint }, this.mirrors, this.known)
+    const mirrored = withMirrors(videoOfRow(row, this.config.url), listed, originalFile(id, row.ext), here)
     const files = this.rows.renditions(id).map((f) => ({ ...f, ...renditionUrls(row.pod_url, id, f.resolution, f.infoHash, row.name) }))
     const stored = this.rows.streams(id)
     // An index row has no streams of its own: they are added here, with their URLs at the
     // origin and at each pod known to keep a copy of them.
-    const copies = streamCopies(known, row.pod_fingerprint, stored)
-    const streams = stored.map((s) => withStreamUrls(row.pod_url, id, s, copies.byInfoHash.get(s.infoHash)))
+    const copies = streamCopies(listed, row.pod_fingerprint, stored)
+    const streams = stored.map((s) => withStreamUrls(row.pod_url, id, s, copies.byInfoHash.get(s.infoHash), torrentPods(here, row.pod_fingerprint, s.infoHash)))
     const masters = [row.pod_url, ...copies.complete].map((pod) => masterPlaylistUrl(pod, id))
     const video: Video & { streams?: Stream[] } = streams.length
       ? { ...mirrored, streams, masterPlaylistUrl: masters[0]!, masterPlaylistUrls: masters }
