@@ -40,21 +40,26 @@ async function burst(token: string, count: number) {
 
 const count = (answers: { status: number }[], status: number) => answers.filter((a) => a.status === status).length
 
+/** Every answer is a clear one: stored, or refused with `status` and `code` and when to try again; at least `least` of each. */
+function expectClear(answers: Awaited<ReturnType<typeof burst>>, status: number, code: string, least: { stored: number; refused: number }) {
+  expect(answers.every((a) => a.status === 201 || a.status === status)).toBe(true)
+  expect(count(answers, 201)).toBeGreaterThanOrEqual(least.stored)
+  expect(count(answers, status)).toBeGreaterThanOrEqual(least.refused)
+  for (const a of answers.filter((x) => x.status === status)) {
+    expect(a.code).toBe(code)
+    expect(Number(a.retryAfter)).toBeGreaterThanOrEqual(1)
+  }
+}
+
 describe('uploads as a bounded queue', () => {
   test("one user's 20 parallel uploads: their share is stored, the rest get 429 with Retry-After, and never more than the queue's tools run at once", async () => {
     const token = await userToken(pod, 'eager')
     const tools = watchTools()
     const answers = await burst(token, 20)
     tools.stop()
-    // Every answer is a clear one: stored, or refused for the user's share with when to try again.
-    expect(answers.every((a) => a.status === 201 || a.status === 429)).toBe(true)
-    expect(count(answers, 201)).toBeGreaterThanOrEqual(3)
-    expect(count(answers, 429)).toBeGreaterThanOrEqual(10)
-    for (const a of answers.filter((x) => x.status === 429)) {
-      expect(a.code).toBe('too_many_uploads')
-      expect(a.message).toContain('at most 3 at once')
-      expect(Number(a.retryAfter)).toBeGreaterThanOrEqual(1)
-    }
+    // Refused for the user's share, saying so.
+    expectClear(answers, 429, 'too_many_uploads', { stored: 3, refused: 10 })
+    expect(answers.find((a) => a.status === 429)!.message).toContain('at most 3 at once')
     expect(tools.seen).toBeGreaterThanOrEqual(3 * 2)
     expect(tools.maxAtOnce).toBeLessThanOrEqual(CONCURRENCY * TOOLS_PER_UPLOAD)
     expect(pod.running.pod.videos.uploads.load()).toEqual({ preparing: 0, waiting: 0 })
@@ -66,14 +71,8 @@ describe('uploads as a bounded queue', () => {
     const tools = watchTools()
     const answers = (await Promise.all(tokens.map((t) => burst(t, 2)))).flat()
     tools.stop()
-    expect(answers.every((a) => a.status === 201 || a.status === 503)).toBe(true)
     // Four in flight at most (two prepared, two waiting), of twelve sent at once.
-    expect(count(answers, 201)).toBeGreaterThanOrEqual(4)
-    expect(count(answers, 503)).toBeGreaterThanOrEqual(4)
-    for (const a of answers.filter((x) => x.status === 503)) {
-      expect(a.code).toBe('uploads_busy')
-      expect(Number(a.retryAfter)).toBeGreaterThanOrEqual(1)
-    }
+    expectClear(answers, 503, 'uploads_busy', { stored: 4, refused: 4 })
     expect(tools.maxAtOnce).toBeLessThanOrEqual(CONCURRENCY * TOOLS_PER_UPLOAD)
     // Once they are done, the pod takes uploads again.
     const again = await uploadVideo(pod.base, tokens[0], { file: Bun.file(clip), name: 'After the rush' })
