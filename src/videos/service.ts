@@ -20,13 +20,13 @@ import { OwnFiles, ownKeys, type LocalFile } from './own-files'
 import { Thumbnails, type Thumbnail } from './thumbnails'
 import { makeTorrent } from '../torrents/torrent-file'
 import type { VideoFiles } from './files'
-import { videoOfRow, videoUrls, type Video } from './model'
+import { videoOfRow, videoUrls, type OwnRow, type Video } from './model'
 import { searchVideos, type VideoPage, type VideoQuery } from './search'
 import type { ReceivedUpload } from './upload'
 import { checkTexts, mayClaimId, newVideoId, prepareUpload, type Packaged } from './ingest'
 import { IngestQueue } from './ingest-queue'
 import { renditionUrls, type Rendition } from './renditions'
-import type { OwnRow, VideoStore } from './store'
+import type { VideoStore } from './store'
 import { masterPlaylistUrl, needsTopRendition, withStreamUrls, type Stream, type StreamIn } from './streams'
 import type { ServedStreams } from './served-streams'
 import { targetResolutions, type TranscodeJob, type TranscodeQueue } from '../transcoding/queue'
@@ -112,10 +112,7 @@ export class Videos {
       if (v.podFingerprint !== sender || !mayClaimId(v.id, sender)) return { ok: false, error: 'not_origin' }
       // A friend's share of the index is bounded (friends.maxVideosPerFriend); updates always pass.
       if (!this.rows.has(v.id) && this.rows.podVideoCount(sender) >= this.config.friends.maxVideosPerFriend) return { ok: false, error: 'too_many_videos' }
-      const ok = this.rows.upsert(v, friend!.url, now)
-      if (ok && v.files) this.rows.saveRenditions(v.id, v.files)
-      if (ok && v.streams) this.rows.saveStreams(v.id, v.streams)
-      return { ok }
+      return { ok: this.rows.index(v, friend!.url, now) }
     }
     inbox.on('video.add', upsert)
     inbox.on('video.update', upsert)
