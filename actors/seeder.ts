@@ -22,6 +22,8 @@ export interface SeederActorInput {
   find: (infoHash: string) => SeedFile | undefined
   /** TCP port for BitTorrent peers (0: any free port). */
   port: number
+  /** The client's peer id (hex): the pod's tracker knows it as the pod's own, never pushed out of a swarm. */
+  peerId: string
   loadWebTorrent: LoadWebTorrent
   log: ActorLog
   /** The .torrent of a file. */
@@ -44,7 +46,7 @@ export const seederLogic = fromCallback<SeederEvent, SeederActorInput>(({ input,
     if (seeding.has(file.infoHash)) return
     seeding.add(file.infoHash)
     client ??= input.loadWebTorrent().then((WebTorrent) =>
-      new WebTorrent({ dht: false, lsd: false, utp: false, natUpnp: false, natPmp: false, webSeeds: false, torrentPort: input.port }).on('error', (e: Error) =>
+      new WebTorrent({ dht: false, lsd: false, utp: false, natUpnp: false, natPmp: false, webSeeds: false, torrentPort: input.port, peerId: input.peerId }).on('error', (e: Error) =>
         input.log.error('seeder.error', { error: e }),
       ),
     )

@@ -42,7 +42,7 @@ const register = (username: string, password = PASSWORD, base?: string) => call(
 const login = (username: string, password = PASSWORD, from?: string, base?: string) => call('POST', '/api/v1/auth/token', { body: { username, password }, from, base })
 
 beforeAll(async () => {
-  pod = await startTestPod({ registrations: 'open', trustProxy: true, auth: { loginAttempts: 3, loginWindowSeconds: 600 } })
+  pod = await startTestPod({ registrations: 'open', trustProxy: true, auth: { loginAttempts: 3, loginWindowSeconds: 600, registrationsPerAddress: 1000 } })
   closedPod = await startTestPod()
   // Accounts the tests below log in to (argon2 takes a while: make them at once).
   const made = await Promise.all(['frank', 'grace', 'ivan', 'judy', 'kate', 'lena'].map((name) => register(name)))

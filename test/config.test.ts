@@ -27,7 +27,7 @@ describe('seedpod serve with a bad configuration', () => {
       name: 'wrong type',
       files: { 'seedpod.toml': 'registrations = true\n' },
       args: ['--config', 'seedpod.toml'],
-      says: ['registrations = true is not valid', 'expected one of "open", "closed"'],
+      says: ['registrations = true is not valid', 'expected one of "open", "approval", "closed"'],
     },
     { name: 'missing file', args: ['--config', 'nowhere.toml'], says: ['config file = "nowhere.toml" cannot be read (ENOENT'] },
     { name: 'file is a folder', files: { 'conf/.keep': '' }, args: ['--config', 'conf'], says: ['config file = "conf" cannot be read (EISDIR'] },

@@ -23,7 +23,7 @@ describe('database', () => {
         `const { Database } = require('bun:sqlite')
          const db = new Database(${JSON.stringify(path)})
          db.exec('BEGIN IMMEDIATE')
-         db.exec("INSERT INTO users (username, password_hash, role, created_at) VALUES ('first', 'h', 'user', 0)")
+         db.exec("INSERT INTO users (subject, username, password_hash, role, created_at) VALUES ('s-first', 'first', 'h', 'user', 0)")
          console.log('locked')
          Bun.sleepSync(300)
          db.exec('COMMIT')
@@ -36,7 +36,7 @@ describe('database', () => {
     expect(new TextDecoder().decode(value)).toContain('locked')
     const db = openDatabase(path)
     try {
-      db.query("INSERT INTO users (username, password_hash, role, created_at) VALUES ('second', 'h', 'user', 0)").run()
+      db.query("INSERT INTO users (subject, username, password_hash, role, created_at) VALUES ('s-second', 'second', 'h', 'user', 0)").run()
       expect(db.query('SELECT username FROM users ORDER BY id').all()).toEqual([{ username: 'first' }, { username: 'second' }])
     } finally {
       db.close()

@@ -25,7 +25,7 @@ const fx = useFuzzFixture()
 
 describe('fuzz', () => {
   type Auth = 'none' | 'identify' | 'watch' | 'user' | 'admin'
-  type BodyKind = 'none' | 'credentials' | 'edit' | 'details' | 'make' | 'upload'
+  type BodyKind = 'none' | 'credentials' | 'edit' | 'details' | 'make' | 'upload' | 'status'
   interface Route {
     method: string
     path: string
@@ -58,6 +58,8 @@ describe('fuzz', () => {
     route('POST', '/api/v1/auth/token', 'none', { body: 'credentials', weight: 2, mutating: false }),
     route('GET', '/api/v1/users', 'admin'),
     route('GET', '/api/v1/users/me', 'user'),
+    route('PATCH', '/api/v1/users/:uid', 'admin', { body: 'status', weight: 2 }),
+    route('DELETE', '/api/v1/users/:uid', 'admin'),
     route('GET', '/api/v1/friends/:fp/scores', 'admin'),
     route('POST', '/api/v1/friends/make', 'admin', { body: 'make', weight: 3 }),
     route('POST', '/api/v1/friends/quit', 'admin'),
@@ -184,7 +186,9 @@ describe('fuzz', () => {
       '/static/thumbnails/:file': r.pick([`${own.id}.jpg`, `${bFixture.id}.jpg`, `${pathSegment(r)}.jpg`, pathSegment(r)]),
       '/assets/:file': r.pick([pathSegment(r), 'app.js', 'index-00000000.js']),
     } as Record<string, string>
-    let path = rt.path.replace(':id', id).replace(':fp', fpParam).replace(':file', files[rt.path] ?? pathSegment(r))
+    // No account of the fixture: its tokens live through the run.
+    const uid = r.pick(['999999', '0', '-1', '1e3', String(2 ** 53), '1.5', pathSegment(r)])
+    let path = rt.path.replace(':id', id).replace(':fp', fpParam).replace(':uid', uid).replace(':file', files[rt.path] ?? pathSegment(r))
     path += queryString(r, rt.path)
 
     // Headers a client (or an attacker) adds.
@@ -252,6 +256,7 @@ describe('fuzz', () => {
       edit: () => ({ name: r.pick(['Renamed by the fuzz', randomString(r, 150)]), description: r.pick(['A description', randomString(r, 400)]) }),
       details: () => ({ description: randomString(r, 300), tags: ['music', randomString(r, 30)], license: r.pick(['CC-BY-4.0', randomString(r, 50), null]), language: r.pick(['en', 'pt-br', randomString(r, 10), null]) }),
       make: () => ({ pods: Array.from({ length: r.range(1, 4) }, () => r.pick(SAFE_URLS)) }),
+      status: () => ({ status: r.pick(['active', 'disabled', 'pending', randomString(r, 10)]) }),
     }
     if (kind === 'upload') {
       const boundary = r.pick(['x', 'fuzzboundary', '', headerString(r, 70)])

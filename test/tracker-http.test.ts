@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { Client, type ClientUpdate } from 'bittorrent-tracker'
 import WebTorrent, { type Torrent } from 'webtorrent'
 import { createTracker, REFUSED_REASON } from '../src/torrents/tracker'
-import { cleanups, hex, log, randomBytes, runCleanups, startTracker, until, type TrackerFixture } from './helpers/tracker'
+import { cleanups, hex, log, randomBytes, runCleanups, startTracker, TRACKER_DEFAULTS, until, type TrackerFixture } from './helpers/tracker'
 
 /** TCP only: no DHT, LSD, uTP or NAT traversal, so the tracker is the only way peers meet. */
 const WT_OPTS = { dht: false, lsd: false, utp: false, natUpnp: false, natPmp: false, webSeeds: false } as const
@@ -215,7 +215,7 @@ describe('HTTP tracker', () => {
   })
 
   test('without a known client address, announces are refused rather than recorded', async () => {
-    const tracker = createTracker({ isAllowed: () => true, trustProxy: false, log })
+    const tracker = createTracker({ isAllowed: () => true, trustProxy: false, log, ...TRACKER_DEFAULTS })
     cleanups.push(() => tracker.close())
     const res = await tracker.handleHttp(new Request('http://pod/tracker/announce?x=1'), 'announce', null)
     expect(await res.text()).toBe('d14:failure reason22:unknown client addresse')

@@ -68,7 +68,7 @@ export function Layout({ path, children }: { path: string; children: ComponentCh
                 <a class="btn btn-ghost btn-small" href={`/login?next=${next}`} aria-current={path === '/login' ? 'page' : undefined}>
                   Log in
                 </a>
-                {boot.pod.registrations === 'open' && (
+                {boot.pod.registrations !== 'closed' && (
                   <a class="btn btn-primary btn-small" href={`/register?next=${next}`} aria-current={path === '/register' ? 'page' : undefined}>
                     Register
                   </a>

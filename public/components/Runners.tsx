@@ -5,9 +5,9 @@
  * seconds while the page is open.
  */
 import { useState } from 'preact/hooks'
-import { api, ApiError } from '../lib/api'
-import { fullDate, relative, sentence } from '../lib/format'
-import { useRefresh } from '../lib/refresh'
+import { api } from '../lib/api'
+import { fullDate, relative } from '../lib/format'
+import { useAdminData } from '../lib/refresh'
 import type { RunnerInfo, TokenInfo } from '../lib/types'
 
 const REFRESH_MS = 3000
@@ -68,38 +68,17 @@ function RunnerTable({ runners, onRemove }: { runners: RunnerInfo[]; onRemove: (
 
 /** The "Transcoding runners" section. */
 export function Runners() {
-  const [runners, setRunners] = useState<RunnerInfo[] | undefined>()
-  const [tokens, setTokens] = useState<TokenInfo[] | undefined>()
-  const [error, setError] = useState<string | undefined>()
+  const { data, error, setError, act } = useAdminData(
+    async () => {
+      const [r, t] = await Promise.all([api<{ runners: RunnerInfo[] }>('/api/v1/runners'), api<{ tokens: TokenInfo[] }>('/api/v1/runners/tokens')])
+      return { runners: r.runners, tokens: t.tokens }
+    },
+    'The runners could not be loaded.',
+    REFRESH_MS,
+  )
+  const { runners, tokens } = data ?? {}
   const [name, setName] = useState('')
   const [made, setMade] = useState<{ name: string; token: string } | undefined>()
-  const [tick, setTick] = useState(0)
-
-  useRefresh(
-    async (live) => {
-      try {
-        const [r, t] = await Promise.all([api<{ runners: RunnerInfo[] }>('/api/v1/runners'), api<{ tokens: TokenInfo[] }>('/api/v1/runners/tokens')])
-        if (!live()) return
-        setRunners(r.runners)
-        setTokens(t.tokens)
-      } catch (e) {
-        if (live()) setError(e instanceof ApiError ? sentence(e.message) : 'The runners could not be loaded.')
-      }
-    },
-    REFRESH_MS,
-    [tick],
-  )
-
-  /** Runs an admin action, then reloads the lists. */
-  const act = async (what: string, action: () => Promise<unknown>) => {
-    setError(undefined)
-    try {
-      await action()
-      setTick((n) => n + 1)
-    } catch (e) {
-      setError(e instanceof ApiError ? sentence(e.message) : `${what} failed.`)
-    }
-  }
 
   const create = (e: Event) => {
     e.preventDefault()

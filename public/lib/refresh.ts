@@ -51,3 +51,36 @@ export function usePolled<T>(path: string, everyMs: number, again: (answer: T) =
   }, [path])
   return { value, error }
 }
+
+/**
+ * What an admin section shows and does: `data` from `load`, kept current every `everyMs`; the
+ * error to show (the API's words, or `failed`); and `act`, which runs an admin action, shows
+ * its error if it fails (`what` failed), and loads again.
+ */
+export function useAdminData<T>(load: () => Promise<T>, failed: string, everyMs: number) {
+  const [data, setData] = useState<T | undefined>()
+  const [error, setError] = useState<string | undefined>()
+  const [tick, setTick] = useState(0)
+  useRefresh(
+    async (live) => {
+      try {
+        const d = await load()
+        if (live()) setData(d)
+      } catch (e) {
+        if (live()) setError(e instanceof ApiError ? sentence(e.message) : failed)
+      }
+    },
+    everyMs,
+    [tick],
+  )
+  const act = async (what: string, action: () => Promise<unknown>) => {
+    setError(undefined)
+    try {
+      await action()
+      setTick((n) => n + 1)
+    } catch (e) {
+      setError(e instanceof ApiError ? sentence(e.message) : `${what} failed.`)
+    }
+  }
+  return { data, error, setError, act }
+}

@@ -27,11 +27,14 @@ export interface VideoPage {
   data: Video[]
 }
 
-/** An account (`GET /api/v1/users/me`). */
+/** An account (`GET /api/v1/users/me`, and an admin's `GET /api/v1/users`). */
 export interface User {
   id: number
   username: string
   role: 'user' | 'admin'
+  /** `pending`: waits for an admin to accept it; `disabled`: by an admin. */
+  status: 'active' | 'pending' | 'disabled'
+  createdAt: string
 }
 
 /** A friend pod as `GET /api/v1/friends` shows it. */

@@ -3,10 +3,12 @@
  * messages, next retry and last error; and the two network actions, make friends and quit.
  * The list refreshes every few seconds while the page is open. Below, the re-packaging of
  * videos of earlier releases (components/Repackaging.tsx), the transcoding jobs with a
- * progress bar each, refreshed every second while any is waiting or running, and the remote
- * transcoding runners with their tokens (components/Runners.tsx).
+ * progress bar each, refreshed every second while any is waiting or running, the remote
+ * transcoding runners with their tokens (components/Runners.tsx), and the accounts, those
+ * waiting for approval first (components/Accounts.tsx).
  */
 import { useState } from 'preact/hooks'
+import { Accounts } from '../components/Accounts'
 import { PageTitle } from '../components/Layout'
 import { Repackaging } from '../components/Repackaging'
 import { Runners } from '../components/Runners'
@@ -271,6 +273,8 @@ export function Admin() {
       <StorageState />
 
       <Runners />
+
+      <Accounts />
 
       <div class="admin-actions">
         <section aria-labelledby="make-title" class="card-panel">

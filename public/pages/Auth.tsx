@@ -5,6 +5,7 @@ import { api, ApiError, logIn } from '../lib/api'
 import { boot } from '../lib/boot'
 import { sentence } from '../lib/format'
 import { navigate } from '../lib/router'
+import type { User } from '../lib/types'
 
 /** Where to go after logging in: a path of this pod only (never another site). */
 function nextPath(query: URLSearchParams): string {
@@ -95,7 +96,7 @@ export function Login({ query }: { query: URLSearchParams }) {
             {busy ? 'Logging in…' : 'Log in'}
           </button>
         </form>
-        {boot.pod.registrations === 'open' && (
+        {boot.pod.registrations !== 'closed' && (
           <p class="auth-switch">
             New here? <a href={`/register?next=${encodeURIComponent(next)}`}>Create an account</a>
           </p>
@@ -107,17 +108,34 @@ export function Login({ query }: { query: URLSearchParams }) {
 
 export function Register({ query }: { query: URLSearchParams }) {
   const next = nextPath(query)
+  const [waiting, setWaiting] = useState(false)
   const { username, setUsername, password, setPassword, error, busy, errorRef, submit } = useCredentialsForm(
     'Choose a user name and a password.',
     async (name, pass) => {
-      await api('/api/v1/users', { body: { username: name, password: pass } })
+      const user = await api<User>('/api/v1/users', { body: { username: name, password: pass } })
+      // With registrations = "approval", the account waits for an admin before it can log in.
+      if (user.status === 'pending') return setWaiting(true)
       await logIn(name, pass)
       navigate(next, { replace: true })
     },
     (err) => sentence(err.message),
   )
 
-  if (boot.pod.registrations !== 'open') {
+  if (waiting) {
+    return (
+      <div class="page page-auth">
+        <div class="auth-card">
+          <PageTitle>Account made</PageTitle>
+          <p role="status">Your account waits for an admin of this pod to accept it. Once they have, log in with the name and password you chose.</p>
+          <p>
+            <a href="/login">Log in</a> later, or <a href="/">watch videos</a> meanwhile.
+          </p>
+        </div>
+      </div>
+    )
+  }
+
+  if (boot.pod.registrations === 'closed') {
     return (
       <div class="page page-auth">
         <div class="auth-card">

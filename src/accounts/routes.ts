@@ -14,7 +14,16 @@ export const Credentials = t.Object({
 })
 export type Credentials = typeof Credentials.static
 
-const KIND = { invalid_username: 'invalid', weak_password: 'invalid', username_taken: 'conflict' } as const
+const KIND = { invalid_username: 'invalid', weak_password: 'invalid', username_taken: 'conflict', too_many_registrations: 'rate_limited' } as const
+
+/** What an admin may set of an account: accept a pending one, disable or enable one. */
+const StatusChange = t.Object({ status: t.Union([t.Literal('active'), t.Literal('disabled')]) })
+
+/** Why a correct password does not log in. */
+const NOT_ACTIVE = {
+  pending: 'this account waits for an admin of the pod to accept it',
+  disabled: 'this account was disabled by an admin of the pod',
+} as const
 
 /** What the account routes use. */
 export interface AccountRoutesDeps {
@@ -28,19 +37,23 @@ export interface AccountRoutesDeps {
 
 /**
  * Routes for accounts: `POST /api/v1/users` (register), `GET /api/v1/users` (admin: every
- * account), `GET /api/v1/users/me`, `POST /api/v1/auth/token` (log in).
+ * account, or `?status=pending`), `PATCH /api/v1/users/:id` (admin: accept, disable, enable),
+ * `DELETE /api/v1/users/:id` (admin: refuse or delete), `GET /api/v1/users/me`,
+ * `POST /api/v1/auth/token` (log in).
  */
 export const users = ({ fingerprint, config, accounts, loginLimiter, log, auth }: AccountRoutesDeps) =>
   new Elysia({ name: 'users', prefix: '/api/v1', seed: fingerprint })
     .use(auth)
     .post(
       '/users',
-      async ({ body, set }) => {
-        if (config.registrations !== 'open')
+      async ({ body, set, request, server }) => {
+        if (config.registrations === 'closed')
           throw new DomainError('forbidden', 'registrations_closed', 'this pod does not take registrations; ask its admin for an account')
-        const made = await accounts.create(body.username, body.password)
-        if (!made.ok) throw new DomainError(KIND[made.error.code], made.error.code, made.error.message)
-        log.info('user.registered', { username: made.value.username })
+        const client = clientAddress(config.trustProxy, request.headers.get('x-forwarded-for'), server?.requestIP(request)?.address)
+        const made = await accounts.register(body.username, body.password, client)
+        // The error layer sends `Retry-After` from `retryAfter`.
+        if (!made.ok) throw new DomainError(KIND[made.error.code], made.error.code, made.error.message, 'retryAfter' in made.error ? { retryAfter: made.error.retryAfter } : undefined)
+        log.info('user.registered', { username: made.value.username, status: made.value.status })
         set.status = 201
         return made.value
       },
@@ -63,9 +76,37 @@ export const users = ({ fingerprint, config, accounts, loginLimiter, log, auth }
           throw new DomainError('unauthenticated', 'invalid_credentials', 'wrong user name or password')
         }
         attempt.value.succeeded()
+        if (user.status !== 'active') throw new DomainError('forbidden', `account_${user.status}`, NOT_ACTIVE[user.status])
         return accounts.issueToken(user)
       },
       { body: Credentials },
     )
-    .get('/users', () => ({ total: accounts.count(), data: accounts.list() }), { auth: 'admin' })
+    .get(
+      '/users',
+      ({ query }) => {
+        const data = accounts.list(query.status)
+        return { total: query.status ? data.length : accounts.count(), data }
+      },
+      { auth: 'admin', query: t.Object({ status: t.Optional(t.Union([t.Literal('active'), t.Literal('pending'), t.Literal('disabled')])) }) },
+    )
+    .patch(
+      '/users/:id',
+      ({ params, body, user }) => {
+        const changed = accounts.setStatus(params.id, body.status, user)
+        if (!changed.ok) throw DomainError.of(changed.error)
+        log.info('user.status', { username: changed.value.username, status: changed.value.status, by: user.username })
+        return changed.value
+      },
+      { auth: 'admin', params: t.Object({ id: t.Numeric() }), body: StatusChange },
+    )
+    .delete(
+      '/users/:id',
+      ({ params, user, set }) => {
+        const gone = accounts.remove(params.id, user)
+        if (!gone.ok) throw DomainError.of(gone.error)
+        log.info('user.deleted', { username: gone.value.username, by: user.username })
+        set.status = 204
+      },
+      { auth: 'admin', params: t.Object({ id: t.Numeric() }) },
+    )
     .get('/users/me', ({ user }) => user, { auth: 'user' })

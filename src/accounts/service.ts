@@ -1,27 +1,35 @@
 /**
  * Accounts: users with roles, argon2id password hashes (Bun.password), short-lived login
- * tokens (HS256 JWTs signed with a secret kept in the data folder), and a limit on login
- * attempts per client address and per user name.
+ * tokens (HS256 JWTs signed with a secret kept in the data folder) that name a subject no
+ * other account will ever have and are checked against the account on every request,
+ * registrations limited per address (and, in approval mode, waiting for an admin), and a
+ * limit on login attempts per client address and per user name.
  */
 import type { Database } from 'bun:sqlite'
 import { jwtVerify, SignJWT } from 'jose'
+import type { Chore } from '../../actors/housekeeper'
 import { loadOrCreateSecret } from '../identity/keys'
+import { addressBlock } from '../shared/client-address'
 import type { Config } from '../shared/config'
-import { fail, ok, type Result } from '../shared/errors'
-import { AccountStore, type Role, type UserRow } from './store'
+import { fail, failure, ok, type Failure, type Result } from '../shared/errors'
+import { AccountStore, type Role, type UserRow, type UserStatus } from './store'
 
 /** A user as the API shows it. */
 export interface User {
   id: number
   username: string
   role: Role
+  status: UserStatus
   createdAt: string
 }
 
-const toUser = (r: UserRow): User => ({ id: r.id, username: r.username, role: r.role, createdAt: new Date(r.created_at).toISOString() })
+const toUser = (r: UserRow): User => ({ id: r.id, username: r.username, role: r.role, status: r.status, createdAt: new Date(r.created_at).toISOString() })
 
 /** Why an account could not be made. */
 export type AccountProblem = { code: 'invalid_username' | 'weak_password' | 'username_taken'; message: string }
+
+/** Why a registration was not even tried: its address made its share of accounts; `retryAfter` in seconds. */
+export type RegistrationLimit = { code: 'too_many_registrations'; message: string; retryAfter: number }
 
 const USERNAME = /^[a-z0-9][a-z0-9_.-]{1,30}[a-z0-9]$/i
 const COMMON = new Set(['password', 'password1', 'password123', '1234567890', '12345678', 'qwertyuiop', 'iloveyou', 'letmein123', 'seedpod123', 'administrator'])
@@ -42,6 +50,9 @@ function checkPassword(password: string, username: string): AccountProblem | und
 
 /** Accounts and login. */
 export class Accounts {
+  /** Registrations being made (their password hashed) per address block: they count toward its limit. */
+  private readonly registering = new Map<string, number>()
+
   constructor(
     private readonly store: AccountStore,
     private readonly config: Config,
@@ -49,14 +60,57 @@ export class Accounts {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Creates a user; returns the user or what is wrong with the request. Changes nothing on error. */
-  async create(username: string, password: string, role: Role = 'user'): Promise<Result<User, AccountProblem>> {
+  /** Creates an active user (`seedpod user add`, tests); returns the user or what is wrong with the request. Changes nothing on error. */
+  create(username: string, password: string, role: Role = 'user'): Promise<Result<User, AccountProblem>> {
+    return this.make(username, password, role, 'active', null)
+  }
+
+  /**
+   * Registers a user from `address` (`POST /api/v1/users`): at most
+   * `auth.registrationsPerAddress` accounts per address block (an IPv6 address counts as
+   * its /64) in `auth.registrationWindowSeconds`, counted before the (slow, memory-hungry)
+   * password hash so that a flood costs no hashing; with `registrations = "approval"` the
+   * account waits for an admin.
+   */
+  async register(username: string, password: string, address: string): Promise<Result<User, AccountProblem | RegistrationLimit>> {
+    const block = addressBlock(address)
+    const wait = this.registrationWait(block)
+    if (wait !== undefined) return fail({ code: 'too_many_registrations', message: `too many accounts were made from this address; try again in ${wait} s`, retryAfter: wait })
+    // Counted at once, in the same step as the check: parallel requests see each other.
+    this.registering.set(block, (this.registering.get(block) ?? 0) + 1)
+    try {
+      return await this.make(username, password, 'user', this.config.registrations === 'approval' ? 'pending' : 'active', block)
+    } finally {
+      const n = this.registering.get(block)! - 1
+      if (n) this.registering.set(block, n)
+      else this.registering.delete(block)
+    }
+  }
+
+  /** Seconds until `block` may register again, or undefined if it may now. */
+  private registrationWait(block: string): number | undefined {
+    const { registrationsPerAddress: max, registrationWindowSeconds } = this.config.auth
+    const windowMs = registrationWindowSeconds * 1000
+    const t = this.now()
+    const { count, oldest } = this.store.registeredFrom(block, t - windowMs)
+    if (count + (this.registering.get(block) ?? 0) < max) return undefined
+    // Only registrations under way: they end in a moment, one way or the other.
+    if (oldest === null || count < max) return 1
+    return Math.max(1, Math.ceil((oldest + windowMs - t) / 1000))
+  }
+
+  /** The housekeeper's chores: where accounts registered from is kept only as long as the registration limit needs it. */
+  chores(): Chore[] {
+    return [{ name: 'registration-addresses', everyMs: 3_600_000, run: () => void this.store.forgetAddresses(this.now() - this.config.auth.registrationWindowSeconds * 1000) }]
+  }
+
+  private async make(username: string, password: string, role: Role, status: UserStatus, registeredFrom: string | null): Promise<Result<User, AccountProblem>> {
     const problem = checkUsername(username) ?? checkPassword(password, username)
     if (problem) return fail(problem)
     if (this.store.byName(username)) return fail({ code: 'username_taken', message: `the user name ${username} is taken` })
-    const hash = await Bun.password.hash(password, { algorithm: 'argon2id' })
+    const passwordHash = await Bun.password.hash(password, { algorithm: 'argon2id' })
     try {
-      return ok(toUser(this.store.add(username, hash, role, this.now())))
+      return ok(toUser(this.store.add({ username, passwordHash, role, status, registeredFrom, createdAt: this.now() })))
     } catch (e) {
       // Two registrations of one name racing: the UNIQUE constraint decides.
       if (String(e).includes('UNIQUE')) return fail({ code: 'username_taken', message: `the user name ${username} is taken` })
@@ -70,9 +124,9 @@ export class Accounts {
     return row ? toUser(row) : undefined
   }
 
-  /** Every account, oldest first. */
-  list(): User[] {
-    return this.store.all().map(toUser)
+  /** Every account (or those of one status), oldest first. */
+  list(status?: UserStatus): User[] {
+    return this.store.all(status).map(toUser)
   }
 
   /** Number of accounts (the first one made through `seedpod user add` is usually the admin). */
@@ -80,7 +134,44 @@ export class Accounts {
     return this.store.count()
   }
 
-  /** Checks credentials; returns the user or undefined. Takes the same time for unknown names. */
+  /**
+   * An admin accepts a pending account or disables or enables one (`active` / `disabled`).
+   * A disabled account's tokens stop working at their next request, and stay so once it is
+   * enabled again (it gets a new subject). Admins do not change their own.
+   */
+  setStatus(id: number, status: 'active' | 'disabled', by: User): Result<User, Failure> {
+    const row = this.other(id, by)
+    if (!row.ok) return row
+    return ok(toUser(row.value.status === status ? row.value : this.store.setStatus(id, status)!))
+  }
+
+  /**
+   * Deletes an account (an admin refusing a pending one, or removing any): its tokens stop
+   * working at once, and its id and subject are never given again. One that uploaded videos
+   * is kept (they name it as their owner): disable it instead.
+   */
+  remove(id: number, by: User): Result<User, Failure> {
+    const row = this.other(id, by)
+    if (!row.ok) return row
+    try {
+      this.store.remove(id)
+    } catch (e) {
+      // The videos it uploaded name it as their owner: the foreign key decides.
+      if (String(e).includes('FOREIGN KEY')) return failure('conflict', 'owns_videos', 'this account uploaded videos: disable it instead, or delete its videos first')
+      throw e
+    }
+    return ok(toUser(row.value))
+  }
+
+  /** Another account than the admin's own. */
+  private other(id: number, by: User): Result<UserRow, Failure> {
+    const row = this.store.byId(id)
+    if (!row) return failure('not_found', 'not_found', `no account ${id}`)
+    if (row.id === by.id) return failure('conflict', 'own_account', 'admins do not change or delete their own account here')
+    return ok(row)
+  }
+
+  /** Checks credentials; returns the user (of any status) or undefined. Takes the same time for unknown names. */
   async verify(username: string, password: string): Promise<User | undefined> {
     const row = this.store.byName(username)
     // Hash even for an unknown name so that timing does not tell which names exist.
@@ -88,13 +179,15 @@ export class Accounts {
     return row && ok ? toUser(row) : undefined
   }
 
-  /** Issues a login token for a user. */
+  /** Issues a login token for a user: it names the user's subject, never given to another account. */
   async issueToken(user: User): Promise<{ accessToken: string; expiresIn: number; tokenType: 'Bearer' }> {
+    const subject = this.store.byId(user.id)?.subject
+    // A caller holding a User of an account deleted meanwhile: a token that names no one.
     const ttl = this.config.auth.tokenTtlSeconds
     const iat = Math.floor(this.now() / 1000)
     const accessToken = await new SignJWT({ role: user.role, name: user.username })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setSubject(String(user.id))
+      .setSubject(subject ?? crypto.randomUUID())
       .setIssuer(this.config.url)
       .setIssuedAt(iat)
       .setExpirationTime(iat + ttl)
@@ -102,7 +195,11 @@ export class Accounts {
     return { accessToken, expiresIn: ttl, tokenType: 'Bearer' }
   }
 
-  /** The user a token belongs to, or undefined if it is invalid, expired, or the user is gone. */
+  /**
+   * The user a token belongs to, or undefined if it is invalid or expired, or its account is
+   * gone, not active (pending, disabled), or was never its subject's (a token of an earlier
+   * release named a bare id). Read on every request: deleting or disabling ends it at once.
+   */
   async userOfToken(token: string): Promise<User | undefined> {
     try {
       const { payload } = await jwtVerify(token, this.tokenSecret, {
@@ -110,7 +207,8 @@ export class Accounts {
         issuer: this.config.url,
         currentDate: new Date(this.now()),
       })
-      return this.get(Number(payload.sub))
+      const row = typeof payload.sub === 'string' ? this.store.bySubject(payload.sub) : undefined
+      return row?.status === 'active' ? toUser(row) : undefined
     } catch {
       return undefined
     }
@@ -288,23 +386,6 @@ export class AttemptLimiter {
     this.tries.set(key, tries)
     return tries
   }
-}
-
-/**
- * What an address is limited as: an IPv4 address itself, an IPv6 address its /64, the block
- * one machine or home is given. Otherwise one host would have 2^64 addresses, each with its
- * own limit and each "fresh" for a name over its limit.
- */
-function addressBlock(address: string): string {
-  if (!address.includes(':')) return address
-  const bare = address.split('%')[0]! // without its zone (fe80::1%eth0)
-  const [head = '', tail] = bare.split('::')
-  const left = head ? head.split(':') : []
-  const right = tail ? tail.split(':') : []
-  // A dotted IPv4 tail (as in 64:ff9b::192.0.2.1) stands for two groups.
-  const groups = left.length + right.length + (bare.includes('.') ? 1 : 0)
-  const all = [...left, ...Array<string>(tail === undefined ? 0 : 8 - groups).fill('0'), ...right]
-  return `${all.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`
 }
 
 /** A refusal to wait `ms`, in whole seconds as Retry-After says it. */

@@ -19,6 +19,7 @@ import { transcodingRoutes } from '../transcoding/routes'
 import { playlistRoutes } from '../videos/playlist-routes'
 import { streamHead } from '../videos/served-streams'
 import { thumbnailRoutes, videoRoutes } from '../videos/routes'
+import { BytesInFlight } from '../shared/bytes-in-flight'
 import { domainErrorResponse, errorResponse } from '../shared/error-response'
 import { errors } from './errors'
 import { storageRoutes } from './storage-routes'
@@ -30,7 +31,11 @@ export function buildApp(pod: Pod) {
   const { config, log, identity, accounts, loginLimiter, inbox, friends, making, videos, transcoding, runners, redundancy, details, served, version } = pod
   const fingerprint = identity.fingerprint
   const macros = auth(accounts, config, fingerprint)
-  return new Elysia()
+  // Elysia's router by default skips 11 characters of the URL (`http://a.bc`) before looking
+  // for the path: with a Host of 1 to 3 characters it skipped into the path, so no route
+  // matched, and `/xx/api/...` reached `/api/...`. The pod serves plain HTTP only, so its
+  // URLs start with `http://` (7 characters) and the host comes after.
+  return new Elysia({ handler: { standardHostname: false } })
     .use(errors(log))
     // Every body is bounded by its route's limit before it is read (limits.ts).
     .onRequest(({ request }) => {
@@ -50,7 +55,22 @@ export function buildApp(pod: Pod) {
       }),
     )
     .use(users({ fingerprint, config, accounts, loginLimiter, log, auth: macros }))
-    .use(inboxRoutes({ fingerprint, inbox, maxMessageBytes: config.maxMessageBytes, trustProxy: config.trustProxy, log }))
+    .use(
+      inboxRoutes({
+        fingerprint,
+        inbox,
+        limits: {
+          fingerprint,
+          maxBytes: config.maxMessageBytes,
+          strangerBytes: config.inbox.strangerMessageBytes,
+          timeoutMs: config.inbox.bodyTimeoutMs,
+          isFriend: (sender) => friends.store.urlOf(sender) !== undefined,
+          budget: new BytesInFlight(config.inbox.bytesInFlightPerAddress, config.inbox.bytesInFlight),
+        },
+        trustProxy: config.trustProxy,
+        log,
+      }),
+    )
     .use(friendRoutes({ fingerprint, friends, making, auth: macros }))
     .use(redundancyRoutes({ fingerprint, redundancy, auth: macros }))
     .use(storageRoutes({ fingerprint, storage: videos.files.storage, moves: videos.files.moves, auth: macros }))
@@ -66,6 +86,7 @@ export function buildApp(pod: Pod) {
         // An own file, or this pod's copy of a friend's video (redundancy).
         file: (id, resolution) => served.file(id, resolution),
         byInfoHash: (infoHash) => served.byInfoHash(infoHash),
+        trustedTorrent: (infoHash) => redundancy.known.trustedTorrent(infoHash),
         storage: videos.files.storage,
       }),
     )

@@ -19,7 +19,8 @@ port = 9000
 # Where the database, keys and videos live. Back up the keys/ folder: it is the pod's identity.
 dataDir = "./data"
 
-# "open" lets anyone register; "closed" means accounts are made with \`seedpod user add\`.
+# "open" lets anyone register; "approval" too, but each account waits for an admin to accept
+# it (admin page); "closed" means accounts are made with \`seedpod user add\`.
 registrations = "closed"
 
 # Refuse a friend revoked for unreliability until an admin lifts it.
@@ -28,7 +29,7 @@ blacklistRevoked = true
 # Largest video upload, in bytes (4 GiB).
 maxUploadBytes = 4294967296
 
-# Largest pod-to-pod message the inbox accepts, in bytes (4 MiB).
+# Largest pod-to-pod message the inbox accepts from a friend, in bytes (4 MiB).
 maxMessageBytes = 4194304
 
 # Ask visitors to log in before they can watch.
@@ -59,6 +60,22 @@ maxVideosPerFriend = 100000       # videos of one friend kept in the index
 messagesPerMinute = 600           # payloads the inbox takes per minute from one friend ...
 messagesPerMinutePerAddress = 1200  # ... and from one address (429 beyond)
 
+# How the inbox reads what other pods send, before it decrypts anything: a pod that is not a
+# friend may send at most strangerMessageBytes (a friend request); a body has bodyTimeoutMs to
+# arrive whole (408); and bodies hold at most bytesInFlightPerAddress bytes for one address
+# (IPv6: its /64; 429 beyond) and bytesInFlight in all (503 beyond).
+[inbox]
+strangerMessageBytes = 32768
+bodyTimeoutMs = 30000
+bytesInFlightPerAddress = 16777216
+bytesInFlight = 67108864
+
+# The tracker's fairness: a swarm keeps at most peersPerAddress peers of one address (IPv6:
+# its /64), and takes announcesPerMinute announces from one address (429 beyond).
+[tracker]
+peersPerAddress = 32
+announcesPerMinute = 300
+
 # What the pod fetches from other pods. By default never a loopback, private, link-local
 # or unique-local address, even where a friend's name resolves to one: set
 # allowPrivateAddresses = true only for pods on one machine or a LAN you run.
@@ -81,10 +98,17 @@ retries = 10
 # still play when their origin pod is down. Copies are dropped, files and all, beyond the
 # budget, when the origin removes the video, or when the friendship ends.
 # strategy: "recent" (newest videos first) or "smallest" (most videos per byte).
+# Whatever enabled says, a copy another pod announces is given to viewers only once this pod
+# has fetched checkPieces random pieces of it and found them to be the torrent's, and is
+# checked again every recheckSeconds (a failed check unlists it); at most checkBytesPerHour
+# are fetched from one pod per hour for these checks.
 [redundancy]
 enabled = false
 budgetBytes = 10737418240
 strategy = "recent"
+checkPieces = 3
+recheckSeconds = 21600
+checkBytesPerHour = 67108864
 
 # Each upload is also transcoded to these heights (H.264/AAC MP4), never above the source's,
 # one ffmpeg job at a time by default. Viewers pick the one that fits their screen.
@@ -99,6 +123,36 @@ resolutions = [240, 480, 720]
 local = true
 runnerWaitMs = 10000
 leaseMs = 60000
+
+# What an upload may be before the pod does any work on it (415 beyond): pixels per frame
+# (4096x4096), frames per second, streams (tracks) per file, duration, and bytes per second of
+# duration (a file of a few KB that claims hours is a trap, not a video). Each ffprobe and
+# ffmpeg run gets at most toolMemoryBytes of memory and toolCpuSeconds of CPU time, plus
+# cpuSecondsPerVideoSecond for each second of video it goes through (transcoding, remuxing);
+# enforced with prlimit (util-linux; without it the pod warns at start and runs them unbounded).
+[media]
+maxPixels = 16777216
+maxFrameRate = 120
+maxStreams = 16
+maxDurationSeconds = 43200
+minBytesPerSecond = 2000
+toolMemoryBytes = 1073741824
+toolCpuSeconds = 60
+cpuSecondsPerVideoSecond = 10
+
+# Uploads prepared at once (ffprobe and ffmpeg: about two processes each), uploads a user may
+# have in flight (more get 429 with Retry-After), and uploads that may wait beyond those being
+# prepared (more get 503 with Retry-After). An admitted upload waits for its turn.
+[uploads]
+concurrency = 2
+perUser = 2
+queueLength = 16
+
+# Free space kept on the data folder's disk (1 GiB): an upload that would leave less is refused
+# (507) before a byte is written and stopped if the disk fills as it comes; transcodings wait
+# and copies of friends' videos stop until space is freed.
+[disk]
+minFreeBytes = 1073741824
 
 # Queued messages for a friend go in batches of at most this many per request.
 [delivery]
@@ -151,5 +205,7 @@ requestTimeoutMs = 30000  # a bucket request (an upload: each part) unanswered t
 tokenTtlSeconds = 900     # lifetime of a login token
 loginAttempts = 10        # failed logins allowed per address and per user name ...
 loginWindowSeconds = 600  # ... in this many seconds, then 429
+registrationsPerAddress = 5       # accounts registered from one address (IPv6: its /64) ...
+registrationWindowSeconds = 86400 # ... in this many seconds, then 429
 `
 }

@@ -58,18 +58,22 @@ export type KeyLookup = (fingerprint: string) => Result<SenderKey | undefined> |
 const enc = new TextEncoder()
 const dec = new TextDecoder()
 
-/** Signs a payload as the sender and encrypts it to the recipient's key. */
+/**
+ * Signs a payload as the sender and encrypts it to the recipient's key. The JWE's header names
+ * the sender (`iss`, its fingerprint, a claim replicated as RFC 7519 §5.3 allows), so that the
+ * recipient knows how much it may take before it reads and decrypts the rest (inbox-body.ts).
+ */
 export async function seal(payload: object, sender: Identity, recipient: { fingerprint: string; encryptKey: CryptoKey }): Promise<string> {
   const jws = await new CompactSign(enc.encode(JSON.stringify(payload)))
     .setProtectedHeader({ alg: 'PS256', kid: sender.fingerprint })
     .sign(sender.signKey)
   return new CompactEncrypt(enc.encode(jws))
-    .setProtectedHeader({ alg: 'RSA-OAEP-256', enc: 'A256GCM', kid: recipient.fingerprint, cty: 'JWT' })
+    .setProtectedHeader({ alg: 'RSA-OAEP-256', enc: 'A256GCM', kid: recipient.fingerprint, cty: 'JWT', iss: sender.fingerprint })
     .encrypt(recipient.encryptKey)
 }
 
-/** Decrypts with our key; returns the inner JWS or a refusal. */
-async function decrypt(jwe: string, me: Identity): Promise<Result<string>> {
+/** Decrypts with our key; returns the inner JWS and the sender the header names (if any), or a refusal. */
+async function decrypt(jwe: string, me: Identity): Promise<Result<{ jws: string; iss: unknown }>> {
   try {
     const header = decodeProtectedHeader(jwe)
     if (header.kid !== undefined && header.kid !== me.fingerprint) return failure('unauthenticated', 'wrong_recipient', 'the message is encrypted to another pod')
@@ -77,7 +81,7 @@ async function decrypt(jwe: string, me: Identity): Promise<Result<string>> {
       keyManagementAlgorithms: ['RSA-OAEP-256'],
       contentEncryptionAlgorithms: ['A256GCM'],
     })
-    return ok(dec.decode(plaintext))
+    return ok({ jws: dec.decode(plaintext), iss: header.iss })
   } catch {
     return failure('unauthenticated', 'undecryptable', 'the message does not decrypt with this pod\'s key (truncated, tampered, or for another key)')
   }
@@ -121,9 +125,11 @@ export interface Opened {
 export async function open(jwe: string, me: Identity, lookup: KeyLookup, nowMs: number): Promise<Result<Opened>> {
   const d = await decrypt(jwe, me)
   if (!d.ok) return d
-  const claims = unverifiedClaims(d.value)
+  const claims = unverifiedClaims(d.value.jws)
   if (!claims.ok) return claims
   const { kid, payload } = claims.value
+  // The header's sender chose how much the inbox read: it must be the signer.
+  if (d.value.iss !== undefined && d.value.iss !== kid) return failure('unauthenticated', 'sender_mismatch', 'the envelope\'s iss is not the key that signed the message')
   if (!SUPPORTED_VERSIONS.includes(payload.v as 1))
     return failure('unsupported_version', 'unsupported_version', `protocol version ${JSON.stringify(payload.v)} is not supported`, { supported: SUPPORTED_VERSIONS })
   const shape = checkPayload(payload)
@@ -146,7 +152,7 @@ export async function open(jwe: string, me: Identity, lookup: KeyLookup, nowMs: 
       return failure('invalid', 'malformed_payload', 'the friend request carries an unusable public key')
     }
   }
-  if (!(await verify(d.value, key.verifyKey))) return failure('unauthenticated', 'bad_signature', 'the signature does not match the sender\'s key')
+  if (!(await verify(d.value.jws, key.verifyKey))) return failure('unauthenticated', 'bad_signature', 'the signature does not match the sender\'s key')
   if (p.from.fingerprint !== kid) return failure('unauthenticated', 'sender_mismatch', 'from.fingerprint is not the key that signed the message')
   if (p.to !== me.fingerprint) return failure('unauthenticated', 'wrong_recipient', 'the message is addressed to another pod')
   if (Math.abs(p.iat - nowMs / 1000) > MAX_CLOCK_SKEW_SECONDS)
@@ -179,9 +185,9 @@ export async function openReply(
 ): Promise<Result<ReplyPayload, string>> {
   const d = await decrypt(jwe, me)
   if (!d.ok) return fail(d.error.message)
-  const claims = unverifiedClaims(d.value)
+  const claims = unverifiedClaims(d.value.jws)
   if (!claims.ok) return fail(claims.error.message)
-  if (claims.value.kid !== peer.fingerprint || !(await verify(d.value, peer.verifyKey))) return fail('the reply is not signed by the friend')
+  if (claims.value.kid !== peer.fingerprint || !(await verify(d.value.jws, peer.verifyKey))) return fail('the reply is not signed by the friend')
   const r = claims.value.payload as unknown as ReplyPayload
   if (r.to !== me.fingerprint || r.inReplyTo !== inReplyTo) return fail('the reply answers another message')
   if (typeof r.iat !== 'number' || Math.abs(r.iat - nowMs / 1000) > MAX_CLOCK_SKEW_SECONDS) return fail('the reply is stale')

@@ -111,10 +111,13 @@ export class Inbox {
     this.listeners.push(listener)
   }
 
-  /** Handles one sealed payload posted to this pod's inbox from `address`. */
+  /** Before a payload's body is read: a refusal for its source address (too many payloads), or undefined. */
+  fromAddress(address: string): Failure | undefined {
+    return this.gate.fromAddress(address)
+  }
+
+  /** Handles one sealed payload posted to this pod's inbox from `address` (admitted by `fromAddress`). */
   async receive(jwe: string, address: string): Promise<InboxAnswer> {
-    const flood = this.gate.fromAddress(address)
-    if (flood) return fail(flood)
     const opened = await open(jwe, this.identity, (kid) => this.senderKey(kid), this.now())
     if (!opened.ok) return opened
     const p = opened.value.payload

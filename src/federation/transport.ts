@@ -122,6 +122,8 @@ export class Transport {
       if (res.value.status === 426)
         return fail({ incompatible: true, message: `the friend does not speak protocol ${CURRENT_VERSION} (it speaks ${JSON.stringify(body?.supported ?? body?.error?.supported ?? '?').slice(0, 100)})` })
       if (res.value.status === 429) return fail({ throttledMs: retryAfterMs(res.value.headers.get('retry-after')), message: `${peer.url} asks to slow down (429)` })
+      // A friend receiving too much at once (its inbox's budget of bytes in flight) says when to come back.
+      if (res.value.status === 503 && res.value.headers.has('retry-after')) return fail({ throttledMs: retryAfterMs(res.value.headers.get('retry-after')), message: `${peer.url} is busy (503)` })
       // Only the code: the friend's own words are not ours to repeat.
       const code = typeof body?.error?.code === 'string' ? `: ${body.error.code.slice(0, 60)}` : ''
       return fail({ message: `HTTP ${res.value.status} from ${peer.url}${code}` })

@@ -38,7 +38,7 @@ export interface Boot {
     name: string
     url: string
     version: string
-    registrations: 'open' | 'closed'
+    registrations: Config['registrations']
     requireLoginToWatch: boolean
     maxUploadBytes: number
     /** STUN/TURN server URLs for the player's WebRTC connections (config `webrtc.iceServers`). */

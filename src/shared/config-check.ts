@@ -1,6 +1,6 @@
 /**
  * Checking configuration values: each against its field's kind, and "did you mean" for
- * unknown keys. The schema itself is in config.ts.
+ * unknown keys. The schema itself is in config-spec.ts.
  */
 
 /** The kind of one configuration value, with its default and bounds. */

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { coerce, describe, suggestion, type Field } from './config-check'
+import { SPEC, type Spec } from './config-spec'
 
 /** The pod's settings, as every other module sees them. */
 export interface Config {
@@ -34,22 +35,49 @@ export interface Config {
     readonly allowPrivateAddresses: boolean
     readonly fetchTimeoutMs: number
   }
-  readonly registrations: 'open' | 'closed'
+  /** `open`: anyone may register; `approval`: anyone may, and an admin accepts each account; `closed`: only `seedpod user add`. */
+  readonly registrations: 'open' | 'approval' | 'closed'
   readonly blacklistRevoked: boolean
   readonly maxUploadBytes: number
-  /** Largest pod-to-pod message body accepted by the inbox. */
+  /** Largest pod-to-pod message body accepted by the inbox (from a friend). */
   readonly maxMessageBytes: number
+  /**
+   * How the inbox reads bodies: the most a pod that is not a friend may send (a friend request),
+   * the time a body has to arrive, and the bytes of bodies held at once per address and in all.
+   */
+  readonly inbox: {
+    readonly strangerMessageBytes: number
+    readonly bodyTimeoutMs: number
+    readonly bytesInFlightPerAddress: number
+    readonly bytesInFlight: number
+  }
   readonly requireLoginToWatch: boolean
   /** Take the client address from `X-Forwarded-For` (only behind a reverse proxy you run). */
   readonly trustProxy: boolean
   /** TCP port where the pod seeds its videos to BitTorrent clients (0: any free port). */
   readonly torrentPort: number
+  /**
+   * The tracker's fairness: the most peers of one address (an IPv6 address: its /64) in one
+   * swarm, and the announces (and scrapes) it takes from one address per minute.
+   */
+  readonly tracker: { readonly peersPerAddress: number; readonly announcesPerMinute: number }
   /** How long a friend's video's details, fetched from its origin, are served from the cache (0: always ask the origin). */
   readonly detailsTtlSeconds: number
   readonly log: { readonly level: LogLevel; readonly format: 'auto' | 'pretty' | 'json' }
   readonly retry: { readonly baseMs: number; readonly factor: number; readonly retries: number }
-  /** Mirroring friends' videos: on or off, how much disk, which videos first. */
-  readonly redundancy: { readonly enabled: boolean; readonly budgetBytes: number; readonly strategy: 'recent' | 'smallest' }
+  /**
+   * Mirroring friends' videos: on or off, how much disk, which videos first; and how the mirrors
+   * other pods announce are checked before viewers are given them (pieces per check, how often
+   * a proven one is checked again, bytes fetched from one pod per hour at most).
+   */
+  readonly redundancy: {
+    readonly enabled: boolean
+    readonly budgetBytes: number
+    readonly strategy: 'recent' | 'smallest'
+    readonly checkPieces: number
+    readonly recheckSeconds: number
+    readonly checkBytesPerHour: number
+  }
   /**
    * Renditions made of each upload (heights in pixels, never above the source's): by this pod
    * (`local`) and by remote runners (src/runners/). With runners in contact, a job first waits
@@ -63,6 +91,26 @@ export interface Config {
     readonly runnerWaitMs: number
     readonly leaseMs: number
   }
+  /**
+   * What an upload may be before any work is done on it (pixels per frame, frame rate,
+   * streams, duration, bytes per second of duration), and what each ffprobe/ffmpeg run may
+   * cost: memory (RLIMIT_DATA) and CPU seconds (a fixed `toolCpuSeconds`, plus
+   * `cpuSecondsPerVideoSecond` for each second of video a run goes through).
+   */
+  readonly media: {
+    readonly maxPixels: number
+    readonly maxFrameRate: number
+    readonly maxStreams: number
+    readonly maxDurationSeconds: number
+    readonly minBytesPerSecond: number
+    readonly toolMemoryBytes: number
+    readonly toolCpuSeconds: number
+    readonly cpuSecondsPerVideoSecond: number
+  }
+  /** Uploads checked and prepared at once, in flight per user, and waiting beyond those (src/videos/ingest-queue.ts). */
+  readonly uploads: { readonly concurrency: number; readonly perUser: number; readonly queueLength: number }
+  /** Free space kept on the data folder's disk: uploads, transcodings and copies stop short of it. */
+  readonly disk: { readonly minFreeBytes: number }
   /** Most messages sent to a friend in one request. */
   readonly delivery: { readonly batchMessages: number }
   /** WebRTC between viewers: the STUN/TURN servers their browsers use (none by default). */
@@ -76,6 +124,9 @@ export interface Config {
     readonly tokenTtlSeconds: number
     readonly loginAttempts: number
     readonly loginWindowSeconds: number
+    /** Accounts registered from one address (an IPv6 address: its /64) per window. */
+    readonly registrationsPerAddress: number
+    readonly registrationWindowSeconds: number
   }
 }
 
@@ -111,95 +162,6 @@ export class ConfigError extends Error {
     super(problems.join('\n'))
     this.name = 'ConfigError'
   }
-}
-
-type Spec = { [key: string]: Field | Spec }
-
-const MAX_INT = Number.MAX_SAFE_INTEGER
-const GIB = 1024 ** 3
-
-const SPEC: Spec = {
-  name: { kind: 'string', dflt: 'seedpod', nonEmpty: true },
-  url: { kind: 'url', dflt: undefined },
-  host: { kind: 'string', dflt: '0.0.0.0', nonEmpty: true },
-  port: { kind: 'int', dflt: 9000, min: 1, max: 65535 },
-  dataDir: { kind: 'string', dflt: './data', nonEmpty: true },
-  friends: {
-    pods: { kind: 'urls', dflt: [] },
-    admission: { kind: 'enum', dflt: 'open', values: ['open', 'approval', 'closed'] },
-    requestsPerHour: { kind: 'int', dflt: 20, min: 1, max: 1_000_000 },
-    maxFriends: { kind: 'int', dflt: 200, min: 1, max: 1_000_000 },
-    maxVideosPerFriend: { kind: 'int', dflt: 100_000, min: 1, max: MAX_INT },
-    messagesPerMinute: { kind: 'int', dflt: 600, min: 1, max: 1_000_000 },
-    messagesPerMinutePerAddress: { kind: 'int', dflt: 1200, min: 1, max: 1_000_000 },
-  },
-  network: {
-    allowPrivateAddresses: { kind: 'bool', dflt: false },
-    fetchTimeoutMs: { kind: 'int', dflt: 10_000, min: 100, max: 600_000 },
-  },
-  registrations: { kind: 'enum', dflt: 'closed', values: ['open', 'closed'] },
-  blacklistRevoked: { kind: 'bool', dflt: true },
-  maxUploadBytes: { kind: 'int', dflt: 4 * GIB, min: 1, max: MAX_INT },
-  maxMessageBytes: { kind: 'int', dflt: 4 * 1024 * 1024, min: 1024, max: 1024 * 1024 * 1024 },
-  requireLoginToWatch: { kind: 'bool', dflt: false },
-  trustProxy: { kind: 'bool', dflt: false },
-  torrentPort: { kind: 'int', dflt: 0, min: 0, max: 65535 },
-  detailsTtlSeconds: { kind: 'int', dflt: 3600, min: 0, max: 30 * 24 * 3600 },
-  log: {
-    level: { kind: 'enum', dflt: 'info', values: ['debug', 'info', 'warn', 'error'] },
-    format: { kind: 'enum', dflt: 'auto', values: ['auto', 'pretty', 'json'] },
-  },
-  redundancy: {
-    enabled: { kind: 'bool', dflt: false },
-    budgetBytes: { kind: 'int', dflt: 10 * GIB, min: 0, max: MAX_INT },
-    strategy: { kind: 'enum', dflt: 'recent', values: ['recent', 'smallest'] },
-  },
-  transcoding: {
-    enabled: { kind: 'bool', dflt: true },
-    concurrency: { kind: 'int', dflt: 1, min: 1, max: 16 },
-    resolutions: { kind: 'ints', dflt: [240, 480, 720], min: 144, max: 4320 },
-    local: { kind: 'bool', dflt: true },
-    runnerWaitMs: { kind: 'int', dflt: 10_000, min: 0, max: 24 * 3600 * 1000 },
-    leaseMs: { kind: 'int', dflt: 60_000, min: 500, max: 24 * 3600 * 1000 },
-  },
-  delivery: {
-    batchMessages: { kind: 'int', dflt: 500, min: 1, max: 10_000 },
-  },
-  webrtc: {
-    iceServers: { kind: 'iceUrls', dflt: [] },
-  },
-  player: {
-    bufferSeconds: { kind: 'int', dflt: 30, min: 4, max: 600 },
-    cacheBytes: { kind: 'int', dflt: 64 * 1024 * 1024, min: 8 * 1024 * 1024, max: 4 * GIB },
-  },
-  retry: {
-    baseMs: { kind: 'int', dflt: 2000, min: 1, max: 24 * 3600 * 1000 },
-    factor: { kind: 'number', dflt: 3, min: 1, max: 100 },
-    retries: { kind: 'int', dflt: 10, min: 0, max: 100 },
-  },
-  score: {
-    initial: { kind: 'int', dflt: 100, min: 1, max: MAX_INT },
-    step: { kind: 'int', dflt: 10, min: 1, max: MAX_INT },
-    max: { kind: 'int', dflt: 1000, min: 1, max: MAX_INT },
-  },
-  storage: {
-    kind: { kind: 'enum', dflt: 'local', values: ['local', 's3'] },
-    endpoint: { kind: 'url', dflt: undefined },
-    region: { kind: 'string', dflt: 'us-east-1', nonEmpty: true },
-    bucket: { kind: 'string', dflt: '' },
-    prefix: { kind: 'string', dflt: '' },
-    accessKeyId: { kind: 'string', dflt: '' },
-    secretAccessKey: { kind: 'string', dflt: '' },
-    publicBaseUrl: { kind: 'url', dflt: undefined },
-    presignSeconds: { kind: 'int', dflt: 6 * 3600, min: 3600, max: 7 * 24 * 3600 },
-    partSizeBytes: { kind: 'int', dflt: 16 * 1024 * 1024, min: 5 * 1024 * 1024, max: 5 * GIB },
-    requestTimeoutMs: { kind: 'int', dflt: 30_000, min: 100, max: 600_000 },
-  },
-  auth: {
-    tokenTtlSeconds: { kind: 'int', dflt: 900, min: 10, max: 30 * 24 * 3600 },
-    loginAttempts: { kind: 'int', dflt: 10, min: 1, max: 100000 },
-    loginWindowSeconds: { kind: 'int', dflt: 600, min: 1, max: 24 * 3600 },
-  },
 }
 
 const isField = (x: Field | Spec): x is Field => typeof (x as Field).kind === 'string'

@@ -11,6 +11,9 @@ import { Database } from 'bun:sqlite'
  */
 export const INDEX_SAMPLE_EVERY = 64
 
+/** The first line of a migration that makes a table anew: it runs with foreign keys off (see migrate). */
+const REBUILDS_A_TABLE = '-- makes a table anew'
+
 /** Schema migrations; index + 1 is the version each one brings the database to. Append only. */
 export const MIGRATIONS: readonly string[] = [
   // 1: accounts
@@ -316,6 +319,40 @@ export const MIGRATIONS: readonly string[] = [
   // start's re-packaging of a video of an earlier release queued it.
   `ALTER TABLE transcode_jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'transcode' CHECK (kind IN ('transcode', 'package'));
    ALTER TABLE transcode_jobs ADD COLUMN repack INTEGER NOT NULL DEFAULT 0;`,
+  // Accounts that are never mistaken for one another: from now on a user's id is never given
+  // again (AUTOINCREMENT), and login tokens name a random subject, which earlier tokens
+  // (naming the id) do not: they stop working, and their users log in again. An account
+  // waits for an admin (`pending`) or is `disabled`; `registered_from` is the address block
+  // it registered from, kept for the registration limit's window (src/accounts/). The table
+  // is made anew (SQLite cannot add AUTOINCREMENT); local_videos.owner then names the new
+  // `users`, with the same ids.
+  `${REBUILDS_A_TABLE}
+   CREATE TABLE users_v2 (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     subject TEXT NOT NULL UNIQUE,
+     username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+     password_hash TEXT NOT NULL,
+     role TEXT NOT NULL CHECK (role IN ('user', 'admin')),
+     status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'pending', 'disabled')),
+     registered_from TEXT,
+     created_at INTEGER NOT NULL
+   );
+   INSERT INTO users_v2 (id, subject, username, password_hash, role, created_at)
+     SELECT id, lower(hex(randomblob(16))), username, password_hash, role, created_at FROM users;
+   DROP TABLE users;
+   ALTER TABLE users_v2 RENAME TO users;
+   CREATE INDEX users_registered_from ON users(registered_from, created_at) WHERE registered_from IS NOT NULL;`,
+  // Mirrors proven (src/redundancy/checks.ts): when each was last proven (NULL: not listed),
+  // its failed checks in a row, its next check (NULL: this pod's own copy; rows of earlier
+  // releases: 0, at once); and the origin's .torrent those checks trust, served by this pod.
+  `ALTER TABLE video_mirrors ADD COLUMN proven_at INTEGER;
+   ALTER TABLE video_mirrors ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE video_mirrors ADD COLUMN check_at INTEGER DEFAULT 0;
+   CREATE INDEX video_mirrors_check ON video_mirrors(check_at);
+   CREATE TABLE mirror_torrents (
+     info_hash BLOB PRIMARY KEY,
+     torrent BLOB NOT NULL
+   );`,
 ]
 
 /** The schema version this build of seedpod writes. */
@@ -359,9 +396,21 @@ function migrate(db: Database, to: number = SCHEMA_VERSION): void {
       `database schema version ${from} is newer than this seedpod knows (${SCHEMA_VERSION}): upgrade seedpod`,
     )
   for (let v = from; v < to; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v]!)
-      db.exec(`PRAGMA user_version = ${v + 1}`)
-    }).immediate()
+    const sql = MIGRATIONS[v]!
+    // SQLite's way to change a table's columns is to make it anew, with foreign keys off
+    // (dropping the old one would otherwise delete, or fail for, the rows that name it), and
+    // to check them all before the commit (https://sqlite.org/lang_altertable.html#otheralter).
+    const rebuild = sql.startsWith(REBUILDS_A_TABLE)
+    if (rebuild) db.exec('PRAGMA foreign_keys = OFF')
+    try {
+      db.transaction(() => {
+        db.exec(sql)
+        if (rebuild && db.query('PRAGMA foreign_key_check').all().length)
+          throw new DatabaseVersionError(`migration ${v + 1} would leave rows naming rows that are not there: the database stays at version ${v}`)
+        db.exec(`PRAGMA user_version = ${v + 1}`)
+      }).immediate()
+    } finally {
+      if (rebuild) db.exec('PRAGMA foreign_keys = ON')
+    }
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The shape of every error answer of the API: JSON `{ error: { code, message } }` with the
  * status of the error's kind (src/shared/errors.ts); a 401 says how to authenticate
- * (`WWW-Authenticate`, RFC 6750), a 429 when to come back (`Retry-After`). The app's error
+ * (`WWW-Authenticate`, RFC 6750), a 429 or 503 when to come back (`Retry-After`). The app's error
  * plugin (src/app/errors.ts) answers thrown errors with it, and the routes that answer with a
  * Response of their own (web seeds, playlists, the inbox) build theirs with it.
  */
@@ -22,6 +22,7 @@ export const STATUS: Readonly<Record<ErrorKind, number>> = {
   upstream_failed: 502,
   unavailable: 503,
   upstream_timeout: 504,
+  insufficient_storage: 507,
   internal: 500,
 }
 
@@ -35,7 +36,7 @@ function errorHeaders(status: number, code: string, extra?: Record<string, unkno
   const headers: Record<string, string> = { 'content-type': 'application/json' }
   if (status === 401) headers['www-authenticate'] = code === 'invalid_token' ? 'Bearer realm="seedpod", error="invalid_token"' : 'Bearer realm="seedpod"'
   const retry = extra?.retryAfter
-  if (status === 429 && typeof retry === 'number') headers['retry-after'] = String(Math.max(1, Math.ceil(retry)))
+  if ((status === 429 || status === 503) && typeof retry === 'number') headers['retry-after'] = String(Math.max(1, Math.ceil(retry)))
   return headers
 }
 

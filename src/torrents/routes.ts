@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs'
 import { Elysia } from 'elysia'
 import { errorResponse } from '../shared/error-response'
+import { headRoutes } from './head'
 import { parseTorrentFile, parseVideoFile, torrentKey } from '../storage/keys'
 import type { PodStorage } from '../storage/service'
 import type { LocalFile } from '../videos/service'
@@ -26,6 +27,8 @@ export interface TorrentRoutesDeps {
   file(id: string, resolution: number | null): LocalFile | undefined
   /** The own file or copy with this info hash. */
   byInfoHash(infoHash: string): LocalFile | undefined
+  /** The .torrent of a friend's file that this pod's checks of its mirrors trust (src/redundancy/proof.ts), for a file it keeps no copy of. */
+  trustedTorrent(infoHash: string): Uint8Array | undefined
   storage: PodStorage
 }
 
@@ -56,6 +59,8 @@ async function serveTorrent(deps: TorrentRoutesDeps, request: Request, name: str
   if (!infoHash) return errorResponse(404, 'not_found', `no torrent ${name} on this pod`)
   const key = torrentKey(infoHash)
   const file = deps.byInfoHash(infoHash)
+  const trusted = file ? undefined : deps.trustedTorrent(infoHash)
+  if (trusted) return torrentResponse(request, trusted, 'public, max-age=3600')
   const seedUrl = file && deps.storage.viewerUrl(file.key)
   const source = deps.storage.source(key)
   if (source.kind === 'file' && !seedUrl) {
@@ -65,15 +70,26 @@ async function serveTorrent(deps: TorrentRoutesDeps, request: Request, name: str
   const stored = await deps.storage.small(key)
   if (!stored) return deps.storage.available() ? errorResponse(404, 'not_found', `no torrent ${name} on this pod`) : storageDown()
   const body = seedUrl ? await withUrlList(stored, [seedUrl]) : stored
-  const headers = { ...CORS_HEADERS, 'Content-Type': 'application/x-bittorrent', 'Cache-Control': `private, max-age=${BUCKET_URL_CACHE_SECONDS}`, 'Content-Length': String(body.length) }
+  return torrentResponse(request, body, `private, max-age=${BUCKET_URL_CACHE_SECONDS}`)
+}
+
+/** A .torrent's bytes as an answer. */
+function torrentResponse(request: Request, body: Uint8Array, cacheControl: string): Response {
+  const headers = { ...CORS_HEADERS, 'Content-Type': 'application/x-bittorrent', 'Cache-Control': cacheControl, 'Content-Length': String(body.length) }
   return new Response(request.method === 'HEAD' ? null : (body as Uint8Array<ArrayBuffer>), { headers })
 }
 
 /** `/static/webseed/:file`, `/static/torrents/:infoHash.torrent`. */
 export const torrentRoutes = (deps: TorrentRoutesDeps) =>
   new Elysia({ name: 'torrent-files', prefix: '/static', seed: deps.fingerprint })
+    // A player's or a web seed client's HEAD gets the file's length (see head.ts).
+    .use(
+      headRoutes('torrent-files-head', deps.fingerprint, {
+        '/static/webseed/:file': (request, params) => serveWebseed(deps, request, params.file!),
+        '/static/torrents/:file': (request, params) => serveTorrent(deps, request, params.file!),
+      }),
+    )
     .get('/webseed/:file', ({ request, params }) => serveWebseed(deps, request, params.file))
-    .head('/webseed/:file', ({ request, params }) => serveWebseed(deps, request, params.file))
     // Browsers ask before a cross-origin range request with WebTorrent's headers (a video of
     // another pod, or a mirror's copy): without this answer they never send the GET.
     .options('/webseed/:file', () => corsPreflight())

@@ -8,6 +8,7 @@ import type { PodEvents } from '../../actors/pod'
 import type { SeederActorInput } from '../../actors/seeder'
 import type { TrackerActorInput } from '../../actors/tracker'
 import type { Redundancy } from '../redundancy/service'
+import type { Config } from '../shared/config'
 import type { Logger } from '../shared/log'
 import type { PodStorage } from '../storage/service'
 import type { ServedStreams } from '../videos/served-streams'
@@ -45,28 +46,35 @@ export class ServedFiles {
 /**
  * The pod's tracker, serving the served files; the tracker actor keeps its set (`allowed`) in
  * step. A peer that needs an own video is also a request to seed it over TCP (seeding on
- * demand); seeders (left = 0) and goodbyes ask for nothing.
+ * demand); seeders (left = 0) and goodbyes ask for nothing. Its swarms are shared out by
+ * address (`config.tracker`, swarm.ts); `seederPeerId` is the peer id the pod's own seeder is
+ * to use (seederInput), which holds its place in every swarm.
  */
-export function podTracker(opts: { served: ServedFiles; events: PodEvents; trustProxy: boolean; log: Logger }): { tracker: Tracker } & TrackerActorInput {
+export function podTracker(opts: { served: ServedFiles; events: PodEvents; config: Pick<Config, 'trustProxy' | 'tracker'>; log: Logger }): { tracker: Tracker; seederPeerId: string } & TrackerActorInput {
   const allowed = new Set(opts.served.infoHashes())
+  // 20 bytes in hex, as trackers see peer ids.
+  const seederPeerId = Buffer.from(crypto.getRandomValues(new Uint8Array(20))).toString('hex')
   const tracker = createTracker({
     isAllowed: (infoHash, announce) => {
       if (!allowed.has(infoHash)) return false
       if (announce.left !== 0 && announce.event !== 'stopped') opts.events.send({ type: 'seeder.video.wanted', infoHash })
       return true
     },
-    trustProxy: opts.trustProxy,
+    trustProxy: opts.config.trustProxy,
     log: opts.log,
+    ...opts.config.tracker,
+    isOwnPeer: (peerId) => peerId === seederPeerId,
   })
-  return { tracker, allowed }
+  return { tracker, allowed, seederPeerId }
 }
 
 /** What the seeder actor runs on: the served files, read from the pod's store. */
-export function seederInput(opts: { served: ServedFiles; storage: PodStorage; port: number; loadWebTorrent: SeederActorInput['loadWebTorrent']; log: Logger }): SeederActorInput {
+export function seederInput(opts: { served: ServedFiles; storage: PodStorage; port: number; peerId: string; loadWebTorrent: SeederActorInput['loadWebTorrent']; log: Logger }): SeederActorInput {
   const { served, storage } = opts
   return {
     find: (infoHash) => served.byInfoHash(infoHash),
     port: opts.port,
+    peerId: opts.peerId,
     loadWebTorrent: opts.loadWebTorrent,
     log: opts.log,
     readTorrent: (file) => storage.small(file.torrentKey),

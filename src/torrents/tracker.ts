@@ -10,11 +10,13 @@
  * swarm bookkeeping and WebRTC offer relaying stay upstream's.
  */
 import { EventEmitter } from 'node:events'
-import { clientAddress } from '../shared/client-address'
+import { addressBlock, clientAddress } from '../shared/client-address'
+import { RateLimiter } from '../shared/rate-limit'
 import type { AnnounceParams, AnnounceResponse, Server, Swarm, SwarmPeer, TrackerHttpRequest } from 'bittorrent-tracker'
 import { lazyImport } from '../app/lazy'
 import type { Logger } from '../shared/log'
 import { compactPeers } from './compact'
+import { fairSwarm, type SwarmPolicy } from './swarm'
 
 /** The failure reason given to clients announcing an infohash this pod does not serve. */
 export const REFUSED_REASON = 'infohash not served by this pod'
@@ -99,6 +101,15 @@ export interface TrackerOptions {
   log: Logger
   /** Announce interval for HTTP clients, seconds (WebSocket clients get a fifth). Default 600. */
   intervalSeconds?: number
+  /** Most peers of one address block (an IPv6 /64) in one swarm (swarm.ts). */
+  peersPerAddress: number
+  /** Announces and scrapes taken from one address block per minute, over HTTP and WebSocket together. */
+  announcesPerMinute: number
+  /** The pod's own peers (its seeder, by hex peer id): never pushed out of a swarm. */
+  isOwnPeer?: (peerId: string) => boolean
+  /** Most peers of one swarm; default 1,000 (upstream's). */
+  swarmPeers?: number
+  now?: () => number
 }
 
 const TEXT = new TextDecoder()
@@ -106,7 +117,8 @@ const EMPTY_HEADERS: Record<string, string | undefined> = {}
 
 /** bittorrent-tracker strips `::ffff:` only when it does not trust the proxy; do it always. */
 /**
- * bittorrent-tracker's server with a faster compact peer list (see compact.ts). The override
+ * bittorrent-tracker's server with fair swarms (swarm.ts) and a faster compact peer list
+ * (see compact.ts). The `_onAnnounce` override
  * asks upstream's `_onAnnounce` for the stored peer objects (`compact: -1`, what WebSocket
  * announces get) and encodes them itself; every other step stays upstream's. Should a later
  * bittorrent-tracker stop calling `_onAnnounce`, this is simply never called and upstream's
@@ -115,9 +127,15 @@ const EMPTY_HEADERS: Record<string, string | undefined> = {}
  * bittorrent-tracker is loaded at the first tracker request (src/app/lazy.ts), not at the pod's start: most
  * starts are followed by page views and API calls long before any announce.
  */
-async function loadServer(): Promise<typeof Server> {
+async function loadServer(policy: SwarmPolicy): Promise<typeof Server> {
   const { Server: Upstream } = await lazyImport('tracker')
+  const FairSwarm = fairSwarm(Upstream.Swarm, policy)
   return class PodTrackerServer extends Upstream {
+    // Upstream's, with the fair swarm (swarm.ts) instead of its own.
+    override createSwarm(infoHash: string, cb: (err: Error | null, swarm: Swarm) => void): void {
+      process.nextTick(() => cb(null, (this.torrents[infoHash] = new FairSwarm(infoHash, this))))
+    }
+
     override _onAnnounce(params: AnnounceParams, cb: (err: Error | null, response?: AnnounceResponse) => void): void {
       if (params.compact !== 1) return super._onAnnounce(params, cb)
       params.compact = -1
@@ -144,6 +162,10 @@ class SocketAdapter extends EventEmitter {
   destroyed = false
   /** Frames that arrived before the tracker was loaded and took the socket. */
   pending: string[] | undefined = []
+  /** The client's address block, which its frames count toward (the tracker drops `upgradeReq` at its first frame). */
+  readonly block: string
+  /** Until when the client was told that its address is over its rate (ms). */
+  toldUntil = 0
 
   constructor(
     private readonly ws: TrackerWebSocket,
@@ -153,11 +175,9 @@ class SocketAdapter extends EventEmitter {
     super()
     const headers = info?.headers ?? EMPTY_HEADERS
     const remote = info?.remote ?? { address: ws.remoteAddress, port: 0 }
-    this.upgradeReq = {
-      url: '/',
-      headers,
-      connection: { remoteAddress: clientAddress(trustProxy, headers['x-forwarded-for'], remote?.address), remotePort: remote.port || undefined },
-    }
+    const address = clientAddress(trustProxy, headers['x-forwarded-for'], remote?.address)
+    this.block = addressBlock(address)
+    this.upgradeReq = { url: '/', headers, connection: { remoteAddress: address, remotePort: remote.port || undefined } }
   }
 
   /**
@@ -196,8 +216,12 @@ export function createTracker(opts: TrackerOptions): Tracker {
   const { isAllowed, trustProxy, log } = opts
   let server: Server | undefined
   let loading: Promise<Server> | undefined
+  // Requests per address block: what one address may make the tracker do (and relay) a minute.
+  const requests = new RateLimiter(opts.announcesPerMinute, 60_000, opts.now ?? Date.now)
+  const policy: SwarmPolicy = { maxPeers: opts.swarmPeers ?? 1000, peersPerAddress: opts.peersPerAddress, isOwn: opts.isOwnPeer ?? (() => false) }
+  const now = opts.now ?? Date.now
   const load = () =>
-    (loading ??= loadServer().then((PodTrackerServer) => {
+    (loading ??= loadServer(policy).then((PodTrackerServer) => {
       server = new PodTrackerServer({
         http: false,
         udp: false,
@@ -250,6 +274,13 @@ export function createTracker(opts: TrackerOptions): Tracker {
       const socket = sockets.get(ws)
       if (!socket) return
       const text = typeof message === 'string' ? message : TEXT.decode(message)
+      const rate = requests.take(socket.block)
+      if (!rate.ok) {
+        // Said once per wait: a socket flooding past its rate is not answered frame by frame.
+        if (now() < socket.toldUntil) return
+        socket.toldUntil = now() + rate.error.retryAfterSeconds * 1000
+        return socket.send(JSON.stringify(tooMany(text, rate.error.retryAfterSeconds)))
+      }
       if (socket.pending) socket.pending.push(text)
       else socket.emit('message', text)
     },
@@ -268,6 +299,8 @@ export function createTracker(opts: TrackerOptions): Tracker {
     const headers = request.headers.toJSON() as Record<string, string | undefined>
     const address = clientAddress(trustProxy, headers['x-forwarded-for'], remote?.address)
     if (!address) return failure('unknown client address', 200)
+    const rate = requests.take(addressBlock(address))
+    if (!rate.ok) return failure(`too many requests from this address; try again in ${rate.error.retryAfterSeconds} s`, 429, { 'retry-after': String(rate.error.retryAfterSeconds) })
     const s = server ?? (await load())
     // parse-http.js only reads what follows the first '?', and takes the action from opts.
     const url = request.url
@@ -326,12 +359,32 @@ export function createTracker(opts: TrackerOptions): Tracker {
 }
 
 /** Trackers answer with status 200 even for failures: clients read `failure reason` from the body. */
-function bencoded(body: Uint8Array | string, status = 200): Response {
+function bencoded(body: Uint8Array | string, status = 200, headers: Record<string, string> = {}): Response {
   // bencode's Uint8Array is typed over ArrayBufferLike; it is a plain ArrayBuffer view.
-  return new Response(body as BodyInit, { status, headers: { 'content-type': 'text/plain', 'cache-control': 'no-store' } })
+  return new Response(body as BodyInit, { status, headers: { 'content-type': 'text/plain', 'cache-control': 'no-store', ...headers } })
 }
 
-function failure(reason: string, status: number): Response {
+function failure(reason: string, status: number, headers?: Record<string, string>): Response {
   const text = `d14:failure reason${Buffer.byteLength(reason)}:${reason}e`
-  return bencoded(text, status)
+  return bencoded(text, status, headers)
+}
+
+/**
+ * The WebSocket answer to a frame over its address's rate: a failure for the infohash it
+ * names (a WebTorrent client reads it as a warning for that torrent), with `retry in`
+ * (BEP 31, minutes) for clients that honour it.
+ */
+function tooMany(frame: string, seconds: number): Record<string, unknown> {
+  let infoHash: unknown
+  try {
+    infoHash = (JSON.parse(frame) as { info_hash?: unknown }).info_hash
+  } catch {
+    // not JSON: the answer names no torrent
+  }
+  return {
+    action: 'announce',
+    ...(typeof infoHash === 'string' ? { info_hash: infoHash } : {}),
+    'failure reason': `too many requests from this address; try again in ${seconds} s`,
+    'retry in': Math.ceil(seconds / 60),
+  }
 }

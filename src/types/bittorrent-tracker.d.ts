@@ -17,17 +17,45 @@ declare module 'bittorrent-tracker' {
     socket?: unknown
   }
 
-  /** A swarm: the peers of one infohash. `peers` is an `lru` cache keyed by address (HTTP) or peer id (WS). */
+  /** What the `lru` cache of a swarm's peers says when a peer leaves it for its age or its room. */
+  export interface PeerEviction {
+    key: string
+    value: SwarmPeer
+  }
+
+  /** The `lru` cache of a swarm's peers, keyed by address and port (HTTP) or peer id (WS). */
+  export interface PeerCache {
+    readonly length: number
+    readonly keys: string[]
+    /** Most peers before the least recently announced is evicted. */
+    max: number
+    /** The entries by key (the package's own field: read without touching recency or age). */
+    readonly cache: Record<string, { value: SwarmPeer } | undefined>
+    /** Reads without touching recency; evicts (with a synthetic `stopped`) a peer older than the TTL. */
+    peek(key: string): SwarmPeer | undefined
+    remove(key: string): SwarmPeer | undefined
+    on(event: 'evict', listener: (e: PeerEviction) => void): this
+    emit(event: 'evict', e: PeerEviction): boolean
+  }
+
+  /** A swarm: the peers of one infohash. */
   export interface Swarm {
     infoHash: string
     complete: number
     incomplete: number
-    peers: {
-      readonly length: number
-      readonly keys: string[]
-      /** Reads without touching recency; evicts (with a synthetic `stopped`) a peer older than the TTL. */
-      peek(key: string): SwarmPeer | undefined
-    }
+    peers: PeerCache
+  }
+
+  /** lib/server/swarm.js, for subclassing (`Server.Swarm`): the steps of an announce by event. */
+  export class SwarmBase implements Swarm {
+    constructor(infoHash: string, server: Server)
+    infoHash: string
+    complete: number
+    incomplete: number
+    peers: PeerCache
+    _onAnnounceStarted(params: AnnounceParams, peer: SwarmPeer | undefined, id: string): void
+    _onAnnounceStopped(params: AnnounceParams, peer: SwarmPeer | undefined, id: string): void
+    _onAnnounceUpdate(params: AnnounceParams, peer: SwarmPeer | undefined, id: string): void
   }
 
   /** Decides whether an infohash is served: call `cb()` to allow, `cb(err)` to refuse with `err.message`. */
@@ -67,6 +95,8 @@ declare module 'bittorrent-tracker' {
   }
 
   export class Server extends EventEmitter {
+    /** The swarm class `createSwarm` makes. */
+    static Swarm: typeof SwarmBase
     constructor(opts?: ServerOptions)
     intervalMs: number
     destroyed: boolean
@@ -83,6 +113,8 @@ declare module 'bittorrent-tracker' {
      * `params.compact` (1: compact bytes, 0: dictionaries, else: the stored peer objects).
      */
     _onAnnounce(params: AnnounceParams, cb: (err: Error | null, response?: AnnounceResponse) => void): void
+    /** Makes the swarm of an infohash (on the next tick) and keeps it in `torrents`. */
+    createSwarm(infoHash: string, cb: (err: Error | null, swarm: Swarm) => void): void
   }
 
   /** The parsed announce `_onAnnounce` receives (parse-http.js, parse-websocket.js). */

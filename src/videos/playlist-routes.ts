@@ -9,6 +9,7 @@
 import { Elysia } from 'elysia'
 import { errorResponse } from '../shared/error-response'
 import type { PodStorage } from '../storage/service'
+import { headRoutes } from '../torrents/head'
 import { corsPreflight, serveFile } from '../torrents/webseed'
 import { playlistKey } from '../storage/keys'
 import { viewerPlaylist, type ServedStreams } from './served-streams'
@@ -24,6 +25,11 @@ export interface PlaylistRoutesDeps {
   streams(id: string): ServedStreams | undefined
 }
 
+/** A playlist made per request; a HEAD gets its length, not its text. */
+function playlist(request: Request, text: string, headers: Record<string, string>): Response {
+  return new Response(request.method === 'HEAD' ? null : text, { headers: { ...headers, 'content-length': String(Buffer.byteLength(text)) } })
+}
+
 /** `GET`/`HEAD /static/hls/:id/master.m3u8`, `/static/hls/:id/<original|height>.m3u8`. */
 export const playlistRoutes = ({ fingerprint, storage, streams }: PlaylistRoutesDeps) => {
   const serve = async (request: Request, id: string, name: string): Promise<Response> => {
@@ -32,7 +38,7 @@ export const playlistRoutes = ({ fingerprint, storage, streams }: PlaylistRoutes
     if (!served?.list.length) return errorResponse(404, 'not_found', `no video ${id} with streams on this pod`)
     if (name === 'master.m3u8') {
       const headers = { 'content-type': PLAYLIST_TYPE, 'access-control-allow-origin': '*', 'cache-control': 'no-cache' }
-      return new Response(request.method === 'HEAD' ? null : masterPlaylist(served.list), { headers })
+      return playlist(request, masterPlaylist(served.list), headers)
     }
     const rendition = renditionOfPlaylist(name.replace(/\.m3u8$/, ''))
     const file = name.endsWith('.m3u8') && rendition !== undefined && served.list.some((s) => s.rendition === rendition) ? served.file(rendition) : undefined
@@ -44,10 +50,11 @@ export const playlistRoutes = ({ fingerprint, storage, streams }: PlaylistRoutes
     const text = await viewerPlaylist(storage, file, id, rendition)
     if (text === undefined) return errorResponse(503, 'storage_unavailable', `the playlist ${name} of video ${id} cannot be read from the pod's storage now`)
     const headers = { 'content-type': PLAYLIST_TYPE, 'access-control-allow-origin': '*', 'cache-control': 'private, max-age=600' }
-    return new Response(request.method === 'HEAD' ? null : text, { headers })
+    return playlist(request, text, headers)
   }
   return new Elysia({ name: 'playlists', prefix: '/static/hls', seed: fingerprint })
+    // A native HLS player's HEAD gets the playlist's length (see src/torrents/head.ts).
+    .use(headRoutes('playlists-head', fingerprint, { '/static/hls/:id/:file': (request, params) => serve(request, params.id!, params.file!) }))
     .get('/:id/:file', ({ request, params }) => serve(request, params.id, params.file))
-    .head('/:id/:file', ({ request, params }) => serve(request, params.id, params.file))
     .options('/:id/:file', () => corsPreflight())
 }

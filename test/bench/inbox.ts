@@ -1,7 +1,8 @@
 /**
- * Inbox throughput with admission and rate limits on (the friends.* defaults) against the
- * same pod with those limits raised out of reach (friends.* at their maxima), in one run,
- * interleaved.
+ * Inbox throughput with admission and rate limits on (the friends.* and inbox.* defaults)
+ * against the same pod with those limits raised out of reach (at their maxima), in one run,
+ * interleaved. (Every body's header is read for its sender either way: what that costs shows
+ * against an earlier release, run the same way.)
  *
  * Three pods in this process: B, the sender, and two receivers, A_on (defaults) and A_off
  * (messagesPerMinute, messagesPerMinutePerAddress, requestsPerHour, maxFriends and
@@ -57,13 +58,16 @@ const GOAL = 0.9
 const GATE_ITERATIONS = 300_000
 const GATE_KEYS = 5_000
 
-const LIMITS_OFF = { messagesPerMinute: 1_000_000, messagesPerMinutePerAddress: 1_000_000, requestsPerHour: 1_000_000, maxFriends: 1_000_000, maxVideosPerFriend: Number.MAX_SAFE_INTEGER }
+const LIMITS_OFF = {
+  friends: { messagesPerMinute: 1_000_000, messagesPerMinutePerAddress: 1_000_000, requestsPerHour: 1_000_000, maxFriends: 1_000_000, maxVideosPerFriend: Number.MAX_SAFE_INTEGER },
+  inbox: { strangerMessageBytes: 1024 ** 3, bodyTimeoutMs: 600_000, bytesInFlightPerAddress: Number.MAX_SAFE_INTEGER, bytesInFlight: Number.MAX_SAFE_INTEGER },
+}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
-async function pod(dir: string, name: string, friends?: Record<string, unknown>): Promise<RunningPod> {
+async function pod(dir: string, name: string, limits: Record<string, unknown> = {}): Promise<RunningPod> {
   const port = await freePort()
-  const values = { host: '127.0.0.1', port, url: `http://127.0.0.1:${port}`, dataDir: join(dir, name), name, network: { allowPrivateAddresses: true }, transcoding: { enabled: false }, ...(friends ? { friends } : {}) }
+  const values = { host: '127.0.0.1', port, url: `http://127.0.0.1:${port}`, dataDir: join(dir, name), name, network: { allowPrivateAddresses: true }, transcoding: { enabled: false }, ...limits }
   return startPod(resolveConfig([{ source: 'bench', values }]), createLogger({ level: 'error', format: 'json' }))
 }
 
@@ -152,7 +156,7 @@ export async function run(): Promise<void> {
     }
 
     console.log(
-      `inbox: B delivers to A_on (friends.* defaults: ${on.pod.config.friends.messagesPerMinute} payloads/min per friend, ${on.pod.config.friends.messagesPerMinutePerAddress} per address) ` +
+      `inbox: B delivers to A_on (friends.* and inbox.* defaults: ${on.pod.config.friends.messagesPerMinute} payloads/min per friend, ${on.pod.config.friends.messagesPerMinutePerAddress} per address, ${on.pod.config.inbox.bytesInFlightPerAddress / 1024 / 1024} MiB in flight per address) ` +
         `and A_off (limits at their maxima); ${ROUNDS} rounds of ${PAYLOADS} payloads per batch size, interleaved; A_on took ${sent.get(on)} payloads in all; ` +
         `load average ${load.toFixed(1)} on ${availableParallelism()} cores`,
     )

@@ -43,7 +43,8 @@ async function serve(): Promise<void> {
   const { createTracker } = await import('../../src/torrents/tracker')
   const { trackerRoutes } = await import('../../src/torrents/tracker-routes')
   const allowed = new Set(INFO_HASHES)
-  const tracker = createTracker({ isAllowed: (h) => allowed.has(h), trustProxy: false, log: createLogger({ level: 'error', format: 'json' }) })
+  // Upstream's standalone server shares nothing out: neither does this one (the bookkeeping runs, never a limit).
+  const tracker = createTracker({ isAllowed: (h) => allowed.has(h), trustProxy: false, log: createLogger({ level: 'error', format: 'json' }), peersPerAddress: 1000, announcesPerMinute: 1_000_000 })
   const app = new Elysia().use(trackerRoutes(tracker)).listen({ hostname: '127.0.0.1', port: 0 })
   console.log(JSON.stringify({ port: app.server!.port }))
   exitWithParent()

@@ -26,15 +26,17 @@ export interface RawResult {
  * Sends `head` and then `body` (a buffer, or chunks written one after the other) over one TCP
  * connection to 127.0.0.1:`port`, optionally half-closes, and collects what comes back until
  * the server closes, `expect` responses arrived, or `timeoutMs` passed. `stopWritingOnAnswer`
- * stops sending the body once a response starts (a server that refuses early is not fed).
+ * stops sending the body once a response starts (a server that refuses early is not fed);
+ * `head`: the request is a HEAD, whose answers have no body.
  */
 export function rawHttp(
   port: number,
   head: string,
   body: Uint8Array | Uint8Array[] = new Uint8Array(0),
-  opts: { halfClose?: boolean; timeoutMs?: number; expect?: number; stopWritingOnAnswer?: boolean } = {},
+  opts: { halfClose?: boolean; timeoutMs?: number; expect?: number; stopWritingOnAnswer?: boolean; head?: boolean } = {},
 ): Promise<RawResult> {
   const chunks = Array.isArray(body) ? body : [body]
+  const parse = (b: Buffer) => parseResponses(b, opts.head)
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port })
     let buf = Buffer.alloc(0)
@@ -46,13 +48,13 @@ export function rawHttp(
       done = true
       clearTimeout(timer)
       socket.destroy()
-      resolve({ responses: parseResponses(buf), closed, timedOut, written })
+      resolve({ responses: parse(buf), closed, timedOut, written })
     }
     const timer = setTimeout(() => finish(true, false), opts.timeoutMs ?? 3000)
     socket.on('data', (d: Buffer) => {
       answered = true
       buf = Buffer.concat([buf, d])
-      if (opts.expect !== undefined && parseResponses(buf).length >= opts.expect) finish(false, false)
+      if (opts.expect !== undefined && parse(buf).length >= opts.expect) finish(false, false)
     })
     socket.on('close', () => finish(false, true))
     socket.on('error', () => finish(false, true))
@@ -69,8 +71,11 @@ export function rawHttp(
   })
 }
 
-/** The complete HTTP responses at the start of `buf` (Content-Length, chunked, or none for bodiless statuses). */
-export function parseResponses(buf: Buffer): RawResponse[] {
+/**
+ * The complete HTTP responses at the start of `buf` (Content-Length, chunked, or none for
+ * bodiless statuses); `head`: answers to HEAD, which have none whatever their headers say.
+ */
+export function parseResponses(buf: Buffer, head = false): RawResponse[] {
   const out: RawResponse[] = []
   let at = 0
   while (at < buf.length) {
@@ -87,7 +92,9 @@ export function parseResponses(buf: Buffer): RawResponse[] {
     const status = Number(m[1])
     let p = end + 4
     let body = ''
-    if (headers['transfer-encoding']?.toLowerCase().includes('chunked')) {
+    if (head) {
+      // No body: Content-Length is the length a GET would get.
+    } else if (headers['transfer-encoding']?.toLowerCase().includes('chunked')) {
       const parts: Buffer[] = []
       let complete = false
       for (;;) {

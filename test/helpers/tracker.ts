@@ -6,7 +6,8 @@
 import { Elysia } from 'elysia'
 import { createLogger } from '../../src/shared/log'
 import { trackerRoutes } from '../../src/torrents/tracker-routes'
-import { createTracker, type Tracker } from '../../src/torrents/tracker'
+import { resolveConfig } from '../../src/shared/config'
+import { createTracker, type Tracker, type TrackerOptions } from '../../src/torrents/tracker'
 
 /** The tracker's log: errors only. */
 export const log = createLogger({ level: 'error', format: 'json' })
@@ -37,10 +38,16 @@ export interface TrackerFixture {
   socketUrl: string
 }
 
-/** A tracker serving the infohashes in `allowed`, mounted on an app listening on a free loopback port. */
-export function startTracker(opts: { trustProxy?: boolean } = {}): TrackerFixture {
+/** The pod's tracker limits at their defaults (config `tracker.*`). */
+export const TRACKER_DEFAULTS = resolveConfig([]).tracker
+
+/**
+ * A tracker serving the infohashes in `allowed`, mounted on an app listening on a free
+ * loopback port, with the pod's default limits unless `opts` says otherwise.
+ */
+export function startTracker(opts: Partial<Pick<TrackerOptions, 'trustProxy' | 'peersPerAddress' | 'announcesPerMinute' | 'isOwnPeer' | 'swarmPeers' | 'now'>> = {}): TrackerFixture {
   const allowed = new Set<string>()
-  const tracker = createTracker({ isAllowed: (h) => allowed.has(h), trustProxy: opts.trustProxy ?? false, log })
+  const tracker = createTracker({ isAllowed: (h) => allowed.has(h), trustProxy: false, log, ...TRACKER_DEFAULTS, ...opts })
   const app = new Elysia().use(trackerRoutes(tracker)).listen({ hostname: '127.0.0.1', port: 0 })
   cleanups.push(() => app.stop(true), () => tracker.close())
   const port = app.server!.port!

@@ -171,7 +171,7 @@ describe('validation', () => {
 
   test('enumerations list their allowed values', () => {
     const [p] = problemsOf(() => loadConfig({ env: { SEEDPOD_REGISTRATIONS: 'maybe' } }))
-    expect(p).toBe('environment: registrations = "maybe" is not valid: expected one of "open", "closed"')
+    expect(p).toBe('environment: registrations = "maybe" is not valid: expected one of "open", "approval", "closed"')
   })
 
   test('every problem is reported at once, and settings that contradict each other too', () => {

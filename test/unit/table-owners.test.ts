@@ -18,6 +18,8 @@ const FRIENDS = 'src/friends/store.ts'
 /** Each table (or view) and the module that holds its SQL; null: none but src/shared/db.ts may name it. */
 const OWNERS: Record<string, string | null> = {
   users: 'src/accounts/store.ts',
+  // Made by the accounts migration (subjects, AUTOINCREMENT) and renamed to users in the same step.
+  users_v2: null,
   settings: FRIENDS,
   friends: FRIENDS,
   outbox: FRIENDS,
@@ -44,7 +46,8 @@ const OWNERS: Record<string, string | null> = {
   runner_tokens: 'src/runners/store.ts',
   runners: 'src/runners/store.ts',
   mirrors: 'src/redundancy/store.ts',
-  video_mirrors: 'src/redundancy/store.ts',
+  video_mirrors: 'src/redundancy/known-store.ts',
+  mirror_torrents: 'src/redundancy/known-store.ts',
   storage_moves: 'src/storage/moves.ts',
   // Made by migration 7 and never used: views of friends' videos wait in the outbox (FriendStore.addViews).
   pending_views: null,
