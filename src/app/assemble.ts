@@ -8,24 +8,30 @@ import type { Database } from 'bun:sqlite'
 import type { WebSocketHandler } from 'bun'
 import { join } from 'node:path'
 import type { PodEvents } from '../../actors/pod'
+import { checkMediaTools, type MediaTools } from '../media/tools'
 import { loadParts } from './parts'
 import type { AssembleInput, Assembled, Pod } from './pod'
 
 /** Builds a pod's parts on its identity. */
 export async function assemble(input: AssembleInput): Promise<Assembled> {
+  // ffmpeg and ffprobe are looked for (each run once) while the rest is built.
+  const media = checkMediaTools()
   const { openDatabase } = await import('../shared/db')
   const db = openDatabase(join(input.config.dataDir, 'seedpod.db'))
   try {
     await input.pause()
-    return await assembleOn(db, input)
+    return await assembleOn(db, input, media)
   } catch (e) {
     db.close()
     throw e
   }
 }
 
-async function assembleOn(db: Database, { config, log, identity, server, version, pause }: AssembleInput): Promise<Assembled> {
+async function assembleOn(db: Database, { config, log, identity, server, version, pause }: AssembleInput, checking: Promise<MediaTools>): Promise<Assembled> {
   const m = await loadParts(pause)
+  const media = await checking
+  if (media.ready) log.info('media.tools.found', Object.fromEntries(media.found.map((t) => [t.name, `${t.version} (${t.path})`])))
+  else log.warn('media.tools.missing', { problem: media.problem, ...(media.broken.length ? { details: media.broken.map((b) => b.detail) } : {}), path: process.env.PATH ?? '' })
   const now = Date.now
   const fingerprint = identity.fingerprint
   // The services send events to the pod actor, made right after them and started last: events sent meanwhile wait in its mailbox.
@@ -48,8 +54,8 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   const detailsStore = new m.DetailsStore(db)
   const videos = new m.Videos({ ...base, rows: videoRows, details: detailsStore, friends, files, mirrors, queue })
   const runnerStore = new m.RunnerStore(db, queue, now)
-  const transcoding = new m.Transcoding({ ...base, videos, friends, queue, runners: runnerStore })
-  const runners = new m.Runners({ ...base, store: runnerStore, queue, videos, transcoding })
+  const transcoding = new m.Transcoding({ ...base, videos, friends, queue, runners: runnerStore, media })
+  const runners = new m.Runners({ ...base, store: runnerStore, queue, videos, transcoding, media })
   const redundancy = new m.Redundancy({ ...base, self: { fingerprint, url: config.url }, files, store: mirrors, friends })
   const details = new m.VideoDetails({ ...base, store: detailsStore, friends, videos })
   videos.thumbnails.prune()
@@ -79,7 +85,7 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   await pause()
   const making = new m.FriendMaking({ ...base, identity, friends })
   const loginLimiter = new m.AttemptLimiter(config.auth.loginAttempts, config.auth.loginWindowSeconds * 1000)
-  const pod: Pod = { config, log, db, identity, accounts, loginLimiter, actors, inbox, friends, making, videos, transcoding, runners, redundancy, details, served, tracker, startedAt: Date.now(), version }
+  const pod: Pod = { config, log, db, identity, media, accounts, loginLimiter, actors, inbox, friends, making, videos, transcoding, runners, redundancy, details, served, tracker, startedAt: Date.now(), version }
   const app = m.buildApp(pod).compile()
   // What Elysia's own listen does: its WebSocket routes upgrade through `app.server`.
   app.server = server

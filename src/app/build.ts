@@ -113,7 +113,7 @@ export async function compileExecutable(entrypoint: string, outputs: string | re
         entrypoints: pod ? [entrypoint, ...LAZY_ENTRYPOINTS] : [entrypoint],
         // The pod takes its settings from its TOML file, SEEDPOD_* variables and flags only: a
         // .env or bunfig.toml in whatever folder it is started from must not change it.
-        compile: { outfile, target, autoloadDotenv: false, autoloadBunfig: false },
+        compile: { outfile, ...(target ? { target } : {}), autoloadDotenv: false, autoloadBunfig: false },
         minify: true,
         // Embedded in the executable (stack traces name the sources); the .map files written beside it are extra copies.
         sourcemap: 'linked',

@@ -71,7 +71,9 @@ async function serve(args: string[], env: Record<string, string | undefined>): P
   process.once('SIGTERM', () => shutdown('SIGTERM'))
   process.once('SIGINT', () => shutdown('SIGINT'))
   const starting = startPod(config, log)
-  await starting
+  const { pod } = await starting
+  // Said once in plain words to whoever started it, besides the log (src/media/tools.ts).
+  if (!pod.media.ready) process.stderr.write((await import('../media/tools')).mediaToolsNotice(pod.media))
   return promise
 }
 

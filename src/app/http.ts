@@ -28,7 +28,7 @@ import type { Pod } from './pod'
 
 /** Builds the Elysia app of one pod (not listening yet: tests call `app.handle`). */
 export function buildApp(pod: Pod) {
-  const { config, log, identity, accounts, loginLimiter, inbox, friends, making, videos, transcoding, runners, redundancy, details, served, version } = pod
+  const { config, log, identity, media, accounts, loginLimiter, inbox, friends, making, videos, transcoding, runners, redundancy, details, served, version } = pod
   const fingerprint = identity.fingerprint
   const macros = auth(accounts, config, fingerprint)
   // Elysia's router by default skips 11 characters of the URL (`http://a.bc`) before looking
@@ -50,7 +50,7 @@ export function buildApp(pod: Pod) {
         document: podDocument(config, identity, version),
         health: () => {
           pod.db.query('SELECT 1').get()
-          return { version, uptimeSeconds: Math.round((Date.now() - pod.startedAt) / 1000), actors: pod.actors.getSnapshot().status }
+          return { version, uptimeSeconds: Math.round((Date.now() - pod.startedAt) / 1000), actors: pod.actors.getSnapshot().status, media: media.health() }
         },
       }),
     )
@@ -76,7 +76,7 @@ export function buildApp(pod: Pod) {
     .use(storageRoutes({ fingerprint, storage: videos.files.storage, moves: videos.files.moves, auth: macros }))
     .use(transcodingRoutes({ fingerprint, transcoding, auth: macros }))
     .use(runnerRoutes({ fingerprint, runners, auth: macros }))
-    .use(videoRoutes({ config, fingerprint, videos, auth: macros }))
+    .use(videoRoutes({ config, fingerprint, videos, media, auth: macros }))
     .use(detailsRoutes({ fingerprint, details, auth: macros }))
     .use(thumbnailRoutes({ fingerprint, videos, auth: macros }))
     .use(playlistRoutes({ fingerprint, storage: videos.files.storage, streams: (id) => served.streams(id) }))
