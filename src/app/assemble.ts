@@ -51,7 +51,9 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   const transport = new m.Transport({ identity, selfUrl: config.url, outbound, deliveryTimeoutMs: 3 * config.network.fetchTimeoutMs, now })
   const friendStore = new m.FriendStore(db)
   const admission = new m.Admission(config.friends, friendStore, now)
-  const inbox = new m.Inbox({ db, identity, transport, peers: friendStore, gate: admission, prove: (url) => m.fetchPodInfo(outbound, url), now })
+  // Counters and histograms are moved from the start; its gauges are read from the parts below (watch).
+  const metrics = new m.PodMetrics()
+  const inbox = new m.Inbox({ db, identity, transport, peers: friendStore, gate: admission, prove: (url) => m.fetchPodInfo(outbound, url), now, counted: metrics.inboxMessage })
   const base = { db, config, log, fingerprint, videoRows, actors: events, inbox, outbound, now }
   const friends = new m.Friends({ ...base, store: friendStore, admission, transport })
   const detailsStore = new m.DetailsStore(db)
@@ -67,7 +69,7 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   const { tracker, allowed, seederPeerId } = m.podTracker({ served, events, config, log })
   const accounts = m.accountsOf(db, config)
   const loadWebTorrent = () => m.lazyImport('webtorrent').then((w) => w.default)
-  const actors = m.createActor(m.podMachine.provide({ actors: { friend: m.provideFriendMachine(friends, now) } }), {
+  const actors = m.createActor(m.podMachine.provide({ actors: { friend: m.provideFriendMachine(friends, now, metrics.delivered) } }), {
     systemId: 'pod',
     input: {
       log,
@@ -75,26 +77,33 @@ async function assembleOn(db: Database, { config, log, identity, server, version
       friendSettings: { retry: config.retry, score: config.score, now },
       tracker: { tracker, allowed },
       seeder: m.seederInput({ served, storage, port: config.torrentPort, peerId: seederPeerId, loadWebTorrent, log }),
-      transcoder: transcoding.actorInput(log),
+      transcoder: metrics.timedTranscoder(transcoding.actorInput(log)),
       redundancy: redundancy.actorInput(log, loadWebTorrent),
       housekeeper: { log, chores: [...friends.chores(), ...runners.chores(), ...moves.chores(), ...accounts.chores(), ...redundancy.chores()] },
     },
   })
-  // New videos from friends, or friends gone: the redundancy actor looks again.
-  friends.onChange(() => actors.send({ type: 'redundancy.check' }))
+  // New videos from friends, or friends gone: the redundancy actor looks again; a friend's metrics go with it.
+  friends.onChange((change) => {
+    actors.send({ type: 'redundancy.check' })
+    if (change.type === 'removed') metrics.friendGone(change.fingerprint)
+  })
+  metrics.watch({ friends, tracker, queue, dataDir: config.dataDir, media, version })
   // Once the files are known to be there (the sweep): what own videos of earlier releases lack (streams) is queued.
   const repacking = transcoding.repackaging.scan()
   if (repacking) log.info('repackaging.queued', { jobs: repacking })
   await pause()
   const making = new m.FriendMaking({ ...base, identity, friends })
   const loginLimiter = new m.AttemptLimiter(config.auth.loginAttempts, config.auth.loginWindowSeconds * 1000)
-  const pod: Pod = { config, log, db, identity, media, accounts, loginLimiter, actors, inbox, friends, making, videos, transcoding, runners, redundancy, details, served, tracker, startedAt: Date.now(), version }
+  const pod: Pod = { config, log, db, identity, media, metrics, accounts, loginLimiter, actors, inbox, friends, making, videos, transcoding, runners, redundancy, details, served, tracker, startedAt: Date.now(), version }
   const app = m.buildApp(pod).compile()
+  // On an address of its own (metrics.listen), if set: a taken address fails the start.
+  const scrapes = m.serveMetrics(config, () => metrics.render())
+  if (scrapes || config.metrics.token) log.info('metrics.serving', { url: scrapes ? `http://${config.metrics.listen}/metrics` : `${config.url}/metrics`, token: config.metrics.token !== '' })
   // What Elysia's own listen does: its WebSocket routes upgrade through `app.server`.
   app.server = server
   return {
     pod,
-    fetch: app.fetch,
+    fetch: metrics.http(app.fetch),
     // Elysia declares its own copy of Bun's WebSocket types, which TypeScript tells apart.
     websocket: m.websocket as unknown as WebSocketHandler<any>,
     start() {
@@ -106,6 +115,9 @@ async function assembleOn(db: Database, { config, log, identity, server, version
       making.onStart().catch((e) => log.error('friends.start.failed', { error: e }))
     },
     close() {
+      // Scrapes read the database: they end first.
+      void scrapes?.stop(true)
+      metrics.stop()
       actors.send({ type: 'pod.stop' })
       actors.stop()
       redundancy.checks.stop()

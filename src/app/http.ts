@@ -22,6 +22,7 @@ import { thumbnailRoutes, videoRoutes } from '../videos/routes'
 import { BytesInFlight } from '../shared/bytes-in-flight'
 import { domainErrorResponse, errorResponse } from '../shared/error-response'
 import { errors } from './errors'
+import { metricsRoute, routeLabels } from '../metrics/routes'
 import { storageRoutes } from './storage-routes'
 import { checkBody } from './limits'
 import type { Pod } from './pod'
@@ -36,6 +37,8 @@ export function buildApp(pod: Pod) {
   // matched, and `/xx/api/...` reached `/api/...`. The pod serves plain HTTP only, so its
   // URLs start with `http://` (7 characters) and the host comes after.
   return new Elysia({ handler: { standardHostname: false } })
+    // Before the error plugin: its hooks must see each request first (src/metrics/routes.ts).
+    .use(routeLabels(pod.metrics.routes))
     .use(errors(log))
     // Every body is bounded by its route's limit before it is read (limits.ts).
     .onRequest(({ request }) => {
@@ -54,6 +57,7 @@ export function buildApp(pod: Pod) {
         },
       }),
     )
+    .use(metricsRoute({ fingerprint, config, render: () => pod.metrics.render() }))
     .use(users({ fingerprint, config, accounts, loginLimiter, log, auth: macros }))
     .use(
       inboxRoutes({
