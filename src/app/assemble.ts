@@ -14,7 +14,7 @@ import type { AssembleInput, Assembled, Pod } from './pod'
 /** Builds a pod's parts on its identity. */
 export async function assemble(input: AssembleInput): Promise<Assembled> {
   const { openDatabase } = await import('../shared/db')
-  const db = openDatabase(join(input.config.dataDir, 'seedpod.db'))
+  const db = openDatabase(join(input.config.dataDir, 'seedpod.db'), { log: input.log })
   try {
     await input.pause()
     return await assembleOn(db, input)
