@@ -12,6 +12,7 @@ import { sampleConfig } from './sample-config'
 import { VERSION } from '../shared/version'
 import { EXIT, loadCommands, parse, readConfig, UsageError } from './cli-args'
 import { runner, RUNNER_USAGE } from './runner-cli'
+import { backup, BACKUP_USAGE, restore } from './backup-cli'
 
 const USAGE = `seedpod ${VERSION}: a federated, peer-to-peer video pod
 
@@ -23,6 +24,7 @@ Usage:
   seedpod storage migrate --to s3|local [--config FILE] [--data-dir DIR]
                                          move the pod's files to its bucket or back, while it serves
   seedpod systemd-unit [--config FILE] [--data-dir DIR] [--user NAME]
+${BACKUP_USAGE}
 ${RUNNER_USAGE}
   seedpod --help | --version
 
@@ -240,6 +242,10 @@ export async function main(argv: string[], env: Record<string, string | undefine
         return await storageMigrate(rest.slice(1), env)
       case 'systemd-unit':
         return systemdUnit(rest, env)
+      case 'backup':
+        return await backup(rest, env)
+      case 'restore':
+        return await restore(rest, env)
       case 'runner':
         return await runner(rest, env)
       default:
