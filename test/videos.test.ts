@@ -11,7 +11,7 @@ import { mp4MoovAtEnd } from '../src/media/probe'
 import type { Video } from '../src/videos/model'
 import { makeClip, sha256 } from './helpers/clips'
 import { adminToken, indexIds, netPod, restart, stopPods, until } from './helpers/network'
-import { seedVideos, uploadVideo, userToken } from './helpers/videos'
+import { footprint, seedVideos, uploadVideo, userToken } from './helpers/videos'
 import { removeTempDirs, tempDir, type TestPod } from './helpers/pods'
 
 afterAll(stopPods)
@@ -29,13 +29,6 @@ const upload = (p: TestPod, token: string | undefined, fields: Record<string, st
 
 const clipBlob = () => Bun.file(clip)
 
-/** Everything an upload could leave behind: files in the data folder and rows. */
-function footprint(p: TestPod): string {
-  const dir = p.config.dataDir
-  const files = ['videos', 'thumbnails', 'torrents', 'tmp'].flatMap((d) => readdirSync(join(dir, d)).map((f) => `${d}/${f}`))
-  const rows = p.running.pod.db.query('SELECT (SELECT count(*) FROM videos) AS v, (SELECT count(*) FROM local_videos) AS l, (SELECT count(*) FROM outbox) AS o').get()
-  return JSON.stringify({ files: files.sort(), rows })
-}
 
 describe('upload', () => {
   test('an uploaded clip is stored playable-while-downloading, indexed, searchable and at a friend within a second', async () => {

@@ -34,9 +34,12 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   // The bucket must answer before anything is served from it (the error names it and what failed).
   const storage = new m.PodStorage(await m.openStorage(config.storage, config.dataDir), config.dataDir, log)
   const moves = new m.StorageMoves({ db, storage, log, isOwnKey: (key) => m.ownKeys(videoRows).includes(key), now })
-  const files = new m.VideoFiles(config.dataDir, storage, moves)
+  const files = new m.VideoFiles(config.dataDir, storage, moves, config.disk.minFreeBytes)
   files.prepare()
+  // The memory and CPU limits of each ffprobe/ffmpeg run (media.*) need prlimit: without it, say so.
+  if (!m.limitsEnforced()) log.warn('media.limits.unenforced', { reason: 'prlimit (util-linux) is not installed: ffprobe and ffmpeg run without their memory and CPU limits' })
   const mirrors = new m.MirrorStore(db, videoRows)
+  const known = new m.KnownMirrors(db, videoRows, { fingerprint, url: config.url })
   const queue = new m.TranscodeQueue(db, now)
   const outbound = m.podOutbound(config, fingerprint)
   const transport = new m.Transport({ identity, selfUrl: config.url, outbound, deliveryTimeoutMs: 3 * config.network.fetchTimeoutMs, now })
@@ -46,11 +49,11 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   const base = { db, config, log, fingerprint, videoRows, actors: events, inbox, outbound, now }
   const friends = new m.Friends({ ...base, store: friendStore, admission, transport })
   const detailsStore = new m.DetailsStore(db)
-  const videos = new m.Videos({ ...base, rows: videoRows, details: detailsStore, friends, files, mirrors, queue })
+  const videos = new m.Videos({ ...base, rows: videoRows, details: detailsStore, friends, files, mirrors, known, queue })
   const runnerStore = new m.RunnerStore(db, queue, now)
   const transcoding = new m.Transcoding({ ...base, videos, friends, queue, runners: runnerStore })
   const runners = new m.Runners({ ...base, store: runnerStore, queue, videos, transcoding })
-  const redundancy = new m.Redundancy({ ...base, self: { fingerprint, url: config.url }, files, store: mirrors, friends })
+  const redundancy = new m.Redundancy({ ...base, self: { fingerprint, url: config.url }, files, store: mirrors, known, friends })
   const details = new m.VideoDetails({ ...base, store: detailsStore, friends, videos })
   videos.thumbnails.prune()
   await m.sweepAtStart(storage, [videos.storedFiles(), redundancy.storedFiles()], log)
@@ -68,7 +71,7 @@ async function assembleOn(db: Database, { config, log, identity, server, version
       seeder: m.seederInput({ served, storage, port: config.torrentPort, peerId: seederPeerId, loadWebTorrent, log }),
       transcoder: transcoding.actorInput(log),
       redundancy: redundancy.actorInput(log, loadWebTorrent),
-      housekeeper: { log, chores: [...friends.chores(), ...runners.chores(), ...moves.chores(), ...accounts.chores()] },
+      housekeeper: { log, chores: [...friends.chores(), ...runners.chores(), ...moves.chores(), ...accounts.chores(), ...redundancy.chores()] },
     },
   })
   // New videos from friends, or friends gone: the redundancy actor looks again.
@@ -92,11 +95,14 @@ async function assembleOn(db: Database, { config, log, identity, server, version
       actors.start()
       // What a crash left queued for the bucket (src/storage/moves.ts).
       void moves.run()
+      // Mirrors due (checks a stop cut short, rows of an earlier release) are checked now, not at the first chore.
+      redundancy.checks.wake()
       making.onStart().catch((e) => log.error('friends.start.failed', { error: e }))
     },
     close() {
       actors.send({ type: 'pod.stop' })
       actors.stop()
+      redundancy.checks.stop()
       db.close()
     },
   }

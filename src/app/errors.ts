@@ -9,6 +9,7 @@ import { Elysia } from 'elysia'
 import { domainErrorResponse, errorResponse } from '../shared/error-response'
 import { DomainError } from '../shared/errors'
 import type { Logger } from '../shared/log'
+import { isNoSpace } from '../storage/disk'
 
 /** Elysia's validation errors carry a long JSON description; give the client the first problem, readably. */
 function validationMessage(error: unknown): string {
@@ -36,6 +37,12 @@ export const errors = (log: Logger) =>
     }
     const status = (error as { status?: number }).status
     if (typeof status === 'number' && status >= 400 && status < 500) return errorResponse(status, 'bad_request', (error as Error).message || 'bad request')
+    // A write that found the disk full (a file, the database) changed nothing that stays: the
+    // client may try again once space is freed, and the admin reads why in the log.
+    if (isNoSpace(error)) {
+      log.warn('http.disk.full', { method: request.method, url: request.url, error: (error as Error).message })
+      return errorResponse(507, 'insufficient_storage', "the pod's disk is full; try again once space is freed")
+    }
     const cause = (error as Error)?.cause
     log.error('http.error', { method: request.method, url: request.url, error: error as Error, ...(cause === undefined ? {} : { cause }), stack: (error as Error)?.stack })
     return errorResponse(500, 'internal', 'the pod hit an unexpected error; it has been logged')

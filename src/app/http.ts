@@ -86,6 +86,7 @@ export function buildApp(pod: Pod) {
         // An own file, or this pod's copy of a friend's video (redundancy).
         file: (id, resolution) => served.file(id, resolution),
         byInfoHash: (infoHash) => served.byInfoHash(infoHash),
+        trustedTorrent: (infoHash) => redundancy.known.trustedTorrent(infoHash),
         storage: videos.files.storage,
       }),
     )

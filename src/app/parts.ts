@@ -25,8 +25,10 @@ export async function loadParts(pause: () => Promise<void>) {
     import('../videos/own-files'),
     import('../videos/files'),
     import('../redundancy/store'),
+    import('../redundancy/known-store'),
     import('../transcoding/queue'),
     import('../shared/outbound'),
+    import('../media/exec'),
   )
   await pause()
   const features = await step(

@@ -65,8 +65,19 @@ export interface Config {
   readonly detailsTtlSeconds: number
   readonly log: { readonly level: LogLevel; readonly format: 'auto' | 'pretty' | 'json' }
   readonly retry: { readonly baseMs: number; readonly factor: number; readonly retries: number }
-  /** Mirroring friends' videos: on or off, how much disk, which videos first. */
-  readonly redundancy: { readonly enabled: boolean; readonly budgetBytes: number; readonly strategy: 'recent' | 'smallest' }
+  /**
+   * Mirroring friends' videos: on or off, how much disk, which videos first; and how the mirrors
+   * other pods announce are checked before viewers are given them (pieces per check, how often
+   * a proven one is checked again, bytes fetched from one pod per hour at most).
+   */
+  readonly redundancy: {
+    readonly enabled: boolean
+    readonly budgetBytes: number
+    readonly strategy: 'recent' | 'smallest'
+    readonly checkPieces: number
+    readonly recheckSeconds: number
+    readonly checkBytesPerHour: number
+  }
   /**
    * Renditions made of each upload (heights in pixels, never above the source's): by this pod
    * (`local`) and by remote runners (src/runners/). With runners in contact, a job first waits
@@ -80,6 +91,26 @@ export interface Config {
     readonly runnerWaitMs: number
     readonly leaseMs: number
   }
+  /**
+   * What an upload may be before any work is done on it (pixels per frame, frame rate,
+   * streams, duration, bytes per second of duration), and what each ffprobe/ffmpeg run may
+   * cost: memory (RLIMIT_DATA) and CPU seconds (a fixed `toolCpuSeconds`, plus
+   * `cpuSecondsPerVideoSecond` for each second of video a run goes through).
+   */
+  readonly media: {
+    readonly maxPixels: number
+    readonly maxFrameRate: number
+    readonly maxStreams: number
+    readonly maxDurationSeconds: number
+    readonly minBytesPerSecond: number
+    readonly toolMemoryBytes: number
+    readonly toolCpuSeconds: number
+    readonly cpuSecondsPerVideoSecond: number
+  }
+  /** Uploads checked and prepared at once, in flight per user, and waiting beyond those (src/videos/ingest-queue.ts). */
+  readonly uploads: { readonly concurrency: number; readonly perUser: number; readonly queueLength: number }
+  /** Free space kept on the data folder's disk: uploads, transcodings and copies stop short of it. */
+  readonly disk: { readonly minFreeBytes: number }
   /** Most messages sent to a friend in one request. */
   readonly delivery: { readonly batchMessages: number }
   /** WebRTC between viewers: the STUN/TURN servers their browsers use (none by default). */

@@ -343,6 +343,17 @@ export const MIGRATIONS: readonly string[] = [
    DROP TABLE users;
    ALTER TABLE users_v2 RENAME TO users;
    CREATE INDEX users_registered_from ON users(registered_from, created_at) WHERE registered_from IS NOT NULL;`,
+  // Mirrors proven (src/redundancy/checks.ts): when each was last proven (NULL: not listed),
+  // its failed checks in a row, its next check (NULL: this pod's own copy; rows of earlier
+  // releases: 0, at once); and the origin's .torrent those checks trust, served by this pod.
+  `ALTER TABLE video_mirrors ADD COLUMN proven_at INTEGER;
+   ALTER TABLE video_mirrors ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE video_mirrors ADD COLUMN check_at INTEGER DEFAULT 0;
+   CREATE INDEX video_mirrors_check ON video_mirrors(check_at);
+   CREATE TABLE mirror_torrents (
+     info_hash BLOB PRIMARY KEY,
+     torrent BLOB NOT NULL
+   );`,
 ]
 
 /** The schema version this build of seedpod writes. */

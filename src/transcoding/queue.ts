@@ -208,6 +208,11 @@ export class TranscodeQueue {
     return row ? toJob(row) : undefined
   }
 
+  /** Puts a job this pod was running back in the queue (it could not be done now: the disk was full). */
+  requeue(id: number): void {
+    this.db.query("UPDATE transcode_jobs SET state = 'queued', progress = 0, updated_at = ? WHERE id = ? AND state = 'running' AND lease IS NULL").run(this.now(), id)
+  }
+
   progress(id: number, progress: number): void {
     this.db.query("UPDATE transcode_jobs SET progress = ?, updated_at = ? WHERE id = ? AND state = 'running'").run(progress, this.now(), id)
   }

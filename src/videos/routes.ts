@@ -50,11 +50,18 @@ export const videoRoutes = ({ config, fingerprint, videos, auth }: VideoRoutesDe
       async ({ request, set, user }) => {
         // Nothing is received while the files could not be kept.
         videos.files.storage.mustBeAvailable()
-        const upload = await receiveUpload(request, { tmpDir: videos.files.tmp, maxBytes: config.maxUploadBytes })
-        const video = await videos.ingest(user, upload)
-        set.status = 201
-        set.headers.location = `/api/v1/videos/${video.id}`
-        return videos.own.forViewers(video)
+        // Nor beyond the user's share of the queue, or the pod's (429, 503: src/videos/ingest-queue.ts).
+        const admitted = videos.uploads.admit(user.id)
+        if (!admitted.ok) throw DomainError.of(admitted.error)
+        try {
+          const upload = await receiveUpload(request, { tmpDir: videos.files.tmp, maxBytes: config.maxUploadBytes, disk: videos.files.disk })
+          const video = await admitted.value.turn(() => videos.ingest(user, upload))
+          set.status = 201
+          set.headers.location = `/api/v1/videos/${video.id}`
+          return videos.own.forViewers(video)
+        } finally {
+          admitted.value.release()
+        }
       },
       // The upload is streamed to disk by receiveUpload, never parsed into memory.
       { parse: 'none', auth: 'user' },

@@ -2,7 +2,8 @@
  * Videos for tests and benches: uploads through the API and quick bulk seeding. (No bun:test
  * import here, so benches can use it too.)
  */
-import { copyFileSync } from 'node:fs'
+import { copyFileSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
 import type { Pod } from '../../src/app/pod'
 import type { Video } from '../../src/videos/model'
 import { thumbnailKey } from '../../src/storage/keys'
@@ -56,4 +57,12 @@ export async function movedToBucket(p: TestPod, ms = 30_000): Promise<void> {
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for the files to move to the bucket`)
     await Bun.sleep(10)
   }
+}
+
+/** Everything an upload could leave behind in a pod: its files in the data folder (tmp/ too) and its rows. */
+export function footprint(p: TestPod): string {
+  const dir = p.config.dataDir
+  const files = ['videos', 'thumbnails', 'torrents', 'tmp'].flatMap((d) => readdirSync(join(dir, d)).map((f) => `${d}/${f}`))
+  const rows = p.running.pod.db.query('SELECT (SELECT count(*) FROM videos) AS v, (SELECT count(*) FROM local_videos) AS l, (SELECT count(*) FROM outbox) AS o').get()
+  return JSON.stringify({ files: files.sort(), rows })
 }

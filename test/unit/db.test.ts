@@ -66,7 +66,10 @@ describe('database', () => {
       const old = openDatabase(path, { to: from })
       expect(schemaVersion(old)).toBe(from)
       const hasUsers = schemaOf(old).some((t) => t.name === 'users')
-      if (hasUsers) old.query("INSERT INTO users (username, password_hash, role, created_at) VALUES ('kept', 'h', 'admin', 1)").run()
+      // From the version that gave accounts a subject of their own, a row needs one.
+      const hasSubject = hasUsers && (old.query('PRAGMA table_info(users)').all() as { name: string }[]).some((c) => c.name === 'subject')
+      if (hasSubject) old.query("INSERT INTO users (subject, username, password_hash, role, created_at) VALUES ('s', 'kept', 'h', 'admin', 1)").run()
+      else if (hasUsers) old.query("INSERT INTO users (username, password_hash, role, created_at) VALUES ('kept', 'h', 'admin', 1)").run()
       old.close()
 
       const db = openDatabase(path)

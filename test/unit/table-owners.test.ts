@@ -46,7 +46,8 @@ const OWNERS: Record<string, string | null> = {
   runner_tokens: 'src/runners/store.ts',
   runners: 'src/runners/store.ts',
   mirrors: 'src/redundancy/store.ts',
-  video_mirrors: 'src/redundancy/store.ts',
+  video_mirrors: 'src/redundancy/known-store.ts',
+  mirror_torrents: 'src/redundancy/known-store.ts',
   storage_moves: 'src/storage/moves.ts',
   // Made by migration 7 and never used: views of friends' videos wait in the outbox (FriendStore.addViews).
   pending_views: null,
