@@ -183,6 +183,8 @@ export async function backUp(input: BackupInput): Promise<Result<BackupSummary, 
       bucket: info ? { endpoint: info.endpoint ?? null, bucket: info.bucket ?? '', prefix: info.prefix ?? '', objects } : null,
       missing: [...media.absent].filter((k) => !inBucket.has(k)).sort(),
     }
+    // A Ctrl-C that came after the last chunk still stops it: the manifest would make it a backup.
+    if (input.signal?.aborted) throw new BackupProblem('interrupted', 'interrupted')
     const part = join(dest, `${MANIFEST}.part`)
     writeFileSync(part, JSON.stringify(manifest, null, 2) + '\n', { mode: FILE_MODE })
     renameSync(part, join(dest, MANIFEST))

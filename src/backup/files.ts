@@ -105,7 +105,14 @@ export interface TakenFolder {
  * when it exists and is not an empty folder, or cannot be made.
  */
 export function takeFolder(dir: string, what: string, mode: number): TakenFolder {
-  const st = statSync(dir, { throwIfNoEntry: false })
+  const cannot = (e: unknown) => new BackupProblem('cannot_create', `cannot create ${what} ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`)
+  let st
+  try {
+    st = statSync(dir, { throwIfNoEntry: false })
+  } catch (e) {
+    // ENOTDIR: a file on its path.
+    throw cannot(e)
+  }
   if (st && !st.isDirectory()) throw new BackupProblem('cannot_create', `${what} ${dir} exists and is not a folder`)
   if (st) {
     if (readdirSync(dir).length > 0) throw new BackupProblem('cannot_create', `${what} ${dir} is not empty: give a new or empty folder`)
@@ -116,7 +123,7 @@ export function takeFolder(dir: string, what: string, mode: number): TakenFolder
   try {
     made = mkdirSync(dir, { recursive: true, mode })
   } catch (e) {
-    throw new BackupProblem('cannot_create', `cannot create ${what} ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`)
+    throw cannot(e)
   }
   return { path: dir, undo: () => made && rmSync(made, { recursive: true, force: true }) }
 }

@@ -40,7 +40,8 @@ export interface RestoreSummary {
 }
 
 /** Reads and checks SRC's manifest. */
-export function readManifest(src: string): Result<Manifest, BackupFailure> {
+export function readManifest(at: string): Result<Manifest, BackupFailure> {
+  const src = resolve(at)
   if (!statSync(src, { throwIfNoEntry: false })?.isDirectory()) return fail({ kind: 'no_input', message: `there is no backup folder ${src}` })
   let text: string
   try {
@@ -60,7 +61,7 @@ export async function backupConfig(src: string): Promise<Result<string | undefin
   if (!manifest.ok) return manifest
   const entry = manifest.value.config
   if (!entry) return ok(undefined)
-  const path = join(src, CONFIG)
+  const path = join(resolve(src), CONFIG)
   const file = Bun.file(path)
   const sha256 = (await file.exists()) ? new Bun.CryptoHasher('sha256').update(await file.bytes()).digest('hex') : undefined
   if (sha256 !== entry.sha256) return fail({ kind: 'damaged', message: `${path} is ${sha256 ? 'damaged (its SHA-256 is not the manifest\'s)' : 'missing'}` })
