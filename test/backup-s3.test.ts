@@ -46,7 +46,7 @@ test('a pod on a bucket: its files are listed with sizes and ETags, not copied, 
   expect(made.stdout).toContain('files of the bucket listed')
   expect(made.code).toBe(0)
   const manifest = JSON.parse(readFileSync(join(dir, 'backup', 'manifest.json'), 'utf8')) as Manifest
-  const inBucket = ((await gw.client(BUCKET).list({ prefix: PREFIX })).contents ?? []).map((o) => ({ key: o.key.slice(PREFIX.length), size: o.size, etag: o.eTag!.replace(/"/g, '') }))
+  const inBucket = ((await gw.client(BUCKET).list({ prefix: PREFIX })).contents ?? []).map((o) => ({ key: o.key.slice(PREFIX.length), size: o.size ?? 0, etag: o.eTag!.replace(/"/g, '') }))
   expect(inBucket.map((o) => o.key)).toContain(`videos/${id}.mp4`)
   expect(manifest.bucket).toEqual({ endpoint: gw.endpoint, bucket: BUCKET, prefix: PREFIX, objects: inBucket.sort((a, b) => a.key.localeCompare(b.key)) })
   expect(manifest.files.map((f) => f.path).sort()).toEqual(['keys/pod.key', 'keys/token.secret', 'seedpod.db'])

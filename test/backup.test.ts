@@ -3,8 +3,8 @@
  * on a real pod that runs as a child process too: a backup taken while an upload is under way
  * and changes fan out to a friend, restored into an empty folder and served on another port,
  * is the same pod (fingerprint, accounts), every video of it plays byte for byte as before, and
- * its friend takes its messages. (Bad inputs: test/backup-inputs.test.ts; a bucket:
- * test/backup-s3.test.ts.)
+ * its friend takes its messages. (A database that changes during the copy, and bad inputs:
+ * test/backup-cli.test.ts; a bucket: test/backup-s3.test.ts.)
  */
 import { afterAll, expect, setDefaultTimeout, test } from 'bun:test'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'

@@ -1,13 +1,15 @@
 /**
- * `seedpod backup` and `seedpod restore` given what they cannot use (child processes of the
- * CLI, on a stopped pod's data folder): each says what is wrong, exits with its code (66
- * nothing to read, 73 a destination it may not fill, 65 a damaged backup, 1 a failure on the
- * way, 130 interrupted) and leaves nothing behind: a destination it made is gone, one it found
- * empty is empty.
+ * `seedpod backup` and `seedpod restore` on a stopped pod's data folder (child processes of
+ * the CLI): a backup whose database changes while it copies still ends with a database and
+ * files that agree; and given what they cannot use, each says what is wrong, exits with its
+ * code (66 nothing to read, 73 a destination it may not fill, 65 a damaged backup, 1 a failure
+ * on the way, 130 interrupted) and leaves nothing behind: a destination it made is gone, one
+ * it found empty is empty.
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { closeSync, constants, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
+import { Database } from 'bun:sqlite'
 import { AccountStore } from '../src/accounts/store'
 import type { Manifest } from '../src/backup/model'
 import { loadOrCreateIdentity } from '../src/identity/keys'
@@ -19,29 +21,67 @@ import { listTree, removeTempDirs, runCli, spawnCli, tempDir } from './helpers/p
 setDefaultTimeout(60_000)
 afterAll(removeTempDirs)
 
-/** A stopped pod's data folder with one own video, whose playlist is not there. */
-async function podFolder(): Promise<{ dir: string; dataDir: string; id: string }> {
+const URL = 'http://127.0.0.1:1'
+
+/** A stopped pod's data folder. */
+interface Folder {
+  dir: string
+  dataDir: string
+  fingerprint: string
+}
+
+/**
+ * Adds an own video to a pod's folder: its rows, and its file, thumbnail and torrent (its
+ * playlist is not there); returns its id.
+ */
+function addVideo(f: Folder, n: number, bytes = 3 * 1024 * 1024 + 17): string {
+  const id = `${f.fingerprint.slice(0, 16)}video${n}`
+  const db = openDatabase(join(f.dataDir, 'seedpod.db'))
+  try {
+    const owner = new AccountStore(db).byName('alice') ?? new AccountStore(db).add({ username: 'alice', passwordHash: 'h', role: 'user', status: 'active', registeredFrom: null, createdAt: 1 })
+    const rows = new VideoStore(db)
+    rows.upsert(videoOf({ url: URL, fingerprint: f.fingerprint }, { id, magnetUri: `magnet:?xt=urn:btih:${String(n).repeat(40)}` }), URL, Date.now())
+    rows.addOwn(id, owner.id, 'video/mp4', { width: 320, height: 240, audio: 'aac' })
+  } finally {
+    db.close()
+  }
+  for (const [key, size] of [
+    [`videos/${id}.mp4`, bytes],
+    [`thumbnails/${id}.jpg`, 2000],
+    [`torrents/${String(n).repeat(40)}.torrent`, 300],
+  ] as const) {
+    mkdirSync(join(f.dataDir, key, '..'), { recursive: true })
+    writeFileSync(join(f.dataDir, key), crypto.getRandomValues(new Uint8Array(size)))
+  }
+  return id
+}
+
+/** A stopped pod's data folder with one own video (`id`), whose playlist is not there. */
+async function podFolder(): Promise<Folder & { id: string }> {
   const dir = tempDir()
   const dataDir = join(dir, 'data')
   mkdirSync(dataDir)
   const { identity } = await loadOrCreateIdentity(dataDir)
-  const url = 'http://127.0.0.1:1'
-  const id = `${identity.fingerprint.slice(0, 16)}video1`
-  const db = openDatabase(join(dataDir, 'seedpod.db'))
-  const owner = new AccountStore(db).add({ username: 'alice', passwordHash: 'h', role: 'user', status: 'active', registeredFrom: null, createdAt: 1 })
-  const rows = new VideoStore(db)
-  rows.upsert(videoOf({ url, fingerprint: identity.fingerprint }, { id }), url, Date.now())
-  rows.addOwn(id, owner.id, 'video/mp4', { width: 320, height: 240, audio: 'aac' })
-  db.close()
-  for (const [key, bytes] of [
-    [`videos/${id}.mp4`, 3 * 1024 * 1024 + 17],
-    [`thumbnails/${id}.jpg`, 2000],
-    [`torrents/${'0'.repeat(40)}.torrent`, 300],
-  ] as const) {
-    mkdirSync(join(dataDir, key, '..'), { recursive: true })
-    writeFileSync(join(dataDir, key), crypto.getRandomValues(new Uint8Array(bytes)))
-  }
-  return { dir, dataDir, id }
+  const f = { dir, dataDir, fingerprint: identity.fingerprint }
+  return { ...f, id: addVideo(f, 1) }
+}
+
+/**
+ * Makes the file at `path` a pipe: a backup that copies it reads what the test writes, when it
+ * writes it. `opened` resolves with the writing end once the backup has opened it.
+ */
+function pipeAt(path: string): { opened: Promise<number> } {
+  rmSync(path)
+  expect(Bun.spawnSync(['mkfifo', path]).exitCode).toBe(0)
+  const opened = until(() => {
+    try {
+      return openSync(path, constants.O_WRONLY | constants.O_NONBLOCK) + 1
+    } catch {
+      // ENXIO: nobody reads it yet.
+      return 0
+    }
+  }, 15_000, 'the backup reading the pipe').then((fd) => fd - 1)
+  return { opened }
 }
 
 /** Every file under `dir` with its bytes, and every folder. */
@@ -51,6 +91,46 @@ const contents = (dir: string) => listTree(dir).map((p) => [p, statSync(join(dir
 const cli = (cwd: string, ...args: string[]) => runCli(args, { cwd })
 
 describe('seedpod backup', () => {
+  test("a video added and one deleted while it copies: the backup's database and its files agree", async () => {
+    const f = await podFolder()
+    const deleted = addVideo(f, 2)
+    // The first video's file is the first it copies: it waits there while the test changes the pod.
+    const first = join(f.dataDir, 'videos', `${f.id}.mp4`)
+    const pipe = pipeAt(first)
+    const child = spawnCli(['backup', 'out', '--data-dir', 'data'], { cwd: f.dir })
+    let added: string
+    const bytes = crypto.getRandomValues(new Uint8Array(64 * 1024))
+    try {
+      const fd = await pipe.opened
+      writeSync(fd, bytes)
+      // The second video is deleted (its rows: its files go after), a third is uploaded.
+      const db = openDatabase(join(f.dataDir, 'seedpod.db'))
+      expect(new VideoStore(db).remove(deleted, f.fingerprint)).toBe(true)
+      db.close()
+      added = addVideo(f, 3)
+      // The pipe becomes the file it stood for (a round after the first looks at it again).
+      rmSync(first)
+      writeFileSync(first, bytes)
+      closeSync(fd)
+      expect(await child.exit()).toBe(0)
+    } finally {
+      child.kill()
+    }
+    const out = join(f.dir, 'out')
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as Manifest
+    const media = manifest.files.map((m) => m.path).filter((p) => !p.startsWith('keys/') && p !== 'seedpod.db')
+    expect(media.sort()).toEqual([`thumbnails/${added}.jpg`, `thumbnails/${f.id}.jpg`, `torrents/${'1'.repeat(40)}.torrent`, `torrents/${'3'.repeat(40)}.torrent`, `videos/${added}.mp4`, `videos/${f.id}.mp4`].sort())
+    expect(listTree(out).filter((p) => p.includes(deleted) || p.includes('2'.repeat(40)))).toEqual([])
+    expect(readFileSync(join(out, 'videos', `${f.id}.mp4`))).toEqual(Buffer.from(bytes))
+    for (const m of manifest.files) expect(`${m.path} ${new Bun.CryptoHasher('sha256').update(readFileSync(join(out, m.path))).digest('hex')}`).toBe(`${m.path} ${m.sha256}`)
+    const copy = new Database(join(out, 'seedpod.db'), { readonly: true })
+    try {
+      expect(new VideoStore(copy).ownRows().map((r) => r.id)).toEqual([f.id, added])
+    } finally {
+      copy.close()
+    }
+  })
+
   test('of a stopped pod: the files its database names, one it lacks named in a warning and the manifest', async () => {
     const { dir, dataDir, id } = await podFolder()
     const r = await cli(dir, 'backup', 'out', '--data-dir', dataDir)
@@ -58,7 +138,7 @@ describe('seedpod backup', () => {
     expect(r.code).toBe(0)
     const manifest = JSON.parse(readFileSync(join(dir, 'out', 'manifest.json'), 'utf8')) as Manifest
     expect(manifest.missing).toEqual([`videos/${id}.m3u8`])
-    expect(manifest.files.map((f) => f.path).sort()).toEqual(['keys/pod.key', 'seedpod.db', `thumbnails/${id}.jpg`, `torrents/${'0'.repeat(40)}.torrent`, `videos/${id}.mp4`])
+    expect(manifest.files.map((f) => f.path).sort()).toEqual(['keys/pod.key', 'seedpod.db', `thumbnails/${id}.jpg`, `torrents/${'1'.repeat(40)}.torrent`, `videos/${id}.mp4`])
     expect(readFileSync(join(dir, 'out', 'videos', `${id}.mp4`))).toEqual(readFileSync(join(dataDir, 'videos', `${id}.mp4`)))
   })
 
@@ -117,20 +197,10 @@ describe('seedpod backup', () => {
 
   test('interrupted (Ctrl-C) while it copies, it exits 130 and removes what it wrote', async () => {
     const { dir, dataDir, id } = await podFolder()
-    // The video's file is a pipe: the backup copies what the test writes into it, when it writes it.
-    const pipe = join(dataDir, 'videos', `${id}.mp4`)
-    rmSync(pipe)
-    expect(Bun.spawnSync(['mkfifo', pipe]).exitCode).toBe(0)
+    const pipe = pipeAt(join(dataDir, 'videos', `${id}.mp4`))
     const child = spawnCli(['backup', 'out', '--data-dir', 'data'], { cwd: dir })
     try {
-      // Opened for writing once the backup has it open for reading.
-      const fd = await until(() => {
-        try {
-          return openSync(pipe, constants.O_WRONLY | constants.O_NONBLOCK) + 1
-        } catch {
-          return 0
-        }
-      }, 15_000, 'the backup reading the video').then((n) => n - 1)
+      const fd = await pipe.opened
       writeSync(fd, new Uint8Array(64 * 1024))
       child.proc.kill('SIGINT')
       closeSync(fd)
