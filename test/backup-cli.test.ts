@@ -10,60 +10,20 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { closeSync, constants, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { Database } from 'bun:sqlite'
-import { AccountStore } from '../src/accounts/store'
 import type { Manifest } from '../src/backup/model'
-import { loadOrCreateIdentity } from '../src/identity/keys'
 import { openDatabase } from '../src/shared/db'
 import { VideoStore } from '../src/videos/store'
-import { until, videoOf } from './helpers/network'
+import { until } from './helpers/network'
+import { addVideo, infoHashOf, podFolder } from './helpers/pod-folder'
 import { listTree, removeTempDirs, runCli, spawnCli, tempDir } from './helpers/pods'
 
 setDefaultTimeout(60_000)
 afterAll(removeTempDirs)
 
-const URL = 'http://127.0.0.1:1'
-
-/** A stopped pod's data folder. */
-interface Folder {
-  dir: string
-  dataDir: string
-  fingerprint: string
-}
-
-/**
- * Adds an own video to a pod's folder: its rows, and its file, thumbnail and torrent (its
- * playlist is not there); returns its id.
- */
-function addVideo(f: Folder, n: number, bytes = 3 * 1024 * 1024 + 17): string {
-  const id = `${f.fingerprint.slice(0, 16)}video${n}`
-  const db = openDatabase(join(f.dataDir, 'seedpod.db'))
-  try {
-    const owner = new AccountStore(db).byName('alice') ?? new AccountStore(db).add({ username: 'alice', passwordHash: 'h', role: 'user', status: 'active', registeredFrom: null, createdAt: 1 })
-    const rows = new VideoStore(db)
-    rows.upsert(videoOf({ url: URL, fingerprint: f.fingerprint }, { id, magnetUri: `magnet:?xt=urn:btih:${String(n).repeat(40)}` }), URL, Date.now())
-    rows.addOwn(id, owner.id, 'video/mp4', { width: 320, height: 240, audio: 'aac' })
-  } finally {
-    db.close()
-  }
-  for (const [key, size] of [
-    [`videos/${id}.mp4`, bytes],
-    [`thumbnails/${id}.jpg`, 2000],
-    [`torrents/${String(n).repeat(40)}.torrent`, 300],
-  ] as const) {
-    mkdirSync(join(f.dataDir, key, '..'), { recursive: true })
-    writeFileSync(join(f.dataDir, key), crypto.getRandomValues(new Uint8Array(size)))
-  }
-  return id
-}
-
 /** A stopped pod's data folder with one own video (`id`), whose playlist is not there. */
-async function podFolder(): Promise<Folder & { id: string }> {
-  const dir = tempDir()
-  const dataDir = join(dir, 'data')
-  mkdirSync(dataDir)
-  const { identity } = await loadOrCreateIdentity(dataDir)
-  const f = { dir, dataDir, fingerprint: identity.fingerprint }
-  return { ...f, id: addVideo(f, 1) }
+async function onePod() {
+  const f = await podFolder()
+  return { ...f, id: f.ids[0]! }
 }
 
 /**
@@ -92,7 +52,7 @@ const cli = (cwd: string, ...args: string[]) => runCli(args, { cwd })
 
 describe('seedpod backup', () => {
   test("a video added and one deleted while it copies: the backup's database and its files agree", async () => {
-    const f = await podFolder()
+    const f = await onePod()
     const deleted = addVideo(f, 2)
     // The first video's file is the first it copies: it waits there while the test changes the pod.
     const first = join(f.dataDir, 'videos', `${f.id}.mp4`)
@@ -119,8 +79,8 @@ describe('seedpod backup', () => {
     const out = join(f.dir, 'out')
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as Manifest
     const media = manifest.files.map((m) => m.path).filter((p) => !p.startsWith('keys/') && p !== 'seedpod.db')
-    expect(media.sort()).toEqual([`thumbnails/${added}.jpg`, `thumbnails/${f.id}.jpg`, `torrents/${'1'.repeat(40)}.torrent`, `torrents/${'3'.repeat(40)}.torrent`, `videos/${added}.mp4`, `videos/${f.id}.mp4`].sort())
-    expect(listTree(out).filter((p) => p.includes(deleted) || p.includes('2'.repeat(40)))).toEqual([])
+    expect(media.sort()).toEqual([`thumbnails/${added}.jpg`, `thumbnails/${f.id}.jpg`, `torrents/${infoHashOf(1)}.torrent`, `torrents/${infoHashOf(3)}.torrent`, `videos/${added}.mp4`, `videos/${f.id}.mp4`].sort())
+    expect(listTree(out).filter((p) => p.includes(deleted) || p.includes(infoHashOf(2)))).toEqual([])
     expect(readFileSync(join(out, 'videos', `${f.id}.mp4`))).toEqual(Buffer.from(bytes))
     for (const m of manifest.files) expect(`${m.path} ${new Bun.CryptoHasher('sha256').update(readFileSync(join(out, m.path))).digest('hex')}`).toBe(`${m.path} ${m.sha256}`)
     const copy = new Database(join(out, 'seedpod.db'), { readonly: true })
@@ -132,18 +92,18 @@ describe('seedpod backup', () => {
   })
 
   test('of a stopped pod: the files its database names, one it lacks named in a warning and the manifest', async () => {
-    const { dir, dataDir, id } = await podFolder()
+    const { dir, dataDir, id } = await onePod()
     const r = await cli(dir, 'backup', 'out', '--data-dir', dataDir)
     expect(r.stderr).toBe(`seedpod backup: warning: 1 files the database names are not in the data folder: videos/${id}.m3u8\n`)
     expect(r.code).toBe(0)
     const manifest = JSON.parse(readFileSync(join(dir, 'out', 'manifest.json'), 'utf8')) as Manifest
     expect(manifest.missing).toEqual([`videos/${id}.m3u8`])
-    expect(manifest.files.map((f) => f.path).sort()).toEqual(['keys/pod.key', 'seedpod.db', `thumbnails/${id}.jpg`, `torrents/${'1'.repeat(40)}.torrent`, `videos/${id}.mp4`])
+    expect(manifest.files.map((f) => f.path).sort()).toEqual(['keys/pod.key', 'seedpod.db', `thumbnails/${id}.jpg`, `torrents/${infoHashOf(1)}.torrent`, `videos/${id}.mp4`])
     expect(readFileSync(join(dir, 'out', 'videos', `${id}.mp4`))).toEqual(readFileSync(join(dataDir, 'videos', `${id}.mp4`)))
   })
 
   test('without a DEST it prints the usage and exits 2', async () => {
-    const { dir } = await podFolder()
+    const { dir } = await onePod()
     const r = await cli(dir, 'backup', '--data-dir', 'data')
     expect(r.stderr).toContain('backup needs a DEST folder')
     expect(r.code).toBe(2)
@@ -163,7 +123,7 @@ describe('seedpod backup', () => {
   })
 
   test('into a folder that is not empty, a file, a path under a file or the data folder, it exits 73 and changes nothing', async () => {
-    const { dir } = await podFolder()
+    const { dir } = await onePod()
     mkdirSync(join(dir, 'full'))
     writeFileSync(join(dir, 'full', 'kept'), 'mine')
     writeFileSync(join(dir, 'file'), 'mine')
@@ -182,7 +142,7 @@ describe('seedpod backup', () => {
   })
 
   test('that fails on the way exits 1 and removes what it wrote: a folder it made is gone, one it found empty is empty again', async () => {
-    const { dir, dataDir, id } = await podFolder()
+    const { dir, dataDir, id } = await onePod()
     // The video's file cannot be read: a folder stands in its place.
     rmSync(join(dataDir, 'videos', `${id}.mp4`))
     mkdirSync(join(dataDir, 'videos', `${id}.mp4`))
@@ -196,7 +156,7 @@ describe('seedpod backup', () => {
   })
 
   test('interrupted (Ctrl-C) while it copies, it exits 130 and removes what it wrote', async () => {
-    const { dir, dataDir, id } = await podFolder()
+    const { dir, dataDir, id } = await onePod()
     const pipe = pipeAt(join(dataDir, 'videos', `${id}.mp4`))
     const child = spawnCli(['backup', 'out', '--data-dir', 'data'], { cwd: dir })
     try {
@@ -214,9 +174,9 @@ describe('seedpod backup', () => {
 })
 
 describe('seedpod restore', () => {
-  /** A backup of podFolder()'s pod, made by the CLI. */
+  /** A backup of onePod()'s pod, made by the CLI. */
   async function backup(): Promise<{ dir: string; src: string; manifest: Manifest }> {
-    const { dir } = await podFolder()
+    const { dir } = await onePod()
     expect((await cli(dir, 'backup', 'backup', '--data-dir', 'data')).code).toBe(0)
     const src = join(dir, 'backup')
     return { dir, src, manifest: JSON.parse(readFileSync(join(src, 'manifest.json'), 'utf8')) as Manifest }
