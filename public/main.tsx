@@ -14,8 +14,6 @@ import { Home } from './pages/Home'
 import { Upload } from './pages/Upload'
 import { Watch } from './pages/Watch'
 import { debug } from './player/debug'
-import { registerServiceWorker, warmUp } from './player/client'
-import { loadHls } from './player/stream'
 
 const TITLES: Record<string, string> = { '/upload': 'Upload', '/login': 'Log in', '/register': 'Register', '/admin': 'Network' }
 
@@ -68,12 +66,10 @@ function App() {
 
 debug('app render')
 interceptLinks()
-const playerAssets = { webtorrentUrl: boot.assets.webtorrent, serviceWorkerUrl: boot.assets.serviceWorker, iceServers: boot.pod.iceServers }
-// On a watch page, everything playback needs starts loading now, in parallel (the video's own
-// files as soon as the page has measured the player and picked a quality). Elsewhere the
-// service worker is installed early, so that a first watch page starts at once.
-if (location.pathname.startsWith('/videos/')) {
-  warmUp(playerAssets)
-  if (boot.video?.streams?.length) loadHls(boot.assets.hls).catch(() => undefined)
-} else registerServiceWorker(boot.assets.serviceWorker)
+// Pods of earlier releases registered WebTorrent's service worker (`/sw.min.js`) for their
+// whole-file player; nothing uses it now, and it would stand in front of every request.
+navigator.serviceWorker
+  ?.getRegistrations()
+  .then((all) => all.forEach((r) => r.unregister()))
+  .catch(() => undefined)
 render(<App />, document.getElementById('app')!)

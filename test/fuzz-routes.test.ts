@@ -110,7 +110,7 @@ describe('fuzz', () => {
     route('GET', '/admin', 'none', { json: false }),
     route('GET', '/assets/:file'),
     route('GET', '/vendor/webtorrent.min.js', 'none', { json: false }),
-    route('GET', '/sw.min.js', 'none', { json: false }),
+    route('GET', '/vendor/hls.light.min.mjs', 'none', { json: false }),
   ]
   const totalWeight = ROUTES.reduce((s, x) => s + x.weight, 0)
   const pickRoute = (r: Rng): Route => {

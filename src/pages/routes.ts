@@ -1,7 +1,7 @@
 /**
  * The pod's pages: the Preact app of public/ (one HTML shell for every page route, routed in
- * the browser), its bundled assets, and WebTorrent's browser build and service worker, all
- * served by the pod itself (no CDN).
+ * the browser), its bundled assets, and the player's libraries (WebTorrent's and hls.js's
+ * browser builds), all served by the pod itself (no CDN).
  *
  * Where the assets come from: inside the compiled executable, from the files embedded at
  * build time (public/embedded.ts, replaced by src/app/build.ts); run from source, from a bundle
@@ -13,10 +13,9 @@
  * public settings and, on a watch page, the video (unless the pod asks for a login first).
  */
 import { Elysia } from 'elysia'
-// WebTorrent's browser build and its service worker: `type: 'file'` gives a path that works
-// from source (node_modules) and inside the executable (embedded).
+// WebTorrent's browser build: `type: 'file'` gives a path that works from source
+// (node_modules) and inside the executable (embedded).
 import webtorrentPath from 'webtorrent/dist/webtorrent.min.js' with { type: 'file' }
-import swPath from 'webtorrent/dist/sw.min.js' with { type: 'file' }
 // hls.js (its light build: no subtitles, no DRM), the stream player's MSE, buffer and adaptive switching.
 import hlsPath from 'hls.js/dist/hls.light.min.mjs' with { type: 'file' }
 import { embedded } from '../../public/embedded'
@@ -24,7 +23,7 @@ import { anonymousMayWatch } from '../accounts/auth'
 import type { Config } from '../shared/config'
 import type { Logger } from '../shared/log'
 import { DomainError } from '../shared/errors'
-import { DEFAULT_GOVERNOR, headStartBytes } from '../shared/playback'
+import { HEAD_START, headStartBytes, START_HEIGHT } from '../shared/playback'
 import { webseedUrl } from '../shared/urls'
 import type { Video } from '../videos/model'
 import type { StreamIn } from '../videos/streams'
@@ -48,7 +47,7 @@ export interface Boot {
     player: { bufferSeconds: number; cacheBytes: number }
   }
   /** Assets the app loads later, by their cache-busting URLs. */
-  assets: { webtorrent: string; serviceWorker: string; hls: string }
+  assets: { webtorrent: string; hls: string }
   /** On a watch page: the video, when it exists and may be shown without a login. */
   video?: Video
 }
@@ -69,7 +68,6 @@ interface Pages {
   styles: string[]
   webtorrent: { url: string; asset: Asset }
   hls: { url: string; asset: Asset }
-  sw: Asset
 }
 
 /** The bundle, made once per process (every pod of a test process shares it). */
@@ -102,7 +100,6 @@ async function loadPages(): Promise<Pages> {
       url: `/vendor/hls.light.min.mjs?v=${versionTag(hlsBytes)}`,
       asset: { type: 'text/javascript;charset=utf-8', body: new Blob([hlsBytes]) },
     },
-    sw: { type: 'text/javascript;charset=utf-8', body: Bun.file(swPath) },
   }
 }
 
@@ -125,8 +122,9 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
 
 /**
  * The Content-Security-Policy of the pages: scripts, styles and workers only from the pod;
- * media and images from this pod (the player streams through its service worker) and other
- * pods (thumbnails); connections to any pod's API, web seed and tracker (remote videos).
+ * media and images from this pod and other pods (hls.js's MediaSource is a blob: URL; a video
+ * without streams plays from its web seed; thumbnails); connections to any pod's API, web
+ * seed and tracker (remote videos).
  */
 const CSP = [
   "default-src 'self'",
@@ -143,24 +141,17 @@ const CSP = [
 ].join('; ')
 
 /**
- * A video played by its streams starts with its lowest stream at least this high (a quick
- * start's): one that slow links carry too, as adaptive players start; the player's switching
- * takes it up within seconds where the link allows.
- */
-const QUICK_START_HEIGHT = 240
-
-/**
  * The quick start of a watch page (public/player/quick.ts): a `<video>` of the head start of
  * the video (its first seconds, `?head=` of its web seed), for the browser to play while it
  * loads the app. None for a video too short for a head start (it waits for peers), or
- * without size, duration or web seed. The player then fetches the same bytes for the
- * torrent, from the browser's cache: both take their length from src/shared/playback.ts.
+ * without size, duration or web seed. The player then reads the segments within those bytes
+ * from the browser's cache: both take their length from src/shared/playback.ts.
  */
 async function quickStart(video: Video | undefined, streamHead: PageRoutesDeps['streamHead'], podUrl: string): Promise<string> {
   // A video played by its streams starts with one that slow links carry too (the player's
   // adaptive switching takes it from there), else the original.
   const streams = (video?.streams ?? []) as (StreamIn & { webseedUrl?: string; webseedUrls?: string[] })[]
-  const stream = streams.find((s) => s.height >= QUICK_START_HEIGHT) ?? streams[0]
+  const stream = streams.find((s) => s.height >= START_HEIGHT) ?? streams[0]
   // A friend's video this pod keeps a copy of starts from the copy: here, whether its origin answers or not.
   const copy = video?.podUrl === podUrl ? undefined : stream?.webseedUrls?.find((u) => u.startsWith(`${podUrl}/`))
   const seed = copy ?? (stream ? stream.webseedUrl : video?.webseedUrls[0])
@@ -168,7 +159,7 @@ async function quickStart(video: Video | undefined, streamHead: PageRoutesDeps['
   const url = seed && video?.podUrl === podUrl ? webseedUrl(podUrl, new URL(seed).pathname.split('/').pop()!) : seed
   const estimate = headStartBytes(stream ? stream.size : video?.size, video?.duration)
   // A stream's head ends where a segment does, so that the player reads whole segments of it.
-  const bytes = estimate && stream && video ? ((await streamHead(video.id, stream.rendition, DEFAULT_GOVERNOR.startHorizonSeconds)) ?? estimate) : estimate
+  const bytes = estimate && stream && video ? ((await streamHead(video.id, stream.rendition, HEAD_START.seconds)) ?? estimate) : estimate
   if (!video || !url || !bytes) return ''
   const src = new URL(url)
   src.searchParams.set('head', String(bytes))
@@ -177,11 +168,11 @@ async function quickStart(video: Video | undefined, streamHead: PageRoutesDeps['
 }
 
 function shell(p: Pages, boot: Boot, title: string, watch: boolean, quick: string): string {
-  // The app's chunks are fetched alongside its entry point, and on a watch page WebTorrent
-  // too, which the player needs soon; with a quick start, all of them once its first frame is
-  // up (compiling them would hold that frame up).
-  const streamed = !!boot.video?.streams?.length
-  const preloads = quick ? [] : [...p.chunks, ...(watch ? [p.webtorrent.url] : []), ...(streamed ? [p.hls.url] : [])]
+  // The app's chunks are fetched alongside its entry point, and on the watch page of a
+  // streamed video the player's libraries too, which it needs soon; with a quick start, all of
+  // them once its first frame is up (compiling them would hold that frame up).
+  const streamed = watch && !!boot.video?.streams?.length
+  const preloads = quick ? [] : [...p.chunks, ...(streamed ? [p.webtorrent.url, p.hls.url] : [])]
   const preload = preloads.map((url) => `<link rel="modulepreload" href="${url}">`).join('\n')
   return `<!doctype html>
 <html lang="en">
@@ -204,8 +195,8 @@ ${quick}<div id="app"><noscript><p class="noscript">seedpod needs JavaScript to 
 }
 
 /** Answers with an asset, gzipped when the client takes it (webtorrent.min.js: 220 KB, 65 KB gzipped). */
-async function send(request: Request, asset: Asset, cacheControl: string, extra: Record<string, string> = {}): Promise<Response> {
-  const headers: Record<string, string> = { 'content-type': asset.type, 'cache-control': cacheControl, 'x-content-type-options': 'nosniff', ...extra }
+async function send(request: Request, asset: Asset, cacheControl: string): Promise<Response> {
+  const headers: Record<string, string> = { 'content-type': asset.type, 'cache-control': cacheControl, 'x-content-type-options': 'nosniff' }
   const compressible = /^(text\/|application\/json)/.test(asset.type)
   if (!compressible) return new Response(asset.body, { headers })
   headers.vary = 'Accept-Encoding'
@@ -236,7 +227,7 @@ export interface PageRoutesDeps {
   streamHead(id: string, rendition: number, seconds: number): Promise<number | undefined>
 }
 
-/** Elysia plugin: the page routes, `/assets/*`, `/vendor/webtorrent.min.js` and `/sw.min.js`. */
+/** Elysia plugin: the page routes, `/assets/*`, `/vendor/webtorrent.min.js` and `/vendor/hls.light.min.mjs`. */
 export const pageRoutes = ({ fingerprint, config, version, log, video: videoOf, streamHead }: PageRoutesDeps) => {
   // Start bundling now, in the background, so that the first page does not wait for it.
   pages(log).catch(() => undefined)
@@ -254,7 +245,7 @@ export const pageRoutes = ({ fingerprint, config, version, log, video: videoOf, 
 
   const page = async (title: string, watch: boolean, video?: Video) => {
     const p = await pages(log)
-    const boot: Boot = { pod: podBoot, assets: { webtorrent: p.webtorrent.url, serviceWorker: '/sw.min.js', hls: p.hls.url }, ...(video ? { video } : {}) }
+    const boot: Boot = { pod: podBoot, assets: { webtorrent: p.webtorrent.url, hls: p.hls.url }, ...(video ? { video } : {}) }
     return new Response(shell(p, boot, title, watch, await quickStart(boot.video, streamHead, config.url)), {
       headers: {
         'content-type': 'text/html;charset=utf-8',
@@ -286,6 +277,4 @@ export const pageRoutes = ({ fingerprint, config, version, log, video: videoOf, 
     })
     .get('/vendor/webtorrent.min.js', async ({ request, query }) => vendor(request, (await pages(log)).webtorrent, `/vendor/webtorrent.min.js?v=${query.v}`))
     .get('/vendor/hls.light.min.mjs', async ({ request, query }) => vendor(request, (await pages(log)).hls, `/vendor/hls.light.min.mjs?v=${query.v}`))
-    // Its scope is the whole pod (its fetch handler only takes /webtorrent/ URLs).
-    .get('/sw.min.js', async ({ request }) => send(request, (await pages(log)).sw, 'no-cache', { 'service-worker-allowed': '/' }))
 }

@@ -1,21 +1,28 @@
 /**
- * A chunk store in memory with a cap shared by every torrent of the tab: what a stream's
- * torrents fetched is kept (and served to other viewers) up to `player.cacheBytes`; beyond
- * it the least recently used pieces go, whatever the length of the video. An evicted piece
- * is told to its torrent (`onEvict`), which then no longer counts it as held: asked for it
- * again (a seek back), it fetches it again.
+ * The piece store: a chunk store in memory (the abstract-chunk-store interface WebTorrent
+ * uses) with a cap shared by every torrent of the tab: what the streams' torrents fetched is
+ * kept (and served to other viewers) up to `player.cacheBytes`; beyond it the least recently
+ * used pieces go, whatever the length of the video. An evicted piece is told to its torrent
+ * (`onEvict`), which then no longer counts it as held: asked for it again (a seek back), it
+ * fetches it again.
  *
  * Pieces a read is using are pinned and never evicted under it (segments.ts).
  */
 
-import { answerGet, type Callback } from './memory-store'
+/** A chunk store's callback. */
+type Callback<T = void> = (err: Error | null, value?: T) => void
 
-/** The pieces of every store, least recently used first, and their bytes in all. */
-class Budget {
-  max = 64 * 1024 * 1024
+/** The pieces of every store of a budget, least recently used first, and their bytes in all. */
+export class PieceBudget {
   bytes = 0
   private readonly order = new Map<string, { store: BoundedChunkStore; index: number; size: number }>()
 
+  constructor(
+    /** The cap, bytes (config `player.cacheBytes`). */
+    public max: number,
+  ) {}
+
+  /** A piece was put or read: it is now the most recently used. */
   touch(store: BoundedChunkStore, index: number, size: number): void {
     const key = `${store.id}:${index}`
     const known = this.order.get(key)
@@ -46,13 +53,11 @@ class Budget {
   }
 }
 
-/** The tab's cache of stream pieces (one for every store). */
-export const cache = new Budget()
-
 let ids = 0
 
-/** What the stream player gives the store through WebTorrent's `storeOpts`. */
+/** What the player gives the store through WebTorrent's `storeOpts`. */
 export interface BoundedStoreOptions {
+  budget: PieceBudget
   /** Called once the store exists (WebTorrent makes it): the reader pins pieces through it. */
   onStore(store: BoundedChunkStore): void
   /** A piece left the store (the cap): its torrent must no longer count it as held. */
@@ -64,6 +69,7 @@ export class BoundedChunkStore {
   readonly id = ++ids
   private chunks = new Map<number, Uint8Array>()
   private readonly pins = new Map<number, number>()
+  private readonly budget: PieceBudget
   private readonly onEvict: (index: number) => void
   private closed = false
 
@@ -71,6 +77,7 @@ export class BoundedChunkStore {
     readonly chunkLength: number,
     opts: BoundedStoreOptions,
   ) {
+    this.budget = opts.budget
     this.onEvict = opts.onEvict
     opts.onStore(this)
   }
@@ -101,15 +108,24 @@ export class BoundedChunkStore {
   put(index: number, buf: Uint8Array, cb: Callback = () => {}): void {
     if (this.closed) return queueMicrotask(() => cb(new Error('store is closed')))
     this.chunks.set(index, buf)
-    cache.touch(this, index, buf.length)
+    this.budget.touch(this, index, buf.length)
     queueMicrotask(() => cb(null))
   }
 
+  /** The piece, or its `offset`/`length` part; asynchronously, as the interface wants. */
   get(index: number, opts: { offset?: number; length?: number } | null | Callback<Uint8Array>, cb?: Callback<Uint8Array>): void {
     if (typeof opts === 'function') return this.get(index, null, opts)
+    const done = cb ?? (() => {})
+    if (this.closed) return queueMicrotask(() => done(new Error('store is closed')))
     const chunk = this.chunks.get(index)
-    if (chunk && !this.closed) cache.touch(this, index, chunk.length)
-    answerGet(chunk, opts, this.closed, cb ?? (() => {}))
+    if (!chunk) {
+      const err = Object.assign(new Error('chunk not found'), { notFound: true })
+      return queueMicrotask(() => done(err))
+    }
+    this.budget.touch(this, index, chunk.length)
+    const offset = opts?.offset ?? 0
+    const length = opts?.length ?? chunk.length - offset
+    queueMicrotask(() => done(null, offset === 0 && length === chunk.length ? chunk : chunk.subarray(offset, offset + length)))
   }
 
   close(cb: Callback = () => {}): void {
@@ -119,7 +135,7 @@ export class BoundedChunkStore {
 
   destroy(cb: Callback = () => {}): void {
     this.closed = true
-    for (const index of this.chunks.keys()) cache.forget(this, index)
+    for (const index of this.chunks.keys()) this.budget.forget(this, index)
     this.chunks = new Map()
     queueMicrotask(() => cb(null))
   }

@@ -1,32 +1,21 @@
 /**
  * The bytes of one range of a stream's file (an HLS segment), from the stream's torrent:
  * only the pieces of that range are selected (the torrent starts with none), peers first,
- * the web seed for what peers do not bring in time.
- *
- * The web seed wires are masked (governor.ts `maskWebSeeds`): WebTorrent asks them only for
- * pieces in `allowed`. A piece is allowed
- *  - at once when the viewer is alone (the tracker counts nobody else, or no peer connected
- *    within the governor's `graceMs`, or `connectMs` when the tracker counts others), or when
- *    peers are connected, none has it, and `graceMs` is over;
- *  - else at the read's deadline, which the player sets from how much it has buffered: with
- *    plenty buffered peers get their chance, with little the web seed serves at once.
- * Every piece, from peers or web seeds, is checked against the torrent's hashes by WebTorrent
+ * the web seeds for what peers do not bring in time (governor.ts, buffer/policy.ts). Every
+ * piece, from peers or web seeds, is checked against the torrent's hashes by WebTorrent
  * before it is read here.
  */
-import type { BoundedChunkStore } from './bounded-store'
-import { debug } from './debug'
-import { DEFAULT_GOVERNOR } from '../../src/shared/playback'
-import { kick, maskWebSeeds } from './governor'
+import { debug } from '../debug'
+import { Governor } from './governor'
+import type { BoundedChunkStore } from './store'
 import type { Torrent } from './webtorrent'
-
-const { graceMs: GRACE_MS, connectMs: CONNECT_MS } = DEFAULT_GOVERNOR
 
 /** How often pending reads look again at who has what (peers come, go and announce pieces). */
 const TICK_MS = 250
 
 /** What a read is told while it waits, and when it gives up. */
 export interface ReadOptions {
-  /** How long peers may take before the web seed serves the range's missing pieces. */
+  /** How long peers may take before the web seeds serve the range's missing pieces. */
   deadlineMs: number
   signal: AbortSignal
   /** Bytes of the range held so far (whole pieces), for the player's bandwidth estimate. */
@@ -35,10 +24,7 @@ export interface ReadOptions {
 
 /** A torrent read by ranges (one per stream the tab plays). */
 export class RangeReader {
-  private readonly allowed = new Set<number>()
-  private readonly started = performance.now()
-  /** Other viewers in the swarm by the tracker's last count; undefined before its first answer. */
-  private others: number | undefined
+  private readonly governor: Governor
   private pending = 0
   private timer: ReturnType<typeof setInterval> | undefined
   private readonly waiters = new Set<() => void>()
@@ -46,42 +32,11 @@ export class RangeReader {
   constructor(
     readonly torrent: Torrent,
     private readonly store: () => BoundedChunkStore | undefined,
-    /** Complete peers in the tracker's counts that browsers cannot use (the origin's TCP seeder). */
-    private readonly serverSeeders = 1,
   ) {
-    maskWebSeeds(torrent, (i) => this.allowed.has(i), () => kick(torrent))
-    torrent.on('verified', (i) => {
-      this.allowed.delete(i)
+    this.governor = new Governor(torrent)
+    torrent.on('verified', () => {
       for (const w of [...this.waiters]) w()
     })
-    torrent.discovery?.tracker?.on('update', (d) => {
-      this.others = Math.max(0, d.complete + d.incomplete - 1 - this.serverSeeders)
-    })
-  }
-
-  /** Whether the viewer is alone: nobody else to ask. */
-  private alone(): boolean {
-    const waited = performance.now() - this.started
-    return this.others === 0 || (!this.peers() && waited >= (this.others === undefined ? GRACE_MS : CONNECT_MS))
-  }
-
-  private peers(): boolean {
-    return this.torrent.wires.some((w) => w.type !== 'webSeed' && !w.destroyed)
-  }
-
-  private peerHas(i: number): boolean {
-    return this.torrent.wires.some((w) => w.type !== 'webSeed' && !w.destroyed && w.peerPieces.get(i))
-  }
-
-  /** Lets the web seed serve the missing pieces from..to that `due` says are due; kicks WebTorrent if that changed anything. */
-  private release(from: number, to: number, due: (i: number) => boolean): void {
-    let changed = false
-    for (let i = from; i <= to; i++) {
-      if (this.torrent.bitfield.get(i) || this.allowed.has(i) || !due(i)) continue
-      this.allowed.add(i)
-      changed = true
-    }
-    if (changed) kick(this.torrent)
   }
 
   /** The bytes start..end (exclusive) of the torrent's file, once every piece of them is held. */
@@ -119,17 +74,14 @@ export class RangeReader {
         const bytes = held()
         opts.onProgress?.(bytes)
         if (bytes >= total) return finish()
-        const late = performance.now() - began >= opts.deadlineMs
-        const graceOver = performance.now() - this.started >= GRACE_MS && this.peers()
-        const alone = this.alone()
-        this.release(from, to, (i) => alone || late || (graceOver && !this.peerHas(i)))
+        this.governor.release(from, to, performance.now() - began, opts.deadlineMs)
       }
       const abort = () => finish(new DOMException('aborted', 'AbortError'))
       const finish = (err?: Error) => {
         this.waiters.delete(check)
         opts.signal.removeEventListener('abort', abort)
         if (!t.destroyed) t._deselect(from, to, true)
-        for (let i = from; i <= to; i++) this.allowed.delete(i)
+        this.governor.end(from, to)
         if (--this.pending === 0) {
           clearInterval(this.timer)
           this.timer = undefined
