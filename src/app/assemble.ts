@@ -17,7 +17,7 @@ export async function assemble(input: AssembleInput): Promise<Assembled> {
   // ffmpeg and ffprobe are looked for (each run once) while the rest is built.
   const media = checkMediaTools()
   const { openDatabase } = await import('../shared/db')
-  const db = openDatabase(join(input.config.dataDir, 'seedpod.db'))
+  const db = openDatabase(join(input.config.dataDir, 'seedpod.db'), { log: input.log })
   try {
     await input.pause()
     return await assembleOn(db, input, media)
