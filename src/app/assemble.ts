@@ -8,7 +8,7 @@ import type { Database } from 'bun:sqlite'
 import type { WebSocketHandler } from 'bun'
 import { join } from 'node:path'
 import type { PodEvents } from '../../actors/pod'
-import { checkMediaTools, type MediaTools } from '../media/tools'
+import { checkMediaTools, logMediaTools, type MediaTools } from '../media/tools'
 import { loadParts } from './parts'
 import type { AssembleInput, Assembled, Pod } from './pod'
 
@@ -30,8 +30,7 @@ export async function assemble(input: AssembleInput): Promise<Assembled> {
 async function assembleOn(db: Database, { config, log, identity, server, version, pause }: AssembleInput, checking: Promise<MediaTools>): Promise<Assembled> {
   const m = await loadParts(pause)
   const media = await checking
-  if (media.ready) log.info('media.tools.found', Object.fromEntries(media.found.map((t) => [t.name, `${t.version} (${t.path})`])))
-  else log.warn('media.tools.missing', { problem: media.problem, ...(media.broken.length ? { details: media.broken.map((b) => b.detail) } : {}), path: process.env.PATH ?? '' })
+  logMediaTools(log, media)
   const now = Date.now
   const fingerprint = identity.fingerprint
   // The services send events to the pod actor, made right after them and started last: events sent meanwhile wait in its mailbox.
@@ -42,8 +41,6 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   const moves = new m.StorageMoves({ db, storage, log, isOwnKey: (key) => m.ownKeys(videoRows).includes(key), now })
   const files = new m.VideoFiles(config.dataDir, storage, moves, config.disk.minFreeBytes)
   files.prepare()
-  // The memory and CPU limits of each ffprobe/ffmpeg run (media.*) need prlimit: without it, say so.
-  if (!m.limitsEnforced()) log.warn('media.limits.unenforced', { reason: 'prlimit (util-linux) is not installed: ffprobe and ffmpeg run without their memory and CPU limits' })
   const mirrors = new m.MirrorStore(db, videoRows)
   const known = new m.KnownMirrors(db, videoRows, { fingerprint, url: config.url })
   const queue = new m.TranscodeQueue(db, now)
@@ -89,16 +86,14 @@ async function assembleOn(db: Database, { config, log, identity, server, version
   })
   metrics.watch({ friends, tracker, queue, dataDir: config.dataDir, media, version })
   // Once the files are known to be there (the sweep): what own videos of earlier releases lack (streams) is queued.
-  const repacking = transcoding.repackaging.scan()
-  if (repacking) log.info('repackaging.queued', { jobs: repacking })
+  transcoding.repackaging.scan(undefined, log)
   await pause()
   const making = new m.FriendMaking({ ...base, identity, friends })
   const loginLimiter = new m.AttemptLimiter(config.auth.loginAttempts, config.auth.loginWindowSeconds * 1000)
   const pod: Pod = { config, log, db, identity, media, metrics, accounts, loginLimiter, actors, inbox, friends, making, videos, transcoding, runners, redundancy, details, served, tracker, startedAt: Date.now(), version }
   const app = m.buildApp(pod).compile()
   // On an address of its own (metrics.listen), if set: a taken address fails the start.
-  const scrapes = m.serveMetrics(config, () => metrics.render())
-  if (scrapes || config.metrics.token) log.info('metrics.serving', { url: scrapes ? `http://${config.metrics.listen}/metrics` : `${config.url}/metrics`, token: config.metrics.token !== '' })
+  const scrapes = m.serveMetrics(config, () => metrics.render(), log)
   // What Elysia's own listen does: its WebSocket routes upgrade through `app.server`.
   app.server = server
   return {

@@ -5,7 +5,8 @@
  * stderr at start, on `GET /api/v1/health` and the admin page, and in the 503 an upload gets.
  */
 import { DomainError } from '../shared/errors'
-import { runTool } from './exec'
+import type { Logger } from '../shared/log'
+import { limitsEnforced, runTool } from './exec'
 
 /** The tools the pod runs. */
 export const MEDIA_TOOLS = ['ffmpeg', 'ffprobe'] as const
@@ -111,6 +112,14 @@ export function checkMediaTools(path: string | undefined = process.env.PATH): Pr
     checked.set(key, check)
   }
   return check
+}
+
+/** Says in the log what the start found: the tools and their versions, or what is missing; and whether their limits hold. */
+export function logMediaTools(log: Logger, media: MediaTools, path: string | undefined = process.env.PATH): void {
+  if (media.ready) log.info('media.tools.found', Object.fromEntries(media.found.map((t) => [t.name, `${t.version} (${t.path})`])))
+  else log.warn('media.tools.missing', { problem: media.problem, ...(media.broken.length ? { details: media.broken.map((b) => b.detail) } : {}), path: path ?? '' })
+  // The memory and CPU limits of each ffprobe/ffmpeg run (media.*) need prlimit: without it, say so.
+  if (!limitsEnforced()) log.warn('media.limits.unenforced', { reason: 'prlimit (util-linux) is not installed: ffprobe and ffmpeg run without their memory and CPU limits' })
 }
 
 /** What the `seedpod serve` command prints on stderr at start when the tools are not there: the problem, and how to fix it. */

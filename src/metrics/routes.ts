@@ -11,6 +11,7 @@ import { splitAddress } from '../shared/config-check'
 import type { Config } from '../shared/config'
 import { errorResponse } from '../shared/error-response'
 import { DomainError } from '../shared/errors'
+import type { Logger } from '../shared/log'
 import { METRICS_CONTENT_TYPE } from '../shared/metrics'
 
 /** Whether an Authorization header carries the token (compared in constant time). */
@@ -50,9 +51,13 @@ export const metricsRoute = ({ fingerprint, config, render }: { fingerprint: str
   return token && !listen ? app.get('/metrics', ({ request }) => scrape(request, token, render)) : app
 }
 
-/** Serves `GET /metrics` on `metrics.listen` (checked by the config); undefined when it is not set. Throws, naming the key, if the address cannot be had. */
-export function serveMetrics(config: Config, render: () => string): Server<undefined> | undefined {
+/**
+ * Serves `GET /metrics` on `metrics.listen` (checked by the config); undefined when it is not
+ * set. Throws, naming the key, if the address cannot be had. Says in the log where metrics are.
+ */
+export function serveMetrics(config: Config, render: () => string, log: Logger): Server<undefined> | undefined {
   const { token, listen } = config.metrics
+  if (token || listen) log.info('metrics.serving', { url: listen ? `http://${listen}/metrics` : `${config.url}/metrics`, token: token !== '' })
   const address = listen ? splitAddress(listen) : undefined
   if (!address) return undefined
   try {
