@@ -25,7 +25,8 @@ const BOUNDARY = 'fuzzupload'
 
 /** A multipart form of a name and `file`, closed or not. */
 function form(r: Rng, file: Uint8Array, end = true): Uint8Array {
-  const name = `fuzz ${randomString(r, 40).replace(/[\r\n]/g, ' ')}`
+  // Any text a name may be (a name the pod refuses would hide what it says of the file).
+  const name = `fuzz ${[...randomString(r, 40).replace(/[\r\n]/g, ' ')].slice(0, 50).join('')}`
   const head = `--${BOUNDARY}\r\nContent-Disposition: form-data; name="name"\r\n\r\n${name}\r\n--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="v.mp4"\r\n\r\n`
   return Buffer.concat([enc.encode(head), file, enc.encode(end ? `\r\n--${BOUNDARY}--\r\n` : '')])
 }
