@@ -31,7 +31,7 @@ import { uploadBursts, uploadForm } from './helpers/fuzz-uploads'
 import { fp, videoId } from './helpers/network'
 
 const SEED = announceSeed(import.meta.path)
-const fx = useFuzzFixture()
+const fx = useFuzzFixture({ bombs: true })
 
 describe('fuzz', () => {
   type Auth = 'none' | 'identify' | 'watch' | 'user' | 'admin'
