@@ -11,6 +11,7 @@ import { friendRoutes } from '../friends/routes'
 import { podDocument } from '../identity/document'
 import { podInfo } from '../identity/routes'
 import { pageRoutes } from '../pages/routes'
+import { makeSite } from '../pages/shell'
 import { redundancyRoutes } from '../redundancy/routes'
 import { runnerRoutes } from '../runners/routes'
 import { torrentRoutes } from '../torrents/routes'
@@ -31,12 +32,16 @@ export function buildApp(pod: Pod) {
   const { config, log, identity, accounts, loginLimiter, inbox, friends, making, videos, transcoding, runners, redundancy, details, served, version } = pod
   const fingerprint = identity.fingerprint
   const macros = auth(accounts, config, fingerprint)
+  const site = makeSite(config, version, log, async (id, rendition, seconds) => {
+    const file = served.streams(id)?.file(rendition)
+    return file && streamHead(videos.files.storage, file, seconds)
+  })
   // Elysia's router by default skips 11 characters of the URL (`http://a.bc`) before looking
   // for the path: with a Host of 1 to 3 characters it skipped into the path, so no route
   // matched, and `/xx/api/...` reached `/api/...`. The pod serves plain HTTP only, so its
   // URLs start with `http://` (7 characters) and the host comes after.
   return new Elysia({ handler: { standardHostname: false } })
-    .use(errors(log))
+    .use(errors(log, site))
     // Every body is bounded by its route's limit before it is read (limits.ts).
     .onRequest(({ request }) => {
       // An empty or invalid Host leaves Bun's request.url unparsable (routing and every `new URL` then fail): RFC 9112's 400.
@@ -91,11 +96,8 @@ export function buildApp(pod: Pod) {
       }),
     )
     .use(trackerRoutes(pod.tracker))
-    .use(pageRoutes({ fingerprint, config, version, log, video: (id) => {
+    .use(pageRoutes({ fingerprint, site, log, video: (id) => {
       const video = videos.get(id)
       return video && videos.own.forViewers(video)
-    }, streamHead: async (id, rendition, seconds) => {
-      const file = served.streams(id)?.file(rendition)
-      return file && streamHead(videos.files.storage, file, seconds)
     } }))
 }
