@@ -6,6 +6,7 @@ import { Elysia } from 'elysia'
 import { auth } from '../accounts/auth'
 import { users } from '../accounts/routes'
 import { detailsRoutes } from '../details/routes'
+import { feedRoutes } from '../feeds/routes'
 import { inboxRoutes } from '../federation/routes'
 import { friendRoutes } from '../friends/routes'
 import { podDocument } from '../identity/document'
@@ -20,6 +21,7 @@ import { transcodingRoutes } from '../transcoding/routes'
 import { playlistRoutes } from '../videos/playlist-routes'
 import { streamHead } from '../videos/served-streams'
 import { thumbnailRoutes, videoRoutes } from '../videos/routes'
+import { newestOfUploader, podOfHost } from '../videos/uploader-videos'
 import { BytesInFlight } from '../shared/bytes-in-flight'
 import { domainErrorResponse, errorResponse } from '../shared/error-response'
 import { errors } from './errors'
@@ -36,6 +38,11 @@ export function buildApp(pod: Pod) {
     const file = served.streams(id)?.file(rendition)
     return file && streamHead(videos.files.storage, file, seconds)
   })
+  // A video of the index as a viewer sees it (the pages, the feeds).
+  const viewable = (id: string) => {
+    const video = videos.get(id)
+    return video && videos.own.forViewers(video)
+  }
   // Elysia's router by default skips 11 characters of the URL (`http://a.bc`) before looking
   // for the path: with a Host of 1 to 3 characters it skipped into the path, so no route
   // matched, and `/xx/api/...` reached `/api/...`. The pod serves plain HTTP only, so its
@@ -96,8 +103,17 @@ export function buildApp(pod: Pod) {
       }),
     )
     .use(trackerRoutes(pod.tracker))
-    .use(pageRoutes({ fingerprint, site, log, video: (id) => {
-      const video = videos.get(id)
-      return video && videos.own.forViewers(video)
-    } }))
+    .use(pageRoutes({ fingerprint, site, log, video: viewable }))
+    .use(
+      feedRoutes({
+        fingerprint,
+        config,
+        video: viewable,
+        newest: (scope, count) => videos.search({ scope, sort: '-createdAt', count }).data.map((v) => v.id),
+        uploader: (name, host, count) => {
+          const origin = podOfHost(pod.db, host)
+          return origin && newestOfUploader(pod.db, name, origin.id, count)
+        },
+      }),
+    )
 }

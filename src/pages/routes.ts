@@ -2,17 +2,18 @@
  * The pod's pages: the HTML shell (shell.ts) at every page route, routed in the browser; the
  * bundled assets and the player's libraries (assets.ts); the icons and the web app manifest
  * (icons.ts); and what other sites read of a video: its embed page, its preview tags
- * (previews.ts) and oEmbed (oembed.ts).
+ * (previews.ts) and oEmbed (oembed.ts). The home page names the feeds (src/feeds/).
  */
 import { Elysia } from 'elysia'
 import { anonymousMayWatch } from '../accounts/auth'
+import { homeFeeds } from '../feeds/routes'
 import type { Logger } from '../shared/log'
 import type { Video } from '../videos/model'
 import { notFound, pages, send, vendor } from './assets'
 import { iconRoutes } from './icons'
 import { oembedRoutes } from './oembed'
 import { watchHead } from './previews'
-import type { Site } from './shell'
+import { escapeHtml, type Site } from './shell'
 
 /** The routes that answer with the app's HTML (the app routes in the browser). */
 export const PAGE_ROUTES = ['/', '/videos/:id', '/videos/embed/:id', '/upload', '/login', '/register', '/admin'] as const
@@ -30,9 +31,11 @@ export interface PageRoutesDeps {
 export const pageRoutes = ({ fingerprint, site, log, video: videoOf }: PageRoutesDeps) => {
   const { config } = site
   const app = new Elysia({ name: 'pages', seed: fingerprint })
+  // The home page names the pod's feeds, for readers that look for them there.
+  const feeds = homeFeeds(config).map((f) => `<link rel="alternate" type="application/rss+xml" title="${escapeHtml(f.title)}" href="${escapeHtml(f.href)}">\n`).join('')
   for (const route of PAGE_ROUTES) {
     if (route.includes(':id')) continue
-    app.get(route, () => site.page({ title: config.name }))
+    app.get(route, () => site.page({ title: config.name, ...(route === '/' ? { head: feeds } : {}) }))
   }
   /**
    * The video of a watch or embed page. It goes into the page (no extra round trip before
