@@ -25,13 +25,14 @@ import { newestOfUploader, podOfHost } from '../videos/uploader-videos'
 import { BytesInFlight } from '../shared/bytes-in-flight'
 import { domainErrorResponse, errorResponse } from '../shared/error-response'
 import { errors } from './errors'
+import { metricsRoute, routeLabels } from '../metrics/routes'
 import { storageRoutes } from './storage-routes'
 import { checkBody } from './limits'
 import type { Pod } from './pod'
 
 /** Builds the Elysia app of one pod (not listening yet: tests call `app.handle`). */
 export function buildApp(pod: Pod) {
-  const { config, log, identity, accounts, loginLimiter, inbox, friends, making, videos, transcoding, runners, redundancy, details, served, version } = pod
+  const { config, log, identity, media, accounts, loginLimiter, inbox, friends, making, videos, transcoding, runners, redundancy, details, served, version } = pod
   const fingerprint = identity.fingerprint
   const macros = auth(accounts, config, fingerprint)
   const site = makeSite(config, version, log, async (id, rendition, seconds) => {
@@ -48,6 +49,8 @@ export function buildApp(pod: Pod) {
   // matched, and `/xx/api/...` reached `/api/...`. The pod serves plain HTTP only, so its
   // URLs start with `http://` (7 characters) and the host comes after.
   return new Elysia({ handler: { standardHostname: false } })
+    // Before the error plugin: its hooks must see each request first (src/metrics/routes.ts).
+    .use(routeLabels(pod.metrics.routes))
     .use(errors(log, site))
     // Every body is bounded by its route's limit before it is read (limits.ts).
     .onRequest(({ request }) => {
@@ -62,10 +65,11 @@ export function buildApp(pod: Pod) {
         document: podDocument(config, identity, version),
         health: () => {
           pod.db.query('SELECT 1').get()
-          return { version, uptimeSeconds: Math.round((Date.now() - pod.startedAt) / 1000), actors: pod.actors.getSnapshot().status }
+          return { version, uptimeSeconds: Math.round((Date.now() - pod.startedAt) / 1000), actors: pod.actors.getSnapshot().status, media: media.health() }
         },
       }),
     )
+    .use(metricsRoute({ fingerprint, config, render: () => pod.metrics.render() }))
     .use(users({ fingerprint, config, accounts, loginLimiter, log, auth: macros }))
     .use(
       inboxRoutes({
@@ -88,7 +92,7 @@ export function buildApp(pod: Pod) {
     .use(storageRoutes({ fingerprint, storage: videos.files.storage, moves: videos.files.moves, auth: macros }))
     .use(transcodingRoutes({ fingerprint, transcoding, auth: macros }))
     .use(runnerRoutes({ fingerprint, runners, auth: macros }))
-    .use(videoRoutes({ config, fingerprint, videos, auth: macros }))
+    .use(videoRoutes({ config, fingerprint, videos, media, auth: macros }))
     .use(detailsRoutes({ fingerprint, details, auth: macros }))
     .use(thumbnailRoutes({ fingerprint, videos, auth: macros }))
     .use(playlistRoutes({ fingerprint, storage: videos.files.storage, streams: (id) => served.streams(id) }))
