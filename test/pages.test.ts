@@ -255,7 +255,7 @@ describe('the compiled executable', () => {
       expect((await (await fetch(base + bootOf(html).assets.hls)).arrayBuffer()).byteLength).toBe(readFileSync(join(ROOT, 'node_modules/hls.js/dist/hls.light.min.mjs')).length)
       // The icons too.
       for (const icon of ['favicon.ico', 'icon.svg', 'icon-192.png', 'icon-512.png']) {
-        expect(new Uint8Array(await (await fetch(`${base}/${icon}`)).arrayBuffer())).toEqual(new Uint8Array(readFileSync(join(ROOT, 'public/icons', icon))))
+        expect(new Uint8Array(await (await fetch(`${base}/${icon}`)).arrayBuffer())).toEqual(new Uint8Array(readFileSync(join(ROOT, 'src/pages/icons', icon))))
       }
     } finally {
       child.kill()

@@ -1,13 +1,13 @@
 /**
- * The pod's icons (public/icons/: a seed pod on the accent colour, drawn as SVG; the PNGs and
+ * The pod's icons (src/pages/icons/: a seed pod on the accent colour, drawn as SVG; the PNGs and
  * the ICO are that SVG rasterised) and its web app manifest, linked from every page's head.
  * Embedded as files (`type: 'file'`), so the executable serves them from a bare folder.
  */
 import { Elysia } from 'elysia'
-import icoPath from '../../public/icons/favicon.ico' with { type: 'file' }
-import svgPath from '../../public/icons/icon.svg' with { type: 'file' }
-import png192Path from '../../public/icons/icon-192.png' with { type: 'file' }
-import png512Path from '../../public/icons/icon-512.png' with { type: 'file' }
+import icoPath from './icons/favicon.ico' with { type: 'file' }
+import svgPath from './icons/icon.svg' with { type: 'file' }
+import png192Path from './icons/icon-192.png' with { type: 'file' }
+import png512Path from './icons/icon-512.png' with { type: 'file' }
 import type { Config } from '../shared/config'
 import { THEME } from './shell'
 
