@@ -57,7 +57,7 @@ describe('errors as pages', () => {
   test('a browser at an unknown address gets the 404 page; the API and non-browsers keep JSON', async () => {
     await expectErrorPage(await fetch(`${pod.base}/nope`, { headers: HTML }), 404, 'Page not found')
     await expectErrorPage(await fetch(`${pod.base}/nope/deeper?x=1`, { headers: HTML }), 404, 'Page not found')
-    for (const [path, headers] of [['/api/nope', HTML], ['/api/v1/nope', HTML], ['/static/x.js', HTML], ['/nope', { accept: 'application/json' }], ['/nope', {}]] as const) {
+    for (const [path, headers] of [['/api/nope', HTML], ['/api/v1/nope', HTML], ['//api/v1/nope', HTML], ['/api', HTML], ['/static/x.js', HTML], ['/feeds/nope.xml', HTML], ['/nope', { accept: 'application/json' }], ['/nope', {}]] as const) {
       const res = await fetch(pod.base + path, { headers })
       expect(res.status).toBe(404)
       expect(res.headers.get('content-type')).toBe('application/json')

@@ -153,10 +153,14 @@ const ERROR_TEXT: Record<number, { title: string; text: string }> = {
   500: { title: 'Something went wrong', text: 'The pod hit an unexpected error; it has been logged. Try again in a moment.' },
 }
 
+/** The first segments of the addresses that are not pages: the API, files, the tracker, feeds, oEmbed. */
+const NOT_PAGES = /^\/(api|static|assets|vendor|tracker|feeds|services)(\/|$)/
+
 /** Whether a request is a browser asking for a page (not the API, not a file): those get error pages, the rest JSON. */
 export function wantsPage(request: Request): boolean {
-  const path = new URL(request.url).pathname
-  if (/^\/(api|static|assets|vendor)\//.test(path)) return false
+  // `//api/...` is still the API's (a client's doubled slash).
+  const path = new URL(request.url).pathname.replace(/\/{2,}/g, '/')
+  if (NOT_PAGES.test(path)) return false
   return request.method === 'GET' && /\btext\/html\b/.test(request.headers.get('accept') ?? '')
 }
 
