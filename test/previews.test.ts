@@ -10,6 +10,7 @@ import { Elysia } from 'elysia'
 import ogs from 'open-graph-scraper'
 import { errors } from '../src/app/errors'
 import { DomainError } from '../src/shared/errors'
+import { watchHead } from '../src/pages/previews'
 import { makeSite, type Boot } from '../src/pages/shell'
 import type { Video } from '../src/videos/model'
 import { makeClip } from './helpers/clips'
@@ -138,6 +139,7 @@ describe('embeds and previews', () => {
   test('an OpenGraph reader (open-graph-scraper) finds the title, image and player of a watch page', async () => {
     const watch = `${pod.base}/videos/${video.id}`
     const embed = `${pod.base}/videos/embed/${video.id}`
+    const html = await (await fetch(watch)).text()
     const { error, result } = await ogs({ url: watch, urlValidatorSettings: { require_tld: false, protocols: ['http'], require_host: true } as never })
     expect(error).toBe(false)
     expect(result.ogTitle).toBe('Harbour <at> dusk & "fog"')
@@ -150,10 +152,13 @@ describe('embeds and previews', () => {
     const image = await fetch(result.ogImage![0]!.url)
     expect(image.headers.get('content-type')).toBe('image/jpeg')
     expect(result.ogVideo?.[0]).toMatchObject({ url: embed, type: 'text/html', width: '320', height: '240' })
+    // This pod's URL is plain HTTP: it has no secure_url to give.
+    expect(html).not.toContain('og:video:secure_url')
+    const tls = watchHead({ ...pod.config, url: 'https://pods.example' }, video)
+    expect(tls).toContain(`<meta property="og:video:secure_url" content="https://pods.example/videos/embed/${video.id}">`)
     expect(result.twitterCard).toBe('player')
     expect(result.twitterPlayer?.[0]).toMatchObject({ url: embed, width: '320', height: '240' })
     // The HTML escapes the name in every tag; nothing of it leaks out of an attribute.
-    const html = await (await fetch(watch)).text()
     expect(html).toContain('<meta property="og:title" content="Harbour &#60;at&#62; dusk &#38; &#34;fog&#34;">')
     expect(html).not.toContain('<at>')
   })
@@ -177,7 +182,7 @@ describe('embeds and previews', () => {
       author_url: pod.base,
       provider_name: 'Preview pod',
       provider_url: pod.base,
-      html: `<iframe src="${embed}" width="320" height="240" title="Harbour &#60;at&#62; dusk &#38; &#34;fog&#34;" frameborder="0" allow="autoplay; fullscreen; picture-in-picture" allowfullscreen sandbox="allow-same-origin allow-scripts allow-popups"></iframe>`,
+      html: `<iframe src="${embed}" width="320" height="240" title="Harbour &#60;at&#62; dusk &#38; &#34;fog&#34;" frameborder="0" allow="autoplay; fullscreen; picture-in-picture" allowfullscreen sandbox="allow-same-origin allow-scripts allow-popups allow-popups-to-escape-sandbox"></iframe>`,
       width: 320,
       height: 240,
       thumbnail_url: video.thumbnailUrl,

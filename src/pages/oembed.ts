@@ -32,7 +32,7 @@ export function fit(frame: { width: number; height: number }, maxWidth?: number,
 export function oembedOf(config: Config, video: Video, maxWidth?: number, maxHeight?: number) {
   const { embed } = videoPages(config, video.id)
   const { width, height } = fit(frameOf(video), maxWidth, maxHeight)
-  const html = `<iframe src="${escapeHtml(embed)}" width="${width}" height="${height}" title="${escapeHtml(video.name)}" frameborder="0" allow="autoplay; fullscreen; picture-in-picture" allowfullscreen sandbox="allow-same-origin allow-scripts allow-popups"></iframe>`
+  const html = `<iframe src="${escapeHtml(embed)}" width="${width}" height="${height}" title="${escapeHtml(video.name)}" frameborder="0" allow="autoplay; fullscreen; picture-in-picture" allowfullscreen sandbox="allow-same-origin allow-scripts allow-popups allow-popups-to-escape-sandbox"></iframe>`
   return {
     version: '1.0',
     type: 'video',

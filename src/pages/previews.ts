@@ -59,7 +59,8 @@ export function watchHead(config: Config, video: Video): string {
     ['property', 'og:image:height', video.thumbnailUrl ? thumbnailSize(video).height : undefined],
     ['property', 'og:video', embed],
     ['property', 'og:video:url', embed],
-    ['property', 'og:video:secure_url', embed],
+    // Only an HTTPS address is a secure_url (a pod behind TLS has an https `url`).
+    ['property', 'og:video:secure_url', embed.startsWith('https:') ? embed : undefined],
     ['property', 'og:video:type', 'text/html'],
     ['property', 'og:video:width', frame.width],
     ['property', 'og:video:height', frame.height],
