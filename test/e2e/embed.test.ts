@@ -73,8 +73,8 @@ describe('embeds and error pages in Chromium', () => {
     const other = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response(`<!doctype html><iframe src="${pod.base}/videos/${video.id}"></iframe>`, { headers: { 'content-type': 'text/html' } }) })
     try {
       const { page, context } = await viewer(browser)
-      await page.goto(`http://127.0.0.1:${other.port}/`)
-      await page.waitForTimeout(500)
+      // The page's load event waits for its frame's document, whatever it ends as.
+      await page.goto(`http://127.0.0.1:${other.port}/`, { waitUntil: 'load' })
       // Chromium blocks it (CSP frame-ancestors 'none'): the frame never gets the app.
       const inner = page.frames().find((f) => f.url().startsWith(`${pod.base}/videos/`))
       expect(inner ? await inner.locator('#seedpod-boot').count() : 0).toBe(0)
