@@ -73,8 +73,12 @@ export interface MirrorPort {
   startDownload(m: OwnMirror, now: number): void
   markReady(infoHash: string): void
   drop(infoHash: string): void
-  addKnown(video: string, infoHash: string, rendition: number | undefined, pod: { fingerprint: string; url: string }): boolean
-  removeKnown(video: string, infoHash: string, fingerprint: string): boolean
+}
+
+/** The mirrors of the network as viewers are given them (src/redundancy/known-store.ts): this pod's copies are listed at once. */
+export interface ListingPort {
+  addOwn(video: string, infoHash: string, rendition: number | null, now: number): void
+  removeOwn(video: string, infoHash: string): void
 }
 
 export interface RedundancyActorInput {
@@ -82,8 +86,10 @@ export interface RedundancyActorInput {
   budgetBytes: number
   strategy: 'recent' | 'smallest'
   store: MirrorPort
-  /** This pod's fingerprint and URL (its own copies are mirrors of the network too). */
-  self: { fingerprint: string; url: string }
+  /** Where this pod's ready copies are listed as mirrors of the network (proven by their download). */
+  listing: ListingPort
+  /** This pod's fingerprint (the copies of its own videos are not its to make). */
+  self: { fingerprint: string }
   /** Folder of the copies (`<data>/mirrors`): each is downloaded there. */
   dir: string
   /** A copy as the seeder takes it (its keys in the pod's store). */
@@ -108,6 +114,8 @@ export interface RedundancyActorInput {
   now: () => number
   /** How often the actor looks for work without being told (ms). */
   intervalMs?: number
+  /** Bytes that may still be written to the data folder's disk before its margin (`disk.minFreeBytes`); negative below it. */
+  diskRoom: () => number
 }
 
 /** Videos copied at once (each with all its missing streams). */
@@ -134,7 +142,7 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
     rmSync(join(input.dir, m.infoHash), { recursive: true, force: true })
     void discard(m)
     store.drop(m.infoHash)
-    store.removeKnown(m.video, m.infoHash, input.self.fingerprint)
+    input.listing.removeOwn(m.video, m.infoHash)
     sendBack({ type: 'seeder.video.removed', infoHash: m.infoHash })
     sendBack({ type: 'tracker.video.removed', infoHash: m.infoHash })
     if (m.state === 'ready') input.broadcast([{ type: 'video.unmirror', data: ref(m) }])
@@ -160,7 +168,7 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
     downloading.delete(m.infoHash)
     if (stopped) return
     store.markReady(m.infoHash)
-    store.addKnown(m.video, m.infoHash, m.rendition ?? undefined, input.self)
+    input.listing.addOwn(m.video, m.infoHash, m.rendition, input.now())
     const ready = { ...m, state: 'ready' as const }
     sendBack({ type: 'tracker.video.added', infoHash: m.infoHash })
     sendBack({ type: 'seeder.video.added', file: input.seedFile(ready) })
@@ -221,7 +229,11 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
         for (const m of own) if (m.video === video) drop(m, 'over the redundancy budget')
       }
       if (!input.enabled || stopped) return
-      const room = budget - store.used()
+      // Below the disk's margin, downloads stop (their partial files go; they are tried again later) and none start.
+      const disk = input.diskRoom()
+      if (disk < 0) for (const m of downloading.values()) drop(m, 'the disk is below the margin kept free (disk.minFreeBytes)')
+      // Within the budget and the disk's room, less what the downloads under way may still write.
+      const room = Math.min(budget - store.used(), disk - [...downloading.values()].reduce((sum, m) => sum + m.size, 0))
       let free = room
       for (const c of store.candidates(input.self.fingerprint, room, input.strategy, 20)) {
         if (copying() >= PARALLEL_DOWNLOADS) break

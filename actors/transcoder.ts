@@ -31,10 +31,16 @@ export interface TranscoderQueue {
   progress(id: number, fraction: number): void
   /** Marks a job failed: `error` is what anyone may read, `detail` (the tool's words) what admins may. */
   fail(id: number, error: string, detail?: string): void
+  /** Puts a running job back in the queue, to be run again later. */
+  requeue(id: number): void
 }
 
-/** What a run of the transcoding tool came to: done, or why not (`message` for anyone, `detail`, the tool's words, for admins). */
-export type TranscodeOutcome = Result<void, { message: string; detail?: string }>
+/**
+ * What a run of the transcoding tool came to: done, or why not (`message` for anyone, `detail`,
+ * the tool's words, for admins); `later` when the job could not be done now but can be (the
+ * disk was full): it goes back to the queue instead of failing.
+ */
+export type TranscodeOutcome = Result<void, { message: string; detail?: string; later?: boolean }>
 
 /** What the transcoder needs from the pod. */
 export interface TranscoderActorInput {
@@ -53,6 +59,8 @@ export interface TranscoderActorInput {
    * `signal` aborts (the job then stays running in the queue, resumed at the next start).
    */
   repackage(job: TranscoderJob, source: { key: string; duration: number }, onProgress: (fraction: number) => void, signal: AbortSignal): Promise<TranscodeOutcome>
+  /** Whether an error thrown by a job is one of the moment (the disk full): the job is queued again rather than failed. */
+  later(e: unknown): boolean
   log: ActorLog
 }
 
@@ -82,6 +90,7 @@ export const transcoderLogic = fromCallback<TranscoderEvent, TranscoderActorInpu
     const outcome = await work.finally(() => running.delete(job.id))
     // Ended by a stop: the job stays 'running' in the database and is resumed at the next start.
     if (stopped) return rmSync(output, { force: true })
+    if (!outcome.ok && outcome.error.later) return putBack(job, output, outcome.error.message)
     if (!outcome.ok) {
       rmSync(output, { force: true })
       const { message, detail } = outcome.error
@@ -94,10 +103,18 @@ export const transcoderLogic = fromCallback<TranscoderEvent, TranscoderActorInpu
       await input.finish(job, output)
       input.log.info('transcoder.job.done', { job: job.id, video: job.video, resolution: job.resolution })
     } catch (e) {
+      if (input.later(e)) return putBack(job, output, (e as Error).message)
       rmSync(output, { force: true })
       input.queue.fail(job.id, (e as Error).message)
       input.log.warn('transcoder.job.failed', { job: job.id, video: job.video, error: (e as Error).message })
     }
+  }
+
+  /** A job that could not be done now: its output goes, the job waits in the queue (the pod's claim holds it back while the disk is full). */
+  const putBack = (job: TranscoderJob, output: string | undefined, reason: string) => {
+    if (output) rmSync(output, { force: true })
+    input.queue.requeue(job.id)
+    input.log.warn('transcoder.job.postponed', { job: job.id, video: job.video, reason })
   }
 
   const pump = () => {
@@ -108,6 +125,7 @@ export const transcoderLogic = fromCallback<TranscoderEvent, TranscoderActorInpu
         .catch((e) => {
           // A job cut by a stop (the database may be closed by now) stays 'running' and is resumed at the next start.
           if (stopped) return
+          if (input.later(e)) return putBack(job, undefined, (e as Error).message)
           input.queue.fail(job.id, (e as Error).message)
           input.log.error('transcoder.job.crashed', { job: job.id, error: e })
         })

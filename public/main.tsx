@@ -10,25 +10,34 @@ import { interceptLinks, navigate, useRoute } from './lib/router'
 import { useSession } from './lib/session'
 import { Admin } from './pages/Admin'
 import { Login, Register } from './pages/Auth'
+import { Embed } from './pages/Embed'
 import { Home } from './pages/Home'
 import { Upload } from './pages/Upload'
 import { Watch } from './pages/Watch'
 import { debug } from './player/debug'
-import { registerServiceWorker, warmUp } from './player/client'
-import { loadHls } from './player/stream'
 
 const TITLES: Record<string, string> = { '/upload': 'Upload', '/login': 'Log in', '/register': 'Register', '/admin': 'Network' }
 
-function NotFound() {
+/** What the error pages say (the pod's own error pages, src/pages/shell.ts, say the same). */
+const ERRORS: Record<number, { title: string; text: string }> = {
+  404: { title: 'Page not found', text: 'There is nothing at this address.' },
+  500: { title: 'Something went wrong', text: 'The pod hit an unexpected error; it has been logged. Try again in a moment.' },
+}
+
+function ErrorPage({ status }: { status: number }) {
+  const { title, text } = ERRORS[status] ?? ERRORS[404]!
   return (
     <div class="page page-narrow">
-      <PageTitle>Page not found</PageTitle>
+      <PageTitle>{title}</PageTitle>
       <p>
-        There is nothing at this address. <a href="/">See the latest videos</a>.
+        {text} <a href="/">See the latest videos</a>.
       </p>
     </div>
   )
 }
+
+/** The error the pod served the first page with (a missing video, a server error), for that address only. */
+const served = boot.error && { status: boot.error.status, path: location.pathname }
 
 function App() {
   const route = useRoute()
@@ -36,6 +45,7 @@ function App() {
   const first = useRef(true)
   const { path, query } = route
   const watch = /^\/videos\/([^/]+)$/.exec(path)
+  const embed = /^\/videos\/embed\/([^/]+)$/.exec(path)
   // A pod that wants a login before watching sends anonymous viewers to the login page.
   const gated = boot.pod.requireLoginToWatch && !session && (path === '/' || watch !== null)
 
@@ -54,26 +64,30 @@ function App() {
     ;(document.getElementById('page-title') ?? document.getElementById('main'))?.focus({ preventScroll: true })
   }, [path])
 
+  // The embed page is the player alone, without the site's frame (other sites frame it).
+  if (embed) return <Embed id={decodeURIComponent(embed[1]!)} />
   let page
   if (gated) page = null
+  else if (served && served.path === path) page = <ErrorPage status={served.status} />
   else if (path === '/') page = <Home query={query} />
   else if (watch) page = <Watch key={watch[1]} id={decodeURIComponent(watch[1]!)} />
   else if (path === '/upload') page = <Upload />
   else if (path === '/login') page = <Login query={query} />
   else if (path === '/register') page = <Register query={query} />
   else if (path === '/admin') page = <Admin />
-  else page = <NotFound />
+  else page = <ErrorPage status={404} />
   return <Layout path={path}>{page}</Layout>
 }
 
 debug('app render')
 interceptLinks()
-const playerAssets = { webtorrentUrl: boot.assets.webtorrent, serviceWorkerUrl: boot.assets.serviceWorker, iceServers: boot.pod.iceServers }
-// On a watch page, everything playback needs starts loading now, in parallel (the video's own
-// files as soon as the page has measured the player and picked a quality). Elsewhere the
-// service worker is installed early, so that a first watch page starts at once.
-if (location.pathname.startsWith('/videos/')) {
-  warmUp(playerAssets)
-  if (boot.video?.streams?.length) loadHls(boot.assets.hls).catch(() => undefined)
-} else registerServiceWorker(boot.assets.serviceWorker)
-render(<App />, document.getElementById('app')!)
+// Pods of earlier releases registered WebTorrent's service worker (`/sw.min.js`) for their
+// whole-file player; nothing uses it now, and it would stand in front of every request.
+navigator.serviceWorker
+  ?.getRegistrations()
+  .then((all) => all.forEach((r) => r.unregister()))
+  .catch(() => undefined)
+const root = document.getElementById('app')!
+// What the pod rendered there (an error page's frame, the note for browsers without scripts) gives way to the app.
+root.replaceChildren()
+render(<App />, root)

@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { decodeJwt, SignJWT } from 'jose'
 import { loadOrCreateSecret } from '../src/identity/keys'
-import { openDatabase, SCHEMA_VERSION } from '../src/shared/db'
+import { MIGRATIONS, openDatabase } from '../src/shared/db'
 import { makeClip } from './helpers/clips'
 import { adminToken } from './helpers/network'
 import { removeTempDirs, startTestPod, tempDir, type TestPod } from './helpers/pods'
@@ -98,7 +98,8 @@ describe('a data folder of the previous release', () => {
   test('its users get subjects and log in again, their videos still theirs; tokens naming a bare id stop working; ids are not reused from then on', async () => {
     const dataDir = join(tempDir(), 'data')
     mkdirSync(dataDir, { recursive: true })
-    const db = openDatabase(join(dataDir, 'seedpod.db'), { to: SCHEMA_VERSION - 1 })
+    // The schema just before the migration that gave users their subjects.
+    const db = openDatabase(join(dataDir, 'seedpod.db'), { to: MIGRATIONS.findIndex((m) => m.includes('users_v2')) })
     const hash = await Bun.password.hash(PASSWORD, { algorithm: 'argon2id' })
     db.query("INSERT INTO users (username, password_hash, role, created_at) VALUES ('old-admin', ?, 'admin', 1), ('old-user', ?, 'user', 2), ('old-other', ?, 'user', 3)").run(hash, hash, hash)
     // A video old-user uploaded: its row names the account, and must go on naming it.

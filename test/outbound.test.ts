@@ -156,7 +156,7 @@ describe('the address checked is the one connected to', () => {
   })
 })
 
-test('a redirect is an error and is not followed', async () => {
+test('a redirect is an error and is not followed; it says where it pointed, for a caller that asks again itself', async () => {
   const target = serve()
   for (const status of [301, 302, 303, 307, 308]) {
     const s = serve(() => new Response(null, { status, headers: { location: `${target.url}/elsewhere` } }))
@@ -164,6 +164,22 @@ test('a redirect is an error and is not followed', async () => {
     expect(reason(await outbound().post(s.url, '{}', { contentType: 'application/json' }))).toBe('redirect')
   }
   expect(target.seen.hits).toBe(0)
+  const relative = serve(() => new Response(null, { status: 302, headers: { location: '/bucket/file?sig=1' } }))
+  const r = await outbound().get(`${relative.url}/static/file`)
+  expect(r.ok ? undefined : r.error.location).toBe(`${relative.url}/bucket/file?sig=1`)
+})
+
+test('a range is asked as such; GETs of other ranges of one URL are not shared', async () => {
+  const ranges: string[] = []
+  const s = serve(async (req) => {
+    ranges.push(req.headers.get('range') ?? '')
+    await Bun.sleep(20)
+    return new Response('0123456789'.slice(Number(/bytes=(\d+)/.exec(req.headers.get('range') ?? '')?.[1] ?? 0)), { status: 206 })
+  })
+  const out = outbound()
+  const [a, b, again] = await Promise.all([out.get(s.url, { range: { start: 2, end: 3 } }), out.get(s.url, { range: { start: 7, end: 9 } }), out.get(s.url, { range: { start: 2, end: 3 } })])
+  expect([text(a), text(b), text(again)]).toEqual(['23456789', '789', '23456789'])
+  expect(ranges.sort()).toEqual(['bytes=2-3', 'bytes=7-9'])
 })
 
 test('other statuses are results for the caller, with their headers and body', async () => {

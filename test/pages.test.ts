@@ -1,13 +1,14 @@
 /**
  * The pages' server side (src/pages/routes.ts, src/app/build.ts): the HTML shell at every page
  * route with its boot JSON, the bundled assets, WebTorrent's files, the score history of the
- * admin chart, and the pages embedded in the compiled executable run from a bare folder.
+ * admin chart, and the pages (and icons) embedded in the compiled executable run from a bare folder.
  * What the pages do in a browser is test/e2e/browser.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { PAGE_ROUTES, type Boot } from '../src/pages/routes'
+import { PAGE_ROUTES } from '../src/pages/routes'
+import type { Boot } from '../src/pages/shell'
 import { SCORE_HISTORY_MAX } from '../src/friends/store'
 import { VideoStore } from '../src/videos/store'
 import { thumbnailKey } from '../src/storage/keys'
@@ -40,8 +41,9 @@ beforeAll(async () => {
 
 describe('page routes', () => {
   test('every page route answers the app shell: HTML, CSP, no caching, boot JSON with the pod settings', async () => {
-    for (const route of PAGE_ROUTES) {
-      const res = await fetch(pod.base + route.replace(':id', 'nope'))
+    // A watch or embed page of a video that is not there is a 404 (previews.test.ts).
+    for (const route of PAGE_ROUTES.filter((r) => !r.includes(':id'))) {
+      const res = await fetch(pod.base + route)
       expect(res.status).toBe(200)
       expect(res.headers.get('content-type')).toBe('text/html;charset=utf-8')
       expect(res.headers.get('cache-control')).toBe('no-cache')
@@ -58,7 +60,7 @@ describe('page routes', () => {
         iceServers: [],
         player: { bufferSeconds: 30, cacheBytes: 64 * 1024 * 1024 },
       })
-      expect(boot.assets.serviceWorker).toBe('/sw.min.js')
+      expect(Object.keys(boot.assets).sort()).toEqual(['hls', 'webtorrent'])
       expect(boot.assets.webtorrent).toMatch(/^\/vendor\/webtorrent\.min\.js\?v=\w+$/)
       expect(boot.assets.hls).toMatch(/^\/vendor\/hls\.light\.min\.mjs\?v=\w+$/)
       expect(boot.video).toBeUndefined()
@@ -85,13 +87,9 @@ describe('page routes', () => {
     expect((await fetch(pod.base + '/assets/app-nothere.js')).status).toBe(404)
   })
 
-  test("WebTorrent's browser build and service worker, and hls.js, come from the pod, as shipped", async () => {
-    const sw = await fetch(pod.base + '/sw.min.js', { headers: { 'accept-encoding': 'identity' } })
-    expect(sw.status).toBe(200)
-    expect(sw.headers.get('content-type')).toStartWith('text/javascript')
-    expect(sw.headers.get('service-worker-allowed')).toBe('/')
-    expect(sw.headers.get('cache-control')).toBe('no-cache')
-    expect(await sw.text()).toBe(readFileSync(join(ROOT, 'node_modules/webtorrent/dist/sw.min.js'), 'utf8'))
+  test("WebTorrent's browser build and hls.js come from the pod, as shipped; no service worker any more", async () => {
+    // The whole-file player's service worker is gone: nothing registers it, nothing serves it.
+    expect((await fetch(pod.base + '/sw.min.js')).status).toBe(404)
 
     const { assets } = bootOf(await (await fetch(pod.base + '/')).text())
     const wt = await fetch(pod.base + assets.webtorrent, { headers: { 'accept-encoding': 'identity' } })
@@ -105,18 +103,19 @@ describe('page routes', () => {
     expect(await hls.text()).toBe(readFileSync(join(ROOT, 'node_modules/hls.js/dist/hls.light.min.mjs'), 'utf8'))
   })
 
-  test('a watch page carries its video (no round trip before playback) and preloads WebTorrent', async () => {
+  test('a watch page carries its video (no round trip before playback); a video without streams preloads no player library', async () => {
     const v = publish(pod, { name: 'Sunset </script><script>alert(1)</script> & co' })
     const html = await (await fetch(`${pod.base}/videos/${v.id}`)).text()
     const boot = bootOf(html)
     expect(boot.video).toEqual((await (await fetch(`${pod.base}/api/v1/videos/${v.id}`)).json()) as never)
-    expect(html).toContain(`<link rel="modulepreload" href="${boot.assets.webtorrent}">`)
+    // It plays its file by a plain <video src> until its streams are there: no hls.js, no WebTorrent.
+    expect(html).not.toContain(`<link rel="modulepreload" href="${boot.assets.webtorrent}">`)
+    expect(html).not.toContain(`<link rel="modulepreload" href="${boot.assets.hls}">`)
     // The name is in the title, escaped; the JSON cannot close its script element.
     expect(html).toContain('<title>Sunset &#60;/script&#62;&#60;script&#62;alert(1)&#60;/script&#62; &#38; co · Pages pod</title>')
     expect(html.match(/<\/script>/g)?.length).toBe(2)
-    // Other pages do not preload the player; every page preloads the app's own chunk.
+    // Every page preloads the app's own chunk.
     const home = await (await fetch(pod.base + '/')).text()
-    expect(home).not.toContain(`<link rel="modulepreload" href="${boot.assets.webtorrent}">`)
     expect(home).toMatch(/<link rel="modulepreload" href="\/assets\/main-[a-z0-9]+\.js">/)
   })
 
@@ -132,7 +131,7 @@ describe('page routes', () => {
     expect(tag).toContain(`src="${webseed}?head=1000000"`)
     expect(tag).toContain('aria-label="Video: Long &#34;take&#34; &#60;one&#62;"')
     expect(tag).toContain(' autoplay ')
-    // Nothing is preloaded that would hold the first frame up: the app and WebTorrent come after it.
+    // Nothing is preloaded that would hold the first frame up: the app and the player come after it.
     expect(html).not.toContain('modulepreload')
     // Five seconds of a 20 s video are a quarter of it: peers may well have it, so no head start.
     for (const fields of [{ size: 8_000_000, duration: 20 }, { size: 8_000_000, duration: null }]) {
@@ -141,7 +140,7 @@ describe('page routes', () => {
     }
   })
 
-  test("a streamed video's quick start plays its lowest stream of 240 lines or more; a short one's page preloads hls.js instead", async () => {
+  test("a streamed video's quick start plays its lowest stream of 240 lines or more; a short one's page preloads hls.js and WebTorrent instead", async () => {
     const stream = (rendition: number, height: number, size: number) => ({ rendition, infoHash: 'ab'.repeat(20), size, width: Math.round((height * 16) / 9), height, bandwidth: size, codecs: 'avc1.64001f,mp4a.40.2' })
     const streams = [stream(144, 144, 500_000), stream(240, 240, 1_000_000), stream(0, 480, 8_000_000)]
     const long = publish(pod, { size: 8_000_000, duration: 40 })
@@ -154,6 +153,7 @@ describe('page routes', () => {
     const page = await (await fetch(`${pod.base}/videos/${short.id}`)).text()
     expect(page).not.toContain('seedpod-quick')
     expect(page).toContain(`<link rel="modulepreload" href="${bootOf(page).assets.hls}">`)
+    expect(page).toContain(`<link rel="modulepreload" href="${bootOf(page).assets.webtorrent}">`)
   })
 
   test('the ICE servers of webrtc.iceServers reach the pages: in GET /api/v1/pod and in the boot JSON (none by default)', async () => {
@@ -251,9 +251,12 @@ describe('the compiled executable', () => {
         expect(res.status).toBe(200)
         expect((await res.text()).length).toBeGreaterThan(100)
       }
-      expect((await fetch(`${base}/sw.min.js`)).status).toBe(200)
       expect((await (await fetch(base + bootOf(html).assets.webtorrent)).arrayBuffer()).byteLength).toBe(readFileSync(join(ROOT, 'node_modules/webtorrent/dist/webtorrent.min.js')).length)
       expect((await (await fetch(base + bootOf(html).assets.hls)).arrayBuffer()).byteLength).toBe(readFileSync(join(ROOT, 'node_modules/hls.js/dist/hls.light.min.mjs')).length)
+      // The icons too.
+      for (const icon of ['favicon.ico', 'icon.svg', 'icon-192.png', 'icon-512.png']) {
+        expect(new Uint8Array(await (await fetch(`${base}/${icon}`)).arrayBuffer())).toEqual(new Uint8Array(readFileSync(join(ROOT, 'src/pages/icons', icon))))
+      }
     } finally {
       child.kill()
       await child.exit()

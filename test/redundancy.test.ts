@@ -79,7 +79,8 @@ describe('redundancy', () => {
       atOrigin.set(path, theirs.bytes)
     }
 
-    // Both pods list the copy's URLs after the origin's, for each stream and for the master playlist.
+    // Both pods list the copy's URLs after the origin's, for each stream and for the master
+    // playlist: the copy its own at once, the origin once it has checked pieces of each stream there.
     const mirrored = (v: Awaited<ReturnType<typeof getVideo>>) => v.streams!.every((s) => s.playlistUrls.length === 2)
     for (const p of [a, b]) {
       const v = await until(async () => {
@@ -90,7 +91,8 @@ describe('redundancy', () => {
         const file = new URL(s.webseedUrl).pathname.split('/').pop()!
         expect(s.playlistUrls).toEqual([s.playlistUrl, s.playlistUrl.replace(a.base, b.base)])
         expect(s.webseedUrls).toEqual([s.webseedUrl, `${b.base}/static/webseed/${file}`])
-        expect(s.torrentUrls).toEqual([s.torrentUrl, `${b.base}/static/torrents/${s.infoHash}.torrent`])
+        // A .torrent only where the reader trusts it: the origin's, and the copy's own at the copy.
+        expect(s.torrentUrls).toEqual(p === a ? [s.torrentUrl] : [s.torrentUrl, `${b.base}/static/torrents/${s.infoHash}.torrent`])
       }
       expect(v.masterPlaylistUrls).toEqual([`${a.base}/static/hls/${video.id}/master.m3u8`, `${b.base}/static/hls/${video.id}/master.m3u8`])
     }
@@ -119,7 +121,15 @@ describe('redundancy', () => {
     expect(await sha256(copied)).toBe(await sha256(join(a.config.dataDir, 'videos', `${video.id}.mp4`)))
     // The origin learned of the mirror: its web seed joins the video's.
     const mirrorSeed = `${b.config.url}/static/webseed/${video.id}.mp4`
-    await until(async () => (await getVideo(a, video.id)).webseedUrls.includes(mirrorSeed), 3000, 'mirror known at the origin')
+    const atOrigin = await until(async () => {
+      const v = await getVideo(a, video.id)
+      return v.webseedUrls.includes(mirrorSeed) ? v : undefined
+    }, 3000, 'mirror known at the origin')
+    expect(a.logs.some((l) => l.event === 'mirror.proven' && l.pod === b.config.url)).toBe(true)
+    // At the origin, the mirror is a web seed of the magnet, never a tracker or a .torrent.
+    const magnet = new URLSearchParams(atOrigin.magnetUri.slice('magnet:?'.length))
+    expect(magnet.getAll('ws')).toEqual([`${a.config.url}/static/webseed/${video.id}.mp4`, mirrorSeed])
+    expect([...magnet.getAll('tr'), ...magnet.getAll('xs')].every((u) => new URL(u).host === new URL(a.base).host)).toBe(true)
     // The mirror's tracker accepts the video; its web seed serves ranges.
     const range = await fetch(mirrorSeed, { headers: { range: 'bytes=0-9' } })
     expect(range.status).toBe(206)
@@ -189,7 +199,9 @@ describe('redundancy', () => {
     db.query('INSERT OR IGNORE INTO pods (fingerprint, url) VALUES (?, ?)').run(fp(b), b.config.url)
     db.query('INSERT INTO video_mirrors (video, pod, info_hash) VALUES (?, (SELECT id FROM pods WHERE fingerprint = ?), ?)').run(video.id, fp(b), Buffer.from(hash, 'hex'))
     db.close()
-    expect(a.running.pod.redundancy.store.addKnown(video.id, hash, undefined, { fingerprint: fp(b), url: b.config.url })).toBe(true)
+    expect(a.running.pod.redundancy.known.announce(video.id, hash, undefined, { fingerprint: fp(b), url: b.config.url }, () => true, Date.now())).toBe(true)
+    // The origin had listed it: its checks passed while the release before served the copy.
+    a.running.pod.db.query('UPDATE video_mirrors SET proven_at = 1, check_at = ?').run(Date.now() + 3600_000)
     const mirrorSeed = `${b.config.url}/static/webseed/${video.id}.mp4`
     expect((await getVideo(a, video.id)).webseedUrls).toContain(mirrorSeed)
 
@@ -200,7 +212,7 @@ describe('redundancy', () => {
     expect((await mirrorsOf(b2)).mirrors).toEqual([])
     expect(readdirSync(join(b2.config.dataDir, 'mirrors'))).toEqual([])
     expect(readdirSync(join(b2.config.dataDir, 'torrents'))).toEqual([])
-    expect(b2.running.pod.redundancy.store.knownOf(video.id)).toEqual([])
+    expect(b2.running.pod.redundancy.known.listed(video.id)).toEqual([])
 
     // With room, the video's stream is copied instead, and announced as one.
     await b2.stop()

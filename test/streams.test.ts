@@ -131,6 +131,14 @@ describe('streams', () => {
     }
   })
 
+  test('a pod that befriends the origin after the upload gets the streams with the videos of friend making', async () => {
+    const c = await netPod()
+    await c.running.pod.making.makeFriends([a.base])
+    // No wait: friend making stores the origin's videos as its answer gives them, streams included.
+    const atNewFriend = await getVideo(c.base, video.id)
+    expect(atNewFriend.streams?.map((s) => s.infoHash)).toEqual(video.streams!.map((s) => s.infoHash))
+  })
+
   test('an original with keyframes every 3 s is not aligned (kept out of Auto), and the top rendition at its height is', async () => {
     const clip = await makeClip(tempDir(), { seconds: 7, size: '320x240', keyframeSeconds: 3 })
     const res = await uploadVideo(a.base, await userToken(a), { file: Bun.file(clip), name: 'Misaligned' })

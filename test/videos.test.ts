@@ -11,7 +11,7 @@ import { mp4MoovAtEnd } from '../src/media/probe'
 import type { Video } from '../src/videos/model'
 import { makeClip, sha256 } from './helpers/clips'
 import { adminToken, indexIds, netPod, restart, stopPods, until } from './helpers/network'
-import { seedVideos, uploadVideo, userToken } from './helpers/videos'
+import { footprint, seedVideos, uploadVideo, userToken } from './helpers/videos'
 import { removeTempDirs, tempDir, type TestPod } from './helpers/pods'
 
 afterAll(stopPods)
@@ -29,13 +29,6 @@ const upload = (p: TestPod, token: string | undefined, fields: Record<string, st
 
 const clipBlob = () => Bun.file(clip)
 
-/** Everything an upload could leave behind: files in the data folder and rows. */
-function footprint(p: TestPod): string {
-  const dir = p.config.dataDir
-  const files = ['videos', 'thumbnails', 'torrents', 'tmp'].flatMap((d) => readdirSync(join(dir, d)).map((f) => `${d}/${f}`))
-  const rows = p.running.pod.db.query('SELECT (SELECT count(*) FROM videos) AS v, (SELECT count(*) FROM local_videos) AS l, (SELECT count(*) FROM outbox) AS o').get()
-  return JSON.stringify({ files: files.sort(), rows })
-}
 
 describe('upload', () => {
   test('an uploaded clip is stored playable-while-downloading, indexed, searchable and at a friend within a second', async () => {
@@ -293,7 +286,8 @@ describe('changing and deleting', () => {
 
 describe('restart', () => {
   test('a pod restarted with 1,000 videos serves every web seed at once, and seeds over TCP on demand without re-hashing', async () => {
-    let a = await netPod({ log: { level: 'debug' } })
+    // No transcoding: a rendition finished after the restart would be seeded as it is made, which is not what this measures.
+    let a = await netPod({ log: { level: 'debug' }, transcoding: { enabled: false } })
     const videos = await seedVideos({ pod: a.running.pod, base: a.base }, clip, 1000)
     await a.stop()
     const t0 = performance.now()
@@ -314,9 +308,6 @@ describe('restart', () => {
     const hash = Array.from(Buffer.from(videos[7]!.infoHash!, 'hex'), (b) => `%${b.toString(16).padStart(2, '0')}`).join('')
     await fetch(`${a.base}/tracker/announce?info_hash=${hash}&peer_id=-SP0001-abcdefghijkl&port=6881&uploaded=0&downloaded=0&left=100&compact=1&event=started`)
     await until(() => seeding().includes(videos[7]!.infoHash), 5000, 'seeding the announced video')
-    // The watched video's every file (its original and the renditions made before the restart), the announced one's: nothing else.
-    const watched = (await (await fetch(`${a.base}/api/v1/videos/${videos[3]!.id}`)).json()) as Video
-    const asked = new Set([watched.infoHash, ...(watched.files ?? []).map((f) => f.infoHash), videos[7]!.infoHash])
-    expect(seeding().filter((h) => !asked.has(h as string))).toEqual([])
+    expect(seeding().sort()).toEqual([videos[3]!.infoHash, videos[7]!.infoHash].sort())
   })
 })

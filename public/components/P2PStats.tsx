@@ -4,21 +4,16 @@
  * numbers are also on the panel as data attributes, for tests and benches.
  */
 import { bytes, speed } from '../lib/format'
-import type { PlayerStats } from '../player/player'
+import type { PlayerStats } from '../player'
 
 const MODE_TEXT: Record<PlayerStats['mode'], string> = {
   starting: 'Joining the swarm…',
-  peers: 'Streaming from other viewers',
-  urgent: 'Topping up from the web seed',
-  alone: 'No other viewers: streaming from the web seed',
-  done: 'Complete: sharing with other viewers',
-  direct: 'Streaming from the web seed (peer-to-peer needs HTTPS)',
-  plain: 'Web seed and peers, unmanaged (comparison mode)',
   stream: 'Streaming: each segment from other viewers first',
+  direct: 'Streaming from the pod, without other viewers',
 }
 
 export function Stats({ stats, firstFrameMs }: { stats: PlayerStats | undefined; firstFrameMs: number | undefined }) {
-  const s = stats ?? { peers: 0, downloadSpeed: 0, uploadSpeed: 0, fromPeers: 0, fromWebSeed: 0, uploaded: 0, progress: 0, mode: 'starting' as const }
+  const s = stats ?? { peers: 0, downloadSpeed: 0, uploadSpeed: 0, fromPeers: 0, fromWebSeed: 0, uploaded: 0, mode: 'starting' as const }
   const total = s.fromPeers + s.fromWebSeed
   const share = total ? Math.round((s.fromPeers / total) * 100) : 0
   return (
@@ -34,7 +29,6 @@ export function Stats({ stats, firstFrameMs }: { stats: PlayerStats | undefined;
         data-from-peers={s.fromPeers}
         data-from-webseed={s.fromWebSeed}
         data-uploaded={s.uploaded}
-        data-progress={s.progress.toFixed(3)}
         data-mode={s.mode}
         data-quality={s.quality}
         data-first-frame-ms={firstFrameMs === undefined ? undefined : Math.round(firstFrameMs)}

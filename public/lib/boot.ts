@@ -1,4 +1,4 @@
-/** The JSON the pod put in the page (`<script id="seedpod-boot">`, see src/pages/routes.ts). */
+/** The JSON the pod put in the page (`<script id="seedpod-boot">`, see src/pages/shell.ts). */
 import type { Boot } from './types'
 
 function read(): Boot {
@@ -13,7 +13,7 @@ function read(): Boot {
       name: 'seedpod', url: location.origin, version: '', registrations: 'closed', requireLoginToWatch: false, maxUploadBytes: 4 * 1024 ** 3, iceServers: [],
       player: { bufferSeconds: 30, cacheBytes: 64 * 1024 * 1024 },
     },
-    assets: { webtorrent: '/vendor/webtorrent.min.js', serviceWorker: '/sw.min.js', hls: '/vendor/hls.light.min.mjs' },
+    assets: { webtorrent: '/vendor/webtorrent.min.js', hls: '/vendor/hls.light.min.mjs' },
   }
 }
 

@@ -1,7 +1,9 @@
 /**
  * Upload: pick or drop a video, name it, send it with a progress bar (XMLHttpRequest: fetch
  * cannot report upload progress). Errors are said plainly: too large (checked before sending,
- * and the pod's 413), not a video (the file's type, and the pod's 415), not logged in.
+ * and the pod's 413), not a video (the file's type, and the pod's 415), not logged in, the
+ * pod busy with other uploads (429, 503: when to try again) or its disk full (507).
+ * Once sent, an upload may wait its turn to be checked: the page says so.
  * Once published, the transcoding of its smaller versions shows, a progress bar per job.
  */
 import { useRef, useState } from 'preact/hooks'
@@ -25,9 +27,22 @@ function checkFile(file: File, maxBytes: number): string | undefined {
   return undefined
 }
 
+/** "in about a minute", "in 20 seconds": when the pod said to try again (`Retry-After`). */
+function inAbout(seconds: number | undefined): string {
+  if (!seconds || !Number.isFinite(seconds)) return 'in a little while'
+  if (seconds < 60) return `in about ${Math.ceil(seconds)} second${Math.ceil(seconds) === 1 ? '' : 's'}`
+  const minutes = Math.ceil(seconds / 60)
+  return `in about ${minutes} minute${minutes === 1 ? '' : 's'}`
+}
+
 /** The pod's error answer as a sentence for the uploader. */
-function uploadError(status: number, body: { error?: { code?: string; message?: string } } | undefined): string {
+function uploadError(status: number, body: { error?: { code?: string; message?: string; retryAfter?: number } } | undefined): string {
   const code = body?.error?.code
+  const retry = inAbout(body?.error?.retryAfter)
+  if (status === 429 || code === 'too_many_uploads')
+    return `You already have as many uploads in progress as this pod takes from one person. Wait for one of them to finish, then try this one again (${retry}).`
+  if (status === 503 || code === 'uploads_busy') return `The pod is busy with other people's uploads right now. Nothing was sent; try again ${retry}.`
+  if (status === 507 || code === 'insufficient_storage') return "The pod's disk is full, so it cannot take this video now. Try again later, or tell the pod's admin."
   if (status === 413 || code === 'too_large') return `The video is too large for this pod (at most ${bytes(boot.pod.maxUploadBytes)}).`
   if (code === 'not_a_video') return 'This file is not a video the pod can read. Choose an MP4 or WebM video.'
   if (code === 'unsupported_format') return `The pod cannot publish this video format: ${body?.error?.message ?? 'use H.264 MP4 or VP9 WebM'}.`
@@ -280,7 +295,11 @@ export function Upload() {
 
         {busy && (
           <div class="progress-block">
-            <label for="upload-progress">{phase.kind === 'processing' ? 'Processing: checking the video, making its thumbnail and torrent…' : `Uploading… ${percent}%`}</label>
+            <label for="upload-progress">
+              {phase.kind === 'processing'
+                ? 'Processing: checking the video, making its thumbnail and torrent… When others are uploading too, yours waits its turn here.'
+                : `Uploading… ${percent}%`}
+            </label>
             <progress id="upload-progress" max={100} value={phase.kind === 'processing' ? undefined : percent} aria-valuetext={`${percent}%`} />
             {phase.kind === 'sending' && (
               <p class="muted small">

@@ -1,7 +1,7 @@
 /**
- * Handing a <video> that is playing one source over to another at the same moment of the
- * video: the page's quick start (quick.ts, the web seed's first seconds) to the peer-to-peer
- * stream, or to a web seed URL where there is no stream.
+ * Handing a <video> that is playing the page's quick start (quick.ts, a web seed's first
+ * seconds) over to the player at the same moment of the video: to the peer-to-peer stream
+ * (hls.ts), or to a plain `src` (direct.ts).
  */
 
 /** Where a playback that is handed over got to, and whether the viewer had paused it. */

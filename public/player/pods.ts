@@ -1,20 +1,21 @@
 /**
- * Asking the pods that serve a source for its files: its .torrent, its head start, whether
- * its web seeds answer.
+ * Asking the pods that serve a video for its files: playlists, .torrent files, whether web
+ * seeds answer.
  *
- * A source may be served by several pods (its origin and those that keep a copy), any of
- * which may be down, so that a video still plays while its origin is. A pod that is stopped
- * refuses at once, but one whose host is gone may leave the connection hanging: every request
- * here gives up when no answer has come within ANSWER_TIMEOUT_MS, and the next pod is tried.
+ * A file may be served by several pods (its origin and those that keep a copy), any of which
+ * may be down, so that a video still plays while its origin is. A pod that is stopped refuses
+ * at once, but one whose host is gone may leave the connection hanging: every request here
+ * gives up when no answer has come within ANSWER_TIMEOUT_MS, and the next pod is asked after
+ * STAGGER_MS already.
  */
 import { debug } from './debug'
 import { infoHashOf } from './verify'
 
-/** How long a .torrent URL or web seed may take to answer before it counts as down. */
+/** How long a pod may take to answer before it counts as down. */
 const ANSWER_TIMEOUT_MS = 5000
 
-/** With several .torrent URLs, the next is tried when the one before failed or after this long. */
-const TORRENT_STAGGER_MS = 1500
+/** With several URLs, the next is asked when the one before failed or after this long. */
+const STAGGER_MS = 1500
 
 /** URLs on this page's own pod first (it just answered), then the others in their order; no repeats. */
 export function ownPodFirst(urls: readonly string[]): string[] {
@@ -31,9 +32,9 @@ export function ownPodFirst(urls: readonly string[]): string[] {
 
 /**
  * `fetch` that gives up when no answer has come within ANSWER_TIMEOUT_MS; once the answer
- * has come, its body may take as long as it takes (a head start on a slow link).
+ * has come, its body may take as long as it takes.
  */
-async function fetchSoon(url: string, init: RequestInit = {}): Promise<Response> {
+export async function fetchSoon(url: string, init: RequestInit = {}): Promise<Response> {
   const abort = new AbortController()
   const timer = setTimeout(() => abort.abort(), ANSWER_TIMEOUT_MS)
   try {
@@ -41,6 +42,56 @@ async function fetchSoon(url: string, init: RequestInit = {}): Promise<Response>
   } finally {
     clearTimeout(timer)
   }
+}
+
+/**
+ * The first good answer of `urls` (`ask` gives undefined, or throws, for a bad one), with
+ * the index of the URL that gave it; undefined if none does. The URLs are not asked all at
+ * once (each pod would send the same file) but one after the other: the next when one fails
+ * or is slower than STAGGER_MS, and the first good answer wins.
+ */
+export function firstAnswer<T>(urls: readonly string[], ask: (url: string) => Promise<T | undefined>): Promise<{ value: T; index: number } | undefined> {
+  if (!urls.length) return Promise.resolve(undefined)
+  return new Promise((resolve) => {
+    let pending = urls.length
+    let done = false
+    const next = (i: number) => {
+      if (done || i >= urls.length) return
+      let moved = false
+      const moveOn = () => {
+        if (moved) return
+        moved = true
+        next(i + 1)
+      }
+      const timer = setTimeout(moveOn, STAGGER_MS)
+      ask(urls[i]!)
+        .catch(() => undefined)
+        .then((value) => {
+          clearTimeout(timer)
+          if (value !== undefined && !done) {
+            done = true
+            return resolve({ value, index: i })
+          }
+          moveOn()
+          if (--pending === 0 && !done) resolve(undefined)
+        })
+    }
+    next(0)
+  })
+}
+
+/**
+ * The .torrent from the first URL that answers with the file of `infoHash` (verify.ts: one
+ * that names another is refused like a failure), undefined if none does.
+ */
+export async function firstTorrent(urls: string[], infoHash: string): Promise<Uint8Array | undefined> {
+  const got = await firstAnswer(urls, async (url) => {
+    const res = await fetchSoon(url)
+    const file = res.ok ? new Uint8Array(await res.arrayBuffer()) : undefined
+    return file && (await infoHashOf(file)) === infoHash ? file : undefined
+  })
+  if (got) debug('torrent file', { from: urls[got.index], bytes: got.value.length })
+  return got?.value
 }
 
 /**
@@ -56,76 +107,5 @@ export async function answers(url: string): Promise<boolean> {
     return res.ok
   } catch {
     return false
-  }
-}
-
-/**
- * The .torrent from the first URL that answers with the file of `infoHash` (verify.ts: one
- * that names another is refused like a failure), undefined if none does. The URLs are not
- * asked all at once (each pod would send the same file) but one after the other: the next
- * when one fails or is slower than TORRENT_STAGGER_MS, and the first file to arrive wins.
- */
-export function firstTorrent(urls: string[], infoHash: string): Promise<Uint8Array | undefined> {
-  if (!urls.length) return Promise.resolve(undefined)
-  return new Promise((resolve) => {
-    let pending = urls.length
-    let done = false
-    const next = (i: number) => {
-      if (done || i >= urls.length) return
-      let moved = false
-      const moveOn = () => {
-        if (moved) return
-        moved = true
-        next(i + 1)
-      }
-      const timer = setTimeout(moveOn, TORRENT_STAGGER_MS)
-      fetchSoon(urls[i]!)
-        .then(async (res) => (res.ok ? new Uint8Array(await res.arrayBuffer()) : undefined))
-        .then(async (file) => (file && (await infoHashOf(file)) === infoHash ? file : undefined))
-        .catch(() => undefined)
-        .then((file) => {
-          clearTimeout(timer)
-          if (file && !done) {
-            done = true
-            debug('torrent file', { from: urls[i], bytes: file.length })
-            return resolve(file)
-          }
-          moveOn()
-          if (--pending === 0 && !done) resolve(undefined)
-        })
-    }
-    next(0)
-  })
-}
-
-/**
- * The first `bytes` of the file at web seed `url` (a range request); undefined if it does not
- * answer. A server that ignores the range sends the whole file (200), which serves as well.
- */
-export async function fetchStart(url: string, bytes: number): Promise<Uint8Array | undefined> {
-  try {
-    const res = await fetchSoon(url, { headers: { range: `bytes=0-${bytes - 1}` } })
-    return res.status === 206 || res.status === 200 ? new Uint8Array(await res.arrayBuffer()) : undefined
-  } catch {
-    return undefined
-  }
-}
-
-/**
- * Fetches `url` (a quick start's, which the browser holds) and tells whether it came from the
- * browser's cache: Resource Timing says 0 bytes transferred. Unknown counts as not cached.
- */
-export async function fetchCached(url: string): Promise<{ body?: Uint8Array; cached: boolean }> {
-  try {
-    const res = await fetchSoon(url)
-    if (!res.ok) return { cached: false }
-    const body = new Uint8Array(await res.arrayBuffer())
-    const timing = performance
-      .getEntriesByName(res.url, 'resource')
-      .filter((e) => (e as PerformanceResourceTiming).initiatorType === 'fetch')
-      .at(-1) as PerformanceResourceTiming | undefined
-    return { body, cached: timing?.transferSize === 0 }
-  } catch {
-    return { cached: false }
   }
 }

@@ -1,25 +1,25 @@
 /**
- * The quick start of a watch page. A fresh browser needs most of a second before WebTorrent,
- * its service worker and the stream through it can show a frame, where a bare `<video>`
- * shows one in a fraction of that. So the HTML of a watch page (src/pages/routes.ts) carries a
- * `<video>` of the video's head start (the web seed's `?head=`: its first seconds, the bytes
- * the governor would have the web seed serve first anyway), which the browser starts playing
- * while it loads the app. The app waits for that first frame before it runs (rendering and
- * WebTorrent's code would hold up the page's only thread meanwhile); then the watch page
- * takes the element over and the player hands it to the peer-to-peer stream, at the same
- * moment of the video (player.ts, handover.ts).
+ * The quick start of a watch page. A fresh browser needs most of a second before hls.js,
+ * WebTorrent and the stream through them can show a frame, where a bare `<video>` shows one
+ * in a fraction of that. So the HTML of a watch page (src/pages/shell.ts) carries a
+ * `<video>` of the video's head start (a web seed's `?head=`: its first seconds, whole
+ * segments of the stream the player starts with), which the browser starts playing while it
+ * loads the app. The app waits for that first frame before it runs (rendering and the
+ * player's code would hold up the page's only thread meanwhile); then the watch page takes
+ * the element over (`playerElement`) and the player hands it to the peer-to-peer stream, at
+ * the same moment of the video (hls.ts, handover.ts), reading those segments from the
+ * browser's cache.
+ *
+ * This module is part of the app's entry point (app.tsx waits on `quickStartShown`): it stays
+ * small, and imports nothing of the player.
  */
 
-/** What the player is told of a quick start playing in its element (`PlayOptions.quickStart`). */
-export interface QuickStartInfo {
-  /** Its URL: the web seed's, with `?head=`. */
+/** The quick start the page's HTML carried. */
+export interface QuickStart {
+  /** Its URL: a web seed's, with `?head=`. */
   src: string
   /** How many bytes of the file it plays (all from the web seed). */
   bytes: number
-}
-
-/** The quick start the page's HTML carried. */
-export interface QuickStart extends QuickStartInfo {
   el: HTMLVideoElement
   videoId: string
   /** When its first frame was shown (`performance.now()`), if it was. */
@@ -70,10 +70,32 @@ export function onFirstFrame(el: HTMLVideoElement, cb: () => void): void {
   else el.addEventListener('loadeddata', cb, { once: true })
 }
 
-/** The quick start of video `id`, once: the watch page takes its element. */
-export function takeQuickStart(id: string): QuickStart | undefined {
-  const q = quick
-  if (!q || q.videoId !== id) return undefined
+/** Quick starts taken over, by their element: the player finds its quick start there. */
+const taken = new WeakMap<HTMLVideoElement, QuickStart>()
+
+/**
+ * The `<video>` element of the watch page of video `id`: the quick start's, once (playing
+ * already: moved into place within the same task, it plays on), else a new one. The page puts
+ * it in place and gives it to the player.
+ */
+export function playerElement(id: string): HTMLVideoElement {
+  const q = quick?.videoId === id ? quick : undefined
   quick = undefined
-  return q
+  const el = q?.el ?? document.createElement('video')
+  // Out of its wrapper (which goes): the page moves it on into the player's frame.
+  const wrapper = document.querySelector('.quick-start')
+  if (q) wrapper?.replaceWith(el)
+  else wrapper?.remove()
+  el.removeAttribute('id')
+  el.className = 'player'
+  el.controls = true
+  el.playsInline = true
+  el.preload = 'auto'
+  if (q) taken.set(el, q)
+  return el
+}
+
+/** The quick start playing in `el`, if it is the one the page took over. */
+export function quickStartOf(el: HTMLVideoElement): QuickStart | undefined {
+  return taken.get(el)
 }

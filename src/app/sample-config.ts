@@ -98,10 +98,17 @@ retries = 10
 # still play when their origin pod is down. Copies are dropped, files and all, beyond the
 # budget, when the origin removes the video, or when the friendship ends.
 # strategy: "recent" (newest videos first) or "smallest" (most videos per byte).
+# Whatever enabled says, a copy another pod announces is given to viewers only once this pod
+# has fetched checkPieces random pieces of it and found them to be the torrent's, and is
+# checked again every recheckSeconds (a failed check unlists it); at most checkBytesPerHour
+# are fetched from one pod per hour for these checks.
 [redundancy]
 enabled = false
 budgetBytes = 10737418240
 strategy = "recent"
+checkPieces = 3
+recheckSeconds = 21600
+checkBytesPerHour = 67108864
 
 # Each upload is also transcoded to these heights (H.264/AAC MP4), never above the source's,
 # one ffmpeg job at a time by default. Viewers pick the one that fits their screen.
@@ -116,6 +123,36 @@ resolutions = [240, 480, 720]
 local = true
 runnerWaitMs = 10000
 leaseMs = 60000
+
+# What an upload may be before the pod does any work on it (415 beyond): pixels per frame
+# (4096x4096), frames per second, streams (tracks) per file, duration, and bytes per second of
+# duration (a file of a few KB that claims hours is a trap, not a video). Each ffprobe and
+# ffmpeg run gets at most toolMemoryBytes of memory and toolCpuSeconds of CPU time, plus
+# cpuSecondsPerVideoSecond for each second of video it goes through (transcoding, remuxing);
+# enforced with prlimit (util-linux; without it the pod warns at start and runs them unbounded).
+[media]
+maxPixels = 16777216
+maxFrameRate = 120
+maxStreams = 16
+maxDurationSeconds = 43200
+minBytesPerSecond = 2000
+toolMemoryBytes = 1073741824
+toolCpuSeconds = 60
+cpuSecondsPerVideoSecond = 10
+
+# Uploads prepared at once (ffprobe and ffmpeg: about two processes each), uploads a user may
+# have in flight (more get 429 with Retry-After), and uploads that may wait beyond those being
+# prepared (more get 503 with Retry-After). An admitted upload waits for its turn.
+[uploads]
+concurrency = 2
+perUser = 2
+queueLength = 16
+
+# Free space kept on the data folder's disk (1 GiB): an upload that would leave less is refused
+# (507) before a byte is written and stopped if the disk fills as it comes; transcodings wait
+# and copies of friends' videos stop until space is freed.
+[disk]
+minFreeBytes = 1073741824
 
 # Queued messages for a friend go in batches of at most this many per request.
 [delivery]
@@ -163,6 +200,14 @@ secretAccessKey = ""
 presignSeconds = 21600    # 6 hours (1 hour to 604800 s, 7 days); a viewing must fit in half of it
 partSizeBytes = 16777216  # multipart uploads in parts of 16 MiB
 requestTimeoutMs = 30000  # a bucket request (an upload: each part) unanswered this long fails (503)
+
+# GET /metrics, in Prometheus's text format: off while both keys are empty. With \`token\` (16
+# characters at least, e.g. from \`openssl rand -hex 32\`), on the pod's port for whoever sends
+# "Authorization: Bearer TOKEN"; with \`listen\` ("127.0.0.1:9100"), on that address instead
+# (behind the token too if there is one), out of reach of the pod's visitors.
+[metrics]
+token = ""
+listen = ""
 
 [auth]
 tokenTtlSeconds = 900     # lifetime of a login token

@@ -121,7 +121,7 @@ export class FriendMaking {
       const now = this.now()
       this.db.transaction(() => {
         store.upsert(info, this.config.score.initial, now)
-        for (const v of videos) if (this.videoRows.upsert(v, info.url, now) && v.files) this.videoRows.saveRenditions(v.id, v.files)
+        for (const v of videos) this.videoRows.index(v, info.url, now)
       }).immediate()
       this.friends.befriended(store.get(info.fingerprint)!, !existed)
       this.log.info('friend.added', { friend: info.url, fingerprint: info.fingerprint, videos: videos.length, by: 'making' })

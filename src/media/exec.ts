@@ -1,6 +1,6 @@
 /**
- * Running ffmpeg and ffprobe: one place that spawns them, bounds their run time and keeps
- * the end of their stderr, because that tail is what explains a failure.
+ * Running ffmpeg and ffprobe: one place that spawns them, bounds their run time, memory and
+ * CPU time, and keeps the end of their stderr, because that tail is what explains a failure.
  */
 import { renameSync, rmSync, statSync } from 'node:fs'
 import { DomainError } from '../shared/errors'
@@ -13,6 +13,12 @@ import { DomainError } from '../shared/errors'
  */
 export const INPUT_GUARD = ['-protocol_whitelist', 'file', '-format_whitelist', 'mov,mp4,m4a,3gp,3g2,mj2,matroska,webm'] as const
 
+/** What one run of a tool may cost: memory (bytes of data, RLIMIT_DATA) and CPU time (seconds, RLIMIT_CPU). */
+export interface ToolLimits {
+  memoryBytes: number
+  cpuSeconds: number
+}
+
 /** What a finished tool run left behind. */
 export interface ToolRun {
   exitCode: number
@@ -20,6 +26,11 @@ export interface ToolRun {
   stderr: string
   /** True when we killed the tool because it ran past its time limit. */
   timedOut: boolean
+  /** The limit it ran into, when a failed run ran into one of its ToolLimits. */
+  overLimit?: 'memory' | 'cpu'
+  /** What the run cost: its peak resident memory and its CPU time (user + system). */
+  maxRssBytes: number
+  cpuSeconds: number
 }
 
 /** An ffmpeg/ffprobe run that failed; `stderrTail` holds the tool's last words (local paths: logged, never answered). */
@@ -29,6 +40,8 @@ export class MediaToolError extends DomainError {
     readonly tool: string,
     readonly exitCode: number,
     readonly stderrTail: string,
+    /** The limit the run ran into, if any (the file asks more than the pod gives a run). */
+    readonly overLimit?: ToolRun['overLimit'],
   ) {
     super('internal', 'media_tool_failed', stderrTail ? `${message}: ${stderrTail}` : message)
     this.name = 'MediaToolError'
@@ -50,6 +63,43 @@ export interface RunOptions {
   onStdoutLine?: (line: string) => void
   /** Kills the tool when aborted (the pod is stopping). */
   signal?: AbortSignal
+  /** Its memory and CPU time, enforced by `prlimit` where it is installed (util-linux). */
+  limits?: ToolLimits
+}
+
+/** The longest delay a timer takes (2^31 - 1 ms, about 24.8 days): a longer one would fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** Where `prlimit` is (util-linux), looked up once; null where it is not installed. */
+let prlimitPath: string | null | undefined
+
+/** Whether runs get their ToolLimits: `prlimit` is installed. Without it, they run unbounded (the pod says so at start). */
+export function limitsEnforced(): boolean {
+  prlimitPath ??= Bun.which('prlimit')
+  return prlimitPath !== null
+}
+
+/**
+ * `cmd` run under `limits`: `prlimit` sets them on itself and then executes the tool, which
+ * keeps them (and the pid: the run's numbers are the tool's). The CPU limit is soft then
+ * hard a second later: ffmpeg stops at SIGXCPU, anything still running at SIGKILL.
+ */
+function limited(cmd: string[], limits: ToolLimits | undefined): string[] {
+  if (!limits || !limitsEnforced()) return cmd
+  const cpu = Math.max(1, Math.ceil(limits.cpuSeconds))
+  return [prlimitPath!, `--data=${Math.floor(limits.memoryBytes)}`, `--cpu=${cpu}:${cpu + 1}`, '--', ...cmd]
+}
+
+/** What an allocation that failed looks like in ffmpeg's and ffprobe's words. */
+const OUT_OF_MEMORY = /Cannot allocate memory|get_buffer\(\) failed|out of memory|std::bad_alloc/i
+
+/** Which limit a failed run ran into, from how it ended and what it cost. */
+function limitOf(run: { exitCode: number; stderr: string; cpuSeconds: number; signal: string | null }, limits: ToolLimits | undefined): ToolRun['overLimit'] {
+  if (!limits || (run.exitCode === 0 && run.signal === null)) return undefined
+  // RLIMIT_CPU is counted in scheduler ticks, the run's own usage more finely: near the limit is at it.
+  if (run.signal === 'SIGXCPU' || run.cpuSeconds >= limits.cpuSeconds * 0.8) return 'cpu'
+  if (OUT_OF_MEMORY.test(run.stderr) || run.signal === 'SIGSEGV' || run.signal === 'SIGABRT') return 'memory'
+  return undefined
 }
 
 /**
@@ -63,21 +113,28 @@ export async function runTool(cmd: string[], timeoutMs: number, opts: RunOptions
   // compete with a test runner or a pod's terminal for it.
   let proc: ReturnType<typeof Bun.spawn<'ignore', 'pipe', 'pipe'>>
   try {
-    proc = Bun.spawn(cmd, { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+    proc = Bun.spawn(limited(cmd, opts.limits), { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
   } catch (e) {
     // A missing binary is the pod's setup problem, not the video's: say which tool.
     throw new MediaToolError(`cannot run ${cmd[0]} (is it installed?)`, cmd[0] ?? '', -1, String(e))
   }
   let timedOut = false
-  const timer = setTimeout(() => {
-    timedOut = true
-    proc.kill('SIGKILL')
-  }, timeoutMs)
+  // Clamped: past 2^31 - 1 ms a timer fires at once (a video of 100 hours would fail as it starts).
+  const timer = setTimeout(
+    () => {
+      timedOut = true
+      proc.kill('SIGKILL')
+    },
+    Math.min(Math.max(0, timeoutMs), MAX_TIMER_MS),
+  )
   const kill = () => proc.kill('SIGKILL')
   opts.signal?.addEventListener('abort', kill, { once: true })
   try {
     const [stdout, stderr, exitCode] = await Promise.all([readLines(proc.stdout, opts.onStdoutLine), new Response(proc.stderr).text(), proc.exited])
-    return { exitCode, stdout, stderr, timedOut }
+    const usage = proc.resourceUsage()
+    const cost = { maxRssBytes: usage?.maxRSS ?? 0, cpuSeconds: usage ? Number(usage.cpuTime.total) / 1e6 : 0 }
+    const overLimit = limitOf({ exitCode, stderr, cpuSeconds: cost.cpuSeconds, signal: proc.signalCode === null ? null : String(proc.signalCode) }, opts.limits)
+    return { exitCode, stdout, stderr, timedOut, ...cost, ...(overLimit ? { overLimit } : {}) }
   } finally {
     clearTimeout(timer)
     opts.signal?.removeEventListener('abort', kill)
@@ -105,11 +162,17 @@ async function readLines(stream: ReadableStream<Uint8Array>, onLine?: (line: str
  * `MediaToolError` saying `what` failed: ran past its time, a non-zero exit, or no output
  * (ffmpeg exits 0 yet writes nothing, e.g. for a seek past the end: `emptyMessage`).
  */
-export async function runToFile(cmd: string[], tmp: string, output: string, timeoutMs: number, what: string, emptyMessage = `${what} wrote nothing`): Promise<void> {
+export async function runToFile(
+  cmd: string[],
+  tmp: string,
+  output: string,
+  opts: { timeoutMs: number; what: string; emptyMessage?: string; limits?: ToolLimits },
+): Promise<void> {
+  const { what, emptyMessage = `${what} wrote nothing` } = opts
   try {
-    const run = await runTool(cmd, timeoutMs)
+    const run = await runTool(cmd, opts.timeoutMs, { limits: opts.limits })
     if (run.timedOut) throw new MediaToolError(`${what} timed out`, 'ffmpeg', run.exitCode, stderrTail(run.stderr))
-    if (run.exitCode !== 0) throw new MediaToolError(`${what} failed (exit ${run.exitCode})`, 'ffmpeg', run.exitCode, stderrTail(run.stderr))
+    if (run.exitCode !== 0) throw new MediaToolError(`${what} failed (exit ${run.exitCode})`, 'ffmpeg', run.exitCode, stderrTail(run.stderr), run.overLimit)
     if ((statSync(tmp, { throwIfNoEntry: false })?.size ?? 0) === 0) throw new MediaToolError(emptyMessage, 'ffmpeg', run.exitCode, stderrTail(run.stderr))
     renameSync(tmp, output)
   } finally {

@@ -5,7 +5,7 @@
  */
 import { basename, dirname, extname, join, resolve } from 'node:path'
 import { DomainError } from '../shared/errors'
-import { INPUT_GUARD, runToFile } from './exec'
+import { INPUT_GUARD, runToFile, type ToolLimits } from './exec'
 
 /**
  * Copying streams is I/O bound (no decode); ten minutes covers multi-GiB files on slow
@@ -28,9 +28,9 @@ export function tempSibling(output: string): string {
  * video and audio stream; drops data and subtitle streams, which MP4 often cannot carry
  * over (e.g. camera timecode tracks) and which a web player would ignore anyway.
  * The output is written atomically (temp file, then rename). Throws `MediaToolError` with
- * the tail of ffmpeg's stderr when ffmpeg fails.
+ * the tail of ffmpeg's stderr when ffmpeg fails. ffmpeg runs within `limits` when given.
  */
-export async function remuxFaststart(input: string, output: string): Promise<void> {
+export async function remuxFaststart(input: string, output: string, limits?: ToolLimits): Promise<void> {
   // ffmpeg would truncate its own input before reading it.
   if (resolve(input) === resolve(output)) throw new DomainError('internal', 'same_file', 'remuxFaststart: input and output must differ')
   const tmp = tempSibling(output)
@@ -42,5 +42,5 @@ export async function remuxFaststart(input: string, output: string): Promise<voi
     '-movflags', '+faststart',
     tmp,
   ]
-  await runToFile(cmd, tmp, output, REMUX_TIMEOUT_MS, 'ffmpeg remux')
+  await runToFile(cmd, tmp, output, { timeoutMs: REMUX_TIMEOUT_MS, what: 'ffmpeg remux', limits })
 }

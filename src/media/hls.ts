@@ -55,6 +55,14 @@ function maxrateKbps(height: number): number {
   return (MAXRATE_KBPS.find(([h]) => h >= height) ?? MAXRATE_KBPS.at(-1)!)[1]
 }
 
+/**
+ * About the most bytes a rendition of `height` takes for `seconds` of video: its peak video
+ * rate and 128 kb/s of sound, a tenth more for the container (what a transcoding needs free).
+ */
+export function renditionBytes(height: number, seconds: number): number {
+  return Math.ceil((((maxrateKbps(height) + 128) * 1000) / 8) * seconds * 1.1)
+}
+
 /** The playlist ffmpeg writes beside `file` (`x.mp4` -> `x.m3u8`). */
 export const playlistOf = (file: string) => file.replace(/\.[^./]+$/, '.m3u8')
 

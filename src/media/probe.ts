@@ -4,7 +4,7 @@
  */
 import { statSync } from 'node:fs'
 import { fail, ok, type Result } from '../shared/errors'
-import { INPUT_GUARD, runTool } from './exec'
+import { INPUT_GUARD, runTool, type ToolLimits } from './exec'
 
 /** A playable video, as far as ffprobe can tell. */
 export interface Probed {
@@ -13,6 +13,10 @@ export interface Probed {
   /** Display size of the first real video stream, in pixels. */
   width: number
   height: number
+  /** Its average frames per second; 0 when ffprobe cannot tell. */
+  frameRate: number
+  /** How many streams the file has (video, audio, subtitles, data). */
+  streams: number
   /** ffprobe's codec name of the video stream, e.g. `h264`, `vp9`, `av1`. */
   videoCodec: string
   /** Codec of the first audio stream, when there is one. */
@@ -40,6 +44,8 @@ interface FfprobeJson {
     width?: number
     height?: number
     duration?: string
+    avg_frame_rate?: string
+    r_frame_rate?: string
     disposition?: { attached_pic?: number }
   }[]
   format?: { format_name?: string; duration?: string }
@@ -49,11 +55,12 @@ interface FfprobeJson {
 const PROBE_TIMEOUT_MS = 60_000
 
 /**
- * Probes `path` with ffprobe. Never throws for a bad file: junk bytes, a file without a
- * video stream, a missing file or any ffprobe error fail with the reason. Throws only
- * when ffprobe itself cannot be started (the pod's setup, not the file, is at fault).
+ * Probes `path` with ffprobe (within `limits` when given: a stranger's file can make it
+ * decode huge frames or hundreds of tracks). Never throws for a bad file: junk bytes, a file
+ * without a video stream, a missing file or any ffprobe error fail with the reason. Throws
+ * only when ffprobe itself cannot be started (the pod's setup, not the file, is at fault).
  */
-export async function probeVideo(path: string): Promise<ProbeResult> {
+export async function probeVideo(path: string, limits?: ToolLimits): Promise<ProbeResult> {
   let sizeBytes: number
   try {
     const st = statSync(path)
@@ -67,8 +74,10 @@ export async function probeVideo(path: string): Promise<ProbeResult> {
   const run = await runTool(
     ['ffprobe', '-v', 'error', ...INPUT_GUARD, '-print_format', 'json', '-show_format', '-show_streams', path],
     PROBE_TIMEOUT_MS,
+    { limits },
   )
   if (run.timedOut) return fail('ffprobe took too long to read the file')
+  if (run.overLimit) return fail(`reading it takes more ${run.overLimit === 'cpu' ? 'CPU time' : 'memory'} than this pod gives a file`)
   if (run.exitCode !== 0) {
     if (run.stderr.includes('not on whitelist')) return fail('not an MP4, MOV, WebM or Matroska file')
     // ffprobe's own words ("Invalid data found when processing input") are the best reason,
@@ -93,7 +102,8 @@ export async function probeVideo(path: string): Promise<ProbeResult> {
   const height = video.height ?? 0
   if (!(width > 0 && height > 0)) return fail('the video stream has no picture size')
 
-  const durationSeconds = positive(info.format?.duration) ?? positive(video.duration)
+  // The longer of the two: a file whose frames lie hours apart is as long as its last frame.
+  const durationSeconds = Math.max(positive(info.format?.duration) ?? 0, positive(video.duration) ?? 0) || undefined
   // A still image (a JPEG renamed .mp4 probes as image2/mjpeg) has no duration: not a video.
   if (durationSeconds === undefined) return fail('the video has no duration')
 
@@ -103,6 +113,8 @@ export async function probeVideo(path: string): Promise<ProbeResult> {
     durationSeconds,
     width,
     height,
+    frameRate: rate(video.avg_frame_rate) ?? rate(video.r_frame_rate) ?? 0,
+    streams: streams.length,
     videoCodec: video.codec_name ?? 'unknown',
     container,
     sizeBytes,
@@ -118,6 +130,12 @@ export async function probeVideo(path: string): Promise<ProbeResult> {
 function positive(v: string | undefined): number | undefined {
   const n = v === undefined ? NaN : Number(v)
   return Number.isFinite(n) && n > 0 ? n : undefined
+}
+
+/** Frames per second of a rate as ffprobe writes it (`30000/1001`); undefined for `0/0` and the like. */
+function rate(v: string | undefined): number | undefined {
+  const [num, den] = (v ?? '').split('/').map(Number)
+  return num && den && num > 0 && den > 0 ? num / den : undefined
 }
 
 /** One top-level ISO-BMFF box: its four-character type, where it starts and its full size. */
@@ -180,3 +198,33 @@ export async function mp4MoovAtEnd(path: string): Promise<boolean | undefined> {
   if (!moov || !mdat) return undefined
   return moov.offset > mdat.offset
 }
+
+/**
+ * How many tracks (`trak` boxes) the `moov` of an MP4/MOV file holds, read from box headers
+ * only (no demuxer): cheap whatever the file, and known before ffprobe, which opens a decoder
+ * for every track. Undefined when the file has no top-level `moov` (not ISO-BMFF).
+ */
+export async function mp4TrackCount(path: string): Promise<number | undefined> {
+  let moov: Mp4Box | undefined
+  try {
+    moov = (await readMp4TopLevelBoxes(path)).find((b) => b.type === 'moov')
+  } catch {
+    return undefined
+  }
+  if (!moov) return undefined
+  const file = Bun.file(path)
+  const end = Math.min(moov.offset + moov.size, file.size)
+  let tracks = 0
+  let offset = moov.offset + 8
+  for (let boxes = 0; offset + 8 <= end && boxes < MAX_TOP_LEVEL_BOXES; boxes++) {
+    const header = new DataView(await file.slice(offset, offset + 8).arrayBuffer())
+    const size = header.getUint32(0)
+    if (size < 8) break
+    if (header.getUint32(4) === TRAK) tracks++
+    offset += size
+  }
+  return tracks
+}
+
+/** `trak` as a box type's four bytes. */
+const TRAK = 0x7472616b

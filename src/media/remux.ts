@@ -5,7 +5,7 @@
  * do: both are read from the remuxed file (ffprobe, its headers) and its playlist.
  */
 import { rmSync, statSync } from 'node:fs'
-import { MediaToolError, runTool, stderrTail } from './exec'
+import { MediaToolError, runTool, stderrTail, type ToolLimits } from './exec'
 import { alignedSegments, masterOf, playlistOf, readPackaged, streamArgs, type StreamInfo } from './hls'
 
 const REMUX_TIMEOUT_MS = 30 * 60_000
@@ -59,19 +59,21 @@ function codecsOf(streams: ProbedStream[]): string | null {
   return sound ? `${avc},${sound}` : null
 }
 
-/** What ffprobe reads of a stream file's headers: its codecs and the length of a frame. */
-export async function probeStreamFile(file: string): Promise<{ codecs: string | null; frameSeconds: number }> {
-  const run = await runTool(['ffprobe', '-v', 'error', '-show_entries', 'stream=codec_type,codec_name,profile,level,avg_frame_rate,r_frame_rate', '-of', 'json', file], 60_000)
+/** What ffprobe reads of a stream file's headers (within `limits` when given): its codecs and the length of a frame. */
+export async function probeStreamFile(file: string, limits?: ToolLimits): Promise<{ codecs: string | null; frameSeconds: number }> {
+  const run = await runTool(['ffprobe', '-v', 'error', '-show_entries', 'stream=codec_type,codec_name,profile,level,avg_frame_rate,r_frame_rate', '-of', 'json', file], 60_000, { limits })
   if (run.exitCode !== 0) return { codecs: null, frameSeconds: DEFAULT_FRAME_SECONDS }
   const streams = (JSON.parse(run.stdout) as { streams?: ProbedStream[] }).streams ?? []
   const video = streams.find((s) => s.codec_type === 'video')
   return { codecs: codecsOf(streams), frameSeconds: frameSecondsOf(video?.avg_frame_rate) ?? frameSecondsOf(video?.r_frame_rate) ?? DEFAULT_FRAME_SECONDS }
 }
 
-/** How a remux may be followed (seconds of the output written so far) and stopped. */
+/** How a remux may be followed (seconds of the output written so far), stopped, and what it may cost. */
 export interface RemuxOptions {
   onProgress?: (seconds: number) => void
   signal?: AbortSignal
+  /** The memory and CPU time of its ffmpeg and ffprobe runs (src/media/limits.ts). */
+  limits?: ToolLimits
 }
 
 /**
@@ -83,6 +85,7 @@ export async function packageCopy(input: string, output: string, segmentUri: str
   try {
     const run = await runTool(streamArgs(input, output, null), REMUX_TIMEOUT_MS, {
       signal: opts.signal,
+      limits: opts.limits,
       onStdoutLine: (line) => {
         const m = /^out_time_us=(\d+)/.exec(line)
         if (m) opts.onProgress?.(Number(m[1]) / 1e6)
@@ -91,9 +94,9 @@ export async function packageCopy(input: string, output: string, segmentUri: str
     if (run.timedOut) throw new MediaToolError('ffmpeg remux timed out', 'ffmpeg', run.exitCode, stderrTail(run.stderr))
     if (opts.signal?.aborted) throw new MediaToolError('ffmpeg remux stopped', 'ffmpeg', run.exitCode, '')
     if (run.exitCode !== 0 || (statSync(output, { throwIfNoEntry: false })?.size ?? 0) === 0)
-      throw new MediaToolError(`ffmpeg could not remux the video into a stream (exit ${run.exitCode})`, 'ffmpeg', run.exitCode, stderrTail(run.stderr))
+      throw new MediaToolError(`ffmpeg could not remux the video into a stream (exit ${run.exitCode})`, 'ffmpeg', run.exitCode, stderrTail(run.stderr), run.overLimit)
     const packaged = readPackaged(output, segmentUri)
-    const probed = await probeStreamFile(output)
+    const probed = await probeStreamFile(output, opts.limits)
     return { ...packaged, info: { ...packaged.info, codecs: packaged.info.codecs ?? probed.codecs, aligned: alignedSegments(packaged.playlist, probed.frameSeconds) } }
   } catch (e) {
     rmSync(playlistOf(output), { force: true })

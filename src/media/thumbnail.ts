@@ -2,7 +2,7 @@
  * Video thumbnails: one JPEG frame, at most 640 pixels wide, for lists and link previews.
  */
 import { DomainError } from '../shared/errors'
-import { INPUT_GUARD, runToFile } from './exec'
+import { INPUT_GUARD, runToFile, type ToolLimits } from './exec'
 import { tempSibling } from './faststart'
 
 /** Thumbnails are for lists: wider only costs bytes on every page view. */
@@ -16,9 +16,10 @@ const THUMBNAIL_TIMEOUT_MS = 60_000
  * to 640 pixels wide keeping the aspect ratio, never upscaled (a 320x240 video gives a
  * 320x240 JPEG), and non-square pixels are made square first so the picture is not squashed.
  * Pick `atSeconds` within the video's duration (see `probeVideo`): past the end there is no
- * frame, and this throws `MediaToolError`, as for any ffmpeg failure. Written atomically.
+ * frame, and this throws `MediaToolError`, as for any ffmpeg failure. Written atomically;
+ * ffmpeg runs within `limits` when given.
  */
-export async function makeThumbnail(input: string, output: string, atSeconds: number): Promise<void> {
+export async function makeThumbnail(input: string, output: string, atSeconds: number, limits?: ToolLimits): Promise<void> {
   if (!Number.isFinite(atSeconds) || atSeconds < 0) throw new DomainError('internal', 'bad_time', `makeThumbnail: bad time ${atSeconds}`)
   const tmp = tempSibling(output)
   // Square the pixels (iw*sar), then cap the width; -2 keeps the aspect with an even height,
@@ -38,5 +39,5 @@ export async function makeThumbnail(input: string, output: string, atSeconds: nu
     '-f', 'image2', '-c:v', 'mjpeg', '-update', '1',
     tmp,
   ]
-  await runToFile(cmd, tmp, output, THUMBNAIL_TIMEOUT_MS, 'ffmpeg thumbnail', `no frame at ${atSeconds}s (past the end of the video?)`)
+  await runToFile(cmd, tmp, output, { timeoutMs: THUMBNAIL_TIMEOUT_MS, what: 'ffmpeg thumbnail', emptyMessage: `no frame at ${atSeconds}s (past the end of the video?)`, limits })
 }

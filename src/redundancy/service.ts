@@ -2,9 +2,10 @@
  * Redundancy: copies of friends' videos' streams that this pod keeps within a disk budget
  * (the redundancy actor makes and drops them) and serves like their origin does (web seeds,
  * playlists, torrents, seeding), and the mirrors the network announces with `video.mirror` /
- * `video.unmirror`, whose URLs join a video's own (videos/service.ts, `get`), so that a video
- * still plays when its origin is down.
+ * `video.unmirror`, which this pod checks (checks.ts) before their URLs join a video's own
+ * (listing.ts), so that a video still plays when its origin is down.
  */
+import type { Chore } from '../../actors/housekeeper'
 import type { OwnMirror, RedundancyActorInput } from '../../actors/redundancy'
 import type { Inbox } from '../federation/inbox'
 import type { Friends } from '../friends/service'
@@ -18,7 +19,10 @@ import type { VideoFiles } from '../videos/files'
 import type { ServedStreams } from '../videos/served-streams'
 import type { LocalFile } from '../videos/service'
 import type { VideoStore } from '../videos/store'
+import { MirrorChecks } from './checks'
+import type { KnownMirrors } from './known-store'
 import { loadStream } from './origin'
+import { MirrorProofs } from './proof'
 import type { MirrorStore } from './store'
 
 /** IPv4 ranges a copy's peers may not be at, unless `network.allowPrivateAddresses`. */
@@ -41,9 +45,13 @@ export interface RedundancyDeps {
   self: { fingerprint: string; url: string }
   files: VideoFiles
   store: MirrorStore
+  /** The mirrors the network announced, and their proofs. */
+  known: KnownMirrors
   inbox: Inbox
   friends: Friends
   outbound: Outbound
+  log: Logger
+  now?: () => number
 }
 
 /** Redundancy of one pod. */
@@ -53,21 +61,51 @@ export class Redundancy {
   private readonly self: { fingerprint: string; url: string }
   private readonly files: VideoFiles
   readonly store: MirrorStore
+  readonly known: KnownMirrors
   private readonly friends: Friends
   private readonly outbound: Outbound
+  private readonly now: () => number
+  /** The checks of the mirrors the network announced. */
+  readonly checks: MirrorChecks
 
   constructor(deps: RedundancyDeps) {
-    ;({ videoRows: this.videoRows, config: this.config, self: this.self, files: this.files, store: this.store, friends: this.friends, outbound: this.outbound } = deps)
+    ;({ videoRows: this.videoRows, config: this.config, self: this.self, files: this.files, store: this.store, known: this.known, friends: this.friends, outbound: this.outbound } = deps)
+    this.now = deps.now ?? Date.now
     const { inbox } = deps
-    // Only for a video of this pod or of a friend (the index holds no other), at most a few per
-    // video; the player checks every mirror's bytes against the video's torrent anyway.
-    inbox.on('video.mirror', ({ id, infoHash, rendition }, { friend }) => ({
-      ok: this.store.addKnown(id, infoHash, rendition, friend!, (origin) => origin === this.self.fingerprint || this.friends.isFriend(origin)),
-    }))
-    inbox.on('video.unmirror', ({ id, infoHash }, { sender }) => ({ ok: this.store.removeKnown(id, infoHash, sender) }))
-    this.friends.onChange((change) => {
-      if (change.type === 'removed') this.store.removeKnownOf(change.fingerprint)
+    const { checkPieces, recheckSeconds, checkBytesPerHour } = this.config.redundancy
+    const proofs = new MirrorProofs({
+      videoRows: this.videoRows,
+      known: this.known,
+      outbound: this.outbound,
+      selfFingerprint: this.self.fingerprint,
+      keepsCopy: (infoHash) => this.store.byInfoHash(infoHash)?.state === 'ready',
+      readStored: (key) => this.files.storage.small(key),
+      pieces: checkPieces,
+      bytesPerHour: checkBytesPerHour,
     })
+    this.checks = new MirrorChecks({
+      known: this.known,
+      check: (m, allowance) => proofs.check(m, allowance),
+      settings: { recheckMs: recheckSeconds * 1000, bytesPerHour: checkBytesPerHour },
+      log: deps.log,
+      now: this.now,
+    })
+    // Only for a video of this pod or of a friend (the index holds no other), at most a few per
+    // video, listed once checked.
+    inbox.on('video.mirror', ({ id, infoHash, rendition }, { friend }) => {
+      const ok = this.known.announce(id, infoHash, rendition, friend!, (origin) => origin === this.self.fingerprint || this.friends.isFriend(origin), this.now())
+      if (ok) this.checks.wake()
+      return { ok }
+    })
+    inbox.on('video.unmirror', ({ id, infoHash }, { sender }) => ({ ok: this.known.withdraw(id, infoHash, sender) }))
+    this.friends.onChange((change) => {
+      if (change.type === 'removed') this.known.forgetPod(change.fingerprint)
+    })
+  }
+
+  /** The housekeeper's chores: the checks of mirrors that came due, and forgetting the trusted .torrent files no mirror needs. */
+  chores(): Chore[] {
+    return [...this.checks.chores(), { name: 'mirror-torrents', everyMs: 10 * 60_000, run: () => void this.known.pruneTrustedTorrents() }]
   }
 
   /** What `GET /api/v1/videos/mirrors` shows the admin. */
@@ -120,6 +158,7 @@ export class Redundancy {
     return {
       ...this.config.redundancy,
       store: this.store,
+      listing: this.known,
       self: this.self,
       dir: this.files.mirrors,
       seedFile: (m) => ({ infoHash: m.infoHash, key: mirrorKey(m.file), torrentKey: torrentKey(m.infoHash) }),
@@ -136,7 +175,8 @@ export class Redundancy {
       discard: (m) => this.files.storage.drop(copyKeys(m)),
       loadWebTorrent,
       log,
-      now: Date.now,
+      now: this.now,
+      diskRoom: () => this.files.disk.room(),
     }
   }
 }

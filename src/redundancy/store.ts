@@ -1,17 +1,12 @@
 /**
  * Redundancy in SQLite: the copies this pod keeps of friends' videos' streams (`mirrors`, one
- * row per stream), and every mirror the network announced with `video.mirror`
- * (`video_mirrors`, one row per pod and file), whose URLs join the video's own so that it
- * still plays when its origin is down.
+ * row per stream). The mirrors the network announced are known-store.ts's.
  */
 import type { Database } from 'bun:sqlite'
 import type { CopyCandidate, MirrorPort, OwnMirror } from '../../actors/redundancy'
-import { sourceParams, webseedUrl } from '../shared/urls'
 import { copyKeys } from '../storage/keys'
 import type { MoveItem } from '../storage/migrate'
-import type { Video } from '../videos/model'
 import type { VideoStore } from '../videos/store'
-import type { StreamIn } from '../videos/streams'
 
 interface MirrorRow {
   info_hash: Uint8Array
@@ -33,23 +28,11 @@ const toMirror = (r: MirrorRow): OwnMirror => ({
   createdAt: r.created_at,
 })
 
-/** A mirror of a video somewhere in the network, as its web seed needs it. */
-export interface KnownMirror {
-  podUrl: string
-  fingerprint: string
-  infoHash: string
-  /** The stream it keeps with its playlist; null: the original file alone (a pod of an earlier release). */
-  rendition: number | null
-}
-
-/** Most pods recorded as mirrors of one video (sources a viewer's player may try). */
-const MAX_MIRRORS = 8
-
-/** The mirror tables; also the redundancy actor's store port. */
+/** The table of this pod's copies; also the redundancy actor's store port. */
 export class MirrorStore implements MirrorPort {
   constructor(
     private readonly db: Database,
-    /** The videos' tables (the index, whose videos and pods the mirrors are of). */
+    /** The videos' tables (the index, whose videos are copied). */
     private readonly videoRows: VideoStore,
   ) {}
 
@@ -108,83 +91,6 @@ export class MirrorStore implements MirrorPort {
   candidates(self: string, room: number, strategy: 'recent' | 'smallest', limit: number): CopyCandidate[] {
     return this.videoRows.streamCopyCandidates(self, room, strategy, limit, this.own().map((m) => m.infoHash))
   }
-
-  /**
-   * Records a mirror announced by a pod: with `rendition`, a copy of that stream of the video
-   * (and its playlist), recorded only if the info hash is that stream's; without it (a pod of
-   * an earlier release), a copy of the original file, only if the info hash is the original's.
-   * Only for a video whose origin is a friend (`friendOrigin`), and at most MAX_MIRRORS pods
-   * per video: a friend cannot graft its files onto anyone's video, nor grow a video's lists
-   * without bound (a pod has one row per file of the video at most). Returns false when it is
-   * not recorded.
-   */
-  addKnown(
-    video: string,
-    infoHash: string,
-    rendition: number | undefined,
-    pod: { fingerprint: string; url: string },
-    friendOrigin: (fingerprint: string) => boolean = () => true,
-  ): boolean {
-    const origin = rendition === undefined ? this.videoRows.originOf(video, infoHash) : this.videoRows.streamOriginOf(video, rendition, infoHash)
-    if (!origin || (origin !== pod.fingerprint && !friendOrigin(origin))) return false
-    const podId = this.videoRows.podId(pod.fingerprint, pod.url)
-    const others = (this.db.query('SELECT count(DISTINCT pod) AS n FROM video_mirrors WHERE video = ? AND pod != ?').get(video, podId) as { n: number }).n
-    if (others >= MAX_MIRRORS) return false
-    this.db.query('INSERT OR REPLACE INTO video_mirrors (video, pod, info_hash, rendition) VALUES (?, ?, ?, ?)').run(video, podId, Buffer.from(infoHash, 'hex'), rendition ?? null)
-    return true
-  }
-
-  removeKnown(video: string, infoHash: string, fingerprint: string): boolean {
-    const pod = this.videoRows.knownPodId(fingerprint)
-    return pod !== undefined && this.db.query('DELETE FROM video_mirrors WHERE video = ? AND info_hash = ? AND pod = ?').run(video, Buffer.from(infoHash, 'hex'), pod).changes > 0
-  }
-
-  /** Forgets every mirror a pod announced (the friendship ended). */
-  removeKnownOf(fingerprint: string): void {
-    const pod = this.videoRows.knownPodId(fingerprint)
-    if (pod !== undefined) this.db.query('DELETE FROM video_mirrors WHERE pod = ?').run(pod)
-  }
-
-  /** The mirrors of a video known to this pod (its own copy included). */
-  knownOf(video: string): KnownMirror[] {
-    const rows = this.db.query('SELECT pod, info_hash, rendition FROM video_mirrors WHERE video = ? ORDER BY pod').all(video) as {
-      pod: number
-      info_hash: Uint8Array
-      rendition: number | null
-    }[]
-    return rows.map((r) => {
-      // Every mirror's pod is in the index (video_mirrors.pod references it).
-      const pod = this.videoRows.pod(r.pod)!
-      return { podUrl: pod.url, fingerprint: pod.fingerprint, infoHash: Buffer.from(r.info_hash).toString('hex'), rendition: r.rendition }
-    })
-  }
-}
-
-/**
- * The pods known to keep a copy of each stream of a video (its playlist and file), by the
- * stream's info hash, and those keeping every one of its streams (whose master playlist is
- * the origin's); the origin itself is not one of them.
- */
-export function streamCopies(mirrors: readonly KnownMirror[], origin: string, streams: readonly StreamIn[]): { byInfoHash: Map<string, string[]>; complete: string[] } {
-  const byInfoHash = new Map<string, string[]>()
-  for (const s of streams) {
-    const pods = mirrors.filter((m) => m.fingerprint !== origin && m.rendition === s.rendition && m.infoHash === s.infoHash).map((m) => m.podUrl)
-    byInfoHash.set(s.infoHash, pods)
-  }
-  const complete = [...new Set(mirrors.map((m) => m.podUrl))].filter((url) => streams.length > 0 && streams.every((s) => byInfoHash.get(s.infoHash)!.includes(url)))
-  return { byInfoHash, complete }
-}
-
-/**
- * A video with its mirrors' web seeds and trackers added (web seeds in `webseedUrls` and as
- * `ws`, trackers as `tr`, their .torrent as further `xs`), so a viewer plays it from the
- * mirrors when its origin is down.
- */
-export function withMirrors<V extends Video>(video: V, mirrors: KnownMirror[], fileName: string): V {
-  const others = mirrors.filter((m) => m.infoHash === video.infoHash && m.fingerprint !== video.podFingerprint)
-  if (!others.length) return video
-  const extra = others.map((m) => sourceParams(m.podUrl, fileName, m.infoHash)).join('')
-  return { ...video, webseedUrls: [...video.webseedUrls, ...others.map((m) => webseedUrl(m.podUrl, fileName))], magnetUri: video.magnetUri + extra }
 }
 
 /**

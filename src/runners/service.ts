@@ -9,11 +9,13 @@
 import { rmSync } from 'node:fs'
 import type { Chore } from '../../actors/housekeeper'
 import type { PodEvents } from '../../actors/pod'
+import { toolLimits } from '../media/limits'
 import { packageCopy } from '../media/remux'
 import type { Config } from '../shared/config'
 import { DomainError, ok, type Result } from '../shared/errors'
 import type { Logger } from '../shared/log'
 import type { LeaseCheck, LeaseRefusal, TranscodeQueue } from '../transcoding/queue'
+import type { MediaTools } from '../media/tools'
 import type { Transcoding } from '../transcoding/service'
 import type { Videos } from '../videos/service'
 import type { VideoStore } from '../videos/store'
@@ -47,6 +49,8 @@ export interface RunnersDeps {
   /** The videos' tables. */
   videoRows: VideoStore
   transcoding: Transcoding
+  /** ffmpeg and ffprobe: without them no job is leased (a result could not be checked). */
+  media: Pick<MediaTools, 'ready'>
   actors: PodEvents
   log: Logger
 }
@@ -59,13 +63,14 @@ export class Runners {
   private readonly videos: Videos
   private readonly videoRows: VideoStore
   private readonly transcoding: Transcoding
+  private readonly media: Pick<MediaTools, 'ready'>
   private readonly actors: PodEvents
   private readonly log: Logger
 
   constructor(deps: RunnersDeps) {
     ;({
       config: this.config, store: this.store, queue: this.queue, videos: this.videos, videoRows: this.videoRows, transcoding: this.transcoding,
-      actors: this.actors, log: this.log,
+      media: this.media, actors: this.actors, log: this.log,
     } = deps)
   }
 
@@ -119,8 +124,9 @@ export class Runners {
     return runner
   }
 
-  /** Leases the next queued job to `runner`; null when there is none. */
+  /** Leases the next queued job to `runner`; null when there is none, or the pod could not check its result (no ffprobe). */
   claim(runner: Runner): RunnerJob | null {
+    if (!this.media.ready) return null
     const lease = this.queue.leaseTo(runner.id, this.config.transcoding.leaseMs)
     if (!lease) return null
     this.log.info('runner.job.leased', { runner: runner.id, job: lease.id, video: lease.video, resolution: lease.resolution })
@@ -196,10 +202,11 @@ export class Runners {
       // Checked against what was probed of the original at upload; a video of an earlier
       // release against the file (from the bucket, a whole copy in tmp/: ffprobe reads local files only).
       const known = this.original(job.video)
-      const verdict = known ? await verifyResult(tmp, known, job.resolution) : await this.videos.own.withLocalCopy(source.key, (original) => verifyResult(tmp, original, job.resolution))
+      const limits = toolLimits(this.config.media)
+      const verdict = known ? await verifyResult(tmp, known, job.resolution, limits) : await this.videos.own.withLocalCopy(source.key, (original) => verifyResult(tmp, original, job.resolution, limits))
       if (!verdict.ok) throw refuse(new DomainError('invalid', 'bad_result', `result refused: ${verdict.error}`), verdict.error)
       held(check())
-      const packaged = await packageCopy(tmp, output, segmentUri(job.video, job.resolution))
+      const packaged = await packageCopy(tmp, output, segmentUri(job.video, job.resolution), { limits: toolLimits(this.config.media, known?.ok ? known.value.durationSeconds : 0) })
       rmSync(tmp, { force: true })
       await this.transcoding.publish(job, output, packaged, () => held(this.queue.checkLease(runner.id, id, lease)))
       this.log.info('runner.job.done', { runner: runner.id, job: id, video: job.video, resolution: job.resolution })
@@ -220,12 +227,15 @@ export class Runners {
     return ok({ durationSeconds: media.duration, ...(media.audio ? { audioCodec: media.audio } : {}) })
   }
 
-  /** Streams the body to `path` within the upload limit, extending the lease as it comes. */
+  /** Streams the body to `path` within the upload limit and the disk's margin, extending the lease as it comes. */
   private async receive(request: Request, path: string, extend: () => LeaseCheck): Promise<void> {
     const limit = this.config.maxUploadBytes
     const tooLarge = new DomainError('too_large', 'too_large', `a result may have at most ${limit} bytes`)
-    if (Number(request.headers.get('content-length') ?? 0) > limit) throw tooLarge
+    const declared = Number(request.headers.get('content-length') ?? 0)
+    if (declared > limit) throw tooLarge
+    this.videos.files.disk.mustHaveRoom(declared, 'for this result')
     if (!request.body) throw new DomainError('invalid', 'invalid_request', 'send the result file as the body')
+    const diskFull = this.videos.files.disk.watch('during this result')
     const writer = Bun.file(path).writer()
     let size = 0
     let extended = Date.now()
@@ -233,6 +243,8 @@ export class Runners {
       for await (const chunk of request.body) {
         size += chunk.byteLength
         if (size > limit) throw tooLarge
+        const full = diskFull(size)
+        if (full) throw full
         writer.write(chunk)
         if (Date.now() - extended >= EXTEND_EVERY_MS) {
           held(extend())

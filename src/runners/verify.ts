@@ -3,6 +3,7 @@
  * so its file must be what the pod's own ffmpeg would have made of the original: H.264 at the
  * asked height, AAC audio exactly when the original has sound, as long as the original.
  */
+import type { ToolLimits } from '../media/exec'
 import { probeVideo, type Probed, type ProbeResult } from '../media/probe'
 import { fail, ok, type Result } from '../shared/errors'
 
@@ -16,12 +17,12 @@ const DURATION_TOLERANCE_SECONDS = 1
 export type Original = Result<Pick<Probed, 'durationSeconds' | 'audioCodec'>, string>
 
 /**
- * Probes the result (ffprobe, time-limited) and compares it with the original: what was
- * probed of it at upload, or for a video of an earlier release the file itself, probed at
- * the same time.
+ * Probes the result (ffprobe, time-limited, within `limits`) and compares it with the
+ * original: what was probed of it at upload, or for a video of an earlier release the file
+ * itself, probed at the same time.
  */
-export async function verifyResult(result: string, original: Original | string, height: number): Promise<ResultCheck> {
-  const [probe, source] = await Promise.all([probeVideo(result), typeof original === 'string' ? probeVideo(original) : original])
+export async function verifyResult(result: string, original: Original | string, height: number, limits?: ToolLimits): Promise<ResultCheck> {
+  const [probe, source] = await Promise.all([probeVideo(result, limits), typeof original === 'string' ? probeVideo(original, limits) : original])
   return judgeResult(probe, source, height)
 }
 

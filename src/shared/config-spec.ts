@@ -56,6 +56,9 @@ export const SPEC: Spec = {
     enabled: { kind: 'bool', dflt: false },
     budgetBytes: { kind: 'int', dflt: 10 * GIB, min: 0, max: MAX_INT },
     strategy: { kind: 'enum', dflt: 'recent', values: ['recent', 'smallest'] },
+    checkPieces: { kind: 'int', dflt: 3, min: 1, max: 64 },
+    recheckSeconds: { kind: 'int', dflt: 6 * 3600, min: 1, max: 30 * 24 * 3600 },
+    checkBytesPerHour: { kind: 'int', dflt: 64 * 1024 * 1024, min: 1024 * 1024, max: MAX_INT },
   },
   transcoding: {
     enabled: { kind: 'bool', dflt: true },
@@ -64,6 +67,24 @@ export const SPEC: Spec = {
     local: { kind: 'bool', dflt: true },
     runnerWaitMs: { kind: 'int', dflt: 10_000, min: 0, max: 24 * 3600 * 1000 },
     leaseMs: { kind: 'int', dflt: 60_000, min: 500, max: 24 * 3600 * 1000 },
+  },
+  media: {
+    maxPixels: { kind: 'int', dflt: 4096 * 4096, min: 64 * 64, max: 1 << 30 },
+    maxFrameRate: { kind: 'int', dflt: 120, min: 1, max: 1000 },
+    maxStreams: { kind: 'int', dflt: 16, min: 1, max: 1000 },
+    maxDurationSeconds: { kind: 'int', dflt: 12 * 3600, min: 1, max: 30 * 24 * 3600 },
+    minBytesPerSecond: { kind: 'int', dflt: 2000, min: 0, max: 100_000_000 },
+    toolMemoryBytes: { kind: 'int', dflt: GIB, min: 64 * 1024 * 1024, max: 1024 * GIB },
+    toolCpuSeconds: { kind: 'int', dflt: 60, min: 1, max: 24 * 3600 },
+    cpuSecondsPerVideoSecond: { kind: 'number', dflt: 10, min: 0, max: 1000 },
+  },
+  uploads: {
+    concurrency: { kind: 'int', dflt: 2, min: 1, max: 64 },
+    perUser: { kind: 'int', dflt: 2, min: 1, max: 1000 },
+    queueLength: { kind: 'int', dflt: 16, min: 0, max: 100_000 },
+  },
+  disk: {
+    minFreeBytes: { kind: 'int', dflt: GIB, min: 0, max: MAX_INT },
   },
   delivery: {
     batchMessages: { kind: 'int', dflt: 500, min: 1, max: 10_000 },
@@ -97,6 +118,10 @@ export const SPEC: Spec = {
     presignSeconds: { kind: 'int', dflt: 6 * 3600, min: 3600, max: 7 * 24 * 3600 },
     partSizeBytes: { kind: 'int', dflt: 16 * 1024 * 1024, min: 5 * 1024 * 1024, max: 5 * GIB },
     requestTimeoutMs: { kind: 'int', dflt: 30_000, min: 100, max: 600_000 },
+  },
+  metrics: {
+    token: { kind: 'string', dflt: '' },
+    listen: { kind: 'address', dflt: '' },
   },
   auth: {
     tokenTtlSeconds: { kind: 'int', dflt: 900, min: 10, max: 30 * 24 * 3600 },

@@ -65,8 +65,19 @@ export interface Config {
   readonly detailsTtlSeconds: number
   readonly log: { readonly level: LogLevel; readonly format: 'auto' | 'pretty' | 'json' }
   readonly retry: { readonly baseMs: number; readonly factor: number; readonly retries: number }
-  /** Mirroring friends' videos: on or off, how much disk, which videos first. */
-  readonly redundancy: { readonly enabled: boolean; readonly budgetBytes: number; readonly strategy: 'recent' | 'smallest' }
+  /**
+   * Mirroring friends' videos: on or off, how much disk, which videos first; and how the mirrors
+   * other pods announce are checked before viewers are given them (pieces per check, how often
+   * a proven one is checked again, bytes fetched from one pod per hour at most).
+   */
+  readonly redundancy: {
+    readonly enabled: boolean
+    readonly budgetBytes: number
+    readonly strategy: 'recent' | 'smallest'
+    readonly checkPieces: number
+    readonly recheckSeconds: number
+    readonly checkBytesPerHour: number
+  }
   /**
    * Renditions made of each upload (heights in pixels, never above the source's): by this pod
    * (`local`) and by remote runners (src/runners/). With runners in contact, a job first waits
@@ -80,6 +91,26 @@ export interface Config {
     readonly runnerWaitMs: number
     readonly leaseMs: number
   }
+  /**
+   * What an upload may be before any work is done on it (pixels per frame, frame rate,
+   * streams, duration, bytes per second of duration), and what each ffprobe/ffmpeg run may
+   * cost: memory (RLIMIT_DATA) and CPU seconds (a fixed `toolCpuSeconds`, plus
+   * `cpuSecondsPerVideoSecond` for each second of video a run goes through).
+   */
+  readonly media: {
+    readonly maxPixels: number
+    readonly maxFrameRate: number
+    readonly maxStreams: number
+    readonly maxDurationSeconds: number
+    readonly minBytesPerSecond: number
+    readonly toolMemoryBytes: number
+    readonly toolCpuSeconds: number
+    readonly cpuSecondsPerVideoSecond: number
+  }
+  /** Uploads checked and prepared at once, in flight per user, and waiting beyond those (src/videos/ingest-queue.ts). */
+  readonly uploads: { readonly concurrency: number; readonly perUser: number; readonly queueLength: number }
+  /** Free space kept on the data folder's disk: uploads, transcodings and copies stop short of it. */
+  readonly disk: { readonly minFreeBytes: number }
   /** Most messages sent to a friend in one request. */
   readonly delivery: { readonly batchMessages: number }
   /** WebRTC between viewers: the STUN/TURN servers their browsers use (none by default). */
@@ -89,6 +120,12 @@ export interface Config {
   readonly score: { readonly initial: number; readonly step: number; readonly max: number }
   /** Where the pod keeps its files: the data folder, or a bucket of an S3-compatible service (src/storage/). */
   readonly storage: StorageConfig
+  /**
+   * `GET /metrics` (Prometheus's text format): on the pod's own port behind `token` (sent as
+   * `Authorization: Bearer`), or on an address of its own, `listen` (`127.0.0.1:9100`; with
+   * `token` set, behind it there too). Off while neither is set. `token` is not enumerable.
+   */
+  readonly metrics: { readonly token: string; readonly listen: string }
   readonly auth: {
     readonly tokenTtlSeconds: number
     readonly loginAttempts: number
@@ -252,6 +289,10 @@ export function resolveConfig(layers: Layer[]): Config {
   if (problems.length === 0 && score.initial > score.max)
     problems.push(`score.initial = ${score.initial} is not valid: expected at most score.max (${score.max})`)
   if (problems.length === 0) problems.push(...storageProblems(flat))
+  const token = flat.get('metrics.token') as string
+  // Anyone who can reach the port may try tokens: a short one would be guessed.
+  if (problems.length === 0 && token !== '' && token.length < METRICS_TOKEN_MIN)
+    problems.push(`metrics.token = (hidden) is not valid: expected at least ${METRICS_TOKEN_MIN} characters (e.g. \`openssl rand -hex 32\`), or "" for none`)
   if (problems.length) throw new ConfigError(problems)
   if (flat.get('url') === undefined) flat.set('url', `http://localhost:${flat.get('port')}`)
 
@@ -262,7 +303,8 @@ export function resolveConfig(layers: Layer[]): Config {
     for (const p of parts.slice(0, -1)) node = (node[p] ??= {}) as Record<string, unknown>
     node[parts.at(-1)!] = value
   }
-  hideSecrets(tree.storage as Record<string, unknown>)
+  hideSecrets(tree.storage as Record<string, unknown>, ['accessKeyId', 'secretAccessKey'])
+  hideSecrets(tree.metrics as Record<string, unknown>, ['token'])
   return deepFreeze(tree) as unknown as Config
 }
 
@@ -279,11 +321,14 @@ function storageProblems(flat: Map<string, unknown>): string[] {
     .map((k) => `storage.${k} is not set: expected a value with storage.kind = "s3" (or ${envName(`storage.${k}`)}${k === 'bucket' ? '' : k === 'accessKeyId' ? ' / AWS_ACCESS_KEY_ID' : ' / AWS_SECRET_ACCESS_KEY'})`)
 }
 
-const SECRET_KEYS = ['storage.accessKeyId', 'storage.secretAccessKey']
+const SECRET_KEYS = ['storage.accessKeyId', 'storage.secretAccessKey', 'metrics.token']
 
-/** The credentials stay readable by name but are left out of every JSON, log line and spread. */
-function hideSecrets(storage: Record<string, unknown>): void {
-  for (const k of ['accessKeyId', 'secretAccessKey']) Object.defineProperty(storage, k, { value: storage[k], enumerable: false })
+/** The shortest metrics token taken. */
+const METRICS_TOKEN_MIN = 16
+
+/** The credentials and tokens stay readable by name but are left out of every JSON, log line and spread. */
+function hideSecrets(section: Record<string, unknown>, keys: string[]): void {
+  for (const k of keys) Object.defineProperty(section, k, { value: section[k], enumerable: false })
 }
 
 /** The AWS SDKs' own variables, read for the storage (SEEDPOD_STORAGE_* win over them). */

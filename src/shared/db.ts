@@ -1,18 +1,19 @@
 /**
  * The pod's SQLite database: WAL, a busy timeout, foreign keys, and versioned migrations
- * tracked in `PRAGMA user_version`. Each migration runs in its own transaction, so a
- * failed one leaves the database at the previous version.
+ * tracked in `PRAGMA user_version`, run by src/shared/migrate.ts: a copy of the database is
+ * taken first, and an upgrade that fails leaves the database as it was.
  */
 import { Database } from 'bun:sqlite'
+import type { Logger } from './log'
+import { migrate, REBUILDS_A_TABLE } from './migrate'
+
+export { DatabaseVersionError, MigrationError, schemaVersion } from './migrate'
 
 /**
  * One video in this many (by seq) is also in the index's sample (videos_sample, for search
  * plans). Part of migration 2's schema: never change it.
  */
 export const INDEX_SAMPLE_EVERY = 64
-
-/** The first line of a migration that makes a table anew: it runs with foreign keys off (see migrate). */
-const REBUILDS_A_TABLE = '-- makes a table anew'
 
 /** Schema migrations; index + 1 is the version each one brings the database to. Append only. */
 export const MIGRATIONS: readonly string[] = [
@@ -342,16 +343,37 @@ export const MIGRATIONS: readonly string[] = [
    DROP TABLE users;
    ALTER TABLE users_v2 RENAME TO users;
    CREATE INDEX users_registered_from ON users(registered_from, created_at) WHERE registered_from IS NOT NULL;`,
+  // Mirrors proven (src/redundancy/checks.ts): when each was last proven (NULL: not listed),
+  // its failed checks in a row, its next check (NULL: this pod's own copy; rows of earlier
+  // releases: 0, at once); and the origin's .torrent those checks trust, served by this pod.
+  `ALTER TABLE video_mirrors ADD COLUMN proven_at INTEGER;
+   ALTER TABLE video_mirrors ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE video_mirrors ADD COLUMN check_at INTEGER DEFAULT 0;
+   CREATE INDEX video_mirrors_check ON video_mirrors(check_at);
+   CREATE TABLE mirror_torrents (
+     info_hash BLOB PRIMARY KEY,
+     torrent BLOB NOT NULL
+   );`,
 ]
 
 /** The schema version this build of seedpod writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length
 
-/** A database newer than this build knows, or a failed migration. */
-export class DatabaseVersionError extends Error {}
+/** How a database is opened: up to which version, with which migrations (tests), and where the upgrade is logged. */
+export interface OpenOptions {
+  /** The schema version to bring it to (default: the latest). */
+  to?: number
+  /** The migrations to run (default: MIGRATIONS); tests give a list that fails. */
+  migrations?: readonly string[]
+  log?: Logger
+}
 
-/** Opens (creating if needed) the database at `path` and brings it to `to` (default: latest). */
-export function openDatabase(path: string, opts: { to?: number } = {}): Database {
+/**
+ * Opens (creating if needed) the database at `path` and brings it to `to` (default: latest).
+ * Throws MigrationError when the upgrade fails (the database is left as it was) and
+ * DatabaseVersionError when the database is newer than this build.
+ */
+export function openDatabase(path: string, opts: OpenOptions = {}): Database {
   const db = new Database(path, { create: true, strict: true })
   try {
     // First: the pragmas below read the database, which another process may hold a moment
@@ -366,42 +388,11 @@ export function openDatabase(path: string, opts: { to?: number } = {}): Database
     // Up to 64 MiB of pages in memory (the default is 2 MiB): the index's b-trees then stay
     // cached while a friend's thousands of videos go in, 30% faster at a million videos.
     db.exec('PRAGMA cache_size = -65536')
-    migrate(db, opts.to ?? SCHEMA_VERSION)
+    const migrations = opts.migrations ?? MIGRATIONS
+    migrate(db, path, migrations, opts.to ?? migrations.length, opts.log)
     return db
   } catch (e) {
     db.close()
     throw e
-  }
-}
-
-/** Current schema version of an open database. */
-export function schemaVersion(db: Database): number {
-  return (db.query('PRAGMA user_version').get() as { user_version: number }).user_version
-}
-
-/** Applies every migration above the database's version, up to `to`. */
-function migrate(db: Database, to: number = SCHEMA_VERSION): void {
-  const from = schemaVersion(db)
-  if (from > SCHEMA_VERSION)
-    throw new DatabaseVersionError(
-      `database schema version ${from} is newer than this seedpod knows (${SCHEMA_VERSION}): upgrade seedpod`,
-    )
-  for (let v = from; v < to; v++) {
-    const sql = MIGRATIONS[v]!
-    // SQLite's way to change a table's columns is to make it anew, with foreign keys off
-    // (dropping the old one would otherwise delete, or fail for, the rows that name it), and
-    // to check them all before the commit (https://sqlite.org/lang_altertable.html#otheralter).
-    const rebuild = sql.startsWith(REBUILDS_A_TABLE)
-    if (rebuild) db.exec('PRAGMA foreign_keys = OFF')
-    try {
-      db.transaction(() => {
-        db.exec(sql)
-        if (rebuild && db.query('PRAGMA foreign_key_check').all().length)
-          throw new DatabaseVersionError(`migration ${v + 1} would leave rows naming rows that are not there: the database stays at version ${v}`)
-        db.exec(`PRAGMA user_version = ${v + 1}`)
-      }).immediate()
-    } finally {
-      if (rebuild) db.exec('PRAGMA foreign_keys = ON')
-    }
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The shape of every error answer of the API: JSON `{ error: { code, message } }` with the
  * status of the error's kind (src/shared/errors.ts); a 401 says how to authenticate
- * (`WWW-Authenticate`, RFC 6750), a 429 when to come back (`Retry-After`). The app's error
+ * (`WWW-Authenticate`, RFC 6750), a 429 or 503 when to come back (`Retry-After`). The app's error
  * plugin (src/app/errors.ts) answers thrown errors with it, and the routes that answer with a
  * Response of their own (web seeds, playlists, the inbox) build theirs with it.
  */
@@ -22,6 +22,7 @@ export const STATUS: Readonly<Record<ErrorKind, number>> = {
   upstream_failed: 502,
   unavailable: 503,
   upstream_timeout: 504,
+  insufficient_storage: 507,
   internal: 500,
 }
 

@@ -34,6 +34,7 @@ export type ErrorKind =
   | 'upstream_failed'
   | 'upstream_timeout'
   | 'unavailable'
+  | 'insufficient_storage'
   | 'internal'
 
 /** An expected failure as a value: what a DomainError would say, and what goes with it (`Retry-After`'s seconds...). */

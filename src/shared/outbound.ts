@@ -31,6 +31,8 @@ export interface OutboundResponse {
 export interface OutboundFailure {
   reason: OutboundReason
   message: string
+  /** Where a redirect pointed (absolute; `reason` is `redirect`), for a caller that checks it and asks again itself. */
+  location?: string
 }
 
 /** What a request gives: an answer (any status but 3xx), or why there is none. */
@@ -65,8 +67,13 @@ export interface GetOptions {
   timeoutMs?: number
   accept?: string
   /**
-   * What concurrent GETs share and failures are remembered by; the URL by default. GETs with
-   * the same key get the first one's result, whatever options they pass.
+   * Only these bytes of the resource (`Range: bytes=start-end`, both inclusive): a web seed
+   * answers 206 with them. GETs of different ranges of one URL are not shared.
+   */
+  range?: { start: number; end: number }
+  /**
+   * What concurrent GETs share and failures are remembered by; the URL (and the range) by
+   * default. GETs with the same key get the first one's result, whatever options they pass.
    */
   key?: string
 }
@@ -227,7 +234,7 @@ export function createOutbound(settings: OutboundSettings): Outbound {
   async function request(
     method: 'GET' | 'POST',
     url: string,
-    o: { maxBytes: number; timeoutMs: number; accept?: string; contentType?: string; body?: string | Uint8Array<ArrayBuffer> },
+    o: { maxBytes: number; timeoutMs: number; accept?: string; range?: GetOptions['range']; contentType?: string; body?: string | Uint8Array<ArrayBuffer> },
   ): Promise<OutboundResult> {
     const u = URL.parse(url)
     if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) return refuse('bad_url', 'not an http(s) URL')
@@ -249,6 +256,7 @@ export function createOutbound(settings: OutboundSettings): Outbound {
       target.hostname = isIP(picked.address) === 6 ? `[${picked.address}]` : picked.address
       const headers: Record<string, string> = { host: u.host, 'user-agent': 'seedpod', 'accept-encoding': 'identity' }
       if (o.accept) headers.accept = o.accept
+      if (o.range) headers.range = `bytes=${o.range.start}-${o.range.end}`
       if (o.contentType) headers['content-type'] = o.contentType
       const res = await fetch(target, {
         method,
@@ -264,7 +272,8 @@ export function createOutbound(settings: OutboundSettings): Outbound {
       })
       if (res.status >= 300 && res.status < 400) {
         controller.abort()
-        return refuse('redirect', `${u.origin} answered ${res.status}; redirects are not followed`)
+        const location = URL.parse(res.headers.get('location') ?? '', u)?.href
+        return fail({ reason: 'redirect', message: `${u.origin} answered ${res.status}; redirects are not followed`, ...(location ? { location } : {}) })
       }
       const tooLarge = () => {
         controller.abort()
@@ -309,7 +318,7 @@ export function createOutbound(settings: OutboundSettings): Outbound {
 
   return {
     get(url, options = {}) {
-      const key = options.key ?? url
+      const key = options.key ?? (options.range ? `${url} ${options.range.start}-${options.range.end}` : url)
       const known = remembered(key)
       if (known) return Promise.resolve(known)
       const running = inFlight.get(key)
@@ -318,6 +327,7 @@ export function createOutbound(settings: OutboundSettings): Outbound {
         maxBytes: options.maxBytes ?? settings.maxBytes,
         timeoutMs: options.timeoutMs ?? settings.timeoutMs,
         accept: options.accept,
+        range: options.range,
       })
         .then((result) => {
           if (settings.failureTtlMs > 0 && (!result.ok || result.value.status >= 400)) {

@@ -27,6 +27,8 @@ export interface TorrentRoutesDeps {
   file(id: string, resolution: number | null): LocalFile | undefined
   /** The own file or copy with this info hash. */
   byInfoHash(infoHash: string): LocalFile | undefined
+  /** The .torrent of a friend's file that this pod's checks of its mirrors trust (src/redundancy/proof.ts), for a file it keeps no copy of. */
+  trustedTorrent(infoHash: string): Uint8Array | undefined
   storage: PodStorage
 }
 
@@ -36,7 +38,7 @@ async function serveWebseed(deps: TorrentRoutesDeps, request: Request, name: str
   const file = parsed && deps.file(parsed.id, parsed.height)
   if (!file || !file.key.endsWith(`.${parsed!.ext}`)) return errorResponse(404, 'not_found', `no video file ${name} on this pod`)
   // `?head=N`: the file's first N bytes, as a resource of their own: what a watch page plays
-  // while WebTorrent gets ready (src/pages/routes.ts), the browser asking no further than that.
+  // while WebTorrent gets ready (src/pages/shell.ts), the browser asking no further than that.
   const head = new URL(request.url).searchParams.get('head')
   if (head !== null && !/^[1-9]\d{0,15}$/.test(head)) return errorResponse(400, 'invalid_request', `head must be a positive number of bytes, not ${JSON.stringify(head)}`)
   const opts = { contentType: file.mime, cacheControl: 'public, max-age=31536000, immutable', ...(head === null ? {} : { head: Number(head) }) }
@@ -57,6 +59,8 @@ async function serveTorrent(deps: TorrentRoutesDeps, request: Request, name: str
   if (!infoHash) return errorResponse(404, 'not_found', `no torrent ${name} on this pod`)
   const key = torrentKey(infoHash)
   const file = deps.byInfoHash(infoHash)
+  const trusted = file ? undefined : deps.trustedTorrent(infoHash)
+  if (trusted) return torrentResponse(request, trusted, 'public, max-age=3600')
   const seedUrl = file && deps.storage.viewerUrl(file.key)
   const source = deps.storage.source(key)
   if (source.kind === 'file' && !seedUrl) {
@@ -66,7 +70,12 @@ async function serveTorrent(deps: TorrentRoutesDeps, request: Request, name: str
   const stored = await deps.storage.small(key)
   if (!stored) return deps.storage.available() ? errorResponse(404, 'not_found', `no torrent ${name} on this pod`) : storageDown()
   const body = seedUrl ? await withUrlList(stored, [seedUrl]) : stored
-  const headers = { ...CORS_HEADERS, 'Content-Type': 'application/x-bittorrent', 'Cache-Control': `private, max-age=${BUCKET_URL_CACHE_SECONDS}`, 'Content-Length': String(body.length) }
+  return torrentResponse(request, body, `private, max-age=${BUCKET_URL_CACHE_SECONDS}`)
+}
+
+/** A .torrent's bytes as an answer. */
+function torrentResponse(request: Request, body: Uint8Array, cacheControl: string): Response {
+  const headers = { ...CORS_HEADERS, 'Content-Type': 'application/x-bittorrent', 'Cache-Control': cacheControl, 'Content-Length': String(body.length) }
   return new Response(request.method === 'HEAD' ? null : (body as Uint8Array<ArrayBuffer>), { headers })
 }
 

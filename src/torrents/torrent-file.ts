@@ -5,7 +5,7 @@
  */
 import { statSync } from 'node:fs'
 import { lazyImport } from '../app/lazy'
-import { DomainError } from '../shared/errors'
+import { DomainError, failure, ok, type Result } from '../shared/errors'
 // parse-torrent and create-torrent (src/app/lazy/create-torrent.ts) ship no TypeScript types;
 // the small part of their API we use is typed below.
 // @ts-ignore -- untyped module (kept as ts-ignore, not expect-error, in case types appear)
@@ -31,6 +31,9 @@ interface ParsedTorrent {
   length?: number
   announce?: string[]
   urlList?: string[]
+  pieceLength?: number
+  /** SHA-1 of each piece, hex. */
+  pieces?: string[]
 }
 
 const parseTorrent = parseTorrentUntyped as (torrentId: Uint8Array) => Promise<ParsedTorrent>
@@ -150,4 +153,31 @@ export async function retargetTorrent(
  */
 export async function withUrlList(file: Uint8Array, urlList: string[]): Promise<Uint8Array> {
   return new Uint8Array(toTorrentFile({ ...(await parseTorrent(file)), urlList }))
+}
+
+/** What a .torrent's info hash vouches for about its (single) file: its length and each piece's SHA-1. */
+export interface PieceHashes {
+  infoHash: string
+  length: number
+  pieceLength: number
+  /** SHA-1 of each piece, hex; piece i is bytes `i * pieceLength` up to the next or the end. */
+  pieces: string[]
+}
+
+/**
+ * The piece hashes of a .torrent someone else served (`not_a_torrent`: not a torrent, or one
+ * whose pieces do not cover its length), to check a file's bytes against.
+ */
+export async function pieceHashesOf(file: Uint8Array): Promise<Result<PieceHashes>> {
+  const refused = (message: string) => failure('upstream_failed', 'not_a_torrent', message)
+  let parsed: ParsedTorrent
+  try {
+    parsed = await parseTorrent(file)
+  } catch (e) {
+    return refused(`not a torrent: ${(e as Error).message}`)
+  }
+  const { infoHash, length, pieceLength, pieces } = parsed
+  if (typeof length !== 'number' || !Number.isSafeInteger(pieceLength) || pieceLength! <= 0 || !Array.isArray(pieces)) return refused('the torrent has no length or pieces')
+  if (pieces.length !== Math.ceil(length / pieceLength!)) return refused(`the torrent has ${pieces.length} pieces for ${length} bytes of ${pieceLength}`)
+  return ok({ infoHash, length, pieceLength: pieceLength!, pieces })
 }

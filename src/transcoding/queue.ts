@@ -208,6 +208,11 @@ export class TranscodeQueue {
     return row ? toJob(row) : undefined
   }
 
+  /** Puts a job this pod was running back in the queue (it could not be done now: the disk was full). */
+  requeue(id: number): void {
+    this.db.query("UPDATE transcode_jobs SET state = 'queued', progress = 0, updated_at = ? WHERE id = ? AND state = 'running' AND lease IS NULL").run(this.now(), id)
+  }
+
   progress(id: number, progress: number): void {
     this.db.query("UPDATE transcode_jobs SET progress = ?, updated_at = ? WHERE id = ? AND state = 'running'").run(progress, this.now(), id)
   }
@@ -224,6 +229,13 @@ export class TranscodeQueue {
   /** Forgets a video's failed jobs (they are queued again). */
   dropFailed(video: string): void {
     this.db.query("DELETE FROM transcode_jobs WHERE video = ? AND state = 'failed'").run(video)
+  }
+
+  /** How many jobs are in each state (the pod's metrics). */
+  countsByState(): Record<TranscodeJob['state'], number> {
+    const counts = { queued: 0, running: 0, done: 0, failed: 0 }
+    for (const r of this.db.query('SELECT state, count(*) AS n FROM transcode_jobs GROUP BY state').all() as { state: TranscodeJob['state']; n: number }[]) counts[r.state] = r.n
+    return counts
   }
 
   /** Whether a job still exists (its video may have been deleted while it ran). */

@@ -23,8 +23,10 @@ import type { Friends } from '../friends/service'
 import { MediaToolError } from '../media/exec'
 import { alignedSegments, type StreamInfo } from '../media/hls'
 import { probeVideo, type Probed } from '../media/probe'
+import { toolLimits } from '../media/limits'
 import { packageCopy, probeStreamFile } from '../media/remux'
 import type { Config } from '../shared/config'
+import type { Logger } from '../shared/log'
 import { streamFile } from '../storage/keys'
 import { DomainError, fail, ok } from '../shared/errors'
 import { makeTorrent } from '../torrents/torrent-file'
@@ -58,7 +60,7 @@ export class Repackaging {
    * that failed stays failed until its owner asks again (POST /api/v1/videos/:id/transcode).
    * Returns how many jobs it queued.
    */
-  scan(video?: string): number {
+  scan(video?: string, log?: Logger): number {
     const { db, queue, config, videoRows } = this.deps
     const queued = db.transaction(() => {
       const missing = videoRows.unpackaged(video)
@@ -69,6 +71,7 @@ export class Repackaging {
       return count
     }).immediate()
     if (queued) this.deps.actors.send({ type: 'transcoder.job.added' })
+    if (queued) log?.info('repackaging.queued', { jobs: queued })
     return queued
   }
 
@@ -83,17 +86,21 @@ export class Repackaging {
     // With the original in a bucket, ffmpeg works on a copy in tmp/.
     return this.deps.videos.own.withLocalCopy(source.key, async (path): Promise<TranscodeOutcome> => {
       if (original) return this.checkAlignment(job, path, original)
-      const probed = await probeVideo(path)
+      // A file of an earlier release was never checked against the media limits: its runs are bounded all the same.
+      const limits = toolLimits(this.deps.config.media, source.duration)
+      const probed = await probeVideo(path, toolLimits(this.deps.config.media))
       if (!probed.ok) return fail({ message: 'the original cannot be read', detail: probed.error })
       const probe = probed.value
       if (!streamable(probe)) {
         this.settle(job, probe)
         return ok()
       }
+      // The stream is about as large as the original: without that room, the job waits.
+      if (this.deps.videos.files.disk.room() < probe.sizeBytes) return fail({ message: 'the disk lacks the room to re-package the original; it is done once space is freed', later: true })
       const output = this.deps.videos.files.temp('.mp4')
       try {
         const progress = (seconds: number) => onProgress(source.duration > 0 ? seconds / source.duration : 0)
-        const packaged = await packageCopy(path, output, segmentUri(job.video, 0), { signal, onProgress: progress })
+        const packaged = await packageCopy(path, output, segmentUri(job.video, 0), { signal, onProgress: progress, limits })
         // Stopped meanwhile: nothing is stored; the next start does it again.
         if (!signal.aborted) await this.replaceOriginal(job, output, packaged, probe)
         return ok()

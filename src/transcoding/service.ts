@@ -10,7 +10,7 @@ import type { TranscoderActorInput, TranscoderJob } from '../../actors/transcode
 import type { User } from '../accounts/service'
 import type { Friends } from '../friends/service'
 import type { Config } from '../shared/config'
-import { DomainError } from '../shared/errors'
+import { DomainError, fail } from '../shared/errors'
 import type { Logger } from '../shared/log'
 import { trackerUrls } from '../shared/urls'
 import { makeTorrent } from '../torrents/torrent-file'
@@ -19,28 +19,27 @@ import { renditionUrls } from '../videos/renditions'
 import { onTheWire, streamFields, type Videos } from '../videos/service'
 import type { VideoStore } from '../videos/store'
 import { needsTopRendition, segmentUri } from '../videos/streams'
-import { readPackaged, type StreamInfo } from '../media/hls'
+import { readPackaged, renditionBytes, type StreamInfo } from '../media/hls'
 import type { RunnerStore } from '../runners/store'
+import type { MediaTools } from '../media/tools'
 import { transcode } from './ffmpeg'
+import { toolLimits } from '../media/limits'
+import { isNoSpace } from '../storage/disk'
 import { targetResolutions, type TranscodeJob, type TranscodeQueue } from './queue'
-import { Repackaging } from './repackage'
+import { Repackaging, type RepackagingDeps } from './repackage'
 
-/** What transcoding is built from. */
-export interface TranscodingDeps {
-  db: Database
-  /** The videos' tables. */
-  videoRows: VideoStore
-  config: Config
-  videos: Videos
-  friends: Friends
-  queue: TranscodeQueue
-  actors: PodEvents
+/** What transcoding is built from: what re-packaging is, and the runners' tokens. */
+export interface TranscodingDeps extends Omit<RepackagingDeps, 'now'> {
   runners: RunnerStore
+  /** ffmpeg and ffprobe: without them the pod's own transcoder takes no job (nor do runners: runners/service.ts). */
+  media: Pick<MediaTools, 'ready'>
   now?: () => number
 }
 
 /** Transcoding of one pod's videos. */
 export class Transcoding {
+  /** The room (bytes above the disk's margin) the last job postponed for lack of it needed; 0 when none waits for room. */
+  private roomWanted = 0
   private readonly db: Database
   private readonly videoRows: VideoStore
   private readonly config: Config
@@ -51,12 +50,13 @@ export class Transcoding {
   readonly repackaging: Repackaging
   private readonly actors: PodEvents
   private readonly runners: RunnerStore
+  private readonly media: Pick<MediaTools, 'ready'>
   private readonly now: () => number
 
   constructor(deps: TranscodingDeps) {
     ;({
       db: this.db, videoRows: this.videoRows, config: this.config, videos: this.videos, friends: this.friends, queue: this.queue,
-      actors: this.actors, runners: this.runners, now: this.now = Date.now,
+      actors: this.actors, runners: this.runners, media: this.media, now: this.now = Date.now,
     } = deps)
     this.repackaging = new Repackaging({ db: this.db, videoRows: this.videoRows, config: this.config, videos: this.videos, friends: this.friends, queue: this.queue, actors: this.actors, now: this.now })
   }
@@ -94,7 +94,7 @@ export class Transcoding {
   actorInput(log: Logger): TranscoderActorInput {
     const queue = this.queue
     return {
-      queue: { resume: () => queue.resume(), claim: () => this.claimLocal(), progress: (id, f) => queue.progress(id, f), fail: (id, e, d) => queue.fail(id, e, d) },
+      queue: { resume: () => queue.resume(), claim: () => this.claimLocal(), progress: (id, f) => queue.progress(id, f), fail: (id, e, d) => queue.fail(id, e, d), requeue: (id) => queue.requeue(id) },
       concurrency: this.config.transcoding.concurrency,
       source: (video) => {
         const file = this.videos.localFile(video)
@@ -102,8 +102,25 @@ export class Transcoding {
       },
       tempPath: () => this.videos.files.temp('.mp4'),
       // With the original in a bucket, ffmpeg works on a copy in tmp/.
-      transcode: (job, source, output, onProgress, signal) => this.videos.own.withLocalCopy(source.key, (path) => transcode({ path, duration: source.duration }, output, job.resolution, onProgress, signal)),
+      transcode: async (job, source, output, onProgress, signal) => {
+        // What the rendition may take must be free: else the job waits until it is.
+        const need = renditionBytes(job.resolution, source.duration)
+        if (this.videos.files.disk.room() < need) {
+          this.roomWanted = need
+          return fail({ message: `the disk has less than the ${need} bytes this rendition may take above its margin (disk.minFreeBytes)`, later: true })
+        }
+        this.roomWanted = 0
+        const opts = { limits: toolLimits(this.config.media, source.duration), diskFull: () => this.videos.files.disk.room() < 0 }
+        const outcome = await this.videos.own.withLocalCopy(source.key, (path) => transcode({ path, duration: source.duration }, output, job.resolution, onProgress, signal, opts))
+        // Ended with the disk below its margin: ffmpeg's HLS muxer can meet a full disk, write
+        // nothing more, and still exit 0. Done again later, when twice the estimate is free.
+        if (outcome.ok ? this.videos.files.disk.room() >= 0 : !outcome.error.later) return outcome
+        this.roomWanted = 2 * need
+        return fail({ message: `the disk filled up transcoding to ${job.resolution}p; it is done again once space is freed`, later: true })
+      },
       finish: (job, output) => this.addRendition(job, output),
+      // With the disk below its margin, a failure to store is the disk's (a silent ENOSPC leaves an empty playlist).
+      later: (e) => isNoSpace(e) || (e instanceof DomainError && e.kind === 'insufficient_storage') || this.videos.files.disk.room() < 0,
       repackage: (job, source, onProgress, signal) => this.repackaging.run(job, source, onProgress, signal),
       log,
     }
@@ -112,10 +129,14 @@ export class Transcoding {
   /**
    * The pod's own transcoder takes a job: with `transcoding.local` off, only a package job
    * (runners do not take those); while a runner is in contact (within a lease's time), only a
-   * package job or one that has waited `runnerWaitMs` for one.
+   * package job or one that has waited `runnerWaitMs` for one. Without ffmpeg, none: the jobs
+   * wait for the pod's restart with ffmpeg installed.
    */
   private claimLocal(): TranscodeJob | undefined {
+    if (!this.media.ready) return undefined
     const t = this.config.transcoding
+    // Jobs wait in the queue while the disk lacks what the last one postponed needs (the housekeeper offers them again every second).
+    if (this.videos.files.disk.room() < Math.max(1, this.roomWanted)) return undefined
     if (!t.local) return this.queue.claim(null)
     return this.queue.claim(this.runners.anyActive(t.leaseMs) ? this.now() - t.runnerWaitMs : undefined)
   }

@@ -5,6 +5,7 @@
  */
 import { mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { DiskSpace } from '../storage/disk'
 import type { StorageMoves } from '../storage/moves'
 import type { PodStorage } from '../storage/service'
 
@@ -15,6 +16,8 @@ export class VideoFiles {
   readonly tmp: string
   /** Copies of friends' videos (redundancy), one folder per info hash. */
   readonly mirrors: string
+  /** The data folder's disk, and the free space kept on it. */
+  readonly disk: DiskSpace
 
   constructor(
     dataDir: string,
@@ -22,12 +25,15 @@ export class VideoFiles {
     readonly storage: PodStorage,
     /** With a bucket, own video files go there once their rows are written. */
     readonly moves: StorageMoves,
+    /** Free bytes kept on the data folder's disk (`disk.minFreeBytes`). */
+    minFreeBytes: number,
   ) {
     this.videos = join(dataDir, 'videos')
     this.thumbnails = join(dataDir, 'thumbnails')
     this.torrents = join(dataDir, 'torrents')
     this.tmp = join(dataDir, 'tmp')
     this.mirrors = join(dataDir, 'mirrors')
+    this.disk = new DiskSpace(dataDir, minFreeBytes)
   }
 
   /** Creates the folders and removes what an interrupted upload left in tmp/. */

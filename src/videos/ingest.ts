@@ -1,16 +1,21 @@
 /**
  * What an upload becomes before it is stored (Videos.store): its texts checked, the file
- * probed and refused unless browsers play it, remuxed into a stream (no re-encoding) where the
- * codecs allow or moved to faststart, and its thumbnail made; and the ids of new videos.
+ * probed and refused unless browsers play it and it is within the media limits (src/media/
+ * limits.ts), remuxed into a stream (no re-encoding) where the codecs allow or moved to
+ * faststart, and its thumbnail made, each ffmpeg run within its own limits; and the ids of
+ * new videos. A file ffmpeg cannot read is the file's fault (415), never the pod's.
  */
 import { rmSync } from 'node:fs'
 import { DESCRIPTION_MAX } from '../details/model'
+import { MediaToolError, type ToolLimits } from '../media/exec'
 import { remuxFaststart } from '../media/faststart'
 import type { StreamInfo } from '../media/hls'
+import { checkProbed, tooManyStreams, toolLimits, type MediaLimits } from '../media/limits'
+import { mp4TrackCount, probeVideo, type Probed } from '../media/probe'
 import { packageCopy } from '../media/remux'
-import { probeVideo, type Probed } from '../media/probe'
 import { makeThumbnail } from '../media/thumbnail'
 import { DomainError } from '../shared/errors'
+import { insufficientStorage, isNoSpace, type DiskSpace } from '../storage/disk'
 import type { VideoFiles } from './files'
 import { segmentUri } from './streams'
 import type { ReceivedUpload } from './upload'
@@ -90,34 +95,58 @@ async function browserReady(
   segmentName: string,
   files: VideoFiles,
   made: string[],
+  limits: ToolLimits,
 ): Promise<{ source: string; stream?: Packaged }> {
   if (streamable(probe)) {
     // One fragmented MP4 with its HLS playlist.
     const packaged = files.temp('.mp4')
     made.push(packaged)
-    return { source: packaged, stream: await packageCopy(path, packaged, segmentName) }
+    return { source: packaged, stream: await packageCopy(path, packaged, segmentName, { limits }) }
   }
   if (format.ext === 'mp4' && probe.moovAtEnd) {
     // The index at the end means a browser must fetch the whole file before playing.
     const fast = files.temp('.mp4')
     made.push(fast)
-    await remuxFaststart(path, fast)
+    await remuxFaststart(path, fast, limits)
     return { source: fast }
   }
   return { source: path }
 }
 
 /**
- * Checks and prepares a received upload. On any failure every file it made is removed (the
- * upload's own file too) and the error says what is wrong with the file.
+ * What a failure to prepare an upload means for its uploader: with the disk full (or below
+ * its margin: ffmpeg's HLS muxer can meet a full disk and still exit 0, leaving an empty
+ * playlist), the pod's (507, try again later); a failed ffmpeg run, the file's (415: it
+ * cannot be read, or not within what this pod gives a run). A tool that cannot be started
+ * at all stays the pod's (500).
  */
-export async function prepareUpload(upload: ReceivedUpload, files: VideoFiles, fingerprint: string): Promise<PreparedUpload> {
+function refusal(e: unknown, disk: DiskSpace): unknown {
+  if (e instanceof DomainError && e.kind !== 'internal') return e
+  if (isNoSpace(e) || (e instanceof MediaToolError && isNoSpace(e.stderrTail)) || disk.room() < 0)
+    return insufficientStorage("the pod's disk filled up while it prepared this video; try again once space is freed", { cause: e })
+  if (!(e instanceof MediaToolError) || e.exitCode === -1) return e
+  const why = e.overLimit ? `decoding it takes more ${e.overLimit === 'cpu' ? 'CPU time' : 'memory'} than this pod gives a video` : 'its data cannot be decoded'
+  return new DomainError('unsupported_media', 'unreadable_video', `ffmpeg could not read the video: ${why}`, undefined, { cause: e })
+}
+
+/**
+ * Checks and prepares a received upload, within the `media` limits. On any failure every file
+ * it made is removed (the upload's own file too) and the error says what is wrong with the file.
+ */
+export async function prepareUpload(upload: ReceivedUpload, files: VideoFiles, fingerprint: string, media: MediaLimits): Promise<PreparedUpload> {
   const made = [upload.file.path]
   try {
     const texts = checkTexts(upload.fields)
-    const probed = await probeVideo(upload.file.path)
+    // The stream (or faststart) copy is about as large as the upload.
+    files.disk.mustHaveRoom(upload.file.size, 'to prepare this video')
+    // Counted from the MP4's boxes before ffprobe, which would open a decoder for each.
+    const tracks = tooManyStreams((await mp4TrackCount(upload.file.path)) ?? 0, media)
+    if (tracks) throw DomainError.of(tracks)
+    const probed = await probeVideo(upload.file.path, toolLimits(media))
     if (!probed.ok) throw new DomainError('unsupported_media', 'not_a_video', `the file is not a playable video: ${probed.error}`)
     const probe = probed.value
+    const within = checkProbed(probe, media)
+    if (!within.ok) throw DomainError.of({ ...within.error, message: `the video is beyond this pod's limits: ${within.error.message}` })
     const format = FORMATS.find((f) => f.container.test(probe.container) && f.codecs.test(probe.videoCodec))
     if (!format)
       throw new DomainError('unsupported_media', 'unsupported_format', `a ${probe.videoCodec} video in ${probe.container} does not play in browsers; upload MP4 (H.264) or WebM (VP9)`)
@@ -126,8 +155,9 @@ export async function prepareUpload(upload: ReceivedUpload, files: VideoFiles, f
     made.push(thumb)
     // From the file as it was sent, while it is remuxed: the same pictures, and the two
     // ffmpeg runs (one decodes a frame, one copies) take the time of the longer one.
-    const thumbnail = makeThumbnail(upload.file.path, thumb, Math.min(1, probe.durationSeconds / 3))
-    const [ready, thumbnailed] = await Promise.allSettled([browserReady(upload.file.path, probe, format, segmentUri(id, 0), files, made), thumbnail])
+    const thumbnail = makeThumbnail(upload.file.path, thumb, Math.min(1, probe.durationSeconds / 3), toolLimits(media))
+    const copying = browserReady(upload.file.path, probe, format, segmentUri(id, 0), files, made, toolLimits(media, probe.durationSeconds))
+    const [ready, thumbnailed] = await Promise.allSettled([copying, thumbnail])
     if (ready.status === 'rejected') throw ready.reason
     if (thumbnailed.status === 'rejected') throw thumbnailed.reason
     const { source, stream } = ready.value
@@ -140,7 +170,7 @@ export async function prepareUpload(upload: ReceivedUpload, files: VideoFiles, f
     }
   } catch (e) {
     for (const path of made) rmSync(path, { force: true })
-    throw e
+    throw refusal(e, files.disk)
   }
 }
 

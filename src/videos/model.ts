@@ -105,3 +105,24 @@ export function videoOfRow(r: VideoRow, thumbnailBase: string = r.pod_url): Vide
     updatedAt: new Date(r.updated_at).toISOString(),
   }
 }
+
+/** The file extension of a video's web seed (`mp4`, `webm`), from its URL. */
+export function extOf(v: Video): string {
+  const last = v.webseedUrls[0]?.split('/').pop() ?? ''
+  const ext = last.includes('.') ? last.split('.').pop()!.toLowerCase() : ''
+  return /^[a-z0-9]{1,5}$/.test(ext) ? ext : 'mp4'
+}
+
+/** A stream's file: which stream, its info hash and its bytes. */
+export type StreamFile = Pick<StreamIn, 'rendition' | 'infoHash' | 'size'>
+
+/** An own video's row, with its file's content type. */
+export type OwnRow = VideoRow & { mime: string }
+
+/** What was probed of an own video's original at upload (null: a video of an earlier release). */
+export interface OwnMedia {
+  duration: number | null
+  width: number | null
+  height: number | null
+  audio: string | null
+}

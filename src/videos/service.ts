@@ -20,16 +20,19 @@ import { OwnFiles, ownKeys, type LocalFile } from './own-files'
 import { Thumbnails, type Thumbnail } from './thumbnails'
 import { makeTorrent } from '../torrents/torrent-file'
 import type { VideoFiles } from './files'
-import { videoOfRow, videoUrls, type Video } from './model'
+import { videoOfRow, videoUrls, type OwnRow, type Video } from './model'
 import { searchVideos, type VideoPage, type VideoQuery } from './search'
 import type { ReceivedUpload } from './upload'
 import { checkTexts, mayClaimId, newVideoId, prepareUpload, type Packaged } from './ingest'
+import { IngestQueue } from './ingest-queue'
 import { renditionUrls, type Rendition } from './renditions'
-import type { OwnRow, VideoStore } from './store'
+import type { VideoStore } from './store'
 import { masterPlaylistUrl, needsTopRendition, withStreamUrls, type Stream, type StreamIn } from './streams'
 import type { ServedStreams } from './served-streams'
 import { targetResolutions, type TranscodeJob, type TranscodeQueue } from '../transcoding/queue'
-import { streamCopies, withMirrors, type MirrorStore } from '../redundancy/store'
+import type { KnownMirrors } from '../redundancy/known-store'
+import { readingPod, streamCopies, torrentPods, withMirrors } from '../redundancy/listing'
+import type { MirrorStore } from '../redundancy/store'
 import { summarize } from '../details/model'
 import type { DetailsStore } from '../details/store'
 
@@ -61,8 +64,10 @@ export interface VideosDeps {
   friends: Friends
   fingerprint: string
   files: VideoFiles
-  /** Copies of friends' videos kept here, and mirrors the network announced. */
+  /** Copies of friends' videos kept here. */
   mirrors: MirrorStore
+  /** Mirrors the network announced, listed once proven. */
+  known: KnownMirrors
   queue: TranscodeQueue
   inbox: Inbox
   actors: PodEvents
@@ -85,28 +90,29 @@ export class Videos {
   private readonly fingerprint: string
   readonly files: VideoFiles
   private readonly mirrors: MirrorStore
+  private readonly known: KnownMirrors
   private readonly queue: TranscodeQueue
   private readonly actors: PodEvents
   private readonly log: Logger
   private readonly now: () => number
+  /** Uploads in flight, and their turns to be prepared (`uploads.*`). */
+  readonly uploads: IngestQueue
 
   constructor(deps: VideosDeps) {
     ;({
       db: this.db, rows: this.rows, details: this.details, config: this.config, friends: this.friends, fingerprint: this.fingerprint,
-      files: this.files, mirrors: this.mirrors, queue: this.queue, actors: this.actors, log: this.log, now: this.now = Date.now,
+      files: this.files, mirrors: this.mirrors, known: this.known, queue: this.queue, actors: this.actors, log: this.log, now: this.now = Date.now,
     } = deps)
     const { inbox, outbound } = deps
     this.own = new OwnFiles(this.files, this.fingerprint, (id, resolution) => this.localFile(id, resolution))
     this.thumbnails = new Thumbnails(this.rows, this.files, this.fingerprint, outbound, (id) => this.get(id))
+    this.uploads = new IngestQueue(this.config.uploads, this.now)
     // The network index: a friend announces, changes and removes its own videos only.
     const upsert = (v: Video, { sender, friend, now }: InboxContext) => {
       if (v.podFingerprint !== sender || !mayClaimId(v.id, sender)) return { ok: false, error: 'not_origin' }
       // A friend's share of the index is bounded (friends.maxVideosPerFriend); updates always pass.
       if (!this.rows.has(v.id) && this.rows.podVideoCount(sender) >= this.config.friends.maxVideosPerFriend) return { ok: false, error: 'too_many_videos' }
-      const ok = this.rows.upsert(v, friend!.url, now)
-      if (ok && v.files) this.rows.saveRenditions(v.id, v.files)
-      if (ok && v.streams) this.rows.saveStreams(v.id, v.streams)
-      return { ok }
+      return { ok: this.rows.index(v, friend!.url, now) }
     }
     inbox.on('video.add', upsert)
     inbox.on('video.update', upsert)
@@ -162,14 +168,16 @@ export class Videos {
   get(id: string): (Video & { files: Rendition[]; streams?: Stream[]; transcoding?: TranscodeJob[] }) | undefined {
     const row = this.rows.row(id)
     if (!row) return undefined
-    const known = this.mirrors.knownOf(id)
-    const mirrored = withMirrors(videoOfRow(row, this.config.url), known, originalFile(id, row.ext))
+    // Only the mirrors this pod proved, and of them only web seeds and playlists (src/redundancy/listing.ts).
+    const listed = this.known.listed(id)
+    const here = readingPod({ url: this.config.url, fingerprint: this.fingerprint }, this.mirrors, this.known)
+    const mirrored = withMirrors(videoOfRow(row, this.config.url), listed, originalFile(id, row.ext), here)
     const files = this.rows.renditions(id).map((f) => ({ ...f, ...renditionUrls(row.pod_url, id, f.resolution, f.infoHash, row.name) }))
     const stored = this.rows.streams(id)
     // An index row has no streams of its own: they are added here, with their URLs at the
     // origin and at each pod known to keep a copy of them.
-    const copies = streamCopies(known, row.pod_fingerprint, stored)
-    const streams = stored.map((s) => withStreamUrls(row.pod_url, id, s, copies.byInfoHash.get(s.infoHash)))
+    const copies = streamCopies(listed, row.pod_fingerprint, stored)
+    const streams = stored.map((s) => withStreamUrls(row.pod_url, id, s, copies.byInfoHash.get(s.infoHash), torrentPods(here, row.pod_fingerprint, s.infoHash)))
     const masters = [row.pod_url, ...copies.complete].map((pod) => masterPlaylistUrl(pod, id))
     const video: Video & { streams?: Stream[] } = streams.length
       ? { ...mirrored, streams, masterPlaylistUrl: masters[0]!, masterPlaylistUrls: masters }
@@ -237,7 +245,12 @@ export class Videos {
    * failure every file it made is removed and nothing is written to the database.
    */
   async ingest(user: User, upload: ReceivedUpload): Promise<Video> {
-    const prepared = await prepareUpload(upload, this.files, this.fingerprint)
+    const prepared = await prepareUpload(upload, this.files, this.fingerprint, this.config.media).catch((e: unknown) => {
+      // What ffmpeg said of a refused file quotes local paths: for the log, not the uploader.
+      const cause = e instanceof DomainError && e.kind !== 'internal' ? (e.cause as { stderrTail?: string } | undefined) : undefined
+      if (cause?.stderrTail !== undefined) this.log.info('video.upload.refused', { uploader: user.username, code: (e as DomainError).code, detail: cause.stderrTail })
+      throw e
+    })
     try {
       const video = await this.store(user, prepared.video)
       // A remuxed upload leaves the file as it was sent (the stored one was moved into place).

@@ -11,7 +11,7 @@
  */
 import type { Database } from 'bun:sqlite'
 import { INDEX_SAMPLE_EVERY } from '../shared/db'
-import { videoOfRow, type Video, type VideoRow } from './model'
+import { extOf, videoOfRow, type OwnMedia, type OwnRow, type StreamFile, type Video, type VideoRow } from './model'
 import type { RenditionIn } from './renditions'
 import type { StreamIn } from './streams'
 
@@ -32,28 +32,7 @@ export function podMatch(pod: number): string {
   return `"\u{E000}${pod}"`
 }
 
-/** The file extension of a video's web seed (`mp4`, `webm`), from its URL. */
-function extOf(v: Video): string {
-  const last = v.webseedUrls[0]?.split('/').pop() ?? ''
-  const ext = last.includes('.') ? last.split('.').pop()!.toLowerCase() : ''
-  return /^[a-z0-9]{1,5}$/.test(ext) ? ext : 'mp4'
-}
-
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
-
-/** A stream's file: which stream, its info hash and its bytes. */
-export type StreamFile = Pick<StreamIn, 'rendition' | 'infoHash' | 'size'>
-
-/** An own video's row, with its file's content type. */
-export type OwnRow = VideoRow & { mime: string }
-
-/** What was probed of an own video's original at upload (null: a video of an earlier release). */
-export interface OwnMedia {
-  duration: number | null
-  width: number | null
-  height: number | null
-  audio: string | null
-}
 
 const LOCAL = `SELECT ${VIDEO_COLUMNS}, l.mime FROM local_videos l JOIN videos v ON v.id = l.video JOIN pods p ON p.id = v.pod`
 const OWN_RENDITIONS = 'SELECT f.video, f.resolution, f.info_hash FROM video_files f JOIN local_videos l ON l.video = f.video'
@@ -159,6 +138,17 @@ export class VideoStore {
     }
     // Inside a caller's transaction, no savepoint of our own (it would cost FTS5 a flush).
     return db.inTransaction ? write() : db.transaction(write).immediate()
+  }
+
+  /**
+   * Indexes a friend's video as its origin announced it (`video.add`/`video.update`, friend
+   * making): the row, then its renditions and streams; false when the row is another origin's.
+   */
+  index(v: Video, podUrl: string, now: number): boolean {
+    const ok = this.upsert(v, podUrl, now)
+    if (ok && v.files) this.saveRenditions(v.id, v.files)
+    if (ok && v.streams) this.saveStreams(v.id, v.streams)
+    return ok
   }
 
   /** Removes one video of an origin pod; returns whether it existed. */

@@ -50,11 +50,16 @@ export interface Stream extends StreamIn {
   webseedUrl: string
   torrentUrl: string
   /**
-   * The same at the origin (first) and at each pod known to keep a copy of the stream: item
-   * i of each list is the same pod's, whose playlist names its own file.
+   * The same at the origin (first) and at each pod known to keep a proven copy of the stream
+   * (src/redundancy/listing.ts): item i of both lists is the same pod's, whose playlist names
+   * its own file.
    */
   playlistUrls: string[]
   webseedUrls: string[]
+  /**
+   * The stream's .torrent at the origin (first), then at the pod the video is read at when it
+   * serves it; never at another mirror (a .torrent's trackers and web seeds are outside its info hash).
+   */
   torrentUrls: string[]
 }
 
@@ -77,12 +82,15 @@ export function renditionOfPlaylist(name: string): number | undefined {
   return /^[1-9]\d{1,4}$/.test(name) ? Number(name) : undefined
 }
 
-/** A stream with its URLs at its origin pod, then at each pod of `copies` (URLs of pods that keep a copy of it). */
-export function withStreamUrls(podUrl: string, id: string, s: StreamIn, copies: readonly string[] = []): Stream {
+/**
+ * A stream with its URLs at its origin pod, then its playlists and web seeds at each pod of
+ * `copies` (URLs of pods that keep a copy of it) and its .torrent at each of `torrents`.
+ */
+export function withStreamUrls(podUrl: string, id: string, s: StreamIn, copies: readonly string[] = [], torrents: readonly string[] = []): Stream {
   const pods = [podUrl, ...copies]
   const playlistUrls = pods.map((pod) => mediaPlaylistUrl(pod, id, s.rendition))
   const webseedUrls = pods.map((pod) => webseedUrl(pod, streamFile(id, s.rendition)))
-  const torrentUrls = pods.map((pod) => torrentUrl(pod, s.infoHash))
+  const torrentUrls = [podUrl, ...torrents].map((pod) => torrentUrl(pod, s.infoHash))
   return { ...s, playlistUrl: playlistUrls[0]!, webseedUrl: webseedUrls[0]!, torrentUrl: torrentUrls[0]!, playlistUrls, webseedUrls, torrentUrls }
 }
 

@@ -9,6 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { writeFileSync } from 'node:fs'
+import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import type { Video } from '../../src/videos/model'
@@ -49,6 +50,14 @@ function playedPast(page: Page, seconds: number, timeout = 20_000) {
   return page.waitForFunction((s) => (document.querySelector('video') as HTMLVideoElement | null)?.currentTime! > s, seconds, { timeout })
 }
 
+
+/** An upload whose head and first bytes are sent, and the rest never: it stays in flight until the socket is destroyed. */
+function holdUpload(port: number, token: string): Socket {
+  const socket = connect({ host: '127.0.0.1', port })
+  socket.on('error', () => undefined)
+  socket.write(`POST /api/v1/videos HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: multipart/form-data; boundary=xx\r\nContent-Length: 1000000\r\n\r\n--xx\r\n`)
+  return socket
+}
 
 beforeAll(async () => {
   const dir = tempDir('seedpod-e2e-')
@@ -130,6 +139,18 @@ describe('the pages in Chromium', () => {
     await page.getByRole('button', { name: 'Upload' }).click()
     await expect(page.getByRole('alert').textContent()).resolves.toContain('not a video the pod can read')
     await screenshot(page, 'upload-error')
+
+    // Two uploads of alice's still being sent (her share, uploads.perUser): the pod's 429, said plainly.
+    const token = ((await (await fetch(`${origin.base}/api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'alice', password: PASSWORD }) })).json()) as { accessToken: string }).accessToken
+    const held = [0, 1].map(() => holdUpload(origin.running.port, token))
+    await until(() => origin.running.pod.videos.uploads.load().waiting === 2, 5000, 'two uploads held')
+    await input.setInputFiles(junk)
+    await page.getByRole('button', { name: 'Upload' }).click()
+    await expect(page.getByRole('alert').textContent()).resolves.toMatch(/You already have as many uploads in progress as this pod takes from one person\. Wait for one of them to finish, then try this one again \(in about \d+ seconds?\)\./)
+    await screenshot(page, 'upload-busy')
+    // Broken off, they free her share.
+    for (const socket of held) socket.destroy()
+    await until(() => origin.running.pod.videos.uploads.load().waiting === 0, 5000, 'the held uploads released')
 
     await page.getByLabel('Name').fill('')
     await input.setInputFiles(clip)

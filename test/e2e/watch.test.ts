@@ -6,9 +6,10 @@
  *  - The watch page's Quality menu offers Auto (a phone gets 240p, a desktop the original) and
  *    every stream; a pick switches without reloading the element, keeping position and
  *    play/pause; its WebRTC connections use A's ICE servers (config webrtc.iceServers).
+ *  - A stream whose keyframes are off the grid (`aligned: false`) is left out of Auto.
  *  - With A stopped, B's watch page still plays the video from B's copy, even when A's
- *    address hangs instead of refusing (the streams' playlists live at A: the page says so and
- *    plays B's copy of the original as a file).
+ *    address hangs instead of refusing, and says so (from the copy's playlists where B keeps
+ *    the streams, else B's copy of the original by a plain `src`: B serves the page).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { Browser, Page } from 'playwright-core'
@@ -202,6 +203,47 @@ describe('renditions and mirrors in Chromium', () => {
     await context.close()
   }, TIMEOUT)
 
+  test('a stream whose keyframes are off the grid (aligned: false) is not offered to Auto: Auto keeps below it, a pick plays it', async () => {
+    const { page, errors, context } = await viewer(browser)
+    // The original marked as off the grid, in the video the page asks the API for (on a
+    // client-side navigation from the home page: it then has no video in its HTML).
+    await page.route(`${a.base}/api/v1/videos/${video.id}`, async (route) => {
+      const res = await route.fetch()
+      const v = (await res.json()) as { streams: { rendition: number; aligned?: boolean }[] }
+      for (const s of v.streams) if (s.rendition === 0) s.aligned = false
+      await route.fulfill({ response: res, json: v })
+    })
+    // The tallest picture shown, from the start.
+    await page.addInitScript(() => {
+      const w = window as unknown as { tallest: number }
+      w.tallest = 0
+      document.addEventListener('resize', (e) => (w.tallest = Math.max(w.tallest, (e.target as HTMLVideoElement).videoHeight)), true)
+    })
+    await page.goto(`${a.base}/`)
+    await page.locator('.card', { hasText: video.name }).getByRole('link').first().click()
+    const menu = page.getByLabel('Quality')
+    await menu.waitFor()
+    // A desktop player, where Auto would take the original (see above; here within the clip's
+    // 12 s): it plays the clip through below it.
+    await playedPast(page, 11.5)
+    expect(await menu.inputValue()).toBe('-1')
+    const tallest = await page.evaluate(() => (window as unknown as { tallest: number }).tallest)
+    expect(tallest).toBeGreaterThan(0)
+    expect(tallest).toBeLessThan(360)
+    expect((await menu.locator('option').allTextContents()).slice(1)).toEqual(['Original (360p)', '240p', '144p'])
+    // From the start again: the viewer's pick plays the original.
+    await page.evaluate(() => {
+      const v = document.querySelector('video.player') as HTMLVideoElement
+      v.currentTime = 0
+      return v.play()
+    })
+    await menu.selectOption({ label: 'Original (360p)' })
+    await showsHeight(page, 360)
+    await page.locator('[data-quality="Original (360p)"]').waitFor({ state: 'attached' })
+    expect(errors).toEqual([])
+    await context.close()
+  }, TIMEOUT)
+
   test("with the origin stopped, the mirror pod's watch page plays the video from its copy, and says so", async () => {
     const admin = await adminToken(b)
     await until(
@@ -220,15 +262,23 @@ describe('renditions and mirrors in Chromium', () => {
 
     // The page is there as soon as its HTML is (not waiting for its poster, which the mirror
     // pod would fetch from the origin): playback does not wait for it either.
-    const open = (page: Page) => page.goto(`${b.base}/videos/${video.id}`, { waitUntil: 'domcontentloaded' })
-    const desktop = await viewer(browser)
-    await open(desktop.page)
+    const open = async (opts?: { width: number; height: number; mobile: boolean }) => {
+      const v = await viewer(browser, opts)
+      // What the page fetched from the mirror pod's web seed: the video's bytes come from there.
+      const fromMirror = { bytes: 0 }
+      v.page.on('response', (r) => {
+        if (r.url().startsWith(`${b.base}/static/webseed/`)) fromMirror.bytes += Number(r.headers()['content-length'] ?? 0)
+      })
+      await v.page.goto(`${b.base}/videos/${video.id}`, { waitUntil: 'domcontentloaded' })
+      return { ...v, fromMirror }
+    }
+    const fromCopy = (page: Page) => page.getByRole('status').filter({ hasText: 'it plays from a copy another pod keeps' }).waitFor({ timeout: 20_000 })
+    const desktop = await open()
     await desktop.page.getByRole('heading', { name: video.name }).waitFor()
     await playedPast(desktop.page, 1.5)
-    const s = await desktop.page.evaluate(() => (document.querySelector('[data-testid=p2p-stats]') as HTMLElement).dataset.fromWebseed)
-    expect(Number(s)).toBeGreaterThan(0)
-    // The friend's video does not say its height: the page read it from the file.
-    await desktop.page.getByRole('option', { name: 'Original (360p)' }).waitFor({ state: 'attached' })
+    await fromCopy(desktop.page)
+    expect(desktop.fromMirror.bytes).toBeGreaterThan(0)
+    await showsHeight(desktop.page, 360)
     await screenshot(desktop.page, 'watch-mirror')
     expect(unexpected(desktop.errors)).toEqual([])
     await desktop.context.close()
@@ -238,18 +288,15 @@ describe('renditions and mirrors in Chromium', () => {
     const port = Number(new URL(a.base).port)
     const hung = Bun.listen({ hostname: '127.0.0.1', port, socket: { data() {} } })
     try {
-      const again = await viewer(browser)
-      await open(again.page)
+      const again = await open()
       await playedPast(again.page, 1.5)
       expect(unexpected(again.errors)).toEqual([])
       await again.context.close()
 
-      const phone = await viewer(browser, PHONE)
-      await open(phone.page)
-      await phone.page.getByRole('status').filter({ hasText: 'it plays from a copy another pod keeps' }).waitFor({ timeout: 20_000 })
-      expect(await phone.page.getByLabel('Quality').inputValue()).toBe('original')
-      await showsHeight(phone.page, 360)
+      const phone = await open(PHONE)
+      await fromCopy(phone.page)
       await playedPast(phone.page, 1)
+      expect(phone.fromMirror.bytes).toBeGreaterThan(0)
       await screenshot(phone.page, 'watch-mirror-phone')
       expect(unexpected(phone.errors)).toEqual([])
       await phone.context.close()

@@ -2,10 +2,13 @@
  * Videos for tests and benches: uploads through the API and quick bulk seeding. (No bun:test
  * import here, so benches can use it too.)
  */
-import { copyFileSync } from 'node:fs'
+import { copyFileSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { Pod } from '../../src/app/pod'
 import type { Video } from '../../src/videos/model'
-import { thumbnailKey } from '../../src/storage/keys'
+import { playlistKey, thumbnailKey } from '../../src/storage/keys'
+import { newVideoId } from '../../src/videos/ingest'
+import { segmentUri } from '../../src/videos/streams'
 import type { TestPod } from './pods'
 import { valueOf } from './results'
 
@@ -23,9 +26,10 @@ export function uploadVideo(base: string, token: string | undefined, fields: Rec
 }
 
 /**
- * Adds `count` own videos to a pod quickly: the clip is checked and thumbnailed by a real
- * upload once, then stored again and again through the same `Videos.store` the upload path
- * uses (torrent, files, rows, announcements), without spawning ffmpeg each time.
+ * Adds `count` own videos to a pod quickly: the clip is checked, remuxed into its stream and
+ * thumbnailed by a real upload once, then stored again and again through the same
+ * `Videos.store` the upload path uses (torrent, files, stream, rows, announcements), with the
+ * first one's media playlist naming each copy's file, without spawning ffmpeg each time.
  */
 export async function seedVideos(p: { pod: Pod; base: string }, clip: string, count: number): Promise<Video[]> {
   const pod = p.pod
@@ -35,13 +39,17 @@ export async function seedVideos(p: { pod: Pod; base: string }, clip: string, co
   const user = account
   const local = pod.videos.localFile(first.id)!
   const { audio } = pod.db.query('SELECT audio FROM local_videos WHERE video = ?').get(first.id) as { audio: string }
+  const original = first.streams?.find((s) => s.rendition === 0)
+  const playlist = original && readFileSync(pod.videos.files.path(playlistKey(local.key)), 'utf8')
   const videos = [first]
   for (let i = 1; i < count; i++) {
     const source = pod.videos.files.temp('.mp4')
     const thumb = pod.videos.files.temp('.jpg')
     copyFileSync(pod.videos.files.path(local.key), source)
     copyFileSync(pod.videos.files.path(thumbnailKey(first.id)), thumb)
-    videos.push(await pod.videos.store(user, { name: `Clip number ${i}`, ext: 'mp4', mime: local.mime, source, thumb, duration: first.duration ?? 0, width: 320, height: 240, audio }))
+    const id = newVideoId(pod.identity.fingerprint)
+    const stream = original && playlist ? { info: { ...original, codecs: original.codecs ?? null }, playlist: playlist.replaceAll(segmentUri(first.id, 0), segmentUri(id, 0)) } : undefined
+    videos.push(await pod.videos.store(user, { id, name: `Clip number ${i}`, ext: 'mp4', mime: local.mime, source, thumb, duration: first.duration ?? 0, width: 320, height: 240, audio, ...(stream ? { stream } : {}) }))
   }
   return videos
 }
@@ -56,4 +64,12 @@ export async function movedToBucket(p: TestPod, ms = 30_000): Promise<void> {
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for the files to move to the bucket`)
     await Bun.sleep(10)
   }
+}
+
+/** Everything an upload could leave behind in a pod: its files in the data folder (tmp/ too) and its rows. */
+export function footprint(p: TestPod): string {
+  const dir = p.config.dataDir
+  const files = ['videos', 'thumbnails', 'torrents', 'tmp'].flatMap((d) => readdirSync(join(dir, d)).map((f) => `${d}/${f}`))
+  const rows = p.running.pod.db.query('SELECT (SELECT count(*) FROM videos) AS v, (SELECT count(*) FROM local_videos) AS l, (SELECT count(*) FROM outbox) AS o').get()
+  return JSON.stringify({ files: files.sort(), rows })
 }

@@ -152,7 +152,7 @@ describe('runner backoff', () => {
 })
 
 describe('result verification', () => {
-  const original: Probed = { durationSeconds: 60, width: 1280, height: 720, videoCodec: 'h264', audioCodec: 'aac', container: 'mov,mp4', sizeBytes: 1e7 }
+  const original: Probed = { durationSeconds: 60, width: 1280, height: 720, frameRate: 30, streams: 2, videoCodec: 'h264', audioCodec: 'aac', container: 'mov,mp4', sizeBytes: 1e7 }
   const result: Probed = { ...original, width: 854, height: 480, durationSeconds: 60.4 }
   /** The verdict on a result probed as `probe` against `source`, as the pod would give it. */
   const judge = (probe: Probed, source: Pick<Probed, 'durationSeconds' | 'audioCodec'> = original, height = 480) => judgeResult(ok(probe), ok(source), height)

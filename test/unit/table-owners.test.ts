@@ -46,7 +46,8 @@ const OWNERS: Record<string, string | null> = {
   runner_tokens: 'src/runners/store.ts',
   runners: 'src/runners/store.ts',
   mirrors: 'src/redundancy/store.ts',
-  video_mirrors: 'src/redundancy/store.ts',
+  video_mirrors: 'src/redundancy/known-store.ts',
+  mirror_torrents: 'src/redundancy/known-store.ts',
   storage_moves: 'src/storage/moves.ts',
   // Made by migration 7 and never used: views of friends' videos wait in the outbox (FriendStore.addViews).
   pending_views: null,
@@ -54,12 +55,15 @@ const OWNERS: Record<string, string | null> = {
 
 /**
  * Modules that read a table besides its owner and write nothing to it: the index's search,
- * whose query plans (src/videos/search.ts) read the index's full-text tables directly.
+ * whose query plans (src/videos/search.ts) read the index's full-text tables directly, and
+ * the listing of one uploader's newest videos for their feed (src/videos/uploader-videos.ts).
  */
+const UPLOADER_VIDEOS = 'src/videos/uploader-videos.ts'
 const READERS: Record<string, string[]> = {
-  videos: ['src/videos/search.ts'],
-  pods: ['src/videos/search.ts'],
+  videos: ['src/videos/search.ts', UPLOADER_VIDEOS],
+  pods: ['src/videos/search.ts', UPLOADER_VIDEOS],
   videos_fts: ['src/videos/search.ts'],
+  uploaders: [UPLOADER_VIDEOS],
 }
 
 /** The tables and views the migrations make. */
