@@ -182,7 +182,7 @@ describe('seedpod systemd-unit', () => {
       'ReadWritePaths=/var/lib/seedpod',
       'NoNewPrivileges=yes',
       'Restart=on-failure',
-      'RestartPreventExitStatus=78',
+      'RestartPreventExitStatus=70 78',
       'ExecStart=/usr/local/bin/seedpod serve --config /etc/seedpod/seedpod.toml --data-dir /var/lib/seedpod --log-format json',
       'WantedBy=multi-user.target',
     ])

@@ -1,10 +1,17 @@
 /**
- * The database with another process: a writer waits for the write lock another process
- * holds (busy_timeout) instead of failing. (Settings and migrations are test/unit/db.test.ts.)
+ * The database with other processes: a writer waits for the write lock another process
+ * holds (busy_timeout) instead of failing; a pod whose database's upgrade fails exits 70
+ * saying why, the database as it was and its copy kept. (Settings and migrations are
+ * test/unit/db.test.ts.)
  */
+import { Database } from 'bun:sqlite'
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { openDatabase } from '../src/shared/db'
+import { MIGRATIONS, openDatabase, SCHEMA_VERSION } from '../src/shared/db'
+import { REBUILDS_A_TABLE } from '../src/shared/migrate'
+import { runCli } from './helpers/pods'
+import { freePort } from './helpers/ports'
 import { removeTempDirs, tempDir } from './helpers/temp'
 
 afterAll(removeTempDirs)
@@ -42,6 +49,43 @@ describe('database', () => {
       db.close()
       reader.releaseLock()
       expect(await holder.exited).toBe(0)
+    }
+  })
+
+  test('a pod whose upgrade fails exits 70 naming the migration and the copy, and leaves the database byte for byte as it was', async () => {
+    const dir = tempDir()
+    const dataDir = join(dir, 'data')
+    const path = join(dataDir, 'seedpod.db')
+    // A database of an earlier release (schema 10) whose own video names an account that is
+    // not there: the accounts' migration, which makes the users table anew, refuses it.
+    const from = 10
+    mkdirSync(dataDir)
+    openDatabase(path, { to: from }).close()
+    const raw = new Database(path)
+    raw.exec("INSERT INTO users (username, password_hash, role, created_at) VALUES ('kept', 'h', 'admin', 1)")
+    raw.exec("INSERT INTO local_videos (video, owner, mime) VALUES ('gone', 999, 'video/mp4')")
+    raw.close()
+    const before = readFileSync(path)
+
+    const port = await freePort()
+    const { code, stderr } = await runCli(['serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', String(port)], { cwd: dir })
+    const accounts = MIGRATIONS.findIndex((sql) => sql.startsWith(REBUILDS_A_TABLE)) + 1
+    expect(accounts).toBeGreaterThan(from)
+    expect(stderr).toContain(`migration ${accounts} (of the upgrade from schema version ${from} to ${SCHEMA_VERSION}) failed`)
+    expect(stderr).toContain('naming rows that are not there (local_videos -> ')
+    expect(stderr).toContain(`The database is as it was (version ${from})`)
+    expect(code).toBe(70)
+    const copies = readdirSync(join(dataDir, 'backups'))
+    expect(copies).toEqual([expect.stringMatching(new RegExp(`^pre-migration-v${from}-\\d{8}T\\d{9}Z\\.db$`))])
+    expect(stderr).toContain(join(dataDir, 'backups', copies[0]!))
+    expect(Buffer.compare(readFileSync(path), before)).toBe(0)
+    const copy = new Database(join(dataDir, 'backups', copies[0]!), { readonly: true })
+    try {
+      expect(copy.query('PRAGMA user_version').get()).toEqual({ user_version: from })
+      expect(copy.query('SELECT username FROM users').all()).toEqual([{ username: 'kept' }])
+      expect(copy.query('SELECT video, owner FROM local_videos').all()).toEqual([{ video: 'gone', owner: 999 }])
+    } finally {
+      copy.close()
     }
   })
 })

@@ -16,7 +16,7 @@ describe('README.md', () => {
   test('shows the same commands as seedpod --help', async () => {
     const { stdout } = await runCli(['--help'], { cwd: ROOT })
     const block = readme.slice(readme.indexOf('## The command line'))
-    for (const command of ['serve', 'init', 'user add', 'systemd-unit']) {
+    for (const command of ['serve', 'init', 'user add', 'systemd-unit', 'backup', 'restore']) {
       const usage = stdout.split('\n').find((l) => l.trim().startsWith(`seedpod ${command} `))!
       // The synopsis up to the description the help adds after two spaces.
       const synopsis = usage.trim().split(/ {2,}/)[0]!

@@ -1,5 +1,5 @@
 /**
- * Admin: every friend pod with its URL, score (and a chart of it over time), state, queued
+ * Admin: a warning when the pod has no ffmpeg (components/MediaTools.tsx); every friend pod with its URL, score (and a chart of it over time), state, queued
  * messages, next retry and last error; and the two network actions, make friends and quit.
  * The list refreshes every few seconds while the page is open. Below, the re-packaging of
  * videos of earlier releases (components/Repackaging.tsx), the transcoding jobs with a
@@ -10,6 +10,7 @@
 import { useState } from 'preact/hooks'
 import { Accounts } from '../components/Accounts'
 import { PageTitle } from '../components/Layout'
+import { MediaToolsAlert } from '../components/MediaTools'
 import { Repackaging } from '../components/Repackaging'
 import { Runners } from '../components/Runners'
 import { ScoreChart } from '../components/ScoreChart'
@@ -251,6 +252,7 @@ export function Admin() {
             : `${counts.all} friend pod${counts.all === 1 ? '' : 's'}, ${counts.healthy} fully up to date.`
           : 'Loading the friend list…'}
       </p>
+      <MediaToolsAlert />
       {error && (
         <p class="alert alert-error" role="alert">
           {error}

@@ -88,29 +88,43 @@ const nativeAbsent: Bun.BunPlugin = {
   },
 }
 
+/** One executable a compilation writes: where, and for which system (default: the one that builds). */
+export interface Output {
+  outfile: string
+  /** Bun's name of the system (`bun-linux-arm64`, ...): its runtime is what the executable embeds. */
+  target?: Bun.Build.CompileTarget
+}
+
 /**
- * Compiles `entrypoint` into a self-contained executable at `outfile`; throws with Bun's
- * messages on failure. The pod's own entry point gets the pages embedded and its lazy modules.
+ * Compiles `entrypoint` into self-contained executables, one per output (a path: for this
+ * system); throws with Bun's messages on failure. The pod's own entry point gets the pages
+ * embedded (bundled once for every output) and its lazy modules. `onBuilt` is told of each
+ * output as it is written.
  */
-export async function compileExecutable(entrypoint: string, outfile: string): Promise<void> {
+export async function compileExecutable(entrypoint: string, outputs: string | readonly Output[], onBuilt?: (output: Output) => void): Promise<void> {
   const pod = resolve(entrypoint) === ENTRYPOINT
   // A folder of its own for this build's page files: two builds at once (tests) cannot clash.
   const pagesDir = pod ? mkdtempSync(join(tmpdir(), 'seedpod-pages-')) : undefined
   try {
     const files = pagesDir ? { [EMBEDDED_MODULE]: await writePages(pagesDir) } : undefined
-    const result = await Bun.build({
-      entrypoints: pod ? [entrypoint, ...LAZY_ENTRYPOINTS] : [entrypoint],
-      // The pod takes its settings from its TOML file, SEEDPOD_* variables and flags only: a
-      // .env or bunfig.toml in whatever folder it is started from must not change it.
-      compile: { outfile, autoloadDotenv: false, autoloadBunfig: false },
-      minify: true,
-      sourcemap: 'linked',
-      bytecode: true,
-      format: 'esm',
-      files,
-      plugins: [nativeAbsent],
-    })
-    if (!result.success) throw new Error(`build of ${entrypoint} failed:\n${result.logs.map(String).join('\n')}`)
+    for (const output of typeof outputs === 'string' ? [{ outfile: outputs }] : outputs) {
+      const { outfile, target } = output
+      const result = await Bun.build({
+        entrypoints: pod ? [entrypoint, ...LAZY_ENTRYPOINTS] : [entrypoint],
+        // The pod takes its settings from its TOML file, SEEDPOD_* variables and flags only: a
+        // .env or bunfig.toml in whatever folder it is started from must not change it.
+        compile: { outfile, ...(target ? { target } : {}), autoloadDotenv: false, autoloadBunfig: false },
+        minify: true,
+        // Embedded in the executable (stack traces name the sources); the .map files written beside it are extra copies.
+        sourcemap: 'linked',
+        bytecode: true,
+        format: 'esm',
+        files,
+        plugins: [nativeAbsent],
+      })
+      if (!result.success) throw new Error(`build of ${entrypoint}${target ? ` for ${target}` : ''} failed:\n${result.logs.map(String).join('\n')}`)
+      onBuilt?.(output)
+    }
   } finally {
     if (pagesDir) rmSync(pagesDir, { recursive: true, force: true })
   }

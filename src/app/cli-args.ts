@@ -6,8 +6,16 @@ import { parseArgs, type ParseArgsOptionsConfig } from 'node:util'
 import { loadConfig, type Config } from '../shared/config'
 import { LAZY_MODULES } from './lazy'
 
-/** Exit codes: 0 done, 1 failed, 2 usage error, 78 configuration error (EX_CONFIG). */
-export const EXIT = { ok: 0, failed: 1, usage: 2, config: 78 } as const
+/**
+ * Exit codes: 0 done, 1 failed, 2 usage error; then sysexits.h's: 65 a damaged backup
+ * (EX_DATAERR), 66 no data folder or backup to read (EX_NOINPUT), 70 the database's upgrade
+ * failed (EX_SOFTWARE), 73 a destination that is not empty or cannot be written
+ * (EX_CANTCREAT), 78 configuration error (EX_CONFIG); 130 interrupted (Ctrl-C, SIGTERM).
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, damaged: 65, noInput: 66, migration: 70, cannotCreate: 73, config: 78, interrupted: 130 } as const
+
+/** The flags of the commands that work on a pod's data folder. */
+export const POD_FLAGS = { config: { type: 'string' }, 'data-dir': { type: 'string' } } as const
 
 /** A command line that does not make sense: the CLI prints it and the usage. */
 export class UsageError extends Error {}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bun
 /**
  * The `seedpod` command: serve a pod, write a sample config, add users, print a systemd
- * unit, and the transcoding runner's commands (runner-cli.ts). Exit codes: 0 done, 1 failed, 2 usage error, 78 configuration error (EX_CONFIG).
+ * unit, back up and restore (backup-cli.ts), and the transcoding runner's commands
+ * (runner-cli.ts). Exit codes: cli-args.ts's EXIT.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
@@ -11,6 +12,7 @@ import { sampleConfig } from './sample-config'
 import { VERSION } from '../shared/version'
 import { EXIT, loadCommands, parse, readConfig, UsageError } from './cli-args'
 import { runner, RUNNER_USAGE } from './runner-cli'
+import { backup, BACKUP_USAGE, restore } from './backup-cli'
 
 const USAGE = `seedpod ${VERSION}: a federated, peer-to-peer video pod
 
@@ -22,6 +24,7 @@ Usage:
   seedpod storage migrate --to s3|local [--config FILE] [--data-dir DIR]
                                          move the pod's files to its bucket or back, while it serves
   seedpod systemd-unit [--config FILE] [--data-dir DIR] [--user NAME]
+${BACKUP_USAGE}
 ${RUNNER_USAGE}
   seedpod --help | --version
 
@@ -71,7 +74,9 @@ async function serve(args: string[], env: Record<string, string | undefined>): P
   process.once('SIGTERM', () => shutdown('SIGTERM'))
   process.once('SIGINT', () => shutdown('SIGINT'))
   const starting = startPod(config, log)
-  await starting
+  const { pod } = await starting
+  // Said once in plain words to whoever started it, besides the log (src/media/tools.ts).
+  if (!pod.media.ready) process.stderr.write((await import('../media/tools')).mediaToolsNotice(pod.media))
   return promise
 }
 
@@ -185,8 +190,9 @@ Group=${user}
 ExecStart=${exe} serve --config ${configFile} --data-dir ${dataDir} --log-format json
 Restart=on-failure
 RestartSec=5s
-# The pod exits 78 on a configuration error: restarting will not fix that.
-RestartPreventExitStatus=78
+# The pod exits 78 on a configuration error, 70 when its database's upgrade failed (the
+# database is as it was): restarting will not fix either.
+RestartPreventExitStatus=70 78
 TimeoutStopSec=10s
 NoNewPrivileges=yes
 ProtectSystem=strict
@@ -238,6 +244,10 @@ export async function main(argv: string[], env: Record<string, string | undefine
         return await storageMigrate(rest.slice(1), env)
       case 'systemd-unit':
         return systemdUnit(rest, env)
+      case 'backup':
+        return await backup(rest, env)
+      case 'restore':
+        return await restore(rest, env)
       case 'runner':
         return await runner(rest, env)
       default:
@@ -254,7 +264,8 @@ export async function main(argv: string[], env: Record<string, string | undefine
       return EXIT.config
     }
     console.error(`seedpod: ${(e as Error).message ?? e}`)
-    return EXIT.failed
+    // Thrown by the database's code in a lazily loaded bundle, with its own copy of the class: known by name.
+    return (e as Error)?.name === 'MigrationError' ? EXIT.migration : EXIT.failed
   }
 }
 

@@ -22,13 +22,14 @@ import { thumbnailRoutes, videoRoutes } from '../videos/routes'
 import { BytesInFlight } from '../shared/bytes-in-flight'
 import { domainErrorResponse, errorResponse } from '../shared/error-response'
 import { errors } from './errors'
+import { metricsRoute, routeLabels } from '../metrics/routes'
 import { storageRoutes } from './storage-routes'
 import { checkBody } from './limits'
 import type { Pod } from './pod'
 
 /** Builds the Elysia app of one pod (not listening yet: tests call `app.handle`). */
 export function buildApp(pod: Pod) {
-  const { config, log, identity, accounts, loginLimiter, inbox, friends, making, videos, transcoding, runners, redundancy, details, served, version } = pod
+  const { config, log, identity, media, accounts, loginLimiter, inbox, friends, making, videos, transcoding, runners, redundancy, details, served, version } = pod
   const fingerprint = identity.fingerprint
   const macros = auth(accounts, config, fingerprint)
   // Elysia's router by default skips 11 characters of the URL (`http://a.bc`) before looking
@@ -36,6 +37,8 @@ export function buildApp(pod: Pod) {
   // matched, and `/xx/api/...` reached `/api/...`. The pod serves plain HTTP only, so its
   // URLs start with `http://` (7 characters) and the host comes after.
   return new Elysia({ handler: { standardHostname: false } })
+    // Before the error plugin: its hooks must see each request first (src/metrics/routes.ts).
+    .use(routeLabels(pod.metrics.routes))
     .use(errors(log))
     // Every body is bounded by its route's limit before it is read (limits.ts).
     .onRequest(({ request }) => {
@@ -50,10 +53,11 @@ export function buildApp(pod: Pod) {
         document: podDocument(config, identity, version),
         health: () => {
           pod.db.query('SELECT 1').get()
-          return { version, uptimeSeconds: Math.round((Date.now() - pod.startedAt) / 1000), actors: pod.actors.getSnapshot().status }
+          return { version, uptimeSeconds: Math.round((Date.now() - pod.startedAt) / 1000), actors: pod.actors.getSnapshot().status, media: media.health() }
         },
       }),
     )
+    .use(metricsRoute({ fingerprint, config, render: () => pod.metrics.render() }))
     .use(users({ fingerprint, config, accounts, loginLimiter, log, auth: macros }))
     .use(
       inboxRoutes({
@@ -76,7 +80,7 @@ export function buildApp(pod: Pod) {
     .use(storageRoutes({ fingerprint, storage: videos.files.storage, moves: videos.files.moves, auth: macros }))
     .use(transcodingRoutes({ fingerprint, transcoding, auth: macros }))
     .use(runnerRoutes({ fingerprint, runners, auth: macros }))
-    .use(videoRoutes({ config, fingerprint, videos, auth: macros }))
+    .use(videoRoutes({ config, fingerprint, videos, media, auth: macros }))
     .use(detailsRoutes({ fingerprint, details, auth: macros }))
     .use(thumbnailRoutes({ fingerprint, videos, auth: macros }))
     .use(playlistRoutes({ fingerprint, storage: videos.files.storage, streams: (id) => served.streams(id) }))

@@ -49,6 +49,8 @@ export async function loadParts(pause: () => Promise<void>) {
     import('../redundancy/service'),
     import('../accounts/service'),
     import('../torrents/served'),
+    import('../metrics/pod-metrics'),
+    import('../metrics/routes'),
   )
   await pause()
   const app = await step(import('../../actors/pod'), import('xstate'), import('./http'), import('./lazy'), import('elysia/ws'))

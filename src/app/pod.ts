@@ -12,6 +12,8 @@ import type { Inbox } from '../federation/inbox'
 import type { FriendMaking } from '../friends/making'
 import type { Friends } from '../friends/service'
 import type { Identity } from '../identity/keys'
+import type { MediaTools } from '../media/tools'
+import type { PodMetrics } from '../metrics/pod-metrics'
 import type { Redundancy } from '../redundancy/service'
 import type { Runners } from '../runners/service'
 import type { Config } from '../shared/config'
@@ -27,6 +29,10 @@ export interface Pod {
   readonly log: Logger
   readonly db: Database
   readonly identity: Identity
+  /** ffmpeg and ffprobe, as found at start: without them, uploads are refused. */
+  readonly media: MediaTools
+  /** What `GET /metrics` shows (src/metrics/). */
+  readonly metrics: PodMetrics
   readonly accounts: Accounts
   readonly loginLimiter: AttemptLimiter
   readonly actors: PodActor

@@ -9,7 +9,7 @@ import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { LogLevel } from '../shared/config'
 import { createLogger } from '../shared/log'
-import { EXIT, loadCommands, parse, readConfig, UsageError } from './cli-args'
+import { EXIT, loadCommands, parse, POD_FLAGS, readConfig, UsageError } from './cli-args'
 
 /** The runner commands' part of `seedpod --help`. */
 export const RUNNER_USAGE = `  seedpod runner token create NAME | list | revoke ID [--config FILE] [--data-dir DIR]
@@ -22,8 +22,6 @@ export const RUNNER_USAGE = `  seedpod runner token create NAME | list | revoke 
 const RUNNER_DIR = 'seedpod-runner'
 /** The file in it that holds the pod's URL and the runner's secret. */
 const CREDENTIALS_FILE = 'runner.json'
-
-const POD_FLAGS = { config: { type: 'string' }, 'data-dir': { type: 'string' } } as const
 
 async function token(args: string[], env: Record<string, string | undefined>): Promise<number> {
   const [action, ...rest] = args

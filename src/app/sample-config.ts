@@ -201,6 +201,14 @@ presignSeconds = 21600    # 6 hours (1 hour to 604800 s, 7 days); a viewing must
 partSizeBytes = 16777216  # multipart uploads in parts of 16 MiB
 requestTimeoutMs = 30000  # a bucket request (an upload: each part) unanswered this long fails (503)
 
+# GET /metrics, in Prometheus's text format: off while both keys are empty. With \`token\` (16
+# characters at least, e.g. from \`openssl rand -hex 32\`), on the pod's port for whoever sends
+# "Authorization: Bearer TOKEN"; with \`listen\` ("127.0.0.1:9100"), on that address instead
+# (behind the token too if there is one), out of reach of the pod's visitors.
+[metrics]
+token = ""
+listen = ""
+
 [auth]
 tokenTtlSeconds = 900     # lifetime of a login token
 loginAttempts = 10        # failed logins allowed per address and per user name ...

@@ -9,7 +9,7 @@ import type { Database } from 'bun:sqlite'
 import type { JWK } from 'jose'
 import type { Identity } from '../identity/keys'
 import { DomainError, fail, failure, ok, type Failure, type Result } from '../shared/errors'
-import { open, type Message, type SenderKey } from './envelope'
+import { open, type Message, type Opened, type SenderKey } from './envelope'
 import { isKnownType, messageProblem, type MessageData, type MessageType } from './messages'
 import type { Peer, Transport } from './transport'
 
@@ -81,7 +81,16 @@ export interface InboxDeps {
   /** Fetches and checks a pod's document (the URL proof). */
   prove: (url: string) => Promise<Result<PodInfo, string>>
   now: () => number
+  /**
+   * Told of each message of an opened payload, with its outcome: `applied`, the error its
+   * handler answered (`pending`, `too_many_videos`, ...), or the code of the payload's
+   * refusal (`not_a_friend`, `rate_limited`, `duplicate`, ...). For the pod's metrics.
+   */
+  counted?: (type: string, outcome: string) => void
 }
+
+/** An outcome as the metrics take it: a short code of ours, never a peer's free text. */
+const outcomeLabel = (outcome: unknown) => (typeof outcome === 'string' && /^[a-z][a-z_]{0,39}$/.test(outcome) ? outcome : 'refused')
 
 /** One pod's inbox. */
 export class Inbox {
@@ -95,9 +104,11 @@ export class Inbox {
   private readonly gate: InboxGate
   private readonly prove: (url: string) => Promise<Result<PodInfo, string>>
   private readonly now: () => number
+  private readonly counted: (type: string, outcome: string) => void
 
   constructor(deps: InboxDeps) {
     ;({ db: this.db, identity: this.identity, transport: this.transport, peers: this.peers, gate: this.gate, prove: this.prove, now: this.now } = deps)
+    this.counted = deps.counted ?? (() => {})
   }
 
   /** Registers the handler of a message type; each type has exactly one. */
@@ -120,21 +131,33 @@ export class Inbox {
   async receive(jwe: string, address: string): Promise<InboxAnswer> {
     const opened = await open(jwe, this.identity, (kid) => this.senderKey(kid), this.now())
     if (!opened.ok) return opened
-    const p = opened.value.payload
+    const { messages } = opened.value.payload
+    const { answer, results } = await this.handle(opened.value, address)
+    const refused = answer.ok ? 'duplicate' : outcomeLabel(answer.error.code)
+    messages.forEach((m, i) => {
+      const result = results?.[i] as { ok?: boolean; error?: unknown } | undefined
+      this.counted(isKnownType(m.type) ? m.type : 'unknown', !results ? refused : result?.ok === false ? outcomeLabel(result.error) : 'applied')
+    })
+    return answer
+  }
+
+  /** The inbox's answer to an opened payload, and the results of its messages if they were applied. */
+  private async handle(opened: Opened, address: string): Promise<{ answer: InboxAnswer; results?: unknown[] }> {
+    const p = opened.payload
     const sender = p.from.fingerprint
     for (const [i, m] of p.messages.entries()) {
       const problem = messageProblem(m)
-      if (problem) return failure('invalid', 'invalid_message', `message ${i}: ${problem}`)
+      if (problem) return { answer: failure('invalid', 'invalid_message', `message ${i}: ${problem}`) }
     }
     const toProve = p.messages.filter((m) => PROVEN.has(m.type))
     // One proof is one outbound fetch: a payload gets at most one.
-    if (toProve.length > 1) return failure('invalid', 'too_many_proofs', 'a payload holds at most one friend.request or pod.moved')
+    if (toProve.length > 1) return { answer: failure('invalid', 'too_many_proofs', 'a payload holds at most one friend.request or pod.moved') }
     // A resend is answered from the database, before anything costs a fetch.
-    if (this.peers.isApplied(sender, p.jti)) return ok({ duplicate: true })
+    if (this.peers.isApplied(sender, p.jti)) return { answer: ok({ duplicate: true }) }
     const before = this.peers.get(sender)
     const refused = this.gate.admit(sender, before, p.messages, address)
-    if (refused) return fail(refused)
-    const senderKey: JWK = opened.value.newcomerKey ?? before!.publicKey
+    if (refused) return { answer: fail(refused) }
+    const senderKey: JWK = opened.newcomerKey ?? before!.publicKey
 
     // The check that needs the network comes first, outside the transaction.
     const proofs = new Map<Message, PodInfo>()
@@ -142,19 +165,19 @@ export class Inbox {
       const url = (m.data as { url: string }).url
       const info = await this.prove(url)
       if (!info.ok || info.value.fingerprint !== sender)
-        return failure('forbidden', 'url_unproven', `${url} does not serve this sender's key${info.ok ? '' : ` (${info.error})`}`)
+        return { answer: failure('forbidden', 'url_unproven', `${url} does not serve this sender's key${info.ok ? '' : ` (${info.error})`}`) }
       proofs.set(m, info.value)
     }
-    if (!before && !proofs.size) return failure('forbidden', 'not_a_friend', 'the sender is not a friend of this pod')
+    if (!before && !proofs.size) return { answer: failure('forbidden', 'not_a_friend', 'the sender is not a friend of this pod') }
 
     const now = this.now()
     const results = this.db.transaction(() => {
       if (!this.peers.markApplied(sender, p.jti, p.messages.length, now)) return undefined
       return p.messages.map((m) => this.apply(sender, m, proofs.get(m), address, now))
     }).immediate()
-    if (!results) return ok({ duplicate: true })
+    if (!results) return { answer: ok({ duplicate: true }) }
     for (const l of this.listeners) l(sender, before)
-    return ok({ jose: await this.transport.sealReply(sender, senderKey, p.jti, results) })
+    return { answer: ok({ jose: await this.transport.sealReply(sender, senderKey, p.jti, results) }), results }
   }
 
   private async senderKey(kid: string): Promise<Result<SenderKey | undefined>> {

@@ -15,6 +15,7 @@ import type { Config } from '../shared/config'
 import { DomainError, ok, type Result } from '../shared/errors'
 import type { Logger } from '../shared/log'
 import type { LeaseCheck, LeaseRefusal, TranscodeQueue } from '../transcoding/queue'
+import type { MediaTools } from '../media/tools'
 import type { Transcoding } from '../transcoding/service'
 import type { Videos } from '../videos/service'
 import type { VideoStore } from '../videos/store'
@@ -48,6 +49,8 @@ export interface RunnersDeps {
   /** The videos' tables. */
   videoRows: VideoStore
   transcoding: Transcoding
+  /** ffmpeg and ffprobe: without them no job is leased (a result could not be checked). */
+  media: Pick<MediaTools, 'ready'>
   actors: PodEvents
   log: Logger
 }
@@ -60,13 +63,14 @@ export class Runners {
   private readonly videos: Videos
   private readonly videoRows: VideoStore
   private readonly transcoding: Transcoding
+  private readonly media: Pick<MediaTools, 'ready'>
   private readonly actors: PodEvents
   private readonly log: Logger
 
   constructor(deps: RunnersDeps) {
     ;({
       config: this.config, store: this.store, queue: this.queue, videos: this.videos, videoRows: this.videoRows, transcoding: this.transcoding,
-      actors: this.actors, log: this.log,
+      media: this.media, actors: this.actors, log: this.log,
     } = deps)
   }
 
@@ -120,8 +124,9 @@ export class Runners {
     return runner
   }
 
-  /** Leases the next queued job to `runner`; null when there is none. */
+  /** Leases the next queued job to `runner`; null when there is none, or the pod could not check its result (no ffprobe). */
   claim(runner: Runner): RunnerJob | null {
+    if (!this.media.ready) return null
     const lease = this.queue.leaseTo(runner.id, this.config.transcoding.leaseMs)
     if (!lease) return null
     this.log.info('runner.job.leased', { runner: runner.id, job: lease.id, video: lease.video, resolution: lease.resolution })

@@ -13,6 +13,8 @@ export type Field =
   | { kind: 'int' | 'number'; dflt: number; min: number; max: number }
   | { kind: 'bool'; dflt: boolean }
   | { kind: 'enum'; dflt: string; values: readonly string[] }
+  /** `host:port` to listen on (`127.0.0.1:9100`, `[::1]:9100`), or empty for none. */
+  | { kind: 'address'; dflt: '' }
 
 /** Edit distance, for "did you mean" on unknown keys. */
 function distance(a: string, b: string): number {
@@ -69,6 +71,13 @@ function checkIceUrl(value: unknown): string | undefined {
   return value
 }
 
+/** A listening address `host:port` split, the brackets of an IPv6 address taken off; undefined if it is not one. */
+export function splitAddress(value: string): { hostname: string; port: number } | undefined {
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?):(\d{1,5})$/.exec(value)
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) return undefined
+  return { hostname: m[1]!.replace(/^\[(.*)\]$/, '$1'), port: Number(m[2]) }
+}
+
 /** Checks one value against its field; returns the typed value or a problem text. */
 export function coerce(field: Field, raw: unknown, fromText: boolean): { ok: true; value: unknown } | { ok: false; expected: string } {
   switch (field.kind) {
@@ -111,6 +120,10 @@ export function coerce(field: Field, raw: unknown, fromText: boolean): { ok: tru
       const b = fromText && typeof raw === 'string' ? ({ true: true, false: false, '1': true, '0': false } as Record<string, boolean>)[raw.toLowerCase()] : raw
       return typeof b === 'boolean' ? { ok: true, value: b } : { ok: false, expected: 'true or false' }
     }
+    case 'address':
+      return typeof raw === 'string' && (raw === '' || splitAddress(raw))
+        ? { ok: true, value: raw }
+        : { ok: false, expected: 'host:port to listen on (127.0.0.1:9100, [::1]:9100), or "" for none' }
     case 'enum':
       return typeof raw === 'string' && field.values.includes(raw)
         ? { ok: true, value: raw }

@@ -119,6 +119,10 @@ export const SPEC: Spec = {
     partSizeBytes: { kind: 'int', dflt: 16 * 1024 * 1024, min: 5 * 1024 * 1024, max: 5 * GIB },
     requestTimeoutMs: { kind: 'int', dflt: 30_000, min: 100, max: 600_000 },
   },
+  metrics: {
+    token: { kind: 'string', dflt: '' },
+    listen: { kind: 'address', dflt: '' },
+  },
   auth: {
     tokenTtlSeconds: { kind: 'int', dflt: 900, min: 10, max: 30 * 24 * 3600 },
     loginAttempts: { kind: 'int', dflt: 10, min: 1, max: 100000 },

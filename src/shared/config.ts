@@ -120,6 +120,12 @@ export interface Config {
   readonly score: { readonly initial: number; readonly step: number; readonly max: number }
   /** Where the pod keeps its files: the data folder, or a bucket of an S3-compatible service (src/storage/). */
   readonly storage: StorageConfig
+  /**
+   * `GET /metrics` (Prometheus's text format): on the pod's own port behind `token` (sent as
+   * `Authorization: Bearer`), or on an address of its own, `listen` (`127.0.0.1:9100`; with
+   * `token` set, behind it there too). Off while neither is set. `token` is not enumerable.
+   */
+  readonly metrics: { readonly token: string; readonly listen: string }
   readonly auth: {
     readonly tokenTtlSeconds: number
     readonly loginAttempts: number
@@ -283,6 +289,10 @@ export function resolveConfig(layers: Layer[]): Config {
   if (problems.length === 0 && score.initial > score.max)
     problems.push(`score.initial = ${score.initial} is not valid: expected at most score.max (${score.max})`)
   if (problems.length === 0) problems.push(...storageProblems(flat))
+  const token = flat.get('metrics.token') as string
+  // Anyone who can reach the port may try tokens: a short one would be guessed.
+  if (problems.length === 0 && token !== '' && token.length < METRICS_TOKEN_MIN)
+    problems.push(`metrics.token = (hidden) is not valid: expected at least ${METRICS_TOKEN_MIN} characters (e.g. \`openssl rand -hex 32\`), or "" for none`)
   if (problems.length) throw new ConfigError(problems)
   if (flat.get('url') === undefined) flat.set('url', `http://localhost:${flat.get('port')}`)
 
@@ -293,7 +303,8 @@ export function resolveConfig(layers: Layer[]): Config {
     for (const p of parts.slice(0, -1)) node = (node[p] ??= {}) as Record<string, unknown>
     node[parts.at(-1)!] = value
   }
-  hideSecrets(tree.storage as Record<string, unknown>)
+  hideSecrets(tree.storage as Record<string, unknown>, ['accessKeyId', 'secretAccessKey'])
+  hideSecrets(tree.metrics as Record<string, unknown>, ['token'])
   return deepFreeze(tree) as unknown as Config
 }
 
@@ -310,11 +321,14 @@ function storageProblems(flat: Map<string, unknown>): string[] {
     .map((k) => `storage.${k} is not set: expected a value with storage.kind = "s3" (or ${envName(`storage.${k}`)}${k === 'bucket' ? '' : k === 'accessKeyId' ? ' / AWS_ACCESS_KEY_ID' : ' / AWS_SECRET_ACCESS_KEY'})`)
 }
 
-const SECRET_KEYS = ['storage.accessKeyId', 'storage.secretAccessKey']
+const SECRET_KEYS = ['storage.accessKeyId', 'storage.secretAccessKey', 'metrics.token']
 
-/** The credentials stay readable by name but are left out of every JSON, log line and spread. */
-function hideSecrets(storage: Record<string, unknown>): void {
-  for (const k of ['accessKeyId', 'secretAccessKey']) Object.defineProperty(storage, k, { value: storage[k], enumerable: false })
+/** The shortest metrics token taken. */
+const METRICS_TOKEN_MIN = 16
+
+/** The credentials and tokens stay readable by name but are left out of every JSON, log line and spread. */
+function hideSecrets(section: Record<string, unknown>, keys: string[]): void {
+  for (const k of keys) Object.defineProperty(section, k, { value: section[k], enumerable: false })
 }
 
 /** The AWS SDKs' own variables, read for the storage (SEEDPOD_STORAGE_* win over them). */

@@ -1,9 +1,13 @@
 /**
  * The pod's SQLite database: WAL, a busy timeout, foreign keys, and versioned migrations
- * tracked in `PRAGMA user_version`. Each migration runs in its own transaction, so a
- * failed one leaves the database at the previous version.
+ * tracked in `PRAGMA user_version`, run by src/shared/migrate.ts: a copy of the database is
+ * taken first, and an upgrade that fails leaves the database as it was.
  */
 import { Database } from 'bun:sqlite'
+import type { Logger } from './log'
+import { migrate, REBUILDS_A_TABLE } from './migrate'
+
+export { DatabaseVersionError, MigrationError, schemaVersion } from './migrate'
 
 /**
  * One video in this many (by seq) is also in the index's sample (videos_sample, for search
@@ -18,7 +22,7 @@ export const INDEX_SAMPLE_EVERY = 64
  * ranges of letters and digits (unicode61 takes the others for separators; the few code points
  * of the ranges not given yet are left out of pairs by grams.ts, which asks Unicode), less the
  * compatibility ideographs, which a search's NFC turns into others. Part of
- * migration 19's schema: never change them.
+ * migration 18's schema: never change them.
  */
 export const GRAM_RANGES: readonly (readonly [number, number])[] = [
   [0x0e01, 0x0e30], [0x0e32, 0x0e33], [0x0e40, 0x0e46], [0x0e50, 0x0e59],
@@ -32,7 +36,7 @@ export const GRAM_SKIPPED: readonly (readonly [number, number])[] = [[0x0e31, 0x
 const inRanges = (c: string, ranges: readonly (readonly [number, number])[]) => ranges.map(([a, b]) => `unicode(${c}) BETWEEN ${a} AND ${b}`).join(' OR ')
 
 /**
- * The SQL twin of gramsOf (src/videos/grams.ts) for a text `x` of migration 19: the pairs of
+ * The SQL twin of gramsOf (src/videos/grams.ts) for a text `x` of migration 18: the pairs of
  * each run of GRAM_RANGES in it and its last character, marks dropped. One
  * character a step, so only for texts that have such characters (the GLOB).
  */
@@ -50,9 +54,6 @@ const GRAMS_SQL = (x: string) => `CASE WHEN ${x} GLOB '*[${GRAM_RANGES.map(([a, 
      )
      SELECT out || CASE WHEN n > 0 THEN ' ' || prev ELSE '' END FROM s ORDER BY i DESC LIMIT 1
    ) END`
-
-/** The first line of a migration that makes a table anew: it runs with foreign keys off (see migrate). */
-const REBUILDS_A_TABLE = '-- makes a table anew'
 
 /** Schema migrations; index + 1 is the version each one brings the database to. Append only. */
 export const MIGRATIONS: readonly string[] = [
@@ -393,7 +394,7 @@ export const MIGRATIONS: readonly string[] = [
      info_hash BLOB PRIMARY KEY,
      torrent BLOB NOT NULL
    );`,
-  // 19: words of Chinese, Japanese, Korean and Thai found inside longer runs: each video's
+  // 18: words of Chinese, Japanese, Korean and Thai found inside longer runs: each video's
   // runs of those scripts also indexed as overlapping pairs (src/videos/grams.ts), kept in
   // videos.grams (NULL for a video without such text: nothing stored) and shown by
   // videos_text in a column of the FTS table of their own. Existing videos get theirs here,
@@ -430,11 +431,21 @@ export const MIGRATIONS: readonly string[] = [
 /** The schema version this build of seedpod writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length
 
-/** A database newer than this build knows, or a failed migration. */
-export class DatabaseVersionError extends Error {}
+/** How a database is opened: up to which version, with which migrations (tests), and where the upgrade is logged. */
+export interface OpenOptions {
+  /** The schema version to bring it to (default: the latest). */
+  to?: number
+  /** The migrations to run (default: MIGRATIONS); tests give a list that fails. */
+  migrations?: readonly string[]
+  log?: Logger
+}
 
-/** Opens (creating if needed) the database at `path` and brings it to `to` (default: latest). */
-export function openDatabase(path: string, opts: { to?: number } = {}): Database {
+/**
+ * Opens (creating if needed) the database at `path` and brings it to `to` (default: latest).
+ * Throws MigrationError when the upgrade fails (the database is left as it was) and
+ * DatabaseVersionError when the database is newer than this build.
+ */
+export function openDatabase(path: string, opts: OpenOptions = {}): Database {
   const db = new Database(path, { create: true, strict: true })
   try {
     // Before anything is written (a new database only): 16 KiB pages hold 43 rows of the
@@ -447,42 +458,11 @@ export function openDatabase(path: string, opts: { to?: number } = {}): Database
     // Up to 64 MiB of pages in memory (the default is 2 MiB): the index's b-trees then stay
     // cached while a friend's thousands of videos go in, 30% faster at a million videos.
     db.exec('PRAGMA cache_size = -65536')
-    migrate(db, opts.to ?? SCHEMA_VERSION)
+    const migrations = opts.migrations ?? MIGRATIONS
+    migrate(db, path, migrations, opts.to ?? migrations.length, opts.log)
     return db
   } catch (e) {
     db.close()
     throw e
-  }
-}
-
-/** Current schema version of an open database. */
-export function schemaVersion(db: Database): number {
-  return (db.query('PRAGMA user_version').get() as { user_version: number }).user_version
-}
-
-/** Applies every migration above the database's version, up to `to`. */
-function migrate(db: Database, to: number = SCHEMA_VERSION): void {
-  const from = schemaVersion(db)
-  if (from > SCHEMA_VERSION)
-    throw new DatabaseVersionError(
-      `database schema version ${from} is newer than this seedpod knows (${SCHEMA_VERSION}): upgrade seedpod`,
-    )
-  for (let v = from; v < to; v++) {
-    const sql = MIGRATIONS[v]!
-    // SQLite's way to change a table's columns is to make it anew, with foreign keys off
-    // (dropping the old one would otherwise delete, or fail for, the rows that name it), and
-    // to check them all before the commit (https://sqlite.org/lang_altertable.html#otheralter).
-    const rebuild = sql.startsWith(REBUILDS_A_TABLE)
-    if (rebuild) db.exec('PRAGMA foreign_keys = OFF')
-    try {
-      db.transaction(() => {
-        db.exec(sql)
-        if (rebuild && db.query('PRAGMA foreign_key_check').all().length)
-          throw new DatabaseVersionError(`migration ${v + 1} would leave rows naming rows that are not there: the database stays at version ${v}`)
-        db.exec(`PRAGMA user_version = ${v + 1}`)
-      }).immediate()
-    } finally {
-      if (rebuild) db.exec('PRAGMA foreign_keys = ON')
-    }
   }
 }

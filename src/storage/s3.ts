@@ -152,7 +152,7 @@ export class S3Store implements ObjectStore {
     for (;;) {
       const page = await this.call(() => this.client.list({ prefix: this.full(prefix), maxKeys: 1000, ...(startAfter ? { startAfter } : {}) }))
       const contents = page.contents ?? []
-      for (const c of contents) out.push({ key: c.key.slice(this.config.prefix.length), size: c.size ?? 0 })
+      for (const c of contents) out.push({ key: c.key.slice(this.config.prefix.length), size: c.size ?? 0, ...(c.eTag ? { etag: c.eTag.replace(/"/g, '') } : {}) })
       if (!page.isTruncated || contents.length === 0) return out
       startAfter = contents.at(-1)!.key
     }

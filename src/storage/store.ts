@@ -28,10 +28,11 @@ export function removeIfEmpty(folder: string): void {
   }
 }
 
-/** An object of a store: its key and size. */
+/** An object of a store: its key and size, and a bucket's ETag of it (without quotes; `seedpod backup` lists it). */
 export interface StoredObject {
   key: string
   size: number
+  etag?: string
 }
 
 /** Whether the store answers, as the admin page shows it. */

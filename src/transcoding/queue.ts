@@ -231,6 +231,13 @@ export class TranscodeQueue {
     this.db.query("DELETE FROM transcode_jobs WHERE video = ? AND state = 'failed'").run(video)
   }
 
+  /** How many jobs are in each state (the pod's metrics). */
+  countsByState(): Record<TranscodeJob['state'], number> {
+    const counts = { queued: 0, running: 0, done: 0, failed: 0 }
+    for (const r of this.db.query('SELECT state, count(*) AS n FROM transcode_jobs GROUP BY state').all() as { state: TranscodeJob['state']; n: number }[]) counts[r.state] = r.n
+    return counts
+  }
+
   /** Whether a job still exists (its video may have been deleted while it ran). */
   exists(id: number): boolean {
     return this.db.query('SELECT 1 FROM transcode_jobs WHERE id = ?').get(id) !== null

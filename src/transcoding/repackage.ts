@@ -26,6 +26,7 @@ import { probeVideo, type Probed } from '../media/probe'
 import { toolLimits } from '../media/limits'
 import { packageCopy, probeStreamFile } from '../media/remux'
 import type { Config } from '../shared/config'
+import type { Logger } from '../shared/log'
 import { streamFile } from '../storage/keys'
 import { DomainError, fail, ok } from '../shared/errors'
 import { makeTorrent } from '../torrents/torrent-file'
@@ -59,7 +60,7 @@ export class Repackaging {
    * that failed stays failed until its owner asks again (POST /api/v1/videos/:id/transcode).
    * Returns how many jobs it queued.
    */
-  scan(video?: string): number {
+  scan(video?: string, log?: Logger): number {
     const { db, queue, config, videoRows } = this.deps
     const queued = db.transaction(() => {
       const missing = videoRows.unpackaged(video)
@@ -70,6 +71,7 @@ export class Repackaging {
       return count
     }).immediate()
     if (queued) this.deps.actors.send({ type: 'transcoder.job.added' })
+    if (queued) log?.info('repackaging.queued', { jobs: queued })
     return queued
   }
 

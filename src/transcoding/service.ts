@@ -21,6 +21,7 @@ import type { VideoStore } from '../videos/store'
 import { needsTopRendition, segmentUri } from '../videos/streams'
 import { readPackaged, renditionBytes, type StreamInfo } from '../media/hls'
 import type { RunnerStore } from '../runners/store'
+import type { MediaTools } from '../media/tools'
 import { transcode } from './ffmpeg'
 import { toolLimits } from '../media/limits'
 import { isNoSpace } from '../storage/disk'
@@ -30,6 +31,8 @@ import { Repackaging, type RepackagingDeps } from './repackage'
 /** What transcoding is built from: what re-packaging is, and the runners' tokens. */
 export interface TranscodingDeps extends Omit<RepackagingDeps, 'now'> {
   runners: RunnerStore
+  /** ffmpeg and ffprobe: without them the pod's own transcoder takes no job (nor do runners: runners/service.ts). */
+  media: Pick<MediaTools, 'ready'>
   now?: () => number
 }
 
@@ -47,12 +50,13 @@ export class Transcoding {
   readonly repackaging: Repackaging
   private readonly actors: PodEvents
   private readonly runners: RunnerStore
+  private readonly media: Pick<MediaTools, 'ready'>
   private readonly now: () => number
 
   constructor(deps: TranscodingDeps) {
     ;({
       db: this.db, videoRows: this.videoRows, config: this.config, videos: this.videos, friends: this.friends, queue: this.queue,
-      actors: this.actors, runners: this.runners, now: this.now = Date.now,
+      actors: this.actors, runners: this.runners, media: this.media, now: this.now = Date.now,
     } = deps)
     this.repackaging = new Repackaging({ db: this.db, videoRows: this.videoRows, config: this.config, videos: this.videos, friends: this.friends, queue: this.queue, actors: this.actors, now: this.now })
   }
@@ -125,9 +129,11 @@ export class Transcoding {
   /**
    * The pod's own transcoder takes a job: with `transcoding.local` off, only a package job
    * (runners do not take those); while a runner is in contact (within a lease's time), only a
-   * package job or one that has waited `runnerWaitMs` for one.
+   * package job or one that has waited `runnerWaitMs` for one. Without ffmpeg, none: the jobs
+   * wait for the pod's restart with ffmpeg installed.
    */
   private claimLocal(): TranscodeJob | undefined {
+    if (!this.media.ready) return undefined
     const t = this.config.transcoding
     // Jobs wait in the queue while the disk lacks what the last one postponed needs (the housekeeper offers them again every second).
     if (this.videos.files.disk.room() < Math.max(1, this.roomWanted)) return undefined

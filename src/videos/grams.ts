@@ -55,7 +55,7 @@ export function gramTerms(word: string): { term: string; single: boolean }[] {
  * What videos.grams holds for a video's texts (name, description, uploader): the pairs of
  * each run of those scripts in them and its last character (so that every character starts
  * a term: one typed alone is found), marks dropped, or null if they
- * have no such run (most videos: nothing stored). Migration 19 (src/shared/db.ts)
+ * have no such run (most videos: nothing stored). Migration 18 (src/shared/db.ts)
  * does the same in SQL for the videos of earlier releases.
  */
 export function gramsOf(...texts: string[]): string | null {

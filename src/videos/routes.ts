@@ -6,6 +6,7 @@
 import { Elysia, t } from 'elysia'
 import type { AuthMacros } from '../accounts/auth'
 import { errorResponse } from '../shared/error-response'
+import type { MediaTools } from '../media/tools'
 import type { Config } from '../shared/config'
 import { DomainError } from '../shared/errors'
 import { parseThumbnailFile } from '../storage/keys'
@@ -27,11 +28,13 @@ export interface VideoRoutesDeps {
   config: Config
   fingerprint: string
   videos: Videos
+  /** ffmpeg and ffprobe: without them, uploads are refused (503 media_tools_missing). */
+  media: Pick<MediaTools, 'mustBeAvailable'>
   auth: AuthMacros
 }
 
 /** Index and upload routes under `/api/v1/videos`. */
-export const videoRoutes = ({ config, fingerprint, videos, auth }: VideoRoutesDeps) =>
+export const videoRoutes = ({ config, fingerprint, videos, media, auth }: VideoRoutesDeps) =>
   new Elysia({ name: 'videos', prefix: '/api/v1/videos', seed: fingerprint })
     .use(auth)
     .get('/', ({ query }) => videos.search(query), { query: VideoQuery, watch: true })
@@ -48,7 +51,8 @@ export const videoRoutes = ({ config, fingerprint, videos, auth }: VideoRoutesDe
     .post(
       '/',
       async ({ request, set, user }) => {
-        // Nothing is received while the files could not be kept.
+        // Nothing is received while it could not be probed and packaged, or the files could not be kept.
+        media.mustBeAvailable()
         videos.files.storage.mustBeAvailable()
         // Nor beyond the user's share of the queue, or the pod's (429, 503: src/videos/ingest-queue.ts).
         const admitted = videos.uploads.admit(user.id)

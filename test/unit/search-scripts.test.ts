@@ -3,7 +3,7 @@
  * Japanese, Chinese, Korean or Thai word is found inside a longer run, in each text of a video,
  * on a real database with the real schema (VideoStore.upsert, searchVideos), while Latin
  * search keeps its prefixes; and a data folder of the previous schema finds its videos of those
- * scripts after the upgrade (migration 19).
+ * scripts after the upgrade (migration 18).
  */
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -145,7 +145,7 @@ describe('every character of those scripts', () => {
   }, 60_000)
 })
 
-describe('migration 19', () => {
+describe('migration 18', () => {
   test('a data folder of the previous schema finds its videos of those scripts after the upgrade, as new ones would', () => {
     const dir = mkdtempSync(join(tmpdir(), 'seedpod-grams-'))
     try {
