@@ -152,7 +152,7 @@ describe('migration 18', () => {
       const path = join(dir, 'seedpod.db')
       const texts = [
         ['夜景散歩の東京', 'ยามค่ำคืนที่กรุงเทพ', '東京チャンネル'],
-        ['Sunset', 'a 서울에서 walk', 'someone'],
+        ['Sunset', 'a 서울에서 walk to 𠮷野家', 'someone'],
       ] as const
       const old = openDatabase(path, { to: SCHEMA_VERSION - 1 })
       // Written as the previous release's VideoStore.upsert did (no pairs).
@@ -174,6 +174,7 @@ describe('migration 18', () => {
       expect(names('กรุงเทพ')).toEqual(['夜景散歩の東京'])
       expect(names('チャンネル')).toEqual(['夜景散歩の東京'])
       expect(names('서울')).toEqual(['Sunset'])
+      expect(names('𠮷野家')).toEqual(['Sunset'])
       expect(names('suns')).toEqual(['Sunset'])
       db.exec("INSERT INTO videos_fts (videos_fts) VALUES ('integrity-check')")
       // And it keeps working: an edit and a new video.
