@@ -1,17 +1,18 @@
 /**
- * Words of the scripts written without spaces between words (Chinese, Japanese, Korean
- * particles, Thai), made findable inside longer runs. SQLite's unicode61 tokenizer takes a
- * whole run for one token ("夜景散歩の東京"), so a word inside it (散歩) matched nothing.
+ * Words of the scripts written without spaces between words (Chinese, Japanese, Thai, and
+ * Korean with its particles attached), made findable inside longer runs. SQLite's unicode61
+ * tokenizer takes a whole run for one token ("夜景散歩の東京"), so a word inside it (散歩)
+ * matched nothing.
  *
  * Each such run is indexed again as its overlapping pairs of characters (夜景 景散 散歩 歩の
  * の東 東京) in the FTS table's `grams` column, and a searched word of those scripts becomes
  * the AND of its pairs. A trigram tokenizer would have found them too, but it indexes every
- * three characters of every text, Latin included: several times the index's size
- * (test/bench/index.ts). Pairs cost nothing for a video without such text: its `grams` is NULL.
+ * three characters of every text, Latin included, where the index has no room left
+ * (test/bench/index.ts: 495 MB of the 500 allowed at a million videos). Pairs cost nothing for
+ * a video without such text: its `grams` is NULL.
  *
  * The index keeps no positions (detail=none), so the pairs of a word are not a phrase: a
- * video with 散歩 and 歩道 in different places matches 散歩道 too. Rare enough, and the
- * ranking puts the closer matches first.
+ * video with 散歩 and 歩道 in different places matches 散歩道 too.
  */
 import { GRAM_RANGES, GRAM_SKIPPED } from '../shared/db'
 
@@ -54,9 +55,9 @@ export function gramTerms(word: string): { term: string; single: boolean }[] {
 /**
  * What videos.grams holds for a video's texts (name, description, uploader): the pairs of
  * each run of those scripts in them and its last character (so that every character starts
- * a term: one typed alone is found), marks dropped, or null if they
- * have no such run (most videos: nothing stored). Migration 18 (src/shared/db.ts)
- * does the same in SQL for the videos of earlier releases.
+ * a term: one typed alone is found), marks dropped, or null if they have no such run (most
+ * videos: nothing stored). Migration 18 (src/shared/db.ts) does the same in SQL for the
+ * videos of earlier releases.
  */
 export function gramsOf(...texts: string[]): string | null {
   const text = texts.join(' ')

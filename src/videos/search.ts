@@ -97,9 +97,9 @@ interface Term {
  * runs of letters and digits that the unicode61 tokenizer keeps whole: a quoted word that split
  * into two tokens would be a phrase, which detail=none refuses with an error. A word of the
  * scripts written without spaces (Chinese, Japanese, Korean, Thai) is its pairs of characters
- * instead (src/videos/grams.ts), and itself if it has other letters, all required. Case and diacritics are left
- * to the tokenizer, which folds them as it did when indexing; lowercasing here could split a
- * word ("İ" lowercases to "i" and a combining dot).
+ * instead (src/videos/grams.ts), and itself if it has other letters, all required. Case and
+ * diacritics are left to the tokenizer, which folds them as it did when indexing; lowercasing
+ * here could split a word ("İ" lowercases to "i" and a combining dot).
  */
 function parseSearch(text: string): Term[] | undefined {
   const normalized = text.normalize('NFC')
