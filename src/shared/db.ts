@@ -397,8 +397,9 @@ export const MIGRATIONS: readonly string[] = [
   // 18: words of Chinese, Japanese, Korean and Thai found inside longer runs: each video's
   // runs of those scripts also indexed as overlapping pairs (src/videos/grams.ts), kept in
   // videos.grams (NULL for a video without such text: nothing stored) and shown by
-  // videos_text in a column of the FTS table of their own. Existing videos get theirs here,
-  // the index is rebuilt; the triggers re-index a video whose pairs change, too.
+  // videos_text in a column of the FTS table of their own, and of the sample's (so that search
+  // plans know how common a pair is). Existing videos get theirs here, the index and the sample
+  // are made anew; the triggers re-index a video whose pairs change, too.
   `ALTER TABLE videos ADD COLUMN grams TEXT;
    UPDATE videos SET grams = (SELECT ${GRAMS_SQL("(videos.name || ' ' || videos.description || ' ' || u.name)")} FROM uploaders u WHERE u.id = videos.uploader);
    DROP TRIGGER videos_unindex;
@@ -415,6 +416,25 @@ export const MIGRATIONS: readonly string[] = [
      content = 'videos_text', content_rowid = 'seq', detail = none, columnsize = 0, tokenize = 'unicode61 remove_diacritics 2'
    );
    INSERT INTO videos_fts (videos_fts) VALUES ('rebuild');
+   DROP TRIGGER videos_unsample;
+   DROP TRIGGER videos_resample;
+   DROP TABLE videos_sample_terms;
+   DROP TABLE videos_sample;
+   CREATE VIRTUAL TABLE videos_sample USING fts5(
+     name, description, uploader, grams,
+     content = '', contentless_delete = 1, detail = none, tokenize = 'unicode61 remove_diacritics 2'
+   );
+   CREATE VIRTUAL TABLE videos_sample_terms USING fts5vocab(videos_sample, row);
+   INSERT INTO videos_sample (rowid, name, description, uploader, grams)
+     SELECT seq, name, description, uploader, grams FROM videos_text WHERE seq % ${INDEX_SAMPLE_EVERY} = 0;
+   CREATE TRIGGER videos_unsample AFTER DELETE ON videos WHEN old.seq % ${INDEX_SAMPLE_EVERY} = 0 BEGIN
+     DELETE FROM videos_sample WHERE rowid = old.seq;
+   END;
+   CREATE TRIGGER videos_resample AFTER UPDATE OF name, description, uploader, grams ON videos
+   WHEN new.seq % ${INDEX_SAMPLE_EVERY} = 0 AND (old.name IS NOT new.name OR old.description IS NOT new.description OR old.uploader IS NOT new.uploader OR old.grams IS NOT new.grams) BEGIN
+     DELETE FROM videos_sample WHERE rowid = old.seq;
+     INSERT INTO videos_sample (rowid, name, description, uploader, grams) SELECT seq, name, description, uploader, grams FROM videos_text WHERE seq = new.seq;
+   END;
    CREATE TRIGGER videos_unindex BEFORE DELETE ON videos BEGIN
      INSERT INTO videos_fts (videos_fts, rowid, name, description, uploader, grams, pod) SELECT 'delete', seq, name, description, uploader, grams, pod FROM videos_text WHERE seq = old.seq;
    END;

@@ -141,7 +141,8 @@ function folded(word: string): string {
  * common completions and itself (`approximate`).
  */
 function wordQuery(db: Database, word: string, prefix: boolean, limits: SearchLimits): { query: string; weighed: boolean; approximate: boolean } {
-  const lo = folded(word)
+  // Pairs as they are: NFD would take Hangul syllables apart, which the tokenizer keeps whole.
+  const lo = hasGrams(word) ? word.toLowerCase() : folded(word)
   // Every term starting with `lo` sorts below `lo` followed by the last code point.
   const terms = (
     prefix

@@ -119,9 +119,9 @@ export class VideoStore {
         ).run(seq, v.name, v.description, v.uploader, pod, grams)
         if (seq % INDEX_SAMPLE_EVERY === 0) {
           db.query(
-            `INSERT INTO videos_sample (rowid, name, description, uploader)
-             VALUES (?1, replace(?2, char(57344), ''), replace(?3, char(57344), ''), replace(?4, char(57344), ''))`,
-          ).run(seq, v.name, v.description, v.uploader)
+            `INSERT INTO videos_sample (rowid, name, description, uploader, grams)
+             VALUES (?1, replace(?2, char(57344), ''), replace(?3, char(57344), ''), replace(?4, char(57344), ''), replace(?5, char(57344), ''))`,
+          ).run(seq, v.name, v.description, v.uploader, grams)
         }
         db.query('UPDATE pods SET videos = videos + 1 WHERE id = ?').run(pod)
         db.query('UPDATE uploaders SET videos = videos + 1 WHERE id = ?').run(uploader)

@@ -14,7 +14,7 @@ import { GRAM_RANGES, openDatabase, SCHEMA_VERSION } from '../../src/shared/db'
 import { gramsOf, gramTerms, hasGrams } from '../../src/videos/grams'
 import { videoUrls, type Video } from '../../src/videos/model'
 import { VideoStore } from '../../src/videos/store'
-import { ftsQuery, searchVideos, type VideoQuery } from '../../src/videos/search'
+import { ftsQuery, SEARCH_LIMITS, searchVideos, type VideoQuery } from '../../src/videos/search'
 
 const POD = { fingerprint: 'pod-fingerprint', url: 'https://pod.example' }
 
@@ -114,6 +114,24 @@ describe('words of scripts without spaces', () => {
   })
 })
 
+describe("the index's sample", () => {
+  test('knows the pairs: a lone character that starts too many stands for its most common pairs (a lower bound)', () => {
+    const store = new VideoStore(db)
+    db.transaction(() => {
+      for (let i = 0; i < 130; i++) store.upsert(video(i % 2 ? `東京の朝 ${i}` : `東北の夜 ${i}`), POD.url, 0)
+    })()
+    const limits = { ...SEARCH_LIMITS, prefix: 10, prefixWords: 1 }
+    const page = searchVideos(db, { search: '東', count: 100 }, POD.fingerprint, POD.url, limits)
+    expect(page.totalIsLowerBound).toBe(true)
+    expect(page.data.length).toBeGreaterThan(0)
+    // A pair is looked up as it is (not taken apart like a Hangul syllable by NFD).
+    // (The sample holds seq 64 and 128: both 東京の朝, the whole run as the name's token.)
+    expect(db.query("SELECT term, doc FROM videos_sample_terms WHERE term >= '東' AND term < '東\u{10FFFF}'").values()).toEqual([['東京', 2], ['東京の朝', 2]])
+    expect(searchVideos(db, { search: '東京' }, POD.fingerprint, POD.url).total).toBe(65)
+    db.exec("INSERT INTO videos_sample (videos_sample) VALUES ('integrity-check')")
+  })
+})
+
 describe('every character of those scripts', () => {
   test('is one token to the tokenizer, alone and in its pairs, so that a search for it is never a phrase', () => {
     // detail=none refuses phrases: a pair that the tokenizer split would be one (an error).
@@ -177,6 +195,7 @@ describe('migration 18', () => {
       expect(names('𠮷野家')).toEqual(['Sunset'])
       expect(names('suns')).toEqual(['Sunset'])
       db.exec("INSERT INTO videos_fts (videos_fts) VALUES ('integrity-check')")
+      db.exec("INSERT INTO videos_sample (videos_sample) VALUES ('integrity-check')")
       // And it keeps working: an edit and a new video.
       new VideoStore(db).upsert({ ...video('x'), id: 'v1', name: '大阪の夜' }, POD.url, 1)
       expect(names('散歩')).toEqual([])
