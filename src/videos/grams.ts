@@ -21,7 +21,8 @@ const range = (r: readonly (readonly [number, number])[]) => r.map(([a, b]) => `
 /** A character of those scripts, kept in pairs: a letter or digit of their ranges. */
 const GRAM = new RegExp(`[[${range(GRAM_RANGES)}]&&[\\p{L}\\p{N}]]`, 'v')
 /** Marks between them (Thai vowels and tones), which unicode61 takes for separators: dropped. */
-const SKIPPED = new RegExp(`[${range(GRAM_SKIPPED)}]`, 'gu')
+export const MARKS = `[${range(GRAM_SKIPPED)}]`
+const SKIPPED = new RegExp(MARKS, 'gu')
 const ONE_SKIPPED = new RegExp(SKIPPED.source, 'u')
 /** A letter or digit of another script. */
 const OTHER = new RegExp(`[[\\p{L}\\p{N}]--[${range(GRAM_RANGES)}]]`, 'v')

@@ -22,7 +22,7 @@
 import type { Database } from 'bun:sqlite'
 import { t } from 'elysia'
 import { INDEX_SAMPLE_EVERY } from '../shared/db'
-import { gramTerms, hasGrams, hasOthers } from './grams'
+import { gramTerms, hasGrams, hasOthers, MARKS } from './grams'
 import { videoOfRow, type Video, type VideoRow } from './model'
 import { podMatch, VIDEO_COLUMNS } from './store'
 
@@ -81,10 +81,12 @@ export const SEARCH_LIMITS: Readonly<SearchLimits> = { rank: 500, count: 10_000,
  * fails there rather than in production.
  */
 const WORD = /[[\p{L}\p{N}]--[\u19B0-\u19C0\u19C8\u19C9\u1CF2\u1CF3]]+/gv
-const ENDS_IN_WORD = /[[[\p{L}\p{N}]--[\u19B0-\u19C0\u19C8\u19C9\u1CF2\u1CF3]][\u0E31\u0E34-\u0E3A\u0E47-\u0E4E]]$/v
 
-/** A run of letters, digits and the marks between Thai letters, cut into words below. */
-const RUN = /[[[\p{L}\p{N}]--[\u19B0-\u19C0\u19C8\u19C9\u1CF2\u1CF3]][\u0E31\u0E34-\u0E3A\u0E47-\u0E4E]]+/gv
+/** A letter or digit of a word, or a mark between Thai letters (grams.ts drops those). */
+const RUN_CHAR = `[[${WORD.source.slice(0, -1)}]${MARKS}]`
+/** A run of them, cut into words below. */
+const RUN = new RegExp(`${RUN_CHAR}+`, 'gv')
+const ENDS_IN_WORD = new RegExp(`${RUN_CHAR}$`, 'v')
 
 /** One term of a search: a word, or one of the pairs or parts of a word of those scripts (grams.ts). */
 interface Term {
