@@ -4,7 +4,10 @@
  * plaintexts (JWS with other algorithms, no kid, non-JSON payloads), and real JWEs sealed by B
  * (a friend) or C (a stranger) whose payloads are mutated: wrong types for
  * v/from/to/iat/jti/messages, huge arrays, deep nesting, known and unknown message types with
- * random data, big strings; sent with random content types, with fetch or by hand (chunked, a
+ * random data, big strings; their JWE header naming a sender (`iss`, what the inbox sizes a
+ * body by) that is the signer, none, the friend's or another (a stranger's that is over
+ * `inbox.strangerMessageBytes` is a 413, a friend's over `maxMessageBytes` too, one that is not
+ * the signer's is never applied); sent with random content types, with fetch or by hand (chunked, a
  * Content-Length that lies, both Content-Length and Transfer-Encoding, an empty body).
  *
  * Asserted for every input: no 5xx, errors as the API's JSON, the database changed only by a
@@ -48,8 +51,11 @@ describe('fuzz', () => {
         case 'video.remove':
           return { id: r.chance(0.5) ? videoId(b, `fz${r.int(40)}`) : randomString(r, 64) || 'x' }
         case 'video.mirror':
-        case 'video.unmirror':
-          return { id: r.chance(0.5) ? own.id : bFixture.id, infoHash: r.chance(0.7) ? infoHash : '0'.repeat(40) }
+        case 'video.unmirror': {
+          // A stream of the video (`rendition`: its height, 0 the original) or the whole file (none).
+          const rendition = r.pick<unknown>([undefined, undefined, 0, 240, 480, 720, -1, 10_001, 1.5, '240', null])
+          return { id: r.chance(0.5) ? own.id : bFixture.id, infoHash: r.chance(0.7) ? infoHash : '0'.repeat(40), ...(rendition === undefined ? {} : { rendition }) }
+        }
         case 'video.details':
           return { id: r.pick([own.id, bFixture.id, 'nothing']) }
         case 'video.viewed':
@@ -116,6 +122,23 @@ describe('fuzz', () => {
     }
 
     const encrypt = (text: string, to = aRecipient, header?: Record<string, unknown>) => encryptTo(text, to, header)
+
+    /**
+     * The sender the JWE's header names (`iss`, what the inbox sizes a body by before it reads
+     * it): the signer's own, none (a pod of an earlier release), the stranger's, the friend's,
+     * or not a fingerprint at all.
+     */
+    const issVariant = (signer: string): { name: string; value: unknown } => {
+      const k = r.int(10)
+      if (k < 4) return { name: 'right', value: signer }
+      if (k < 6) return { name: 'missing', value: undefined }
+      if (k === 6) return signer === fp(b) ? { name: 'wrong', value: c.fingerprint } : { name: 'friend', value: fp(b) }
+      if (k === 7) return { name: 'wrong', value: r.pick([fp(a), `${signer}x`, signer.toUpperCase(), '']) }
+      return { name: 'wrong', value: r.pick([1, null, [signer], { fingerprint: signer }, randomString(r, 80)]) }
+    }
+    /** `payload` signed by `signer`, sealed to A with `iss` in the header (none when undefined). */
+    const sealIss = async (payload: unknown, signer: typeof bId, iss: unknown) =>
+      encrypt(await signBytes(enc.encode(JSON.stringify(payload)), signer), aRecipient, { alg: 'RSA-OAEP-256', enc: 'A256GCM', kid: fp(a), cty: 'JWT', ...(iss === undefined ? {} : { iss }) })
     const b64 = (s: string | Uint8Array) => Buffer.from(s).toString('base64url')
 
     // Real JWEs to cut and flip: payloads already applied (a copy that still decrypts is a
@@ -231,6 +254,7 @@ describe('fuzz', () => {
       let body: Uint8Array | string
       let mayChange = false
       let jti: string | undefined
+      let expect: number[] | undefined
       if (k < 0.08) {
         kind = 'random-bytes'
         body = r.bytes(r.chance(0.05) ? r.pick([1 << 20, 4 * 1024 * 1024, 4 * 1024 * 1024 + 1]) : r.length(5000))
@@ -253,16 +277,29 @@ describe('fuzz', () => {
       } else if (k < 0.86) {
         kind = 'sealed-by-friend'
         const p = payload(n, { url: b.base, fingerprint: fp(b) }) as { jti?: unknown } | null
-        body = await sealJson(p, bId, aRecipient)
-        mayChange = true
+        const iss = issVariant(fp(b))
+        kind += ` (iss ${iss.name})`
+        body = await sealIss(p, bId, iss.value)
+        // Only the signer's own iss (or none: a pod of an earlier release) may be applied.
+        mayChange = iss.name === 'right' || iss.name === 'missing'
         jti = typeof p?.jti === 'string' ? p.jti : undefined
+        if (!mayChange) expect = [400, 401, 413]
+        // A friend's body over maxMessageBytes is refused, whichever iss it names.
+        if (Buffer.byteLength(body) > a.config.maxMessageBytes) [expect, mayChange] = [[413], false]
       } else if (k < 0.95) {
         kind = 'sealed-by-stranger'
         const p = payload(n, { url: 'http://127.0.0.1:1', fingerprint: c.fingerprint }) as Record<string, unknown>
         // Mostly the one message a stranger may send; its URL is one that fails (or B's: not C's key).
         if (r.chance(0.6) && p !== null && typeof p === 'object')
           p.messages = [{ type: 'friend.request', data: mutateJson(r, { url: r.pick(SAFE_URLS.concat(b.base)), publicKey: r.pick([c.publicJwk, bId.publicJwk, { kty: 'RSA', n: 'AQAB', e: 'AQAB' }, { kty: 'EC', crv: 'P-256' }]) }, { keepStrings: true }) }]
-        body = await sealJson(p, c, aRecipient)
+        // Sometimes padded past what a stranger may send.
+        if (r.chance(0.2) && p !== null && typeof p === 'object') p.pad = 'x'.repeat(r.pick([20_000, 40_000, 300_000]))
+        const iss = issVariant(c.fingerprint)
+        kind += ` (iss ${iss.name})`
+        body = await sealIss(p, c, iss.value)
+        // A stranger that names itself is held to strangerMessageBytes; one naming the friend is not the signer.
+        if (iss.name === 'right' && Buffer.byteLength(body) > a.config.inbox.strangerMessageBytes) expect = [413]
+        else if (iss.name === 'friend' || iss.name === 'wrong') expect = [400, 401, 403, 413]
       } else {
         kind = 'sealed-to-another-pod'
         const p = payload(n, { url: b.base, fingerprint: fp(b) })
@@ -279,7 +316,9 @@ describe('fuzz', () => {
       // An applied payload is only one sent whole, as a friend sends it.
       if (transport !== 'fetch' && transport !== 'chunked') mayChange = false
       if (typeof body === 'string' && r.chance(0.03)) body = ''
-      return { part: 'inbox', n, kind, method: 'POST', path: '/api/v1/pod/inbox', headers, body, transport, mayChange, json: true, jti }
+      // What the sender expects, for a body sent whole as application/jose.
+      if (headers['content-type'] !== 'application/jose' || body === '') expect = undefined
+      return { part: 'inbox', n, kind, method: 'POST', path: '/api/v1/pod/inbox', headers, body, transport, mayChange, json: true, jti, expect }
     }
 
     const after = async (i: Input, o: Outcome): Promise<string[]> => {
@@ -301,6 +340,11 @@ describe('fuzz', () => {
     const failures = await runPart(fx, 'inbox', COUNTS.inbox, next, after)
     // The fixture's friendship survived the run.
     expect(a.running.pod.friends.store.get(fp(b))).toBeDefined()
+    // B announced mirrors of A's own video it never had (some of a rendition): none is in what
+    // a viewer of the video is given (its magnet, web seeds, streams), as none was proven.
+    const shown = await (await fetch(`${a.base}/api/v1/videos/${own.id}`)).text()
+    expect(shown).toContain(own.id)
+    expect(shown).not.toContain(b.base)
     expect(failures).toEqual([])
   })
 })

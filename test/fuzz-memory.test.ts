@@ -1,11 +1,14 @@
 /**
- * A bounded fuzz test of a child pod process (`bun src/app/cli.ts serve`, default limits,
- * trustProxy on) with hostile big bodies: inbox bodies up to the limit, chunked bodies past it,
+ * A bounded fuzz test of a child pod process (`bun src/app/cli.ts serve`, default limits but a
+ * body time limit of 3 s, trustProxy on) with hostile big bodies: inbox bodies up to the limit, chunked bodies past it,
  * 100 MB claimed by a Content-Length and never sent, big sealed friend requests of a stranger,
- * JSON bodies at their limit, deep nesting, logins with X-Forwarded-For garbage. Asserted: no
- * 5xx, errors as the API's JSON (test/helpers/fuzz-inputs.ts), a claimed or streamed body past
- * the limit refused without being read, no error logged, the pod still running, and its
- * resident memory (/proc/PID/status VmRSS) after them within a bound of its idle memory.
+ * JSON bodies at their limit, deep nesting, logins with X-Forwarded-For garbage, and inbox
+ * bodies held open at once (`iss` variants, claims past a sender's limit, the budgets of bytes
+ * in flight). Asserted: no 5xx, errors as the API's JSON (test/helpers/fuzz-inputs.ts), a
+ * claimed or streamed body past the limit refused without being read, a held body cut at the
+ * time limit (408) and any other refused at once, the budgets given back after, no error
+ * logged, the pod still running, and its resident memory (/proc/PID/status VmRSS) after them
+ * within a bound of its idle memory.
  * `FUZZ_SEED` and `FUZZ_SCALE` as in test/helpers/fuzz-fixture.ts.
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
@@ -23,6 +26,10 @@ setDefaultTimeout(120_000)
 afterAll(removeTempDirs)
 
 const SEED = announceSeed(import.meta.path)
+/** The time an inbox body has to arrive whole (`inbox.bodyTimeoutMs`), short: held bodies are cut at it. */
+const BODY_TIMEOUT_MS = 3000
+/** How many inbox bodies are held open at once. */
+const HELD = 40
 /** The child pod may hold this much more memory after the hostile bodies than when idle. */
 const RSS_GROWTH_LIMIT = 150 * 1024 * 1024
 
@@ -33,7 +40,7 @@ describe('fuzz', () => {
     const port = await freePort()
     const child: Child = spawnCli(['serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', `${dir}/data`, '--log-format', 'json', '--log-level', 'warn'], {
       cwd: dir,
-      env: childEnv({ SEEDPOD_TRUST_PROXY: 'true' }),
+      env: childEnv({ SEEDPOD_TRUST_PROXY: 'true', SEEDPOD_INBOX_BODY_TIMEOUT_MS: String(BODY_TIMEOUT_MS) }),
     })
     const failures: string[] = []
     try {
@@ -150,10 +157,46 @@ describe('fuzz', () => {
         }
         check(what, o)
       }
+      // Inbox bodies held open at once, but for their end, from several addresses (trustProxy is
+      // on): their JWE headers name the pod or another, a stranger as sender or none or garbage;
+      // they claim up to past the limit and send part of it. Each is answered, the held ones cut
+      // at the time limit (408), the others at once (401 another recipient or not a JWE, 413
+      // past the sender's limit, 429/503 past the budgets of bytes in flight).
+      const held = await Promise.all(
+        Array.from({ length: HELD }, async (_, k) => {
+          const header = r.pick<Record<string, unknown>>([{}, {}, {}, { kid: doc.fingerprint }, { iss: stranger.fingerprint }, { iss: r.uuid() }, { iss: 1 }, { kid: 'x'.repeat(43) }, { iss: stranger.fingerprint, kid: doc.fingerprint }])
+          const jwe = r.chance(0.9) ? `${Buffer.from(JSON.stringify({ alg: 'RSA-OAEP-256', enc: 'A256GCM', cty: 'JWT', ...header })).toString('base64url')}.` : 'x'.repeat(5000)
+          const claim = r.pick([8 * 1024, 32 * 1024, 33 * 1024, 1024 * 1024, 4 * 1024 * 1024, 4 * 1024 * 1024, 4 * 1024 * 1024, 4 * 1024 * 1024 + 1])
+          const sent = jwe + 'A'.repeat(Math.max(0, Math.min(claim - 1, r.int(claim)) - jwe.length))
+          // Most from one address (past its budget: 429), the rest from one each (past the pod's: 503).
+          const address = k < 24 ? '10.0.0.1' : `10.0.1.${k}`
+          const started = performance.now()
+          const res = await rawHttp(port, `POST /api/v1/pod/inbox HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/jose\r\nX-Forwarded-For: ${address}\r\nContent-Length: ${claim}\r\n\r\n`, enc.encode(sent.slice(0, claim - 1)), { timeoutMs: BODY_TIMEOUT_MS + 5000, expect: 1 })
+          return { what: `inbox body held: header ${JSON.stringify(header)}, ${sent.length} of ${claim} bytes sent from ${address}`, answer: res.responses[0], ms: performance.now() - started }
+        }),
+      )
+      const heldStatuses = new Map<number, number>()
+      for (const { what, answer, ms } of held) {
+        if (!answer) {
+          failures.push(`${what}: no answer within ${BODY_TIMEOUT_MS + 5000} ms (the body was not cut)`)
+          continue
+        }
+        heldStatuses.set(answer.status, (heldStatuses.get(answer.status) ?? 0) + 1)
+        check(what, { status: answer.status, contentType: answer.headers['content-type'], retryAfter: answer.headers['retry-after'], body: answer.body, more: [] })
+        if (![401, 408, 413, 429, 503].includes(answer.status)) failures.push(`${what}: expected 408 (cut), 401, 413, 429 or 503, got ${answer.status}`)
+        if (answer.status === 408 && ms < BODY_TIMEOUT_MS - 100) failures.push(`${what}: cut after ${Math.round(ms)} ms, before the time limit`)
+        if (answer.status !== 408 && ms > BODY_TIMEOUT_MS - 100) failures.push(`${what}: a ${answer.status} only after ${Math.round(ms)} ms (the body was read, not refused on sight)`)
+      }
+      // The budgets were given back: the address that held most may send a friend request again.
+      const request = { ...strangerPayload(), messages: [{ type: 'friend.request', data: { url: 'http://127.0.0.1:1', publicKey: stranger.publicJwk, name: 'after' } }] }
+      const again = await post('/api/v1/pod/inbox', await seal(request), 'application/jose', { 'x-forwarded-for': '10.0.0.1' })
+      if (again.status !== 403 || !again.body?.includes('url_unproven')) failures.push(`a stranger's friend request after the held bodies: expected 403 url_unproven, got ${again.status ?? again.note} ${again.body?.slice(0, 200)}`)
       clearInterval(sampler)
       await Bun.sleep(1000)
       const after = await rssOf(child.pid)
       console.log(`fuzz child: 100 MB claimed, no body sent: ${claimed.join(', ')}`)
+      console.log(`fuzz child: ${HELD} inbox bodies held at once: ${[...heldStatuses].map(([st, n]) => `${st} ${n}`).join(', ')}`)
+      if (!heldStatuses.get(408)) failures.push('no held inbox body was cut at the time limit (408)')
       console.log(`fuzz child: ${COUNTS.child} hostile inputs (${mb(bytesSent)} of bodies) + 6 claims of 100 MB + 4 chunked bodies of 16 MiB; RSS idle ${mb(idle)}, peak ${mb(peak)}, after ${mb(after)} (limit: idle + ${mb(RSS_GROWTH_LIMIT)})`)
       if (after - idle > RSS_GROWTH_LIMIT) failures.push(`the child's RSS grew from ${mb(idle)} to ${mb(after)} (peak ${mb(peak)})`)
       const errors = child.stderr.split('\n').filter((l) => l.includes('"level":"error"'))

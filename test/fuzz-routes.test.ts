@@ -8,20 +8,30 @@
  * 2. the same routes with admin and user tokens, where a request with a valid shape may change
  *    things (then only its 2xx may change the database, and the fixture is protected: the own
  *    video is never deleted, the friendship never ended, friend making only given URLs that
- *    fail at once).
+ *    fail at once);
+ * 3. bursts of uploads past the upload queue (test/helpers/fuzz-uploads.ts).
  *
- * Asserted for every input: no 5xx, errors as the API's JSON (not: the pages, the tracker's
- * bencoded answers, file bodies), the database changed only where allowed, no error logged
- * (test/helpers/fuzz-fixture.ts). `FUZZ_SEED`, `FUZZ_SCALE` and `FUZZ_TRACE` as there.
+ * The routes of issue 18 among them: registrations waiting for an admin and limited per
+ * address (a well-formed one is a 201 while the address has some left, then a 429), the
+ * admin's `PATCH`/`DELETE /api/v1/users/:id` (of accounts registered during the run; of the
+ * admin itself: 409 own_account), uploads of media bombs (415 with their code) and of cut or
+ * flipped clips, a claimed petabyte (507 before a byte is written), the re-packaging progress,
+ * `HEAD` of web seeds, torrents and playlists, Hosts of 1 to 3 characters.
+ *
+ * Asserted for every input: no 5xx (a 503 with Retry-After and a 507 are refusals), a 429 with
+ * Retry-After, the status a user expects where one is known, errors as the API's JSON (not:
+ * the pages, the tracker's bencoded answers, file bodies), the database and the data folder
+ * changed only where allowed, no error logged (test/helpers/fuzz-fixture.ts). `FUZZ_SEED`, `FUZZ_SCALE` and `FUZZ_TRACE` as there.
  */
 import { describe, expect, test } from 'bun:test'
 import { deepNesting, headerString, mutateJson, mutateText, pathSegment, randomJson, randomString, Rng, safeEncode } from './helpers/fuzz'
 import { announceSeed, COUNTS, OWNER_NAME, PASSWORD, runPart, SAFE_URLS, useFuzzFixture } from './helpers/fuzz-fixture'
 import { enc, type Input } from './helpers/fuzz-inputs'
+import { uploadBursts, uploadForm } from './helpers/fuzz-uploads'
 import { fp, videoId } from './helpers/network'
 
 const SEED = announceSeed(import.meta.path)
-const fx = useFuzzFixture()
+const fx = useFuzzFixture({ bombs: true })
 
 describe('fuzz', () => {
   type Auth = 'none' | 'identify' | 'watch' | 'user' | 'admin'
@@ -35,6 +45,8 @@ describe('fuzz', () => {
     /** Errors are the API's JSON (false: pages, the tracker, file bodies). */
     json: boolean
     weight: number
+    /** Anyone may change things through it (a registration). */
+    open?: boolean
   }
   const route = (method: string, path: string, auth: Auth = 'none', extra: Partial<Route> = {}): Route => ({
     method,
@@ -54,7 +66,8 @@ describe('fuzz', () => {
     route('GET', '/api/v1/pod/friends'),
     route('GET', '/api/v1/friends', 'identify'),
     route('GET', '/api/v1/tracker'),
-    route('POST', '/api/v1/users', 'none', { body: 'credentials', weight: 3 }),
+    // Registrations wait for an admin (pending accounts), a few per address: anyone may make one.
+    route('POST', '/api/v1/users', 'none', { body: 'credentials', weight: 3, open: true }),
     route('POST', '/api/v1/auth/token', 'none', { body: 'credentials', weight: 2, mutating: false }),
     route('GET', '/api/v1/users', 'admin'),
     route('GET', '/api/v1/users/me', 'user'),
@@ -72,7 +85,7 @@ describe('fuzz', () => {
     route('DELETE', '/api/v1/blacklist/:fp', 'admin'),
     route('GET', '/api/v1/videos', 'watch', { weight: 4 }),
     route('GET', '/api/v1/videos/:id', 'watch', { weight: 2 }),
-    route('POST', '/api/v1/videos', 'user', { body: 'upload' }),
+    route('POST', '/api/v1/videos', 'user', { body: 'upload', weight: 4 }),
     route('PATCH', '/api/v1/videos/:id', 'user', { body: 'edit', weight: 4 }),
     route('PUT', '/api/v1/videos/:id', 'user', { body: 'edit', weight: 3 }),
     route('DELETE', '/api/v1/videos/:id', 'user', { weight: 2 }),
@@ -82,6 +95,7 @@ describe('fuzz', () => {
     route('POST', '/api/v1/videos/:id/transcode', 'user', { weight: 2 }),
     route('GET', '/api/v1/videos/transcoding/jobs', 'admin'),
     route('GET', '/api/v1/videos/mirrors', 'admin'),
+    route('GET', '/api/v1/videos/repackaging', 'admin'),
     route('GET', '/api/v1/storage', 'admin'),
     route('GET', '/api/v1/runners', 'admin'),
     route('DELETE', '/api/v1/runners/:id', 'admin'),
@@ -100,6 +114,10 @@ describe('fuzz', () => {
     route('HEAD', '/static/webseed/:file'),
     route('OPTIONS', '/static/webseed/:file'),
     route('GET', '/static/torrents/:file'),
+    route('HEAD', '/static/torrents/:file'),
+    route('GET', '/static/hls/:id/:file', 'none', { weight: 2 }),
+    route('HEAD', '/static/hls/:id/:file'),
+    route('OPTIONS', '/static/hls/:id/:file'),
     route('OPTIONS', '/static/torrents/:file'),
     route('GET', '/static/thumbnails/:file', 'watch'),
     route('GET', '/tracker/announce', 'none', { json: false }),
@@ -168,7 +186,7 @@ describe('fuzz', () => {
     const bIds = [bFixture.id, videoId(b, `fz${r.int(40)}`)]
     let id = r.pick([own.id, own.id, ...bIds, pathSegment(r), pathSegment(r), `${own.id}x`, 'transcoding', 'mirrors', safeEncode(randomString(r, 20)) || 'x'])
     let fpParam = r.pick([fp(b), fp(b), fp(a), c.fingerprint, pathSegment(r), fp(b).toUpperCase(), `${fp(b)}x`])
-    let mayChange = rt.mutating && authorized
+    let mayChange = rt.mutating && (authorized || rt.open === true)
     // Anonymous views count (that is their job): in the anonymous part only unknown ids.
     if (rt.path.endsWith('/views')) {
       if (!valid) id = r.pick([pathSegment(r), `${own.id}x`, 'nothing'])
@@ -186,9 +204,14 @@ describe('fuzz', () => {
       '/static/thumbnails/:file': r.pick([`${own.id}.jpg`, `${bFixture.id}.jpg`, `${pathSegment(r)}.jpg`, pathSegment(r)]),
       '/assets/:file': r.pick([pathSegment(r), 'app.js', 'index-00000000.js']),
     } as Record<string, string>
-    // No account of the fixture: its tokens live through the run.
-    const uid = r.pick(['999999', '0', '-1', '1e3', String(2 ** 53), '1.5', pathSegment(r)])
-    let path = rt.path.replace(':id', id).replace(':fp', fpParam).replace(':uid', uid).replace(':file', files[rt.path] ?? pathSegment(r))
+    // No account of the fixture but the admin's own (refused: an admin does not change or
+    // delete itself): their tokens live through the run. The accounts registered during the
+    // run (pending) may be accepted, disabled, deleted.
+    const registered = (a.running.pod.db.query('SELECT id FROM users WHERE registered_from IS NOT NULL ORDER BY id').values() as number[][]).map(([x]) => String(x))
+    const uid = r.pick(['999999', '0', '-1', '1e3', String(2 ** 53), '1.5', pathSegment(r), String(fx.ids.admin), ...(registered.length ? [r.pick(registered), r.pick(registered)] : [])])
+    const hlsName = r.pick(['master.m3u8', '240.m3u8', 'original.m3u8', '99999.m3u8', '-1.m3u8', 'master.m3u8x', pathSegment(r)])
+    if (rt.path === '/static/hls/:id/:file') id = r.pick([own.id, own.id, bFixture.id, pathSegment(r), `${own.id}x`])
+    let path = rt.path.replace(':id', id).replace(':fp', fpParam).replace(':uid', uid).replace(':file', rt.path === '/static/hls/:id/:file' ? hlsName : (files[rt.path] ?? pathSegment(r)))
     path += queryString(r, rt.path)
 
     // Headers a client (or an attacker) adds.
@@ -211,6 +234,31 @@ describe('fuzz', () => {
       body = made.body
       if (made.contentType !== undefined) headers['content-type'] = made.contentType
     }
+    // What a user or admin expects of the inputs sent as a client sends them.
+    const plain = method === rt.method && !path.slice(1).includes('//')
+    const adminToken = token === 'admin' && headers.authorization !== undefined
+    let expect: number[] | undefined
+    let expectCode: string | undefined
+    if (plain && adminToken && rt.path === '/api/v1/users/:uid' && method === 'DELETE') {
+      if (uid === String(fx.ids.admin)) [expect, expectCode] = [[409], 'own_account']
+      else if (uid === '999999') expect = [404]
+    }
+    if (plain && rt.path === '/api/v1/users' && method === 'POST' && r.chance(0.4)) {
+      // A well-formed registration: a pending account while the address has registrations left, then 429.
+      const used = (a.running.pod.db.query('SELECT count(*) AS n FROM users WHERE registered_from IS NOT NULL').get() as { n: number }).n
+      body = JSON.stringify({ username: `fz${SEED % 1000}${part.endsWith('anonymous') ? 'a' : 'u'}${n}`, password: PASSWORD })
+      headers['content-type'] = 'application/json'
+      expect = used >= fx.a.config.auth.registrationsPerAddress ? [429] : [201]
+      mayChange = true
+    }
+    if (plain && rt.path === '/api/v1/videos' && method === 'POST' && (token === 'owner' || token === 'other') && r.chance(0.7)) {
+      const upload = uploadForm(r, fx)
+      body = upload.body
+      headers['content-type'] = upload.contentType
+      ;[expect, expectCode] = [upload.expect, upload.expectCode]
+      mayChange = true
+      if (upload.claim !== undefined) return { part, n, kind: `${kind} (claims ${upload.claim} bytes)`, method, path, headers, body, transport: 'claim', claim: upload.claim, mayChange: false, json: true, expect, expectCode }
+    }
     const t = r.float()
     const transport: Input['transport'] =
       t < 0.85 ? 'fetch' : t < 0.9 ? 'chunked' : t < 0.92 ? 'cl-short' : t < 0.94 ? 'cl-long-halfclose' : t < 0.945 ? 'cl-long-wait' : t < 0.96 ? 'cl-and-te' : t < 0.97 ? 'cl-garbage' : 'raw-path'
@@ -222,7 +270,7 @@ describe('fuzz', () => {
     // of 1 to 3 characters shifts it, and the request then goes to a suffix of its path).
     if (transport === 'fetch' && r.chance(0.03))
       return { part, n, kind, method, path: path.replace(/[^\x21-\x7e]/g, (ch) => safeEncode(ch)), headers, body, transport: 'raw-host', host: r.pick(['x', 'x:1', 'ab', 'abc', 'localhost', 'evil.example', '', '[::1]:1', 'a'.repeat(1000), headerString(r, 30)]), mayChange, json: rt.json }
-    return { part, n, kind, method, path, headers, body, transport, mayChange, json: rt.json }
+    return { part, n, kind, method, path, headers, body, transport, mayChange, json: rt.json, expect, expectCode }
   }
 
   const b64url = (s: string) => Buffer.from(s).toString('base64url')
@@ -312,6 +360,12 @@ describe('fuzz', () => {
     // The fixture survived: the own video, the friendship.
     expect(fx.a.running.pod.videos.localFile(fx.own.id)).toBeDefined()
     expect(fx.a.running.pod.friends.store.get(fp(fx.b))).toBeDefined()
+    expect(failures).toEqual([])
+  })
+
+  test('uploads in bursts past the queue: 429 and 503 with Retry-After, a video for each 201, nothing else stored', async () => {
+    const failures = await uploadBursts(fx, new Rng(SEED ^ 0x5e11), 3)
+    if (failures.length) console.log(`fuzz upload-bursts: ${failures.length} problem(s) (seed ${SEED}):\n${failures.join('\n\n')}`)
     expect(failures).toEqual([])
   })
 })

@@ -2,7 +2,8 @@
  * Small things an attacker or an odd client met at the HTTP layer, sent as raw HTTP
  * (test/helpers/raw-http.ts) to a real pod: a HEAD of a web seed, a .torrent and a playlist
  * gets the length its GET would send (Elysia answered `Content-Length: 0`), and a Host of 1 to
- * 3 characters neither loses every route nor lets `/xx/api/...` reach `/api/...`.
+ * 3 characters neither loses every route nor lets `/xx/api/...` reach `/api/...`, and a file's
+ * path whose escapes do not decode is a 404, never a 500.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { Video } from '../src/videos/model'
@@ -69,6 +70,18 @@ describe('HEAD', () => {
       expect(Number(get.headers['content-length'])).toBeGreaterThan(0)
       expect(`${path} ${head.status} ${head.headers['content-length']}`).toBe(`${path} 200 ${get.headers['content-length']}`)
     }
+  })
+})
+
+describe('a path that does not decode', () => {
+  test('is a 404 of the playlists, web seeds and torrents, never a 500', async () => {
+    // Elysia hands such a parameter over as null: a playlist's name was then a TypeError.
+    for (const path of [`/static/hls/${video.id}/%C0%AF`, '/static/hls/%E0%A4%A/master.m3u8', '/static/webseed/%C0%AF', '/static/torrents/%ff%fe'])
+      for (const method of ['GET', 'HEAD']) {
+        const res = await raw(method, path)
+        expect(`${method} ${path} ${res.status}`).toBe(`${method} ${path} 404`)
+        if (method === 'GET') expect(JSON.parse(res.body).error.code).toBe('not_found')
+      }
   })
 })
 

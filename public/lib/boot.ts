@@ -1,4 +1,4 @@
-/** The JSON the pod put in the page (`<script id="seedpod-boot">`, see src/pages/routes.ts). */
+/** The JSON the pod put in the page (`<script id="seedpod-boot">`, see src/pages/shell.ts). */
 import type { Boot } from './types'
 
 function read(): Boot {

@@ -58,6 +58,6 @@ export interface ScorePoint {
 }
 
 /** The JSON the HTML shell carries, and the pod's public settings in it: the server's own types. */
-export type { Boot } from '../../src/pages/routes'
-import type { Boot } from '../../src/pages/routes'
+export type { Boot } from '../../src/pages/shell'
+import type { Boot } from '../../src/pages/shell'
 export type PodInfo = Boot['pod']

@@ -3,86 +3,28 @@
  * numbers (components/P2PStats.tsx). The page only renders the playback's state: the Quality
  * menu (Auto and every stream), notices when nothing answers or a copy plays, errors.
  */
-import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
+import { useEffect } from 'preact/hooks'
 import { PageTitle } from '../components/Layout'
 import { Stats } from '../components/P2PStats'
 import { Byline } from '../components/VideoCard'
-import { api, ApiError } from '../lib/api'
-import { boot, takeBootVideo } from '../lib/boot'
+import { boot } from '../lib/boot'
 import { bytes, duration } from '../lib/format'
-import { useSession } from '../lib/session'
-import { useThumbnail } from '../lib/thumbnail'
-import type { Video } from '../lib/types'
-import { createPlayer, playerElement, type PlayerHandle, type PlayerState } from '../player'
+import { useVideo, videoErrorText } from '../lib/use-video'
+import { usePlayer } from '../player/use-player'
 
 const UNREACHABLE = 'None of the pods or viewers that have this video answer right now (its pod may be down). Still trying: it plays as soon as one does.'
 const FROM_COPY = 'The pod this video comes from does not answer right now: it plays from a copy another pod keeps.'
 
 export function Watch({ id }: { id: string }) {
-  const session = useSession()
-  const [video, setVideo] = useState<Video | undefined>(() => takeBootVideo(id))
-  const [error, setError] = useState<ApiError | undefined>()
-  const [state, setState] = useState<PlayerState | undefined>()
-  const frame = useRef<HTMLDivElement>(null)
-  const el = useRef<HTMLVideoElement | null>(null)
-  const player = useRef<PlayerHandle | undefined>(undefined)
-  const poster = useThumbnail(video?.thumbnailUrl)
-
-  // A layout effect: it runs right after the render, where a plain effect waits for the next
-  // animation frame (up to 100 ms in a background or headless tab), and playback should not.
-  // On a page that came with a quick start, the element is that <video>, playing already.
-  useLayoutEffect(() => {
-    const box = frame.current
-    if (!box || !video) return
-    const v = playerElement(video.id)
-    box.append(v)
-    el.current = v
-    const p = (player.current = createPlayer(video, v, {
-      hlsUrl: boot.assets.hls,
-      webtorrentUrl: boot.assets.webtorrent,
-      iceServers: boot.pod.iceServers,
-      bufferSeconds: boot.pod.player.bufferSeconds,
-      cacheBytes: boot.pod.player.cacheBytes,
-    }))
-    setState(p.state)
-    const unsubscribe = p.subscribe(setState)
-    return () => {
-      unsubscribe()
-      p.stop()
-      v.remove()
-      el.current = null
-      player.current = undefined
-    }
-  }, [video])
-
-  useLayoutEffect(() => {
-    const v = el.current
-    if (!v) return
-    if (poster) v.poster = poster
-    else v.removeAttribute('poster')
-    v.setAttribute('aria-label', video ? `Video: ${video.name}` : 'Video player')
-  }, [video, poster])
-
-  useEffect(() => {
-    if (video?.id === id) return
-    setVideo(undefined)
-    setError(undefined)
-    const ctl = new AbortController()
-    api<Video>(`/api/v1/videos/${encodeURIComponent(id)}`, { signal: ctl.signal })
-      .then(setVideo)
-      .catch((e) => {
-        if ((e as Error).name !== 'AbortError') setError(e instanceof ApiError ? e : new ApiError(0, 'unknown', 'The video could not be loaded.'))
-      })
-    return () => ctl.abort()
-  }, [id, session?.token])
+  const { video, error } = useVideo(id)
+  const { frame, player, state } = usePlayer(video)
 
   useEffect(() => {
     if (video) document.title = `${video.name} · ${boot.pod.name}`
   }, [video])
 
   if (error) {
-    const text =
-      error.status === 404 ? 'This video does not exist (any more).' : error.status === 401 ? 'Log in to watch videos on this pod.' : error.message
+    const text = videoErrorText(error)
     return (
       <div class="page page-narrow">
         <PageTitle>Video unavailable</PageTitle>

@@ -1,7 +1,7 @@
 /**
  * The quick start of a watch page. A fresh browser needs most of a second before hls.js,
  * WebTorrent and the stream through them can show a frame, where a bare `<video>` shows one
- * in a fraction of that. So the HTML of a watch page (src/pages/routes.ts) carries a
+ * in a fraction of that. So the HTML of a watch page (src/pages/shell.ts) carries a
  * `<video>` of the video's head start (a web seed's `?head=`: its first seconds, whole
  * segments of the stream the player starts with), which the browser starts playing while it
  * loads the app. The app waits for that first frame before it runs (rendering and the

@@ -6,11 +6,13 @@ import { Elysia } from 'elysia'
 import { auth } from '../accounts/auth'
 import { users } from '../accounts/routes'
 import { detailsRoutes } from '../details/routes'
+import { feedRoutes } from '../feeds/routes'
 import { inboxRoutes } from '../federation/routes'
 import { friendRoutes } from '../friends/routes'
 import { podDocument } from '../identity/document'
 import { podInfo } from '../identity/routes'
 import { pageRoutes } from '../pages/routes'
+import { makeSite } from '../pages/shell'
 import { redundancyRoutes } from '../redundancy/routes'
 import { runnerRoutes } from '../runners/routes'
 import { torrentRoutes } from '../torrents/routes'
@@ -19,6 +21,7 @@ import { transcodingRoutes } from '../transcoding/routes'
 import { playlistRoutes } from '../videos/playlist-routes'
 import { streamHead } from '../videos/served-streams'
 import { thumbnailRoutes, videoRoutes } from '../videos/routes'
+import { newestOfUploader, podOfHost } from '../videos/uploader-videos'
 import { BytesInFlight } from '../shared/bytes-in-flight'
 import { domainErrorResponse, errorResponse } from '../shared/error-response'
 import { errors } from './errors'
@@ -32,6 +35,15 @@ export function buildApp(pod: Pod) {
   const { config, log, identity, media, accounts, loginLimiter, inbox, friends, making, videos, transcoding, runners, redundancy, details, served, version } = pod
   const fingerprint = identity.fingerprint
   const macros = auth(accounts, config, fingerprint)
+  const site = makeSite(config, version, log, async (id, rendition, seconds) => {
+    const file = served.streams(id)?.file(rendition)
+    return file && streamHead(videos.files.storage, file, seconds)
+  })
+  // A video of the index as a viewer sees it (the pages, the feeds).
+  const viewable = (id: string) => {
+    const video = videos.get(id)
+    return video && videos.own.forViewers(video)
+  }
   // Elysia's router by default skips 11 characters of the URL (`http://a.bc`) before looking
   // for the path: with a Host of 1 to 3 characters it skipped into the path, so no route
   // matched, and `/xx/api/...` reached `/api/...`. The pod serves plain HTTP only, so its
@@ -39,7 +51,7 @@ export function buildApp(pod: Pod) {
   return new Elysia({ handler: { standardHostname: false } })
     // Before the error plugin: its hooks must see each request first (src/metrics/routes.ts).
     .use(routeLabels(pod.metrics.routes))
-    .use(errors(log))
+    .use(errors(log, site))
     // Every body is bounded by its route's limit before it is read (limits.ts).
     .onRequest(({ request }) => {
       // An empty or invalid Host leaves Bun's request.url unparsable (routing and every `new URL` then fail): RFC 9112's 400.
@@ -95,11 +107,17 @@ export function buildApp(pod: Pod) {
       }),
     )
     .use(trackerRoutes(pod.tracker))
-    .use(pageRoutes({ fingerprint, config, version, log, video: (id) => {
-      const video = videos.get(id)
-      return video && videos.own.forViewers(video)
-    }, streamHead: async (id, rendition, seconds) => {
-      const file = served.streams(id)?.file(rendition)
-      return file && streamHead(videos.files.storage, file, seconds)
-    } }))
+    .use(pageRoutes({ fingerprint, site, log, video: viewable }))
+    .use(
+      feedRoutes({
+        fingerprint,
+        config,
+        video: viewable,
+        newest: (scope, count) => videos.search({ scope, sort: '-createdAt', count }).data.map((v) => v.id),
+        uploader: (name, host, count) => {
+          const origin = podOfHost(pod.db, host)
+          return origin && newestOfUploader(pod.db, name, origin.id, count)
+        },
+      }),
+    )
 }

@@ -1,7 +1,7 @@
 /**
  * Bundling the browser app of public/ (Preact, TSX) with Bun, in memory.
  *
- * Run from source, the pod serves this bundle itself (src/pages/routes.ts makes it at start),
+ * Run from source, the pod serves this bundle itself (src/pages/assets.ts makes it at start),
  * so `npm start` and `npm test` need no build step. The executable's build
  * (src/app/build.ts) writes the same bundle to files and embeds them: both go through
  * `bundlePages`, so what a pod serves is bundled the same way however it runs.

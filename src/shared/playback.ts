@@ -2,7 +2,7 @@
  * Playback rules that the pod and the browser's player share: the web-seed governor's tuning
  * (public/player/swarm/governor.ts), the quick start's length and the stream it starts with.
  *
- * Both sides need the same numbers: the watch page's HTML (src/pages/routes.ts) carries a
+ * Both sides need the same numbers: the watch page's HTML (src/pages/shell.ts) carries a
  * `<video>` of a video's head start, and the player (public/player/) then reads the segments
  * within those bytes from the browser's cache and starts with the same stream. Computed in two
  * places, the two would drift apart and the bytes would be fetched twice.

@@ -38,7 +38,7 @@ async function serveWebseed(deps: TorrentRoutesDeps, request: Request, name: str
   const file = parsed && deps.file(parsed.id, parsed.height)
   if (!file || !file.key.endsWith(`.${parsed!.ext}`)) return errorResponse(404, 'not_found', `no video file ${name} on this pod`)
   // `?head=N`: the file's first N bytes, as a resource of their own: what a watch page plays
-  // while WebTorrent gets ready (src/pages/routes.ts), the browser asking no further than that.
+  // while WebTorrent gets ready (src/pages/shell.ts), the browser asking no further than that.
   const head = new URL(request.url).searchParams.get('head')
   if (head !== null && !/^[1-9]\d{0,15}$/.test(head)) return errorResponse(400, 'invalid_request', `head must be a positive number of bytes, not ${JSON.stringify(head)}`)
   const opts = { contentType: file.mime, cacheControl: 'public, max-age=31536000, immutable', ...(head === null ? {} : { head: Number(head) }) }

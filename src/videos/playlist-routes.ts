@@ -32,7 +32,9 @@ function playlist(request: Request, text: string, headers: Record<string, string
 
 /** `GET`/`HEAD /static/hls/:id/master.m3u8`, `/static/hls/:id/<original|height>.m3u8`. */
 export const playlistRoutes = ({ fingerprint, storage, streams }: PlaylistRoutesDeps) => {
-  const serve = async (request: Request, id: string, name: string): Promise<Response> => {
+  const serve = async (request: Request, id: string | null, name: string | null): Promise<Response> => {
+    // Elysia gives null for a parameter whose escapes do not decode (`%C0%AF`): no such playlist.
+    if (id === null || name === null) return errorResponse(404, 'not_found', 'no such playlist: its path does not decode')
     // Only a pod that has the files has their playlists.
     const served = streams(id)
     if (!served?.list.length) return errorResponse(404, 'not_found', `no video ${id} with streams on this pod`)
@@ -55,6 +57,6 @@ export const playlistRoutes = ({ fingerprint, storage, streams }: PlaylistRoutes
   return new Elysia({ name: 'playlists', prefix: '/static/hls', seed: fingerprint })
     // A native HLS player's HEAD gets the playlist's length (see src/torrents/head.ts).
     .use(headRoutes('playlists-head', fingerprint, { '/static/hls/:id/:file': (request, params) => serve(request, params.id!, params.file!) }))
-    .get('/:id/:file', ({ request, params }) => serve(request, params.id, params.file))
+    .get('/:id/:file', ({ request, params }) => serve(request, params.id as string | null, params.file as string | null))
     .options('/:id/:file', () => corsPreflight())
 }

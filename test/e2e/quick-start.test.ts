@@ -3,7 +3,7 @@
  * HTML carries a <video> of the video's first seconds from the web seed (`?head=`), which the
  * browser plays while the app and its player load; the page then takes that element over and
  * hands it to the stream player (hls.js, each segment from the torrent) at the same moment. The video is 40 s long: a head
- * start (5 s) is only made for videos where it is a small part (src/pages/routes.ts).
+ * start (5 s) is only made for videos where it is a small part (src/pages/shell.ts).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { Browser, Page } from 'playwright-core'

@@ -4,8 +4,14 @@
  * under fuzz, its friend B, a stranger C, accounts, an own video and a friend's video; and the
  * loop that sends the inputs to A and checks each answer.
  *
+ * Pod A takes registrations that wait for an admin (2 per address), uploads of any size (so
+ * that a claimed petabyte meets the disk's margin, 507) and prepares one upload at a time with
+ * one waiting (so that a burst meets the queue's 429 and 503); the fixture holds media bombs
+ * (test/helpers/hostile-media.ts) to upload.
+ *
  * What is asserted for every input, besides the answer's own checks (fuzz-inputs.ts): the
- * database (every row of every table) is as before unless the input was one that may change it
+ * database (every row of every table) and the data folder's files (videos/, tmp/, torrents/,
+ * thumbnails/, mirrors/) are as before unless the input was one that may change it
  * (an authorized valid-shape request, a whole payload sealed by the friend) and was answered
  * 2xx (or not at all: a route that reads no body may act on a request whose client then left);
  * no `error` line in either pod's log (an unexpected exception, even one whose answer reached
@@ -19,14 +25,15 @@
  */
 import { afterAll, beforeAll, setDefaultTimeout } from 'bun:test'
 import type { Database } from 'bun:sqlite'
-import { relative } from 'node:path'
+import { join, relative } from 'node:path'
 import { importPeerKey, newIdentity, type Identity } from '../../src/identity/keys'
 import type { Video } from '../../src/videos/model'
 import { makeClip } from './clips'
 import { fuzzSeed } from './fuzz'
+import { claimsHours, framesHoursApart, hugeFrame, manyTracks, undecodable } from './hostile-media'
 import { answerProblems, describeInput, send, type Input, type Outcome, type Recipient } from './fuzz-inputs'
 import { fp, netPod, publish, stopPods, until, videoId } from './network'
-import { removeTempDirs, ROOT, tempDir, type TestPod } from './pods'
+import { listTree, removeTempDirs, ROOT, tempDir, type TestPod } from './pods'
 import { uploadVideo } from './videos'
 import { valueOf } from './results'
 
@@ -55,11 +62,14 @@ export const OWNER_NAME = 'fuzzowner'
 
 /**
  * Every row of every table of a pod's database (virtual tables are covered by their shadow
- * tables), as text per table: what "the database did not change" compares.
+ * tables), as text per table, and the names of the data folder's files: what "nothing
+ * changed" compares.
  */
-function snapshot(db: Database): Map<string, string> {
-  const tables = db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name").all() as { name: string }[]
+function snapshot(db: Database, dataDir?: string): Map<string, string> {
   const out = new Map<string, string>()
+  // The data folder's files (videos/, tmp/, torrents/, thumbnails/, mirrors/), the database's own aside.
+  if (dataDir) out.set('(files of the data folder)', JSON.stringify(listTree(dataDir).filter((f) => !/^seedpod\.db(-wal|-shm|-journal)?$/.test(f))))
+  const tables = db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name").all() as { name: string }[]
   for (const { name } of tables) out.set(name, JSON.stringify(db.query(`SELECT * FROM "${name}"`).values(), (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v)))
   return out
 }
@@ -130,13 +140,23 @@ export interface FuzzFixture {
   bFixture: Video
   /** Access tokens of A's admin, the owner, another user; and a token of B's admin. */
   tokens: { admin: string; owner: string; other: string; foreign: string }
+  /** The account ids of A's admin, the owner and the other user (never changed by the fuzz: their tokens live through the run). */
+  ids: { admin: number; owner: number; other: number }
+  /** A good clip (the own video's source), to cut and flip. */
+  clip: string
+  /** Media bombs (test/helpers/hostile-media.ts), each with the 415 code that refuses it (none unless asked for: they take seconds to make). */
+  bombs: { path: string; code?: string }[]
 }
 
-/** Starts pods A and B as friends, with accounts and videos, and waits until all is still. */
-async function startFuzzFixture(): Promise<FuzzFixture> {
+/** Starts pods A and B as friends, with accounts and videos (and media bombs if asked), and waits until all is still. */
+async function startFuzzFixture(withBombs: boolean): Promise<FuzzFixture> {
   const limitsOff = { messagesPerMinute: 1_000_000, messagesPerMinutePerAddress: 1_000_000, requestsPerHour: 1_000_000 }
+  // Registrations wait for an admin, a few per address; uploads may be as large as any
+  // number, so that a claimed petabyte meets the disk's margin (507), not the size limit.
+  // One upload prepared at a time and one waiting: a burst meets the queue's 429 and 503.
+  const aConfig = { registrations: 'approval', auth: { registrationsPerAddress: 2 }, maxUploadBytes: Number.MAX_SAFE_INTEGER, uploads: { concurrency: 1, queueLength: 1 } }
   const [a, b] = await Promise.all([
-    netPod({ friends: limitsOff, transcoding: { enabled: false }, network: { allowPrivateAddresses: true, fetchTimeoutMs: 1000 } }),
+    netPod({ ...aConfig, friends: limitsOff, transcoding: { enabled: false }, network: { allowPrivateAddresses: true, fetchTimeoutMs: 1000 } }),
     netPod({ transcoding: { enabled: false } }),
   ])
   const made = await a.running.pod.making.makeFriends([b.base])
@@ -148,14 +168,19 @@ async function startFuzzFixture(): Promise<FuzzFixture> {
   const cRecipient = { fingerprint: c.fingerprint, encryptKey: (await importPeerKey(c.publicJwk)).encryptKey }
 
   const accounts = a.running.pod.accounts
-  const mk = async (name: string, role?: 'admin') => {
-    const u = valueOf(await accounts.create(name, PASSWORD, role))
-    return (await accounts.issueToken(u)).accessToken
-  }
+  const users = { admin: valueOf(await accounts.create('fuzzadmin', PASSWORD, 'admin')), owner: valueOf(await accounts.create(OWNER_NAME, PASSWORD)), other: valueOf(await accounts.create('fuzzother', PASSWORD)) }
+  const token = async (u: (typeof users)['admin']) => (await accounts.issueToken(u)).accessToken
   const bUser = valueOf(await b.running.pod.accounts.create('fuzzforeign', PASSWORD, 'admin'))
-  const tokens = { admin: await mk('fuzzadmin', 'admin'), owner: await mk(OWNER_NAME), other: await mk('fuzzother'), foreign: (await b.running.pod.accounts.issueToken(bUser)).accessToken }
+  const tokens = { admin: await token(users.admin), owner: await token(users.owner), other: await token(users.other), foreign: (await b.running.pod.accounts.issueToken(bUser)).accessToken }
+  const ids = { admin: users.admin.id, owner: users.owner.id, other: users.other.id }
 
-  const clip = await makeClip(tempDir(), { seconds: 1, faststart: true })
+  const media = tempDir()
+  const [clip, ...bombPaths] = await Promise.all([
+    makeClip(media, { seconds: 1, faststart: true }),
+    ...(withBombs ? [hugeFrame(media, '4200x4200'), manyTracks(media, 20), claimsHours(media, 100), framesHoursApart(media, 40), undecodable(media)] : []),
+  ])
+  // Frames 40 hours apart are refused as too long or implausible, whichever the probe sees first.
+  const bombs = bombPaths.map((path, k) => ({ path, code: ['frame_too_large', 'too_many_streams', 'too_long', undefined, 'unreadable_video'][k] }))
   const res = await uploadVideo(a.base, tokens.owner, { file: Bun.file(clip), name: 'The fuzz fixture', description: 'an own video of pod A' })
   if (res.status !== 201) throw new Error(`upload failed: ${res.status} ${await res.text()}`)
   const own = (await res.json()) as Video
@@ -166,22 +191,22 @@ async function startFuzzFixture(): Promise<FuzzFixture> {
   if (details.status !== 200) throw new Error(`details of B's video: ${details.status}`)
   await until(async () => (await b.running.pod.db.query('SELECT count(*) AS n FROM outbox').get() as { n: number }).n === 0, 10_000, "B's empty outbox")
   await quiescent(a)
-  return { a, b, c, aRecipient, aVerifyKey, cRecipient, own, bFixture, tokens }
+  return { a, b, c, aRecipient, aVerifyKey, cRecipient, own, bFixture, tokens, ids, clip, bombs }
 }
 
 /**
  * Sets up a test file that fuzzes pod A: the fixture started before its tests, the pods stopped
  * and the temporary folders removed after them, and a long default timeout (real pods and
- * ffmpeg on a shared machine: far more than they need). Returns the fixture, filled in before
- * the first test runs.
+ * ffmpeg on a shared machine: far more than they need). `bombs` makes media bombs too. Returns
+ * the fixture, filled in before the first test runs.
  */
-export function useFuzzFixture(): FuzzFixture {
+export function useFuzzFixture(opts: { bombs?: boolean } = {}): FuzzFixture {
   setDefaultTimeout(120_000)
   afterAll(stopPods)
   afterAll(removeTempDirs)
   const fx = {} as FuzzFixture
   beforeAll(async () => {
-    Object.assign(fx, await startFuzzFixture())
+    Object.assign(fx, await startFuzzFixture(opts.bombs === true))
   })
   return fx
 }
@@ -190,10 +215,10 @@ export function useFuzzFixture(): FuzzFixture {
 export async function quiescent(a: TestPod): Promise<Map<string, string>> {
   const db = a.running.pod.db
   await until(() => (db.query('SELECT (SELECT count(*) FROM outbox) + (SELECT count(*) FROM pending_views) AS n').get() as { n: number }).n === 0, 10_000, 'an empty outbox')
-  let last = snapshot(db)
+  let last = snapshot(db, a.config.dataDir)
   for (;;) {
     await Bun.sleep(20)
-    const now = snapshot(db)
+    const now = snapshot(db, a.config.dataDir)
     if (snapshotDiff(last, now).length === 0) return now
     last = now
   }
@@ -220,7 +245,7 @@ export async function runPart({ a, b }: Pick<FuzzFixture, 'a' | 'b'>, part: stri
     if (after) problems.push(...(await after(input, outcome)))
     // A request the client gave up on may still be running: let it finish before comparing.
     if (outcome.status === undefined) await Bun.sleep(50)
-    let now = snapshot(a.running.pod.db)
+    let now = snapshot(a.running.pod.db, a.config.dataDir)
     let diff = snapshotDiff(before, now)
     if (diff.length) {
       // A route that reads no body (views) may act on a request whose client then left: no answer to see.

@@ -21,9 +21,15 @@ export interface Input {
   headers: Record<string, string>
   body?: Uint8Array | string
   /** How it is sent: fetch, or by hand with one of the framings of {@link sendRaw}. */
-  transport: 'fetch' | 'chunked' | 'cl-short' | 'cl-long-halfclose' | 'cl-long-wait' | 'cl-and-te' | 'cl-garbage' | 'raw-path' | 'raw-host'
+  transport: 'fetch' | 'chunked' | 'cl-short' | 'cl-long-halfclose' | 'cl-long-wait' | 'cl-and-te' | 'cl-garbage' | 'raw-path' | 'raw-host' | 'claim'
   /** With `raw-host`: the Host header sent (default: the pod's address). */
   host?: string
+  /** With `claim`: the Content-Length sent, of which only the body is written (the pod must answer without the rest). */
+  claim?: number
+  /** The statuses a user or admin expects for this input (checked when the input was framed as a client frames it). */
+  expect?: readonly number[]
+  /** With `expect`: the error code the answer names. */
+  expectCode?: string
   /** Whether a 2xx answer may change the database (a valid-shape authorized request; an applied payload). */
   mayChange: boolean
   /** Whether the error answers of this route are the API's JSON. */
@@ -37,6 +43,8 @@ export interface Outcome {
   status?: number
   contentType?: string | null
   body?: string
+  /** The answer's Retry-After header. */
+  retryAfter?: string | null
   more: { status: number; contentType?: string }[]
   note?: string
 }
@@ -59,7 +67,7 @@ export async function send(port: number, i: Input): Promise<Outcome> {
     const noBody = i.method === 'GET' || i.method === 'HEAD'
     try {
       const res = await fetch(`http://127.0.0.1:${port}${i.path}`, { method: i.method, headers: i.headers, body: noBody ? undefined : (i.body as BodyInit | undefined), redirect: 'manual' })
-      return { status: res.status, contentType: res.headers.get('content-type'), body: await res.text(), more: [] }
+      return { status: res.status, contentType: res.headers.get('content-type'), retryAfter: res.headers.get('retry-after'), body: await res.text(), more: [] }
     } catch (e) {
       return { more: [], note: `fetch failed: ${(e as Error).message}` }
     }
@@ -72,6 +80,7 @@ function outcomeOf(r: RawResult): Outcome {
   return {
     status: first?.status,
     contentType: first?.headers['content-type'] ?? null,
+    retryAfter: first?.headers['retry-after'] ?? null,
     body: first?.body,
     more: rest.map((x) => ({ status: x.status, contentType: x.headers['content-type'] })),
     note: first ? undefined : r.timedOut ? 'no answer (the client gave up)' : 'no answer (closed)',
@@ -95,6 +104,9 @@ function sendRaw(port: number, i: Input): Promise<RawResult> {
       return rawHttp(port, `${line}Content-Length: ${body.length + 100}\r\nConnection: close\r\n\r\n`, body, { timeoutMs: 300 })
     case 'cl-and-te':
       return rawHttp(port, `${line}Content-Length: ${body.length}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`, body, { timeoutMs: 1500 })
+    case 'claim':
+      // The claimed length is refused on sight (413, 507) or the body waited for: either way an answer, never a hang.
+      return rawHttp(port, `${line}Content-Length: ${i.claim ?? body.length}\r\nConnection: close\r\n\r\n`, body, { timeoutMs: 5000, expect: 1, stopWritingOnAnswer: true })
     case 'cl-garbage': {
       const cl = new Rng(body.length + 7).pick(['abc', '-1', '1e3', `${body.length}, ${body.length}`, '99999999999999999999999', ' ', `0x${body.length.toString(16)}`, `+${body.length}`])
       return rawHttp(port, `${line}Content-Length: ${cl}\r\nConnection: close\r\n\r\n`, body, { timeoutMs: 1500 })
@@ -107,6 +119,9 @@ function sendRaw(port: number, i: Input): Promise<RawResult> {
 /** Framings whose refusal may come from Bun's HTTP parser, before the app (its own plain answer). */
 const FRAMING_ERRORS = new Set<Input['transport']>(['cl-and-te', 'cl-garbage', 'cl-short'])
 
+/** Whether Bun's parser, not the app, may answer this input (a bad framing, an asterisk-form target). */
+const bunItselfFor = (i: Input) => FRAMING_ERRORS.has(i.transport) || !i.path.startsWith('/')
+
 /** The checks every answer passes; returns what is wrong. */
 export function answerProblems(i: Input, o: Outcome): string[] {
   const problems: string[] = []
@@ -115,10 +130,20 @@ export function answerProblems(i: Input, o: Outcome): string[] {
   // before the app's answer to the request itself was written: a 505 there is Bun's (the app
   // has no 505), the app's own answer is then missing.
   const bunParser = (status: number) => status === 505 && i.transport === 'cl-short'
-  if (o.status !== undefined && o.status >= 500 && !bunParser(o.status)) problems.push(`answered ${o.status}: ${(o.body ?? '').slice(0, 300)}`)
-  for (const m of o.more) if (m.status >= 500 && !bunParser(m.status)) problems.push(`a further answer on the connection was ${m.status}`)
+  // A 503 (busy: the upload queue, the inbox's budget) and a 507 (the disk's margin) are the
+  // pod's clear refusals, not failures: JSON errors, a 503 with Retry-After.
+  const refusal = (status: number) => status === 507 || (status === 503 && !!o.retryAfter)
+  if (o.status !== undefined && o.status >= 500 && !bunParser(o.status) && !refusal(o.status)) problems.push(`answered ${o.status}: ${(o.body ?? '').slice(0, 300)}`)
+  for (const m of o.more) if (m.status >= 500 && !bunParser(m.status) && m.status !== 507 && m.status !== 503) problems.push(`a further answer on the connection was ${m.status}`)
+  // A client told to come back later is told when.
+  if ((o.status === 429 || o.status === 503) && !o.retryAfter && !bunItselfFor(i)) problems.push(`a ${o.status} without Retry-After`)
+  // The answer a user or admin expects of this input (when it was framed as a client frames it).
+  if (i.expect && (i.transport === 'fetch' || i.transport === 'claim') && (o.status === undefined || !i.expect.includes(o.status)))
+    problems.push(`expected ${i.expect.join(' or ')}, got ${o.status ?? o.note}`)
+  else if (i.expect && i.expectCode && (i.transport === 'fetch' || i.transport === 'claim') && !(o.body ?? '').includes(`"code":"${i.expectCode}"`))
+    problems.push(`expected the error code ${i.expectCode}`)
   // Bun's parser answers what is not HTTP it routes (a bad framing, an asterisk-form target) itself.
-  const bunItself = FRAMING_ERRORS.has(i.transport) || !i.path.startsWith('/')
+  const bunItself = bunItselfFor(i)
   if (o.status !== undefined && o.status >= 400 && i.json && i.method !== 'HEAD' && !bunItself) {
     const shape = errorShapeProblem(o.contentType ?? null, o.body ?? '')
     if (shape) problems.push(`error answer ${o.status} is not the API's JSON: ${shape}`)

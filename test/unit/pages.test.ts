@@ -1,6 +1,6 @@
-/** The boot JSON of the pages' HTML shell (src/pages/routes.ts), kept inside its element. */
+/** The boot JSON of the pages' HTML shell (src/pages/shell.ts), kept inside its element. */
 import { describe, expect, test } from 'bun:test'
-import { scriptJson } from '../../src/pages/routes'
+import { scriptJson } from '../../src/pages/shell'
 
 describe('page shell', () => {
   test('scriptJson keeps any text inside its <script> element', () => {

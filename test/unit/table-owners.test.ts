@@ -55,12 +55,15 @@ const OWNERS: Record<string, string | null> = {
 
 /**
  * Modules that read a table besides its owner and write nothing to it: the index's search,
- * whose query plans (src/videos/search.ts) read the index's full-text tables directly.
+ * whose query plans (src/videos/search.ts) read the index's full-text tables directly, and
+ * the listing of one uploader's newest videos for their feed (src/videos/uploader-videos.ts).
  */
+const UPLOADER_VIDEOS = 'src/videos/uploader-videos.ts'
 const READERS: Record<string, string[]> = {
-  videos: ['src/videos/search.ts'],
-  pods: ['src/videos/search.ts'],
+  videos: ['src/videos/search.ts', UPLOADER_VIDEOS],
+  pods: ['src/videos/search.ts', UPLOADER_VIDEOS],
   videos_fts: ['src/videos/search.ts'],
+  uploaders: [UPLOADER_VIDEOS],
 }
 
 /** The tables and views the migrations make. */
