@@ -15,6 +15,46 @@ export { DatabaseVersionError, MigrationError, schemaVersion } from './migrate'
  */
 export const INDEX_SAMPLE_EVERY = 64
 
+/**
+ * Characters of the scripts written without spaces between words (Han, kana, Hangul, Thai
+ * letters and digits), which the index also holds in overlapping pairs (src/videos/grams.ts),
+ * and the marks between them (Thai vowels and tones) that the pairs leave out. Code point
+ * ranges of letters and digits (unicode61 takes the others for separators; the few code points
+ * of the ranges not given yet are left out of pairs by grams.ts, which asks Unicode), less the
+ * compatibility ideographs, which a search's NFC turns into others. Part of
+ * migration 18's schema: never change them.
+ */
+export const GRAM_RANGES: readonly (readonly [number, number])[] = [
+  [0x0e01, 0x0e30], [0x0e32, 0x0e33], [0x0e40, 0x0e46], [0x0e50, 0x0e59],
+  [0x1100, 0x11ff], [0x3005, 0x3007], [0x3041, 0x3096], [0x309d, 0x309f], [0x30a1, 0x30fa],
+  [0x30fc, 0x30ff], [0x3131, 0x318e], [0x31f0, 0x31ff], [0x3400, 0x4dbf], [0x4e00, 0x9fff],
+  [0xac00, 0xd7a3], [0x20000, 0x2ebef], [0x30000, 0x3134f],
+]
+/** See GRAM_RANGES. */
+export const GRAM_SKIPPED: readonly (readonly [number, number])[] = [[0x0e31, 0x0e31], [0x0e34, 0x0e3a], [0x0e47, 0x0e4e]]
+
+const inRanges = (c: string, ranges: readonly (readonly [number, number])[]) => ranges.map(([a, b]) => `unicode(${c}) BETWEEN ${a} AND ${b}`).join(' OR ')
+
+/**
+ * The SQL twin of gramsOf (src/videos/grams.ts) for a text `x` of migration 18: the pairs of
+ * each run of GRAM_RANGES in it and its last character, marks dropped. One
+ * character a step, so only for texts that have such characters (the GLOB).
+ */
+const GRAMS_SQL = (x: string) => `CASE WHEN ${x} GLOB '*[${GRAM_RANGES.map(([a, b]) => `${String.fromCodePoint(a)}-${String.fromCodePoint(b)}`).join('')}]*' THEN (
+     WITH RECURSIVE s(i, prev, n, out) AS (
+       SELECT 1, '', 0, ''
+       UNION ALL
+       SELECT i + 1,
+         CASE WHEN ${inRanges(`substr(${x}, i, 1)`, GRAM_SKIPPED)} THEN prev WHEN ${inRanges(`substr(${x}, i, 1)`, GRAM_RANGES)} THEN substr(${x}, i, 1) ELSE '' END,
+         CASE WHEN ${inRanges(`substr(${x}, i, 1)`, GRAM_SKIPPED)} THEN n WHEN ${inRanges(`substr(${x}, i, 1)`, GRAM_RANGES)} THEN n + 1 ELSE 0 END,
+         out || CASE WHEN ${inRanges(`substr(${x}, i, 1)`, GRAM_SKIPPED)} THEN ''
+           WHEN ${inRanges(`substr(${x}, i, 1)`, GRAM_RANGES)} THEN CASE WHEN n > 0 THEN ' ' || prev || substr(${x}, i, 1) ELSE '' END
+           WHEN n > 0 THEN ' ' || prev ELSE '' END
+       FROM s WHERE i <= length(${x})
+     )
+     SELECT out || CASE WHEN n > 0 THEN ' ' || prev ELSE '' END FROM s ORDER BY i DESC LIMIT 1
+   ) END`
+
 /** Schema migrations; index + 1 is the version each one brings the database to. Append only. */
 export const MIGRATIONS: readonly string[] = [
   // 1: accounts
@@ -354,6 +394,58 @@ export const MIGRATIONS: readonly string[] = [
      info_hash BLOB PRIMARY KEY,
      torrent BLOB NOT NULL
    );`,
+  // 18: words of Chinese, Japanese, Korean and Thai found inside longer runs: each video's
+  // runs of those scripts also indexed as overlapping pairs (src/videos/grams.ts), kept in
+  // videos.grams (NULL for a video without such text: nothing stored) and shown by
+  // videos_text in a column of the FTS table of their own, and of the sample's (so that search
+  // plans know how common a pair is). Existing videos get theirs here, the index and the sample
+  // are made anew; the triggers re-index a video whose pairs change, too.
+  `ALTER TABLE videos ADD COLUMN grams TEXT;
+   UPDATE videos SET grams = (SELECT ${GRAMS_SQL("(videos.name || ' ' || videos.description || ' ' || u.name)")} FROM uploaders u WHERE u.id = videos.uploader);
+   DROP TRIGGER videos_unindex;
+   DROP TRIGGER videos_unindex_old;
+   DROP TRIGGER videos_index_new;
+   DROP TABLE videos_fts;
+   DROP VIEW videos_text;
+   CREATE VIEW videos_text AS
+     SELECT v.seq, replace(v.name, char(57344), '') AS name, replace(v.description, char(57344), '') AS description,
+       replace(u.name, char(57344), '') AS uploader, replace(v.grams, char(57344), '') AS grams, char(57344) || v.pod AS pod
+     FROM videos v JOIN uploaders u ON u.id = v.uploader;
+   CREATE VIRTUAL TABLE videos_fts USING fts5(
+     name, description, uploader, grams, pod,
+     content = 'videos_text', content_rowid = 'seq', detail = none, columnsize = 0, tokenize = 'unicode61 remove_diacritics 2'
+   );
+   INSERT INTO videos_fts (videos_fts) VALUES ('rebuild');
+   DROP TRIGGER videos_unsample;
+   DROP TRIGGER videos_resample;
+   DROP TABLE videos_sample_terms;
+   DROP TABLE videos_sample;
+   CREATE VIRTUAL TABLE videos_sample USING fts5(
+     name, description, uploader, grams,
+     content = '', contentless_delete = 1, detail = none, tokenize = 'unicode61 remove_diacritics 2'
+   );
+   CREATE VIRTUAL TABLE videos_sample_terms USING fts5vocab(videos_sample, row);
+   INSERT INTO videos_sample (rowid, name, description, uploader, grams)
+     SELECT seq, name, description, uploader, grams FROM videos_text WHERE seq % ${INDEX_SAMPLE_EVERY} = 0;
+   CREATE TRIGGER videos_unsample AFTER DELETE ON videos WHEN old.seq % ${INDEX_SAMPLE_EVERY} = 0 BEGIN
+     DELETE FROM videos_sample WHERE rowid = old.seq;
+   END;
+   CREATE TRIGGER videos_resample AFTER UPDATE OF name, description, uploader, grams ON videos
+   WHEN new.seq % ${INDEX_SAMPLE_EVERY} = 0 AND (old.name IS NOT new.name OR old.description IS NOT new.description OR old.uploader IS NOT new.uploader OR old.grams IS NOT new.grams) BEGIN
+     DELETE FROM videos_sample WHERE rowid = old.seq;
+     INSERT INTO videos_sample (rowid, name, description, uploader, grams) SELECT seq, name, description, uploader, grams FROM videos_text WHERE seq = new.seq;
+   END;
+   CREATE TRIGGER videos_unindex BEFORE DELETE ON videos BEGIN
+     INSERT INTO videos_fts (videos_fts, rowid, name, description, uploader, grams, pod) SELECT 'delete', seq, name, description, uploader, grams, pod FROM videos_text WHERE seq = old.seq;
+   END;
+   CREATE TRIGGER videos_unindex_old BEFORE UPDATE OF name, description, uploader, grams, pod ON videos
+   WHEN old.name IS NOT new.name OR old.description IS NOT new.description OR old.uploader IS NOT new.uploader OR old.grams IS NOT new.grams OR old.pod IS NOT new.pod BEGIN
+     INSERT INTO videos_fts (videos_fts, rowid, name, description, uploader, grams, pod) SELECT 'delete', seq, name, description, uploader, grams, pod FROM videos_text WHERE seq = old.seq;
+   END;
+   CREATE TRIGGER videos_index_new AFTER UPDATE OF name, description, uploader, grams, pod ON videos
+   WHEN old.name IS NOT new.name OR old.description IS NOT new.description OR old.uploader IS NOT new.uploader OR old.grams IS NOT new.grams OR old.pod IS NOT new.pod BEGIN
+     INSERT INTO videos_fts (rowid, name, description, uploader, grams, pod) SELECT seq, name, description, uploader, grams, pod FROM videos_text WHERE seq = new.seq;
+   END;`,
 ]
 
 /** The schema version this build of seedpod writes. */

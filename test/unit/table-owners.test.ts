@@ -67,7 +67,8 @@ const READERS: Record<string, string[]> = {
 }
 
 /** The tables and views the migrations make. */
-const schemaTables = () => [...MIGRATIONS.join('\n').matchAll(/CREATE (?:VIRTUAL TABLE|TABLE|VIEW) (\w+)/g)].map((m) => m[1]!)
+// Each once, though a later migration may make one anew (18: the FTS index and its view).
+const schemaTables = () => [...new Set([...MIGRATIONS.join('\n').matchAll(/CREATE (?:VIRTUAL TABLE|TABLE|VIEW) (\w+)/g)].map((m) => m[1]!))]
 
 /** How each table is named in SQL, reading and writing. */
 const READ = (table: string) => new RegExp(`\\b(?:FROM|JOIN)\\s+${table}\\b`)
