@@ -36,7 +36,8 @@ function Thumbnail({ video }: { video: Video }) {
 export function Byline({ video, podTitle }: { video: Video; podTitle: string }) {
   return (
     <>
-      <span class="uploader">{video.uploader}</span>
+      {/* User text, in whatever direction it is written: isolated from the dates and names around it. */}
+      <bdi class="uploader">{video.uploader}</bdi>
       {video.podUrl !== boot.pod.url && (
         <span class="pod-badge" title={podTitle}>
           <span class="visually-hidden">from </span>
@@ -56,7 +57,9 @@ export function VideoCard({ video }: { video: Video }) {
     <li class="card">
       <a class="card-link" href={`/videos/${encodeURIComponent(video.id)}`}>
         <Thumbnail video={video} />
-        <h3 class="card-title">{video.name}</h3>
+        <h3 class="card-title" dir="auto">
+          {video.name}
+        </h3>
       </a>
       <p class="card-meta">
         <Byline video={video} podTitle={`From ${video.podUrl}`} />

@@ -1,10 +1,12 @@
 /**
  * Home: the latest videos of the whole network, and a search box that shows results as you
- * type (each keystroke asks the pod, the previous request is cancelled; the query is kept in
- * the URL so that back/forward and reloads keep it).
+ * type (each keystroke asks the pod, the previous request is cancelled), with a sort and a
+ * scope (the network or this pod). Query, sort and scope are kept in the URL, so that a search
+ * can be shared and back/forward and reloads keep it. An empty result says what to try.
  */
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { PageTitle } from '../components/Layout'
+import { effectiveSort, NoResults, SearchControls, searchUrl, type Scope, type Sort } from '../components/SearchControls'
 import { VideoCard } from '../components/VideoCard'
 import { api, ApiError } from '../lib/api'
 import { navigate } from '../lib/router'
@@ -14,26 +16,38 @@ const PAGE = 24
 /** Wait this long after a keystroke before asking (typing fast sends one request). */
 const DEBOUNCE_MS = 120
 
+const SORTS: readonly Sort[] = ['relevance', '-createdAt', 'createdAt', 'name', '-name']
+
+/** The API's query for a page of results. */
+function videosUrl(text: string, sort: Sort, scope: Scope, start: number): string {
+  const params = new URLSearchParams({ count: String(PAGE), sort: effectiveSort(sort, Boolean(text)) })
+  if (start) params.set('start', String(start))
+  if (text) params.set('search', text)
+  if (scope === 'local') params.set('scope', 'local')
+  return `/api/v1/videos?${params}`
+}
+
 export function Home({ query }: { query: URLSearchParams }) {
   const initial = query.get('q') ?? ''
   const [q, setQ] = useState(initial)
+  const [sort, setSort] = useState<Sort>(SORTS.find((s) => s === query.get('sort')) ?? '')
+  const [scope, setScope] = useState<Scope>(query.get('scope') === 'local' ? 'local' : 'network')
   const [page, setPage] = useState<VideoPage | undefined>()
   const [error, setError] = useState<string | undefined>()
   const [loading, setLoading] = useState(true)
   const [more, setMore] = useState(false)
-  const searched = useRef(initial)
+  const searched = useRef({ text: initial, scope })
+  const typed = useRef(false)
 
   useEffect(() => {
     const ctl = new AbortController()
+    const text = q.trim()
     const timer = setTimeout(
       async () => {
         setLoading(true)
-        const text = q.trim()
-        const params = new URLSearchParams({ count: String(PAGE), sort: text ? 'relevance' : '-createdAt' })
-        if (text) params.set('search', text)
         try {
-          const res = await api<VideoPage>(`/api/v1/videos?${params}`, { signal: ctl.signal })
-          searched.current = text
+          const res = await api<VideoPage>(videosUrl(text, sort, scope, 0), { signal: ctl.signal })
+          searched.current = { text, scope }
           setPage(res)
           setError(undefined)
         } catch (e) {
@@ -42,25 +56,24 @@ export function Home({ query }: { query: URLSearchParams }) {
         }
         setLoading(false)
       },
-      page ? DEBOUNCE_MS : 0,
+      // Typing waits for a pause; a chosen sort or scope applies at once.
+      page && typed.current ? DEBOUNCE_MS : 0,
     )
-    // Keep the query in the address bar without adding a history entry per keystroke.
-    const url = q.trim() ? `/?q=${encodeURIComponent(q.trim())}` : '/'
+    typed.current = false
+    // Keep the search in the address bar without adding a history entry per keystroke.
+    const url = searchUrl(text, sort, scope)
     if (location.pathname + location.search !== url) navigate(url, { replace: true })
     return () => {
       clearTimeout(timer)
       ctl.abort()
     }
-  }, [q])
+  }, [q, sort, scope])
 
   const loadMore = async () => {
     if (!page) return
     setMore(true)
-    const text = searched.current
-    const params = new URLSearchParams({ count: String(PAGE), start: String(page.data.length), sort: text ? 'relevance' : '-createdAt' })
-    if (text) params.set('search', text)
     try {
-      const res = await api<VideoPage>(`/api/v1/videos?${params}`)
+      const res = await api<VideoPage>(videosUrl(searched.current.text, sort, searched.current.scope, page.data.length))
       setPage({ ...res, data: [...page.data, ...res.data] })
     } catch (e) {
       setError(e instanceof ApiError ? e.message : 'More videos could not be loaded.')
@@ -68,16 +81,26 @@ export function Home({ query }: { query: URLSearchParams }) {
     setMore(false)
   }
 
-  const text = searched.current
-  const status = !page
-    ? 'Loading videos…'
-    : page.total === 0
-      ? text
-        ? `No videos match “${text}”.`
-        : 'No videos yet.'
-      : text
-        ? `${page.total}${page.totalIsLowerBound ? '+' : ''} video${page.total === 1 ? '' : 's'} match “${text}”.`
-        : `${page.total}${page.totalIsLowerBound ? '+' : ''} video${page.total === 1 ? '' : 's'} on the network.`
+  const { text } = searched.current
+  const where = searched.current.scope === 'local' ? 'on this pod' : 'on the network'
+  const count = page && `${page.total}${page.totalIsLowerBound ? '+' : ''} video${page.total === 1 ? '' : 's'}`
+  const status = !page ? (
+    'Loading videos…'
+  ) : page.total === 0 ? (
+    text ? (
+      <>
+        No videos match “<bdi>{text}</bdi>” {where}.
+      </>
+    ) : (
+      `No videos yet ${where}.`
+    )
+  ) : text ? (
+    <>
+      {count} {page.total === 1 ? 'matches' : 'match'} “<bdi>{text}</bdi>” {where}.
+    </>
+  ) : (
+    `${count} ${where}.`
+  )
 
   return (
     <div class="page page-home">
@@ -98,15 +121,22 @@ export function Home({ query }: { query: URLSearchParams }) {
             autocomplete="off"
             spellcheck={false}
             maxLength={200}
+            dir="auto"
             value={q}
             aria-describedby="search-status"
-            onInput={(e) => setQ((e.target as HTMLInputElement).value)}
+            onInput={(e) => {
+              typed.current = true
+              setQ((e.target as HTMLInputElement).value)
+            }}
           />
         </form>
       </div>
-      <p id="search-status" class="status-line" role="status" aria-live="polite" aria-busy={loading}>
-        {status}
-      </p>
+      <div class="results-bar">
+        <p id="search-status" class="status-line" role="status" aria-live="polite" aria-busy={loading}>
+          {status}
+        </p>
+        <SearchControls searching={Boolean(q.trim())} sort={sort} scope={scope} onSort={setSort} onScope={setScope} />
+      </div>
       {error && (
         <p class="alert alert-error" role="alert">
           {error}
@@ -119,7 +149,26 @@ export function Home({ query }: { query: URLSearchParams }) {
           ))}
         </ul>
       )}
-      {page && page.total === 0 && !text && (
+      {page && page.total === 0 && text && (
+        <NoResults
+          scope={searched.current.scope}
+          onNetwork={() => setScope('network')}
+          onNewest={() => {
+            setQ('')
+            setSort('')
+            setScope('network')
+          }}
+        />
+      )}
+      {page && page.total === 0 && !text && scope === 'local' && (
+        <div class="empty">
+          <p>This pod has no videos of its own yet.</p>
+          <button type="button" class="btn btn-primary" onClick={() => setScope('network')}>
+            See the whole network
+          </button>
+        </div>
+      )}
+      {page && page.total === 0 && !text && scope === 'network' && (
         <div class="empty">
           <p>Nothing here yet. Be the first to share a video.</p>
           <a class="btn btn-primary" href="/upload">

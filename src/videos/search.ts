@@ -22,6 +22,7 @@
 import type { Database } from 'bun:sqlite'
 import { t } from 'elysia'
 import { INDEX_SAMPLE_EVERY } from '../shared/db'
+import { gramTerms, hasGrams, hasOthers, MARKS } from './grams'
 import { videoOfRow, type Video, type VideoRow } from './model'
 import { podMatch, VIDEO_COLUMNS } from './store'
 
@@ -80,28 +81,51 @@ export const SEARCH_LIMITS: Readonly<SearchLimits> = { rank: 500, count: 10_000,
  * fails there rather than in production.
  */
 const WORD = /[[\p{L}\p{N}]--[\u19B0-\u19C0\u19C8\u19C9\u1CF2\u1CF3]]+/gv
-const ENDS_IN_WORD = /[[\p{L}\p{N}]--[\u19B0-\u19C0\u19C8\u19C9\u1CF2\u1CF3]]$/v
 
-/**
- * The words of what a user typed, and whether the last one is a prefix (not followed by a
- * space). Words are runs of letters and digits that the unicode61 tokenizer keeps whole: a
- * quoted word that split into two tokens would be a phrase, which detail=none refuses with
- * an error. Case and diacritics are left to the tokenizer, which folds them as it did when
- * indexing; lowercasing here could split a word ("İ" lowercases to "i" and a combining dot).
- */
-function parseSearch(text: string): { words: string[]; prefix: boolean } | undefined {
-  const normalized = text.normalize('NFC')
-  const words = normalized.match(WORD)
-  return words?.length ? { words, prefix: ENDS_IN_WORD.test(normalized) } : undefined
+/** A letter or digit of a word, or a mark between Thai letters (grams.ts drops those). */
+const RUN_CHAR = `[[${WORD.source.slice(0, -1)}]${MARKS}]`
+/** A run of them, cut into words below. */
+const RUN = new RegExp(`${RUN_CHAR}+`, 'gv')
+const ENDS_IN_WORD = new RegExp(`${RUN_CHAR}$`, 'v')
+
+/** One term of a search: a word, or one of the pairs or parts of a word of those scripts (grams.ts). */
+interface Term {
+  term: string
+  prefix: boolean
 }
 
 /**
- * Turns what a user typed into an FTS5 query: each word quoted (no operator injection), all
- * required, the last one a prefix unless the text ends with a space. Undefined if no words.
+ * The terms of what a user typed, the last word a prefix if not followed by a space. Words are
+ * runs of letters and digits that the unicode61 tokenizer keeps whole: a quoted word that split
+ * into two tokens would be a phrase, which detail=none refuses with an error. A word of the
+ * scripts written without spaces (Chinese, Japanese, Korean, Thai) is its pairs of characters
+ * instead (src/videos/grams.ts), and itself if it has other letters, all required. Case and
+ * diacritics are left to the tokenizer, which folds them as it did when indexing; lowercasing
+ * here could split a word ("İ" lowercases to "i" and a combining dot).
+ */
+function parseSearch(text: string): Term[] | undefined {
+  const normalized = text.normalize('NFC')
+  const words = (normalized.match(RUN) ?? []).flatMap((run) => (hasGrams(run) ? [run] : (run.match(WORD) ?? [])))
+  const prefix = ENDS_IN_WORD.test(normalized)
+  const terms = words.flatMap((word, i): Term[] => {
+    const last = prefix && i === words.length - 1
+    if (!hasGrams(word)) return [{ term: word, prefix: last }]
+    const grams = gramTerms(word).map((g) => ({ term: g.term, prefix: g.single }))
+    // Other letters in it ("東京tower"): the word as the name's column holds it, too.
+    const whole = hasOthers(word) ? (word.match(WORD) ?? []) : []
+    return [...grams, ...whole.map((w, j) => ({ term: w, prefix: last && j === whole.length - 1 }))]
+  })
+  return terms.length ? terms : undefined
+}
+
+/**
+ * Turns what a user typed into an FTS5 query: each term quoted (no operator injection), all
+ * required, the last word a prefix unless the text ends with a space. Undefined if no words.
  */
 export function ftsQuery(text: string): string | undefined {
-  const parsed = parseSearch(text)
-  return parsed?.words.map((w, i) => `"${w}"${parsed.prefix && i === parsed.words.length - 1 ? '*' : ''}`).join(' AND ')
+  return parseSearch(text)
+    ?.map((t) => `"${t.term}"${t.prefix ? '*' : ''}`)
+    .join(' AND ')
 }
 
 /**
@@ -119,7 +143,8 @@ function folded(word: string): string {
  * common completions and itself (`approximate`).
  */
 function wordQuery(db: Database, word: string, prefix: boolean, limits: SearchLimits): { query: string; weighed: boolean; approximate: boolean } {
-  const lo = folded(word)
+  // Pairs as they are: NFD would take Hangul syllables apart, which the tokenizer keeps whole.
+  const lo = hasGrams(word) ? word.toLowerCase() : folded(word)
   // Every term starting with `lo` sorts below `lo` followed by the last code point.
   const terms = (
     prefix
@@ -180,7 +205,7 @@ export function searchVideos(db: Database, q: VideoQuery, ownPod: string, baseUr
     return { total, totalIsLowerBound: false, data }
   }
 
-  const words = parsed.words.map((w, i) => wordQuery(db, w, parsed.prefix && i === parsed.words.length - 1, limits))
+  const words = parsed.map((t) => wordQuery(db, t.term, t.prefix, limits))
   const approximate = words.some((w) => w.approximate)
   const match = [...words.map((w) => w.query), ...(pod ? [podMatch(pod.id)] : [])].join(' AND ')
   // The newest matches, up to one more than can be ranked: all of them for a search to rank

@@ -11,6 +11,7 @@
  */
 import type { Database } from 'bun:sqlite'
 import { INDEX_SAMPLE_EVERY } from '../shared/db'
+import { gramsOf } from './grams'
 import { extOf, videoOfRow, type OwnMedia, type OwnRow, type StreamFile, type Video, type VideoRow } from './model'
 import type { RenditionIn } from './renditions'
 import type { StreamIn } from './streams'
@@ -100,11 +101,12 @@ export class VideoStore {
       const uploader = this.uploaderId(v.uploader)
       const infoHash = Buffer.from(/xt=urn:btih:([0-9a-fA-F]{40})/.exec(v.magnetUri)![1]!, 'hex')
       const ext = extOf(v)
-      const values = [v.id, pod, v.name, v.description, uploader, infoHash, ext === 'mp4' ? null : ext, v.duration, v.size, Date.parse(v.createdAt), now] as const
+      const grams = gramsOf(v.name, v.description, v.uploader)
+      const values = [v.id, pod, v.name, v.description, uploader, infoHash, ext === 'mp4' ? null : ext, v.duration, v.size, Date.parse(v.createdAt), now, grams] as const
       const added = db
         .query(
-          `INSERT INTO videos (id, pod, name, description, uploader, info_hash, ext, duration, size, created_at, updated_at)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (id) DO NOTHING`,
+          `INSERT INTO videos (id, pod, name, description, uploader, info_hash, ext, duration, size, created_at, updated_at, grams)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (id) DO NOTHING`,
         )
         .run(...values)
       if (added.changes > 0) {
@@ -112,14 +114,14 @@ export class VideoStore {
         // What videos_text shows for the row, computed alike (FTS5 must be given exactly that).
         // Not INSERT ... SELECT from the view: that is a multi-row statement, with a savepoint.
         db.query(
-          `INSERT INTO videos_fts (rowid, name, description, uploader, pod)
-           VALUES (?1, replace(?2, char(57344), ''), replace(?3, char(57344), ''), replace(?4, char(57344), ''), char(57344) || ?5)`,
-        ).run(seq, v.name, v.description, v.uploader, pod)
+          `INSERT INTO videos_fts (rowid, name, description, uploader, grams, pod)
+           VALUES (?1, replace(?2, char(57344), ''), replace(?3, char(57344), ''), replace(?4, char(57344), ''), replace(?6, char(57344), ''), char(57344) || ?5)`,
+        ).run(seq, v.name, v.description, v.uploader, pod, grams)
         if (seq % INDEX_SAMPLE_EVERY === 0) {
           db.query(
-            `INSERT INTO videos_sample (rowid, name, description, uploader)
-             VALUES (?1, replace(?2, char(57344), ''), replace(?3, char(57344), ''), replace(?4, char(57344), ''))`,
-          ).run(seq, v.name, v.description, v.uploader)
+            `INSERT INTO videos_sample (rowid, name, description, uploader, grams)
+             VALUES (?1, replace(?2, char(57344), ''), replace(?3, char(57344), ''), replace(?4, char(57344), ''), replace(?5, char(57344), ''))`,
+          ).run(seq, v.name, v.description, v.uploader, grams)
         }
         db.query('UPDATE pods SET videos = videos + 1 WHERE id = ?').run(pod)
         db.query('UPDATE uploaders SET videos = videos + 1 WHERE id = ?').run(uploader)
@@ -128,7 +130,7 @@ export class VideoStore {
       // Known id: only its origin may change it (the triggers re-index changed texts).
       const updated = db
         .query(
-          `UPDATE videos SET name = ?3, description = ?4, uploader = ?5, info_hash = ?6, ext = ?7, duration = ?8, size = ?9, updated_at = ?11
+          `UPDATE videos SET name = ?3, description = ?4, uploader = ?5, info_hash = ?6, ext = ?7, duration = ?8, size = ?9, updated_at = ?11, grams = ?12
            WHERE id = ?1 AND pod = ?2`,
         )
         .run(...values)

@@ -1,6 +1,6 @@
 /**
  * One owner per table: the SQL that names a table (in the strings and templates of the code
- * under src/ and actors/) is in its owner module only, src/shared/db.ts's migrations aside.
+ * under src/ and actors/) is in its owner module only, src/shared/db.ts's migrations (src/shared/schema/) aside.
  * Other features call the owner. Every table of the schema must have an entry below, so a
  * table added by a later migration fails here until it is given its owner.
  */
@@ -67,7 +67,8 @@ const READERS: Record<string, string[]> = {
 }
 
 /** The tables and views the migrations make. */
-const schemaTables = () => [...MIGRATIONS.join('\n').matchAll(/CREATE (?:VIRTUAL TABLE|TABLE|VIEW) (\w+)/g)].map((m) => m[1]!)
+// Each once, though a later migration may make one anew (18: the FTS index and its view).
+const schemaTables = () => [...new Set([...MIGRATIONS.join('\n').matchAll(/CREATE (?:VIRTUAL TABLE|TABLE|VIEW) (\w+)/g)].map((m) => m[1]!))]
 
 /** How each table is named in SQL, reading and writing. */
 const READ = (table: string) => new RegExp(`\\b(?:FROM|JOIN)\\s+${table}\\b`)
@@ -97,7 +98,7 @@ describe('table owners', () => {
   const files = ['src', 'actors']
     .flatMap((d) => sourceFiles(join(ROOT, d)))
     .map((f) => ({ name: relative(ROOT, f), sql: sqlText(readFileSync(f, 'utf8')) }))
-    .filter((f) => f.name !== 'src/shared/db.ts')
+    .filter((f) => f.name !== 'src/shared/db.ts' && !f.name.startsWith('src/shared/schema/'))
 
   test('the check finds SQL in strings and templates, not in comments, and tells reads from writes', () => {
     const source = [
