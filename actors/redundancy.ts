@@ -105,6 +105,8 @@ export interface RedundancyActorInput {
   blocklist?: { start: string; end: string }[]
   /** Queues messages for every friend. */
   broadcast: (messages: MirrorMessage[]) => void
+  /** Runs `fn` in one database transaction: a copy's state and its announcement are written together or not at all. */
+  atomically: (fn: () => void) => void
   /** Keeps a finished copy (downloaded under `dir`), its .torrent and its media playlist in the pod's store. */
   keep: (m: OwnMirror, loaded: LoadedStream) => Promise<void>
   /** Removes a dropped copy, its playlist and its .torrent from the pod's store (besides its folder under `dir`). */
@@ -141,11 +143,14 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
     if (downloading.delete(m.infoHash)) void client?.remove(m.infoHash, { destroyStore: false }).catch(() => undefined)
     rmSync(join(input.dir, m.infoHash), { recursive: true, force: true })
     void discard(m)
-    store.drop(m.infoHash)
-    input.listing.removeOwn(m.video, m.infoHash)
+    // A crash leaves both the row and its unmirror, or neither: friends never keep listing a copy that is gone.
+    input.atomically(() => {
+      store.drop(m.infoHash)
+      input.listing.removeOwn(m.video, m.infoHash)
+      if (m.state === 'ready') input.broadcast([{ type: 'video.unmirror', data: ref(m) }])
+    })
     sendBack({ type: 'seeder.video.removed', infoHash: m.infoHash })
     sendBack({ type: 'tracker.video.removed', infoHash: m.infoHash })
-    if (m.state === 'ready') input.broadcast([{ type: 'video.unmirror', data: ref(m) }])
     log.info('mirror.dropped', { video: m.video, rendition: m.rendition, infoHash: m.infoHash, reason })
   }
 
@@ -167,12 +172,15 @@ export const redundancyLogic = fromCallback<RedundancyEvent, RedundancyActorInpu
     }
     downloading.delete(m.infoHash)
     if (stopped) return
-    store.markReady(m.infoHash)
-    input.listing.addOwn(m.video, m.infoHash, m.rendition, input.now())
+    // Ready and announced together: a crash between them would leave a copy friends never hear of.
+    input.atomically(() => {
+      store.markReady(m.infoHash)
+      input.listing.addOwn(m.video, m.infoHash, m.rendition, input.now())
+      input.broadcast([{ type: 'video.mirror', data: ref(m) }])
+    })
     const ready = { ...m, state: 'ready' as const }
     sendBack({ type: 'tracker.video.added', infoHash: m.infoHash })
     sendBack({ type: 'seeder.video.added', file: input.seedFile(ready) })
-    input.broadcast([{ type: 'video.mirror', data: ref(m) }])
     log.info('mirror.ready', { video: m.video, rendition: m.rendition, infoHash: m.infoHash, size: m.size })
   }
 

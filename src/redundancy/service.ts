@@ -5,6 +5,7 @@
  * `video.unmirror`, which this pod checks (checks.ts) before their URLs join a video's own
  * (listing.ts), so that a video still plays when its origin is down.
  */
+import type { Database } from 'bun:sqlite'
 import type { Chore } from '../../actors/housekeeper'
 import type { OwnMirror, RedundancyActorInput } from '../../actors/redundancy'
 import type { Inbox } from '../federation/inbox'
@@ -39,6 +40,7 @@ const PRIVATE_V4 = [
 
 /** What redundancy is built from. */
 export interface RedundancyDeps {
+  db: Database
   /** The videos' tables (the index, whose videos are copied). */
   videoRows: VideoStore
   config: Config
@@ -56,6 +58,7 @@ export interface RedundancyDeps {
 
 /** Redundancy of one pod. */
 export class Redundancy {
+  private readonly db: Database
   private readonly videoRows: VideoStore
   private readonly config: Config
   private readonly self: { fingerprint: string; url: string }
@@ -69,7 +72,7 @@ export class Redundancy {
   readonly checks: MirrorChecks
 
   constructor(deps: RedundancyDeps) {
-    ;({ videoRows: this.videoRows, config: this.config, self: this.self, files: this.files, store: this.store, known: this.known, friends: this.friends, outbound: this.outbound } = deps)
+    ;({ db: this.db, videoRows: this.videoRows, config: this.config, self: this.self, files: this.files, store: this.store, known: this.known, friends: this.friends, outbound: this.outbound } = deps)
     this.now = deps.now ?? Date.now
     const { inbox } = deps
     const { checkPieces, recheckSeconds, checkBytesPerHour } = this.config.redundancy
@@ -166,6 +169,7 @@ export class Redundancy {
       loadStream: (id, stream) => loadStream(this.videoRows, this.outbound, id, stream),
       ...(this.config.network.allowPrivateAddresses ? {} : { blocklist: PRIVATE_V4 }),
       broadcast: (messages) => this.friends.broadcast(messages),
+      atomically: (fn) => this.db.transaction(fn)(),
       // With a bucket, a finished copy moves there like an own file (the budget counts it the same).
       keep: async (m, loaded) => {
         await this.files.storage.keepInPlace(mirrorKey(m.file), typeOf(m.file))
