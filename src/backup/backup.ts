@@ -96,15 +96,15 @@ async function round(live: Database, input: BackupInput, media: Media): Promise<
     const st = statSync(join(input.dataDir, key), { throwIfNoEntry: false })
     return st !== undefined && (st.size !== c.size || st.mtimeMs !== c.mtimeMs)
   }
-  const todo = named.filter((k) => (media.copied.has(k) ? changed(k, media.copied.get(k)!) : !media.absent.has(k)))
-  for (const key of todo) {
+  const pending = named.filter((k) => (media.copied.has(k) ? changed(k, media.copied.get(k)!) : !media.absent.has(k)))
+  for (const key of pending) {
     rmSync(join(input.dest, key), { force: true })
     media.copied.delete(key)
     const c = await copyHashed(join(input.dataDir, key), join(input.dest, key), { mode: FILE_MODE, dirMode: DIR_MODE, signal: input.signal })
     if (c) media.copied.set(key, c)
     else media.absent.add(key)
   }
-  return { copied: todo.length, named }
+  return { copied: pending.length, named }
 }
 
 /** The keys the rows of the database copy at `path` name, read with this release's schema. */

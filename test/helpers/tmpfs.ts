@@ -34,15 +34,15 @@ export function freeBytes(dir: string): number {
 export function leaveFree(dir: string, free: number): number {
   const path = join(dir, 'filler')
   rmSync(path, { force: true })
-  let todo = Math.max(0, freeBytes(dir) - free)
+  let left = Math.max(0, freeBytes(dir) - free)
   const fd = openSync(path, 'w')
   const block = Buffer.alloc(1024 * 1024, 1)
   let size = block.length
   try {
-    while (todo > 0 && size >= 512) {
-      const n = Math.min(todo, size)
+    while (left > 0 && size >= 512) {
+      const n = Math.min(left, size)
       try {
-        todo -= writeSync(fd, block, 0, n)
+        left -= writeSync(fd, block, 0, n)
       } catch {
         // Full already (less can be left than asked): smaller writes fill what is left.
         size = Math.floor(size / 2)
