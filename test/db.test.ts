@@ -18,71 +18,64 @@ afterAll(removeTempDirs)
 // Real processes on a shared machine: far more than they need, never a timing assertion.
 setDefaultTimeout(60_000)
 
+/**
+ * Runs `check` while another process holds the database at `path`: it runs `statements`, says
+ * so, holds on 300 ms, then commits; `check` runs once it said so. The process must exit 0.
+ */
+async function whileHeld(path: string, statements: string[], check: () => void): Promise<void> {
+  const holder = Bun.spawn(
+    [
+      process.execPath,
+      '-e',
+      `const { Database } = require('bun:sqlite')
+       const db = new Database(${JSON.stringify(path)})
+       for (const sql of ${JSON.stringify(statements)}) db.exec(sql)
+       console.log('locked')
+       Bun.sleepSync(300)
+       db.exec('COMMIT')
+       db.close()`,
+    ],
+    { stdout: 'pipe', stderr: 'inherit' },
+  )
+  const reader = holder.stdout.getReader()
+  try {
+    const { value } = await reader.read()
+    expect(new TextDecoder().decode(value)).toContain('locked')
+    check()
+  } finally {
+    reader.releaseLock()
+    expect(await holder.exited).toBe(0)
+  }
+}
+
 describe('database', () => {
   test('a writer waits for another process holding the write lock instead of failing with SQLITE_BUSY', async () => {
     const path = join(tempDir(), 'seedpod.db')
     openDatabase(path).close()
     // Another process takes the write lock, says so, holds it 300 ms, then commits.
-    const holder = Bun.spawn(
-      [
-        process.execPath,
-        '-e',
-        `const { Database } = require('bun:sqlite')
-         const db = new Database(${JSON.stringify(path)})
-         db.exec('BEGIN IMMEDIATE')
-         db.exec("INSERT INTO users (subject, username, password_hash, role, created_at) VALUES ('s-first', 'first', 'h', 'user', 0)")
-         console.log('locked')
-         Bun.sleepSync(300)
-         db.exec('COMMIT')
-         db.close()`,
-      ],
-      { stdout: 'pipe', stderr: 'inherit' },
-    )
-    const reader = holder.stdout.getReader()
-    const { value } = await reader.read()
-    expect(new TextDecoder().decode(value)).toContain('locked')
-    const db = openDatabase(path)
-    try {
-      db.query("INSERT INTO users (subject, username, password_hash, role, created_at) VALUES ('s-second', 'second', 'h', 'user', 0)").run()
-      expect(db.query('SELECT username FROM users ORDER BY id').all()).toEqual([{ username: 'first' }, { username: 'second' }])
-    } finally {
-      db.close()
-      reader.releaseLock()
-      expect(await holder.exited).toBe(0)
-    }
+    await whileHeld(path, ['BEGIN IMMEDIATE', "INSERT INTO users (subject, username, password_hash, role, created_at) VALUES ('s-first', 'first', 'h', 'user', 0)"], () => {
+      const db = openDatabase(path)
+      try {
+        db.query("INSERT INTO users (subject, username, password_hash, role, created_at) VALUES ('s-second', 'second', 'h', 'user', 0)").run()
+        expect(db.query('SELECT username FROM users ORDER BY id').all()).toEqual([{ username: 'first' }, { username: 'second' }])
+      } finally {
+        db.close()
+      }
+    })
   })
 
   test('opening waits for another process holding the whole database (as the recovery of a log a crash left does) instead of failing', async () => {
     const path = join(tempDir(), 'seedpod.db')
     openDatabase(path).close()
     // Found by the crash test: a pod restarted while `storage migrate` opened the database exited 1, "database is locked".
-    const holder = Bun.spawn(
-      [
-        process.execPath,
-        '-e',
-        `const { Database } = require('bun:sqlite')
-         const db = new Database(${JSON.stringify(path)})
-         db.exec('PRAGMA locking_mode = EXCLUSIVE')
-         db.exec('BEGIN EXCLUSIVE')
-         db.exec("INSERT INTO settings (key, value) VALUES ('held', '1')")
-         console.log('locked')
-         Bun.sleepSync(300)
-         db.exec('COMMIT')
-         db.close()`,
-      ],
-      { stdout: 'pipe', stderr: 'inherit' },
-    )
-    const reader = holder.stdout.getReader()
-    const { value } = await reader.read()
-    expect(new TextDecoder().decode(value)).toContain('locked')
-    const db = openDatabase(path)
-    try {
-      expect(db.query("SELECT value FROM settings WHERE key = 'held'").get()).toEqual({ value: '1' })
-    } finally {
-      db.close()
-      reader.releaseLock()
-      expect(await holder.exited).toBe(0)
-    }
+    await whileHeld(path, ['PRAGMA locking_mode = EXCLUSIVE', 'BEGIN EXCLUSIVE', "INSERT INTO settings (key, value) VALUES ('held', '1')"], () => {
+      const db = openDatabase(path)
+      try {
+        expect(db.query("SELECT value FROM settings WHERE key = 'held'").get()).toEqual({ value: '1' })
+      } finally {
+        db.close()
+      }
+    })
   })
 
   test('a pod whose upgrade fails exits 70 naming the migration and the copy, and leaves the database byte for byte as it was', async () => {
