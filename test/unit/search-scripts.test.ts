@@ -12,9 +12,10 @@ import { join } from 'node:path'
 import { Database } from 'bun:sqlite'
 import { GRAM_RANGES, openDatabase, SCHEMA_VERSION } from '../../src/shared/db'
 import { gramsOf, gramTerms, hasGrams } from '../../src/videos/grams'
-import { videoUrls, type Video } from '../../src/videos/model'
+import type { Video } from '../../src/videos/model'
 import { VideoStore } from '../../src/videos/store'
 import { ftsQuery, SEARCH_LIMITS, searchVideos, type VideoQuery } from '../../src/videos/search'
+import { indexVideo } from '../helpers/index-videos'
 
 const POD = { fingerprint: 'pod-fingerprint', url: 'https://pod.example' }
 
@@ -28,22 +29,7 @@ beforeEach(() => {
 afterEach(() => db.close())
 
 function video(name: string, description = '', uploader = 'someone'): Video {
-  const id = `v${++made}`
-  const urls = videoUrls(POD.url, id, made.toString(16).padStart(40, '0'), 'mp4', name)
-  return {
-    id,
-    name,
-    description,
-    uploader,
-    podUrl: POD.url,
-    podFingerprint: POD.fingerprint,
-    magnetUri: urls.magnetUri,
-    torrentUrl: urls.torrentUrl,
-    webseedUrls: [urls.webseed],
-    duration: 60,
-    size: 1000,
-    createdAt: new Date(Date.UTC(2024, 0, 1) + made * 60_000).toISOString(),
-  }
+  return indexVideo(++made, POD, { name, description, uploader })
 }
 
 const names = (search: string, q: Partial<VideoQuery> = {}) => searchVideos(db, { search, ...q }, POD.fingerprint, POD.url).data.map((v) => v.name)

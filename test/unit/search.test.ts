@@ -11,6 +11,7 @@ import { openDatabase } from '../../src/shared/db'
 import { videoUrls, type Video } from '../../src/videos/model'
 import { VideoStore } from '../../src/videos/store'
 import { ftsQuery, SEARCH_LIMITS, searchVideos, VideoQuery, type SearchLimits } from '../../src/videos/search'
+import { indexVideo } from '../helpers/index-videos'
 
 const OWN = { fingerprint: 'own-pod-fingerprint', url: 'https://own.example' }
 const FRIEND = { fingerprint: 'friend-pod-fingerprint', url: 'https://friend.example' }
@@ -30,23 +31,9 @@ afterEach(() => db.close())
 /** Adds a video (created one minute after the previous one) and returns it. */
 function add(fields: { name: string; description?: string; uploader?: string; pod?: typeof OWN; id?: string }): Video {
   const pod = fields.pod ?? FRIEND
-  const id = fields.id ?? `v${++made}`
-  const infoHash = made.toString(16).padStart(40, '0')
-  const urls = videoUrls(pod.url, id, infoHash, 'mp4', fields.name)
-  const video: Video = {
-    id,
-    name: fields.name,
-    description: fields.description ?? '',
-    uploader: fields.uploader ?? 'someone',
-    podUrl: pod.url,
-    podFingerprint: pod.fingerprint,
-    magnetUri: urls.magnetUri,
-    torrentUrl: urls.torrentUrl,
-    webseedUrls: [urls.webseed],
-    duration: 60,
-    size: 1000,
-    createdAt: new Date(Date.UTC(2024, 0, 1) + made * 60_000).toISOString(),
-  }
+  // A video given its id counts as the previous one made (its info hash and time).
+  const n = fields.id ? made : ++made
+  const video = indexVideo(n, pod, fields)
   expect(rows.upsert(video, pod.url, Date.now())).toBe(true)
   return video
 }
