@@ -1,5 +1,5 @@
 /**
- * What link previews read of a watch page (chat apps, Mastodon, search engines): OpenGraph
+ * What link previews read of a watch page (chat apps, fediverse servers, search engines): OpenGraph
  * and Twitter player tags naming the video, its thumbnail and its embed page, and the oEmbed
  * discovery link (oembed.ts). Server-rendered into the shell's head, every value escaped.
  */

@@ -8,8 +8,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { Browser, Page } from 'playwright-core'
-import { videoUrls, type Video } from '../../src/videos/model'
 import { VideoStore } from '../../src/videos/store'
+import { indexVideo } from '../helpers/index-videos'
 import { removeTempDirs, startTestPod, type TestPod } from '../helpers/pods'
 import { launch, screenshot, viewer } from './browser'
 
@@ -22,21 +22,7 @@ let pod: TestPod
 /** Indexes a video of `origin`, made `minutes` after the first. */
 function index(origin: { fingerprint: string; url: string }, n: number, name: string, uploader: string): void {
   const id = `search-e2e-${n}`
-  const urls = videoUrls(origin.url, id, n.toString(16).padStart(40, '0'), 'mp4', name)
-  const video: Video = {
-    id,
-    name,
-    description: '',
-    uploader,
-    podUrl: origin.url,
-    podFingerprint: origin.fingerprint,
-    magnetUri: urls.magnetUri,
-    torrentUrl: urls.torrentUrl,
-    webseedUrls: [urls.webseed],
-    duration: 42,
-    size: 1000,
-    createdAt: new Date(Date.UTC(2025, 0, 1) + n * 60_000).toISOString(),
-  }
+  const video = indexVideo(n, origin, { id, name, uploader })
   expect(new VideoStore(pod.running.pod.db).upsert(video, origin.url, Date.now())).toBe(true)
 }
 
